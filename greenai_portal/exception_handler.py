@@ -1,0 +1,35 @@
+"""The DRF exception handler: every error, ours or DRF's, as {message, errors?}."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from greenai_portal.errors import ApplicationError, flatten_validation_errors
+
+
+def _body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": message}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, ApplicationError):
+        return Response(_body(exc.message, exc.errors), status=exc.status_code, headers=exc.headers)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        response.data = _body("Validation failed", flatten_validation_errors(exc.detail))
+    elif isinstance(response.data, dict) and "detail" in response.data:
+        response.data = _body(str(response.data["detail"]))
+    return response

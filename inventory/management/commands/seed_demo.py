@@ -1,0 +1,174 @@
+"""Seed a demo organisation with teams, facilities, users and ~90 days of realistic AI workloads."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Organisation, Role
+from accounts.principal import principal_for_membership
+from accounts.services import member_add, organisation_create, team_create
+from inventory.models import IngestBatch, Location
+from inventory.services import workload_batch_ingest
+
+DEMO_SLUG = "demo"
+DEMO_PASSWORD = "greenai-demo"  # noqa: S105 - a published demo login, never used in production
+DEMO_USERS = [
+    ("admin", Role.ADMIN),
+    ("esg", Role.ESG_OFFICER),
+    ("engineer", Role.ENGINEER),
+    ("auditor", Role.AUDITOR),
+]
+DAYS = 90
+
+
+def _job(external_id, team, model, phase, start, hours, location, hardware, devices, **extra):
+    return {
+        "external_id": external_id,
+        "team": team,
+        "model": model,
+        "phase": phase,
+        "started_at": start,
+        "ended_at": start + timedelta(hours=hours),
+        "location": location,
+        "hardware": hardware,
+        "device_count": devices,
+        "energy_includes_pue": False,
+        "tags": {"seed": "demo"},
+        **extra,
+    }
+
+
+def demo_records(today: datetime) -> list[dict]:
+    """Demo workloads for the DAYS before `today` (UTC midnight).
+
+    Each day's records derive from its date alone, so seeding again on a later day re-sends
+    identical records for the days already there (counted as duplicates) and adds the new ones.
+    """
+    records = []
+    for offset in range(DAYS, 0, -1):
+        midnight = today - timedelta(days=offset)
+        day = midnight.date().toordinal()
+        rng = random.Random(day)
+        if day % 7 == 0:
+            # Pre-training run of the foundation model: 64 H100s, a few days, modelled.
+            records.append(
+                _job(
+                    f"pretrain-{midnight:%Y%m%d}",
+                    "research",
+                    "atlas-7b",
+                    "training",
+                    midnight + timedelta(hours=2),
+                    min(rng.uniform(40, 96), offset * 24 - 3),
+                    "paris-dc1",
+                    "nvidia-h100-sxm",
+                    64,
+                    utilization=round(rng.uniform(0.75, 0.92), 2),
+                )
+            )
+        if day % 2 == 0:
+            # Fine-tuning in the cloud, metered by DCGM (average power per GPU).
+            records.append(
+                _job(
+                    f"finetune-{midnight:%Y%m%d}",
+                    "applied-ml",
+                    "atlas-7b-chat",
+                    "fine_tuning",
+                    midnight + timedelta(hours=9),
+                    rng.uniform(4, 14),
+                    "aws:us-east-1",
+                    "nvidia-h100-sxm",
+                    8,
+                    avg_power_w=round(rng.uniform(480, 640), 1),
+                )
+            )
+            records.append(
+                _job(
+                    f"classifier-{midnight:%Y%m%d}",
+                    "applied-ml",
+                    "support-classifier",
+                    "fine_tuning",
+                    midnight + timedelta(hours=13),
+                    rng.uniform(1, 3),
+                    "gcp:europe-west4",
+                    "nvidia-a100-80gb",
+                    2,
+                    utilization=round(rng.uniform(0.5, 0.8), 2),
+                )
+            )
+        # Serving: a day per site, energy measured at the PDU, with inference and token counts.
+        for site, gpus in (("frankfurt-colo", 16), ("aws:us-east-1", 8)):
+            inferences = rng.randint(180_000, 320_000) * gpus // 8
+            records.append(
+                _job(
+                    f"serve-{site}-{midnight:%Y%m%d}",
+                    "platform",
+                    "atlas-7b-chat",
+                    "inference",
+                    midnight,
+                    24,
+                    site,
+                    "nvidia-l4",
+                    gpus,
+                    energy_kwh=round(gpus * 24 * rng.uniform(0.045, 0.065), 3),
+                    inferences=inferences,
+                    tokens=inferences * rng.randint(350, 650),
+                )
+            )
+    return records
+
+
+class Command(BaseCommand):
+    help = "Create the demo organisation (idempotent) and ingest its workloads."
+
+    @transaction.atomic
+    def handle(self, *args, **options) -> None:
+        organisation = Organisation.objects.filter(slug=DEMO_SLUG).first()
+        if organisation is None:
+            organisation = organisation_create(name="Demo AI Lab", slug=DEMO_SLUG)
+            teams = {
+                slug: team_create(organisation=organisation, name=name, slug=slug)
+                for slug, name in (
+                    ("research", "Research"),
+                    ("applied-ml", "Applied ML"),
+                    ("platform", "Platform & Serving"),
+                )
+            }
+            Location.objects.create(
+                organisation=organisation,
+                code="paris-dc1",
+                name="Paris DC1 (owned)",
+                kind=Location.Kind.OWNED,
+                zone="FR",
+                pue=1.25,
+                pue_source="Facility BMS, 2025 annual average",
+            )
+            Location.objects.create(
+                organisation=organisation,
+                code="frankfurt-colo",
+                name="Frankfurt colocation",
+                kind=Location.Kind.COLOCATION,
+                zone="DE",
+                pue=1.42,
+                pue_source="Colocation provider's 2025 sustainability report",
+            )
+            for username, role in DEMO_USERS:
+                member_add(
+                    organisation=organisation,
+                    username=username,
+                    password=DEMO_PASSWORD,
+                    role=role,
+                    teams=[teams["applied-ml"]] if role == Role.ENGINEER else [],
+                )
+        admin = organisation.memberships.get(role=Role.ADMIN)
+        today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        result = workload_batch_ingest(
+            principal=principal_for_membership(admin),
+            records=demo_records(today),
+            source=IngestBatch.Source.DEMO,
+        )
+        self.stdout.write(
+            f"Demo organisation '{organisation.slug}': {result.created} records created, "
+            f"{result.duplicates} already there"
+        )

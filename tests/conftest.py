@@ -1,0 +1,110 @@
+"""Shared fixtures: the factor library, one organisation with a user per role, and an outsider."""
+
+import os
+from dataclasses import dataclass
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import Membership, Organisation, Role, Team
+from accounts.services import api_token_create, member_add, organisation_create, team_create
+from inventory.factor_library import factor_dataset_load
+from inventory.models import Location
+
+PASSWORD = "correct-horse-battery"
+
+
+def needs_services() -> None:
+    """Fail under CI, skip on a bare dev machine, when Postgres and Redis are not configured."""
+    missing = [v for v in ("DATABASE_URL", "REDIS_URL") if not os.environ.get(v)]
+    if missing:
+        message = f"needs real services: set {', '.join(missing)}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def factors(db):
+    """The shipped factor dataset (idempotent: a no-op when already loaded)."""
+    dataset, _ = factor_dataset_load()
+    return dataset
+
+
+@dataclass
+class Tenant:
+    organisation: Organisation
+    teams: dict[str, Team]
+    members: dict[str, Membership]
+
+    def client_for(self, role: str) -> APIClient:
+        client = APIClient()
+        client.force_login(self.members[role].user)
+        return client
+
+    def token_client(self, scopes=("ingest", "read"), team: str | None = None) -> APIClient:
+        _, key = api_token_create(
+            organisation=self.organisation,
+            name="test",
+            scopes=scopes,
+            team=self.teams[team] if team else None,
+        )
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        return client
+
+
+def make_tenant(slug: str) -> Tenant:
+    organisation = organisation_create(name=f"Org {slug}", slug=slug)
+    teams = {
+        s: team_create(organisation=organisation, name=s.title(), slug=s)
+        for s in ("research", "serving")
+    }
+    Location.objects.create(
+        organisation=organisation,
+        code="lab-paris",
+        name="Paris lab",
+        kind=Location.Kind.OWNED,
+        zone="FR",
+        pue=1.2,
+        pue_source="metered",
+    )
+    members = {
+        role: member_add(
+            organisation=organisation,
+            username=f"{slug}-{role}",
+            password=PASSWORD,
+            role=role,
+            teams=[teams["serving"]] if role == Role.ENGINEER else [],
+        )
+        for role in Role.values
+    }
+    return Tenant(organisation, teams, members)
+
+
+@pytest.fixture
+def tenant(factors) -> Tenant:
+    return make_tenant("acme")
+
+
+@pytest.fixture
+def outsider(factors) -> Tenant:
+    return make_tenant("globex")
+
+
+def workload(**overrides) -> dict:
+    """A valid workload record as a client would send it."""
+    record = {
+        "external_id": "job-1",
+        "team": "research",
+        "model": "atlas-7b",
+        "phase": "training",
+        "started_at": "2026-01-10T00:00:00Z",
+        "ended_at": "2026-01-10T10:00:00Z",
+        "location": "lab-paris",
+        "hardware": "nvidia-h100-sxm",
+        "device_count": 8,
+        "utilization": 0.5,
+    }
+    record.update(overrides)
+    return {k: v for k, v in record.items() if v is not None}

@@ -1,0 +1,193 @@
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.db.models import Sum
+from inventory.calculation.emissions import location_based_kg
+from inventory.calculation.energy import PowerProfile, facility_energy_kwh, it_energy
+
+from accounts.principal import principal_for_membership
+from inventory.models import DailyRollup, FactorOverride, GridFactor, Hardware, WorkloadRecord
+from inventory.pipeline import workload_records_compute
+from inventory.services import workload_batch_ingest
+
+
+def ingest(tenant, *records):
+    principal = principal_for_membership(tenant.members["admin"])
+    return workload_batch_ingest(principal=principal, records=list(records))
+
+
+def record(external_id="job-1", **overrides):
+    started = datetime(2026, 1, 10, tzinfo=UTC)
+    values = {
+        "external_id": external_id,
+        "team": "research",
+        "model": "atlas-7b",
+        "phase": "training",
+        "started_at": started,
+        "ended_at": started + timedelta(hours=10),
+        "location": "lab-paris",
+        "hardware": "nvidia-h100-sxm",
+        "device_count": 8,
+    }
+    values.update(overrides)
+    return values
+
+
+def fr_override(organisation, kg_per_kwh=0.05):
+    return FactorOverride.objects.create(
+        organisation=organisation,
+        zone="FR",
+        kind="grid_average",
+        valid_from=date(2026, 1, 1),
+        valid_to=date(2026, 12, 31),
+        kg_per_kwh=kg_per_kwh,
+        source="Supplier letter 2026-01",
+    )
+
+
+@pytest.mark.django_db
+class TestCompute:
+    def test_it_computes_metered_power_with_the_facility_pue(self, tenant):
+        override = fr_override(tenant.organisation)
+        ingest(tenant, record(avg_power_w=500.0))
+        assert workload_records_compute().computed == 1
+        result = WorkloadRecord.objects.get()
+        assert result.status == "computed"
+        assert result.energy_tier == "metered"
+        assert result.scope == "scope2"
+        assert result.it_kwh == pytest.approx(40.0)
+        assert result.pue_used == 1.2
+        assert result.facility_kwh == pytest.approx(48.0)
+        assert result.location_kg == pytest.approx(2.4)
+        assert result.factor_override == override
+        assert result.methodology_version
+
+    def test_it_never_applies_pue_twice_to_measured_energy_that_includes_it(self, tenant):
+        fr_override(tenant.organisation)
+        ingest(tenant, record(energy_kwh=30.0, energy_includes_pue=True))
+        workload_records_compute()
+        result = WorkloadRecord.objects.get()
+        assert (result.energy_tier, result.facility_kwh, result.location_kg) == (
+            "measured",
+            30.0,
+            pytest.approx(1.5),
+        )
+
+    def test_it_models_energy_from_the_hardware_catalogue(self, tenant):
+        ingest(tenant, record(utilization=0.7))
+        workload_records_compute()
+        result = WorkloadRecord.objects.get()
+        h100 = Hardware.objects.get(code="nvidia-h100-sxm")
+        expected = it_energy(
+            duration_s=36000.0,
+            device_count=8,
+            utilization=0.7,
+            power=PowerProfile(idle_w=h100.idle_w, max_w=h100.max_w),
+        )
+        assert result.energy_tier == "modelled"
+        assert result.it_kwh == expected.kwh
+
+    def test_it_uses_the_library_factor_of_the_zone(self, tenant):
+        ingest(tenant, record(avg_power_w=400.0))
+        workload_records_compute()
+        result = WorkloadRecord.objects.get()
+        factor = result.grid_factor
+        assert factor.zone == "FR" and factor.kind == "grid_average"
+        assert factor.year <= 2026 and factor.basis == "direct"
+        assert result.location_kg == result.facility_kwh * factor.kg_per_kwh
+
+    def test_cloud_regions_are_scope_3_with_the_provider_pue(self, tenant):
+        ingest(tenant, record(location="aws:us-east-1", avg_power_w=400.0))
+        workload_records_compute()
+        result = WorkloadRecord.objects.get()
+        assert result.scope == "scope3_cat1"
+        assert result.pue_used == pytest.approx(1.135)
+
+    def test_another_organisations_override_changes_nothing(self, tenant, outsider):
+        fr_override(outsider.organisation, kg_per_kwh=0.9)
+        ingest(tenant, record(avg_power_w=400.0))
+        workload_records_compute()
+        result = WorkloadRecord.objects.get()
+        assert result.factor_override is None
+        assert result.location_kg_per_kwh == result.grid_factor.kg_per_kwh
+
+    def test_it_computes_nothing_twice(self, tenant):
+        ingest(tenant, record(avg_power_w=400.0))
+        assert workload_records_compute().computed == 1
+        assert workload_records_compute().computed == 0
+        assert DailyRollup.objects.get().record_count == 1
+
+    def test_sql_matches_the_pure_engine_on_random_records(self, tenant):
+        rng = random.Random(7)
+        hardware = {h.code: h for h in Hardware.objects.filter(kind="gpu")}
+        records = []
+        for i in range(200):
+            hours = rng.uniform(0.01, 72)
+            start = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(minutes=rng.randint(0, 600_000))
+            rule = rng.choice(["energy", "power", "model"])
+            records.append(
+                record(
+                    external_id=f"r{i}",
+                    started_at=start,
+                    ended_at=start + timedelta(hours=hours),
+                    hardware=rng.choice(sorted(hardware)),
+                    device_count=rng.randint(1, 64),
+                    location=rng.choice(["lab-paris", "aws:us-east-1", "gcp:europe-west4"]),
+                    energy_kwh=rng.uniform(0, 500) if rule == "energy" else None,
+                    avg_power_w=rng.uniform(10, 700) if rule == "power" else None,
+                    utilization=rng.uniform(0, 1)
+                    if rule == "model" and rng.random() < 0.8
+                    else None,
+                )
+            )
+        ingest(tenant, *[{k: v for k, v in r.items() if v is not None} for r in records])
+        workload_records_compute()
+        for row in WorkloadRecord.objects.select_related("hardware", "grid_factor"):
+            expected = it_energy(
+                duration_s=row.duration_s,
+                device_count=row.device_count,
+                energy_kwh=row.energy_kwh,
+                avg_power_w=row.avg_power_w,
+                utilization=row.utilization,
+                power=PowerProfile(idle_w=row.hardware.idle_w, max_w=row.hardware.max_w),
+            )
+            facility = facility_energy_kwh(it_kwh=expected.kwh, pue=row.pue_used)
+            kg = location_based_kg(facility_kwh=facility, kg_per_kwh=row.grid_factor.kg_per_kwh)
+            assert row.energy_tier == expected.tier
+            assert row.it_kwh == pytest.approx(expected.kwh, rel=1e-12)
+            # Reproducible to the gram.
+            assert abs(row.location_kg - kg) < 0.0005
+
+    def test_rollups_equal_the_raw_sums(self, tenant):
+        records = [
+            record(
+                external_id=f"r{i}",
+                avg_power_w=100.0 + i,
+                started_at=datetime(2026, 1, 1 + i % 20, tzinfo=UTC),
+                ended_at=datetime(2026, 1, 1 + i % 20, 5, tzinfo=UTC),
+                team="research" if i % 2 else "serving",
+            )
+            for i in range(60)
+        ]
+        ingest(tenant, *records)
+        workload_records_compute()
+        raw = WorkloadRecord.objects.aggregate(kwh=Sum("facility_kwh"), kg=Sum("location_kg"))
+        rolled = DailyRollup.objects.aggregate(kwh=Sum("facility_kwh"), kg=Sum("location_kg"))
+        assert rolled["kwh"] == pytest.approx(raw["kwh"], rel=1e-12)
+        assert rolled["kg"] == pytest.approx(raw["kg"], rel=1e-12)
+        assert DailyRollup.objects.aggregate(n=Sum("record_count"))["n"] == 60
+
+    def test_it_refreshes_the_rollup_of_a_day_when_more_records_arrive(self, tenant):
+        fr_override(tenant.organisation)
+        ingest(tenant, record(external_id="a", avg_power_w=500.0))
+        workload_records_compute()
+        ingest(tenant, record(external_id="b", avg_power_w=500.0))
+        workload_records_compute()
+        rollup = DailyRollup.objects.get()
+        assert rollup.record_count == 2
+        assert rollup.facility_kwh == pytest.approx(96.0)
+
+    def test_a_grid_factor_names_its_source(self, factors):
+        factor = GridFactor.objects.filter(zone="FR").first()
+        assert factor.source and factor.licence

@@ -94,10 +94,10 @@ DELETE FROM inventory_dailyrollup WHERE organisation_id = %s AND day IN ({days})
 
 _ROLLUP_INSERT_SQL = """
 INSERT INTO inventory_dailyrollup (
-    organisation_id, day, team_id, ai_model_id, location_id, phase, energy_tier, scope,
-    record_count, it_kwh, facility_kwh, location_kg, inferences, tokens
+    organisation_id, day, team_id, ai_model_id, location_id, record_kind, phase, energy_tier,
+    scope, record_count, it_kwh, facility_kwh, location_kg, inferences, tokens
 )
-SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, phase,
+SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'workload', phase,
        energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg),
        COALESCE(SUM(inferences), 0), COALESCE(SUM(tokens), 0)
 FROM inventory_workloadrecord

@@ -1,0 +1,36 @@
+from django.db import models
+
+from accounts.models import Organisation
+
+
+class Location(models.Model):
+    """Where energy is used: a cloud region (shared, organisation empty) or an org's facility."""
+
+    class Kind(models.TextChoices):
+        OWNED = "owned", "Owned data centre"
+        COLOCATION = "colocation", "Colocation"
+        CLOUD = "cloud", "Public cloud region"
+
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.CASCADE, related_name="facilities"
+    )
+    code = models.CharField(max_length=80, help_text="e.g. aws:us-east-1 or paris-dc1")
+    name = models.CharField(max_length=160)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    provider = models.CharField(max_length=20, blank=True)
+    zone = models.CharField(max_length=40)
+    pue = models.FloatField(null=True, blank=True)
+    pue_source = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "code"], name="location_code_per_org"),
+            models.UniqueConstraint(
+                fields=["code"],
+                condition=models.Q(organisation__isnull=True),
+                name="shared_location_code",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code

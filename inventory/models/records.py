@@ -1,0 +1,236 @@
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Organisation, Team
+from inventory.models.factors import FactorOverride, GridFactor, Hardware
+from inventory.models.locations import Location
+
+
+class AiModel(models.Model):
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="ai_models"
+    )
+    name = models.CharField(max_length=160)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "name"], name="model_name_per_org"),
+        ]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class IngestBatch(models.Model):
+    class Source(models.TextChoices):
+        API = "api", "REST API"
+        CODECARBON = "codecarbon", "CodeCarbon"
+        IMPORT = "import", "File import"
+        DEMO = "demo", "Demo seed"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="batches")
+    source = models.CharField(max_length=16, choices=Source.choices)
+    token = models.ForeignKey("accounts.ApiToken", null=True, blank=True, on_delete=models.SET_NULL)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    received = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"batch {self.pk} ({self.source}, {self.created} new)"
+
+
+class Phase(models.TextChoices):
+    TRAINING = "training", "Training"
+    FINE_TUNING = "fine_tuning", "Fine-tuning"
+    INFERENCE = "inference", "Inference"
+    OTHER = "other", "Other"
+
+
+class ComputeStatus(models.TextChoices):
+    PENDING = "pending", "Waiting to be computed"
+    COMPUTED = "computed", "Computed"
+    FAILED = "failed", "Could not be computed"
+
+
+class EnergyTier(models.TextChoices):
+    MEASURED = "measured", "Measured energy"
+    METERED = "metered", "Metered power"
+    MODELLED = "modelled", "Modelled from hardware"
+
+
+class EmissionScope(models.TextChoices):
+    SCOPE2 = "scope2", "Scope 2"
+    SCOPE3_CAT1 = "scope3_cat1", "Scope 3 category 1 (public cloud)"
+
+
+class ComputedResult(models.Model):
+    """What the pipeline computed for a record, with the factor rows and versions it used."""
+
+    status = models.CharField(
+        max_length=10, choices=ComputeStatus.choices, default=ComputeStatus.PENDING
+    )
+    energy_tier = models.CharField(max_length=10, choices=EnergyTier.choices, blank=True)
+    scope = models.CharField(max_length=12, choices=EmissionScope.choices, blank=True)
+    it_kwh = models.FloatField(null=True, blank=True)
+    pue_used = models.FloatField(null=True, blank=True)
+    facility_kwh = models.FloatField(null=True, blank=True)
+    grid_factor = models.ForeignKey(
+        GridFactor, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    factor_override = models.ForeignKey(
+        FactorOverride, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    location_kg_per_kwh = models.FloatField(null=True, blank=True)
+    location_kg = models.FloatField(null=True, blank=True)
+    # Market-based kg is allocated per organisation × zone × month (instruments cover
+    # consumption, not records), then shared out pro rata to the rollups.
+    methodology_version = models.CharField(max_length=20, blank=True)
+    compute_error = models.CharField(max_length=300, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class WorkloadRecord(ComputedResult):
+    """One AI job or serving period as sent, with the result the pipeline computed for it."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT)
+    external_id = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT)
+    ai_model = models.ForeignKey(AiModel, null=True, blank=True, on_delete=models.PROTECT)
+    phase = models.CharField(max_length=16, choices=Phase.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField()
+    duration_s = models.FloatField()
+    activity_date = models.DateField(help_text="UTC date of started_at: the rollup day")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT)
+    hardware = models.ForeignKey(Hardware, null=True, blank=True, on_delete=models.PROTECT)
+    device_count = models.PositiveIntegerField(default=1)
+    energy_kwh = models.FloatField(null=True, blank=True)
+    avg_power_w = models.FloatField(null=True, blank=True)
+    utilization = models.FloatField(null=True, blank=True)
+    pue = models.FloatField(null=True, blank=True, help_text="record override of the PUE")
+    energy_includes_pue = models.BooleanField(default=False)
+    inferences = models.BigIntegerField(null=True, blank=True)
+    tokens = models.BigIntegerField(null=True, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "external_id"], name="workload_external_id_per_org"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="workload_pending",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["organisation", "activity_date"], name="workload_org_day"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class UsageKind(models.TextChoices):
+    COMPUTE = "compute", "vCPU-hours"
+    GPU = "gpu", "GPU-hours"
+    MEMORY = "memory", "GB-hours of memory"
+    STORAGE_SSD = "storage_ssd", "TB-hours of SSD storage"
+    STORAGE_HDD = "storage_hdd", "TB-hours of HDD storage"
+    NETWORK = "network", "GB of inter-region network"
+
+
+class CloudUsageRecord(ComputedResult):
+    """One billing-export line (or the portal's own usage row), estimated CCF-style."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT)
+    external_id = models.CharField(max_length=200)
+    content_hash = models.CharField(max_length=64)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT)
+    ai_model = models.ForeignKey(AiModel, null=True, blank=True, on_delete=models.PROTECT)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT)
+    service = models.CharField(max_length=120, help_text="e.g. AmazonEC2, Compute Engine")
+    usage_kind = models.CharField(max_length=12, choices=UsageKind.choices)
+    quantity = models.FloatField()
+    hardware = models.ForeignKey(
+        Hardware,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text="CPU microarchitecture or GPU; the provider's unknown-CPU row otherwise",
+    )
+    utilization = models.FloatField(null=True, blank=True)
+    replication = models.FloatField(null=True, blank=True)
+    usage_start = models.DateTimeField()
+    usage_end = models.DateTimeField()
+    activity_date = models.DateField()
+    cost = models.FloatField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "external_id"], name="cloud_usage_external_id_per_org"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["status"],
+                name="cloud_usage_pending",
+                condition=models.Q(status="pending"),
+            ),
+            models.Index(fields=["organisation", "activity_date"], name="cloud_usage_org_day"),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class RecordKind(models.TextChoices):
+    WORKLOAD = "workload", "Workload record"
+    CLOUD_USAGE = "cloud_usage", "Cloud usage record"
+
+
+class DailyRollup(models.Model):
+    """Sums of computed records per organisation × team × model × location × day."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    day = models.DateField()
+    team = models.ForeignKey(Team, on_delete=models.CASCADE)
+    ai_model = models.ForeignKey(AiModel, null=True, on_delete=models.CASCADE)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    record_kind = models.CharField(
+        max_length=12, choices=RecordKind.choices, default=RecordKind.WORKLOAD
+    )
+    phase = models.CharField(max_length=16, choices=Phase.choices)
+    energy_tier = models.CharField(max_length=10, choices=EnergyTier.choices)
+    scope = models.CharField(max_length=12, choices=EmissionScope.choices)
+    record_count = models.PositiveIntegerField()
+    it_kwh = models.FloatField()
+    facility_kwh = models.FloatField()
+    location_kg = models.FloatField()
+    market_kg = models.FloatField(null=True, blank=True)
+    inferences = models.BigIntegerField(default=0)
+    tokens = models.BigIntegerField(default=0)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "day"], name="rollup_org_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.team_id}/{self.ai_model_id}"

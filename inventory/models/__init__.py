@@ -46,6 +46,8 @@ __all__ = [
     "IngestBatch",
     "InstrumentKind",
     "Location",
+    "MarketAllocation",
+    "MarketBasis",
     "Phase",
     "Provenance",
     "ProviderPue",

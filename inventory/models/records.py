@@ -2,7 +2,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organisation, Team
-from inventory.models.factors import FactorOverride, GridFactor, Hardware
+from inventory.models.factors import ContractualInstrument, FactorOverride, GridFactor, Hardware
 from inventory.models.locations import Location
 
 
@@ -234,3 +234,43 @@ class DailyRollup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.team_id}/{self.ai_model_id}"
+
+
+class MarketBasis(models.TextChoices):
+    INSTRUMENT = "instrument", "Contractual instrument"
+    RESIDUAL_MIX = "residual_mix", "Residual mix"
+    GRID_AVERAGE = "grid_average", "Grid average (no residual mix published: disclosed)"
+
+
+class MarketAllocation(models.Model):
+    """Market-based method, per organisation × zone × month: which kWh each instrument covered
+    and what was left at the residual mix (or, flagged, the grid average).
+
+    Rebuilt as a whole for an (organisation, zone, month) by the pipeline; rollups take their
+    market_kg pro rata from these rows, and reports explain each line with them.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    zone = models.CharField(max_length=40)
+    month = models.DateField(help_text="first day of the month")
+    basis = models.CharField(max_length=14, choices=MarketBasis.choices)
+    instrument = models.ForeignKey(
+        ContractualInstrument, null=True, blank=True, on_delete=models.PROTECT
+    )
+    grid_factor = models.ForeignKey(
+        GridFactor, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    factor_override = models.ForeignKey(
+        FactorOverride, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    kwh = models.FloatField()
+    kg_per_kwh = models.FloatField()
+    kg = models.FloatField()
+    methodology_version = models.CharField(max_length=20)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "month"], name="market_org_month")]
+
+    def __str__(self) -> str:
+        return f"{self.zone} {self.month:%Y-%m} {self.basis}: {self.kwh} kWh"

@@ -2,12 +2,14 @@
 
 from inventory.models.factors import (
     CloudCoefficient,
+    ContractualInstrument,
     FactorBasis,
     FactorDataset,
     FactorKind,
     FactorOverride,
     GridFactor,
     Hardware,
+    InstrumentKind,
     Provenance,
     ProviderPue,
     ReplicationFactor,
@@ -16,14 +18,25 @@ from inventory.models.factors import (
 from inventory.models.locations import (
     Location,
 )
+from inventory.models.pipeline import (
+    RecalculationJob,
+    RecalculationStatus,
+    RecalculationTrigger,
+)
 from inventory.models.records import (
     AiModel,
+    CloudUsageRecord,
+    ComputedResult,
     ComputeStatus,
     DailyRollup,
     EmissionScope,
     EnergyTier,
     IngestBatch,
+    MarketAllocation,
+    MarketBasis,
     Phase,
+    RecordKind,
+    UsageKind,
     WorkloadRecord,
 )
 
@@ -51,6 +64,9 @@ __all__ = [
     "Phase",
     "Provenance",
     "ProviderPue",
+    "RecalculationJob",
+    "RecalculationStatus",
+    "RecalculationTrigger",
     "RecordKind",
     "ReplicationFactor",
     "UsageKind",

@@ -2,7 +2,14 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organisation, Team
-from inventory.models.factors import ContractualInstrument, FactorOverride, GridFactor, Hardware
+from inventory.models.factors import (
+    CloudCoefficient,
+    ContractualInstrument,
+    FactorDataset,
+    FactorOverride,
+    GridFactor,
+    Hardware,
+)
 from inventory.models.locations import Location
 
 
@@ -88,6 +95,25 @@ class ComputedResult(models.Model):
     )
     location_kg_per_kwh = models.FloatField(null=True, blank=True)
     location_kg = models.FloatField(null=True, blank=True)
+    # The factor dataset version the result was computed with: a new version recalculates
+    # the open periods whose records name another one.
+    factor_dataset = models.ForeignKey(
+        FactorDataset,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    # The recalculation that last marked this record pending (its progress counts these).
+    recalculation_job = models.ForeignKey(
+        "inventory.RecalculationJob",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     # Market-based kg is allocated per organisation × zone × month (instruments cover
     # consumption, not records), then shared out pro rata to the rollups.
     methodology_version = models.CharField(max_length=20, blank=True)
@@ -178,6 +204,26 @@ class CloudUsageRecord(ComputedResult):
     usage_start = models.DateTimeField()
     usage_end = models.DateTimeField()
     activity_date = models.DateField()
+    # Lineage of the estimate: the power row used for compute/GPU hours (the provider's
+    # unknown-CPU row when the record names no hardware), the coefficient row for the other
+    # usage kinds, and the replication factor applied.
+    power_model = models.ForeignKey(
+        Hardware,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    coefficient = models.ForeignKey(
+        CloudCoefficient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+    )
+    replication_used = models.FloatField(null=True, blank=True)
     cost = models.FloatField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
     tags = models.JSONField(default=dict, blank=True)

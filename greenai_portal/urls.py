@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from reports.views import overview
+from reports.dashboard import overview
 
 api_v1 = [
     path("", include("inventory.urls")),

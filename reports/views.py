@@ -1,12 +1,6 @@
 from datetime import date
 
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-
-from accounts.selectors import principal_for_request
-from reports.charts import trend_by_team_figure
-from reports.selectors import footprint_summary, monthly_by_team, pending_record_count
+from django.http import HttpRequest
 
 
 def _period(request: HttpRequest) -> tuple[date, date]:
@@ -21,27 +15,3 @@ def _period(request: HttpRequest) -> tuple[date, date]:
     today = date.today()
     end = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
     return date(end.year - 1, end.month, 1), end
-
-
-@login_required
-def overview(request: HttpRequest) -> HttpResponse:
-    principal = principal_for_request(request)
-    if principal is None:
-        raise Http404("You are not a member of any organisation")
-    start, end = _period(request)
-    total, teams = footprint_summary(principal=principal, start=start, end=end, group_by="team")
-    figure = trend_by_team_figure(monthly_by_team(principal=principal, start=start, end=end))
-    return render(
-        request,
-        "reports/overview.html",
-        {
-            "organisation": principal.organisation,
-            "role": principal.role,
-            "start": start,
-            "end": end,
-            "total": total,
-            "teams": teams,
-            "status_counts": pending_record_count(principal=principal),
-            "trend_figure": figure.to_plotly_json(),
-        },
-    )

@@ -69,12 +69,7 @@ FROM (
                AND o.kind = 'grid_average'
                AND o.valid_from <= r.activity_date AND o.valid_to >= r.activity_date
              ORDER BY o.valid_from DESC, o.id DESC LIMIT 1) AS override_id,
-            (SELECT g.id FROM inventory_gridfactor g
-             WHERE g.dataset_id = %s AND g.zone = l.zone AND g.kind = 'grid_average'
-               AND g.month IS NULL AND g.period_start <= r.activity_date
-             ORDER BY CASE WHEN g.basis = org.factor_basis THEN 0 ELSE 1 END,
-                      g.period_start DESC
-             LIMIT 1) AS grid_factor_id
+            {grid_factor_pick} AS grid_factor_id
         FROM inventory_workloadrecord r
         JOIN accounts_organisation org ON org.id = r.organisation_id
         JOIN inventory_location l ON l.id = r.location_id
@@ -87,6 +82,27 @@ FROM (
 WHERE w.id = src.id AND w.status = 'pending'
 RETURNING organisation_id, activity_date
 """
+
+
+def _grid_factor_pick() -> str:
+    """SQL choosing the library grid factor for a record, best first: the organisation's
+    basis (direct by default), latest period not after the activity; else the earliest after
+    it (a zone whose data starts later); then the same with any basis.
+
+    SQLite allows outer columns in a subquery's WHERE but not its ORDER BY, hence one
+    subquery per preference inside COALESCE.
+    """
+    picks = []
+    for basis in ("AND g.basis = org.factor_basis", ""):
+        for when, order in (("<=", "DESC"), (">", "ASC")):
+            picks.append(
+                "(SELECT g.id FROM inventory_gridfactor g"
+                " WHERE g.dataset_id = %s AND g.zone = l.zone AND g.kind = 'grid_average'"
+                f" AND g.month IS NULL AND g.period_start {when} r.activity_date {basis}"
+                f" ORDER BY g.period_start {order}, g.basis LIMIT 1)"
+            )
+    return "COALESCE(" + ", ".join(picks) + ")"
+
 
 _ROLLUP_DELETE_SQL = """
 DELETE FROM inventory_dailyrollup WHERE organisation_id = %s AND day IN ({days})
@@ -147,11 +163,15 @@ def workload_records_compute(*, batch_id: int | None = None) -> ComputeResult:
         DEFAULT_UTILIZATION,
         dataset.id,
         DEFAULT_FACILITY_PUE,
-        dataset.id,
+        *[dataset.id] * 4,
         *scope_params,
     ]
     with connection.cursor() as cursor:
-        cursor.execute(_COMPUTE_SQL.format(scope_filter=scope_filter), params)
+        sql = _COMPUTE_SQL.format(
+            scope_filter=scope_filter,
+            grid_factor_pick=_grid_factor_pick(),
+        )
+        cursor.execute(sql, params)
         touched = cursor.fetchall()
     days_by_org: dict[int, set[date]] = defaultdict(set)
     for organisation_id, day in touched:

@@ -6,7 +6,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {
     "DJANGO_DEBUG": "false",
-    "DJANGO_SECRET_KEY": "x" * 20 + "y" * 20 + "z" * 20,
+    "DJANGO_SECRET_KEY": "k3J9-vQ2#pL8@wR5!tY7^uI1&oP4*aS6(dF0)gH2_jK9+lZ3xC5vB7nM1qW4eR8",
     "DJANGO_ALLOWED_HOSTS": "greenai.example.org",
 }
 

@@ -10,7 +10,7 @@ from inventory.models import DailyRollup, WorkloadRecord
 def test_the_demo_seed_computes_a_quarter_and_is_idempotent(factors, capsys):
     call_command("seed_demo")
     first = WorkloadRecord.objects.count()
-    assert first > 300
+    assert first >= 270  # 2 serving sites a day, 2 fine-tunes every other day, weekly pre-training
     assert set(Membership.objects.values_list("role", flat=True)) == {
         "admin",
         "esg_officer",

@@ -188,6 +188,16 @@ SPECTACULAR_SETTINGS = {
 GREENAI_MAX_BATCH_RECORDS = env.int("GREENAI_MAX_BATCH_RECORDS", default=10000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("GREENAI_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 GREENAI_MAX_FUTURE_DAYS = env.int("GREENAI_MAX_FUTURE_DAYS", default=1)
+# Requests per API token (or user) per window, by endpoint family; over the rate: 429 + Retry-After.
+GREENAI_THROTTLE_RATES = {
+    "ingest": env.str("GREENAI_THROTTLE_INGEST", default="1200/min"),
+    "codecarbon": env.str("GREENAI_THROTTLE_CODECARBON", default="6000/min"),
+    "imports": env.str("GREENAI_THROTTLE_IMPORTS", default="60/min"),
+}
+# File imports: uploads are kept under MEDIA_ROOT and streamed in chunks by a worker.
+MEDIA_ROOT = Path(env.str("GREENAI_MEDIA_ROOT", default=str(BASE_DIR / "media")))
+GREENAI_MAX_IMPORT_BYTES = env.int("GREENAI_MAX_IMPORT_BYTES", default=4 * 1024**3)
+GREENAI_IMPORT_CHUNK_ROWS = env.int("GREENAI_IMPORT_CHUNK_ROWS", default=5000)
 # Token last-used time is written at most this often, so reads are not writes.
 GREENAI_TOKEN_TOUCH_SECONDS = env.int("GREENAI_TOKEN_TOUCH_SECONDS", default=60)
 

@@ -1,120 +1,237 @@
-import math
-from datetime import timedelta
-
 from django.conf import settings
-from django.utils import timezone
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import Access
-from greenai_portal.errors import ApplicationError, flatten_validation_errors
-from inventory.models import Hardware, Phase
-from inventory.services import workload_batch_ingest
+from greenai_portal.errors import ApplicationError
+from inventory.ingestion.fields import RecordSchema
+from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows, too_large
+from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
+from inventory.ingestion.throttling import TokenRateThrottle
+from inventory.models import Hardware
+from inventory.services import record_batch_ingest
+
+ERROR_RESPONSE = inline_serializer(
+    "Error",
+    {
+        "message": serializers.CharField(),
+        "errors": serializers.ListField(
+            child=inline_serializer(
+                "RowError",
+                {
+                    "row": serializers.IntegerField(help_text="0-based record index"),
+                    "line": serializers.IntegerField(
+                        required=False, help_text="1-based line of the body (CSV, NDJSON)"
+                    ),
+                    "field": serializers.CharField(),
+                    "message": serializers.CharField(),
+                },
+            ),
+            required=False,
+        ),
+    },
+)
 
 
-class FiniteFloatField(serializers.FloatField):
-    """A float that refuses NaN and ±Infinity, which JSON parsers let through."""
+def _error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    meaning = {
+        400: "Malformed body or invalid records: every bad row and field is named",
+        401: "No or an invalid API token",
+        403: "The token or role may not ingest",
+        409: "An external_id was already stored with other content (rows listed)",
+        413: "Body or batch over the configured limit (named in the message)",
+        415: "Content type not accepted (the message lists the accepted ones)",
+        429: "Over the token's request rate; see Retry-After",
+    }
+    return {code: OpenApiResponse(ERROR_RESPONSE, description=meaning[code]) for code in codes}
 
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
-        if not math.isfinite(value):
-            raise serializers.ValidationError("Must be a finite number, not NaN or Infinity")
-        return value
+
+def raw_rows(request) -> RawRows:
+    """The request's rows, or the right 4xx: 413 over the size limit, 415 for other types."""
+    declared = request.META.get("CONTENT_LENGTH")
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(int(declared))
+    try:
+        data = request.data
+    except UnsupportedMediaType:
+        raise ApplicationError(
+            f"Unsupported content type {request.content_type or '(none)'!r}; send "
+            + ", ".join(MEDIA_TYPES),
+            status_code=415,
+        ) from None
+    if isinstance(data, RawRows):
+        return data
+    if request.content_type.split(";")[0].strip() in MEDIA_TYPES:
+        return RawRows([])  # an empty body: DRF does not call the parser
+    raise ApplicationError("Send records as " + ", ".join(MEDIA_TYPES), status_code=415)
 
 
-class WorkloadIngestApi(APIView):
-    """Send workload records: one JSON object or an array of them."""
+def validated_records(request, schema: RecordSchema) -> list[dict]:
+    """Parse and check every row of the body; 4xx naming every bad row and field otherwise."""
+    raw = raw_rows(request)
+    if not raw.rows:
+        raise ApplicationError("Send at least one record")
+    limit = settings.GREENAI_MAX_BATCH_RECORDS
+    if len(raw.rows) > limit:
+        raise ApplicationError(
+            f"A batch holds at most {limit} records (GREENAI_MAX_BATCH_RECORDS); got "
+            f"{len(raw.rows)}",
+            status_code=413,
+        )
+    records, errors = schema.validate(raw.rows, batch_context(), lines=raw.lines)
+    if errors:
+        more = errors.count - len(errors.errors)
+        suffix = f" ({more} more errors not shown)" if more > 0 else ""
+        raise ApplicationError(f"Validation failed{suffix}", errors=errors.errors)
+    return records
 
-    required_access = Access.INGEST
 
-    class InputSerializer(serializers.Serializer):
-        external_id = serializers.CharField(max_length=200)
-        team = serializers.SlugField(max_length=60)
-        model = serializers.CharField(max_length=160, required=False, allow_blank=False)
-        phase = serializers.ChoiceField(choices=Phase.choices)
-        started_at = serializers.DateTimeField()
-        ended_at = serializers.DateTimeField()
-        location = serializers.CharField(max_length=80)
-        hardware = serializers.CharField(max_length=60, required=False)
-        device_count = serializers.IntegerField(min_value=1, max_value=100_000, default=1)
-        energy_kwh = FiniteFloatField(min_value=0, required=False)
-        avg_power_w = FiniteFloatField(min_value=0, max_value=100_000, required=False)
-        utilization = FiniteFloatField(min_value=0, max_value=1, required=False)
-        pue = FiniteFloatField(min_value=1, max_value=5, required=False)
-        energy_includes_pue = serializers.BooleanField(default=False)
-        inferences = serializers.IntegerField(min_value=0, required=False)
-        tokens = serializers.IntegerField(min_value=0, required=False)
-        tags = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
+class IngestOutputSerializer(serializers.Serializer):
+    batch_id = serializers.IntegerField()
+    received = serializers.IntegerField()
+    created = serializers.IntegerField()
+    duplicates = serializers.IntegerField(
+        help_text="records whose external_id was already stored (or repeated) with this content"
+    )
 
-        def validate(self, attrs):
-            if attrs["ended_at"] <= attrs["started_at"]:
-                raise serializers.ValidationError(
-                    {"ended_at": "Must be after started_at (durations must be positive)"}
-                )
-            horizon = timezone.now() + timedelta(days=settings.GREENAI_MAX_FUTURE_DAYS)
-            if attrs["ended_at"] > horizon:
-                raise serializers.ValidationError({"ended_at": "Is in the future"})
-            energy_given = "energy_kwh" in attrs or "avg_power_w" in attrs
-            if not energy_given and "hardware" not in attrs:
-                raise serializers.ValidationError(
-                    {"hardware": "Give energy_kwh, avg_power_w or a hardware code to model from"}
-                )
-            return attrs
 
-    class OutputSerializer(serializers.Serializer):
-        batch_id = serializers.IntegerField()
-        received = serializers.IntegerField()
-        created = serializers.IntegerField()
-        duplicates = serializers.IntegerField()
-
-    @extend_schema(
-        request=InputSerializer(many=True),
-        responses={201: OutputSerializer, 200: OutputSerializer},
+def _ingest_schema(schema: RecordSchema, *, example: dict, csv_example: str):
+    """OpenAPI for a bulk endpoint: the record schema in every accepted format."""
+    record = schema.openapi()
+    return extend_schema(
+        request={
+            "application/json": {"oneOf": [record, {"type": "array", "items": record}]},
+            "application/x-ndjson": {"type": "string", "description": "one JSON record a line"},
+            "text/csv": {
+                "type": "string",
+                "description": "a header of field names (tags as `tag:<key>` columns or a "
+                "`tags` column holding a JSON object), one record a row",
+            },
+        },
+        responses={
+            201: OpenApiResponse(IngestOutputSerializer, description="Some records were new"),
+            200: OpenApiResponse(IngestOutputSerializer, description="Every record was known"),
+            **_error_responses(400, 401, 403, 409, 413, 415, 429),
+        },
         examples=[
+            OpenApiExample("One record", value=example, request_only=True),
             OpenApiExample(
-                "A training job on 8 H100s",
-                value=[
-                    {
-                        "external_id": "job-2026-10-01-0001",
-                        "team": "research",
-                        "model": "llama-3-8b-ft",
-                        "phase": "fine_tuning",
-                        "started_at": "2026-10-01T08:00:00Z",
-                        "ended_at": "2026-10-01T20:00:00Z",
-                        "location": "aws:us-east-1",
-                        "hardware": "nvidia-h100-sxm",
-                        "device_count": 8,
-                        "utilization": 0.8,
-                    }
-                ],
+                "CSV",
+                value=csv_example,
                 request_only=True,
-            )
+                media_type="text/csv",
+            ),
+            OpenApiExample(
+                "Accepted",
+                value={"batch_id": 42, "received": 1, "created": 1, "duplicates": 0},
+                response_only=True,
+                status_codes=["201"],
+            ),
+            OpenApiExample(
+                "Bad rows",
+                value={
+                    "message": "Validation failed",
+                    "errors": [
+                        {"row": 3, "field": "ended_at", "message": "Must be after started_at"}
+                    ],
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
         ],
     )
+
+
+class _RecordIngestApi(APIView):
+    """Bulk ingestion of one record kind in JSON, NDJSON or CSV; all or nothing."""
+
+    required_access = Access.INGEST
+    parser_classes = RECORD_PARSERS
+    throttle_classes = [TokenRateThrottle]
+    throttle_scope = "ingest"
+    record_schema: RecordSchema
+
     def post(self, request):
-        payload = request.data
-        records = payload if isinstance(payload, list) else [payload]
-        if not records:
-            raise ApplicationError("Send at least one record")
-        limit = settings.GREENAI_MAX_BATCH_RECORDS
-        if len(records) > limit:
-            raise ApplicationError(
-                f"A batch holds at most {limit} records; got {len(records)}", status_code=413
-            )
-        serializer = self.InputSerializer(data=records, many=True)
-        if not serializer.is_valid():
-            raise ApplicationError(
-                "Validation failed", errors=flatten_validation_errors(serializer.errors)
-            )
-        result = workload_batch_ingest(
+        records = validated_records(request, self.record_schema)
+        result = record_batch_ingest(
+            kind=self.record_schema.name,
             principal=request.principal,
-            records=serializer.validated_data,
+            records=records,
             user=request.user if getattr(request.user, "pk", None) else None,
         )
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
-        return Response(self.OutputSerializer(result).data, status=code)
+        return Response(IngestOutputSerializer(result).data, status=code)
+
+
+class WorkloadIngestApi(_RecordIngestApi):
+    """Send workload records (AI jobs, serving periods): one JSON object, an array, NDJSON or
+    CSV. Idempotent by external_id; a batch with any bad row stores nothing."""
+
+    record_schema = WORKLOAD
+
+    @_ingest_schema(
+        WORKLOAD,
+        example={
+            "external_id": "job-2026-10-01-0001",
+            "team": "research",
+            "model": "llama-3-8b-ft",
+            "phase": "fine_tuning",
+            "started_at": "2026-10-01T08:00:00Z",
+            "ended_at": "2026-10-01T20:00:00Z",
+            "location": "aws:us-east-1",
+            "hardware": "nvidia-h100-sxm",
+            "device_count": 8,
+            "utilization": 0.8,
+            "tags": {"cluster": "p5-east"},
+        },
+        csv_example=(
+            "external_id,team,model,phase,started_at,ended_at,location,hardware,device_count,"
+            "energy_kwh,tag:cluster\n"
+            "job-1,research,atlas-7b,training,2026-10-01T08:00:00Z,2026-10-01T20:00:00Z,"
+            "lab-paris,nvidia-h100-sxm,8,,a\n"
+        ),
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class CloudUsageIngestApi(_RecordIngestApi):
+    """Send cloud usage records (billing lines estimated CCF-style: vCPU-hours, GPU-hours,
+    memory GB-hours, storage TB-hours, network GB): JSON, NDJSON or CSV."""
+
+    record_schema = CLOUD_USAGE
+
+    @_ingest_schema(
+        CLOUD_USAGE,
+        example={
+            "external_id": "cur-2026-10-01-i-0abc-vcpu",
+            "team": "serving",
+            "model": "atlas-7b-chat",
+            "location": "aws:us-east-1",
+            "service": "AmazonEC2",
+            "usage_kind": "compute",
+            "quantity": 96.0,
+            "hardware": "intel-skylake",
+            "utilization": 0.5,
+            "usage_start": "2026-10-01T00:00:00Z",
+            "usage_end": "2026-10-02T00:00:00Z",
+            "cost": 12.3,
+            "currency": "USD",
+            "tags": {"team": "serving"},
+        },
+        csv_example=(
+            "external_id,team,location,service,usage_kind,quantity,usage_start,usage_end,"
+            "tag:env\n"
+            "gcs-1,research,gcp:europe-west4,Cloud Storage,storage_hdd,720,"
+            "2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,prod\n"
+        ),
+    )
+    def post(self, request):
+        return super().post(request)
 
 
 class HardwareListApi(APIView):
@@ -127,12 +244,34 @@ class HardwareListApi(APIView):
                 "code": serializers.CharField(),
                 "name": serializers.CharField(),
                 "kind": serializers.CharField(),
+                "unit": serializers.CharField(),
                 "idle_w": serializers.FloatField(),
                 "max_w": serializers.FloatField(),
                 "source": serializers.CharField(),
+                "source_url": serializers.CharField(),
+                "licence": serializers.CharField(),
             },
             many=True,
-        )
+        ),
+        examples=[
+            OpenApiExample(
+                "An H100",
+                value=[
+                    {
+                        "code": "nvidia-h100-sxm",
+                        "name": "NVIDIA H100 SXM",
+                        "kind": "gpu",
+                        "unit": "device",
+                        "idle_w": 60.0,
+                        "max_w": 700.0,
+                        "source": "NVIDIA H100 datasheet",
+                        "source_url": "https://www.nvidia.com/",
+                        "licence": "cited figure",
+                    }
+                ],
+                response_only=True,
+            )
+        ],
     )
     def get(self, request):
         rows = Hardware.objects.order_by("kind", "code").values(

@@ -3,6 +3,7 @@
 import hashlib
 import json
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -12,7 +13,17 @@ from django.db import transaction
 from accounts.models import Team
 from accounts.principal import Principal
 from greenai_portal.errors import ApplicationError
-from inventory.models import AiModel, Hardware, IngestBatch, Location, WorkloadRecord
+from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
+from inventory.ingestion.writers import RecordTable, write_rows
+from inventory.models import (
+    AiModel,
+    CloudUsageRecord,
+    Hardware,
+    IngestBatch,
+    Location,
+    UsageKind,
+    WorkloadRecord,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +46,22 @@ WORKLOAD_CONTENT_FIELDS = (
     "tokens",
     "tags",
 )
+CLOUD_USAGE_CONTENT_FIELDS = (
+    "team",
+    "model",
+    "location",
+    "service",
+    "usage_kind",
+    "quantity",
+    "hardware",
+    "utilization",
+    "replication",
+    "usage_start",
+    "usage_end",
+    "cost",
+    "currency",
+    "tags",
+)
 
 
 @dataclass(frozen=True)
@@ -49,8 +76,8 @@ def _jsonable(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def content_hash(record: dict[str, Any]) -> str:
-    canonical = {field: _jsonable(record.get(field)) for field in WORKLOAD_CONTENT_FIELDS}
+def content_hash(record: dict[str, Any], fields: Sequence[str] = WORKLOAD_CONTENT_FIELDS) -> str:
+    canonical = {field: _jsonable(record.get(field)) for field in fields}
     encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(encoded.encode()).hexdigest()
 
@@ -61,24 +88,36 @@ def _choices_hint(field: str, value: str, valid: list[str]) -> str:
     return f"Unknown {field} {value!r}; valid: {shown}{more}" if valid else f"No {field}s exist"
 
 
-class _References:
+# Which hardware kinds each cloud usage kind may name (the rest take none).
+_USAGE_HARDWARE_KINDS = {
+    UsageKind.COMPUTE: {Hardware.Kind.CPU},
+    UsageKind.GPU: {Hardware.Kind.GPU, Hardware.Kind.TPU},
+}
+
+
+class References:
     """Resolves the names a batch uses to this organisation's rows, in a few queries."""
 
-    def __init__(self, principal: Principal, records: list[dict[str, Any]]) -> None:
+    def __init__(self, principal: Principal, records: Sequence[dict[str, Any]]) -> None:
         organisation = principal.organisation
         teams = Team.objects.filter(organisation=organisation)
         if principal.team_ids is not None:
             teams = teams.filter(id__in=principal.team_ids)
-        self.teams = {t.slug: t for t in teams}
+        self.teams = dict(teams.values_list("slug", "id"))
         codes = {r["location"] for r in records}
         # An organisation's own facility wins over a shared cloud region of the same code.
-        locations = Location.objects.filter(code__in=codes, organisation__isnull=True)
-        self.locations = {loc.code: loc for loc in locations}
-        self.locations.update(
-            {loc.code: loc for loc in Location.objects.filter(organisation=organisation)}
-        )
+        shared = Location.objects.filter(code__in=codes, organisation__isnull=True)
+        self.locations = dict(shared.values_list("code", "id"))
+        own = Location.objects.filter(organisation=organisation)
+        self.own_locations = dict(own.values_list("code", "id"))
+        self.locations.update(self.own_locations)
         hardware_codes = {r["hardware"] for r in records if r.get("hardware")}
-        self.hardware = {h.code: h for h in Hardware.objects.filter(code__in=hardware_codes)}
+        self.hardware = {
+            code: (pk, kind)
+            for code, pk, kind in Hardware.objects.filter(code__in=hardware_codes).values_list(
+                "code", "id", "kind"
+            )
+        }
 
     def errors(self, row: int, record: dict[str, Any]) -> list[dict[str, Any]]:
         found = []
@@ -90,69 +129,229 @@ class _References:
                     "location",
                     f"Unknown location {record['location']!r}; use a cloud region such as "
                     "'aws:us-east-1' or one of your facilities: "
-                    + (", ".join(sorted(k for k in self.locations)) or "none yet"),
+                    + (", ".join(sorted(self.own_locations)) or "none yet"),
                 )
             )
         hardware = record.get("hardware")
         if hardware and hardware not in self.hardware:
             found.append(("hardware", f"Unknown hardware {hardware!r}; see GET /api/v1/hardware/"))
+        elif hardware and "usage_kind" in record:
+            allowed = _USAGE_HARDWARE_KINDS.get(record["usage_kind"], set())
+            if self.hardware[hardware][1] not in allowed:
+                found.append(
+                    (
+                        "hardware",
+                        f"{hardware!r} cannot describe {record['usage_kind']} usage"
+                        + (f"; use {'/'.join(sorted(allowed))} hardware" if allowed else ""),
+                    )
+                )
         return [{"row": row, "field": field, "message": message} for field, message in found]
 
+    def hardware_id(self, code: str | None) -> int | None:
+        return self.hardware[code][0] if code else None
 
-def _models_by_name(organisation, names: set[str]) -> dict[str, AiModel]:
+
+def _models_by_name(organisation, names: set[str]) -> dict[str, int]:
+    if not names:
+        return {}
     AiModel.objects.bulk_create(
         [AiModel(organisation=organisation, name=name) for name in names],
         ignore_conflicts=True,
     )
-    return {m.name: m for m in AiModel.objects.filter(organisation=organisation, name__in=names)}
-
-
-def _duplicates_and_conflicts(
-    organisation, records: list[dict[str, Any]], hashes: list[str]
-) -> tuple[set[str], list[dict[str, Any]]]:
-    """Ids already stored (or repeated in the batch) with the same content, and conflicts."""
-    stored = dict(
-        WorkloadRecord.objects.filter(
-            organisation=organisation, external_id__in=[r["external_id"] for r in records]
-        ).values_list("external_id", "content_hash")
+    return dict(
+        AiModel.objects.filter(organisation=organisation, name__in=names).values_list("name", "id")
     )
+
+
+def _conflict(row: int, external_id: str) -> dict[str, Any]:
+    return {
+        "row": row,
+        "field": "external_id",
+        "message": f"external_id {external_id!r} was already sent with other content; "
+        "send a new external_id for a new record",
+    }
+
+
+@dataclass(frozen=True)
+class RecordKindSpec:
+    """One ingestible record kind: its content fields, table and row builder."""
+
+    content_fields: tuple[str, ...]
+    table: RecordTable
+    # (record, hash, batch ids, refs, model ids) -> tuple in table.columns order
+    build_row: Callable[..., tuple]
+
+
+def _workload_row(record, digest, batch: "_BatchIds", refs: References, models) -> tuple:
+    started_at, ended_at = record["started_at"], record["ended_at"]
+    model_name = record.get("model")
+    tags = record.get("tags")
+    return (
+        batch.organisation_id,
+        batch.id,
+        record["external_id"],
+        digest,
+        refs.teams[record["team"]],
+        models[model_name] if model_name else None,
+        record["phase"],
+        started_at,
+        ended_at,
+        (ended_at - started_at).total_seconds(),
+        started_at.astimezone(UTC).date(),
+        refs.locations[record["location"]],
+        refs.hardware_id(record.get("hardware")),
+        record.get("device_count") or 1,
+        record.get("energy_kwh"),
+        record.get("avg_power_w"),
+        record.get("utilization"),
+        record.get("pue"),
+        record.get("energy_includes_pue", False),
+        record.get("inferences"),
+        record.get("tokens"),
+        json.dumps(tags) if tags else "{}",
+    )
+
+
+def _cloud_usage_row(record, digest, batch: "_BatchIds", refs: References, models) -> tuple:
+    model_name = record.get("model")
+    tags = record.get("tags")
+    return (
+        batch.organisation_id,
+        batch.id,
+        record["external_id"],
+        digest,
+        refs.teams[record["team"]],
+        models[model_name] if model_name else None,
+        refs.locations[record["location"]],
+        record["service"],
+        record["usage_kind"],
+        record["quantity"],
+        refs.hardware_id(record.get("hardware")),
+        record.get("utilization"),
+        record.get("replication"),
+        record["usage_start"],
+        record["usage_end"],
+        record["usage_start"].astimezone(UTC).date(),
+        record.get("cost"),
+        record.get("currency") or "",
+        json.dumps(tags) if tags else "{}",
+    )
+
+
+_COMMON_COLUMNS = (
+    "organisation_id",
+    "batch_id",
+    "external_id",
+    "content_hash",
+    "team_id",
+    "ai_model_id",
+)
+
+WORKLOADS = RecordKindSpec(
+    content_fields=WORKLOAD_CONTENT_FIELDS,
+    table=RecordTable(
+        WorkloadRecord,
+        (
+            *_COMMON_COLUMNS,
+            "phase",
+            "started_at",
+            "ended_at",
+            "duration_s",
+            "activity_date",
+            "location_id",
+            "hardware_id",
+            "device_count",
+            "energy_kwh",
+            "avg_power_w",
+            "utilization",
+            "pue",
+            "energy_includes_pue",
+            "inferences",
+            "tokens",
+            "tags",
+        ),
+    ),
+    build_row=_workload_row,
+)
+
+CLOUD_USAGES = RecordKindSpec(
+    content_fields=CLOUD_USAGE_CONTENT_FIELDS,
+    table=RecordTable(
+        CloudUsageRecord,
+        (
+            *_COMMON_COLUMNS,
+            "location_id",
+            "service",
+            "usage_kind",
+            "quantity",
+            "hardware_id",
+            "utilization",
+            "replication",
+            "usage_start",
+            "usage_end",
+            "activity_date",
+            "cost",
+            "currency",
+            "tags",
+        ),
+    ),
+    build_row=_cloud_usage_row,
+)
+
+KIND_SPECS = {WORKLOAD.name: WORKLOADS, CLOUD_USAGE.name: CLOUD_USAGES}
+
+
+@dataclass(frozen=True)
+class _BatchIds:
+    id: int
+    organisation_id: int
+
+
+def _batch_rows(
+    spec: RecordKindSpec, records: Sequence[dict[str, Any]]
+) -> tuple[list[int], list[str], list[dict[str, Any]]]:
+    """Row numbers, hashes and conflict errors of the records that are new in the batch.
+
+    An id repeated with the same content counts once; repeated with other content it is a
+    conflict, like an id stored before.
+    """
     seen: dict[str, str] = {}
-    duplicates: set[str] = set()
-    conflicts = []
-    for row, (record, digest) in enumerate(zip(records, hashes, strict=True)):
+    numbers, hashes, conflicts = [], [], []
+    fields = spec.content_fields
+    for row, record in enumerate(records):
+        digest = content_hash(record, fields)
         external_id = record["external_id"]
-        known = stored.get(external_id, seen.get(external_id))
+        known = seen.get(external_id)
         if known is None:
             seen[external_id] = digest
-        elif known == digest:
-            duplicates.add(external_id)
-        else:
-            conflicts.append(
-                {
-                    "row": row,
-                    "field": "external_id",
-                    "message": f"external_id {external_id!r} was already sent with other "
-                    "content; send a new external_id for a new record",
-                }
-            )
-    return duplicates, conflicts
+            numbers.append(row)
+            hashes.append(digest)
+        elif known != digest:
+            conflicts.append(_conflict(row, external_id))
+    return numbers, hashes, conflicts
 
 
-def workload_batch_ingest(
+def record_batch_ingest(
     *,
+    kind: str,
     principal: Principal,
-    records: list[dict[str, Any]],
+    records: Sequence[dict[str, Any]],
     source: str = IngestBatch.Source.API,
     user=None,
+    use_copy: bool | None = None,
 ) -> IngestResult:
-    """Store a batch of validated workload records; all or nothing, idempotent by external_id."""
+    """Store a batch of validated records of one kind; all or nothing, idempotent by external_id.
+
+    `records` come out of the kind's RecordSchema (inventory.ingestion.schemas). Unknown
+    references are a 400 naming each row, ids stored (or repeated) with other content a 409.
+    """
+    spec = KIND_SPECS[kind]
     organisation = principal.organisation
-    refs = _References(principal, records)
+    refs = References(principal, records)
     errors = [e for row, record in enumerate(records) for e in refs.errors(row, record)]
     if errors:
         raise ApplicationError("Some records refer to unknown objects", errors=errors)
-    hashes = [content_hash(r) for r in records]
-    duplicates, conflicts = _duplicates_and_conflicts(organisation, records, hashes)
+    numbers, hashes, conflicts = _batch_rows(spec, records)
     if conflicts:
         raise ApplicationError(
             "Some external_ids conflict with stored records", errors=conflicts, status_code=409
@@ -166,56 +365,68 @@ def workload_batch_ingest(
             user=user,
             received=len(records),
         )
+        ids = _BatchIds(batch.id, organisation.id)
         models = _models_by_name(organisation, {r["model"] for r in records if r.get("model")})
-        new_rows = []
-        written: set[str] = set()
-        for record, digest in zip(records, hashes, strict=True):
-            external_id = record["external_id"]
-            if external_id in duplicates or external_id in written:
-                continue
-            written.add(external_id)
-            new_rows.append(_workload_row(record, digest, batch, refs, models))
-        # ON CONFLICT DO NOTHING: a concurrent identical batch cannot double count.
-        WorkloadRecord.objects.bulk_create(new_rows, batch_size=2000, ignore_conflicts=True)
-        created = WorkloadRecord.objects.filter(batch=batch).count()
-        batch.created = created
-        batch.duplicates = len(records) - created
-        batch.save(update_fields=["created", "duplicates"])
+        build = spec.build_row
+        rows = [
+            build(records[row], digest, ids, refs, models)
+            for row, digest in zip(numbers, hashes, strict=True)
+        ]
+        result = write_rows(
+            spec.table,
+            organisation_id=organisation.id,
+            rows=rows,
+            row_numbers=numbers,
+            use_copy=use_copy,
+        )
+        if result.conflicts:
+            # Raising rolls back this batch: nothing of it is stored.
+            raise ApplicationError(
+                "Some external_ids conflict with stored records",
+                errors=[_conflict(row, external_id) for row, external_id in result.conflicts],
+                status_code=409,
+            )
+        created = result.created
+        IngestBatch.objects.filter(pk=batch.pk).update(
+            created=created, duplicates=len(records) - created
+        )
         if created:
             _queue_compute(batch.id)
     logger.info(
         "ingested batch",
-        extra={"batch_id": batch.id, "created": created, "organisation_id": organisation.id},
+        extra={
+            "batch_id": batch.id,
+            "kind": kind,
+            "records_created": created,
+            "organisation_id": organisation.id,
+        },
     )
     return IngestResult(batch.id, len(records), created, len(records) - created)
 
 
-def _workload_row(record, digest, batch, refs: _References, models) -> WorkloadRecord:
-    started_at, ended_at = record["started_at"], record["ended_at"]
-    model_name = record.get("model")
-    return WorkloadRecord(
-        organisation=batch.organisation,
-        batch=batch,
-        external_id=record["external_id"],
-        content_hash=digest,
-        team=refs.teams[record["team"]],
-        ai_model=models[model_name] if model_name else None,
-        phase=record["phase"],
-        started_at=started_at,
-        ended_at=ended_at,
-        duration_s=(ended_at - started_at).total_seconds(),
-        activity_date=started_at.astimezone(UTC).date(),
-        location=refs.locations[record["location"]],
-        hardware=refs.hardware.get(record.get("hardware") or ""),
-        device_count=record.get("device_count") or 1,
-        energy_kwh=record.get("energy_kwh"),
-        avg_power_w=record.get("avg_power_w"),
-        utilization=record.get("utilization"),
-        pue=record.get("pue"),
-        energy_includes_pue=record.get("energy_includes_pue", False),
-        inferences=record.get("inferences"),
-        tokens=record.get("tokens"),
-        tags=record.get("tags") or {},
+def workload_batch_ingest(
+    *,
+    principal: Principal,
+    records: Sequence[dict[str, Any]],
+    source: str = IngestBatch.Source.API,
+    user=None,
+) -> IngestResult:
+    """Store a batch of validated workload records; all or nothing, idempotent by external_id."""
+    return record_batch_ingest(
+        kind=WORKLOAD.name, principal=principal, records=records, source=source, user=user
+    )
+
+
+def cloud_usage_batch_ingest(
+    *,
+    principal: Principal,
+    records: Sequence[dict[str, Any]],
+    source: str = IngestBatch.Source.API,
+    user=None,
+) -> IngestResult:
+    """Store a batch of validated cloud usage records (billing lines); as workload batches."""
+    return record_batch_ingest(
+        kind=CLOUD_USAGE.name, principal=principal, records=records, source=source, user=user
     )
 
 

@@ -1,0 +1,212 @@
+"""Request bodies → raw records: one JSON object, a JSON array, NDJSON or CSV.
+
+The parsers only split the body into rows of raw values (CSV cells stay text); the record
+schema (inventory.ingestion.fields) checks and converts every value, so all formats share
+one set of rules. Bodies are read up to the configured limit and refused past it (413).
+"""
+
+import contextlib
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from rest_framework.parsers import BaseParser
+
+from greenai_portal.errors import ApplicationError
+from inventory.ingestion.fields import RowProblem
+
+TAG_PREFIX = "tag:"
+MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
+
+
+@dataclass
+class RawRows:
+    """Rows as sent, with the 1-based line of each in the body (None for JSON)."""
+
+    rows: list[Any]
+    lines: list[int] | None = None
+
+
+def body_limit() -> int:
+    # GREENAI_MAX_BODY_BYTES sets Django's DATA_UPLOAD_MAX_MEMORY_SIZE (greenai_portal/settings.py)
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def too_large(size: int | None = None) -> ApplicationError:
+    limit = body_limit()
+    got = f" (got {size} bytes)" if size is not None else ""
+    return ApplicationError(
+        f"Request body too large: the limit is {limit} bytes (GREENAI_MAX_BODY_BYTES){got}; "
+        "send smaller batches or use POST /api/v1/imports/ for files",
+        status_code=413,
+    )
+
+
+def read_limited(stream) -> bytes:
+    """The whole body, or 413 as soon as it passes the limit (chunked bodies included)."""
+    limit = body_limit()
+    if stream is None:
+        return b""
+    body = stream.read(limit + 1)
+    if len(body) > limit:
+        raise too_large()
+    return body
+
+
+def _json_error(error: json.JSONDecodeError, line: int | None = None) -> str:
+    where = f"line {line}" if line is not None else f"line {error.lineno} column {error.colno}"
+    return f"{error.msg} at {where}"
+
+
+def parse_json(body: bytes) -> RawRows:
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise ApplicationError(f"JSON parse error: {_json_error(error)}") from None
+    except UnicodeDecodeError:
+        raise ApplicationError("JSON parse error: the body is not UTF-8") from None
+    if isinstance(payload, dict):
+        return RawRows([payload])
+    if isinstance(payload, list):
+        return RawRows(payload)
+    raise ApplicationError("Send a JSON object (one record) or an array of records")
+
+
+def parse_ndjson(body: bytes) -> RawRows:
+    rows, lines, errors = [], [], []
+    for number, line in enumerate(body.split(b"\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+            lines.append(number)
+        except json.JSONDecodeError as error:
+            errors.append(
+                {"row": len(rows), "line": number, "field": "non_field_errors",
+                 "message": f"Not valid JSON: {_json_error(error, number)}"}
+            )  # fmt: skip
+        except UnicodeDecodeError:
+            errors.append(
+                {"row": len(rows), "line": number, "field": "non_field_errors",
+                 "message": "Not UTF-8 text"}
+            )  # fmt: skip
+        if len(errors) >= 100:
+            break
+    if errors:
+        raise ApplicationError("NDJSON parse error: some lines are not JSON", errors=errors)
+    return RawRows(rows, lines)
+
+
+class CsvRecords:
+    """Reads CSV rows as records: header names are fields, `tag:<key>` columns are tags and a
+    `tags` column may hold a JSON object; empty cells are absent values."""
+
+    def __init__(self, header: list[str], field_names: Iterable[str]) -> None:
+        known = set(field_names)
+        self.header = [name.strip() for name in header]
+        unknown = [
+            name for name in self.header if name not in known and not name.startswith(TAG_PREFIX)
+        ]
+        if unknown or not self.header:
+            listed = ", ".join(sorted(known))
+            raise ApplicationError(
+                "CSV header has unknown columns" if unknown else "CSV body has no header row",
+                errors=[
+                    {"field": name, "message": f"Unknown column; valid: {listed}, tag:<key>"}
+                    for name in unknown
+                ],
+            )
+        self.tag_columns = [
+            (i, name[len(TAG_PREFIX) :])
+            for i, name in enumerate(self.header)
+            if name.startswith(TAG_PREFIX)
+        ]
+        self.plain_columns = [
+            (i, name) for i, name in enumerate(self.header) if not name.startswith(TAG_PREFIX)
+        ]
+        self.width = len(self.header)
+
+    def record(self, cells: list[str]) -> dict[str, Any] | RowProblem:
+        if len(cells) != self.width:
+            return RowProblem(f"Has {len(cells)} cells; the header has {self.width} columns")
+        record: dict[str, Any] = {name: cells[i] for i, name in self.plain_columns if cells[i]}
+        tags_cell = record.get("tags")
+        if tags_cell is not None:
+            # Not JSON: left as text, which the schema reports as "must be an object".
+            with contextlib.suppress(json.JSONDecodeError):
+                record["tags"] = json.loads(tags_cell)
+        if self.tag_columns:
+            found = {key: cells[i] for i, key in self.tag_columns if cells[i]}
+            if found:
+                record.setdefault("tags", {})
+                if isinstance(record["tags"], dict):
+                    record["tags"] = {**record["tags"], **found}
+        return record
+
+
+def csv_rows(lines: Iterable[str], field_names: Iterable[str]) -> Iterator[tuple[int, Any]]:
+    """(line number, record) for each data row of a CSV text stream, header first."""
+    reader = csv.reader(lines, strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ApplicationError("CSV body is empty: send a header row and records")
+        records = CsvRecords(header, field_names)
+        for cells in reader:
+            if not cells:
+                continue
+            yield reader.line_num, records.record(cells)
+    except csv.Error as error:
+        raise ApplicationError(f"CSV parse error at line {reader.line_num}: {error}") from None
+
+
+def parse_csv(body: bytes, field_names: Iterable[str]) -> RawRows:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise ApplicationError(f"CSV parse error: not UTF-8 text ({error.reason})") from None
+    rows, lines = [], []
+    for line, record in csv_rows(io.StringIO(text, newline=""), field_names):
+        rows.append(record)
+        lines.append(line)
+    return RawRows(rows, lines)
+
+
+class _RecordsParser(BaseParser):
+    """DRF parser: the view's `record_schema` tells the CSV parser which columns exist."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> RawRows:
+        body = read_limited(stream)
+        view = (parser_context or {}).get("view")
+        return self.parse_body(body, view)
+
+    def parse_body(self, body: bytes, view) -> RawRows:
+        raise NotImplementedError
+
+
+class JsonRecordsParser(_RecordsParser):
+    media_type = "application/json"
+
+    def parse_body(self, body: bytes, view) -> RawRows:
+        return parse_json(body)
+
+
+class NdjsonRecordsParser(_RecordsParser):
+    media_type = "application/x-ndjson"
+
+    def parse_body(self, body: bytes, view) -> RawRows:
+        return parse_ndjson(body)
+
+
+class CsvRecordsParser(_RecordsParser):
+    media_type = "text/csv"
+
+    def parse_body(self, body: bytes, view) -> RawRows:
+        return parse_csv(body, view.record_schema.field_names)
+
+
+RECORD_PARSERS = [JsonRecordsParser, NdjsonRecordsParser, CsvRecordsParser]

@@ -1,0 +1,106 @@
+"""The record kinds the portal ingests: their fields, limits and cross-field rules."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from inventory.ingestion.fields import (
+    BatchContext,
+    Field,
+    RecordSchema,
+    boolean,
+    choice,
+    integer,
+    number,
+    slug,
+    tags,
+    text,
+    timestamp,
+)
+from inventory.models import Phase, UsageKind
+
+
+def batch_context() -> BatchContext:
+    return BatchContext(
+        future_horizon=timezone.now() + timedelta(days=settings.GREENAI_MAX_FUTURE_DAYS)
+    )
+
+
+def _period(start: str, end: str):
+    def check(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
+        if record[end] <= record[start]:
+            return [(end, f"Must be after {start} (durations must be positive)")]
+        if record[end] > context.future_horizon:
+            return [
+                (
+                    end,
+                    f"Is in the future (more than {settings.GREENAI_MAX_FUTURE_DAYS} day(s) "
+                    "ahead of now)",
+                )
+            ]
+        return []
+
+    return check
+
+
+def _energy_source(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
+    if "energy_kwh" in record or "avg_power_w" in record or "hardware" in record:
+        return []
+    return [("hardware", "Give energy_kwh, avg_power_w or a hardware code to model from")]
+
+
+def _gpu_needs_hardware(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
+    if record["usage_kind"] == UsageKind.GPU and "hardware" not in record:
+        return [("hardware", "GPU usage needs the GPU's hardware code (see GET /api/v1/hardware/)")]
+    return []
+
+
+WORKLOAD = RecordSchema(
+    name="workload",
+    fields=(
+        Field("external_id", text(200), required=True),
+        Field("team", slug(60), required=True),
+        Field("model", text(160)),
+        Field("phase", choice(Phase.values), required=True),
+        Field("started_at", timestamp(), required=True),
+        Field("ended_at", timestamp(), required=True),
+        Field("location", text(80), required=True),
+        Field("hardware", text(60)),
+        Field("device_count", integer(min_value=1, max_value=100_000), default=1),
+        Field("energy_kwh", number(min_value=0)),
+        Field("avg_power_w", number(min_value=0, max_value=100_000)),
+        Field("utilization", number(min_value=0, max_value=1)),
+        Field("pue", number(min_value=1, max_value=5)),
+        Field("energy_includes_pue", boolean(), default=False),
+        Field("inferences", integer(min_value=0)),
+        Field("tokens", integer(min_value=0)),
+        Field("tags", tags()),
+    ),
+    checks=(_period("started_at", "ended_at"), _energy_source),
+)
+
+CLOUD_USAGE = RecordSchema(
+    name="cloud_usage",
+    fields=(
+        Field("external_id", text(200), required=True),
+        Field("team", slug(60), required=True),
+        Field("model", text(160)),
+        Field("location", text(80), required=True),
+        Field("service", text(120), required=True),
+        Field("usage_kind", choice(UsageKind.values), required=True),
+        Field("quantity", number(min_value=0), required=True),
+        Field("hardware", text(60)),
+        Field("utilization", number(min_value=0, max_value=1)),
+        Field("replication", number(min_value=1, max_value=20)),
+        Field("usage_start", timestamp(), required=True),
+        Field("usage_end", timestamp(), required=True),
+        Field("cost", number()),
+        Field("currency", text(3, pattern=r"[A-Z]{3}", hint="An ISO 4217 code such as USD")),
+        Field("tags", tags()),
+    ),
+    checks=(_period("usage_start", "usage_end"), _gpu_needs_hardware),
+)
+
+SCHEMAS = {WORKLOAD.name: WORKLOAD, CLOUD_USAGE.name: CLOUD_USAGE}

@@ -1,0 +1,226 @@
+"""Set-based writers for ingested records: idempotent by (organisation, external_id).
+
+Two paths with one contract, `write(rows) -> WriteResult`:
+- Postgres: COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT DO NOTHING and
+  one join that finds ids stored with other content (psycopg 3 `cursor.copy`);
+- portable (SQLite, and small Postgres batches where COPY's fixed cost is not worth it):
+  multi-row INSERT … VALUES … ON CONFLICT DO NOTHING in chunks, then a select of the stored
+  hashes. tests/inventory/test_ingest_writers.py runs both on the same rows and compares.
+
+Conflicts are looked for *after* inserting, inside the caller's transaction: an id that a
+concurrent batch stored with other content a moment ago is seen then, and the caller rolls
+the whole batch back.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, models
+from django.utils import timezone
+
+# Below this many rows a multi-row INSERT beats COPY's temp-table set-up.
+COPY_MIN_ROWS = 200
+# SQLite allows 32766 bound parameters per statement (999 before 3.32).
+_MAX_PARAMS = 30_000
+_CONFLICTS_SHOWN = 1000
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    created: int
+    # (row number, external_id) of ids already stored with other content.
+    conflicts: list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class RecordTable:
+    """Where one record kind is written: the per-row columns and the model's fixed values."""
+
+    model: type[models.Model]
+    columns: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.model._meta.db_table
+
+    def fixed_values(self) -> list[tuple[str, Any]]:
+        """Columns not sent per row: the model's defaults (e.g. status pending) and times.
+
+        Read from the model so a column another module adds with a default is filled in.
+        """
+        now = timezone.now()
+        fixed = []
+        for field in self.model._meta.concrete_fields:
+            if field.primary_key or field.column in self.columns:
+                continue
+            if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+                fixed.append((field.column, now))
+            elif field.has_default() or not field.null:
+                # get_default(): the declared default, or '' for a non-null text column.
+                default = field.get_default()
+                fixed.append((field.column, field.get_db_prep_save(default, connection)))
+        return fixed
+
+    @property
+    def _external_id_index(self) -> int:
+        return self.columns.index("external_id")
+
+    @property
+    def _hash_index(self) -> int:
+        return self.columns.index("content_hash")
+
+
+def _adapter(field: models.Field):
+    """Turns a Python value into what the database driver takes for this column."""
+    internal = field.get_internal_type()
+    ops = connection.ops
+    if internal == "DateTimeField":
+        return ops.adapt_datetimefield_value
+    if internal == "DateField":
+        return ops.adapt_datefield_value
+    if internal == "JSONField":
+        return lambda value: value if value is None or isinstance(value, str) else json.dumps(value)
+    return None
+
+
+def write_rows(
+    table: RecordTable,
+    *,
+    organisation_id: int,
+    rows: Sequence[tuple],
+    row_numbers: Sequence[int],
+    use_copy: bool | None = None,
+) -> WriteResult:
+    """Insert rows (tuples in `table.columns` order) that are not stored yet."""
+    if not rows:
+        return WriteResult(0, [])
+    if use_copy is None:
+        use_copy = connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS
+    if use_copy:
+        return _write_copy(table, organisation_id, rows, row_numbers)
+    return _write_values(table, organisation_id, rows, row_numbers)
+
+
+def _json_text(table: RecordTable, rows: Sequence[tuple]) -> Sequence[tuple]:
+    """JSON columns as text (COPY's text format parses it into jsonb)."""
+    json_positions = [
+        i
+        for i, column in enumerate(table.columns)
+        if table.model._meta.get_field(_field_name(table, column)).get_internal_type()
+        == "JSONField"
+    ]
+    if not json_positions:
+        return rows
+    converted = []
+    for row in rows:
+        values = list(row)
+        for i in json_positions:
+            if values[i] is not None and not isinstance(values[i], str):
+                values[i] = json.dumps(values[i])
+        converted.append(values)
+    return converted
+
+
+def _field_name(table: RecordTable, column: str) -> str:
+    for field in table.model._meta.concrete_fields:
+        if field.column == column:
+            return field.name
+    raise LookupError(column)
+
+
+def _write_copy(
+    table: RecordTable, organisation_id: int, rows: Sequence[tuple], row_numbers: Sequence[int]
+) -> WriteResult:
+    columns = ", ".join(table.columns)
+    fixed = table.fixed_values()
+    fixed_columns = "".join(f", {column}" for column, _ in fixed)
+    fixed_marks = "".join(", %s" for _ in fixed)
+    staging = f"_ingest_{table.name}"
+    with connection.cursor() as cursor:
+        raw = cursor.cursor  # the psycopg 3 cursor under Django's wrapper
+        raw.execute(
+            f"CREATE TEMPORARY TABLE {staging} ON COMMIT DROP AS "  # noqa: S608 - identifiers are ours
+            f"SELECT 0::integer AS row_no, {columns} FROM {table.name} WITH NO DATA"
+        )
+        with raw.copy(f"COPY {staging} (row_no, {columns}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for number, row in zip(row_numbers, _json_text(table, rows), strict=True):
+                write_row((number, *row))
+        raw.execute(
+            f"INSERT INTO {table.name} ({columns}{fixed_columns}) "  # noqa: S608
+            f"SELECT {columns}{fixed_marks} FROM {staging} "
+            "ON CONFLICT (organisation_id, external_id) DO NOTHING",
+            [value for _, value in fixed],
+        )
+        created = raw.rowcount
+        raw.execute(
+            f"SELECT s.row_no, s.external_id FROM {staging} s "  # noqa: S608
+            f"JOIN {table.name} t ON t.organisation_id = %s AND t.external_id = s.external_id "
+            f"WHERE t.content_hash <> s.content_hash ORDER BY s.row_no LIMIT {_CONFLICTS_SHOWN}",
+            [organisation_id],
+        )
+        conflicts = [(int(number), external_id) for number, external_id in raw.fetchall()]
+        raw.execute(f"DROP TABLE {staging}")
+    return WriteResult(created, conflicts)
+
+
+def _write_values(
+    table: RecordTable, organisation_id: int, rows: Sequence[tuple], row_numbers: Sequence[int]
+) -> WriteResult:
+    fixed = table.fixed_values()
+    all_columns = [*table.columns, *(column for column, _ in fixed)]
+    fixed_values = [value for _, value in fixed]
+    adapters = [
+        _adapter(table.model._meta.get_field(_field_name(table, column)))
+        for column in table.columns
+    ]
+    adapt = [(i, a) for i, a in enumerate(adapters) if a is not None]
+    per_row = len(all_columns)
+    chunk = max(1, _MAX_PARAMS // per_row)
+    marks_one = "(" + ", ".join(["%s"] * per_row) + ")"
+    created = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start : start + chunk]
+            params: list[Any] = []
+            for row in part:
+                values = list(row)
+                for i, adapter in adapt:
+                    values[i] = adapter(values[i])
+                params.extend(values)
+                params.extend(fixed_values)
+            cursor.execute(
+                f"INSERT INTO {table.name} ({', '.join(all_columns)}) "  # noqa: S608
+                f"VALUES {', '.join([marks_one] * len(part))} "
+                "ON CONFLICT (organisation_id, external_id) DO NOTHING",
+                params,
+            )
+            created += cursor.rowcount
+        conflicts = _stored_conflicts(cursor, table, organisation_id, rows, row_numbers)
+    return WriteResult(created, conflicts)
+
+
+def _stored_conflicts(
+    cursor, table: RecordTable, organisation_id: int, rows, row_numbers
+) -> list[tuple[int, str]]:
+    id_at, hash_at = table._external_id_index, table._hash_index
+    sent = {
+        row[id_at]: (number, row[hash_at]) for number, row in zip(row_numbers, rows, strict=True)
+    }
+    ids = list(sent)
+    conflicts = []
+    for start in range(0, len(ids), 900):
+        part = ids[start : start + 900]
+        cursor.execute(
+            f"SELECT external_id, content_hash FROM {table.name} "  # noqa: S608
+            f"WHERE organisation_id = %s AND external_id IN ({', '.join(['%s'] * len(part))})",
+            [organisation_id, *part],
+        )
+        for external_id, stored_hash in cursor.fetchall():
+            number, digest = sent[external_id]
+            if stored_hash != digest:
+                conflicts.append((number, external_id))
+    conflicts.sort()
+    return conflicts[:_CONFLICTS_SHOWN]

@@ -1,0 +1,115 @@
+"""Cloud usage records: one UPDATE computes every pending record of a window, CCF-style.
+
+inventory.calculation.cloud's expressions, in the same order of operations
+(docs/methodology.md §3): compute and GPU hours from the power row's idle and max watts
+(a compute record without hardware uses the provider's ``unknown-cpu-<provider>`` row),
+memory, storage and network from the dataset's cloud coefficients; times replication (the
+record's, else DEFAULT_REPLICATION; never on network), then PUE once (region, provider,
+methodology default), then kg at the grid factor.
+"""
+
+from inventory.pipeline.sql import LOCATION_PUE, OVERRIDE_PICK, SCOPE, grid_factor_pick
+
+# The cloud_coefficients.csv key each usage kind reads (compute and gpu read a power row).
+COEFFICIENT_KEYS = {
+    "memory": "memory_kwh_per_gb_hour",
+    "storage_ssd": "storage_ssd_wh_per_tb_hour",
+    "storage_hdd": "storage_hdd_wh_per_tb_hour",
+    "network": "network_kwh_per_gb",
+}
+
+_COEFFICIENT_KEY = (
+    "CASE d.usage_kind "
+    + " ".join(f"WHEN '{kind}' THEN '{key}'" for kind, key in COEFFICIENT_KEYS.items())
+    + " END"
+)
+
+_REPLICATION = "COALESCE(w.replication, %(replication)s)"
+
+_IT_KWH = f"""(CASE
+    WHEN w.usage_kind IN ('compute', 'gpu') AND p.idle_w IS NOT NULL
+        THEN (p.idle_w + COALESCE(w.utilization, %(utilization)s) * (p.max_w - p.idle_w))
+            * w.quantity * {_REPLICATION} / 1000.0
+    WHEN w.usage_kind = 'memory' THEN w.quantity * p.coefficient * {_REPLICATION}
+    WHEN w.usage_kind IN ('storage_ssd', 'storage_hdd')
+        THEN w.quantity * p.coefficient * {_REPLICATION} / 1000.0
+    WHEN w.usage_kind = 'network' AND {_REPLICATION} = %(replication)s
+        THEN w.quantity * p.coefficient
+    END)"""
+
+_FACILITY_KWH = f"({_IT_KWH} * p.location_pue)"
+
+_ERROR = f"""CASE
+    WHEN w.usage_kind IN ('compute', 'gpu') AND p.idle_w IS NULL
+        THEN w.usage_kind || ' usage needs the hardware''s power profile'
+    WHEN w.usage_kind = 'network' AND {_REPLICATION} <> %(replication)s
+        THEN 'Replication does not apply to network transfer'
+    WHEN {_IT_KWH} IS NULL
+        THEN 'No cloud coefficient for ' || w.usage_kind || ' in the factor dataset'
+    WHEN p.kg_per_kwh IS NULL THEN 'No grid factor for zone ' || p.zone
+    ELSE '' END"""
+
+CTES = f"""
+keys AS (
+    SELECT DISTINCT location_id, activity_date, usage_kind,
+        COALESCE(hardware_id, 0) AS hardware_key
+    FROM inventory_cloudusagerecord
+    WHERE organisation_id = %(organisation)s AND status = 'pending'
+      AND activity_date >= %(start)s AND activity_date < %(end)s
+),
+picks AS (
+    SELECT d.location_id AS pick_location, d.activity_date AS pick_day, d.usage_kind,
+        d.hardware_key, l.zone,
+        {SCOPE} AS scope,
+        {LOCATION_PUE} AS location_pue,
+        {OVERRIDE_PICK} AS override_id,
+        {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id,
+        CASE
+            WHEN d.usage_kind NOT IN ('compute', 'gpu') THEN NULL
+            WHEN d.hardware_key <> 0 THEN d.hardware_key
+            WHEN d.usage_kind = 'compute'
+                THEN (SELECT u.id FROM inventory_hardware u
+                      WHERE u.code = 'unknown-cpu-' || l.provider)
+        END AS power_model_id,
+        (SELECT c.id FROM inventory_cloudcoefficient c
+         WHERE c.dataset_id = %(dataset)s AND c.key = {_COEFFICIENT_KEY}) AS coefficient_id
+    FROM keys d
+    JOIN inventory_location l ON l.id = d.location_id
+),
+priced AS (
+    SELECT picks.*, h.idle_w, h.max_w, c.value AS coefficient,
+        COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh
+    FROM picks
+    LEFT JOIN inventory_hardware h ON h.id = picks.power_model_id
+    LEFT JOIN inventory_cloudcoefficient c ON c.id = picks.coefficient_id
+    LEFT JOIN inventory_factoroverride fo ON fo.id = picks.override_id
+    LEFT JOIN inventory_gridfactor gf ON gf.id = picks.grid_factor_id
+)"""
+
+UPDATE = f"""
+UPDATE inventory_cloudusagerecord AS w SET
+    status = CASE WHEN {_FACILITY_KWH} * p.kg_per_kwh IS NULL
+        THEN 'failed' ELSE 'computed' END,
+    energy_tier = 'modelled',
+    scope = p.scope,
+    it_kwh = {_IT_KWH},
+    pue_used = p.location_pue,
+    facility_kwh = {_FACILITY_KWH},
+    grid_factor_id = p.grid_factor_id,
+    factor_override_id = p.override_id,
+    location_kg_per_kwh = p.kg_per_kwh,
+    location_kg = {_FACILITY_KWH} * p.kg_per_kwh,
+    power_model_id = p.power_model_id,
+    coefficient_id = p.coefficient_id,
+    replication_used = {_REPLICATION},
+    factor_dataset_id = %(dataset)s,
+    methodology_version = %(methodology_version)s,
+    computed_at = %(now)s,
+    compute_error = {_ERROR}
+FROM priced AS p
+WHERE w.organisation_id = %(organisation)s AND w.status = 'pending'
+  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s
+  AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
+  AND p.usage_kind = w.usage_kind AND p.hardware_key = COALESCE(w.hardware_id, 0)
+RETURNING activity_date, status
+"""

@@ -1,0 +1,363 @@
+"""Market-based method per organisation × zone × month, with inventory.calculation.market.
+
+Consumption is the Scope 2 facility kWh of the zone and month (from the rollups; cloud is
+Scope 3 and never takes instruments: docs/methodology.md §5). Each (zone, month) line is
+priced by allocate_market_based; its lines become MarketAllocation rows (one per instrument
+used, one for the residual at the residual mix or, flagged, the grid average), and each
+Scope 2 rollup of the zone-month gets ``facility_kwh / month kWh * month kg``.
+
+Instruments across months: an instrument's MWh are consumed month by month in calendar
+order, across every month it covers, so recomputing one month must not change what another
+got unfairly. We walk a zone's months in order carrying each instrument's kWh left: months
+that are not recomputed (before the first affected month, or locked by a report) keep their
+stored rows and only deduct what they claimed; every month from the first affected one on is
+recomputed when the zone has instruments (their balance carries forward), and only the
+affected months when it has none (months are then independent). The engine is called per
+month with the carried balance, which is the same greedy order as one call over all months
+((period start, key) lines, (rank, valid_from, id) instruments) and lets each month use its
+own residual-mix and grid-average factors. A balance never goes below zero: no MWh is
+claimed twice, whatever was stored or locked before.
+
+Factors for a month are taken at its first day: the organisation's override of the kind,
+else the active dataset's row (the organisation's basis first, latest period not after the
+day, else the earliest after it; then any basis), as for location-based records.
+"""
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.db import connection
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.models import Organisation
+from inventory.calculation.errors import CalculationError
+from inventory.calculation.market import Consumption, Instrument, allocate_market_based
+from inventory.calculation.methodology import METHODOLOGY_VERSION
+from inventory.factor_library import active_dataset
+from inventory.models import (
+    ContractualInstrument,
+    FactorKind,
+    FactorOverride,
+    GridFactor,
+    MarketAllocation,
+    MarketBasis,
+)
+from inventory.pipeline.sql import in_list, month_start, next_month
+from inventory.selectors import locked_periods
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MarketRebuild:
+    months_recomputed: int
+    months_changed: int
+
+
+@dataclass(frozen=True)
+class _Factor:
+    kg_per_kwh: float
+    grid_factor_id: int | None
+    factor_override_id: int | None
+
+
+def _library_pick(rows: list[GridFactor], day: date, basis: str) -> GridFactor | None:
+    """inventory.pipeline.sql.grid_factor_pick, in Python, for a few rows of one zone."""
+    for wanted in (basis, None):
+        candidates = [r for r in rows if wanted is None or r.basis == wanted]
+        before = sorted(
+            (r for r in candidates if r.period_start <= day),
+            key=lambda r: (-r.period_start.toordinal(), r.basis),
+        )
+        if before:
+            return before[0]
+        after = sorted(
+            (r for r in candidates if r.period_start > day),
+            key=lambda r: (r.period_start, r.basis),
+        )
+        if after:
+            return after[0]
+    return None
+
+
+class _Factors:
+    """Residual-mix and grid-average factors of an organisation's zones, by month."""
+
+    def __init__(self, organisation: Organisation, zones: set[str]) -> None:
+        self.basis = organisation.factor_basis
+        dataset = active_dataset()
+        self.library: dict[tuple[str, str], list[GridFactor]] = defaultdict(list)
+        for row in GridFactor.objects.filter(dataset=dataset, zone__in=zones, month=None):
+            self.library[(row.zone, row.kind)].append(row)
+        self.overrides: dict[tuple[str, str], list[FactorOverride]] = defaultdict(list)
+        for row in FactorOverride.objects.filter(organisation=organisation, zone__in=zones):
+            self.overrides[(row.zone, row.kind)].append(row)
+
+    def pick(self, zone: str, kind: str, day: date) -> _Factor | None:
+        valid = [o for o in self.overrides[(zone, kind)] if o.valid_from <= day <= o.valid_to]
+        if valid:
+            override = max(valid, key=lambda o: (o.valid_from, o.id))
+            return _Factor(override.kg_per_kwh, None, override.id)
+        row = _library_pick(self.library[(zone, kind)], day, self.basis)
+        return None if row is None else _Factor(row.kg_per_kwh, row.id, None)
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def _consumption(
+    organisation_id: int, ranges: list[tuple[date, date]], zones: list[str] | None
+) -> dict[str, dict[date, float]]:
+    """Scope 2 facility kWh per zone and month, over day ranges [start, end)."""
+    if not ranges:
+        return {}
+    params: dict = {"organisation": organisation_id}
+    clauses = []
+    for n, (start, end) in enumerate(ranges):
+        params[f"s{n}"], params[f"e{n}"] = start, end
+        clauses.append(f"(r.day >= %(s{n})s AND r.day < %(e{n})s)")
+    zone_filter = ""
+    if zones is not None:
+        marks, zone_params = in_list("zone", zones)
+        params.update(zone_params)
+        zone_filter = f"AND l.zone IN ({marks})"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT l.zone, r.day, SUM(r.facility_kwh)
+            FROM inventory_dailyrollup r JOIN inventory_location l ON l.id = r.location_id
+            WHERE r.organisation_id = %(organisation)s AND r.scope = 'scope2'
+              AND ({" OR ".join(clauses)}) {zone_filter}
+            GROUP BY l.zone, r.day""",
+            params,
+        )
+        by_month: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for zone, day, kwh in cursor.fetchall():
+            by_month[zone][month_start(_as_date(day))].append(kwh)
+    # fsum: the total does not depend on the order the database returned the days in.
+    return {
+        zone: {month: math.fsum(values) for month, values in months.items()}
+        for zone, months in by_month.items()
+    }
+
+
+def _month_kg(rows: list[MarketAllocation]) -> float:
+    """A month's kg from its stored rows, as the engine sums a line: instruments left to
+    right (in allocation order), then the residual."""
+    covered = 0.0
+    for row in rows:
+        if row.basis == MarketBasis.INSTRUMENT:
+            covered += row.kg
+    residual = [row.kg for row in rows if row.basis != MarketBasis.INSTRUMENT]
+    return covered + residual[0] if residual else covered
+
+
+def _row_key(row: MarketAllocation) -> tuple:
+    return (
+        row.basis,
+        row.instrument_id,
+        row.grid_factor_id,
+        row.factor_override_id,
+        row.kwh,
+        row.kg_per_kwh,
+        row.kg,
+        row.methodology_version,
+    )
+
+
+def _rollups_market_kg(
+    organisation_id: int, zone: str, month: date, kwh: float, kg: float | None
+) -> None:
+    """Share the zone-month's market kg out to its Scope 2 rollups, pro rata to facility kWh."""
+    if kg is None:
+        value, params = "NULL", {}
+    elif kwh == 0.0:
+        value, params = "0.0", {}
+    else:
+        value, params = "facility_kwh / %(kwh)s * %(kg)s", {"kwh": kwh, "kg": kg}
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""UPDATE inventory_dailyrollup SET market_kg = {value}
+            WHERE organisation_id = %(organisation)s AND scope = 'scope2'
+              AND day >= %(start)s AND day < %(end)s
+              AND location_id IN (SELECT id FROM inventory_location WHERE zone = %(zone)s)""",
+            {
+                **params,
+                "organisation": organisation_id,
+                "zone": zone,
+                "start": month,
+                "end": next_month(month),
+            },
+        )
+
+
+def _locked_test(organisation_id: int):
+    periods = locked_periods(organisation_id)
+
+    def is_locked(month: date) -> bool:
+        end = next_month(month)
+        return any(start < end and month < stop for start, stop in periods)
+
+    return is_locked
+
+
+def market_allocations_rebuild(
+    *, organisation_id: int, months: Iterable[date], zones: Iterable[str] | None = None
+) -> MarketRebuild:
+    """Recompute the market-based allocation of these months (all zones, or these zones).
+
+    The caller holds the organisation lock (inventory.pipeline.sql.organisation_lock) and
+    has rebuilt the rollups the months read.
+    """
+    months = sorted({month_start(m) for m in months})
+    if not months:
+        return MarketRebuild(0, 0)
+    organisation = Organisation.objects.get(pk=organisation_id)
+    first = months[0]
+    is_locked = _locked_test(organisation_id)
+    only_zones = None if zones is None else set(zones)
+
+    instruments: dict[str, list[ContractualInstrument]] = defaultdict(list)
+    for instrument in ContractualInstrument.objects.filter(organisation=organisation):
+        instruments[instrument.zone].append(instrument)
+    carried_zones = sorted(z for z in instruments if only_zones is None or z in only_zones)
+
+    month_ranges = [(m, next_month(m)) for m in months]
+    consumption = _consumption(
+        organisation_id, month_ranges, None if only_zones is None else sorted(only_zones)
+    )
+    if carried_zones:
+        later = _consumption(organisation_id, [(first, date.max)], carried_zones)
+        for zone, by_month in later.items():
+            consumption.setdefault(zone, {}).update(by_month)
+
+    stored: dict[str, dict[date, list[MarketAllocation]]] = defaultdict(lambda: defaultdict(list))
+    stored_rows = MarketAllocation.objects.filter(
+        Q(month__in=months) | Q(zone__in=list(instruments)), organisation=organisation
+    ).order_by("zone", "month", "id")
+    for row in stored_rows:
+        stored[row.zone][row.month].append(row)
+
+    zones_here = set(consumption) | set(stored) | set(carried_zones)
+    if only_zones is not None:
+        zones_here &= only_zones
+    factors = _Factors(organisation, zones_here)
+    now = timezone.now()
+    recomputed = changed = 0
+    for zone in sorted(zones_here):
+        zone_instruments = instruments.get(zone, [])
+        recompute = set(months)
+        if zone_instruments:
+            recompute |= {m for m in consumption.get(zone, {}) if m >= first}
+            recompute |= {m for m in stored[zone] if m >= first}
+        left = {i.id: i.mwh * 1000.0 for i in zone_instruments}
+        for month in sorted(recompute | set(stored[zone])):
+            rows = stored[zone].get(month, [])
+            kwh = consumption.get(zone, {}).get(month)
+            if month not in recompute or is_locked(month):
+                for row in rows:
+                    if row.instrument_id in left:
+                        left[row.instrument_id] = max(0.0, left[row.instrument_id] - row.kwh)
+                if month in recompute and rows and kwh is not None:
+                    _rollups_market_kg(organisation_id, zone, month, kwh, _month_kg(rows))
+                continue
+            recomputed += 1
+            new_rows, kg = _allocate_month(
+                organisation, zone, month, kwh, zone_instruments, left, factors, now
+            )
+            if [_row_key(r) for r in rows] != [_row_key(r) for r in new_rows]:
+                changed += 1
+                MarketAllocation.objects.filter(id__in=[r.id for r in rows]).delete()
+                MarketAllocation.objects.bulk_create(new_rows)
+            if kwh is not None:
+                _rollups_market_kg(organisation_id, zone, month, kwh, kg)
+    return MarketRebuild(recomputed, changed)
+
+
+def _allocate_month(
+    organisation: Organisation,
+    zone: str,
+    month: date,
+    kwh: float | None,
+    zone_instruments: list[ContractualInstrument],
+    left: dict[int, float],
+    factors: _Factors,
+    now,
+) -> tuple[list[MarketAllocation], float | None]:
+    """Price one zone-month with the engine; deduct what it claimed from `left`."""
+    if kwh is None:
+        return [], None
+    residual = factors.pick(zone, FactorKind.RESIDUAL_MIX, month)
+    grid = factors.pick(zone, FactorKind.GRID_AVERAGE, month)
+    try:
+        [line] = allocate_market_based(
+            consumption=[
+                Consumption(
+                    key=f"{zone}:{month:%Y-%m}",
+                    zone=zone,
+                    period_start=month,
+                    period_end=next_month(month) - timedelta(days=1),
+                    kwh=kwh,
+                )
+            ],
+            instruments=[
+                Instrument(
+                    id=i.id,
+                    kind=i.kind,
+                    zone=i.zone,
+                    valid_from=i.valid_from,
+                    valid_to=i.valid_to,
+                    mwh=left[i.id] / 1000.0,
+                    kg_per_kwh=i.kg_per_kwh,
+                    reference=i.reference,
+                )
+                for i in zone_instruments
+            ],
+            residual_mix={zone: residual.kg_per_kwh} if residual else {},
+            grid_average={zone: grid.kg_per_kwh} if grid else {},
+        )
+    except CalculationError as error:
+        logger.warning(
+            "market allocation failed",
+            extra={"organisation_id": organisation.id, "zone": zone, "error": str(error)},
+        )
+        return [], None
+    common = {
+        "organisation": organisation,
+        "zone": zone,
+        "month": month,
+        "methodology_version": METHODOLOGY_VERSION,
+        "computed_at": now,
+    }
+    rows = []
+    for allocation in line.covered:
+        left[allocation.instrument_id] = max(0.0, left[allocation.instrument_id] - allocation.kwh)
+        rows.append(
+            MarketAllocation(
+                basis=MarketBasis.INSTRUMENT,
+                instrument_id=allocation.instrument_id,
+                kwh=allocation.kwh,
+                kg_per_kwh=allocation.kg_per_kwh,
+                kg=allocation.kg,
+                **common,
+            )
+        )
+    if line.residual_kwh > 0.0 or not line.covered:
+        used = residual if line.residual_basis == "residual_mix" else grid
+        rows.append(
+            MarketAllocation(
+                basis=line.residual_basis,
+                grid_factor_id=used.grid_factor_id,
+                factor_override_id=used.factor_override_id,
+                kwh=line.residual_kwh,
+                kg_per_kwh=line.residual_factor_kg_per_kwh,
+                kg=line.residual_kwh * line.residual_factor_kg_per_kwh,
+                **common,
+            )
+        )
+    return rows, line.kg

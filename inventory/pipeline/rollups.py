@@ -1,0 +1,132 @@
+"""Daily rollups: per organisation × day × team × model × location × kind × phase × tier ×
+scope, rebuilt from the computed records of the days a computation touched.
+
+Dashboards and reports read only these. Cloud usage rows have phase "other" (billing lines
+carry none). Scope 3 rows get market_kg = location_kg at once (docs/methodology.md §5: only
+Scope 2 is allocated instruments); Scope 2 rows get theirs from the market allocation.
+"""
+
+from collections.abc import Iterable
+from datetime import date
+
+from django.db import connection
+
+from inventory.pipeline.sql import in_list
+
+_SCOPE3_MARKET_KG = "CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END"
+
+_INSERT_SQL = f"""
+INSERT INTO inventory_dailyrollup (
+    organisation_id, day, team_id, ai_model_id, location_id, record_kind, phase, energy_tier,
+    scope, record_count, it_kwh, facility_kwh, location_kg, market_kg, inferences, tokens
+)
+SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'workload', phase,
+       energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg),
+       {_SCOPE3_MARKET_KG}, COALESCE(SUM(inferences), 0), COALESCE(SUM(tokens), 0)
+FROM inventory_workloadrecord
+WHERE organisation_id = %(organisation)s AND activity_date IN ({{days}})
+  AND status = 'computed'
+GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, phase,
+         energy_tier, scope
+UNION ALL
+SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'cloud_usage',
+       'other', energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh),
+       SUM(location_kg), {_SCOPE3_MARKET_KG}, 0, 0
+FROM inventory_cloudusagerecord
+WHERE organisation_id = %(organisation)s AND activity_date IN ({{days}})
+  AND status = 'computed'
+GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, energy_tier, scope
+"""
+
+# Per (organisation, day): the raw sums of computed records, and the rollups' sums.
+_CHECK_SQL = """
+SELECT organisation_id, day, SUM(n), SUM(kwh), SUM(kg) FROM (
+    SELECT organisation_id, activity_date AS day, COUNT(*) AS n, SUM(facility_kwh) AS kwh,
+           SUM(location_kg) AS kg
+    FROM inventory_workloadrecord WHERE status = 'computed' {record_filter}
+    GROUP BY organisation_id, activity_date
+    UNION ALL
+    SELECT organisation_id, activity_date, COUNT(*), SUM(facility_kwh), SUM(location_kg)
+    FROM inventory_cloudusagerecord WHERE status = 'computed' {record_filter}
+    GROUP BY organisation_id, activity_date
+) AS raw GROUP BY organisation_id, day
+"""
+
+_ROLLUP_SUMS_SQL = """
+SELECT organisation_id, day, SUM(record_count), SUM(facility_kwh), SUM(location_kg)
+FROM inventory_dailyrollup {rollup_filter} GROUP BY organisation_id, day
+"""
+
+_PENDING_DAYS_SQL = """
+SELECT DISTINCT organisation_id, activity_date FROM inventory_workloadrecord
+WHERE status = 'pending' {record_filter}
+UNION
+SELECT DISTINCT organisation_id, activity_date FROM inventory_cloudusagerecord
+WHERE status = 'pending' {record_filter}
+"""
+
+
+def daily_rollups_rebuild(*, organisation_id: int, days: Iterable[date]) -> int:
+    """Replace the rollup rows of these days of one organisation by fresh sums.
+
+    The caller holds the organisation lock (inventory.pipeline.sql.organisation_lock), and the
+    window locks of the days, so the records of these days cannot change meanwhile.
+    """
+    days = sorted(set(days))
+    with connection.cursor() as cursor:
+        for start in range(0, len(days), 400):
+            marks, params = in_list("day", days[start : start + 400])
+            params["organisation"] = organisation_id
+            cursor.execute(
+                f"DELETE FROM inventory_dailyrollup "
+                f"WHERE organisation_id = %(organisation)s AND day IN ({marks})",
+                params,
+            )
+            cursor.execute(_INSERT_SQL.format(days=marks), params)
+    return len(days)
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+def rollup_mismatches(
+    *, organisation_id: int | None = None, tolerance_kg: float = 0.0005
+) -> list[dict]:
+    """Days whose rollups differ from the raw sums of their computed records.
+
+    Counts must be equal; kWh and kg within tolerance_kg (half a gram), which only floating
+    point summation order can explain. Days with records still pending (a computation or a
+    recalculation under way) are left out: their rollups are rebuilt when they are computed.
+    """
+    record_filter, rollup_filter, params = "", "", {}
+    if organisation_id is not None:
+        record_filter = "AND organisation_id = %(organisation)s"
+        rollup_filter = "WHERE organisation_id = %(organisation)s"
+        params["organisation"] = organisation_id
+    with connection.cursor() as cursor:
+        cursor.execute(_CHECK_SQL.format(record_filter=record_filter), params)
+        raw = {(o, _as_date(d)): (n, kwh, kg) for o, d, n, kwh, kg in cursor.fetchall()}
+        cursor.execute(_ROLLUP_SUMS_SQL.format(rollup_filter=rollup_filter), params)
+        rolled = {(o, _as_date(d)): (n, kwh, kg) for o, d, n, kwh, kg in cursor.fetchall()}
+        cursor.execute(_PENDING_DAYS_SQL.format(record_filter=record_filter), params)
+        pending = {(o, _as_date(d)) for o, d in cursor.fetchall()}
+    mismatches = []
+    for key in sorted((raw.keys() | rolled.keys()) - pending):
+        n_raw, kwh_raw, kg_raw = raw.get(key, (0, 0.0, 0.0))
+        n_rolled, kwh_rolled, kg_rolled = rolled.get(key, (0, 0.0, 0.0))
+        if (
+            n_raw != n_rolled
+            or abs((kwh_raw or 0.0) - (kwh_rolled or 0.0)) > tolerance_kg
+            or abs((kg_raw or 0.0) - (kg_rolled or 0.0)) > tolerance_kg
+        ):
+            mismatches.append(
+                {
+                    "organisation_id": key[0],
+                    "day": key[1],
+                    "records": (n_raw, n_rolled),
+                    "facility_kwh": (kwh_raw, kwh_rolled),
+                    "location_kg": (kg_raw, kg_rolled),
+                }
+            )
+    return mismatches

@@ -1,0 +1,132 @@
+"""SQL shared by the compute modules: factor picks, window locks, portable helpers.
+
+Every statement here runs on Postgres and on SQLite (the bare-machine default). Parameters
+are named (``%(name)s``); both Django backends accept them.
+"""
+
+from datetime import date
+
+from django.db import connection
+
+# The PUE of a location when the record states none: the location's own, else its
+# provider's published default from the active dataset (owned and colocation facilities use
+# the dataset's "default" row), else the methodology default. inventory.calculation's
+# resolve_pue with the record's PUE put first by the caller.
+LOCATION_PUE = """COALESCE(
+    l.pue,
+    (SELECT pp.pue FROM inventory_providerpue pp
+     WHERE pp.dataset_id = %(dataset)s
+       AND pp.provider = CASE WHEN l.kind = 'cloud' THEN l.provider ELSE 'default' END),
+    %(default_pue)s)"""
+
+SCOPE = "CASE WHEN l.kind = 'cloud' THEN 'scope3_cat1' ELSE 'scope2' END"
+
+# An organisation's grid-average override for the zone and day: the latest that starts on or
+# before the day and has not ended; overrides never reach another organisation.
+OVERRIDE_PICK = """(SELECT o.id FROM inventory_factoroverride o
+     WHERE o.organisation_id = %(organisation)s AND o.zone = l.zone
+       AND o.kind = 'grid_average'
+       AND o.valid_from <= d.activity_date AND o.valid_to >= d.activity_date
+     ORDER BY o.valid_from DESC, o.id DESC LIMIT 1)"""
+
+
+def grid_factor_pick(activity_date: str, zone: str) -> str:
+    """SQL choosing the library grid factor for a day, best first: the organisation's
+    basis (direct by default), latest period not after the day; else the earliest after it
+    (a zone whose data starts later); then the same with any basis.
+
+    SQLite allows outer columns in a subquery's WHERE but not its ORDER BY, hence one
+    subquery per preference inside COALESCE.
+    """
+    picks = []
+    for basis in ("AND g.basis = %(basis)s", ""):
+        for when, order in (("<=", "DESC"), (">", "ASC")):
+            picks.append(
+                "(SELECT g.id FROM inventory_gridfactor g"
+                f" WHERE g.dataset_id = %(dataset)s AND g.zone = {zone}"
+                " AND g.kind = 'grid_average'"
+                f" AND g.month IS NULL AND g.period_start {when} {activity_date} {basis}"
+                f" ORDER BY g.period_start {order}, g.basis LIMIT 1)"
+            )
+    return "COALESCE(" + ", ".join(picks) + ")"
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def in_list(prefix: str, values: list) -> tuple[str, dict]:
+    """`%(p0)s, %(p1)s, ...` and the matching parameters, for an IN (...) list."""
+    names = {f"{prefix}{n}": value for n, value in enumerate(values)}
+    return ", ".join(f"%({name})s" for name in names), names
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+# Advisory locks (Postgres; SQLite has one writer at a time anyway). Two int4 keys: the
+# organisation and a sub-key. Sub-key 1 is the organisation's rollup-and-market lock; a
+# compute window (organisation × month) is 1_000_000 + year × 12 + month − 1.
+_ORGANISATION_LOCK = 1
+_WINDOW_LOCK_BASE = 1_000_000
+
+
+def _window_key(month: date) -> int:
+    return _WINDOW_LOCK_BASE + month.year * 12 + month.month - 1
+
+
+def window_lock(organisation_id: int, month: date, *, wait: bool) -> bool:
+    """Take the (organisation, month) compute window for this transaction.
+
+    Whoever holds it is the only one computing, marking pending or rebuilding the rollups of
+    that window, so two workers never compute the same record and a day's rollup is rebuilt
+    from a complete set. Returns False when wait is False and another transaction holds it.
+    """
+    if not is_postgres():
+        return True
+    function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s, %s)", [organisation_id, _window_key(month)])
+        acquired = cursor.fetchone()[0]
+    return True if wait else bool(acquired)
+
+
+def organisation_lock(organisation_id: int) -> None:
+    """Serialise rollup rebuilds and the market allocation of one organisation.
+
+    Always taken after a window lock, never before one, so waits cannot form a cycle.
+    """
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, %s)", [organisation_id, _ORGANISATION_LOCK]
+            )
+
+
+def run_compute_update(ctes: str, update: str, params: dict) -> dict[tuple[date, str], int]:
+    """Run `WITH <ctes> <update ... RETURNING activity_date, status>`; count the rows.
+
+    On Postgres the UPDATE sits in a data-modifying CTE so a million updated rows come back
+    as a few (day, status, count) rows; SQLite has no such CTE and returns them row by row.
+    """
+    counts: dict[tuple[date, str], int] = {}
+    with connection.cursor() as cursor:
+        if is_postgres():
+            cursor.execute(
+                f"WITH {ctes}, updated AS ({update}) SELECT activity_date, status, COUNT(*) "
+                "FROM updated GROUP BY activity_date, status",
+                params,
+            )
+            for day, status, count in cursor.fetchall():
+                counts[(day, status)] = count
+        else:
+            cursor.execute(f"WITH {ctes} {update}", params)
+            for day, status in cursor.fetchall():
+                key = (day if isinstance(day, date) else date.fromisoformat(day), status)
+                counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from accounts.models import ApiToken, Membership, Organisation, Team
+from accounts.models import ApiToken, AuditEvent, Membership, Organisation, Team
 
 
 @admin.register(Organisation)
@@ -33,3 +33,25 @@ class ApiTokenAdmin(admin.ModelAdmin):
     )
     # The hash is not a secret to hide, but no one needs to edit it.
     readonly_fields = ("prefix", "key_hash", "last_used_at", "created_at")
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "organisation",
+        "actor_label",
+        "action",
+        "target_type",
+        "target_id",
+    )
+    list_filter = ("organisation", "action")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

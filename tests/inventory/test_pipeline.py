@@ -3,11 +3,20 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.db.models import Sum
-from inventory.calculation.emissions import location_based_kg
-from inventory.calculation.energy import PowerProfile, facility_energy_kwh, it_energy
 
 from accounts.principal import principal_for_membership
-from inventory.models import DailyRollup, FactorOverride, GridFactor, Hardware, WorkloadRecord
+from inventory.calculation.emissions import location_based_kg
+from inventory.calculation.energy import PowerProfile, facility_energy_kwh, it_energy
+from inventory.models import (
+    CloudUsageRecord,
+    DailyRollup,
+    FactorOverride,
+    GridFactor,
+    Hardware,
+    IngestBatch,
+    Location,
+    WorkloadRecord,
+)
 from inventory.pipeline import workload_records_compute
 from inventory.services import workload_batch_ingest
 
@@ -191,3 +200,50 @@ class TestCompute:
     def test_a_grid_factor_names_its_source(self, factors):
         factor = GridFactor.objects.filter(zone="FR").first()
         assert factor.source and factor.licence
+
+
+# Records written straight to the tables, as any ingestion path leaves them: pending.
+def stored_batch(tenant) -> IngestBatch:
+    return IngestBatch.objects.create(organisation=tenant.organisation, source="api")
+
+
+def stored_workload(tenant, batch=None, *, day=date(2026, 1, 10), hours=10.0, **fields):
+    batch = batch or stored_batch(tenant)
+    started = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    values = {
+        "organisation": tenant.organisation,
+        "batch": batch,
+        "external_id": f"w-{WorkloadRecord.objects.count()}-{batch.pk}",
+        "content_hash": "x",
+        "team": tenant.teams["research"],
+        "phase": "training",
+        "started_at": started,
+        "ended_at": started + timedelta(hours=hours),
+        "duration_s": hours * 3600.0,
+        "activity_date": day,
+        "location": Location.objects.get(organisation=tenant.organisation, code="lab-paris"),
+        "device_count": 1,
+    }
+    values.update(fields)
+    return WorkloadRecord.objects.create(**values)
+
+
+def stored_cloud_usage(tenant, batch=None, *, day=date(2026, 1, 10), **fields):
+    batch = batch or stored_batch(tenant)
+    started = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    values = {
+        "organisation": tenant.organisation,
+        "batch": batch,
+        "external_id": f"c-{CloudUsageRecord.objects.count()}-{batch.pk}",
+        "content_hash": "x",
+        "team": tenant.teams["research"],
+        "location": Location.objects.get(organisation=None, code="aws:us-east-1"),
+        "service": "AmazonEC2",
+        "usage_kind": "compute",
+        "quantity": 100.0,
+        "usage_start": started,
+        "usage_end": started + timedelta(hours=1),
+        "activity_date": day,
+    }
+    values.update(fields)
+    return CloudUsageRecord.objects.create(**values)

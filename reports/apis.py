@@ -1,13 +1,26 @@
+import json
 from dataclasses import asdict
 from datetime import date
 
+from django.db.models import QuerySet
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
+from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, flatten_validation_errors
-from reports.selectors import GROUPINGS, footprint_summary
+from reports.exports import report_csv, report_xlsx
+from reports.models import ReportExport, ReportVersion
+from reports.selectors import GROUPINGS, footprint_summary, scope2_document
+from reports.services import report_export_request, report_lock, report_restate
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class GroupSerializer(serializers.Serializer):
@@ -60,3 +73,274 @@ class FootprintApi(APIView):
             "groups": [asdict(g) for g in groups],
         }
         return Response(self.OutputSerializer(body).data)
+
+
+# --- Scope 2 report, locks, restatements, downloads and PDF exports ------------------------
+
+
+def _user(request):
+    user = getattr(request, "user", None)
+    return user if getattr(user, "pk", None) is not None else None
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise ApplicationError(
+            "Invalid parameters", errors=flatten_validation_errors(serializer.errors)
+        )
+    return serializer.validated_data
+
+
+class QuarterSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    quarter = serializers.IntegerField(min_value=1, max_value=4)
+
+
+class ReportQuerySerializer(QuarterSerializer):
+    version = serializers.IntegerField(
+        min_value=1, required=False, help_text="a locked version; the latest when omitted"
+    )
+
+
+_REPORT_PARAMETERS = [
+    OpenApiParameter("year", int, required=True),
+    OpenApiParameter("quarter", int, required=True, enum=[1, 2, 3, 4]),
+    OpenApiParameter("version", int, description="locked version; the latest when omitted"),
+]
+
+
+def report_document_for(request) -> dict:
+    query = _valid(ReportQuerySerializer, request.query_params)
+    try:
+        return scope2_document(principal=request.principal, **query)
+    except ReportVersion.DoesNotExist as exc:
+        raise Http404(str(exc)) from exc
+
+
+def _filename(document: dict, extension: str) -> str:
+    version = f"v{document['version']}" if document["version"] else "draft"
+    slug = document["organisation"]["slug"]
+    return f"{slug}-scope2-{document['year']}-Q{document['quarter']}-{version}.{extension}"
+
+
+class Scope2ReportApi(APIView):
+    """Scope 2 report of a quarter: location- and market-based side by side, breakdowns,
+    instruments, intensity, YTD / year and comparisons. A locked quarter returns its locked
+    version (figures frozen) and how many records arrived after the lock."""
+
+    @extend_schema(parameters=_REPORT_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        return Response(report_document_for(request))
+
+
+class DownloadRenderer(BaseRenderer):
+    """Lets a client that asks for the file's type get it (errors still come as JSON text)."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes | str) else json.dumps(data).encode()
+
+
+class CsvRenderer(DownloadRenderer):
+    media_type = "text/csv"
+    format = "csv"
+
+
+class XlsxRenderer(DownloadRenderer):
+    media_type = XLSX
+    format = "xlsx"
+
+
+class Scope2CsvApi(APIView):
+    """The report's figures as CSV (one row per total, period, coverage category and line)."""
+
+    renderer_classes = [JSONRenderer, CsvRenderer]
+
+    @extend_schema(parameters=_REPORT_PARAMETERS, responses={(200, "text/csv"): OpenApiTypes.STR})
+    def get(self, request):
+        document = report_document_for(request)
+        response = HttpResponse(report_csv(document), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{_filename(document, "csv")}"'
+        return response
+
+
+class Scope2XlsxApi(APIView):
+    """The report's figures as an Excel workbook."""
+
+    renderer_classes = [JSONRenderer, XlsxRenderer]
+
+    @extend_schema(parameters=_REPORT_PARAMETERS, responses={(200, XLSX): OpenApiTypes.BINARY})
+    def get(self, request):
+        document = report_document_for(request)
+        response = HttpResponse(report_xlsx(document), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{_filename(document, "xlsx")}"'
+        return response
+
+
+class VersionOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ReportVersion
+        fields = (
+            "id",
+            "year",
+            "quarter",
+            "version",
+            "reason",
+            "locked_by_name",
+            "locked_by_role",
+            "locked_at",
+            "methodology_versions",
+            "factor_datasets",
+            "record_count",
+            "content_hash",
+        )
+
+
+class VersionDetailSerializer(VersionOutputSerializer):
+    class Meta(VersionOutputSerializer.Meta):
+        fields = (
+            *VersionOutputSerializer.Meta.fields,
+            "report",
+            "factors",
+            "lineage",
+            "differences",
+        )
+
+
+class ReportLockApi(APIView):
+    """Lock a quarter (esg_officer or admin): version 1, frozen. 409 if already locked,
+    if records are still waiting to be computed, or market-based figures are missing."""
+
+    required_access = Access.LOCK
+
+    @extend_schema(request=QuarterSerializer, responses={201: VersionOutputSerializer})
+    def post(self, request):
+        data = _valid(QuarterSerializer, request.data)
+        version = report_lock(principal=request.principal, user=_user(request), **data)
+        return Response(VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+class ReportRestateApi(APIView):
+    """Restate a locked quarter: a new version from today's data, with the reason and the
+    differences; earlier versions stay readable."""
+
+    required_access = Access.LOCK
+
+    class InputSerializer(QuarterSerializer):
+        reason = serializers.CharField(max_length=2000)
+
+    @extend_schema(request=InputSerializer, responses={201: VersionDetailSerializer})
+    def post(self, request):
+        data = _valid(self.InputSerializer, request.data)
+        version = report_restate(principal=request.principal, user=_user(request), **data)
+        return Response(VersionDetailSerializer(version).data, status=status.HTTP_201_CREATED)
+
+
+def _versions(principal) -> QuerySet[ReportVersion]:
+    # A principal limited to some teams sees no organisation-wide locked version.
+    if principal.team_ids is not None:
+        return ReportVersion.objects.none()
+    return ReportVersion.objects.filter(organisation=principal.organisation)
+
+
+class ReportVersionListApi(APIView):
+    """Locked versions of a quarter, oldest first."""
+
+    @extend_schema(parameters=_REPORT_PARAMETERS[:2], responses=VersionOutputSerializer(many=True))
+    def get(self, request):
+        data = _valid(QuarterSerializer, request.query_params)
+        versions = _versions(request.principal).filter(**data).order_by("version")
+        return Response(VersionOutputSerializer(versions, many=True).data)
+
+
+class ReportVersionDetailApi(APIView):
+    """One locked version, as stored. Read-only: PUT, PATCH and DELETE answer 405."""
+
+    @extend_schema(responses=VersionDetailSerializer)
+    def get(self, request, pk: int):
+        version = get_object_or_404(_versions(request.principal), pk=pk)
+        return Response(VersionDetailSerializer(version).data)
+
+
+class ExportOutputSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(source="report_version.version", allow_null=True)
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ReportExport
+        fields = (
+            "id",
+            "year",
+            "quarter",
+            "version",
+            "status",
+            "progress",
+            "step",
+            "error",
+            "pdf_sha256",
+            "pdf_bytes",
+            "created_at",
+            "finished_at",
+            "download_url",
+        )
+
+    def get_download_url(self, export) -> str | None:
+        if export.status != ReportExport.Status.DONE:
+            return None
+        return reverse("report-export-pdf", kwargs={"pk": export.pk})
+
+
+def _exports(principal) -> QuerySet[ReportExport]:
+    if principal.team_ids is not None:
+        return ReportExport.objects.none()
+    return ReportExport.objects.filter(organisation=principal.organisation).select_related(
+        "report_version", "organisation"
+    )
+
+
+class ReportExportCreateApi(APIView):
+    """Queue the audit PDF of a quarter (its locked version, or the draft); poll the export."""
+
+    @extend_schema(request=ReportQuerySerializer, responses={202: ExportOutputSerializer})
+    def post(self, request):
+        data = _valid(ReportQuerySerializer, request.data)
+        export = report_export_request(principal=request.principal, user=_user(request), **data)
+        export = _exports(request.principal).get(pk=export.pk)
+        return Response(ExportOutputSerializer(export).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ReportExportDetailApi(APIView):
+    """An export's status and progress."""
+
+    @extend_schema(responses=ExportOutputSerializer)
+    def get(self, request, pk: int):
+        export = get_object_or_404(_exports(request.principal).defer("pdf"), pk=pk)
+        return Response(ExportOutputSerializer(export).data)
+
+
+class PdfRenderer(DownloadRenderer):
+    media_type = "application/pdf"
+    format = "pdf"
+
+
+class ReportExportPdfApi(APIView):
+    """The finished PDF (409 while it is still being built)."""
+
+    renderer_classes = [JSONRenderer, PdfRenderer]
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    def get(self, request, pk: int):
+        export = get_object_or_404(_exports(request.principal), pk=pk)
+        return pdf_response(export)
+
+
+def pdf_response(export: ReportExport) -> HttpResponse:
+    if export.status != ReportExport.Status.DONE:
+        raise ApplicationError(
+            f"The PDF is not ready: {export.status}, {export.progress} %", status_code=409
+        )
+    response = HttpResponse(bytes(export.pdf), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+    return response

@@ -32,3 +32,118 @@ def trend_by_team_figure(series: list[tuple[date, str, float, float]]) -> go.Fig
         height=380,
     )
     return figure
+
+
+# --- Scope 2 report figures (page: plotly.js; PDF: vector SVG through kaleido) -------------
+
+_LAYOUT = {
+    "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
+    "legend": {"orientation": "h", "y": -0.2},
+    "template": "plotly_white",
+    "font": {"family": "DejaVu Sans, sans-serif", "size": 11},
+}
+
+
+def scope2_trend_figure(trend: list[dict]) -> go.Figure:
+    """Monthly Scope 2 location- vs market-based t CO2e, public cloud beside it (not added)."""
+    months = [row["month"] for row in trend]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name="Scope 2 location-based", x=months, y=[r["scope2_location_t"] for r in trend]
+            ),
+            go.Bar(name="Scope 2 market-based", x=months, y=[r["scope2_market_t"] for r in trend]),
+            go.Scatter(
+                name="Public cloud, Scope 3 cat. 1 (not in Scope 2)",
+                x=months,
+                y=[r["scope3_cat1_location_t"] for r in trend],
+                mode="lines+markers",
+            ),
+        ]
+    )
+    figure.update_layout(
+        barmode="group", yaxis_title="t CO2e", title="Emissions by month", height=340, **_LAYOUT
+    )
+    return figure
+
+
+def coverage_figure(market: dict) -> go.Figure:
+    """How Scope 2 consumption was covered for the market-based method, in % of MWh."""
+    figure = go.Figure(
+        [
+            go.Bar(
+                name=category["label"],
+                y=["Scope 2 MWh"],
+                x=[category["share"] * 100.0],
+                orientation="h",
+                hovertemplate=category["label"] + ": %{x:.1f} %<extra></extra>",
+            )
+            for category in market["categories"]
+        ]
+    )
+    figure.update_layout(
+        barmode="stack",
+        xaxis={"title": "% of Scope 2 consumption", "range": [0, 100]},
+        title="Market-based coverage",
+        height=220,
+        **_LAYOUT,
+    )
+    return figure
+
+
+def breakdown_figure(lines: list[dict], title: str, top: int = 12) -> go.Figure:
+    """The largest lines of a breakdown, location- and market-based side by side."""
+    shown = lines[:top][::-1]
+    labels = [line["label"] for line in shown]
+    figure = go.Figure(
+        [
+            go.Bar(
+                name="location-based",
+                y=labels,
+                x=[line["location_t"] for line in shown],
+                orientation="h",
+            ),
+            go.Bar(
+                name="market-based",
+                y=labels,
+                x=[line["market_t"] for line in shown],
+                orientation="h",
+            ),
+        ]
+    )
+    figure.update_layout(
+        barmode="group",
+        xaxis_title="t CO2e",
+        title=title if len(lines) <= top else f"{title} (largest {top} of {len(lines)})",
+        height=120 + 28 * max(len(shown), 1),
+        **_LAYOUT,
+    )
+    return figure
+
+
+def report_figures(document: dict) -> dict[str, go.Figure]:
+    return {
+        "trend": scope2_trend_figure(document["trend"]),
+        "coverage": coverage_figure(document["market"]),
+        "teams": breakdown_figure(document["breakdowns"]["team"], "Scope 2 by team"),
+        "models": breakdown_figure(document["breakdowns"]["model"], "Scope 2 by model"),
+    }
+
+
+def figures_to_svg(figures: dict[str, go.Figure], width: int = 720) -> dict[str, str]:
+    """Vector SVG of each figure, drawn by kaleido with the machine's Chromium.
+
+    One browser serves all the figures (starting it is most of the cost); the XML prolog is
+    dropped so the SVG can sit inline in the PDF's HTML.
+    """
+    import kaleido
+
+    kaleido.start_sync_server(silence_warnings=True)
+    try:
+        drawn = {}
+        for name, figure in figures.items():
+            svg = figure.to_image(format="svg", width=width).decode("utf-8")
+            drawn[name] = svg[svg.index("<svg") :]
+        return drawn
+    finally:
+        kaleido.stop_sync_server(silence_warnings=True)

@@ -1,13 +1,37 @@
 """Footprint reads. Every query starts from the rollups of the caller's organisation."""
 
-from dataclasses import dataclass
+import hashlib
+from collections import defaultdict
+from dataclasses import asdict, dataclass
 from datetime import date
 
-from django.db.models import Count, F, QuerySet, Sum
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
-from accounts.principal import Principal
-from inventory.models import DailyRollup, WorkloadRecord
+from accounts.models import Team
+from accounts.principal import Access, Principal
+from inventory.calculation.methodology import METHODOLOGY_VERSION
+from inventory.models import (
+    AiModel,
+    CloudUsageRecord,
+    ComputeStatus,
+    ContractualInstrument,
+    DailyRollup,
+    EmissionScope,
+    EnergyTier,
+    FactorDataset,
+    FactorOverride,
+    GridFactor,
+    IngestBatch,
+    InstrumentKind,
+    Location,
+    MarketAllocation,
+    MarketBasis,
+    Phase,
+    WorkloadRecord,
+)
+from reports import periods
+from reports.models import ReportVersion
 
 GROUPINGS = {
     "team": ("team_id", "team__name"),
@@ -100,3 +124,683 @@ def pending_record_count(*, principal: Principal) -> dict[str, int]:
         rows = rows.filter(team_id__in=principal.team_ids)
     counts = rows.values("status").annotate(n=Count("id"))
     return {row["status"]: row["n"] for row in counts}
+
+
+# --- Scope 2 report ----------------------------------------------------------------------
+# Every figure below is read from DailyRollup (energy, location- and market-based kg) and
+# MarketAllocation (which instrument covered which kWh); raw records are read only for the
+# audit trail (input hash, lineage, factor rows), never for a figure.
+
+BREAKDOWNS = ("team", "model", "location", "phase", "tier")
+RENEWABLE_KINDS = frozenset({InstrumentKind.EAC, InstrumentKind.PPA, InstrumentKind.GREEN_TARIFF})
+_PHASE_LABELS = dict(Phase.choices)
+_TIER_LABELS = dict(EnergyTier.choices)
+_INSTRUMENT_LABELS = dict(InstrumentKind.choices)
+_BASIS_LABELS = {
+    MarketBasis.RESIDUAL_MIX: "Residual mix",
+    MarketBasis.GRID_AVERAGE: "Grid average (no residual mix published)",
+}
+
+
+@dataclass
+class Sums:
+    """Running sums of rollup rows, in kWh and kg; shown as MWh and t."""
+
+    record_count: int = 0
+    it_kwh: float = 0.0
+    facility_kwh: float = 0.0
+    location_kg: float = 0.0
+    market_kg: float = 0.0
+    # Facility kWh whose market-based kg the pipeline has not allocated yet.
+    unallocated_kwh: float = 0.0
+    inferences: int = 0
+    tokens: int = 0
+
+    def add(self, row: dict) -> None:
+        self.record_count += row["record_count"] or 0
+        self.it_kwh += row["it_kwh"] or 0.0
+        self.facility_kwh += row["facility_kwh"] or 0.0
+        self.location_kg += row["location_kg"] or 0.0
+        self.market_kg += row["market_kg"] or 0.0
+        self.unallocated_kwh += row["unallocated_kwh"] or 0.0
+        self.inferences += row["inferences"] or 0
+        self.tokens += row["tokens"] or 0
+
+    def totals(self) -> dict:
+        return {
+            "record_count": self.record_count,
+            "it_mwh": self.it_kwh / 1000.0,
+            "mwh": self.facility_kwh / 1000.0,
+            "location_t": self.location_kg / 1000.0,
+            "market_t": self.market_kg / 1000.0,
+            "market_complete": self.unallocated_kwh == 0,
+            "unallocated_mwh": self.unallocated_kwh / 1000.0,
+        }
+
+
+ROLLUP_SUMS = {
+    # First: later keys shadow the column names with their sums.
+    "unallocated_kwh": Sum(
+        Case(When(market_kg__isnull=True, then=F("facility_kwh")), default=Value(0.0))
+    ),
+    "record_count": Sum("record_count"),
+    "it_kwh": Sum("it_kwh"),
+    "facility_kwh": Sum("facility_kwh"),
+    "location_kg": Sum("location_kg"),
+    "market_kg": Sum("market_kg"),
+    "inferences": Sum("inferences"),
+    "tokens": Sum("tokens"),
+}
+
+
+def _change(now: float, before: float) -> float | None:
+    """Relative change in percent; None when there is nothing to compare with."""
+    return None if before == 0 else (now - before) / before * 100.0
+
+
+def _as_date(value) -> date:
+    # SQLite returns TruncMonth as text.
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _month_key(value) -> str:
+    return _text(_as_date(value))
+
+
+def _scoped(sums_by_scope: dict[str, Sums]) -> dict:
+    return {
+        "scope2": sums_by_scope.get(EmissionScope.SCOPE2, Sums()).totals(),
+        "scope3_cat1": sums_by_scope.get(EmissionScope.SCOPE3_CAT1, Sums()).totals(),
+    }
+
+
+def _monthly(principal: Principal, start: date, end: date) -> dict[str, dict[str, Sums]]:
+    """{"YYYY-MM": {scope: Sums}} for [start, end): one grouped scan of the rollups."""
+    rows = (
+        rollups_visible(principal=principal, start=start, end=end)
+        .annotate(month=TruncMonth("day"))
+        .values("month", "scope")
+        .annotate(**ROLLUP_SUMS)
+        .order_by()
+    )
+    months: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    for row in rows:
+        months[_month_key(row["month"])][row["scope"]].add(row)
+    return months
+
+
+def _period_totals(months: dict[str, dict[str, Sums]], period: periods.Period) -> dict:
+    by_scope: dict[str, Sums] = defaultdict(Sums)
+    first, last = _text(period.start), _text(period.end)
+    for month, scopes in months.items():
+        if first <= month < last:
+            for scope, sums in scopes.items():
+                by_scope[scope].add(asdict(sums))
+    return {**period.as_dict(), **_scoped(by_scope)}
+
+
+def _comparison(current: dict, other: dict) -> dict:
+    now, before = current["scope2"], other["scope2"]
+    return {
+        **other,
+        "change_pct": {
+            "mwh": _change(now["mwh"], before["mwh"]),
+            "location_t": _change(now["location_t"], before["location_t"]),
+            "market_t": _change(now["market_t"], before["market_t"]),
+        },
+    }
+
+
+def _line(key, label: str, sums: Sums, total_kwh: float, **extra) -> dict:
+    return {
+        "key": _text(key),
+        "label": label,
+        **extra,
+        **sums.totals(),
+        "share": sums.facility_kwh / total_kwh if total_kwh else 0.0,
+    }
+
+
+def _lines(groups: dict, labels: dict, total_kwh: float, extras: dict | None = None) -> list:
+    lines = [
+        _line(
+            key, labels.get(key) or "(unspecified)", sums, total_kwh, **(extras or {}).get(key, {})
+        )
+        for key, sums in groups.items()
+    ]
+    return sorted(lines, key=lambda line: (-line["location_t"], line["label"], line["key"]))
+
+
+def _intensity(models: dict[int | None, Sums], names: dict) -> list[dict]:
+    """g CO2e per 1k inferences and per 1M tokens, from the model's inference-phase rows."""
+    rows = []
+    for model_id, sums in models.items():
+        if not (sums.inferences or sums.tokens):
+            continue
+        market_known = sums.unallocated_kwh == 0
+        row = {
+            "key": _text(model_id),
+            "label": names.get(model_id) or "(unspecified)",
+            "inferences": sums.inferences,
+            "tokens": sums.tokens,
+            "mwh": sums.facility_kwh / 1000.0,
+            "location_t": sums.location_kg / 1000.0,
+            "market_t": sums.market_kg / 1000.0 if market_known else None,
+        }
+        for basis, kg in (("location", sums.location_kg), ("market", sums.market_kg)):
+            known = basis == "location" or market_known
+            row[f"{basis}_g_per_1k_inferences"] = (
+                kg * 1e6 / sums.inferences if sums.inferences and known else None
+            )
+            row[f"{basis}_g_per_1m_tokens"] = (
+                kg * 1e9 / sums.tokens if sums.tokens and known else None
+            )
+        rows.append(row)
+    return sorted(rows, key=lambda r: r["label"])
+
+
+def _instrument_coverage(
+    principal: Principal, period: periods.Period, scope2_kwh_by_zone_month: dict, total_kwh: float
+) -> dict:
+    """Share of Scope 2 consumption each instrument kind covered, and what was left.
+
+    Allocations are per organisation × zone × month; a principal limited to some teams gets
+    its pro-rata part (its kWh in that zone-month over the allocated kWh there).
+    """
+    allocations = (
+        MarketAllocation.objects.filter(
+            organisation=principal.organisation,
+            month__gte=period.start,
+            month__lt=period.end,
+        )
+        .values("zone", "month", "basis", "instrument_id")
+        .annotate(kwh=Sum("kwh"), kg=Sum("kg"))
+        .order_by()
+    )
+    allocations = list(allocations)
+    allocated_by_zone_month: dict[tuple, float] = defaultdict(float)
+    for row in allocations:
+        allocated_by_zone_month[(row["zone"], _month_key(row["month"]))] += row["kwh"]
+    instrument_ids = {row["instrument_id"] for row in allocations if row["instrument_id"]}
+    instruments = {
+        i.id: i
+        for i in ContractualInstrument.objects.filter(organisation=principal.organisation).filter(
+            Q(id__in=instrument_ids) | Q(valid_from__lt=period.end, valid_to__gte=period.start)
+        )
+    }
+    by_category: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    by_instrument: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for row in allocations:
+        key = (row["zone"], _month_key(row["month"]))
+        allocated = allocated_by_zone_month[key]
+        ratio = scope2_kwh_by_zone_month.get(key, 0.0) / allocated if allocated else 0.0
+        kwh, kg = row["kwh"] * ratio, row["kg"] * ratio
+        instrument = instruments.get(row["instrument_id"])
+        category = instrument.kind if instrument else row["basis"]
+        by_category[category][0] += kwh
+        by_category[category][1] += kg
+        if instrument:
+            by_instrument[instrument.id][0] += kwh
+            by_instrument[instrument.id][1] += kg
+
+    def share(kwh: float) -> float:
+        return kwh / total_kwh if total_kwh else 0.0
+
+    order = [*InstrumentKind.values, MarketBasis.RESIDUAL_MIX, MarketBasis.GRID_AVERAGE]
+    categories = [
+        {
+            "key": key,
+            "label": _INSTRUMENT_LABELS.get(key) or _BASIS_LABELS.get(key, key),
+            "is_instrument": key in InstrumentKind.values,
+            "mwh": by_category[key][0] / 1000.0,
+            "market_t": by_category[key][1] / 1000.0,
+            "share": share(by_category[key][0]),
+        }
+        for key in order
+        if key in by_category
+    ]
+    renewable_kwh = sum(
+        by_instrument[i.id][0]
+        for i in instruments.values()
+        if i.kind in RENEWABLE_KINDS and i.kg_per_kwh == 0
+    )
+    listed = [
+        {
+            "id": i.id,
+            "kind": i.kind,
+            "kind_label": _INSTRUMENT_LABELS.get(i.kind, i.kind),
+            "reference": i.reference,
+            "supplier": i.supplier,
+            "zone": i.zone,
+            "valid_from": i.valid_from.isoformat(),
+            "valid_to": i.valid_to.isoformat(),
+            "contracted_mwh": i.mwh,
+            "kg_per_kwh": i.kg_per_kwh,
+            "renewable": i.kind in RENEWABLE_KINDS and i.kg_per_kwh == 0,
+            "allocated_mwh": by_instrument[i.id][0] / 1000.0,
+            "used": i.id in instrument_ids,
+        }
+        for i in sorted(instruments.values(), key=lambda i: (i.kind, i.reference, i.id))
+    ]
+    covered = sum(c["mwh"] for c in categories if c["is_instrument"]) * 1000.0
+    return {
+        "categories": categories,
+        "instruments": listed,
+        "instrument_share": share(covered),
+        "renewable_share": share(renewable_kwh),
+        "renewable_mwh": renewable_kwh / 1000.0,
+        "grid_average_fallback_mwh": by_category[MarketBasis.GRID_AVERAGE][0] / 1000.0,
+    }
+
+
+def _names(model, ids, *fields) -> dict:
+    return {row[0]: row[1:] for row in model.objects.filter(id__in=ids).values_list("id", *fields)}
+
+
+def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
+    """The live Scope 2 report of a quarter, with YTD, year and comparisons, from rollups.
+
+    Figures are in MWh and t CO2e, unrounded; a locked version stores exactly this dict.
+    """
+    period = periods.quarter(year, quarter)
+    fine = (
+        rollups_visible(principal=principal, start=period.start, end=period.end)
+        .annotate(month=TruncMonth("day"))
+        .values("scope", "team_id", "ai_model_id", "location_id", "phase", "energy_tier", "month")
+        .annotate(**ROLLUP_SUMS)
+        .order_by()
+    )
+    fine = list(fine)
+    locations = _names(Location, {r["location_id"] for r in fine}, "code", "name", "zone", "kind")
+    scope2 = [r for r in fine if r["scope"] == EmissionScope.SCOPE2]
+    cloud = [r for r in fine if r["scope"] != EmissionScope.SCOPE2]
+    groups: dict[str, dict] = {name: defaultdict(Sums) for name in BREAKDOWNS}
+    total, cloud_total = Sums(), Sums()
+    kwh_by_zone_month: dict[tuple, float] = defaultdict(float)
+    for row in scope2:
+        total.add(row)
+        groups["team"][row["team_id"]].add(row)
+        groups["model"][row["ai_model_id"]].add(row)
+        groups["location"][row["location_id"]].add(row)
+        groups["phase"][row["phase"]].add(row)
+        groups["tier"][row["energy_tier"]].add(row)
+        zone = locations[row["location_id"]][2]
+        kwh_by_zone_month[(zone, _month_key(row["month"]))] += row["facility_kwh"] or 0.0
+    cloud_locations: dict[int, Sums] = defaultdict(Sums)
+    inference: dict[int | None, Sums] = defaultdict(Sums)
+    for row in cloud:
+        cloud_total.add(row)
+        cloud_locations[row["location_id"]].add(row)
+    for row in fine:
+        if row["phase"] == Phase.INFERENCE:
+            inference[row["ai_model_id"]].add(row)
+
+    teams = {k: v[0] for k, v in _names(Team, {r["team_id"] for r in fine}, "name").items()}
+    models = {k: v[0] for k, v in _names(AiModel, {r["ai_model_id"] for r in fine}, "name").items()}
+    location_labels = {k: f"{v[0]} ({v[2]})" for k, v in locations.items()}
+    location_extras = {
+        k: {"code": v[0], "name": v[1], "zone": v[2], "kind": v[3]} for k, v in locations.items()
+    }
+    kwh = total.facility_kwh
+    breakdowns = {
+        "team": _lines(groups["team"], teams, kwh),
+        "model": _lines(groups["model"], models, kwh),
+        "location": _lines(groups["location"], location_labels, kwh, location_extras),
+        "phase": _lines(groups["phase"], _PHASE_LABELS, kwh),
+        "tier": _lines(groups["tier"], _TIER_LABELS, kwh),
+    }
+
+    prev_year, prev_quarter = periods.previous_quarter(year, quarter)
+    months = _monthly(principal, date(year - 1, 1, 1), date(year + 1, 1, 1))
+    current = _period_totals(months, period)
+    trend = []
+    for y in (year - 1, year):
+        for m in range(1, 13):
+            scopes = months.get(f"{y}-{m:02d}", {})
+            s2 = scopes.get(EmissionScope.SCOPE2, Sums())
+            s3 = scopes.get(EmissionScope.SCOPE3_CAT1, Sums())
+            trend.append(
+                {
+                    "month": f"{y}-{m:02d}",
+                    "scope2_mwh": s2.facility_kwh / 1000.0,
+                    "scope2_location_t": s2.location_kg / 1000.0,
+                    "scope2_market_t": s2.market_kg / 1000.0,
+                    "scope3_cat1_location_t": s3.location_kg / 1000.0,
+                }
+            )
+    dataset = FactorDataset.objects.filter(is_active=True).order_by("-loaded_at").first()
+    organisation = principal.organisation
+    return {
+        "organisation": {
+            "id": organisation.id,
+            "name": organisation.name,
+            "slug": organisation.slug,
+        },
+        "year": year,
+        "quarter": quarter,
+        "period": period.as_dict(),
+        "teams_limited": principal.team_ids is not None,
+        "methodology_version": METHODOLOGY_VERSION,
+        "factor_dataset": f"{dataset.name} {dataset.version}" if dataset else None,
+        "factor_basis": organisation.factor_basis,
+        "scope2": total.totals(),
+        "scope3_cat1": {
+            **cloud_total.totals(),
+            "by_location": _lines(
+                cloud_locations, location_labels, cloud_total.facility_kwh, location_extras
+            ),
+        },
+        "market": _instrument_coverage(principal, period, kwh_by_zone_month, kwh),
+        "breakdowns": breakdowns,
+        "intensity": _intensity(inference, models),
+        "periods": {
+            "quarter": current,
+            "year_to_date": _period_totals(months, periods.year_to_date(year, quarter)),
+            "year": _period_totals(months, periods.full_year(year)),
+        },
+        "comparison": {
+            "previous_quarter": _comparison(
+                current, _period_totals(months, periods.quarter(prev_year, prev_quarter))
+            ),
+            "same_quarter_last_year": _comparison(
+                current, _period_totals(months, periods.quarter(year - 1, quarter))
+            ),
+        },
+        "trend": trend,
+    }
+
+
+# --- Audit trail: the raw inputs behind a quarter (never used for a figure) ---------------
+
+_HASHED_FIELDS = (
+    "external_id",
+    "content_hash",
+    "status",
+    "it_kwh",
+    "facility_kwh",
+    "location_kg",
+    "grid_factor_id",
+    "factor_override_id",
+    "methodology_version",
+)
+
+
+@dataclass(frozen=True)
+class QuarterInputs:
+    record_count: int
+    pending_count: int
+    failed_count: int
+    content_hash: str
+    methodology_versions: list[str]
+    batches: list[dict]
+    grid_factor_ids: frozenset[int]
+    override_ids: frozenset[int]
+
+
+def _hash_value(value) -> str:
+    # repr() of a float is its shortest exact form: the same number always hashes the same.
+    return "" if value is None else repr(value) if isinstance(value, float) else str(value)
+
+
+def quarter_inputs(*, organisation_id: int, start: date, end: date) -> QuarterInputs:
+    """Count, hash and lineage of an organisation's records of [start, end).
+
+    content_hash = SHA-256 over one line per record, workload records ("W") then cloud usage
+    records ("C"), each sorted by external_id: kind|external_id|content_hash|status|it_kwh|
+    facility_kwh|location_kg|grid_factor_id|factor_override_id|methodology_version; then one
+    line per market allocation ("M") sorted by zone, month, basis, instrument: zone|month|basis|
+    instrument_id|kwh|kg_per_kwh|kg. Same inputs and results → same hash.
+    """
+    digest = hashlib.sha256()
+    count = pending = failed = 0
+    versions: set[str] = set()
+    batches: dict[int, int] = defaultdict(int)
+    grid_ids: set[int] = set()
+    override_ids: set[int] = set()
+    for kind, model in (("W", WorkloadRecord), ("C", CloudUsageRecord)):
+        rows = (
+            model.objects.filter(
+                organisation_id=organisation_id, activity_date__gte=start, activity_date__lt=end
+            )
+            .order_by("external_id")
+            .values_list(*_HASHED_FIELDS, "batch_id")
+        )
+        for row in rows.iterator(chunk_size=20000):
+            digest.update(("|".join([kind, *map(_hash_value, row[:-1])]) + "\n").encode())
+            count += 1
+            status = row[2]
+            pending += status == ComputeStatus.PENDING
+            failed += status == ComputeStatus.FAILED
+            if row[8]:
+                versions.add(row[8])
+            if row[6]:
+                grid_ids.add(row[6])
+            if row[7]:
+                override_ids.add(row[7])
+            batches[row[-1]] += 1
+    allocations = (
+        MarketAllocation.objects.filter(
+            organisation_id=organisation_id, month__gte=start, month__lt=end
+        )
+        .order_by("zone", "month", "basis", "instrument_id", "id")
+        .values_list(
+            "zone",
+            "month",
+            "basis",
+            "instrument_id",
+            "kwh",
+            "kg_per_kwh",
+            "kg",
+            "grid_factor_id",
+            "factor_override_id",
+            "methodology_version",
+        )
+    )
+    for row in allocations:
+        digest.update(("|".join(["M", *map(_hash_value, row[:7])]) + "\n").encode())
+        if row[7]:
+            grid_ids.add(row[7])
+        if row[8]:
+            override_ids.add(row[8])
+        if row[9]:
+            versions.add(row[9])
+    batch_rows = IngestBatch.objects.filter(id__in=batches).order_by("id")
+    return QuarterInputs(
+        record_count=count,
+        pending_count=pending,
+        failed_count=failed,
+        content_hash=digest.hexdigest(),
+        methodology_versions=sorted(versions),
+        batches=[
+            {
+                "id": b.id,
+                "source": b.source,
+                "created_at": b.created_at.isoformat(),
+                "received": b.received,
+                "created": b.created,
+                "records_in_period": batches[b.id],
+            }
+            for b in batch_rows
+        ],
+        grid_factor_ids=frozenset(grid_ids),
+        override_ids=frozenset(override_ids),
+    )
+
+
+def factor_rows(*, organisation_id: int, grid_factor_ids, override_ids) -> list[dict]:
+    """The factor rows a quarter's figures used, with their provenance."""
+    grid = GridFactor.objects.filter(id__in=grid_factor_ids).select_related("dataset")
+    rows = [
+        {
+            "kind": f.kind,
+            "zone": f.zone,
+            "year": f.year,
+            "month": f.month,
+            "basis": f.basis,
+            "kg_per_kwh": f.kg_per_kwh,
+            "source": f.source,
+            "source_url": f.source_url,
+            "licence": f.licence,
+            "dataset": f"{f.dataset.name} {f.dataset.version}",
+            "id": f"grid:{f.id}",
+        }
+        for f in grid
+    ]
+    overrides = FactorOverride.objects.filter(organisation_id=organisation_id, id__in=override_ids)
+    rows += [
+        {
+            "kind": f"override ({o.kind})",
+            "zone": o.zone,
+            "year": o.valid_from.year,
+            "month": None,
+            "basis": "",
+            "kg_per_kwh": o.kg_per_kwh,
+            "source": f"{o.source} (valid {o.valid_from} to {o.valid_to})",
+            "source_url": "",
+            "licence": "organisation's own figure",
+            "dataset": "organisation override",
+            "id": f"override:{o.id}",
+        }
+        for o in overrides
+    ]
+    return sorted(rows, key=lambda r: (r["zone"], r["kind"], r["year"], r["month"] or 0, r["id"]))
+
+
+def records_after(*, organisation_id: int, start: date, end: date, after) -> int:
+    """Records of [start, end) stored after `after`: data that arrived after a lock."""
+    return sum(
+        model.objects.filter(
+            organisation_id=organisation_id,
+            activity_date__gte=start,
+            activity_date__lt=end,
+            created_at__gt=after,
+        ).count()
+        for model in (WorkloadRecord, CloudUsageRecord)
+    )
+
+
+def report_versions(*, principal: Principal, year: int, quarter: int) -> list[ReportVersion]:
+    return list(
+        ReportVersion.objects.filter(
+            organisation=principal.organisation, year=year, quarter=quarter
+        ).order_by("version")
+    )
+
+
+# --- What the page, the API and the PDF show -----------------------------------------------
+
+
+def _version_meta(version: ReportVersion) -> dict:
+    return {
+        "version": version.version,
+        "locked_by": version.locked_by_name,
+        "locked_by_role": version.locked_by_role,
+        "locked_at": version.locked_at.isoformat(),
+        "content_hash": version.content_hash,
+        "record_count": version.record_count,
+        "methodology_versions": version.methodology_versions,
+        "factor_datasets": version.factor_datasets,
+        "reason": version.reason,
+    }
+
+
+def scope2_document(
+    *, principal: Principal, year: int, quarter: int, version: int | None = None
+) -> dict:
+    """The report as shown: the locked version (latest, or the one asked for) of a locked
+    quarter, else the live draft. Raises ReportVersion.DoesNotExist for an unknown version.
+
+    A principal limited to some teams always gets the live figures of its teams: a locked
+    version covers the whole organisation.
+    """
+    period = periods.quarter(year, quarter)
+    versions = report_versions(principal=principal, year=year, quarter=quarter)
+    whole = principal.team_ids is None
+    listed = [_version_meta(v) for v in versions] if whole else []
+    if version is not None and not (whole and any(v.version == version for v in versions)):
+        raise ReportVersion.DoesNotExist(f"{period.label} has no version {version}")
+    if not (whole and versions):
+        return {
+            **scope2_report(principal=principal, year=year, quarter=quarter),
+            "status": "draft" if whole else "team_view",
+            "version": None,
+            "lock": None,
+            "records_after_lock": 0,
+            "versions": listed,
+            "restatements": [],
+        }
+    latest = versions[-1]
+    chosen = latest if version is None else next(v for v in versions if v.version == version)
+    return {
+        **chosen.report,
+        "status": "locked" if chosen is latest else "superseded",
+        "version": chosen.version,
+        "lock": _version_meta(chosen),
+        "records_after_lock": records_after(
+            organisation_id=principal.organisation.id,
+            start=period.start,
+            end=period.end,
+            after=latest.locked_at,
+        ),
+        "versions": listed,
+        "restatements": [
+            {**_version_meta(v), "differences": v.differences}
+            for v in versions
+            if v.previous_id and v.version <= chosen.version
+        ],
+    }
+
+
+def audit_document(*, export) -> dict:
+    """The report plus its audit trail (factors, lineage, hash) for an export job."""
+    principal = Principal(
+        organisation=export.organisation, access=frozenset({Access.READ}), team_ids=None
+    )
+    chosen = export.report_version
+    document = scope2_document(
+        principal=principal,
+        year=export.year,
+        quarter=export.quarter,
+        version=chosen.version if chosen else None,
+    )
+    if chosen is not None:
+        return {**document, "factors": chosen.factors, "lineage": chosen.lineage}
+    period = periods.quarter(export.year, export.quarter)
+    inputs = quarter_inputs(
+        organisation_id=export.organisation_id, start=period.start, end=period.end
+    )
+    return {
+        **document,
+        "factors": factor_rows(
+            organisation_id=export.organisation_id,
+            grid_factor_ids=inputs.grid_factor_ids,
+            override_ids=inputs.override_ids,
+        ),
+        "lineage": {
+            "record_count": inputs.record_count,
+            "failed_count": inputs.failed_count,
+            "pending_count": inputs.pending_count,
+            "batches": inputs.batches,
+        },
+        "draft_inputs": {
+            "record_count": inputs.record_count,
+            "content_hash": inputs.content_hash,
+            "methodology_versions": inputs.methodology_versions,
+        },
+    }
+
+
+def quarters_with_data(*, principal: Principal) -> list[dict]:
+    """Every quarter that has rollups or a locked version, newest first, with its status."""
+    days = rollups_visible(principal=principal, start=date(1970, 1, 1), end=date(9999, 1, 1))
+    months = days.annotate(month=TruncMonth("day")).values_list("month", flat=True).distinct()
+    found = {periods.quarter_of(_as_date(m)) for m in months.order_by()}
+    locked: dict[tuple[int, int], int] = {}
+    if principal.team_ids is None:
+        for v in ReportVersion.objects.filter(organisation=principal.organisation):
+            locked[(v.year, v.quarter)] = max(v.version, locked.get((v.year, v.quarter), 0))
+    found |= set(locked)
+    return [
+        {"year": y, "quarter": q, "label": f"{y} Q{q}", "locked_version": locked.get((y, q))}
+        for y, q in sorted(found, reverse=True)
+    ]

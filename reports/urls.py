@@ -1,7 +1,37 @@
 from django.urls import path
 
-from reports.apis import FootprintApi
+from reports.apis import (
+    FootprintApi,
+    ReportExportCreateApi,
+    ReportExportDetailApi,
+    ReportExportPdfApi,
+    ReportLockApi,
+    ReportRestateApi,
+    ReportVersionDetailApi,
+    ReportVersionListApi,
+    Scope2CsvApi,
+    Scope2ReportApi,
+    Scope2XlsxApi,
+)
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
+    path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
+    path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),
+    path("reports/scope2/xlsx/", Scope2XlsxApi.as_view(), name="scope2-xlsx"),
+    path("reports/scope2/locks/", ReportLockApi.as_view(), name="report-lock"),
+    path("reports/scope2/restatements/", ReportRestateApi.as_view(), name="report-restate"),
+    path("reports/scope2/versions/", ReportVersionListApi.as_view(), name="report-versions"),
+    path(
+        "reports/scope2/versions/<int:pk>/",
+        ReportVersionDetailApi.as_view(),
+        name="report-version",
+    ),
+    path("reports/scope2/exports/", ReportExportCreateApi.as_view(), name="report-exports"),
+    path("reports/scope2/exports/<int:pk>/", ReportExportDetailApi.as_view(), name="report-export"),
+    path(
+        "reports/scope2/exports/<int:pk>/pdf/",
+        ReportExportPdfApi.as_view(),
+        name="report-export-pdf",
+    ),
 ]

@@ -1,17 +1,177 @@
-from datetime import date
+"""Scope 2 report pages: the quarter's report, lock / restate / export forms, export status."""
 
-from django.http import HttpRequest
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from accounts.principal import Access
+from accounts.selectors import principal_for_request
+from greenai_portal.errors import ApplicationError
+from reports import periods
+from reports.apis import pdf_response
+from reports.charts import report_figures
+from reports.models import ReportExport, ReportVersion
+from reports.selectors import quarters_with_data, scope2_document
+from reports.services import report_export_request, report_lock, report_restate
+
+# --- Scope 2 report pages -------------------------------------------------------------------
 
 
-def _period(request: HttpRequest) -> tuple[date, date]:
-    """The requested period, else the last twelve months up to the end of this month."""
+def _principal(request: HttpRequest):
+    principal = principal_for_request(request)
+    if principal is None:
+        raise Http404("You are not a member of any organisation")
+    return principal
+
+
+def _quarter_url(year: int, quarter: int) -> str:
+    return reverse("report-quarter", kwargs={"year": year, "quarter": quarter})
+
+
+@login_required
+def reports_index(request: HttpRequest) -> HttpResponse:
+    principal = _principal(request)
+    return render(
+        request,
+        "reports/index.html",
+        {
+            "organisation": principal.organisation,
+            "role": principal.role,
+            "quarters": quarters_with_data(principal=principal),
+        },
+    )
+
+
+@login_required
+def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    principal = _principal(request)
+    if not 1 <= quarter <= 4:
+        raise Http404("No such quarter")
+    version = request.GET.get("version")
     try:
-        start = date.fromisoformat(request.GET["start"])
-        end = date.fromisoformat(request.GET["end"])
-        if end > start:
-            return start, end
-    except (KeyError, ValueError):
-        pass
-    today = date.today()
-    end = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
-    return date(end.year - 1, end.month, 1), end
+        document = scope2_document(
+            principal=principal,
+            year=year,
+            quarter=quarter,
+            version=int(version) if version and version.isdigit() else None,
+        )
+    except ReportVersion.DoesNotExist as exc:
+        raise Http404(str(exc)) from exc
+    whole = principal.team_ids is None
+    figures = report_figures(document)
+    query = f"?year={year}&quarter={quarter}" + (
+        f"&version={document['version']}" if document["version"] else ""
+    )
+    return render(
+        request,
+        "reports/scope2.html",
+        {
+            "organisation": principal.organisation,
+            "role": principal.role,
+            "doc": document,
+            "can_lock": whole and principal.can(Access.LOCK),
+            "can_export": whole,
+            "charts": {name: figure.to_plotly_json() for name, figure in figures.items()},
+            "csv_url": reverse("scope2-csv") + query,
+            "xlsx_url": reverse("scope2-xlsx") + query,
+            "json_url": reverse("scope2-report") + query,
+            "exports": ReportExport.objects.filter(
+                organisation=principal.organisation, year=year, quarter=quarter
+            )
+            .select_related("report_version")
+            .defer("pdf")[:5]
+            if whole
+            else [],
+            "previous": periods.previous_quarter(year, quarter),
+            "next": (year + 1, 1) if quarter == 4 else (year, quarter + 1),
+        },
+    )
+
+
+def _act(request: HttpRequest, year: int, quarter: int, action) -> HttpResponse:
+    """Run a report service for a form POST; its refusal is shown on the report page."""
+    principal = _principal(request)
+    try:
+        outcome = action(principal)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+        return redirect(_quarter_url(year, quarter))
+    if isinstance(outcome, ReportExport):
+        return redirect("report-export-page", pk=outcome.pk)
+    messages.success(request, f"{year} Q{quarter} version {outcome.version} is locked.")
+    return redirect(_quarter_url(year, quarter))
+
+
+@login_required
+@require_POST
+def report_lock_page(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    return _act(
+        request,
+        year,
+        quarter,
+        lambda p: report_lock(principal=p, year=year, quarter=quarter, user=request.user),
+    )
+
+
+@login_required
+@require_POST
+def report_restate_page(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    reason = request.POST.get("reason", "")
+    return _act(
+        request,
+        year,
+        quarter,
+        lambda p: report_restate(
+            principal=p, year=year, quarter=quarter, reason=reason, user=request.user
+        ),
+    )
+
+
+@login_required
+@require_POST
+def report_export_page_create(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    version = request.POST.get("version")
+    return _act(
+        request,
+        year,
+        quarter,
+        lambda p: report_export_request(
+            principal=p,
+            year=year,
+            quarter=quarter,
+            version=int(version) if version and version.isdigit() else None,
+            user=request.user,
+        ),
+    )
+
+
+def _export(request: HttpRequest, pk: int) -> ReportExport:
+    principal = _principal(request)
+    if principal.team_ids is not None:
+        raise Http404("No such export")
+    return get_object_or_404(
+        ReportExport.objects.select_related("report_version", "organisation"),
+        pk=pk,
+        organisation=principal.organisation,
+    )
+
+
+@login_required
+def report_export_page(request: HttpRequest, pk: int) -> HttpResponse:
+    export = _export(request, pk)
+    return render(
+        request,
+        "reports/export.html",
+        {"organisation": export.organisation, "export": export, "role": None},
+    )
+
+
+@login_required
+def report_export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    export = _export(request, pk)
+    if export.status != ReportExport.Status.DONE:
+        return redirect("report-export-page", pk=pk)
+    return pdf_response(export)

@@ -1,0 +1,131 @@
+"""The Scope 2 report as CSV and XLSX: the same figures as the API, one row per line."""
+
+import csv
+import io
+
+from reports.selectors import BREAKDOWNS
+
+_FIGURES = ("record_count", "mwh", "location_t", "market_t", "share")
+HEADER = ("section", "key", "label", "records", "MWh", "location_t_CO2e", "market_t_CO2e", "share")
+
+
+def _row(section: str, key: str, label: str, figures: dict) -> list:
+    return [section, key, label, *(figures.get(f) for f in _FIGURES)]
+
+
+def report_rows(document: dict) -> list[list]:
+    """Every figure of a report document as flat rows (section, key, label, figures...)."""
+    rows = [
+        _row("scope2", "total", "Scope 2 total", document["scope2"]),
+        _row(
+            "scope3_cat1",
+            "total",
+            "Public cloud, Scope 3 category 1 (not in Scope 2)",
+            document["scope3_cat1"],
+        ),
+    ]
+    for name, period in (
+        *document["periods"].items(),
+        *document["comparison"].items(),
+    ):
+        rows.append(_row(f"period:{name}", period["label"], "Scope 2", period["scope2"]))
+        rows.append(
+            _row(f"period:{name}", period["label"], "Scope 3 cat. 1", period["scope3_cat1"])
+        )
+    for category in document["market"]["categories"]:
+        rows.append(_row("market_coverage", category["key"], category["label"], category))
+    rows.append(
+        [
+            "renewable_share",
+            "",
+            "Renewable share",
+            None,
+            document["market"]["renewable_mwh"],
+            None,
+            None,
+            document["market"]["renewable_share"],
+        ]
+    )
+    for name in BREAKDOWNS:
+        rows += [
+            _row(name, line["key"], line["label"], line) for line in document["breakdowns"][name]
+        ]
+    rows += [
+        _row("scope3_cat1_location", line["key"], line["label"], line)
+        for line in document["scope3_cat1"]["by_location"]
+    ]
+    return rows
+
+
+def _intensity_rows(document: dict) -> list[list]:
+    return [
+        [
+            m["label"],
+            m["inferences"],
+            m["tokens"],
+            m["location_g_per_1k_inferences"],
+            m["market_g_per_1k_inferences"],
+            m["location_g_per_1m_tokens"],
+            m["market_g_per_1m_tokens"],
+        ]
+        for m in document["intensity"]
+    ]
+
+
+_INTENSITY_HEADER = (
+    "model",
+    "inferences",
+    "tokens",
+    "location_g_per_1k_inferences",
+    "market_g_per_1k_inferences",
+    "location_g_per_1m_tokens",
+    "market_g_per_1m_tokens",
+)
+
+
+def _meta(document: dict) -> list[list]:
+    lock = document.get("lock") or {}
+    return [
+        ["organisation", document["organisation"]["name"]],
+        ["period", document["period"]["label"]],
+        ["status", document["status"]],
+        ["version", document["version"] or "draft"],
+        ["content_hash", lock.get("content_hash", "")],
+        ["methodology_version", document["methodology_version"]],
+        ["records_after_lock", document["records_after_lock"]],
+    ]
+
+
+def report_csv(document: dict) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for key, value in _meta(document):
+        writer.writerow([f"# {key}", value])
+    writer.writerow(HEADER)
+    writer.writerows(report_rows(document))
+    return out.getvalue()
+
+
+def report_xlsx(document: dict) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    book = Workbook()
+    about = book.active
+    about.title = "About"
+    for row in _meta(document):
+        about.append(row)
+    for title, header, rows in (
+        ("Figures", HEADER, report_rows(document)),
+        ("Intensity", _INTENSITY_HEADER, _intensity_rows(document)),
+    ):
+        sheet = book.create_sheet(title)
+        sheet.append(header)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append(row)
+        sheet.freeze_panes = "A2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

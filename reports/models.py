@@ -1,0 +1,132 @@
+"""Locked report versions (immutable once written) and PDF export jobs."""
+
+from django.conf import settings
+from django.db import models
+
+from accounts.models import Organisation
+from greenai_portal.errors import ApplicationError
+
+
+class ReportImmutableError(ApplicationError):
+    """A locked report version was asked to change: it never does."""
+
+    status_code = 409
+
+    def __init__(
+        self,
+        message: str = "A locked report version cannot be changed or deleted; "
+        "make a restatement instead",
+    ) -> None:
+        super().__init__(message)
+
+
+class ReportVersionQuerySet(models.QuerySet):
+    # Bulk writes would bypass save()/delete(): refuse them too.
+    def update(self, **kwargs):
+        raise ReportImmutableError()
+
+    def delete(self):
+        raise ReportImmutableError()
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise ReportImmutableError()
+
+
+class ReportVersion(models.Model):
+    """One locked version of an organisation's Scope 2 report for a quarter.
+
+    Version 1 is the lock; each restatement adds the next version with its reason and its
+    differences from the version before, which stays readable. Rows are written once: save()
+    on an existing row, delete() and bulk update/delete all raise ReportImmutableError.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="report_versions"
+    )
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField()
+    version = models.PositiveSmallIntegerField()
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="restated_by"
+    )
+    reason = models.TextField(blank=True, help_text="why this restatement was made")
+    locked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    locked_by_name = models.CharField(max_length=150)
+    locked_by_role = models.CharField(max_length=20)
+    locked_at = models.DateTimeField()
+    methodology_versions = models.JSONField(default=list)
+    factor_datasets = models.JSONField(default=list)
+    record_count = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the quarter's inputs")
+    report = models.JSONField(help_text="the report as it was locked: totals and every line")
+    factors = models.JSONField(default=list, help_text="the factor rows the figures used")
+    lineage = models.JSONField(default=dict, help_text="batches and record counts")
+    differences = models.JSONField(default=dict, help_text="changes from the previous version")
+
+    objects = ReportVersionQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "year", "quarter", "version"],
+                name="report_version_per_quarter",
+            ),
+        ]
+        ordering = ["organisation", "year", "quarter", "version"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.year} Q{self.quarter} v{self.version}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise ReportImmutableError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ReportImmutableError()
+
+
+class ReportExport(models.Model):
+    """A PDF export job: queued, built by a Celery task with progress, stored in the database
+    (web and worker need no shared disk)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="report_exports"
+    )
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField()
+    report_version = models.ForeignKey(
+        ReportVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="percent")
+    step = models.CharField(max_length=120, blank=True)
+    error = models.TextField(blank=True)
+    pdf = models.BinaryField(null=True, blank=True, editable=False)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    pdf_bytes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"export {self.pk} {self.year} Q{self.quarter} ({self.status})"
+
+    @property
+    def filename(self) -> str:
+        version = f"-v{self.report_version.version}" if self.report_version_id else "-draft"
+        slug = self.organisation.slug
+        return f"{slug}-scope2-{self.year}-Q{self.quarter}{version}.pdf"

@@ -1,0 +1,252 @@
+"""Report writes: lock a quarter, restate it, and request / build its audit PDF."""
+
+import hashlib
+import logging
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.models import Organisation
+from accounts.principal import Access, Principal
+from greenai_portal.errors import ApplicationError
+from reports import periods
+from reports.models import ReportExport, ReportVersion
+from reports.pdf import render_report_pdf
+from reports.selectors import (
+    BREAKDOWNS,
+    audit_document,
+    factor_rows,
+    quarter_inputs,
+    report_versions,
+    scope2_report,
+)
+
+logger = logging.getLogger(__name__)
+
+_COMPARED = ("record_count", "mwh", "location_t", "market_t")
+
+
+def _require_whole_organisation(principal: Principal, access: str) -> None:
+    if not principal.can(access):
+        raise ApplicationError("Your role does not allow this action", status_code=403)
+    if principal.team_ids is not None:
+        raise ApplicationError(
+            "Locked reports cover the whole organisation; your access is limited to some teams",
+            status_code=403,
+        )
+
+
+def _delta(old: dict, new: dict) -> dict:
+    return {
+        field: {"old": old.get(field, 0), "new": new.get(field, 0)}
+        | {"change": (new.get(field) or 0) - (old.get(field) or 0)}
+        for field in _COMPARED
+    }
+
+
+def _changed(delta: dict) -> bool:
+    return any(abs(d["change"]) > 1e-12 for d in delta.values())
+
+
+def report_differences(old: dict, new: dict) -> dict:
+    """What a restatement changes: totals and every breakdown line that moved."""
+    totals = {scope: _delta(old[scope], new[scope]) for scope in ("scope2", "scope3_cat1")}
+    lines: dict[str, list[dict]] = {}
+    for name in BREAKDOWNS:
+        before = {line["key"]: line for line in old["breakdowns"][name]}
+        after = {line["key"]: line for line in new["breakdowns"][name]}
+        changed = []
+        for key in sorted(before.keys() | after.keys()):
+            delta = _delta(before.get(key, {}), after.get(key, {}))
+            if _changed(delta):
+                label = (after.get(key) or before[key])["label"]
+                changed.append({"key": key, "label": label, **delta})
+        lines[name] = changed
+    return {"totals": totals, "lines": lines}
+
+
+def _snapshot(principal: Principal, year: int, quarter: int) -> dict:
+    """Everything a version stores, read live; refuses a quarter that is not ready."""
+    period = periods.quarter(year, quarter)
+    organisation_id = principal.organisation.id
+    inputs = quarter_inputs(organisation_id=organisation_id, start=period.start, end=period.end)
+    if inputs.pending_count:
+        raise ApplicationError(
+            f"{inputs.pending_count} records of {period.label} are still waiting to be "
+            "computed; lock once they are",
+            status_code=409,
+        )
+    report = scope2_report(principal=principal, year=year, quarter=quarter)
+    if report["scope2"]["record_count"] + report["scope3_cat1"]["record_count"] == 0:
+        raise ApplicationError(f"{period.label} has no computed records to lock", status_code=409)
+    if not report["scope2"]["market_complete"]:
+        raise ApplicationError(
+            f"{report['scope2']['unallocated_mwh']:.3f} MWh of {period.label} have no "
+            "market-based figure yet; lock once the market-based allocation has run",
+            status_code=409,
+        )
+    factors = factor_rows(
+        organisation_id=organisation_id,
+        grid_factor_ids=inputs.grid_factor_ids,
+        override_ids=inputs.override_ids,
+    )
+    return {
+        "methodology_versions": inputs.methodology_versions,
+        "factor_datasets": sorted({f["dataset"] for f in factors}),
+        "record_count": inputs.record_count,
+        "content_hash": inputs.content_hash,
+        "report": report,
+        "factors": factors,
+        "lineage": {
+            "record_count": inputs.record_count,
+            "failed_count": inputs.failed_count,
+            "batches": inputs.batches,
+        },
+    }
+
+
+def _create_version(principal: Principal, user, **fields) -> ReportVersion:
+    try:
+        with transaction.atomic():
+            return ReportVersion.objects.create(
+                organisation=principal.organisation,
+                locked_by=user if user is not None and user.is_authenticated else None,
+                locked_by_name=getattr(user, "username", "") or "api",
+                locked_by_role=principal.role or "",
+                locked_at=timezone.now(),
+                **fields,
+            )
+    except IntegrityError as exc:
+        # Two people locked (or restated) the same quarter at once: the other one won.
+        raise ApplicationError(
+            "This quarter was locked or restated at the same moment by someone else; reload",
+            status_code=409,
+        ) from exc
+
+
+@transaction.atomic
+def report_lock(*, principal: Principal, year: int, quarter: int, user=None) -> ReportVersion:
+    """Lock a quarter: version 1, with totals, lines, factors, input count and hash."""
+    _require_whole_organisation(principal, Access.LOCK)
+    # Locks and restatements of one organisation take turns.
+    Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
+    if report_versions(principal=principal, year=year, quarter=quarter):
+        raise ApplicationError(
+            f"{year} Q{quarter} is already locked; make a restatement with a reason to change it",
+            status_code=409,
+        )
+    snapshot = _snapshot(principal, year, quarter)
+    version = _create_version(principal, user, year=year, quarter=quarter, version=1, **snapshot)
+    logger.info("locked report", extra={"report_version_id": version.id})
+    return version
+
+
+@transaction.atomic
+def report_restate(
+    *, principal: Principal, year: int, quarter: int, reason: str, user=None
+) -> ReportVersion:
+    """A new version of a locked quarter from today's data, with the reason and differences.
+
+    The versions before stay as they were and readable.
+    """
+    _require_whole_organisation(principal, Access.LOCK)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ApplicationError(
+            "A restatement needs a reason",
+            errors=[{"field": "reason", "message": "This field may not be blank."}],
+        )
+    Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
+    versions = report_versions(principal=principal, year=year, quarter=quarter)
+    if not versions:
+        raise ApplicationError(f"{year} Q{quarter} is not locked; lock it first", status_code=409)
+    latest = versions[-1]
+    snapshot = _snapshot(principal, year, quarter)
+    differences = report_differences(latest.report, snapshot["report"])
+    if snapshot["content_hash"] == latest.content_hash and not any(
+        _changed(d) for d in differences["totals"].values()
+    ):
+        raise ApplicationError(
+            f"Nothing changed since version {latest.version}: same inputs, same figures",
+            status_code=409,
+        )
+    differences["content_hash"] = {"old": latest.content_hash, "new": snapshot["content_hash"]}
+    version = _create_version(
+        principal,
+        user,
+        year=year,
+        quarter=quarter,
+        version=latest.version + 1,
+        previous=latest,
+        reason=reason,
+        differences=differences,
+        **snapshot,
+    )
+    logger.info("restated report", extra={"report_version_id": version.id})
+    return version
+
+
+def report_export_request(
+    *, principal: Principal, year: int, quarter: int, version: int | None = None, user=None
+) -> ReportExport:
+    """Queue the audit PDF of a quarter: a locked version (the latest unless one is named),
+    or the live draft of an open quarter."""
+    _require_whole_organisation(principal, Access.READ)
+    periods.quarter(year, quarter)
+    versions = report_versions(principal=principal, year=year, quarter=quarter)
+    chosen = None
+    if version is not None:
+        chosen = next((v for v in versions if v.version == version), None)
+        if chosen is None:
+            raise ApplicationError(f"{year} Q{quarter} has no version {version}", status_code=404)
+    elif versions:
+        chosen = versions[-1]
+    export = ReportExport.objects.create(
+        organisation=principal.organisation,
+        year=year,
+        quarter=quarter,
+        report_version=chosen,
+        requested_by=user if user is not None and user.is_authenticated else None,
+    )
+    from reports.tasks import build_report_export
+
+    transaction.on_commit(lambda: build_report_export.delay(export.id), robust=True)
+    return export
+
+
+def _progress(export_id: int, percent: int, step: str) -> None:
+    ReportExport.objects.filter(pk=export_id).update(progress=percent, step=step[:120])
+
+
+def report_export_build(*, export_id: int) -> ReportExport:
+    """Render an export's PDF, saving progress as it goes; a failure is stored, not lost."""
+    export = ReportExport.objects.select_related("organisation", "report_version").get(pk=export_id)
+    if export.status == ReportExport.Status.DONE:
+        return export
+    ReportExport.objects.filter(pk=export_id).update(
+        status=ReportExport.Status.RUNNING, progress=1, step="Reading the report", error=""
+    )
+    try:
+        document = audit_document(export=export)
+        pdf = render_report_pdf(
+            document, progress=lambda percent, step: _progress(export_id, percent, step)
+        )
+    except Exception as exc:
+        logger.exception("report export failed", extra={"export_id": export_id})
+        ReportExport.objects.filter(pk=export_id).update(
+            status=ReportExport.Status.FAILED,
+            error=str(exc)[:2000] or exc.__class__.__name__,
+            finished_at=timezone.now(),
+        )
+        raise
+    ReportExport.objects.filter(pk=export_id).update(
+        status=ReportExport.Status.DONE,
+        progress=100,
+        step="Done",
+        pdf=pdf,
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf_bytes=len(pdf),
+        finished_at=timezone.now(),
+    )
+    export.refresh_from_db()
+    return export

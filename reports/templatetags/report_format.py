@@ -1,0 +1,35 @@
+"""Number formats of the Scope 2 report: the page, the PDF and the downloads agree on them."""
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def num(value: float | None, places: int = 3) -> str:
+    """A figure already in report units (MWh, t CO2e), with thousands separators."""
+    if value is None:
+        return "n/a"
+    return f"{value:,.{int(places)}f}"
+
+
+@register.filter
+def pct(share: float | None) -> str:
+    """A 0–1 share as a percentage."""
+    return "n/a" if share is None else f"{share * 100:.1f} %"
+
+
+@register.filter
+def change(percent: float | None) -> str:
+    """A relative change in percent, signed; n/a without a base to compare with."""
+    return "n/a" if percent is None else f"{percent:+.1f} %"
+
+
+@register.filter
+def signed(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+,.3f}"
+
+
+@register.filter
+def get(mapping: dict, key: str):
+    return mapping.get(key) if mapping else None

@@ -1,12 +1,23 @@
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import UnsupportedMediaType
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import ApiTokenAuthentication, TokenUser, token_authenticate
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion.codecarbon import (
+    EMISSION_CREATE,
+    EMISSIONS_DATA,
+    RUN_CREATE,
+    codecarbon_emission_ingest,
+    codecarbon_output_ingest,
+    codecarbon_run_create,
+)
 from inventory.ingestion.fields import RecordSchema
 from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows, too_large
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
@@ -41,6 +52,7 @@ def _error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         400: "Malformed body or invalid records: every bad row and field is named",
         401: "No or an invalid API token",
         403: "The token or role may not ingest",
+        404: "Unknown run: register it first",
         409: "An external_id was already stored with other content (rows listed)",
         413: "Body or batch over the configured limit (named in the message)",
         415: "Content type not accepted (the message lists the accepted ones)",
@@ -278,3 +290,175 @@ class HardwareListApi(APIView):
             "code", "name", "kind", "unit", "idle_w", "max_w", "source", "source_url", "licence"
         )
         return Response(list(rows))
+
+
+class _CodeCarbonKeyAuthentication(BaseAuthentication):
+    """CodeCarbon's HTTP output sends no header: the portal token is in the URL
+    (`/codecarbon/emissions/<key>/`) or its query (`?key=`). Its API client sends the token in
+    `x-api-token`. Both are the portal's own API tokens (scope ingest)."""
+
+    def authenticate(self, request):
+        kwargs = (request.parser_context or {}).get("kwargs", {})
+        key = (
+            request.META.get("HTTP_X_API_TOKEN")
+            or kwargs.get("key")
+            or request.query_params.get("key")
+        )
+        if not key:
+            return None
+        token = token_authenticate(key)
+        return TokenUser(token), token
+
+    def authenticate_header(self, request) -> str:
+        return "x-api-token"
+
+
+class _CodeCarbonApi(APIView):
+    required_access = Access.INGEST
+    authentication_classes = [_CodeCarbonKeyAuthentication, ApiTokenAuthentication]
+    parser_classes = [JSONParser]
+    throttle_classes = [TokenRateThrottle]
+    throttle_scope = "codecarbon"
+
+
+CODECARBON_RESULT = inline_serializer(
+    "CodeCarbonResult",
+    {
+        "run_id": serializers.CharField(),
+        "id": serializers.CharField(help_text="external_id of the workload record"),
+        "created": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "energy_kwh": serializers.FloatField(help_text="energy new in this post"),
+    },
+)
+
+
+def _codecarbon_response(result) -> Response:
+    return Response(
+        {
+            "run_id": result.run_id,
+            "id": result.external_id,
+            "created": result.created,
+            "duplicates": result.duplicates,
+            "energy_kwh": result.energy_kwh,
+        },
+        # CodeCarbon's clients expect 201 and log anything else as a failure; a re-send is
+        # answered 201 too, with duplicates=1, and stored once.
+        status=status.HTTP_201_CREATED,
+    )
+
+
+EMISSIONS_DATA_EXAMPLE = {
+    "timestamp": "2026-10-01T12:00:00",
+    "project_name": "atlas-7b",
+    "run_id": "0f0e6a51-6b43-4c4e-a4a4-1f0c1d1b8c2e",
+    "experiment_id": "5b0fa12a-3dd7-45bb-9766-cc326314d9f1",
+    "duration": 3600.0,
+    "emissions": 0.05,
+    "energy_consumed": 1.2,
+    "country_iso_code": "FRA",
+    "cloud_provider": "",
+    "cloud_region": "",
+    "pue": 1.0,
+}
+
+
+class CodeCarbonOutputApi(_CodeCarbonApi):
+    """CodeCarbon's HTTP output: set `emissions_endpoint` to
+    `https://<portal>/api/v1/codecarbon/emissions/<your API token>/`. Each post (at stop and
+    flush) carries the run's running totals; the portal stores what is new since the last."""
+
+    @extend_schema(
+        request={"application/json": EMISSIONS_DATA.openapi()},
+        responses={201: CODECARBON_RESULT, **_error_responses(400, 401, 403, 409, 429)},
+        examples=[OpenApiExample("EmissionsData", value=EMISSIONS_DATA_EXAMPLE, request_only=True)],
+    )
+    def post(self, request, key: str | None = None):
+        result = codecarbon_output_ingest(principal=request.principal, payload=request.data)
+        return _codecarbon_response(result)
+
+
+class CodeCarbonRunCreateApi(_CodeCarbonApi):
+    """CodeCarbon API client, `POST {api_endpoint}/runs`: set `api_endpoint` to
+    `https://<portal>/api/v1/codecarbon` and `api_key` to a portal API token."""
+
+    @extend_schema(
+        request={"application/json": RUN_CREATE.openapi()},
+        responses={
+            201: inline_serializer(
+                "CodeCarbonRun",
+                {"id": serializers.CharField(), "experiment_id": serializers.CharField()},
+            ),
+            **_error_responses(400, 401, 403, 429),
+        },
+        examples=[
+            OpenApiExample(
+                "RunCreate",
+                value={
+                    "timestamp": "2026-10-01T12:00:00+00:00",
+                    "experiment_id": "5b0fa12a-3dd7-45bb-9766-cc326314d9f1",
+                    "os": "Linux",
+                    "python_version": "3.11.7",
+                    "codecarbon_version": "3.3.2",
+                    "cpu_count": 2,
+                    "cpu_model": "AMD EPYC",
+                    "gpu_count": 0,
+                    "gpu_model": None,
+                    "longitude": None,
+                    "latitude": None,
+                    "region": None,
+                    "provider": None,
+                    "ram_total_size": 24.0,
+                    "tracking_mode": "machine",
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        run = codecarbon_run_create(principal=request.principal, payload=request.data)
+        return Response(
+            {"id": run.run_id, "experiment_id": run.experiment_id}, status=status.HTTP_201_CREATED
+        )
+
+
+class CodeCarbonEmissionCreateApi(_CodeCarbonApi):
+    """CodeCarbon API client, `POST {api_endpoint}/emissions`: one delta of a run (every
+    api_call_interval measures and at stop). An EmissionsData body (HTTP output) is taken too."""
+
+    @extend_schema(
+        request={"application/json": EMISSION_CREATE.openapi()},
+        responses={201: CODECARBON_RESULT, **_error_responses(400, 401, 403, 404, 409, 429)},
+        examples=[
+            OpenApiExample(
+                "EmissionCreate",
+                value={
+                    "timestamp": "2026-10-01T12:02:00.123456+00:00",
+                    "run_id": "0f0e6a51-6b43-4c4e-a4a4-1f0c1d1b8c2e",
+                    "duration": 120,
+                    "emissions_sum": 0.0004,
+                    "emissions_rate": 3.3e-6,
+                    "cpu_power": 42.5,
+                    "gpu_power": 0.0,
+                    "ram_power": 10.0,
+                    "cpu_energy": 0.0014,
+                    "gpu_energy": 0.0,
+                    "ram_energy": 0.0003,
+                    "energy_consumed": 0.0017,
+                    "wue": 0,
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        payload = request.data
+        if (
+            isinstance(payload, dict)
+            and "emissions_sum" not in payload
+            and "project_name" in (payload)
+        ):
+            result = codecarbon_output_ingest(principal=request.principal, payload=payload)
+        else:
+            result = codecarbon_emission_ingest(principal=request.principal, payload=payload)
+        return _codecarbon_response(result)

@@ -182,7 +182,7 @@ class RecordKindSpec:
     build_row: Callable[..., tuple]
 
 
-def _workload_row(record, digest, batch: "_BatchIds", refs: References, models) -> tuple:
+def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
     started_at, ended_at = record["started_at"], record["ended_at"]
     model_name = record.get("model")
     tags = record.get("tags")
@@ -212,7 +212,7 @@ def _workload_row(record, digest, batch: "_BatchIds", refs: References, models) 
     )
 
 
-def _cloud_usage_row(record, digest, batch: "_BatchIds", refs: References, models) -> tuple:
+def _cloud_usage_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
     model_name = record.get("model")
     tags = record.get("tags")
     return (
@@ -302,7 +302,7 @@ KIND_SPECS = {WORKLOAD.name: WORKLOADS, CLOUD_USAGE.name: CLOUD_USAGES}
 
 
 @dataclass(frozen=True)
-class _BatchIds:
+class BatchIds:
     id: int
     organisation_id: int
 
@@ -365,7 +365,7 @@ def record_batch_ingest(
             user=user,
             received=len(records),
         )
-        ids = _BatchIds(batch.id, organisation.id)
+        ids = BatchIds(batch.id, organisation.id)
         models = _models_by_name(organisation, {r["model"] for r in records if r.get("model")})
         build = spec.build_row
         rows = [

@@ -242,6 +242,8 @@ class RecordSchema:
     name: str
     fields: tuple[Field, ...]
     checks: tuple[Check, ...] = ()
+    # Other tools' payloads (CodeCarbon) grow new fields: ignore those instead of refusing.
+    allow_unknown: bool = False
 
     @property
     def field_names(self) -> frozenset[str]:
@@ -256,7 +258,7 @@ class RecordSchema:
             return None, [("non_field_errors", message)]
         found: list[tuple[str, str]] = []
         names = self._names
-        if not raw.keys() <= names:
+        if not self.allow_unknown and not raw.keys() <= names:
             for unknown in sorted(raw.keys() - names):
                 found.append((str(unknown), f"Unknown field; valid fields: {self._listed}"))
         clean: dict[str, Any] = {}

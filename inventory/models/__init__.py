@@ -15,6 +15,14 @@ from inventory.models.factors import (
     ReplicationFactor,
     Zone,
 )
+from inventory.models.imports import (
+    CodeCarbonRun,
+    ImportFormat,
+    ImportJob,
+    ImportStatus,
+    MappingSource,
+    TeamMappingRule,
+)
 from inventory.models.locations import (
     Location,
 )
@@ -44,6 +52,7 @@ __all__ = [
     "AiModel",
     "CloudCoefficient",
     "CloudUsageRecord",
+    "CodeCarbonRun",
     "ComputeStatus",
     "ComputedResult",
     "ContractualInstrument",
@@ -56,9 +65,13 @@ __all__ = [
     "FactorOverride",
     "GridFactor",
     "Hardware",
+    "ImportFormat",
+    "ImportJob",
+    "ImportStatus",
     "IngestBatch",
     "InstrumentKind",
     "Location",
+    "MappingSource",
     "MarketAllocation",
     "MarketBasis",
     "Phase",
@@ -69,6 +82,7 @@ __all__ = [
     "RecalculationTrigger",
     "RecordKind",
     "ReplicationFactor",
+    "TeamMappingRule",
     "UsageKind",
     "WorkloadRecord",
     "Zone",

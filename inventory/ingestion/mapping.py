@@ -1,0 +1,84 @@
+"""Attribution of records that name no team (billing lines, CodeCarbon runs) and of
+CodeCarbon's places to the portal's locations."""
+
+from collections.abc import Iterable, Mapping
+
+from django.db import IntegrityError, transaction
+
+from accounts.principal import Principal
+from greenai_portal.errors import ApplicationError
+from inventory.ingestion.countries import ALPHA3_TO_ALPHA2
+from inventory.models import Location, MappingSource, TeamMappingRule, Zone
+
+COUNTRY_PREFIX = "country:"
+
+
+def mapping_rules(*, principal: Principal, source: str) -> list[TeamMappingRule]:
+    """The organisation's rules for this source (and for any source), first match first."""
+    rules = TeamMappingRule.objects.filter(
+        organisation=principal.organisation, source__in=[source, MappingSource.ANY]
+    ).select_related("team")
+    return list(rules)
+
+
+def match_rule(
+    rules: Iterable[TeamMappingRule], keys: Mapping[str, str | None]
+) -> TeamMappingRule | None:
+    """The first rule whose key has its value in `keys` (`*`: any value, even none)."""
+    for rule in rules:
+        if rule.value == "*" or (keys.get(rule.key) is not None and keys[rule.key] == rule.value):
+            return rule
+    return None
+
+
+def country_location(*, organisation, alpha2: str) -> Location:
+    """The organisation's `country:XX` location: machines in that country, on its grid.
+
+    CodeCarbon runs on laptops and on-premises servers report only their country. They
+    become an *owned* location (Scope 2: the organisation buys that electricity), with no
+    PUE of its own (CodeCarbon's energy already includes the PUE it was given).
+    """
+    code = f"{COUNTRY_PREFIX}{alpha2}"
+    found = Location.objects.filter(organisation=organisation, code=code).first()
+    if found:
+        return found
+    zone = Zone.objects.filter(code=alpha2).first()
+    if zone is None:
+        raise ApplicationError(
+            f"No grid zone for country {alpha2!r}",
+            errors=[{"field": "country_iso_code", "message": f"Unknown country {alpha2!r}"}],
+        )
+    try:
+        with transaction.atomic():
+            return Location.objects.create(
+                organisation=organisation,
+                code=code,
+                name=f"{zone.name} (machines reporting their country)",
+                kind=Location.Kind.OWNED,
+                zone=zone.code,
+            )
+    except IntegrityError:  # created by a concurrent request a moment ago
+        return Location.objects.get(organisation=organisation, code=code)
+
+
+def location_by_code(*, organisation, code: str) -> Location | None:
+    """An organisation's facility, a shared cloud region, or a `country:XX` location."""
+    own = Location.objects.filter(organisation=organisation, code=code).first()
+    if own:
+        return own
+    shared = Location.objects.filter(organisation__isnull=True, code=code).first()
+    if shared:
+        return shared
+    if code.startswith(COUNTRY_PREFIX):
+        return country_location(organisation=organisation, alpha2=code[len(COUNTRY_PREFIX) :])
+    return None
+
+
+def country_alpha2(value: str | None) -> str | None:
+    """'FRA' or 'FR' → 'FR'."""
+    if not value:
+        return None
+    value = value.strip().upper()
+    if len(value) == 2:
+        return value
+    return ALPHA3_TO_ALPHA2.get(value)

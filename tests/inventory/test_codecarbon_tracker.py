@@ -1,0 +1,108 @@
+"""The real codecarbon package (3.3.2 from PyPI) reporting into a live portal server."""
+
+import csv
+import logging
+import time
+
+import pytest
+
+from accounts.services import api_token_create
+from inventory.models import CodeCarbonRun, TeamMappingRule, WorkloadRecord
+
+codecarbon = pytest.importorskip("codecarbon")
+
+
+def busy(seconds: float) -> int:
+    """A short CPU-bound workload for the tracker to measure."""
+    end, total = time.monotonic() + seconds, 0
+    while time.monotonic() < end:
+        total += sum(i * i for i in range(2000))
+    return total
+
+
+def emissions_csv(directory) -> list[dict[str, str]]:
+    with (directory / "emissions.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(autouse=True)
+def quiet_codecarbon():
+    logging.getLogger("codecarbon").setLevel(logging.ERROR)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_offline_tracker_posts_its_run_and_the_portal_matches_its_csv(
+    tenant, live_server, tmp_path
+):
+    _, key = api_token_create(
+        organisation=tenant.organisation,
+        name="cc",
+        scopes=["ingest"],
+        team=tenant.teams["research"],
+    )
+    tracker = codecarbon.OfflineEmissionsTracker(
+        country_iso_code="FRA",
+        project_name="atlas-7b",
+        emissions_endpoint=f"{live_server.url}/api/v1/codecarbon/emissions/{key}/",
+        output_dir=str(tmp_path),
+        measure_power_secs=1,
+        log_level="error",
+    )
+    tracker.start()
+    busy(1.5)
+    tracker.flush()
+    busy(1.5)
+    tracker.stop()
+
+    rows = emissions_csv(tmp_path)
+    final = rows[-1]
+    records = WorkloadRecord.objects.filter(organisation=tenant.organisation)
+    assert records.count() == 2  # the flush and the stop
+    stored = sum(r.energy_kwh for r in records)
+    assert stored == pytest.approx(float(final["energy_consumed"]), rel=1e-9, abs=1e-15)
+    assert stored > 0
+    run = CodeCarbonRun.objects.get()
+    assert run.run_id == final["run_id"]
+    assert {r.location.code for r in records} == {"country:FR"}
+    assert all(r.energy_includes_pue for r in records)
+    assert {r.ai_model.name for r in records} == {"atlas-7b"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tracker_in_api_mode_registers_a_run_and_sends_its_deltas(tenant, live_server, tmp_path):
+    _, key = api_token_create(organisation=tenant.organisation, name="cc", scopes=["ingest"])
+    experiment = "a1b2c3d4-0000-4000-8000-000000000001"
+    TeamMappingRule.objects.create(
+        organisation=tenant.organisation,
+        source="codecarbon",
+        key="experiment_id",
+        value=experiment,
+        team=tenant.teams["serving"],
+        model_name="atlas-7b-chat",
+        location_code="country:FR",
+    )
+    tracker = codecarbon.OfflineEmissionsTracker(
+        country_iso_code="FRA",
+        save_to_api=True,
+        api_endpoint=f"{live_server.url}/api/v1/codecarbon",
+        api_key=key,
+        experiment_id=experiment,
+        output_dir=str(tmp_path),
+        measure_power_secs=1,
+        log_level="error",
+    )
+    tracker.start()
+    busy(1.5)
+    tracker.flush()
+    busy(1.5)
+    tracker.stop()
+
+    final = emissions_csv(tmp_path)[-1]
+    run = CodeCarbonRun.objects.get(mode="api")
+    records = WorkloadRecord.objects.filter(organisation=tenant.organisation)
+    assert records.count() >= 1
+    assert sum(r.energy_kwh for r in records) == pytest.approx(
+        float(final["energy_consumed"]), rel=1e-9, abs=1e-15
+    )
+    assert {(r.team.slug, r.ai_model.name) for r in records} == {("serving", "atlas-7b-chat")}
+    assert run.experiment_id == experiment

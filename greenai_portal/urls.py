@@ -3,10 +3,12 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from greenai_portal.health import health
 from reports.dashboard import overview
 
 api_v1 = [
     path("", include("inventory.urls")),
+    path("", include("inventory.pipeline.urls")),
     path("", include("reports.urls")),
 ]
 
@@ -16,6 +18,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reports/", include("reports.page_urls")),
     path("admin/", admin.site.urls),
+    path("health/", health, name="health"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

@@ -1,15 +1,49 @@
+"""Celery tasks: they take ids and call a pipeline service; all idempotent and acks_late.
+
+A task killed midway is redelivered (acks_late, reject on worker lost) or its work is found
+by the sweep; running any of them twice computes nothing twice.
+"""
+
+import logging
+
 from celery import shared_task
 from django.db import OperationalError
 
+from greenai_portal.logs import log_context
 from inventory.pipeline import records_compute
+from inventory.pipeline.recalculation import recalculation_run, recalculations_resume
+
+logger = logging.getLogger(__name__)
+
+# Deadlocks, serialisation failures and dropped connections are worth another go.
+_RETRY = {
+    "acks_late": True,
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "retry_backoff_max": 60,
+    "max_retries": 8,
+}
 
 
-@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+@shared_task(**_RETRY)
 def compute_batch(batch_id: int) -> int:
-    return records_compute(batch_id=batch_id).computed
+    """Compute the windows holding this batch's records (and whatever else is pending there)."""
+    with log_context(batch_id=batch_id):
+        return records_compute(batch_id=batch_id).computed
 
 
-@shared_task(acks_late=True)
+@shared_task(**_RETRY)
 def sweep_pending_records() -> int:
-    """Compute whatever is still pending: records whose task was lost or never queued."""
-    return records_compute().computed
+    """Compute whatever is still pending: records whose task was lost or never queued (the
+    broker was down), and recalculations whose worker died."""
+    computed = records_compute().computed
+    resumed = recalculations_resume()
+    if computed or resumed:
+        logger.info("sweep", extra={"computed": computed, "recalculations_resumed": resumed})
+    return computed
+
+
+@shared_task(**_RETRY)
+def run_recalculation(job_id: int) -> int:
+    with log_context(recalculation_job_id=job_id):
+        return recalculation_run(job_id=job_id).processed_records

@@ -1,0 +1,274 @@
+"""Recalculation of open periods after factor, PUE or instrument changes; locked periods stay."""
+
+import json
+import shutil
+from datetime import date, timedelta
+
+import pytest
+
+from inventory.factor_library import DATA_DIR, factor_dataset_load
+from inventory.models import (
+    ContractualInstrument,
+    FactorOverride,
+    Location,
+    MarketAllocation,
+    RecalculationJob,
+    WorkloadRecord,
+)
+from inventory.pipeline import records_compute
+from inventory.pipeline.recalculation import (
+    recalculation_for_dataset,
+    recalculation_for_facility_pue,
+    recalculation_for_instruments,
+    recalculation_for_override,
+    recalculation_run,
+    recalculations_resume,
+)
+from tests.inventory.test_pipeline import stored_batch, stored_workload
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def eager_celery():
+    """Queued tasks run in-process here, with or without a broker configured."""
+    from greenai_portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before
+
+
+@pytest.fixture
+def computed(tenant):
+    """Three metered records at the Paris lab (January, February, April 2026), computed."""
+    batch = stored_batch(tenant)
+    records = [
+        stored_workload(tenant, batch, day=date(2026, month, 10), avg_power_w=1000.0)
+        for month in (1, 2, 4)
+    ]
+    records_compute()
+    return [WorkloadRecord.objects.get(pk=r.pk) for r in records]
+
+
+def fresh(record) -> WorkloadRecord:
+    return WorkloadRecord.objects.get(pk=record.pk)
+
+
+def run_now(django_capture_on_commit_callbacks, start):
+    """Start a recalculation and run its queued task (eager Celery) as the commit would."""
+    with django_capture_on_commit_callbacks(execute=True):
+        job = start()
+    return RecalculationJob.objects.get(pk=job.pk)
+
+
+def test_an_override_recalculates_exactly_its_zone_and_period(
+    tenant, computed, django_capture_on_commit_callbacks
+):
+    january, february, april = computed
+    override = FactorOverride.objects.create(
+        organisation=tenant.organisation,
+        zone="FR",
+        kind="grid_average",
+        valid_from=date(2026, 2, 1),
+        valid_to=date(2026, 3, 31),
+        kg_per_kwh=0.1,
+        source="Supplier letter",
+    )
+    job = run_now(
+        django_capture_on_commit_callbacks,
+        lambda: recalculation_for_override(
+            organisation=tenant.organisation,
+            zone="FR",
+            kind="grid_average",
+            valid_from=override.valid_from,
+            valid_to=override.valid_to,
+        ),
+    )
+    assert (job.status, job.total_records, job.processed_records, job.progress) == (
+        "done",
+        1,
+        1,
+        1.0,
+    )
+    assert fresh(february).factor_override == override
+    assert fresh(february).location_kg == pytest.approx(february.facility_kwh * 0.1)
+    assert fresh(february).recalculation_job == job
+    for untouched in (january, april):
+        assert fresh(untouched).computed_at == untouched.computed_at
+        assert fresh(untouched).recalculation_job is None
+
+
+def test_a_facility_pue_change_recomputes_the_records_that_use_it(
+    tenant, django_capture_on_commit_callbacks
+):
+    uses_facility = stored_workload(tenant, avg_power_w=500.0)
+    own_pue = stored_workload(tenant, avg_power_w=500.0, pue=1.1)
+    records_compute()
+    lab = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+    lab.pue = 1.5
+    lab.save()
+    job = run_now(
+        django_capture_on_commit_callbacks, lambda: recalculation_for_facility_pue(location=lab)
+    )
+    assert job.total_records == 1
+    assert fresh(uses_facility).pue_used == 1.5
+    assert fresh(uses_facility).facility_kwh == pytest.approx(5.0 * 1.5)
+    assert fresh(own_pue).pue_used == 1.1
+    assert fresh(own_pue).recalculation_job is None
+
+
+def test_a_new_dataset_version_recalculates_records_computed_with_another(
+    tenant, computed, tmp_path
+):
+    directory = tmp_path / "factors"
+    shutil.copytree(DATA_DIR, directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["version"] = "2026.2-test"
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    grid = (
+        (directory / "grid_factors.csv")
+        .read_text()
+        .replace("FR,2024,,grid_average,0.036,direct", "FR,2024,,grid_average,0.04,direct")
+    )
+    (directory / "grid_factors.csv").write_text(grid)
+    dataset, created = factor_dataset_load(directory=directory)
+    assert created
+    [job] = recalculation_for_dataset(dataset=dataset)
+    job = recalculation_run(job_id=job.id)
+    assert (job.status, job.total_records) == ("done", 3)
+    for record in computed:
+        now = fresh(record)
+        assert now.factor_dataset == dataset
+        assert now.location_kg_per_kwh == 0.04
+    # Run again: nothing is affected any more.
+    again = recalculation_for_dataset(dataset=dataset)[0]
+    assert recalculation_run(job_id=again.id).total_records == 0
+
+
+def test_locked_periods_are_left_alone(
+    tenant, computed, monkeypatch, django_capture_on_commit_callbacks
+):
+    january, february, april = computed
+    first_quarter = [(date(2026, 1, 1), date(2026, 4, 1))]
+    monkeypatch.setattr(
+        "inventory.pipeline.recalculation.locked_periods", lambda organisation_id: first_quarter
+    )
+    monkeypatch.setattr(
+        "inventory.pipeline.market.locked_periods", lambda organisation_id: first_quarter
+    )
+    march_allocations = list(MarketAllocation.objects.filter(month__lt=date(2026, 4, 1)))
+    FactorOverride.objects.create(
+        organisation=tenant.organisation,
+        zone="FR",
+        kind="grid_average",
+        valid_from=date(2026, 1, 1),
+        valid_to=date(2026, 12, 31),
+        kg_per_kwh=0.2,
+        source="x",
+    )
+    job = run_now(
+        django_capture_on_commit_callbacks,
+        lambda: recalculation_for_override(
+            organisation=tenant.organisation,
+            zone="FR",
+            kind="grid_average",
+            valid_from=date(2026, 1, 1),
+            valid_to=date(2026, 12, 31),
+        ),
+    )
+    assert job.total_records == 1
+    assert job.locked_periods == [["2026-01-01", "2026-04-01"]]
+    assert fresh(april).location_kg_per_kwh == 0.2
+    for locked in (january, february):
+        assert fresh(locked).location_kg == locked.location_kg
+        assert fresh(locked).computed_at == locked.computed_at
+    assert list(MarketAllocation.objects.filter(month__lt=date(2026, 4, 1))) == march_allocations
+
+
+def test_an_instrument_change_rebuilds_the_market_allocation_only(
+    tenant, computed, django_capture_on_commit_callbacks
+):
+    ContractualInstrument.objects.create(
+        organisation=tenant.organisation,
+        kind="eac",
+        zone="FR",
+        valid_from=date(2026, 1, 1),
+        valid_to=date(2026, 12, 31),
+        mwh=1.0,
+        kg_per_kwh=0.0,
+        reference="GO-1",
+    )
+    job = run_now(
+        django_capture_on_commit_callbacks,
+        lambda: recalculation_for_instruments(
+            organisation=tenant.organisation,
+            zone="FR",
+            valid_from=date(2026, 1, 1),
+            valid_to=date(2026, 12, 31),
+        ),
+    )
+    assert (job.status, job.total_records) == ("done", 0)
+    covered = MarketAllocation.objects.filter(basis="instrument").order_by("month")
+    # 12 kWh per record (1 kW × 10 h × PUE 1.2): the 1 MWh covers all three months.
+    assert [(a.month.month, a.kwh) for a in covered] == [(1, 12.0), (2, 12.0), (4, 12.0)]
+    assert all(fresh(r).computed_at == r.computed_at for r in computed)
+
+
+def test_the_sweep_resumes_a_job_whose_task_was_lost(tenant, computed):
+    lab = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+    lab.pue = 1.3
+    lab.save()
+    job = recalculation_for_facility_pue(location=lab)  # its task never runs: no commit here
+    assert RecalculationJob.objects.get(pk=job.pk).status == "queued"
+    assert recalculations_resume(quiet_for=timedelta(0)) == 1
+    job.refresh_from_db()
+    assert (job.status, job.total_records) == ("done", 3)
+    assert all(fresh(r).pue_used == 1.3 for r in computed)
+
+
+class TestRecalculationApi:
+    def test_a_member_follows_the_progress_of_a_recalculation(self, tenant, computed):
+        lab = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+        job = recalculation_for_facility_pue(location=lab)
+        recalculation_run(job_id=job.id)
+        response = tenant.client_for("auditor").get(f"/api/v1/recalculations/{job.id}/")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["status"] == "done"
+        assert (body["total_records"], body["processed_records"], body["progress"]) == (3, 3, 1.0)
+        assert body["trigger"] == "facility_pue"
+
+    def test_another_organisation_gets_404(self, tenant, outsider, computed):
+        lab = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+        job = recalculation_for_facility_pue(location=lab)
+        response = outsider.client_for("admin").get(f"/api/v1/recalculations/{job.id}/")
+        assert response.status_code == 404
+
+    def test_an_admin_starts_one_and_an_engineer_may_not(
+        self, tenant, computed, django_capture_on_commit_callbacks
+    ):
+        payload = {"zone": "FR", "date_from": "2026-02-01", "date_to": "2026-02-28"}
+        refused = tenant.client_for("engineer").post(
+            "/api/v1/recalculations/", payload, format="json"
+        )
+        assert refused.status_code == 403
+        with django_capture_on_commit_callbacks(execute=True):
+            response = tenant.client_for("admin").post(
+                "/api/v1/recalculations/", payload, format="json"
+            )
+        assert response.status_code == 202
+        job = RecalculationJob.objects.get(pk=response.json()["id"])
+        assert (job.status, job.total_records, job.trigger) == ("done", 1, "manual")
+        listed = tenant.client_for("esg_officer").get("/api/v1/recalculations/").json()
+        assert [j["id"] for j in listed] == [job.id]
+
+    def test_bad_dates_are_refused_with_a_reason(self, tenant):
+        response = tenant.client_for("admin").post(
+            "/api/v1/recalculations/",
+            {"date_from": "2026-03-01", "date_to": "2026-02-01"},
+            format="json",
+        )
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "date_to"

@@ -91,6 +91,9 @@ def window_lock(organisation_id: int, month: date, *, wait: bool) -> bool:
         return True
     function = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
     with connection.cursor() as cursor:
+        # A worker killed mid-window: its backend notices within seconds, even inside a long
+        # UPDATE or a lock wait, and rolls the window back instead of finishing it for nobody.
+        cursor.execute("SET LOCAL client_connection_check_interval = 2000")
         cursor.execute(f"SELECT {function}(%s, %s)", [organisation_id, _window_key(month)])
         acquired = cursor.fetchone()[0]
     return True if wait else bool(acquired)

@@ -1,15 +1,17 @@
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import UnsupportedMediaType
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import ApiTokenAuthentication, TokenUser, token_authenticate
 from accounts.principal import Access
-from greenai_portal.errors import ApplicationError
+from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from inventory.imports.jobs import import_job_create, import_progress
 from inventory.ingestion.codecarbon import (
     EMISSION_CREATE,
     EMISSIONS_DATA,
@@ -22,7 +24,7 @@ from inventory.ingestion.fields import RecordSchema
 from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows, too_large
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
 from inventory.ingestion.throttling import TokenRateThrottle
-from inventory.models import Hardware
+from inventory.models import Hardware, ImportFormat, ImportJob
 from inventory.services import record_batch_ingest
 
 ERROR_RESPONSE = inline_serializer(
@@ -462,3 +464,100 @@ class CodeCarbonEmissionCreateApi(_CodeCarbonApi):
         else:
             result = codecarbon_emission_ingest(principal=request.principal, payload=payload)
         return _codecarbon_response(result)
+
+
+class ImportJobOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    format = serializers.CharField()
+    original_name = serializers.CharField()
+    size_bytes = serializers.IntegerField()
+    status = serializers.CharField(help_text="queued, validating, importing, completed, failed")
+    progress = serializers.FloatField(help_text="0 to 1: checking is the first half")
+    bytes_processed = serializers.IntegerField()
+    rows_total = serializers.IntegerField(allow_null=True, help_text="known once checked")
+    rows_processed = serializers.IntegerField()
+    rows_created = serializers.IntegerField()
+    rows_duplicates = serializers.IntegerField()
+    rows_skipped = serializers.IntegerField()
+    skipped_reasons = serializers.DictField(child=serializers.IntegerField())
+    error_count = serializers.IntegerField()
+    errors = serializers.ListField(child=serializers.DictField(), help_text="first 1000")
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+def import_job_data(job) -> dict:
+    return ImportJobOutputSerializer({**vars(job), "progress": import_progress(job)}).data
+
+
+IMPORT_JOB_EXAMPLE = {
+    "id": 7,
+    "format": "aws_cur",
+    "original_name": "cur-2026-10.csv.gz",
+    "size_bytes": 52428800,
+    "status": "importing",
+    "progress": 0.75,
+    "bytes_processed": 52428800,
+    "rows_total": 400000,
+    "rows_processed": 200000,
+    "rows_created": 200000,
+    "rows_duplicates": 0,
+    "rows_skipped": 1200,
+    "skipped_reasons": {"line item type Tax": 1200},
+    "error_count": 0,
+    "errors": [],
+    "message": "",
+    "created_at": "2026-11-02T09:00:00Z",
+    "finished_at": None,
+}
+
+
+class ImportJobCreateApi(APIView):
+    """Upload a file to import in the background: the portal's CSVs, CodeCarbon's
+    emissions.csv, an AWS CUR, a GCP billing export or Azure usage details (CSV, or .csv.gz).
+    Answers 202 with the job; poll GET /api/v1/imports/<id>/ for progress."""
+
+    required_access = Access.INGEST
+    parser_classes = [MultiPartParser]
+    throttle_classes = [TokenRateThrottle]
+    throttle_scope = "imports"
+
+    class InputSerializer(serializers.Serializer):
+        file = serializers.FileField()
+        format = serializers.ChoiceField(choices=ImportFormat.choices)
+
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={
+            202: ImportJobOutputSerializer,
+            **_error_responses(400, 401, 403, 413, 415, 429),
+        },
+        examples=[OpenApiExample("Queued", value=IMPORT_JOB_EXAMPLE, response_only=True)],
+    )
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        if not serializer.is_valid():
+            raise ApplicationError(
+                "Validation failed", errors=flatten_validation_errors(serializer.errors)
+            )
+        job = import_job_create(
+            principal=request.principal,
+            upload=serializer.validated_data["file"],
+            file_format=serializer.validated_data["format"],
+            user=request.user if getattr(request.user, "pk", None) else None,
+        )
+        job.refresh_from_db()
+        return Response(import_job_data(job), status=status.HTTP_202_ACCEPTED)
+
+
+class ImportJobDetailApi(APIView):
+    """An import's status, progress, counts and the errors by row and line."""
+
+    @extend_schema(
+        responses={200: ImportJobOutputSerializer, **_error_responses(401, 403)},
+        examples=[OpenApiExample("In progress", value=IMPORT_JOB_EXAMPLE, response_only=True)],
+    )
+    def get(self, request, job_id: int):
+        job = get_object_or_404(ImportJob, pk=job_id, organisation=request.principal.organisation)
+        return Response(import_job_data(job))

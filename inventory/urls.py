@@ -6,6 +6,8 @@ from inventory.apis import (
     CodeCarbonOutputApi,
     CodeCarbonRunCreateApi,
     HardwareListApi,
+    ImportJobCreateApi,
+    ImportJobDetailApi,
     WorkloadIngestApi,
 )
 
@@ -13,6 +15,8 @@ urlpatterns = [
     path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
     path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
     path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
+    path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
+    path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
     # CodeCarbon's HTTP output (emissions_endpoint): the token in the path or in ?key=.
     path(
         "codecarbon/emissions/<str:key>/",

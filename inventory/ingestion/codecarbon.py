@@ -279,13 +279,15 @@ def _store_record(
     return result.created
 
 
-def _common_tags(data: dict[str, Any], run: CodeCarbonRun, emissions_kg: float | None) -> dict:
-    tags = {"source": "codecarbon", "codecarbon_run_id": run.run_id}
+def record_tags(*, run_id: str, emissions_kg: float | None, data: dict[str, Any]) -> dict:
+    """What CodeCarbon said beside the energy, kept on the record for comparison."""
+    tags = {"source": "codecarbon", "codecarbon_run_id": run_id}
     if emissions_kg is not None:
         tags["codecarbon_emissions_kg"] = _tag(emissions_kg)
     for key in ("pue", "project_name", "experiment_id", "codecarbon_version", "country_iso_code"):
-        if data.get(key) is not None:
-            tags[f"codecarbon_{key}" if not key.startswith("codecarbon") else key] = _tag(data[key])
+        if data.get(key) not in (None, ""):
+            name = key if key.startswith("codecarbon") else f"codecarbon_{key}"
+            tags[name] = _tag(data[key])
     return tags
 
 
@@ -334,7 +336,7 @@ def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbo
         started_at=min(started_at, ended_at),
         ended_at=ended_at,
         energy_kwh=delta_energy,
-        tags=_common_tags(data, run, delta_kg),
+        tags=record_tags(run_id=run.run_id, emissions_kg=delta_kg, data=data),
     )
     CodeCarbonRun.objects.filter(pk=run.pk).update(
         duration_s=duration,
@@ -400,7 +402,11 @@ def codecarbon_emission_ingest(*, principal: Principal, payload: Any) -> CodeCar
         started_at=started_at,
         ended_at=ended_at,
         energy_kwh=energy,
-        tags=_common_tags({"experiment_id": run.experiment_id}, run, data.get("emissions_sum")),
+        tags=record_tags(
+            run_id=run.run_id,
+            emissions_kg=data.get("emissions_sum"),
+            data={"experiment_id": run.experiment_id},
+        ),
     )
     if created:
         CodeCarbonRun.objects.filter(pk=run.pk).update(

@@ -1,0 +1,609 @@
+"""Turn uploaded files into raw records, one streamed row at a time (constant memory).
+
+Each reader yields `SourceRow(line, kind, raw)`: `kind` is the record schema name
+("workload" / "cloud_usage") and `raw` a record for that schema, a RowProblem, or a `Skip`
+(a line that is not AI or cloud energy, e.g. a tax line of a bill, counted by reason).
+Team attribution of billing lines uses the organisation's TeamMappingRules.
+"""
+
+import csv
+import hashlib
+import json
+import re
+from calendar import monthrange
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from inventory.ingestion.fields import RowProblem
+from inventory.ingestion.mapping import match_rule
+from inventory.ingestion.parsers import csv_rows
+
+
+@dataclass(frozen=True)
+class Skip:
+    reason: str
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    line: int
+    kind: str
+    raw: Any
+
+
+@dataclass
+class ReaderContext:
+    """What readers need besides the file: mapping rules and replication factors."""
+
+    rules: list
+    codecarbon_rules: list
+    default_team: str | None
+    replication: dict[tuple[str, str], float]
+
+
+# --- the portal's own CSV ---------------------------------------------------------------
+
+
+def portal_rows(lines: Iterable[str], kind: str, field_names) -> Iterator[SourceRow]:
+    for line, record in csv_rows(lines, field_names):
+        yield SourceRow(line, kind, record)
+
+
+# --- CodeCarbon emissions.csv ------------------------------------------------------------
+
+CODECARBON_REQUIRED = ("timestamp", "run_id", "duration", "energy_consumed")
+
+
+def _number(value: str | None) -> float | None:
+    try:
+        return float(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def codecarbon_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
+    """emissions.csv (the current 38 columns or older, shorter v2 headers) → workload records.
+
+    A file holds running totals: a run flushed twice has rows with growing totals. Each row
+    becomes what is new since the run's previous row (external_id `<run_id>:<duration ms>`,
+    the same as the HTTP output's, so a run both posted and imported counts once).
+    """
+    from inventory.ingestion.codecarbon import DEFAULT_PROJECT, record_tags
+
+    reader = csv.DictReader(lines)
+    missing = [c for c in CODECARBON_REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        yield SourceRow(
+            1, "workload", RowProblem(f"Not a CodeCarbon emissions.csv: no {', '.join(missing)}")
+        )
+        return
+    previous: OrderedDict[str, tuple[float, float, float, str]] = OrderedDict()
+    for row in reader:
+        line = reader.line_num
+        run_id, stamp = row.get("run_id") or "", row.get("timestamp") or ""
+        duration, energy = _number(row.get("duration")), _number(row.get("energy_consumed"))
+        if not run_id or duration is None or energy is None or not stamp:
+            yield SourceRow(line, "workload", RowProblem("Needs run_id, timestamp, duration "
+                                                         "and energy_consumed"))  # fmt: skip
+            continue
+        emissions = _number(row.get("emissions")) or 0.0
+        before = previous.pop(run_id, None)
+        previous[run_id] = (duration, energy, emissions, stamp)
+        if len(previous) > 10_000:  # rows of one run are close together: keep memory flat
+            previous.popitem(last=False)
+        project = row.get("project_name") or None
+        rule = match_rule(
+            context.codecarbon_rules,
+            {"project_name": project, "experiment_id": row.get("experiment_id") or None},
+        )
+        team = rule.team.slug if rule else context.default_team
+        location = (rule.location_code if rule and rule.location_code else None) or _cc_location(
+            row
+        )
+        model = (rule.model_name if rule else "") or (
+            project if project and project != DEFAULT_PROJECT else None
+        )
+        started = before[3] if before else _minus_seconds(stamp, duration)
+        delta_energy = energy - before[1] if before else energy
+        delta_kg = emissions - before[2] if before else emissions
+        tags = record_tags(
+            run_id=run_id,
+            emissions_kg=max(0.0, delta_kg),
+            data={k: row.get(k) or None for k in ("pue", "project_name", "experiment_id",
+                                                  "codecarbon_version", "country_iso_code")},
+        )  # fmt: skip
+        yield SourceRow(
+            line,
+            "workload",
+            {
+                "external_id": f"{run_id}:{round(duration * 1000)}",
+                "team": team,
+                "model": model,
+                "phase": (rule.phase if rule and rule.phase else "other"),
+                "started_at": started,
+                "ended_at": stamp,
+                "location": location,
+                "energy_kwh": max(0.0, delta_energy),
+                "energy_includes_pue": True,
+                "tags": tags,
+            },
+        )
+
+
+def _minus_seconds(stamp: str, seconds: float) -> str:
+    try:
+        moment = datetime.fromisoformat(stamp)
+    except ValueError:
+        return stamp  # the schema reports the bad timestamp
+    return (moment - timedelta(seconds=seconds)).isoformat()
+
+
+def _cc_location(row: dict[str, str]) -> str | None:
+    from inventory.ingestion.mapping import COUNTRY_PREFIX, country_alpha2
+
+    provider, region = row.get("cloud_provider"), row.get("cloud_region")
+    if provider and region:
+        return f"{provider.lower()}:{region.lower()}"
+    alpha2 = country_alpha2(row.get("country_iso_code"))
+    return f"{COUNTRY_PREFIX}{alpha2}" if alpha2 else None
+
+
+# --- billing exports (CCF methodology) ---------------------------------------------------
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def snake(name: str) -> str:
+    """'lineItem/UsageStartDate' → 'line_item_usage_start_date' (legacy CUR headers)."""
+    name = name.strip().replace("/", "_").replace(":", "_").replace(".", "_").replace(" ", "_")
+    return _CAMEL.sub("_", name).lower()
+
+
+def _digest(cells: Iterable[str]) -> str:
+    return hashlib.sha256("\x1f".join(cells).encode()).hexdigest()[:40]
+
+
+def _iso(value: str) -> str:
+    value = value.strip()
+    if value.endswith(" UTC"):
+        value = value[:-4] + "+00:00"
+    return value
+
+
+def _hours_in_month(stamp: str) -> float:
+    try:
+        moment = datetime.fromisoformat(_iso(stamp))
+    except ValueError:
+        return 730.0
+    return monthrange(moment.year, moment.month)[1] * 24.0
+
+
+def _team(context: ReaderContext, keys: dict[str, str | None]) -> tuple[str | None, str | None]:
+    rule = match_rule(context.rules, keys)
+    if rule:
+        return rule.team.slug, rule.model_name or None
+    return context.default_team, None
+
+
+def _usage(
+    base: dict[str, Any], suffix: str, kind: str, quantity: float, **extra: Any
+) -> dict[str, Any]:
+    record = {**base, "external_id": f"{base['external_id']}:{suffix}", "usage_kind": kind}
+    record["quantity"] = quantity
+    record.update({k: v for k, v in extra.items() if v is not None})
+    return record
+
+
+# AWS instance families: GPU (code, GPUs per size) and CPU microarchitecture (CCF tables, short).
+_AWS_GPUS = {
+    "p2": ("nvidia-k80", {"xlarge": 1, "8xlarge": 8, "16xlarge": 16}),
+    "p3": ("nvidia-v100", {"2xlarge": 1, "8xlarge": 4, "16xlarge": 8}),
+    "p3dn": ("nvidia-v100", {"24xlarge": 8}),
+    "p4d": ("nvidia-a100-40gb", {"24xlarge": 8}),
+    "p4de": ("nvidia-a100-80gb", {"24xlarge": 8}),
+    "p5": ("nvidia-h100-sxm", {"48xlarge": 8}),
+    "p5e": ("nvidia-h200", {"48xlarge": 8}),
+    "p5en": ("nvidia-h200", {"48xlarge": 8}),
+    "g4dn": ("nvidia-t4", {"12xlarge": 4, "metal": 8}),
+    "g5": ("nvidia-a10g", {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+    "g6": ("nvidia-l4", {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+    "g6e": ("nvidia-l40s", {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
+}
+_AWS_CPUS = {
+    **dict.fromkeys(("m4", "c4", "r4", "p2", "p3", "x1"), "intel-broadwell"),
+    **dict.fromkeys(("m5", "c5", "r5", "m5d", "c5d", "r5d", "t3", "z1d", "m5n"), "intel-skylake"),
+    **dict.fromkeys(("c5n", "r5n", "p4d", "p4de", "g4dn", "p3dn"), "intel-cascade-lake"),
+    **dict.fromkeys(("m5a", "r5a", "t3a", "m5ad"), "amd-epyc-1st-gen"),
+    **dict.fromkeys(("c5a", "c5ad", "g4ad", "g5"), "amd-epyc-2nd-gen"),
+    **dict.fromkeys(("m6a", "c6a", "r6a", "g5g"), "amd-epyc-3rd-gen"),
+    **dict.fromkeys(("m6g", "c6g", "r6g", "t4g", "m6gd", "c6gd", "r6gd"), "aws-graviton2"),
+}
+_SIZE_VCPUS = {"nano": 1, "micro": 1, "small": 1, "medium": 1, "large": 2, "xlarge": 4}
+_AWS_USAGE_LINES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
+
+
+def _aws_vcpus(size: str) -> float | None:
+    if size in _SIZE_VCPUS:
+        return _SIZE_VCPUS[size]
+    match = re.fullmatch(r"(\d+)xlarge", size)
+    return int(match.group(1)) * 4 if match else None
+
+
+def aws_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
+    reader = csv.reader(lines)
+    header = [snake(h) for h in next(reader, [])]
+    tag_columns = [
+        (i, name.removeprefix("resource_tags_").removeprefix("user_"))
+        for i, name in enumerate(header)
+        if name.startswith("resource_tags_")
+    ]
+    for cells in reader:
+        row = dict(zip(header, cells, strict=False))
+        line = reader.line_num
+        if row.get("line_item_line_item_type", "Usage") not in _AWS_USAGE_LINES:
+            yield SourceRow(
+                line, "cloud_usage", Skip(f"line item type {row.get('line_item_line_item_type')}")
+            )
+            continue
+        tags = {key: cells[i] for i, key in tag_columns if i < len(cells) and cells[i]}
+        account = row.get("line_item_usage_account_id") or None
+        team, model = _team(
+            context, {"account": account, **{f"tag:{k}": v for k, v in tags.items()}}
+        )
+        region = row.get("product_region_code") or row.get("product_region") or ""
+        item = row.get("identity_line_item_id")
+        ident = (
+            f"aws:{item}:{row.get('identity_time_interval', '')}"
+            if item
+            else f"aws:{_digest(cells)}"
+        )
+        start = _iso(row.get("line_item_usage_start_date", ""))
+        base = {
+            "external_id": ident,
+            "team": team,
+            "model": model,
+            "location": f"aws:{region}" if region else None,
+            "service": row.get("line_item_product_code") or "AWS",
+            "usage_start": start,
+            "usage_end": _iso(row.get("line_item_usage_end_date", "")),
+            "cost": _number(
+                row.get("line_item_unblended_cost") or row.get("line_item_blended_cost")
+            ),
+            "currency": row.get("line_item_currency_code") or "USD",
+            "tags": tags or None,
+        }
+        usage_type = row.get("line_item_usage_type", "")
+        amount = _number(row.get("line_item_usage_amount"))
+        unit = row.get("pricing_unit", "")
+        records = _aws_usages(base, row, usage_type, unit, amount, start, context)
+        if isinstance(records, Skip):
+            yield SourceRow(line, "cloud_usage", records)
+            continue
+        if not region:
+            yield SourceRow(line, "cloud_usage", Skip("no region (global service)"))
+            continue
+        for record in records:
+            yield SourceRow(line, "cloud_usage", record)
+
+
+def _aws_usages(base, row, usage_type, unit, amount, start, context) -> list | Skip:
+    if amount is None:
+        return Skip("no usage amount")
+    product = row.get("line_item_product_code", "")
+    if "Fargate-vCPU-Hours" in usage_type:
+        return [_usage(base, "vcpu", "compute", amount)]
+    if "Fargate-GB-Hours" in usage_type:
+        return [_usage(base, "memory", "memory", amount)]
+    if unit in ("Hrs", "Hours") and any(
+        k in usage_type for k in ("BoxUsage", "SpotUsage", "DedicatedUsage", "HostUsage")
+    ):
+        instance = row.get("product_instance_type") or usage_type.partition(":")[2]
+        family, _, size = instance.partition(".")
+        vcpus = _number(row.get("product_vcpu")) or _aws_vcpus(size)
+        if not vcpus:
+            return Skip("instance type without a vCPU count")
+        records = [_usage(base, "vcpu", "compute", amount * vcpus, hardware=_AWS_CPUS.get(family))]
+        if family in _AWS_GPUS:
+            code, sizes = _AWS_GPUS[family]
+            gpus = sizes.get(size, 1)
+            gpu = _usage(base, "gpu", "gpu", amount * gpus, hardware=code)
+            gpu["cost"] = None  # the line's cost stays on the vCPU record, not counted twice
+            records.append(gpu)
+        return records
+    if unit in ("GB-Mo", "GB-month", "GB-Month"):
+        tb_hours = amount * _hours_in_month(start) / 1000
+        if "VolumeUsage" in usage_type:
+            ssd = any(k in usage_type for k in (".gp2", ".gp3", ".io1", ".io2", ".piops"))
+            kind = "storage_ssd" if ssd else "storage_hdd"
+            return [
+                _usage(
+                    base, "storage", kind, tb_hours, replication=_rep(context, "aws", "ebs_volume")
+                )
+            ]
+        if "SnapshotUsage" in usage_type:
+            return [
+                _usage(
+                    base,
+                    "storage",
+                    "storage_hdd",
+                    tb_hours,
+                    replication=_rep(context, "aws", "ebs_snapshot"),
+                )
+            ]
+        if product == "AmazonS3" and "TimedStorage" in usage_type:
+            one_zone = "ZIA" in usage_type or "RRS" in usage_type
+            service = "s3_one_zone_or_reduced_redundancy" if one_zone else "s3"
+            return [
+                _usage(
+                    base,
+                    "storage",
+                    "storage_hdd",
+                    tb_hours,
+                    replication=_rep(context, "aws", service),
+                )
+            ]
+        if product == "AmazonEFS":
+            return [
+                _usage(
+                    base,
+                    "storage",
+                    "storage_ssd",
+                    tb_hours,
+                    replication=_rep(context, "aws", "efs"),
+                )
+            ]
+        return Skip(f"storage usage type {usage_type}")
+    if re.search(r"-AWS-(Out|In)-Bytes", usage_type) and unit == "GB":
+        return [_usage(base, "network", "network", amount)]
+    return Skip("not energy the CCF methodology counts")
+
+
+def _rep(context: ReaderContext, provider: str, service: str) -> float | None:
+    return context.replication.get((provider, service))
+
+
+# GCP ------------------------------------------------------------------------------------
+
+_GCP_GPUS = [
+    ("H100", "nvidia-h100-sxm"),
+    ("A100 80GB", "nvidia-a100-80gb"),
+    ("A100", "nvidia-a100-40gb"),
+    ("L4", "nvidia-l4"),
+    ("T4", "nvidia-t4"),
+    ("V100", "nvidia-v100"),
+    ("P100", "nvidia-p100"),
+    ("P4", "nvidia-p4"),
+    ("K80", "nvidia-k80"),
+]
+_GCP_CPUS = {
+    "N1": "intel-skylake",
+    "N2": "intel-cascade-lake",
+    "C2": "intel-cascade-lake",
+    "N2D": "amd-epyc-2nd-gen",
+    "T2D": "amd-epyc-3rd-gen",
+    "C2D": "amd-epyc-3rd-gen",
+}
+
+
+def _labels(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        return {}
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return {str(i.get("key")): str(i.get("value")) for i in value if isinstance(i, dict)}
+    return {}
+
+
+def gcp_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
+    reader = csv.reader(lines)
+    header = [h.strip() for h in next(reader, [])]
+    for cells in reader:
+        row = dict(zip(header, cells, strict=False))
+        line = reader.line_num
+        labels = _labels(row.get("labels"))
+        project = row.get("project.id") or None
+        team, model = _team(
+            context, {"project": project, **{f"label:{k}": v for k, v in labels.items()}}
+        )
+        region = row.get("location.region") or ""
+        base = {
+            "external_id": f"gcp:{_digest(cells)}",
+            "team": team,
+            "model": model,
+            "location": f"gcp:{region}",
+            "service": row.get("service.description") or "GCP",
+            "usage_start": _iso(row.get("usage_start_time", "")),
+            "usage_end": _iso(row.get("usage_end_time", "")),
+            "cost": _number(row.get("cost")),
+            "currency": row.get("currency") or None,
+            "tags": labels or None,
+        }
+        result = _gcp_usages(base, row, context)
+        if not isinstance(result, Skip) and (not region or region == "global"):
+            result = Skip("no region (global service)")
+        if isinstance(result, Skip):
+            yield SourceRow(line, "cloud_usage", result)
+            continue
+        for record in result:
+            yield SourceRow(line, "cloud_usage", record)
+
+
+def _gcp_usages(base, row, context) -> list | Skip:
+    sku = row.get("sku.description", "")
+    unit = row.get("usage.unit", "")
+    amount = _number(row.get("usage.amount"))
+    if amount is None:
+        return Skip("no usage amount")
+    if unit == "seconds" and "GPU" in sku:
+        code = next((c for name, c in _GCP_GPUS if name in sku), None)
+        if code is None:
+            return Skip(f"GPU not in the catalogue: {sku}")
+        return [_usage(base, "gpu", "gpu", amount / 3600, hardware=code)]
+    if unit == "seconds" and ("Core" in sku or "vCPU" in sku):
+        family = sku.split(" ", 1)[0]
+        return [_usage(base, "vcpu", "compute", amount / 3600, hardware=_GCP_CPUS.get(family))]
+    if unit == "byte-seconds" and "Ram" in sku:
+        return [_usage(base, "memory", "memory", amount / 1024**3 / 3600)]
+    if unit == "byte-seconds" and ("Capacity" in sku or "Storage" in sku):
+        kind = "storage_ssd" if "SSD" in sku else "storage_hdd"
+        if "Regional" in sku:
+            service = "compute_engine_regional_disks"
+        elif "Multi-Region" in sku or "Multi-region" in sku:
+            service = "cloud_storage_multi_region"
+        elif "Dual-Region" in sku or "Dual-region" in sku:
+            service = "cloud_storage_dual_region"
+        else:
+            service = "default"
+        tb_hours = amount / 1024**4 / 3600
+        return [_usage(base, "storage", kind, tb_hours, replication=_rep(context, "gcp", service))]
+    if unit == "bytes" and ("Inter Region" in sku or "Inter-region" in sku):
+        return [_usage(base, "network", "network", amount / 1024**3)]
+    return Skip("not energy the CCF methodology counts")
+
+
+# Azure ----------------------------------------------------------------------------------
+
+_AZURE_GPU_SERIES = [
+    # (pattern on the VM size, GPU code, GPUs by vCPU count)
+    (r"^ND\d+isr H100", "nvidia-h100-sxm", {96: 8}),
+    (r"^ND\d+amsr A100", "nvidia-a100-80gb", {96: 8}),
+    (r"^ND\d+asr", "nvidia-a100-40gb", {96: 8}),
+    (r"^NC\d+ads A100", "nvidia-a100-80gb", {24: 1, 48: 2, 96: 4}),
+    (r"^NC\d+as T4", "nvidia-t4", {4: 1, 8: 1, 16: 1, 64: 4}),
+    (r"^NC\d+s v3", "nvidia-v100", {6: 1, 12: 2, 24: 4}),
+    (r"^NC\d+s v2", "nvidia-p100", {6: 1, 12: 2, 24: 4}),
+    (r"^NC\d+$", "nvidia-k80", {6: 1, 12: 2, 24: 4}),
+    (r"^NV\d+$", "nvidia-m60", {6: 1, 12: 2, 24: 4}),
+]
+# Managed disk tiers (P premium SSD, E standard SSD, S standard HDD) → GiB.
+_DISK_GIB = {
+    "1": 4, "2": 8, "3": 16, "4": 32, "6": 64, "10": 128, "15": 256, "20": 512, "30": 1024,
+    "40": 2048, "50": 4096, "60": 8192, "70": 16384, "80": 32767,
+}  # fmt: skip
+
+
+def _azure_tags(raw: str | None) -> dict[str, str]:
+    if not raw:
+        return {}
+    raw = raw.strip()
+    return _labels(raw if raw.startswith("{") else "{" + raw + "}")
+
+
+def _azure_date(value: str) -> str:
+    value = value.strip()
+    match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})", value)
+    if match:
+        month, day, year = (int(g) for g in match.groups())
+        return datetime(year, month, day, tzinfo=UTC).isoformat()
+    return value
+
+
+def _unit_multiplier(unit: str) -> float:
+    match = re.match(r"\s*(\d+)", unit)
+    return float(match.group(1)) if match else 1.0
+
+
+def azure_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
+    reader = csv.reader(lines)
+    header = [h.strip().lower() for h in next(reader, [])]
+    for cells in reader:
+        row = dict(zip(header, cells, strict=False))
+        line = reader.line_num
+        tags = _azure_tags(row.get("tags"))
+        keys = {
+            "subscription": row.get("subscriptionname") or row.get("subscriptionid") or None,
+            "resource_group": row.get("resourcegroup") or row.get("resourcegroupname") or None,
+            **{f"tag:{k}": v for k, v in tags.items()},
+        }
+        team, model = _team(context, keys)
+        start = _azure_date(row.get("date") or row.get("usagedatetime") or "")
+        try:
+            end = (datetime.fromisoformat(start) + timedelta(days=1)).isoformat()
+        except ValueError:
+            end = start
+        region = re.sub(r"[^a-z0-9]", "", (row.get("resourcelocation") or "").lower())
+        base = {
+            "external_id": f"azure:{_digest(cells)}",
+            "team": team,
+            "model": model,
+            "location": f"azure:{region}",
+            "service": row.get("metercategory") or "Azure",
+            "usage_start": start,
+            "usage_end": end,
+            "cost": _number(
+                row.get("costinbillingcurrency") or row.get("costinusd") or row.get("cost")
+            ),
+            "currency": (row.get("billingcurrency") or row.get("billingcurrencycode") or "USD"),
+            "tags": tags or None,
+        }
+        result = _azure_usages(base, row, start, context)
+        if not isinstance(result, Skip) and not region:
+            result = Skip("no resource location")
+        if isinstance(result, Skip):
+            yield SourceRow(line, "cloud_usage", result)
+            continue
+        for record in result:
+            yield SourceRow(line, "cloud_usage", record)
+
+
+def _azure_usages(base, row, start, context) -> list | Skip:
+    category = row.get("metercategory", "")
+    meter = row.get("metername", "")
+    sub = row.get("metersubcategory", "")
+    unit = row.get("unitofmeasure", "")
+    quantity = _number(row.get("quantity"))
+    if quantity is None:
+        return Skip("no quantity")
+    amount = quantity * _unit_multiplier(unit)
+    if category == "Virtual Machines" and "Hour" in unit:
+        size = meter.split("/")[0].strip().removeprefix("Standard_").replace("_", " ")
+        match = re.match(r"^[A-Z]+(\d+)", size)
+        if not match:
+            return Skip(f"VM size without a vCPU count: {meter}")
+        vcpus = int(match.group(1))
+        records = [_usage(base, "vcpu", "compute", amount * vcpus)]
+        for pattern, code, gpus in _AZURE_GPU_SERIES:
+            if re.search(pattern, size):
+                gpu = _usage(base, "gpu", "gpu", amount * gpus.get(vcpus, 1), hardware=code)
+                gpu["cost"] = None
+                records.append(gpu)
+                break
+        return records
+    if category == "Storage" and "GB/Month" in unit:
+        text = f"{sub} {meter}"
+        kind = "storage_ssd" if ("Premium" in text or "SSD" in text) else "storage_hdd"
+        service = next(
+            (f"storage_{r.lower()}" for r in ("GZRS", "GRS", "ZRS", "LRS") if r in text),
+            "storage_lrs",
+        )
+        tb_hours = amount * _hours_in_month(start) / 1000
+        return [
+            _usage(
+                base,
+                "storage",
+                kind,
+                tb_hours,
+                replication=_rep(context, "azure", service.replace("ra-", "")),
+            )
+        ]
+    disk = re.match(r"^([PES])(\d+)\b", meter)
+    if category == "Storage" and disk and "Month" in unit and disk.group(2) in _DISK_GIB:
+        kind = "storage_hdd" if disk.group(1) == "S" else "storage_ssd"
+        gib = _DISK_GIB[disk.group(2)]
+        tb_hours = amount * gib * 1.073741824 * _hours_in_month(start) / 1000
+        return [
+            _usage(
+                base, "disk", kind, tb_hours, replication=_rep(context, "azure", "managed_disks")
+            )
+        ]
+    if category == "Bandwidth" and ("Inter-Region" in meter or "Inter Continent" in meter):
+        return [_usage(base, "network", "network", amount)]
+    return Skip("not energy the CCF methodology counts")

@@ -1,17 +1,23 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import serializers, status
-from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.authentication import ApiTokenAuthentication, TokenUser, token_authenticate
+from accounts.authentication import ApiTokenAuthentication
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, flatten_validation_errors
 from inventory.imports.jobs import import_job_create, import_progress
+from inventory.ingestion.authentication import CodeCarbonKeyAuthentication
 from inventory.ingestion.codecarbon import (
     EMISSION_CREATE,
     EMISSIONS_DATA,
@@ -294,30 +300,9 @@ class HardwareListApi(APIView):
         return Response(list(rows))
 
 
-class _CodeCarbonKeyAuthentication(BaseAuthentication):
-    """CodeCarbon's HTTP output sends no header: the portal token is in the URL
-    (`/codecarbon/emissions/<key>/`) or its query (`?key=`). Its API client sends the token in
-    `x-api-token`. Both are the portal's own API tokens (scope ingest)."""
-
-    def authenticate(self, request):
-        kwargs = (request.parser_context or {}).get("kwargs", {})
-        key = (
-            request.META.get("HTTP_X_API_TOKEN")
-            or kwargs.get("key")
-            or request.query_params.get("key")
-        )
-        if not key:
-            return None
-        token = token_authenticate(key)
-        return TokenUser(token), token
-
-    def authenticate_header(self, request) -> str:
-        return "x-api-token"
-
-
 class _CodeCarbonApi(APIView):
     required_access = Access.INGEST
-    authentication_classes = [_CodeCarbonKeyAuthentication, ApiTokenAuthentication]
+    authentication_classes = [CodeCarbonKeyAuthentication, ApiTokenAuthentication]
     parser_classes = [JSONParser]
     throttle_classes = [TokenRateThrottle]
     throttle_scope = "codecarbon"
@@ -365,19 +350,31 @@ EMISSIONS_DATA_EXAMPLE = {
 }
 
 
+_OUTPUT_SCHEMA = {
+    "request": {"application/json": EMISSIONS_DATA.openapi()},
+    "responses": {201: CODECARBON_RESULT, **_error_responses(400, 401, 403, 409, 429)},
+    "examples": [OpenApiExample("EmissionsData", value=EMISSIONS_DATA_EXAMPLE, request_only=True)],
+}
+
+
 class CodeCarbonOutputApi(_CodeCarbonApi):
     """CodeCarbon's HTTP output: set `emissions_endpoint` to
     `https://<portal>/api/v1/codecarbon/emissions/<your API token>/`. Each post (at stop and
     flush) carries the run's running totals; the portal stores what is new since the last."""
 
-    @extend_schema(
-        request={"application/json": EMISSIONS_DATA.openapi()},
-        responses={201: CODECARBON_RESULT, **_error_responses(400, 401, 403, 409, 429)},
-        examples=[OpenApiExample("EmissionsData", value=EMISSIONS_DATA_EXAMPLE, request_only=True)],
-    )
+    @extend_schema(operation_id="codecarbon_output_create", **_OUTPUT_SCHEMA)
     def post(self, request, key: str | None = None):
         result = codecarbon_output_ingest(principal=request.principal, payload=request.data)
         return _codecarbon_response(result)
+
+
+class CodeCarbonOutputQueryApi(CodeCarbonOutputApi):
+    """CodeCarbon's HTTP output with the token in the query:
+    `emissions_endpoint=https://<portal>/api/v1/codecarbon/emissions/?key=<your API token>`."""
+
+    @extend_schema(operation_id="codecarbon_output_query_create", **_OUTPUT_SCHEMA)
+    def post(self, request, key: str | None = None):
+        return super().post(request, key)
 
 
 class CodeCarbonRunCreateApi(_CodeCarbonApi):
@@ -385,6 +382,7 @@ class CodeCarbonRunCreateApi(_CodeCarbonApi):
     `https://<portal>/api/v1/codecarbon` and `api_key` to a portal API token."""
 
     @extend_schema(
+        operation_id="codecarbon_runs_create",
         request={"application/json": RUN_CREATE.openapi()},
         responses={
             201: inline_serializer(
@@ -429,6 +427,7 @@ class CodeCarbonEmissionCreateApi(_CodeCarbonApi):
     api_call_interval measures and at stop). An EmissionsData body (HTTP output) is taken too."""
 
     @extend_schema(
+        operation_id="codecarbon_emissions_create",
         request={"application/json": EMISSION_CREATE.openapi()},
         responses={201: CODECARBON_RESULT, **_error_responses(400, 401, 403, 404, 409, 429)},
         examples=[
@@ -523,6 +522,7 @@ class ImportJobCreateApi(APIView):
     throttle_classes = [TokenRateThrottle]
     throttle_scope = "imports"
 
+    @extend_schema_serializer(component_name="ImportJobUpload")
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
         format = serializers.ChoiceField(choices=ImportFormat.choices)
@@ -533,7 +533,14 @@ class ImportJobCreateApi(APIView):
             202: ImportJobOutputSerializer,
             **_error_responses(400, 401, 403, 413, 415, 429),
         },
-        examples=[OpenApiExample("Queued", value=IMPORT_JOB_EXAMPLE, response_only=True)],
+        examples=[
+            OpenApiExample(
+                "Queued",
+                value={**IMPORT_JOB_EXAMPLE, "status": "queued", "progress": 0.0},
+                response_only=True,
+                status_codes=["202"],
+            )
+        ],
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)

@@ -4,6 +4,7 @@ from inventory.apis import (
     CloudUsageIngestApi,
     CodeCarbonEmissionCreateApi,
     CodeCarbonOutputApi,
+    CodeCarbonOutputQueryApi,
     CodeCarbonRunCreateApi,
     HardwareListApi,
     ImportJobCreateApi,
@@ -23,7 +24,9 @@ urlpatterns = [
         CodeCarbonOutputApi.as_view(),
         name="codecarbon-output",
     ),
-    path("codecarbon/emissions/", CodeCarbonOutputApi.as_view(), name="codecarbon-output-query"),
+    path(
+        "codecarbon/emissions/", CodeCarbonOutputQueryApi.as_view(), name="codecarbon-output-query"
+    ),
     # CodeCarbon's API client (api_endpoint = .../api/v1/codecarbon): no trailing slashes.
     path("codecarbon/runs", CodeCarbonRunCreateApi.as_view(), name="codecarbon-runs"),
     path(

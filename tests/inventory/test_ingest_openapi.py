@@ -1,0 +1,65 @@
+"""The OpenAPI schema of the ingestion endpoints: valid, documented, with examples."""
+
+import pytest
+from drf_spectacular.drainage import GENERATOR_STATS
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
+
+INGESTION_PATHS = {
+    "/api/v1/workloads/": "post",
+    "/api/v1/cloud-usage/": "post",
+    "/api/v1/hardware/": "get",
+    "/api/v1/imports/": "post",
+    "/api/v1/imports/{job_id}/": "get",
+    "/api/v1/codecarbon/emissions/{key}/": "post",
+    "/api/v1/codecarbon/emissions/": "post",
+    "/api/v1/codecarbon/runs": "post",
+    "/api/v1/codecarbon/emissions": "post",
+}
+
+
+@pytest.fixture(scope="module")
+def schema():
+    GENERATOR_STATS.reset()
+    return SchemaGenerator().get_schema(request=None, public=True)
+
+
+def test_the_schema_validates_against_the_openapi_specification(schema):
+    validate_schema(schema)
+
+
+def test_the_ingestion_endpoints_generate_no_warnings():
+    GENERATOR_STATS.reset()
+    GENERATOR_STATS.enable_trace_lineno()
+    SchemaGenerator().get_schema(request=None, public=True)
+    ours = [
+        message
+        for message in (*GENERATOR_STATS._warn_cache, *GENERATOR_STATS._error_cache)
+        if "inventory/apis.py" in message or "inventory/ingestion" in message
+    ]
+    assert ours == []
+
+
+@pytest.mark.parametrize(("path", "method"), sorted(INGESTION_PATHS.items()))
+def test_every_ingestion_endpoint_is_documented_with_examples(schema, path, method):
+    operation = schema["paths"][path][method]
+    assert operation.get("description"), path
+    bodies = [
+        *operation.get("requestBody", {}).get("content", {}).values(),
+        *(c for r in operation["responses"].values() for c in r.get("content", {}).values()),
+    ]
+    assert any(body.get("examples") for body in bodies), path
+
+
+def test_the_bulk_endpoints_accept_json_ndjson_and_csv(schema):
+    content = schema["paths"]["/api/v1/workloads/"]["post"]["requestBody"]["content"]
+    assert set(content) == {"application/json", "application/x-ndjson", "text/csv"}
+    record = content["application/json"]["schema"]["oneOf"][0]
+    assert record["properties"]["external_id"]["maxLength"] == 200
+    assert "external_id" in record["required"]
+
+
+def test_the_docs_page_is_served(client):
+    response = client.get("/api/docs/")
+    assert response.status_code == 200
+    assert b"swagger" in response.content.lower()

@@ -1,0 +1,28 @@
+"""The upload page: pick a file and its format, watch the import's progress live."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from accounts.principal import Access
+from accounts.selectors import principal_for_request
+from inventory.models import ImportFormat, ImportJob
+
+
+@login_required
+def imports_page(request: HttpRequest) -> HttpResponse:
+    principal = principal_for_request(request)
+    jobs = (
+        ImportJob.objects.filter(organisation=principal.organisation).order_by("-created_at")[:20]
+        if principal
+        else []
+    )
+    return render(
+        request,
+        "inventory/imports.html",
+        {
+            "can_import": bool(principal and principal.can(Access.INGEST)),
+            "formats": ImportFormat.choices,
+            "jobs": jobs,
+        },
+    )

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.response import Response
@@ -18,7 +19,19 @@ def _body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str,
     return body
 
 
+# A lost database (restart, failover, network) is a temporary condition: say so with a 503
+# and when to retry, rather than a bare 500. The failed request's transaction rolled back, so
+# nothing of it is stored and a retry (ingestion is idempotent by external_id) is safe.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, OperationalError | InterfaceError):
+        return Response(
+            _body("The database is unavailable; nothing was stored. Retry shortly."),
+            status=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
     if isinstance(exc, ApplicationError):
         return Response(_body(exc.message, exc.errors), status=exc.status_code, headers=exc.headers)
     if isinstance(exc, Http404):

@@ -1,0 +1,544 @@
+"""Isolation matrix: every endpoint and page × every caller → one declared status.
+
+Routes come from the URL resolver at run time. Each must have a row in EXPECTATIONS (a new
+route fails the test until its access rules are written down here). Callers are each role of
+the organisation that owns the objects named in the URL ("same"), the same roles of another
+organisation ("other"), API tokens of each scope in both, and nobody.
+
+For every cell the test asserts:
+- the exact status;
+- a refused call (and any GET) changed nothing: a fingerprint of every organisation-owned row is
+  the same before and after;
+- no response to one organisation contains the other's name (every object of the world carries
+  its organisation's slug).
+Each cell runs inside a savepoint that is rolled back, so cells do not see each other's writes.
+"""
+
+import copy
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+from django.db import transaction
+from django.test import override_settings
+
+from accounts.principal import ROLE_ACCESS, SCOPE_ACCESS, Access
+from inventory.factor_library import factor_dataset_load
+from tests.conftest import workload
+from tests.hardening.discovery import Route, routes
+from tests.hardening.world import (
+    ANONYMOUS,
+    CALLERS,
+    OTHER,
+    SAME,
+    Caller,
+    World,
+    build_world,
+    fingerprint,
+)
+
+# Marks the tests as database tests (so pytest-django sets the test database up); the world
+# itself lives in a module-wide transaction, and each cell in a savepoint of that.
+pytestmark = pytest.mark.django_db
+
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass(frozen=True)
+class Expect:
+    status: int
+    allowed: bool  # False: the call must change nothing
+
+    def __str__(self) -> str:
+        return f"{self.status}{'' if self.allowed else ' (refused)'}"
+
+
+def _access_of(caller: Caller) -> frozenset[str]:
+    if caller.role:
+        return ROLE_ACCESS[caller.role]
+    if caller.is_token:
+        return frozenset({SCOPE_ACCESS[caller.scope]})
+    return frozenset()
+
+
+Table = dict[str, Expect]
+
+
+def api(
+    access: str,
+    ok: int,
+    *,
+    object_url: bool = False,
+    sessions: bool = True,
+    overrides: dict[str, Expect] | None = None,
+) -> Table:
+    """An API operation: 401 without credentials, 403 without the access, 404 for another
+    organisation's object, `ok` otherwise. `sessions=False`: only tokens authenticate."""
+    table = {}
+    for caller in CALLERS:
+        if caller.org == ANONYMOUS or (caller.role and not sessions):
+            expect = Expect(401, False)
+        elif access not in _access_of(caller):
+            expect = Expect(403, False)
+        elif object_url and caller.org == OTHER:
+            expect = Expect(404, False)
+        else:
+            expect = Expect(ok, True)
+        table[caller.label] = expect
+    table.update(overrides or {})
+    return table
+
+
+def page(
+    access: str | None = None,
+    ok: int = 200,
+    *,
+    object_url: bool = False,
+    refused: int = 403,
+    overrides: dict[str, Expect] | None = None,
+) -> Table:
+    """A page: tokens do not sign in to pages (302 to the login page, like nobody), 403 (or
+    `refused`) without the access, 404 for another organisation's object, `ok` otherwise."""
+    table = {}
+    for caller in CALLERS:
+        if caller.org == ANONYMOUS or caller.is_token:
+            expect = Expect(302, False)
+        elif access and access not in _access_of(caller):
+            expect = Expect(refused, False)
+        elif object_url and caller.org == OTHER:
+            expect = Expect(404, False)
+        else:
+            expect = Expect(ok, True)
+        table[caller.label] = expect
+    table.update(overrides or {})
+    return table
+
+
+def public(ok: int = 200) -> Table:
+    return {caller.label: Expect(ok, True) for caller in CALLERS}
+
+
+def engineers(expect: Expect) -> dict[str, Expect]:
+    """The engineers of both organisations are limited to the team "serving"."""
+    return {f"{SAME}:engineer": expect, f"{OTHER}:engineer": expect}
+
+
+NOT_FOUND = Expect(404, False)
+REFUSED_BY_SERVICE = Expect(403, False)
+
+
+@dataclass(frozen=True)
+class Call:
+    """How to call an operation: query string, body and its format, URL values."""
+
+    query: str = ""
+    data: Callable[[World, Caller], object] | None = None
+    format: str | None = "json"  # "multipart" for forms and uploads
+    url: Callable[[World, Caller], dict] | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    methods: dict[str, Table]
+    calls: dict[str, Call] = field(default_factory=dict)
+
+
+def _csv_upload(world: World, caller: Caller):
+    body = (
+        "external_id,team,phase,started_at,ended_at,location,energy_kwh\n"
+        f"up-{caller.kind},research,training,2026-01-03T00:00:00Z,2026-01-03T01:00:00Z,"
+        "lab-paris,2.0\n"
+    )
+    upload = io.BytesIO(body.encode())
+    upload.name = "records.csv"
+    return {"file": upload, "format": "portal_workloads_csv"}
+
+
+def _emissions_data(world: World, caller: Caller) -> dict:
+    return {
+        "run_id": f"run-{caller.kind}",
+        "timestamp": "2026-01-04T12:00:00",
+        "project_name": "matrix",
+        "experiment_id": "exp-1",
+        "duration": 3600.0,
+        "emissions": 0.05,
+        "energy_consumed": 1.2,
+        "country_iso_code": "FRA",
+    }
+
+
+def _own_key(world: World, caller: Caller) -> dict:
+    return {"key": world.key(caller) or "gai_000000000000_not-a-token"}
+
+
+def _form(**values) -> Callable[[World, Caller], dict]:
+    return lambda world, caller: values
+
+
+FORM = "multipart"
+MANAGE, READ, INGEST, LOCK = Access.MANAGE, Access.READ, Access.INGEST, Access.LOCK
+Q1 = {"year": 2026, "quarter": 1}  # locked in the world
+Q2 = {"year": 2026, "quarter": 2}  # computed, open
+
+EXPECTATIONS: dict[str, Row] = {
+    # --- pages ---------------------------------------------------------------------------
+    "overview": Row({"GET": page()}),
+    "dashboard-team": Row({"GET": page(overrides=engineers(NOT_FOUND))}),
+    "dashboard-model": Row({"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}),
+    "settings-teams": Row({"GET": page()}),
+    "settings-team-create": Row(
+        {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}
+    ),
+    "settings-member-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {
+            "POST": Call(
+                data=lambda w, c: {
+                    "username": f"new-{c.org}-{c.kind}",
+                    "password": "a-long-enough-passphrase-42",
+                    "role": "auditor",
+                },
+                format=FORM,
+            )
+        },
+    ),
+    "settings-member-update": Row(
+        {"POST": page(MANAGE, 302, object_url=True)},
+        {"POST": Call(data=_form(role="esg_officer"), format=FORM)},
+    ),
+    "settings-member-remove": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-tokens": Row({"GET": page(MANAGE)}),
+    "settings-token-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_form(name="ci", scopes="ingest"), format=FORM)},
+    ),
+    "settings-token-revoke": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-facilities": Row({"GET": page()}),
+    "settings-facility-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {
+            "POST": Call(
+                data=_form(
+                    code="dc-2", name="DC 2", kind="owned", zone="FR", pue=1.3, pue_source="meter"
+                ),
+                format=FORM,
+            )
+        },
+    ),
+    "settings-facility-pue": Row(
+        {"POST": page(MANAGE, 302, object_url=True)},
+        {"POST": Call(data=_form(pue=1.4, pue_source="meter 2026"), format=FORM)},
+    ),
+    "settings-instruments": Row({"GET": page()}),
+    "settings-instrument-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {
+            "POST": Call(
+                data=_form(
+                    kind="eac",
+                    zone="FR",
+                    valid_from="2026-01-01",
+                    valid_to="2026-12-31",
+                    mwh=5,
+                    kg_per_kwh=0,
+                    reference="GO-123",
+                ),
+                format=FORM,
+            )
+        },
+    ),
+    "settings-instrument-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-overrides": Row({"GET": page()}),
+    "settings-override-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {
+            "POST": Call(
+                data=_form(
+                    zone="FR",
+                    kind="grid_average",
+                    valid_from="2027-01-01",
+                    valid_to="2027-12-31",
+                    kg_per_kwh=0.04,
+                    source="RTE 2027",
+                ),
+                format=FORM,
+            )
+        },
+    ),
+    "settings-override-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-mapping-rules": Row({"GET": page()}),
+    "settings-mapping-rule-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {
+            "POST": Call(
+                data=lambda w, c: {
+                    "source": "aws",
+                    "key": "account",
+                    "value": "123456789012",
+                    "team": w.org(c).tenant.teams["serving"].pk if w.org(c) else 0,
+                    "priority": 10,
+                },
+                format=FORM,
+            )
+        },
+    ),
+    "settings-mapping-rule-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "factor-library": Row({"GET": page()}),
+    "data": Row({"GET": page()}),
+    "login": Row({"GET": public()}),
+    "logout": Row({"POST": public(302)}),
+    "reports": Row({"GET": page()}),
+    "report-quarter": Row({"GET": page()}, {"GET": Call(url=lambda w, c: Q1)}),
+    # The report forms answer every refusal with a message on the report page (302); the
+    # fingerprint proves that nothing was locked, restated or exported.
+    "report-lock-page": Row(
+        {"POST": page(LOCK, 302, refused=302)},
+        {"POST": Call(url=lambda w, c: Q2, format=FORM)},
+    ),
+    "report-restate-page": Row(
+        {"POST": page(LOCK, 302, refused=302)},
+        {"POST": Call(url=lambda w, c: Q1, data=_form(reason="late records"), format=FORM)},
+    ),
+    "report-export-create-page": Row(
+        {"POST": page(READ, 302, overrides=engineers(Expect(302, False)))},
+        {"POST": Call(url=lambda w, c: Q1, format=FORM)},
+    ),
+    "report-export-page": Row(
+        {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}
+    ),
+    "report-export-download": Row(
+        {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}
+    ),
+    "health": Row({"GET": public()}),
+    "schema": Row({"GET": public()}),
+    "api-docs": Row({"GET": public()}),
+    # Django's admin: for staff only; no member of an organisation is staff.
+    "admin:index": Row({"GET": public(302)}),
+    # --- API -----------------------------------------------------------------------------
+    # The engineers may only send records of their team ("serving"): "research" is refused.
+    "workload-ingest": Row(
+        {"POST": api(INGEST, 201, overrides=engineers(Expect(400, False)))},
+        {
+            "POST": Call(
+                data=lambda w, c: [
+                    workload(external_id=f"m-{c.kind}", team="research", avg_power_w=300.0)
+                ]
+            )
+        },
+    ),
+    "cloud-usage-ingest": Row(
+        {"POST": api(INGEST, 201)},
+        {
+            "POST": Call(
+                data=lambda w, c: {
+                    "external_id": f"cu-{c.kind}",
+                    "team": "serving",
+                    "location": "aws:us-east-1",
+                    "service": "AmazonS3",
+                    "usage_kind": "storage_hdd",
+                    "quantity": 10.0,
+                    "usage_start": "2026-01-01T00:00:00Z",
+                    "usage_end": "2026-01-02T00:00:00Z",
+                }
+            )
+        },
+    ),
+    "hardware-list": Row({"GET": api(READ, 200)}),
+    "import-create": Row({"POST": api(INGEST, 202)}, {"POST": Call(data=_csv_upload, format=FORM)}),
+    "import-detail": Row({"GET": api(READ, 200, object_url=True)}),
+    # CodeCarbon's clients authenticate with a token only (no session, no cookies).
+    "codecarbon-output": Row(
+        {"POST": api(INGEST, 201, sessions=False)},
+        {"POST": Call(data=_emissions_data, url=_own_key)},
+    ),
+    "codecarbon-output-query": Row(
+        {"POST": api(INGEST, 201, sessions=False)}, {"POST": Call(data=_emissions_data)}
+    ),
+    "codecarbon-runs": Row(
+        {"POST": api(INGEST, 201, sessions=False)},
+        {"POST": Call(data=_form(experiment_id="exp-1", os="Linux"))},
+    ),
+    "codecarbon-emissions": Row(
+        {"POST": api(INGEST, 201, sessions=False)}, {"POST": Call(data=_emissions_data)}
+    ),
+    "recalculation-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 202)},
+        {"POST": Call(data=_form(zone="FR", reason="matrix"))},
+    ),
+    "recalculation-detail": Row({"GET": api(READ, 200, object_url=True)}),
+    "footprint": Row(
+        {"GET": api(READ, 200)}, {"GET": Call(query="start=2026-01-01&end=2026-07-01")}
+    ),
+    "scope2-report": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
+    "scope2-csv": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
+    "scope2-xlsx": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
+    "report-lock": Row({"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q2))}),
+    "report-restate": Row(
+        {"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q1, reason="late records"))}
+    ),
+    "report-versions": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
+    "report-version": Row(
+        {"GET": api(READ, 200, object_url=True, overrides={"same:engineer": NOT_FOUND})}
+    ),
+    "report-exports": Row(
+        {"POST": api(READ, 202, overrides=engineers(REFUSED_BY_SERVICE))},
+        {"POST": Call(data=_form(**Q1))},
+    ),
+    "report-export": Row(
+        {"GET": api(READ, 200, object_url=True, overrides={"same:engineer": NOT_FOUND})}
+    ),
+    "report-export-pdf": Row(
+        {"GET": api(READ, 200, object_url=True, overrides={"same:engineer": NOT_FOUND})}
+    ),
+}
+
+# URL parameter → the world object it names (always the "same" organisation's).
+URL_OBJECTS = {
+    "slug": "slug",
+    "model_id": "model_id",
+    "job_id": None,  # import or recalculation: by route, below
+    "pk": None,
+}
+PK_OBJECTS = {
+    "settings-member-update": "member",
+    "settings-member-remove": "member",
+    "settings-token-revoke": "token",
+    "settings-facility-pue": "facility",
+    "settings-instrument-delete": "instrument",
+    "settings-override-delete": "override",
+    "settings-mapping-rule-delete": "mapping_rule",
+    "report-export-page": "report_export",
+    "report-export-download": "report_export",
+    "import-detail": "import_job",
+    "recalculation-detail": "recalculation",
+    "report-version": "report_version",
+    "report-export": "report_export",
+    "report-export-pdf": "report_export",
+}
+
+
+def _url_values(route: Route, world: World, caller: Caller, call: Call) -> dict:
+    values = dict(call.url(world, caller)) if call.url else {}
+    for name in route.parameters:
+        if name in values:
+            continue
+        if name in ("pk", "job_id"):
+            values[name] = world.same.objects[PK_OBJECTS[route.name]]
+        elif name in URL_OBJECTS:
+            values[name] = world.same.objects[URL_OBJECTS[name]]
+        else:
+            raise AssertionError(f"{route.name}: no value for URL parameter {name!r}")
+    return values
+
+
+def _leaks(world: World, caller: Caller, content: bytes) -> str | None:
+    """The other organisation's slug in a response: a leak."""
+    foreign = {SAME: world.other.slug, OTHER: world.same.slug}.get(caller.org)
+    if foreign and foreign.encode() in content.lower():
+        return foreign
+    return None
+
+
+ALL_ROUTES = routes()
+
+
+def test_every_route_has_a_name_and_a_row_and_every_row_a_route():
+    names = [r.name for r in ALL_ROUTES]
+    assert all(names), f"unnamed routes: {[r.route for r in ALL_ROUTES if not r.name]}"
+    missing = sorted(set(names) - set(EXPECTATIONS))
+    stale = sorted(set(EXPECTATIONS) - set(names))
+    assert not missing, (
+        f"new routes without expectations: {missing}; add a row for each to "
+        "tests/hardening/test_isolation_matrix.py EXPECTATIONS"
+    )
+    assert not stale, f"rows for routes that no longer exist: {stale}"
+
+
+def test_api_rows_declare_exactly_the_methods_the_views_implement():
+    wrong = {
+        r.name: (sorted(EXPECTATIONS[r.name].methods), sorted(r.api_methods()))
+        for r in ALL_ROUTES
+        if r.is_api and r.name in EXPECTATIONS
+        if set(EXPECTATIONS[r.name].methods) != set(r.api_methods())
+    }
+    assert not wrong, f"declared vs implemented methods: {wrong}"
+
+
+def test_every_row_covers_every_caller():
+    for name, row in EXPECTATIONS.items():
+        for method, table in row.methods.items():
+            assert set(table) == {c.label for c in CALLERS}, (name, method)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """One world for the whole module, in a transaction rolled back at the end; every cell
+    runs in a savepoint of its own."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            factor_dataset_load()
+            yield build_world()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+@pytest.mark.parametrize("route", ALL_ROUTES, ids=lambda r: r.name or r.route)
+def test_isolation_matrix(route: Route, world: World, django_db_blocker):
+    row = EXPECTATIONS.get(route.name)
+    if row is None:
+        pytest.fail(f"{route.name} ({route.route}) has no row in EXPECTATIONS")
+    # /health/ reports "eager" instead of pinging workers.
+    failures = []
+    with django_db_blocker.unblock(), override_settings(CELERY_TASK_ALWAYS_EAGER=True):
+        for method, table in row.methods.items():
+            seen = []
+            for caller in CALLERS:
+                status, found = _cell(route, world, method, table[caller.label], caller, row)
+                seen.append(f"{caller.label}={status}")
+                failures.extend(found)
+            print(f"{method} /{route.route}: {' '.join(seen)}")
+    assert not failures, "\n".join(failures)
+
+
+def _cell(
+    route: Route, world: World, method: str, expect: Expect, caller: Caller, row: Row
+) -> tuple[int, list[str]]:
+    """Make one call; its status and what was wrong with it."""
+    found: list[str] = []
+    call = row.calls.get(method, Call())
+    path = route.path(_url_values(route, world, caller, call))
+    if call.query:
+        path += "?" + call.query
+    data = call.data(world, caller) if call.data else None
+    kwargs = {"format": call.format} if data is not None else {}
+    client = world.client(caller)
+    cookies = copy.deepcopy(client.cookies)  # logging out or a message must not carry over
+    checks_world = not expect.allowed or method == "GET"
+    sid = transaction.savepoint()
+    try:
+        before = fingerprint() if checks_world else None
+        response = getattr(client, method.lower())(path, data, **kwargs)
+        after = fingerprint() if checks_world else None
+    finally:
+        transaction.savepoint_rollback(sid)
+        client.cookies = cookies
+    cell = f"{method} {path} as {caller.label}"
+    if response.status_code != expect.status:
+        detail = b"" if response.streaming else response.content[:300]
+        found.append(f"{cell}: {response.status_code}, expected {expect} {detail!r}")
+    if before != after:
+        found.append(f"{cell}: changed stored data although {expect}")
+    content = b"".join(response.streaming_content) if response.streaming else response.content
+    leaked = _leaks(world, caller, content)
+    if leaked:
+        found.append(f"{cell}: the response names {leaked!r}")
+    anonymous_page = not route.is_api and (caller.org == ANONYMOUS or caller.is_token)
+    if anonymous_page and expect.status == 302 and not expect.allowed:
+        location = response.get("Location", "")
+        if not location.startswith("/login/"):
+            found.append(f"{cell}: redirected to {location!r}, not the login page")
+    return response.status_code, found

@@ -1,0 +1,272 @@
+"""Two organisations with one object of every kind, callers for every role and scope.
+
+Used by the isolation matrix and the security checks. Every organisation-specific name carries
+the organisation's slug ("acme" / "globex"), so a response can be searched for the other
+organisation's slug: finding it is a leak.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken, Membership, Role
+from accounts.principal import principal_for_membership
+from accounts.services import api_token_create
+from inventory.imports.jobs import import_job_create
+from inventory.models import (
+    AiModel,
+    ContractualInstrument,
+    FactorOverride,
+    ImportFormat,
+    Location,
+    RecalculationJob,
+    TeamMappingRule,
+)
+from inventory.pipeline import records_compute
+from inventory.services import workload_batch_ingest
+from reports.models import ReportExport
+from reports.services import report_lock
+from tests.conftest import Tenant, make_tenant, workload
+
+ROLES = tuple(Role.values)  # admin, esg_officer, engineer, auditor
+SCOPES = ("ingest", "read")
+# Who calls: each role of a session user, each token scope, and nobody.
+SAME = "same"
+OTHER = "other"
+ANONYMOUS = "anonymous"
+
+
+@dataclass(frozen=True)
+class Caller:
+    org: str  # SAME, OTHER or ANONYMOUS
+    kind: str  # a role, "token:<scope>" or "anonymous"
+
+    @property
+    def label(self) -> str:
+        return self.kind if self.org == ANONYMOUS else f"{self.org}:{self.kind}"
+
+    @property
+    def is_token(self) -> bool:
+        return self.kind.startswith("token:")
+
+    @property
+    def role(self) -> str | None:
+        return None if self.is_token or self.org == ANONYMOUS else self.kind
+
+    @property
+    def scope(self) -> str | None:
+        return self.kind.split(":", 1)[1] if self.is_token else None
+
+
+CALLERS = (
+    *(Caller(SAME, role) for role in ROLES),
+    *(Caller(SAME, f"token:{scope}") for scope in SCOPES),
+    *(Caller(OTHER, role) for role in ROLES),
+    *(Caller(OTHER, f"token:{scope}") for scope in SCOPES),
+    Caller(ANONYMOUS, "anonymous"),
+)
+
+
+@dataclass
+class OrgWorld:
+    """One organisation and an object of every kind a URL can name."""
+
+    tenant: Tenant
+    keys: dict[str, str] = field(default_factory=dict)  # token scope -> key
+    objects: dict[str, int | str] = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.tenant.organisation.slug
+
+
+@dataclass
+class World:
+    same: OrgWorld
+    other: OrgWorld
+    clients: dict[str, APIClient] = field(default_factory=dict)
+
+    def org(self, caller: Caller) -> OrgWorld | None:
+        return {SAME: self.same, OTHER: self.other}.get(caller.org)
+
+    def client(self, caller: Caller) -> APIClient:
+        return self.clients[caller.label]
+
+    def key(self, caller: Caller) -> str | None:
+        org = self.org(caller)
+        return org.keys[caller.scope] if org and caller.is_token else None
+
+
+def _job(external_id: str, day: date, team: str = "research", **extra) -> dict:
+    return workload(
+        external_id=external_id,
+        team=team,
+        started_at=f"{day.isoformat()}T00:00:00Z",
+        ended_at=f"{day.isoformat()}T10:00:00Z",
+        avg_power_w=500.0,
+        utilization=None,
+        **extra,
+    )
+
+
+def _ingest(tenant: Tenant, records: list[dict]) -> None:
+    from inventory.ingestion.schemas import WORKLOAD, batch_context
+
+    admin = principal_for_membership(tenant.members[Role.ADMIN])
+    clean, errors = WORKLOAD.validate(records, batch_context())
+    assert not errors, errors.errors
+    workload_batch_ingest(principal=admin, records=clean)
+    records_compute()
+
+
+def build_org(slug: str) -> OrgWorld:
+    """An organisation (conftest.make_tenant) with data in 2026 Q1 (locked) and Q2 (open)."""
+    tenant = make_tenant(slug)
+    org = tenant.organisation
+    admin_user = tenant.members[Role.ADMIN].user
+    world = OrgWorld(tenant)
+    for scope in SCOPES:
+        _, world.keys[scope] = api_token_create(
+            organisation=org, name=f"{slug}-caller-{scope}", scopes=[scope]
+        )
+    # A token that URLs name (revoke), not one a caller uses.
+    target_token, _ = api_token_create(
+        organisation=org, name=f"{slug}-target-token", scopes=["ingest"]
+    )
+    model = f"{slug}-model"
+    # Q1: computed and locked; a record that arrived after the lock makes a restatement real.
+    _ingest(tenant, [_job(f"{slug}-jan", date(2026, 1, 5), model=model)])
+    admin = principal_for_membership(tenant.members[Role.ADMIN])
+    version = report_lock(principal=admin, year=2026, quarter=1, user=admin_user)
+    _ingest(tenant, [_job(f"{slug}-feb-late", date(2026, 2, 5), model=model)])
+    # Q2: computed, open: lockable.
+    _ingest(tenant, [_job(f"{slug}-may", date(2026, 5, 5), model=model)])
+
+    export = ReportExport.objects.create(
+        organisation=org,
+        year=2026,
+        quarter=1,
+        report_version=version,
+        status=ReportExport.Status.DONE,
+        progress=100,
+        pdf=b"%PDF-1.4 " + slug.encode(),
+        pdf_sha256=hashlib.sha256(slug.encode()).hexdigest(),
+        pdf_bytes=13,
+    )
+    instrument = ContractualInstrument.objects.create(
+        organisation=org,
+        kind="eac",
+        zone="FR",
+        valid_from=date(2026, 7, 1),
+        valid_to=date(2026, 12, 31),
+        mwh=1.0,
+        kg_per_kwh=0.0,
+        reference=f"{slug}-go-certificate",
+    )
+    override = FactorOverride.objects.create(
+        organisation=org,
+        zone="DE",
+        kind="grid_average",
+        valid_from=date(2026, 7, 1),
+        valid_to=date(2026, 12, 31),
+        kg_per_kwh=0.3,
+        source=f"{slug} supplier letter",
+    )
+    rule = TeamMappingRule.objects.create(
+        organisation=org, key="tag:team", value=f"{slug}-rule", team=tenant.teams["research"]
+    )
+    # CodeCarbon runs of any project go to research (the organisation has two teams).
+    TeamMappingRule.objects.create(
+        organisation=org,
+        source="codecarbon",
+        key="project_name",
+        value="*",
+        team=tenant.teams["research"],
+        location_code="lab-paris",
+    )
+    csv = "external_id,team,phase,started_at,ended_at,location,energy_kwh\n"
+    csv += f"{slug}-import-1,research,training,2026-01-02T00:00:00Z,2026-01-02T01:00:00Z,"
+    csv += "lab-paris,1.5\n"
+    job = import_job_create(
+        principal=admin,
+        upload=SimpleUploadedFile(f"{slug}.csv", csv.encode(), content_type="text/csv"),
+        file_format=ImportFormat.PORTAL_WORKLOADS_CSV,
+    )
+    recalculation = RecalculationJob.objects.create(
+        organisation=org, trigger="manual", description=f"{slug} recalculation"
+    )
+    world.objects = {
+        "slug": "research",  # a team slug: the team-limited engineer is on "serving"
+        "model_id": AiModel.objects.get(organisation=org, name=model).pk,
+        "member": tenant.members[Role.AUDITOR].pk,
+        "token": target_token.pk,
+        "facility": Location.objects.get(organisation=org, code="lab-paris").pk,
+        "instrument": instrument.pk,
+        "override": override.pk,
+        "mapping_rule": rule.pk,
+        "report_version": version.pk,
+        "report_export": export.pk,
+        "import_job": job.pk,
+        "recalculation": recalculation.pk,
+    }
+    return world
+
+
+def build_world(same: str = "acme", other: str = "globex") -> World:
+    world = World(build_org(same), build_org(other))
+    for caller in CALLERS:
+        client = APIClient()
+        org = world.org(caller)
+        if caller.role:
+            client.force_login(org.tenant.members[caller.role].user)
+        elif caller.is_token:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {org.keys[caller.scope]}")
+        world.clients[caller.label] = client
+    return world
+
+
+# --- A fingerprint of every organisation-owned row, to prove a refused call changed nothing --
+
+_VOLATILE = {"last_used_at"}
+
+
+def _organisation_models():
+    from django.apps import apps
+
+    for model in apps.get_models():
+        if model._meta.app_label not in ("accounts", "inventory", "reports"):
+            continue
+        names = {f.name for f in model._meta.concrete_fields}
+        if "organisation" in names or model in (Membership, ApiToken):
+            yield model, [n for n in sorted(names) if n not in _VOLATILE]
+
+
+def fingerprint() -> str:
+    """A hash of every row that belongs to an organisation (and of users)."""
+    from django.contrib.auth import get_user_model
+
+    tables = [(model, names) for model, names in _organisation_models()]
+    tables.append((get_user_model(), ["id", "username", "password", "is_active"]))
+    if connection.vendor == "postgresql":
+        # One round trip: each table's rows as JSON text, hashed in the database.
+        parts = []
+        for model, _names in tables:
+            table = connection.ops.quote_name(model._meta.db_table)
+            drop = " ".join(f"- '{name}'" for name in sorted(_VOLATILE))
+            pk = connection.ops.quote_name(model._meta.pk.column)
+            parts.append(
+                f"(SELECT md5(coalesce(string_agg((to_jsonb(t) {drop})::text, '|' "
+                f"ORDER BY t.{pk}), '')) FROM {table} t)"
+            )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + " || ".join(parts))
+            return cursor.fetchone()[0]
+    digest = hashlib.sha256()
+    for model, names in tables:
+        rows = model.objects.order_by("pk").values_list(*names)
+        digest.update(f"{model._meta.label}:{list(rows)!r}".encode())
+    return digest.hexdigest()

@@ -85,8 +85,8 @@ def coverage_figure(market: dict) -> go.Figure:
         barmode="stack",
         xaxis={"title": "% of Scope 2 consumption", "range": [0, 100]},
         title="Market-based coverage",
-        height=220,
-        **_LAYOUT,
+        height=240,
+        **{**_LAYOUT, "legend": {"orientation": "h", "y": -0.6}},
     )
     return figure
 

@@ -73,6 +73,45 @@ def methodology_html() -> SafeString | None:
     return markdown_to_html(path.read_text(encoding="utf-8"))
 
 
+# A breakdown longer than this prints its largest lines and one line for the rest: the full
+# list of every line is in the CSV / XLSX of the same version (and in the locked JSON).
+PRINTED_LINES = 40
+
+
+def _rest(lines: list[dict], kind: str) -> dict:
+    total_share = sum(line["share"] for line in lines)
+    return {
+        "key": "other",
+        "label": f"{len(lines)} other {kind} (see the XLSX export)",
+        "record_count": sum(line["record_count"] for line in lines),
+        "mwh": sum(line["mwh"] for line in lines),
+        "share": total_share,
+        "location_t": sum(line["location_t"] for line in lines),
+        "market_t": sum(line["market_t"] for line in lines),
+        "market_complete": all(line["market_complete"] for line in lines),
+    }
+
+
+def for_print(document: dict) -> dict:
+    """The document with long breakdowns cut to their largest lines plus a remainder line;
+    totals are untouched."""
+    breakdowns = dict(document["breakdowns"])
+    for name, kind in (("team", "teams"), ("model", "models"), ("location", "locations")):
+        lines = breakdowns[name]
+        if len(lines) > PRINTED_LINES:
+            shown = PRINTED_LINES - 1
+            breakdowns[name] = [*lines[:shown], _rest(lines[shown:], kind)]
+    intensity = document["intensity"]
+    if len(intensity) > PRINTED_LINES:
+        intensity = sorted(intensity, key=lambda m: -(m["inferences"] or 0))[:PRINTED_LINES]
+    return {
+        **document,
+        "breakdowns": breakdowns,
+        "intensity": intensity,
+        "intensity_cut": len(document["intensity"]) - len(intensity),
+    }
+
+
 def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes:
     """The audit PDF of a report document (selectors.audit_document)."""
     from weasyprint import HTML
@@ -90,7 +129,7 @@ def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes
     html = render_to_string(
         "reports/pdf/scope2.html",
         {
-            "doc": document,
+            "doc": for_print(document),
             "charts": charts,
             "methodology": methodology_html(),
             "methodology_doc": METHODOLOGY_DOC,

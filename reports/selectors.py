@@ -214,19 +214,26 @@ def _scoped(sums_by_scope: dict[str, Sums]) -> dict:
     }
 
 
-def _monthly(principal: Principal, start: date, end: date) -> dict[str, dict[str, Sums]]:
-    """{"YYYY-MM": {scope: Sums}} for [start, end): one grouped scan of the rollups."""
+def _monthly(
+    principal: Principal, start: date, end: date
+) -> tuple[dict[str, dict[str, Sums]], dict[tuple[int, str], float]]:
+    """{"YYYY-MM": {scope: Sums}} for [start, end), and the Scope 2 facility kWh per
+    (location, month): one grouped scan of the rollups."""
     rows = (
         rollups_visible(principal=principal, start=start, end=end)
         .annotate(month=TruncMonth("day"))
-        .values("month", "scope")
+        .values("month", "scope", "location_id")
         .annotate(**ROLLUP_SUMS)
         .order_by()
     )
     months: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    scope2_kwh: dict[tuple[int, str], float] = defaultdict(float)
     for row in rows:
-        months[_month_key(row["month"])][row["scope"]].add(row)
-    return months
+        month = _month_key(row["month"])
+        months[month][row["scope"]].add(row)
+        if row["scope"] == EmissionScope.SCOPE2:
+            scope2_kwh[(row["location_id"], month)] += row["facility_kwh"] or 0.0
+    return months, scope2_kwh
 
 
 def _period_totals(months: dict[str, dict[str, Sums]], period: periods.Period) -> dict:
@@ -405,8 +412,7 @@ def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
     period = periods.quarter(year, quarter)
     fine = (
         rollups_visible(principal=principal, start=period.start, end=period.end)
-        .annotate(month=TruncMonth("day"))
-        .values("scope", "team_id", "ai_model_id", "location_id", "phase", "energy_tier", "month")
+        .values("scope", "team_id", "ai_model_id", "location_id", "phase", "energy_tier")
         .annotate(**ROLLUP_SUMS)
         .order_by()
     )
@@ -416,7 +422,6 @@ def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
     cloud = [r for r in fine if r["scope"] != EmissionScope.SCOPE2]
     groups: dict[str, dict] = {name: defaultdict(Sums) for name in BREAKDOWNS}
     total, cloud_total = Sums(), Sums()
-    kwh_by_zone_month: dict[tuple, float] = defaultdict(float)
     for row in scope2:
         total.add(row)
         groups["team"][row["team_id"]].add(row)
@@ -424,8 +429,6 @@ def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
         groups["location"][row["location_id"]].add(row)
         groups["phase"][row["phase"]].add(row)
         groups["tier"][row["energy_tier"]].add(row)
-        zone = locations[row["location_id"]][2]
-        kwh_by_zone_month[(zone, _month_key(row["month"]))] += row["facility_kwh"] or 0.0
     cloud_locations: dict[int, Sums] = defaultdict(Sums)
     inference: dict[int | None, Sums] = defaultdict(Sums)
     for row in cloud:
@@ -451,7 +454,12 @@ def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
     }
 
     prev_year, prev_quarter = periods.previous_quarter(year, quarter)
-    months = _monthly(principal, date(year - 1, 1, 1), date(year + 1, 1, 1))
+    months, scope2_kwh = _monthly(principal, date(year - 1, 1, 1), date(year + 1, 1, 1))
+    first, last = _text(period.start), _text(period.end)
+    kwh_by_zone_month: dict[tuple, float] = defaultdict(float)
+    for (location_id, month), location_kwh in scope2_kwh.items():
+        if first <= month < last:
+            kwh_by_zone_month[(locations[location_id][2], month)] += location_kwh
     current = _period_totals(months, period)
     trend = []
     for y in (year - 1, year):

@@ -2,6 +2,7 @@
 
 import hashlib
 import logging
+from datetime import date
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -9,8 +10,10 @@ from django.utils import timezone
 from accounts.models import Organisation
 from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
+from inventory.pipeline import market_allocations_rebuild
+from inventory.pipeline.sql import organisation_lock
 from reports import periods
-from reports.models import ReportExport, ReportVersion
+from reports.models import ReportExport, ReportVersion, restating
 from reports.pdf import render_report_pdf
 from reports.selectors import (
     BREAKDOWNS,
@@ -141,6 +144,22 @@ def report_lock(*, principal: Principal, year: int, quarter: int, user=None) -> 
     return version
 
 
+def _market_recompute(organisation_id: int, year: int, quarter: int) -> None:
+    """Recompute the quarter's market-based allocation from today's instruments and rollups.
+
+    The pipeline leaves locked quarters alone; a restatement is the one moment it may redo
+    one, so the quarter is unlocked for this call only (reports.models.restating).
+    """
+    period = periods.quarter(year, quarter)
+    months = [date(year, month, 1) for month in range(period.start.month, period.start.month + 3)]
+    token = restating.set((organisation_id, year, quarter))
+    try:
+        organisation_lock(organisation_id)
+        market_allocations_rebuild(organisation_id=organisation_id, months=months)
+    finally:
+        restating.reset(token)
+
+
 @transaction.atomic
 def report_restate(
     *, principal: Principal, year: int, quarter: int, reason: str, user=None
@@ -161,6 +180,7 @@ def report_restate(
     if not versions:
         raise ApplicationError(f"{year} Q{quarter} is not locked; lock it first", status_code=409)
     latest = versions[-1]
+    _market_recompute(principal.organisation.id, year, quarter)
     snapshot = _snapshot(principal, year, quarter)
     differences = report_differences(latest.report, snapshot["report"])
     if snapshot["content_hash"] == latest.content_hash and not any(

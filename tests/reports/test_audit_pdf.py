@@ -1,0 +1,134 @@
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from reports.models import ReportExport
+from reports.services import report_export_build
+from tests.reports.scope2_data import scope2, seed_quarter
+
+EXPORTS = "/api/v1/reports/scope2/exports/"
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The PDF's text as an auditor's tool reads it (poppler's pdftotext)."""
+    tool = shutil.which("pdftotext")
+    assert tool, "pdftotext is missing: apt-get install poppler-utils"
+    result = subprocess.run([tool, "-layout", "-", "-"], input=pdf, capture_output=True, check=True)
+    return result.stdout.decode()
+
+
+def export(client, **body) -> dict:
+    response = client.post(EXPORTS, {"year": 2026, "quarter": 1, **body}, format="json")
+    assert response.status_code == 202, response.content
+    created = response.json()
+    if ReportExport.objects.get(pk=created["id"]).status != "done":
+        # With a real broker and no worker in the test run, build it here as the task would.
+        report_export_build(export_id=created["id"])
+    return client.get(f"{EXPORTS}{created['id']}/").json()
+
+
+def t(value: float) -> str:
+    return f"{value:,.3f}"
+
+
+@pytest.mark.django_db
+class TestAuditPdf:
+    def test_the_pdf_of_a_locked_quarter_shows_the_api_figures(self, tenant):
+        client = seed_quarter(tenant)
+        locked = client.post(
+            "/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1}, format="json"
+        ).json()
+        body = scope2(client).json()
+        job = export(client)
+        assert job["status"] == "done"
+        assert job["progress"] == 100
+        assert job["version"] == 1
+        response = client.get(job["download_url"])
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/pdf"
+        assert "acme-scope2-2026-Q1-v1.pdf" in response["Content-Disposition"]
+        text = pdf_text(response.content)
+        flat = re.sub(r"\s+", "", text)
+
+        # Cover: organisation, period, version, status and content hash.
+        assert "Org acme" in text
+        assert "2026 Q1" in text
+        assert "LOCKED · VERSION 1" in text
+        assert locked["content_hash"] in flat
+        # Page numbers and a table of contents that points at them.
+        assert re.search(r"Page 1 of (\d+)", text)
+        assert re.search(r"7\. Emission factors[ .]*\d+", text)
+
+        # The dual Scope 2 table and the breakdowns carry the API's figures.
+        # (pdftotext -layout wraps the row labels; the figures stay on the first line)
+        dual = re.search(r"Scope 2: owned and\s+(\S+)\s+(\S+)\s+(\S+)", text).groups()
+        assert dual == (
+            t(body["scope2"]["mwh"]),
+            t(body["scope2"]["location_t"]),
+            t(body["scope2"]["market_t"]),
+        )
+        cloud = re.search(r"Public cloud: Scope\s+(\S+)\s+(\S+)", text).groups()
+        assert cloud == (t(body["scope3_cat1"]["mwh"]), t(body["scope3_cat1"]["location_t"]))
+        for line in body["breakdowns"]["team"] + body["breakdowns"]["phase"]:
+            row = re.search(re.escape(line["label"]) + r"\s+(\d+)\s+(\S+)\s+\S+ %\s+(\S+)", text)
+            assert row, line["label"]
+            assert row.groups() == (
+                str(line["record_count"]),
+                t(line["mwh"]),
+                t(line["location_t"]),
+            )
+        assert "GO-2026-0001" in text
+        assert "46.3 %" in text
+        # Factors with their sources and licences, lineage, methodology.
+        assert "Supplier letter 2026-01" in text
+        assert "Methodology version 2026.1" in text
+        assert "4 input records in 1 ingestion batches" in text
+
+    def test_a_draft_pdf_says_it_is_not_locked(self, tenant):
+        client = seed_quarter(tenant)
+        job = export(client)
+        assert job["version"] is None
+        text = pdf_text(client.get(job["download_url"]).content)
+        assert "DRAFT" in text
+        assert "not locked" in text
+
+    def test_a_failed_build_is_recorded_and_the_pdf_is_not_served(self, tenant, monkeypatch):
+        client = seed_quarter(tenant)
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("chromium went away")
+
+        monkeypatch.setattr("reports.services.render_report_pdf", broken)
+        response = client.post(EXPORTS, {"year": 2026, "quarter": 1}, format="json")
+        export_id = response.json()["id"]
+        if ReportExport.objects.get(pk=export_id).status != "failed":
+            with pytest.raises(RuntimeError):
+                report_export_build(export_id=export_id)
+        job = client.get(f"{EXPORTS}{export_id}/").json()
+        assert job["status"] == "failed"
+        assert job["error"] == "chromium went away"
+        assert job["download_url"] is None
+        assert client.get(f"{EXPORTS}{export_id}/pdf/").status_code == 409
+
+    def test_another_organisation_cannot_see_or_download_an_export(self, tenant, outsider):
+        job = export(seed_quarter(tenant))
+        other = outsider.client_for("admin")
+        assert other.get(f"{EXPORTS}{job['id']}/").status_code == 404
+        assert other.get(f"{EXPORTS}{job['id']}/pdf/").status_code == 404
+        assert other.get(f"/reports/exports/{job['id']}/pdf/").status_code == 404
+        assert tenant.client_for("engineer").get(f"{EXPORTS}{job['id']}/").status_code == 404
+
+    def test_the_page_requests_a_pdf_and_links_to_it(self, tenant):
+        client = seed_quarter(tenant)
+        response = client.post("/reports/2026/Q1/export/")
+        assert response.status_code == 302
+        export_id = int(response["Location"].rstrip("/").split("/")[-1])
+        if ReportExport.objects.get(pk=export_id).status != "done":
+            report_export_build(export_id=export_id)
+        html = client.get(response["Location"]).content.decode()
+        assert f"/reports/exports/{export_id}/pdf/" in html
+        download = client.get(f"/reports/exports/{export_id}/pdf/")
+        assert download["Content-Type"] == "application/pdf"
+        assert "Generate the audit PDF" in client.get("/reports/2026/Q1/").content.decode()

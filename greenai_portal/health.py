@@ -37,18 +37,25 @@ def _database() -> dict[str, Any]:
 
 def _backlog() -> dict[str, Any]:
     from inventory.models import CloudUsageRecord, RecalculationJob, WorkloadRecord
+    from inventory.pipeline import batches_waiting
 
+    # Records have no index on their status: count the pending ones of the batches waiting
+    # (by the batch index) and what running recalculations have left.
+    waiting = batches_waiting()
     pending = {
-        "workload": WorkloadRecord.objects.filter(status="pending").count(),
-        "cloud_usage": CloudUsageRecord.objects.filter(status="pending").count(),
+        "workload": WorkloadRecord.objects.filter(batch_id__in=waiting, status="pending").count(),
+        "cloud_usage": CloudUsageRecord.objects.filter(
+            batch_id__in=waiting, status="pending"
+        ).count(),
     }
+    jobs = RecalculationJob.objects.filter(status__in=["queued", "running"])
+    recalculating = sum(job.total_records - job.processed_records for job in jobs)
     return {
         "ok": True,
-        "pending_records": sum(pending.values()),
-        "pending_by_kind": pending,
-        "recalculations_running": RecalculationJob.objects.filter(
-            status__in=["queued", "running"]
-        ).count(),
+        "batches_waiting": len(waiting),
+        "pending_records": sum(pending.values()) + recalculating,
+        "pending_by_kind": {**pending, "recalculation": recalculating},
+        "recalculations_running": len(jobs),
     }
 
 

@@ -198,6 +198,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.tasks.sweep_pending_records",
         "schedule": env.float("GREENAI_SWEEP_SECONDS", default=60.0),
     },
+    "sweep-all-pending-records": {
+        "task": "inventory.tasks.sweep_all_pending_records",
+        "schedule": env.float("GREENAI_FULL_SWEEP_SECONDS", default=3600.0),
+    },
 }
 # GET /health/: how long to wait for workers to answer a ping.
 GREENAI_HEALTH_WORKER_TIMEOUT = env.float("GREENAI_HEALTH_WORKER_TIMEOUT", default=1.0)

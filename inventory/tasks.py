@@ -10,7 +10,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from greenai_portal.logs import log_context
-from inventory.pipeline import records_compute
+from inventory.pipeline import batch_compute, pending_sweep, records_compute
 from inventory.pipeline.recalculation import recalculation_run, recalculations_resume
 
 logger = logging.getLogger(__name__)
@@ -27,20 +27,26 @@ _RETRY = {
 
 @shared_task(**_RETRY)
 def compute_batch(batch_id: int) -> int:
-    """Compute the windows holding this batch's records (and whatever else is pending there)."""
+    """Compute this batch's records, then take the batch off the sweep's queue."""
     with log_context(batch_id=batch_id):
-        return records_compute(batch_id=batch_id).computed
+        return batch_compute(batch_id=batch_id).computed
 
 
 @shared_task(**_RETRY)
 def sweep_pending_records() -> int:
-    """Compute whatever is still pending: records whose task was lost or never queued (the
-    broker was down), and recalculations whose worker died."""
-    computed = records_compute().computed
+    """Compute the batches still waiting (their task was lost, or never queued because the
+    broker was down) and resume recalculations whose worker died."""
+    computed = pending_sweep().computed
     resumed = recalculations_resume()
     if computed or resumed:
         logger.info("sweep", extra={"computed": computed, "recalculations_resumed": resumed})
     return computed
+
+
+@shared_task(**_RETRY)
+def sweep_all_pending_records() -> int:
+    """Backstop: a full scan for pending records however they got there (hourly)."""
+    return records_compute().computed
 
 
 @shared_task(**_RETRY)

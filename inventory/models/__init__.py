@@ -27,6 +27,7 @@ from inventory.models.locations import (
     Location,
 )
 from inventory.models.pipeline import (
+    BatchComputation,
     RecalculationJob,
     RecalculationStatus,
     RecalculationTrigger,
@@ -50,6 +51,7 @@ from inventory.models.records import (
 
 __all__ = [
     "AiModel",
+    "BatchComputation",
     "CloudCoefficient",
     "CloudUsageRecord",
     "CodeCarbonRun",

@@ -60,3 +60,23 @@ class RecalculationJob(models.Model):
         if self.total_records == 0:
             return 1.0 if self.status == RecalculationStatus.DONE else 0.0
         return self.processed_records / self.total_records
+
+
+class BatchComputation(models.Model):
+    """An ingest batch the pipeline has computed: every record it held was taken from pending.
+
+    The sweep's queue is the batches without one (their task was lost, or never queued while
+    the broker was down); records have no index on their status, to keep computing them cheap.
+    """
+
+    batch = models.OneToOneField(
+        "inventory.IngestBatch",
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="computation",
+    )
+    records = models.PositiveIntegerField(default=0, help_text="records computed by that run")
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"batch {self.batch_id} computed"

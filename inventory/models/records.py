@@ -87,11 +87,26 @@ class ComputedResult(models.Model):
     it_kwh = models.FloatField(null=True, blank=True)
     pue_used = models.FloatField(null=True, blank=True)
     facility_kwh = models.FloatField(null=True, blank=True)
+    # Result lineage columns carry no index and no database FK constraint: the pipeline writes
+    # them for every record (an index or a deferred FK check each time would cost more than
+    # the computation); the ORM still PROTECTs the factor rows they name.
     grid_factor = models.ForeignKey(
-        GridFactor, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        GridFactor,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     factor_override = models.ForeignKey(
-        FactorOverride, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        FactorOverride,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
     )
     location_kg_per_kwh = models.FloatField(null=True, blank=True)
     location_kg = models.FloatField(null=True, blank=True)
@@ -104,6 +119,7 @@ class ComputedResult(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     # The recalculation that last marked this record pending (its progress counts these).
     recalculation_job = models.ForeignKey(
@@ -113,6 +129,7 @@ class ComputedResult(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     # Market-based kg is allocated per organisation × zone × month (instruments cover
     # consumption, not records), then shared out pro rata to the rollups.
@@ -127,19 +144,23 @@ class ComputedResult(models.Model):
 class WorkloadRecord(ComputedResult):
     """One AI job or serving period as sent, with the result the pipeline computed for it."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, db_index=False)
     batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT)
     external_id = models.CharField(max_length=200)
     content_hash = models.CharField(max_length=64)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT)
-    ai_model = models.ForeignKey(AiModel, null=True, blank=True, on_delete=models.PROTECT)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, db_index=False)
+    ai_model = models.ForeignKey(
+        AiModel, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     phase = models.CharField(max_length=16, choices=Phase.choices)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     duration_s = models.FloatField()
     activity_date = models.DateField(help_text="UTC date of started_at: the rollup day")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT)
-    hardware = models.ForeignKey(Hardware, null=True, blank=True, on_delete=models.PROTECT)
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False)
+    hardware = models.ForeignKey(
+        Hardware, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     device_count = models.PositiveIntegerField(default=1)
     energy_kwh = models.FloatField(null=True, blank=True)
     avg_power_w = models.FloatField(null=True, blank=True)
@@ -157,12 +178,13 @@ class WorkloadRecord(ComputedResult):
                 fields=["organisation", "external_id"], name="workload_external_id_per_org"
             ),
         ]
+        # Few indexes on purpose, and none on a column the pipeline writes: computing a record
+        # then is a HOT update (the new row version stays on its page, no index is touched),
+        # with the table's fillfactor leaving room for it (migration 0004). So no index on
+        # status: the pipeline's queue is the batches not yet computed (BatchComputation)
+        # and the recalculation jobs. Foreign keys have no index of their own (deleting a team
+        # or a location, rare, scans); reads go by organisation and day, or by batch.
         indexes = [
-            models.Index(
-                fields=["status"],
-                name="workload_pending",
-                condition=models.Q(status="pending"),
-            ),
             models.Index(fields=["organisation", "activity_date"], name="workload_org_day"),
         ]
 
@@ -182,13 +204,15 @@ class UsageKind(models.TextChoices):
 class CloudUsageRecord(ComputedResult):
     """One billing-export line (or the portal's own usage row), estimated CCF-style."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, db_index=False)
     batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT)
     external_id = models.CharField(max_length=200)
     content_hash = models.CharField(max_length=64)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT)
-    ai_model = models.ForeignKey(AiModel, null=True, blank=True, on_delete=models.PROTECT)
-    location = models.ForeignKey(Location, on_delete=models.PROTECT)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, db_index=False)
+    ai_model = models.ForeignKey(
+        AiModel, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False)
     service = models.CharField(max_length=120, help_text="e.g. AmazonEC2, Compute Engine")
     usage_kind = models.CharField(max_length=12, choices=UsageKind.choices)
     quantity = models.FloatField()
@@ -198,6 +222,7 @@ class CloudUsageRecord(ComputedResult):
         blank=True,
         on_delete=models.PROTECT,
         help_text="CPU microarchitecture or GPU; the provider's unknown-CPU row otherwise",
+        db_index=False,
     )
     utilization = models.FloatField(null=True, blank=True)
     replication = models.FloatField(null=True, blank=True)
@@ -214,6 +239,7 @@ class CloudUsageRecord(ComputedResult):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     coefficient = models.ForeignKey(
         CloudCoefficient,
@@ -222,6 +248,7 @@ class CloudUsageRecord(ComputedResult):
         on_delete=models.PROTECT,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     replication_used = models.FloatField(null=True, blank=True)
     cost = models.FloatField(null=True, blank=True)
@@ -236,11 +263,6 @@ class CloudUsageRecord(ComputedResult):
             ),
         ]
         indexes = [
-            models.Index(
-                fields=["status"],
-                name="cloud_usage_pending",
-                condition=models.Q(status="pending"),
-            ),
             models.Index(fields=["organisation", "activity_date"], name="cloud_usage_org_day"),
         ]
 

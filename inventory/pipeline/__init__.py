@@ -9,6 +9,9 @@ transactions), ``recalculation`` (recomputing open periods after a factor change
 
 from inventory.pipeline.compute import (
     ComputeResult,
+    batch_compute,
+    batches_waiting,
+    pending_sweep,
     pending_windows,
     records_compute,
     window_compute,
@@ -21,8 +24,11 @@ workload_records_compute = records_compute
 
 __all__ = [
     "ComputeResult",
+    "batch_compute",
+    "batches_waiting",
     "daily_rollups_rebuild",
     "market_allocations_rebuild",
+    "pending_sweep",
     "pending_windows",
     "records_compute",
     "rollup_mismatches",

@@ -8,7 +8,7 @@ record's, else DEFAULT_REPLICATION; never on network), then PUE once (region, pr
 methodology default), then kg at the grid factor.
 """
 
-from inventory.pipeline.sql import LOCATION_PUE, OVERRIDE_PICK, SCOPE, grid_factor_pick
+from inventory.pipeline.sql import window_picks
 
 # The cloud_coefficients.csv key each usage kind reads (compute and gpu read a power row).
 COEFFICIENT_KEYS = {
@@ -19,7 +19,7 @@ COEFFICIENT_KEYS = {
 }
 
 _COEFFICIENT_KEY = (
-    "CASE d.usage_kind "
+    "CASE k.usage_kind "
     + " ".join(f"WHEN '{kind}' THEN '{key}'" for kind, key in COEFFICIENT_KEYS.items())
     + " END"
 )
@@ -49,42 +49,40 @@ _ERROR = f"""CASE
     WHEN p.kg_per_kwh IS NULL THEN 'No grid factor for zone ' || p.zone
     ELSE '' END"""
 
-CTES = f"""
-keys AS (
-    SELECT DISTINCT location_id, activity_date, usage_kind,
+CTES = (
+    window_picks(
+        """SELECT DISTINCT location_id, activity_date, usage_kind,
         COALESCE(hardware_id, 0) AS hardware_key
     FROM inventory_cloudusagerecord
     WHERE organisation_id = %(organisation)s AND status = 'pending'
-      AND activity_date >= %(start)s AND activity_date < %(end)s
-),
-picks AS (
-    SELECT d.location_id AS pick_location, d.activity_date AS pick_day, d.usage_kind,
-        d.hardware_key, l.zone,
-        {SCOPE} AS scope,
-        {LOCATION_PUE} AS location_pue,
-        {OVERRIDE_PICK} AS override_id,
-        {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id,
+      AND activity_date >= %(start)s AND activity_date < %(end)s /*only*/"""
+    )
+    + f""",
+models AS MATERIALIZED (
+    SELECT k.location_id, k.activity_date, k.usage_kind, k.hardware_key,
         CASE
-            WHEN d.usage_kind NOT IN ('compute', 'gpu') THEN NULL
-            WHEN d.hardware_key <> 0 THEN d.hardware_key
-            WHEN d.usage_kind = 'compute'
+            WHEN k.usage_kind NOT IN ('compute', 'gpu') THEN NULL
+            WHEN k.hardware_key <> 0 THEN k.hardware_key
+            WHEN k.usage_kind = 'compute'
                 THEN (SELECT u.id FROM inventory_hardware u
-                      WHERE u.code = 'unknown-cpu-' || l.provider)
+                      WHERE u.code = 'unknown-cpu-' || p.provider)
         END AS power_model_id,
         (SELECT c.id FROM inventory_cloudcoefficient c
          WHERE c.dataset_id = %(dataset)s AND c.key = {_COEFFICIENT_KEY}) AS coefficient_id
-    FROM keys d
-    JOIN inventory_location l ON l.id = d.location_id
+    FROM keys k
+    JOIN day_picks p ON p.location_id = k.location_id AND p.activity_date = k.activity_date
 ),
-priced AS (
-    SELECT picks.*, h.idle_w, h.max_w, c.value AS coefficient,
-        COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh
-    FROM picks
-    LEFT JOIN inventory_hardware h ON h.id = picks.power_model_id
-    LEFT JOIN inventory_cloudcoefficient c ON c.id = picks.coefficient_id
-    LEFT JOIN inventory_factoroverride fo ON fo.id = picks.override_id
-    LEFT JOIN inventory_gridfactor gf ON gf.id = picks.grid_factor_id
+priced AS MATERIALIZED (
+    SELECT m.location_id AS pick_location, m.activity_date AS pick_day, m.usage_kind,
+        m.hardware_key, m.power_model_id, m.coefficient_id, h.idle_w, h.max_w,
+        c.value AS coefficient, p.zone, p.scope, p.location_pue, p.override_id,
+        p.grid_factor_id, p.kg_per_kwh
+    FROM models m
+    JOIN day_picks p ON p.location_id = m.location_id AND p.activity_date = m.activity_date
+    LEFT JOIN inventory_hardware h ON h.id = m.power_model_id
+    LEFT JOIN inventory_cloudcoefficient c ON c.id = m.coefficient_id
 )"""
+)
 
 UPDATE = f"""
 UPDATE inventory_cloudusagerecord AS w SET
@@ -108,7 +106,7 @@ UPDATE inventory_cloudusagerecord AS w SET
     compute_error = {_ERROR}
 FROM priced AS p
 WHERE w.organisation_id = %(organisation)s AND w.status = 'pending'
-  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s
+  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s /*only_w*/
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.usage_kind = w.usage_kind AND p.hardware_key = COALESCE(w.hardware_id, 0)
 RETURNING activity_date, status

@@ -1,15 +1,22 @@
 """Pending records → results → daily rollups → market allocation, one window at a time.
 
 A window is one organisation's month. Computing a window is one transaction: take the
-window lock, compute every pending workload and cloud usage record of the month (two set-based
-UPDATEs), then, under the organisation lock, rebuild the rollups of the days touched and the
-month's market allocation. A worker killed midway rolls the whole window back (records stay
-pending, rollups unchanged); a second worker either waits for the window or, when it only
-tries, moves on to another. Nothing is computed twice: the UPDATEs only take records still
-pending, and only the window's holder runs them.
+window lock, compute the window's pending workload and cloud usage records (of one batch or
+one recalculation job, or all of them) with two set-based UPDATEs, then, under the
+organisation lock, rebuild the rollups of the days touched and the month's market
+allocation. A worker killed midway rolls the whole window back (records stay pending,
+rollups unchanged); a second worker either waits for the window or, when it only tries,
+moves on to another. Nothing is computed twice: the UPDATEs only take records still pending,
+and only the window's holder runs them.
+
+The queue: record rows have no index on their status (computing one is then a HOT update,
+see inventory/models/records.py), so pending work is found by batch (a batch's task, or the
+sweep for batches without a BatchComputation) or by recalculation job; a full scan is the
+hourly backstop.
 """
 
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
@@ -24,6 +31,7 @@ from inventory.calculation.methodology import (
     METHODOLOGY_VERSION,
 )
 from inventory.factor_library import active_dataset
+from inventory.models import BatchComputation, IngestBatch
 from inventory.pipeline import cloud, workloads
 from inventory.pipeline.market import market_allocations_rebuild
 from inventory.pipeline.rollups import daily_rollups_rebuild
@@ -47,6 +55,10 @@ class ComputeResult:
     days_rolled_up: int = 0
     windows: int = 0
     organisations: set[int] = field(default_factory=set)
+    # Wall time inside the windows: the compute UPDATEs, the rollups, the market allocation.
+    update_seconds: float = 0.0
+    rollup_seconds: float = 0.0
+    market_seconds: float = 0.0
 
     def add(self, other: "ComputeResult") -> None:
         self.computed += other.computed
@@ -54,6 +66,9 @@ class ComputeResult:
         self.days_rolled_up += other.days_rolled_up
         self.windows += other.windows
         self.organisations |= other.organisations
+        self.update_seconds += other.update_seconds
+        self.rollup_seconds += other.rollup_seconds
+        self.market_seconds += other.market_seconds
 
 
 _PENDING_WINDOWS_SQL = """
@@ -65,6 +80,19 @@ WHERE status = 'pending' {filter}
 """
 
 
+def _only(batch_id: int | None, recalculation_job_id: int | None) -> tuple[str, str, dict]:
+    """Extra conditions restricting a window to one batch's or one job's records."""
+    if batch_id is not None:
+        return "AND batch_id = %(only)s", "AND w.batch_id = %(only)s", {"only": batch_id}
+    if recalculation_job_id is not None:
+        return (
+            "AND recalculation_job_id = %(only)s",
+            "AND w.recalculation_job_id = %(only)s",
+            {"only": recalculation_job_id},
+        )
+    return "", "", {}
+
+
 def pending_windows(
     *,
     batch_id: int | None = None,
@@ -72,7 +100,8 @@ def pending_windows(
     recalculation_job_id: int | None = None,
 ) -> list[Window]:
     """(organisation, month) windows holding pending records, optionally only those of a
-    batch, an organisation or a recalculation job."""
+    batch (found by its index), an organisation (by its (organisation, day) index) or a
+    recalculation job (within its organisation). With no filter: a full scan."""
     clauses, params = [], {}
     for column, value in (
         ("batch_id", batch_id),
@@ -113,21 +142,35 @@ def _organisation_basis(organisation_id: int) -> str:
     return Organisation.objects.values_list("factor_basis", flat=True).get(pk=organisation_id)
 
 
-def window_compute(organisation_id: int, month: date, *, wait: bool = True) -> ComputeResult | None:
-    """Compute one window; None when wait is False and another worker holds it."""
+def window_compute(
+    organisation_id: int,
+    month: date,
+    *,
+    wait: bool = True,
+    batch_id: int | None = None,
+    recalculation_job_id: int | None = None,
+) -> ComputeResult | None:
+    """Compute one window's pending records (only a batch's or a job's, if given); None when
+    wait is False and another worker holds the window."""
+    only, only_w, only_params = _only(batch_id, recalculation_job_id)
     with transaction.atomic():
         if not window_lock(organisation_id, month, wait=wait):
             return None
-        params = _params(organisation_id, month)
+        started = time.monotonic()
+        params = {**_params(organisation_id, month), **only_params}
         counts: dict[tuple[date, str], int] = defaultdict(int)
         for module in (workloads, cloud):
-            for key, count in run_compute_update(module.CTES, module.UPDATE, params).items():
+            ctes = module.CTES.replace("/*only*/", only)
+            update = module.UPDATE.replace("/*only_w*/", only_w)
+            for key, count in run_compute_update(ctes, update, params).items():
                 counts[key] += count
         if not counts:
             return ComputeResult()
+        updated = time.monotonic()
         days = {day for day, _ in counts}
         organisation_lock(organisation_id)
         daily_rollups_rebuild(organisation_id=organisation_id, days=days)
+        rolled = time.monotonic()
         market_allocations_rebuild(organisation_id=organisation_id, months=[month])
         result = ComputeResult(
             computed=sum(counts.values()),
@@ -135,6 +178,9 @@ def window_compute(organisation_id: int, month: date, *, wait: bool = True) -> C
             days_rolled_up=len(days),
             windows=1,
             organisations={organisation_id},
+            update_seconds=updated - started,
+            rollup_seconds=rolled - updated,
+            market_seconds=time.monotonic() - rolled,
         )
     logger.info(
         "computed window",
@@ -144,6 +190,9 @@ def window_compute(organisation_id: int, month: date, *, wait: bool = True) -> C
             "computed": result.computed,
             "failed": result.failed,
             "days": result.days_rolled_up,
+            "update_ms": round(result.update_seconds * 1000),
+            "rollup_ms": round(result.rollup_seconds * 1000),
+            "market_ms": round(result.market_seconds * 1000),
         },
     )
     return result
@@ -158,9 +207,9 @@ def records_compute(
 ) -> ComputeResult:
     """Compute the windows holding pending records (of a batch, organisation or job, if given).
 
-    Each window computes all its pending records, whichever batch they came in. Windows
-    another worker holds are skipped on the first pass, so workers spread over the backlog,
-    then waited for, so records that arrived while that worker ran are not left to the sweep.
+    With a batch or a job, only its records; otherwise every pending record of the windows.
+    Windows another worker holds are skipped on the first pass, so workers spread over the
+    backlog, then waited for, so nothing found pending here is left to the sweep.
     """
     total = ComputeResult()
     skipped = []
@@ -171,7 +220,13 @@ def records_compute(
     )
     for wait, todo in ((False, windows), (True, skipped)):
         for organisation, month in todo:
-            result = window_compute(organisation, month, wait=wait)
+            result = window_compute(
+                organisation,
+                month,
+                wait=wait,
+                batch_id=batch_id,
+                recalculation_job_id=recalculation_job_id,
+            )
             if result is None:
                 skipped.append((organisation, month))
                 continue
@@ -188,4 +243,31 @@ def records_compute(
             "windows": total.windows,
         },
     )
+    return total
+
+
+def batch_compute(*, batch_id: int) -> ComputeResult:
+    """Compute a batch's records, then mark the batch computed (off the sweep's queue)."""
+    result = records_compute(batch_id=batch_id)
+    BatchComputation.objects.update_or_create(
+        batch_id=batch_id, defaults={"records": result.computed}
+    )
+    return result
+
+
+def batches_waiting() -> list[int]:
+    """Batches holding records and not computed yet: their task was lost, never queued (the
+    broker was down) or is still on its way."""
+    return list(
+        IngestBatch.objects.filter(created__gt=0, computation__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def pending_sweep() -> ComputeResult:
+    """Compute every batch still waiting (the periodic sweep)."""
+    total = ComputeResult()
+    for batch_id in batches_waiting():
+        total.add(batch_compute(batch_id=batch_id))
     return total

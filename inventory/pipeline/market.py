@@ -9,10 +9,11 @@ Scope 2 rollup of the zone-month gets ``facility_kwh / month kWh * month kg``.
 Instruments across months: an instrument's MWh are consumed month by month in calendar
 order, across every month it covers, so recomputing one month must not change what another
 got unfairly. We walk a zone's months in order carrying each instrument's kWh left: months
-that are not recomputed (before the first affected month, or locked by a report) keep their
-stored rows and only deduct what they claimed; every month from the first affected one on is
-recomputed when the zone has instruments (their balance carries forward), and only the
-affected months when it has none (months are then independent). The engine is called per
+before the first affected one, and months locked by a report, keep their stored rows and only
+deduct what they claimed; affected months are priced from their consumption in the rollups;
+when the zone has instruments, every later month is re-priced too (the balance it starts
+from may have moved), from the consumption it was priced on (its rows' kWh), and rewritten
+only if its allocation changes. The engine is called per
 month with the carried balance, which is the same greedy order as one call over all months
 ((period start, key) lines, (rank, valid_from, id) instruments) and lets each month use its
 own residual-mix and grid-average factors. A balance never goes below zero: no MWh is
@@ -171,29 +172,53 @@ def _row_key(row: MarketAllocation) -> tuple:
 
 
 def _rollups_market_kg(
-    organisation_id: int, zone: str, month: date, kwh: float, kg: float | None
+    organisation_id: int, shares: list[tuple[str, date, float, float | None]]
 ) -> None:
-    """Share the zone-month's market kg out to its Scope 2 rollups, pro rata to facility kWh."""
-    if kg is None:
-        value, params = "NULL", {}
-    elif kwh == 0.0:
-        value, params = "0.0", {}
-    else:
-        value, params = "facility_kwh / %(kwh)s * %(kg)s", {"kwh": kwh, "kg": kg}
+    """Share each zone-month's market kg out to its Scope 2 rollups, pro rata to facility kWh:
+    ``facility_kwh / month kWh * month kg`` (0 for a month of 0 kWh; NULL when unpriced).
+
+    One UPDATE for many (zone, month, kWh, kg), joined as a derived table.
+    """
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"""UPDATE inventory_dailyrollup SET market_kg = {value}
-            WHERE organisation_id = %(organisation)s AND scope = 'scope2'
-              AND day >= %(start)s AND day < %(end)s
-              AND location_id IN (SELECT id FROM inventory_location WHERE zone = %(zone)s)""",
-            {
-                **params,
-                "organisation": organisation_id,
-                "zone": zone,
-                "start": month,
-                "end": next_month(month),
-            },
-        )
+        for start in range(0, len(shares), 200):
+            chunk = shares[start : start + 200]
+            params: dict = {"organisation": organisation_id}
+            selects = []
+            for n, (zone, month, kwh, kg) in enumerate(chunk):
+                params.update(
+                    {f"z{n}": zone, f"s{n}": month, f"e{n}": next_month(month), f"k{n}": kwh}
+                )
+                params[f"g{n}"] = kg
+                selects.append(
+                    f"SELECT %(z{n})s AS zone, %(s{n})s AS start, %(e{n})s AS stop, "
+                    f"CAST(%(k{n})s AS DOUBLE PRECISION) AS kwh, "
+                    f"CAST(%(g{n})s AS DOUBLE PRECISION) AS kg"
+                )
+            cursor.execute(
+                f"""UPDATE inventory_dailyrollup AS r SET market_kg = CASE
+                    WHEN v.kg IS NULL THEN NULL
+                    WHEN v.kwh = 0.0 THEN 0.0
+                    ELSE r.facility_kwh / v.kwh * v.kg END
+                FROM ({" UNION ALL ".join(selects)}) AS v, inventory_location AS l
+                WHERE r.organisation_id = %(organisation)s AND r.scope = 'scope2'
+                  AND l.id = r.location_id AND l.zone = v.zone
+                  AND r.day >= v.start AND r.day < v.stop""",
+                params,
+            )
+
+
+def _same_rows(old: list[MarketAllocation], new: list[MarketAllocation], *, exact: bool) -> bool:
+    if exact:
+        return [_row_key(r) for r in old] == [_row_key(r) for r in new]
+    if len(old) != len(new):
+        return False
+    for a, b in zip(old, new, strict=True):
+        if _row_key(a)[:4] != _row_key(b)[:4] or a.methodology_version != b.methodology_version:
+            return False
+        for x, y in ((a.kwh, b.kwh), (a.kg_per_kwh, b.kg_per_kwh), (a.kg, b.kg)):
+            if not math.isclose(x, y, rel_tol=1e-12, abs_tol=1e-9):
+                return False
+    return True
 
 
 def _locked_test(organisation_id: int):
@@ -231,11 +256,6 @@ def market_allocations_rebuild(
     consumption = _consumption(
         organisation_id, month_ranges, None if only_zones is None else sorted(only_zones)
     )
-    if carried_zones:
-        later = _consumption(organisation_id, [(first, date.max)], carried_zones)
-        for zone, by_month in later.items():
-            consumption.setdefault(zone, {}).update(by_month)
-
     stored: dict[str, dict[date, list[MarketAllocation]]] = defaultdict(lambda: defaultdict(list))
     stored_rows = MarketAllocation.objects.filter(
         Q(month__in=months) | Q(zone__in=list(instruments)), organisation=organisation
@@ -249,33 +269,39 @@ def market_allocations_rebuild(
     factors = _Factors(organisation, zones_here)
     now = timezone.now()
     recomputed = changed = 0
+    shares: list[tuple[str, date, float, float | None]] = []
+    affected = set(months)
     for zone in sorted(zones_here):
         zone_instruments = instruments.get(zone, [])
-        recompute = set(months)
-        if zone_instruments:
-            recompute |= {m for m in consumption.get(zone, {}) if m >= first}
-            recompute |= {m for m in stored[zone] if m >= first}
+        # With instruments, later months take what the affected ones leave: they are
+        # re-priced from the consumption they were priced on (the sum of their rows' kWh),
+        # and rewritten only if that changes their allocation.
+        later = {m for m in stored[zone] if m > first} - affected if zone_instruments else set()
         left = {i.id: i.mwh * 1000.0 for i in zone_instruments}
-        for month in sorted(recompute | set(stored[zone])):
+        for month in sorted(affected | set(stored[zone])):
             rows = stored[zone].get(month, [])
             kwh = consumption.get(zone, {}).get(month)
-            if month not in recompute or is_locked(month):
+            if is_locked(month) or (month not in affected and month not in later):
                 for row in rows:
                     if row.instrument_id in left:
                         left[row.instrument_id] = max(0.0, left[row.instrument_id] - row.kwh)
-                if month in recompute and rows and kwh is not None:
-                    _rollups_market_kg(organisation_id, zone, month, kwh, _month_kg(rows))
+                if month in affected and rows and kwh is not None:
+                    shares.append((zone, month, kwh, _month_kg(rows)))
                 continue
+            if month in later:
+                kwh = math.fsum(row.kwh for row in rows)
             recomputed += 1
             new_rows, kg = _allocate_month(
                 organisation, zone, month, kwh, zone_instruments, left, factors, now
             )
-            if [_row_key(r) for r in rows] != [_row_key(r) for r in new_rows]:
+            same = _same_rows(rows, new_rows, exact=month in affected)
+            if not same:
                 changed += 1
                 MarketAllocation.objects.filter(id__in=[r.id for r in rows]).delete()
                 MarketAllocation.objects.bulk_create(new_rows)
-            if kwh is not None:
-                _rollups_market_kg(organisation_id, zone, month, kwh, kg)
+            if kwh is not None and (month in affected or not same):
+                shares.append((zone, month, kwh, kg))
+    _rollups_market_kg(organisation_id, shares)
     return MarketRebuild(recomputed, changed)
 
 

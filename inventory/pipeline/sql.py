@@ -51,6 +51,32 @@ def grid_factor_pick(activity_date: str, zone: str) -> str:
     return "COALESCE(" + ", ".join(picks) + ")"
 
 
+def window_picks(keys_sql: str) -> str:
+    """CTEs for a window's UPDATE: ``keys`` (the distinct join keys of its pending records,
+    from keys_sql, with location_id and activity_date among them) and ``day_picks``: per
+    (location, day), the zone, scope, location PUE and grid factor (override or library).
+
+    MATERIALIZED: the factor picks run once per location and day, not once per record.
+    """
+    return f"""
+keys AS MATERIALIZED ({keys_sql}),
+day_factors AS MATERIALIZED (
+    SELECT d.location_id, d.activity_date, l.zone, l.provider,
+        {SCOPE} AS scope,
+        {LOCATION_PUE} AS location_pue,
+        {OVERRIDE_PICK} AS override_id,
+        {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id
+    FROM (SELECT DISTINCT location_id, activity_date FROM keys) AS d
+    JOIN inventory_location l ON l.id = d.location_id
+),
+day_picks AS MATERIALIZED (
+    SELECT f.*, COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh
+    FROM day_factors f
+    LEFT JOIN inventory_factoroverride fo ON fo.id = f.override_id
+    LEFT JOIN inventory_gridfactor gf ON gf.id = f.grid_factor_id
+)"""
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -120,6 +146,10 @@ def run_compute_update(ctes: str, update: str, params: dict) -> dict[tuple[date,
     counts: dict[tuple[date, str], int] = {}
     with connection.cursor() as cursor:
         if is_postgres():
+            # The planner cannot see how many rows a materialised CTE holds (it guesses one)
+            # and would probe the records once per pick: hash joins, for this statement only.
+            cursor.execute("SET LOCAL enable_nestloop = off")
+            cursor.execute("SET LOCAL enable_mergejoin = off")
             cursor.execute(
                 f"WITH {ctes}, updated AS ({update}) SELECT activity_date, status, COUNT(*) "
                 "FROM updated GROUP BY activity_date, status",
@@ -127,6 +157,8 @@ def run_compute_update(ctes: str, update: str, params: dict) -> dict[tuple[date,
             )
             for day, status, count in cursor.fetchall():
                 counts[(day, status)] = count
+            cursor.execute("SET LOCAL enable_nestloop = on")
+            cursor.execute("SET LOCAL enable_mergejoin = on")
         else:
             cursor.execute(f"WITH {ctes} {update}", params)
             for day, status in cursor.fetchall():

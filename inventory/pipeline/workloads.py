@@ -6,11 +6,12 @@ energy by tier, the PUE (record, then location, then provider default, then meth
 default), facility energy unless the energy already includes a PUE, then kg at the grid
 factor (the organisation's override, else the library's).
 
-Factor picks are made once per distinct (location, day, hardware) of the window, not per
-record: the UPDATE then joins that small table.
+Factor picks are made once per distinct (location, day) of the window and hardware rows
+joined once per distinct (location, day, hardware), not per record: the UPDATE then joins
+that small table.
 """
 
-from inventory.pipeline.sql import LOCATION_PUE, OVERRIDE_PICK, SCOPE, grid_factor_pick
+from inventory.pipeline.sql import window_picks
 
 _IT_KWH = """(CASE
     WHEN w.energy_kwh IS NOT NULL THEN w.energy_kwh
@@ -35,30 +36,23 @@ _ERROR = f"""CASE
     WHEN p.kg_per_kwh IS NULL THEN 'No grid factor for zone ' || p.zone
     ELSE '' END"""
 
-CTES = f"""
-keys AS (
-    SELECT DISTINCT location_id, activity_date, COALESCE(hardware_id, 0) AS hardware_key
+CTES = (
+    window_picks(
+        """SELECT DISTINCT location_id, activity_date, COALESCE(hardware_id, 0) AS hardware_key
     FROM inventory_workloadrecord
     WHERE organisation_id = %(organisation)s AND status = 'pending'
-      AND activity_date >= %(start)s AND activity_date < %(end)s
-),
-picks AS (
-    SELECT d.location_id AS pick_location, d.activity_date AS pick_day, d.hardware_key,
-        l.zone, h.idle_w, h.max_w,
-        {SCOPE} AS scope,
-        {LOCATION_PUE} AS location_pue,
-        {OVERRIDE_PICK} AS override_id,
-        {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id
-    FROM keys d
-    JOIN inventory_location l ON l.id = d.location_id
-    LEFT JOIN inventory_hardware h ON h.id = d.hardware_key
-),
-priced AS (
-    SELECT picks.*, COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh
-    FROM picks
-    LEFT JOIN inventory_factoroverride fo ON fo.id = picks.override_id
-    LEFT JOIN inventory_gridfactor gf ON gf.id = picks.grid_factor_id
+      AND activity_date >= %(start)s AND activity_date < %(end)s /*only*/"""
+    )
+    + """,
+priced AS MATERIALIZED (
+    SELECT k.location_id AS pick_location, k.activity_date AS pick_day, k.hardware_key,
+        h.idle_w, h.max_w, p.zone, p.scope, p.location_pue, p.override_id, p.grid_factor_id,
+        p.kg_per_kwh
+    FROM keys k
+    JOIN day_picks p ON p.location_id = k.location_id AND p.activity_date = k.activity_date
+    LEFT JOIN inventory_hardware h ON h.id = k.hardware_key
 )"""
+)
 
 UPDATE = f"""
 UPDATE inventory_workloadrecord AS w SET
@@ -79,7 +73,7 @@ UPDATE inventory_workloadrecord AS w SET
     compute_error = {_ERROR}
 FROM priced AS p
 WHERE w.organisation_id = %(organisation)s AND w.status = 'pending'
-  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s
+  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s /*only_w*/
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.hardware_key = COALESCE(w.hardware_id, 0)
 RETURNING activity_date, status

@@ -32,7 +32,12 @@ def test_an_eager_install_is_healthy_and_reports_its_backlog(tenant, settings):
         "ms": body["checks"]["broker"]["ms"],
     }
     assert body["backlog"]["pending_records"] == 2
-    assert body["backlog"]["pending_by_kind"] == {"workload": 1, "cloud_usage": 1}
+    assert body["backlog"]["pending_by_kind"] == {
+        "workload": 1,
+        "cloud_usage": 1,
+        "recalculation": 0,
+    }
+    assert body["backlog"]["batches_waiting"] == 2
     assert response["Cache-Control"].startswith("max-age=0")
 
 

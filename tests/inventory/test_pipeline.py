@@ -17,7 +17,13 @@ from inventory.models import (
     Location,
     WorkloadRecord,
 )
-from inventory.pipeline import workload_records_compute
+from inventory.pipeline import (
+    batch_compute,
+    batches_waiting,
+    pending_sweep,
+    records_compute,
+    workload_records_compute,
+)
 from inventory.services import workload_batch_ingest
 
 
@@ -204,7 +210,8 @@ class TestCompute:
 
 # Records written straight to the tables, as any ingestion path leaves them: pending.
 def stored_batch(tenant) -> IngestBatch:
-    return IngestBatch.objects.create(organisation=tenant.organisation, source="api")
+    # created > 0: a batch that holds records, as ingestion leaves it.
+    return IngestBatch.objects.create(organisation=tenant.organisation, source="api", created=1)
 
 
 def stored_workload(tenant, batch=None, *, day=date(2026, 1, 10), hours=10.0, **fields):
@@ -247,3 +254,29 @@ def stored_cloud_usage(tenant, batch=None, *, day=date(2026, 1, 10), **fields):
     }
     values.update(fields)
     return CloudUsageRecord.objects.create(**values)
+
+
+@pytest.mark.django_db
+class TestQueue:
+    def test_a_batch_task_computes_its_batch_and_takes_it_off_the_queue(self, tenant):
+        mine, other = stored_batch(tenant), stored_batch(tenant)
+        stored_workload(tenant, mine, avg_power_w=100.0)
+        stored_workload(tenant, other, avg_power_w=100.0)
+        assert batches_waiting() == [mine.id, other.id]
+        assert batch_compute(batch_id=mine.id).computed == 1
+        assert batches_waiting() == [other.id]
+        assert WorkloadRecord.objects.get(batch=other).status == "pending"
+
+    def test_the_sweep_computes_the_batches_whose_task_never_ran(self, tenant):
+        for _ in range(3):
+            stored_workload(tenant, avg_power_w=100.0)
+        assert pending_sweep().computed == 3
+        assert batches_waiting() == []
+        assert pending_sweep().computed == 0
+
+    def test_the_full_sweep_finds_pending_records_outside_any_queue(self, tenant):
+        record = stored_workload(tenant, avg_power_w=100.0)
+        pending_sweep()
+        WorkloadRecord.objects.filter(pk=record.pk).update(status="pending")
+        assert pending_sweep().computed == 0  # its batch is done
+        assert records_compute().computed == 1

@@ -77,5 +77,10 @@ def schema_operations(schema: dict) -> set[tuple[str, str]]:
 
 
 def openapi_path(route: Route) -> str:
-    """The OpenAPI template of a route: "api/v1/x/<int:job_id>/" → "/api/v1/x/{job_id}/"."""
-    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.route)
+    """The OpenAPI template of a route: "api/v1/x/<int:job_id>/" → "/api/v1/x/{job_id}/"
+    (drf-spectacular names a `pk` parameter `id`)."""
+
+    def name(match: re.Match) -> str:
+        return "{id}" if match.group(1) == "pk" else "{" + match.group(1) + "}"
+
+    return "/" + re.sub(r"<(?:\w+:)?(\w+)>", name, route.route)

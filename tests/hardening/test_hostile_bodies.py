@@ -285,9 +285,10 @@ def test_absurd_numbers_in_records_are_400s_naming_the_field(client):
 @pytest.mark.xfail(
     strict=True,
     reason="inventory/ingestion/schemas.py: energy_kwh (WORKLOAD) and quantity (CLOUD_USAGE) "
-    "have no upper bound; two records of 1e308 make the window's SUM overflow (DataError "
-    "'value out of range: overflow' in inventory/pipeline/rollups.py), so that organisation-"
-    "month never computes again and blocks its lock; give them a max_value (e.g. 1e9)",
+    "have no upper bound; two records of 1e308 make the window's compute overflow (DataError "
+    "'value out of range: overflow' from inventory/pipeline/sql.py run_compute_update), so "
+    "that organisation-month never computes again and cannot be locked; give them a "
+    "max_value (e.g. 1e9)",
 )
 def test_an_absurd_energy_or_quantity_is_refused_at_ingestion(client, path, record):
     response = client.post(path, [record], format="json")

@@ -3,7 +3,8 @@
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/greenai_bench_compute \\
         .venv/bin/python bench/compute.py [--records 1000000] [--workers 2]
 
-Loads (with COPY) one organisation's year of pending records into its own database: workload
+Loads (with COPY) one organisation's year of pending records into its own database, in activity
+order as a live system appends them (--order random shuffles them): workload
 records (80 %: every energy tier, 2 owned/colocation facilities and 6 cloud regions, 8 teams,
 40 models, 3 phases) and cloud usage billing lines (20 %: every usage kind), plus a renewable
 certificate so the market-based allocation has work to do. Then times what the workers do:
@@ -137,7 +138,7 @@ CLOUD_COLUMNS = (
 )
 
 
-def load(records: int, cloud_share: float, seed: int = 1) -> dict:
+def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
     """COPY `records` pending records; returns counts and the load time."""
     from django.db import connection
 
@@ -153,12 +154,20 @@ def load(records: int, cloud_share: float, seed: int = 1) -> dict:
     workload = records - cloud
     now = datetime.now(UTC)
     start = datetime(YEAR, 1, 1, tzinfo=UTC)
+
+    def when(n: int, count: int, span: float) -> float:
+        """Offset of the n-th record in the year: in activity order (with up to an hour of
+        jitter), as a live system appends them, or anywhere in the year (--order random)."""
+        if order == "random":
+            return rng.uniform(0, span)
+        return min(span - 1, n * span / count + rng.uniform(0, span / 8760))
+
     started = time.monotonic()
     with connection.cursor() as cursor:
         raw = cursor.cursor
         with raw.copy(f"COPY inventory_workloadrecord ({WORKLOAD_COLUMNS}) FROM STDIN") as copy:
             for n in range(workload):
-                begin = start + timedelta(seconds=rng.randrange(365 * 86400))
+                begin = start + timedelta(seconds=when(n, workload, 365 * 86400))
                 seconds = rng.uniform(60, 36000)
                 tier = n % 3
                 copy.write_row(
@@ -177,7 +186,7 @@ def load(records: int, cloud_share: float, seed: int = 1) -> dict:
         kinds = ("compute", "gpu", "memory", "storage_ssd", "storage_hdd", "network")
         with raw.copy(f"COPY inventory_cloudusagerecord ({CLOUD_COLUMNS}) FROM STDIN") as copy:
             for n in range(cloud):
-                begin = start + timedelta(hours=rng.randrange(365 * 24))
+                begin = start + timedelta(hours=int(when(n, cloud, 365 * 24)))
                 kind = kinds[n % len(kinds)]
                 hardware = (
                     gpus[n % len(gpus)]
@@ -204,6 +213,7 @@ def load(records: int, cloud_share: float, seed: int = 1) -> dict:
         "organisation_id": org.id,
         "workload_records": workload,
         "cloud_usage_records": cloud,
+        "order": order,
         "copy_seconds": round(load_seconds, 2),
         "vacuum_analyze_seconds": round(time.monotonic() - started, 2),
     }
@@ -298,15 +308,21 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--cloud-share", type=float, default=0.2)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--order",
+        choices=["time", "random"],
+        default="time",
+        help="records in activity order as ingestion appends them (default), or shuffled",
+    )
     parser.add_argument("--output", type=Path, default=ROOT / "bench/results/compute.json")
     args = parser.parse_args()
     setup()
     load_average_before = round(os.getloadavg()[0], 2)
-    loaded = load(args.records, args.cloud_share)
+    loaded = load(args.records, args.cloud_share, args.order)
     loaded["load_average_before"] = load_average_before
     print(
         f"loaded {loaded['workload_records']:,} workload + {loaded['cloud_usage_records']:,} "
-        f"cloud usage records with COPY in {loaded['copy_seconds']} s "
+        f"cloud usage records ({args.order} order) with COPY in {loaded['copy_seconds']} s "
         f"(+ VACUUM ANALYZE {loaded['vacuum_analyze_seconds']} s)"
     )
     computed = compute(args.workers)

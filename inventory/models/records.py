@@ -185,7 +185,13 @@ class WorkloadRecord(ComputedResult):
         # and the recalculation jobs. Foreign keys have no index of their own (deleting a team
         # or a location, rare, scans); reads go by organisation and day, or by batch.
         indexes = [
-            models.Index(fields=["organisation", "activity_date"], name="workload_org_day"),
+            # Postgres: covering, so a window's (location, day, hardware) keys come from an
+            # index-only scan (INCLUDE is ignored elsewhere).
+            models.Index(
+                fields=["organisation", "activity_date"],
+                include=["location", "hardware"],
+                name="workload_org_day",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -263,7 +269,11 @@ class CloudUsageRecord(ComputedResult):
             ),
         ]
         indexes = [
-            models.Index(fields=["organisation", "activity_date"], name="cloud_usage_org_day"),
+            models.Index(
+                fields=["organisation", "activity_date"],
+                include=["location", "usage_kind", "hardware"],
+                name="cloud_usage_org_day",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -278,11 +288,13 @@ class RecordKind(models.TextChoices):
 class DailyRollup(models.Model):
     """Sums of computed records per organisation × team × model × location × day."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+    # Derived data, rebuilt by the pipeline: no database FK constraints (each would be checked
+    # for every row a computation writes, at commit); the ORM still cascades deletes.
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, db_constraint=False)
     day = models.DateField()
-    team = models.ForeignKey(Team, on_delete=models.CASCADE)
-    ai_model = models.ForeignKey(AiModel, null=True, on_delete=models.CASCADE)
-    location = models.ForeignKey(Location, on_delete=models.CASCADE)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, db_constraint=False)
+    ai_model = models.ForeignKey(AiModel, null=True, on_delete=models.CASCADE, db_constraint=False)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, db_constraint=False)
     record_kind = models.CharField(
         max_length=12, choices=RecordKind.choices, default=RecordKind.WORKLOAD
     )

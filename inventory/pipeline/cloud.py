@@ -8,6 +8,7 @@ record's, else DEFAULT_REPLICATION; never on network), then PUE once (region, pr
 methodology default), then kg at the grid factor.
 """
 
+from inventory.pipeline.rollups import CLOUD_SELECT
 from inventory.pipeline.sql import window_picks
 
 # The cloud_coefficients.csv key each usage kind reads (compute and gpu read a power row).
@@ -54,7 +55,7 @@ CTES = (
         """SELECT DISTINCT location_id, activity_date, usage_kind,
         COALESCE(hardware_id, 0) AS hardware_key
     FROM inventory_cloudusagerecord
-    WHERE organisation_id = %(organisation)s AND status = 'pending'
+    WHERE organisation_id = %(organisation)s
       AND activity_date >= %(start)s AND activity_date < %(end)s /*only*/"""
     )
     + f""",
@@ -75,7 +76,7 @@ models AS MATERIALIZED (
 priced AS MATERIALIZED (
     SELECT m.location_id AS pick_location, m.activity_date AS pick_day, m.usage_kind,
         m.hardware_key, m.power_model_id, m.coefficient_id, h.idle_w, h.max_w,
-        c.value AS coefficient, p.zone, p.scope, p.location_pue, p.override_id,
+        c.value AS coefficient, p.zone, p.scope AS pick_scope, p.location_pue, p.override_id,
         p.grid_factor_id, p.kg_per_kwh
     FROM models m
     JOIN day_picks p ON p.location_id = m.location_id AND p.activity_date = m.activity_date
@@ -89,7 +90,7 @@ UPDATE inventory_cloudusagerecord AS w SET
     status = CASE WHEN {_FACILITY_KWH} * p.kg_per_kwh IS NULL
         THEN 'failed' ELSE 'computed' END,
     energy_tier = 'modelled',
-    scope = p.scope,
+    scope = p.pick_scope,
     it_kwh = {_IT_KWH},
     pue_used = p.location_pue,
     facility_kwh = {_FACILITY_KWH},
@@ -109,5 +110,9 @@ WHERE w.organisation_id = %(organisation)s AND w.status = 'pending'
   AND w.activity_date >= %(start)s AND w.activity_date < %(end)s /*only_w*/
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.usage_kind = w.usage_kind AND p.hardware_key = COALESCE(w.hardware_id, 0)
-RETURNING activity_date, status
+RETURNING activity_date, status, organisation_id, team_id, ai_model_id, location_id,
+    energy_tier, scope, it_kwh, facility_kwh, location_kg
 """
+
+# The rollup rows of the records the UPDATE computed (its RETURNING columns).
+ROLLUP_SELECT = CLOUD_SELECT

@@ -19,7 +19,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -34,8 +34,9 @@ from inventory.factor_library import active_dataset
 from inventory.models import BatchComputation, IngestBatch
 from inventory.pipeline import cloud, workloads
 from inventory.pipeline.market import market_allocations_rebuild
-from inventory.pipeline.rollups import daily_rollups_rebuild
+from inventory.pipeline.rollups import daily_rollups_rebuild, days_with_rollups
 from inventory.pipeline.sql import (
+    is_postgres,
     month_start,
     next_month,
     organisation_lock,
@@ -81,12 +82,19 @@ WHERE status = 'pending' {filter}
 
 
 def _only(batch_id: int | None, recalculation_job_id: int | None) -> tuple[str, str, dict]:
-    """Extra conditions restricting a window to one batch's or one job's records."""
+    """Conditions restricting a window to one batch's or one job's records: for the keys
+    (the (location, day, hardware) combinations the factor picks are made for) and for the
+    UPDATE. Without a restriction the keys are those of every record of the window, a
+    superset, read by an index-only scan of the covering (organisation, day) index."""
     if batch_id is not None:
-        return "AND batch_id = %(only)s", "AND w.batch_id = %(only)s", {"only": batch_id}
+        return (
+            "AND batch_id = %(only)s AND status = 'pending'",
+            "AND w.batch_id = %(only)s",
+            {"only": batch_id},
+        )
     if recalculation_job_id is not None:
         return (
-            "AND recalculation_job_id = %(only)s",
+            "AND recalculation_job_id = %(only)s AND status = 'pending'",
             "AND w.recalculation_job_id = %(only)s",
             {"only": recalculation_job_id},
         )
@@ -158,18 +166,31 @@ def window_compute(
             return None
         started = time.monotonic()
         params = {**_params(organisation_id, month), **only_params}
+        end = next_month(month)
+        # Under the window lock no one else touches these days' records or rollups.
+        rolled_up = days_with_rollups(organisation_id=organisation_id, start=month, end=end)
+        fresh = [
+            month + timedelta(days=n)
+            for n in range((end - month).days)
+            if month + timedelta(days=n) not in rolled_up
+        ]
         counts: dict[tuple[date, str], int] = defaultdict(int)
         for module in (workloads, cloud):
             ctes = module.CTES.replace("/*only*/", only)
             update = module.UPDATE.replace("/*only_w*/", only_w)
-            for key, count in run_compute_update(ctes, update, params).items():
+            computed = run_compute_update(
+                ctes, update, params, rollup_select=module.ROLLUP_SELECT, fresh_days=fresh
+            )
+            for key, count in computed.items():
                 counts[key] += count
         if not counts:
             return ComputeResult()
         updated = time.monotonic()
         days = {day for day, _ in counts}
         organisation_lock(organisation_id)
-        daily_rollups_rebuild(organisation_id=organisation_id, days=days)
+        # Fresh days got their rollup rows in the UPDATE statement (Postgres); rebuild the rest.
+        rebuild = days if not is_postgres() else days & rolled_up
+        daily_rollups_rebuild(organisation_id=organisation_id, days=rebuild)
         rolled = time.monotonic()
         market_allocations_rebuild(organisation_id=organisation_id, months=[month])
         result = ComputeResult(

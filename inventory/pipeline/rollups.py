@@ -15,28 +15,37 @@ from inventory.pipeline.sql import in_list
 
 _SCOPE3_MARKET_KG = "CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END"
 
-_INSERT_SQL = f"""
-INSERT INTO inventory_dailyrollup (
+INSERT_INTO = """INSERT INTO inventory_dailyrollup (
     organisation_id, day, team_id, ai_model_id, location_id, record_kind, phase, energy_tier,
     scope, record_count, it_kwh, facility_kwh, location_kg, market_kg, inferences, tokens
-)
+)"""
+
+# The rollup rows of computed records: of the tables (rebuild), or of the rows a compute
+# UPDATE returned (inventory.pipeline.sql.run_compute_update's fast path).
+WORKLOAD_SELECT = f"""
 SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'workload', phase,
        energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg),
        {_SCOPE3_MARKET_KG}, COALESCE(SUM(inferences), 0), COALESCE(SUM(tokens), 0)
-FROM inventory_workloadrecord
-WHERE organisation_id = %(organisation)s AND activity_date IN ({{days}})
-  AND status = 'computed'
+FROM {{source}}
+WHERE {{where}} AND status = 'computed'
 GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, phase,
-         energy_tier, scope
-UNION ALL
+         energy_tier, scope"""
+
+CLOUD_SELECT = f"""
 SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'cloud_usage',
        'other', energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh),
        SUM(location_kg), {_SCOPE3_MARKET_KG}, 0, 0
-FROM inventory_cloudusagerecord
-WHERE organisation_id = %(organisation)s AND activity_date IN ({{days}})
-  AND status = 'computed'
-GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, energy_tier, scope
-"""
+FROM {{source}}
+WHERE {{where}} AND status = 'computed'
+GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, energy_tier, scope"""
+
+_DAYS = "organisation_id = %(organisation)s AND activity_date IN ({days})"
+_INSERT_SQL = (
+    INSERT_INTO
+    + WORKLOAD_SELECT.format(source="inventory_workloadrecord", where=_DAYS)
+    + "\nUNION ALL"
+    + CLOUD_SELECT.format(source="inventory_cloudusagerecord", where=_DAYS)
+)
 
 # Per (organisation, day): the raw sums of computed records, and the rollups' sums.
 _CHECK_SQL = """
@@ -84,6 +93,18 @@ def daily_rollups_rebuild(*, organisation_id: int, days: Iterable[date]) -> int:
             )
             cursor.execute(_INSERT_SQL.format(days=marks), params)
     return len(days)
+
+
+def days_with_rollups(*, organisation_id: int, start: date, end: date) -> set[date]:
+    """Days of [start, end) that have rollup rows, i.e. computed records (the rollups hold
+    every computed record of a day they were rebuilt for, and only those)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT day FROM inventory_dailyrollup WHERE organisation_id = %s "
+            "AND day >= %s AND day < %s",
+            [organisation_id, start, end],
+        )
+        return {_as_date(day) for (day,) in cursor.fetchall()}
 
 
 def _as_date(value) -> date:

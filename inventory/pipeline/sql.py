@@ -120,6 +120,10 @@ def window_lock(organisation_id: int, month: date, *, wait: bool) -> bool:
         # A worker killed mid-window: its backend notices within seconds, even inside a long
         # UPDATE or a lock wait, and rolls the window back instead of finishing it for nobody.
         cursor.execute("SET LOCAL client_connection_check_interval = 2000")
+        # Recomputable work need not wait for its WAL flush. Commits stay atomic and in order:
+        # a crash can only lose the last windows' results (their records are pending again,
+        # and their batch, marked computed later, is lost with them, so the sweep redoes it).
+        cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute(f"SELECT {function}(%s, %s)", [organisation_id, _window_key(month)])
         acquired = cursor.fetchone()[0]
     return True if wait else bool(acquired)
@@ -137,31 +141,57 @@ def organisation_lock(organisation_id: int) -> None:
             )
 
 
-def run_compute_update(ctes: str, update: str, params: dict) -> dict[tuple[date, str], int]:
-    """Run `WITH <ctes> <update ... RETURNING activity_date, status>`; count the rows.
+def run_compute_update(
+    ctes: str,
+    update: str,
+    params: dict,
+    *,
+    rollup_select: str | None = None,
+    fresh_days: list[date] | None = None,
+) -> dict[tuple[date, str], int]:
+    """Run `WITH <ctes> <update ... RETURNING activity_date, status, ...>`; count the rows.
 
     On Postgres the UPDATE sits in a data-modifying CTE so a million updated rows come back
     as a few (day, status, count) rows; SQLite has no such CTE and returns them row by row.
+
+    Postgres fast path: for `fresh_days` (days with no rollup rows, so no computed records
+    before this statement) the rollup rows are inserted in the same statement from the rows
+    the UPDATE returned (rollup_select over them), instead of scanning the days again. The
+    caller rebuilds the other days (inventory.pipeline.rollups.daily_rollups_rebuild, the
+    portable twin; tests compare the two).
     """
     counts: dict[tuple[date, str], int] = {}
     with connection.cursor() as cursor:
         if is_postgres():
+            rolled = ""
+            if rollup_select and fresh_days:
+                from inventory.pipeline.rollups import INSERT_INTO
+
+                marks, day_params = in_list("fresh", fresh_days)
+                params = {**params, **day_params}
+                select = rollup_select.format(source="updated", where=f"activity_date IN ({marks})")
+                rolled = f", rolled AS ({INSERT_INTO} {select} RETURNING 1)"
             # The planner cannot see how many rows a materialised CTE holds (it guesses one)
             # and would probe the records once per pick: hash joins, for this statement only.
             cursor.execute("SET LOCAL enable_nestloop = off")
             cursor.execute("SET LOCAL enable_mergejoin = off")
+            # The updated rows are read twice (counts, rollups): keep them in memory.
+            cursor.execute("SET LOCAL work_mem = '64MB'")
             cursor.execute(
-                f"WITH {ctes}, updated AS ({update}) SELECT activity_date, status, COUNT(*) "
-                "FROM updated GROUP BY activity_date, status",
+                f"WITH {ctes}, updated AS ({update}){rolled} "
+                "SELECT activity_date, status, COUNT(*) FROM updated "
+                "GROUP BY activity_date, status",
                 params,
             )
             for day, status, count in cursor.fetchall():
                 counts[(day, status)] = count
             cursor.execute("SET LOCAL enable_nestloop = on")
             cursor.execute("SET LOCAL enable_mergejoin = on")
+            cursor.execute("SET LOCAL work_mem = DEFAULT")
         else:
             cursor.execute(f"WITH {ctes} {update}", params)
-            for day, status in cursor.fetchall():
+            for row in cursor.fetchall():
+                day, status = row[0], row[1]
                 key = (day if isinstance(day, date) else date.fromisoformat(day), status)
                 counts[key] = counts.get(key, 0) + 1
     return counts

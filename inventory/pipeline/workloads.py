@@ -11,6 +11,7 @@ joined once per distinct (location, day, hardware), not per record: the UPDATE t
 that small table.
 """
 
+from inventory.pipeline.rollups import WORKLOAD_SELECT
 from inventory.pipeline.sql import window_picks
 
 _IT_KWH = """(CASE
@@ -40,14 +41,14 @@ CTES = (
     window_picks(
         """SELECT DISTINCT location_id, activity_date, COALESCE(hardware_id, 0) AS hardware_key
     FROM inventory_workloadrecord
-    WHERE organisation_id = %(organisation)s AND status = 'pending'
+    WHERE organisation_id = %(organisation)s
       AND activity_date >= %(start)s AND activity_date < %(end)s /*only*/"""
     )
     + """,
 priced AS MATERIALIZED (
     SELECT k.location_id AS pick_location, k.activity_date AS pick_day, k.hardware_key,
-        h.idle_w, h.max_w, p.zone, p.scope, p.location_pue, p.override_id, p.grid_factor_id,
-        p.kg_per_kwh
+        h.idle_w, h.max_w, p.zone, p.scope AS pick_scope, p.location_pue, p.override_id,
+        p.grid_factor_id, p.kg_per_kwh
     FROM keys k
     JOIN day_picks p ON p.location_id = k.location_id AND p.activity_date = k.activity_date
     LEFT JOIN inventory_hardware h ON h.id = k.hardware_key
@@ -59,7 +60,7 @@ UPDATE inventory_workloadrecord AS w SET
     status = CASE WHEN ({_FACILITY_KWH}) * p.kg_per_kwh IS NULL
         THEN 'failed' ELSE 'computed' END,
     energy_tier = {_TIER},
-    scope = p.scope,
+    scope = p.pick_scope,
     it_kwh = {_IT_KWH},
     pue_used = {_PUE},
     facility_kwh = {_FACILITY_KWH},
@@ -76,5 +77,9 @@ WHERE w.organisation_id = %(organisation)s AND w.status = 'pending'
   AND w.activity_date >= %(start)s AND w.activity_date < %(end)s /*only_w*/
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.hardware_key = COALESCE(w.hardware_id, 0)
-RETURNING activity_date, status
+RETURNING activity_date, status, organisation_id, team_id, ai_model_id, location_id,
+    phase, energy_tier, scope, it_kwh, facility_kwh, location_kg, inferences, tokens
 """
+
+# The rollup rows of the records the UPDATE computed (its RETURNING columns).
+ROLLUP_SELECT = WORKLOAD_SELECT

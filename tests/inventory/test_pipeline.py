@@ -2,6 +2,7 @@ import random
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.db import transaction
 from django.db.models import Sum
 
 from accounts.principal import principal_for_membership
@@ -20,8 +21,11 @@ from inventory.models import (
 from inventory.pipeline import (
     batch_compute,
     batches_waiting,
+    daily_rollups_rebuild,
+    market_allocations_rebuild,
     pending_sweep,
     records_compute,
+    rollup_mismatches,
     workload_records_compute,
 )
 from inventory.services import workload_batch_ingest
@@ -192,6 +196,36 @@ class TestCompute:
         assert rolled["kwh"] == pytest.approx(raw["kwh"], rel=1e-12)
         assert rolled["kg"] == pytest.approx(raw["kg"], rel=1e-12)
         assert DailyRollup.objects.aggregate(n=Sum("record_count"))["n"] == 60
+
+    def test_rollups_written_with_the_update_equal_a_rebuild_from_the_tables(self, tenant):
+        # Postgres writes the rollups of days computed for the first time in the UPDATE
+        # statement itself; the portable rebuild must give the same rows.
+        batch = stored_batch(tenant)
+        for n in range(40):
+            day = date(2026, 2, 1 + n % 9)
+            stored_workload(tenant, batch, day=day, avg_power_w=100.0 + n, phase="inference")
+            stored_cloud_usage(tenant, batch, day=day, usage_kind="memory", quantity=10.0 + n)
+        records_compute()
+
+        def snapshot():
+            fields = ("day", "team_id", "ai_model_id", "location_id", "record_kind", "phase")
+            rows = DailyRollup.objects.order_by(*fields, "energy_tier", "scope")
+            return [
+                (*(getattr(r, f) for f in fields), r.record_count, r.facility_kwh, r.market_kg)
+                for r in rows
+            ]
+
+        written = snapshot()
+        with transaction.atomic():
+            days = [date(2026, 2, d) for d in range(1, 10)]
+            daily_rollups_rebuild(organisation_id=tenant.organisation.id, days=days)
+            market_allocations_rebuild(organisation_id=tenant.organisation.id, months=days)
+        rebuilt = snapshot()
+        assert [r[:7] for r in written] == [r[:7] for r in rebuilt]
+        for a, b in zip(written, rebuilt, strict=True):
+            assert a[7] == pytest.approx(b[7], rel=1e-12)
+            assert a[8] == pytest.approx(b[8], rel=1e-12)
+        assert rollup_mismatches() == []
 
     def test_it_refreshes_the_rollup_of_a_day_when_more_records_arrive(self, tenant):
         fr_override(tenant.organisation)

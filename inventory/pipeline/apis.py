@@ -1,7 +1,7 @@
 """Recalculations over the API: start one (admins), follow its progress (any member)."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +39,7 @@ class RecalculationListApi(APIView):
         self.required_access = Access.MANAGE if self.request.method == "POST" else Access.READ
         return super().get_permissions()
 
+    @extend_schema_serializer(component_name="RecalculationInput")
     class InputSerializer(serializers.Serializer):
         zone = serializers.CharField(max_length=40, required=False)
         date_from = serializers.DateField(required=False)

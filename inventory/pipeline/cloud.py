@@ -9,7 +9,7 @@ methodology default), then kg at the grid factor.
 """
 
 from inventory.pipeline.rollups import CLOUD_SELECT
-from inventory.pipeline.sql import window_picks
+from inventory.pipeline.sql import OUT_OF_RANGE, window_picks
 
 # The cloud_coefficients.csv key each usage kind reads (compute and gpu read a power row).
 COEFFICIENT_KEYS = {
@@ -27,7 +27,11 @@ _COEFFICIENT_KEY = (
 
 _REPLICATION = "COALESCE(w.replication, %(replication)s)"
 
+_OUT_OF_RANGE = f"""(w.quantity < 0 OR w.quantity > %(max_figure)s
+    OR {_REPLICATION} < 1 OR {_REPLICATION} > %(max_figure)s)"""
+
 _IT_KWH = f"""(CASE
+    WHEN {_OUT_OF_RANGE} THEN NULL
     WHEN w.usage_kind IN ('compute', 'gpu') AND p.idle_w IS NOT NULL
         THEN (p.idle_w + COALESCE(w.utilization, %(utilization)s) * (p.max_w - p.idle_w))
             * w.quantity * {_REPLICATION} / 1000.0
@@ -41,6 +45,7 @@ _IT_KWH = f"""(CASE
 _FACILITY_KWH = f"({_IT_KWH} * p.location_pue)"
 
 _ERROR = f"""CASE
+    WHEN {_OUT_OF_RANGE} THEN '{OUT_OF_RANGE}'
     WHEN w.usage_kind IN ('compute', 'gpu') AND p.idle_w IS NULL
         THEN w.usage_kind || ' usage needs the hardware''s power profile'
     WHEN w.usage_kind = 'network' AND {_REPLICATION} <> %(replication)s

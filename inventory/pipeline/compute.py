@@ -36,6 +36,7 @@ from inventory.pipeline import cloud, workloads
 from inventory.pipeline.market import market_allocations_rebuild
 from inventory.pipeline.rollups import daily_rollups_rebuild, days_with_rollups
 from inventory.pipeline.sql import (
+    MAX_FIGURE,
     is_postgres,
     month_start,
     next_month,
@@ -139,6 +140,7 @@ def _params(organisation_id: int, month: date) -> dict:
         "default_pue": DEFAULT_FACILITY_PUE,
         "utilization": DEFAULT_UTILIZATION,
         "replication": DEFAULT_REPLICATION,
+        "max_figure": MAX_FIGURE,
         "methodology_version": METHODOLOGY_VERSION,
         "now": timezone.now(),
     }

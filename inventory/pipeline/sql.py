@@ -21,6 +21,12 @@ LOCATION_PUE = """COALESCE(
 
 SCOPE = "CASE WHEN l.kind = 'cloud' THEN 'scope3_cat1' ELSE 'scope2' END"
 
+# A record figure (kWh, W, seconds, billed quantity, copies) above this, or below zero, is a
+# data error: the record fails with OUT_OF_RANGE instead of overflowing its window's
+# arithmetic or sums (which would stop the whole organisation-month from computing).
+MAX_FIGURE = 1e12
+OUT_OF_RANGE = "A figure of the record is negative or above 1e12: correct and resend it"
+
 # An organisation's grid-average override for the zone and day: the latest that starts on or
 # before the day and has not ended; overrides never reach another organisation.
 OVERRIDE_PICK = """(SELECT o.id FROM inventory_factoroverride o

@@ -12,9 +12,14 @@ that small table.
 """
 
 from inventory.pipeline.rollups import WORKLOAD_SELECT
-from inventory.pipeline.sql import window_picks
+from inventory.pipeline.sql import OUT_OF_RANGE, window_picks
 
-_IT_KWH = """(CASE
+_OUT_OF_RANGE = """(w.energy_kwh < 0 OR w.energy_kwh > %(max_figure)s
+    OR w.avg_power_w < 0 OR w.avg_power_w > %(max_figure)s
+    OR w.duration_s < 0 OR w.duration_s > %(max_figure)s)"""
+
+_IT_KWH = f"""(CASE
+    WHEN {_OUT_OF_RANGE} THEN NULL
     WHEN w.energy_kwh IS NOT NULL THEN w.energy_kwh
     WHEN w.avg_power_w IS NOT NULL
         THEN w.avg_power_w * w.device_count * w.duration_s / 3600000.0
@@ -32,6 +37,7 @@ _TIER = """CASE WHEN w.energy_kwh IS NOT NULL THEN 'measured'
     WHEN w.avg_power_w IS NOT NULL THEN 'metered' ELSE 'modelled' END"""
 
 _ERROR = f"""CASE
+    WHEN {_OUT_OF_RANGE} THEN '{OUT_OF_RANGE}'
     WHEN {_IT_KWH} IS NULL
         THEN 'No energy rule applies: give energy_kwh, avg_power_w or a hardware code'
     WHEN p.kg_per_kwh IS NULL THEN 'No grid factor for zone ' || p.zone

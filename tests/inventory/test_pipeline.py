@@ -227,6 +227,21 @@ class TestCompute:
             assert a[8] == pytest.approx(b[8], rel=1e-12)
         assert rollup_mismatches() == []
 
+    def test_an_absurd_figure_fails_its_record_not_its_window(self, tenant):
+        batch = stored_batch(tenant)
+        absurd = stored_workload(tenant, batch, energy_kwh=1e308)
+        absurd_usage = stored_cloud_usage(tenant, batch, usage_kind="network", quantity=1e308)
+        good = stored_workload(tenant, batch, avg_power_w=100.0)
+        result = records_compute()
+        assert (result.computed, result.failed) == (3, 2)
+        for record in (absurd, absurd_usage):
+            record.refresh_from_db()
+            assert record.status == "failed"
+            assert "above 1e12" in record.compute_error
+        assert DailyRollup.objects.get().facility_kwh == pytest.approx(
+            WorkloadRecord.objects.get(pk=good.pk).facility_kwh
+        )
+
     def test_it_refreshes_the_rollup_of_a_day_when_more_records_arrive(self, tenant):
         fr_override(tenant.organisation)
         ingest(tenant, record(external_id="a", avg_power_w=500.0))

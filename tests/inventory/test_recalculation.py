@@ -1,14 +1,17 @@
 """Recalculation of open periods after factor, PUE or instrument changes; locked periods stay."""
 
+import io
 import json
 import shutil
 from datetime import date, timedelta
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from inventory.factor_library import DATA_DIR, factor_dataset_load
 from inventory.models import (
     ContractualInstrument,
+    DailyRollup,
     FactorOverride,
     Location,
     MarketAllocation,
@@ -272,3 +275,21 @@ class TestRecalculationApi:
         )
         assert response.status_code == 400
         assert response.json()["errors"][0]["field"] == "date_to"
+
+
+class TestCommands:
+    def test_recalculate_runs_an_organisations_recalculation_here(self, tenant, computed):
+        out = io.StringIO()
+        call_command(
+            "recalculate", "--organisation", "acme", "--from", "2026-02-01", "--wait", stdout=out
+        )
+        assert "done, 2/2 records" in out.getvalue()  # February and April
+
+    def test_check_rollups_finds_and_repairs_a_day_that_differs(self, tenant, computed):
+        DailyRollup.objects.filter(day=date(2026, 2, 10)).update(record_count=7)
+        with pytest.raises(CommandError, match="1 day"):
+            call_command("check_rollups", stdout=io.StringIO())
+        out = io.StringIO()
+        call_command("check_rollups", "--repair", stdout=out)
+        assert "0 day(s) still differ" in out.getvalue()
+        assert DailyRollup.objects.get(day=date(2026, 2, 10)).record_count == 1

@@ -71,11 +71,17 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         description=manifest.get("description", ""),
         checksum=checksum,
     )
-    for row in _rows(directory, files["zones"]):
-        Zone.objects.update_or_create(
-            code=row["zone"],
-            defaults={"name": row["name"], "country_iso": row["country_iso"], "kind": row["kind"]},
-        )
+    # Shared rows (zones, hardware, cloud regions) are upserted in bulk: a test database
+    # flushed between tests reloads the whole library often.
+    Zone.objects.bulk_create(
+        [
+            Zone(code=r["zone"], name=r["name"], country_iso=r["country_iso"], kind=r["kind"])
+            for r in _rows(directory, files["zones"])
+        ],
+        update_conflicts=True,
+        unique_fields=["code"],
+        update_fields=["name", "country_iso", "kind"],
+    )
     GridFactor.objects.bulk_create(
         GridFactor(
             dataset=dataset,
@@ -90,20 +96,36 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         )
         for row in _rows(directory, files["grid_factors"])
     )
-    for row in _rows(directory, files["hardware"]):
-        Hardware.objects.update_or_create(
-            code=row["code"],
-            defaults={
-                "name": row["name"],
-                "kind": row["kind"],
-                "vendor": row["vendor"],
-                "unit": row["unit"],
-                "idle_w": float(row["idle_w"]),
-                "max_w": float(row["max_w"]),
-                "dataset": dataset,
+    Hardware.objects.bulk_create(
+        [
+            Hardware(
+                code=row["code"],
+                name=row["name"],
+                kind=row["kind"],
+                vendor=row["vendor"],
+                unit=row["unit"],
+                idle_w=float(row["idle_w"]),
+                max_w=float(row["max_w"]),
+                dataset=dataset,
                 **_provenance(row),
-            },
-        )
+            )
+            for row in _rows(directory, files["hardware"])
+        ],
+        update_conflicts=True,
+        unique_fields=["code"],
+        update_fields=[
+            "name",
+            "kind",
+            "vendor",
+            "unit",
+            "idle_w",
+            "max_w",
+            "dataset",
+            "source",
+            "source_url",
+            "licence",
+        ],
+    )
     ProviderPue.objects.bulk_create(
         ProviderPue(
             dataset=dataset,
@@ -134,23 +156,29 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         )
         for row in _rows(directory, files["replication_factors"])
     )
-    for row in _rows(directory, files["cloud_regions"]):
-        Location.objects.update_or_create(
-            organisation=None,
-            code=f"{row['provider']}:{row['region']}",
-            defaults={
-                "name": row["name"],
-                "kind": Location.Kind.CLOUD,
-                "provider": row["provider"],
-                "zone": row["zone"],
-                "pue": _optional_float(row["pue"]),
-                "pue_source": row["pue_source"],
-            },
-        )
+    _cloud_regions_upsert(_rows(directory, files["cloud_regions"]))
     FactorDataset.objects.exclude(pk=dataset.pk).update(is_active=False)
     dataset.is_active = True
     dataset.save(update_fields=["is_active"])
     return dataset, True
+
+
+def _cloud_regions_upsert(rows: list[dict[str, str]]) -> None:
+    """Shared cloud-region locations by code (a conditional unique index, so no ON CONFLICT)."""
+    existing = {loc.code: loc for loc in Location.objects.filter(organisation__isnull=True)}
+    new, changed = [], []
+    for row in rows:
+        code = f"{row['provider']}:{row['region']}"
+        location = existing.get(code) or Location(organisation=None, code=code)
+        location.name = row["name"]
+        location.kind = Location.Kind.CLOUD
+        location.provider = row["provider"]
+        location.zone = row["zone"]
+        location.pue = _optional_float(row["pue"])
+        location.pue_source = row["pue_source"]
+        (changed if location.pk else new).append(location)
+    Location.objects.bulk_create(new)
+    Location.objects.bulk_update(changed, ["name", "kind", "provider", "zone", "pue", "pue_source"])
 
 
 def active_dataset() -> FactorDataset:

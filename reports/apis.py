@@ -228,12 +228,12 @@ class ReportRestateApi(APIView):
 
     required_access = Access.LOCK
 
-    class InputSerializer(QuarterSerializer):
+    class RestatementInputSerializer(QuarterSerializer):
         reason = serializers.CharField(max_length=2000)
 
-    @extend_schema(request=InputSerializer, responses={201: VersionDetailSerializer})
+    @extend_schema(request=RestatementInputSerializer, responses={201: VersionDetailSerializer})
     def post(self, request):
-        data = _valid(self.InputSerializer, request.data)
+        data = _valid(self.RestatementInputSerializer, request.data)
         version = report_restate(principal=request.principal, user=_user(request), **data)
         return Response(VersionDetailSerializer(version).data, status=status.HTTP_201_CREATED)
 

@@ -24,6 +24,12 @@ def needs_services() -> None:
         pytest.skip(message)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings):
+    """PBKDF2's deliberate slowness is the point in production and pure waste in tests."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def factors(db):
     """The shipped factor dataset (idempotent: a no-op when already loaded)."""

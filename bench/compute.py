@@ -41,19 +41,9 @@ CLOUD_REGIONS = ["aws:us-east-1", "aws:eu-west-1", "gcp:europe-west4", "gcp:us-c
                  "azure:westeurope", "azure:eastus"]  # fmt: skip
 
 
-def ensure_database(url: str) -> None:
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if exists.fetchone() is None:
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def setup() -> None:
     import django
+    from pages import ensure_database  # bench/pages.py: creates the database if need be
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):

@@ -9,7 +9,7 @@ methodology default), then kg at the grid factor.
 """
 
 from inventory.pipeline.rollups import CLOUD_SELECT
-from inventory.pipeline.sql import OUT_OF_RANGE, window_picks
+from inventory.pipeline.sql import LINEAGE_SET, OUT_OF_RANGE, WINDOW_WHERE, window_picks
 
 # The cloud_coefficients.csv key each usage kind reads (compute and gpu read a power row).
 COEFFICIENT_KEYS = {
@@ -106,13 +106,10 @@ UPDATE inventory_cloudusagerecord AS w SET
     power_model_id = p.power_model_id,
     coefficient_id = p.coefficient_id,
     replication_used = {_REPLICATION},
-    factor_dataset_id = %(dataset)s,
-    methodology_version = %(methodology_version)s,
-    computed_at = %(now)s,
+    {LINEAGE_SET}
     compute_error = {_ERROR}
 FROM priced AS p
-WHERE w.organisation_id = %(organisation)s AND w.status = 'pending'
-  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s /*only_w*/
+WHERE {WINDOW_WHERE}
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.usage_kind = w.usage_kind AND p.hardware_key = COALESCE(w.hardware_id, 0)
 RETURNING activity_date, status, organisation_id, team_id, ai_model_id, location_id,

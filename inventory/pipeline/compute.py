@@ -37,6 +37,8 @@ from inventory.pipeline.market import market_allocations_rebuild
 from inventory.pipeline.rollups import daily_rollups_rebuild, days_with_rollups
 from inventory.pipeline.sql import (
     MAX_FIGURE,
+    PENDING_DAYS_SQL,
+    as_date,
     is_postgres,
     month_start,
     next_month,
@@ -71,15 +73,6 @@ class ComputeResult:
         self.update_seconds += other.update_seconds
         self.rollup_seconds += other.rollup_seconds
         self.market_seconds += other.market_seconds
-
-
-_PENDING_WINDOWS_SQL = """
-SELECT DISTINCT organisation_id, activity_date FROM inventory_workloadrecord
-WHERE status = 'pending' {filter}
-UNION
-SELECT DISTINCT organisation_id, activity_date FROM inventory_cloudusagerecord
-WHERE status = 'pending' {filter}
-"""
 
 
 def _only(batch_id: int | None, recalculation_job_id: int | None) -> tuple[str, str, dict]:
@@ -121,12 +114,11 @@ def pending_windows(
             clauses.append(f"AND {column} = %({column})s")
             params[column] = value
     with connection.cursor() as cursor:
-        cursor.execute(_PENDING_WINDOWS_SQL.format(filter=" ".join(clauses)), params)
+        cursor.execute(PENDING_DAYS_SQL.format(filter=" ".join(clauses)), params)
         rows = cursor.fetchall()
     windows = set()
     for organisation, day in rows:
-        day = day if isinstance(day, date) else date.fromisoformat(day)
-        windows.add((organisation, month_start(day)))
+        windows.add((organisation, month_start(as_date(day))))
     return sorted(windows)
 
 

@@ -48,7 +48,7 @@ from inventory.models import (
     MarketAllocation,
     MarketBasis,
 )
-from inventory.pipeline.sql import in_list, month_start, next_month
+from inventory.pipeline.sql import as_date, in_list, month_start, next_month
 from inventory.selectors import locked_periods
 
 logger = logging.getLogger(__name__)
@@ -108,10 +108,6 @@ class _Factors:
         return None if row is None else _Factor(row.kg_per_kwh, row.id, None)
 
 
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
-
-
 def _consumption(
     organisation_id: int, ranges: list[tuple[date, date]], zones: list[str] | None
 ) -> dict[str, dict[date, float]]:
@@ -139,7 +135,7 @@ def _consumption(
         )
         by_month: dict[str, dict[date, list[float]]] = defaultdict(lambda: defaultdict(list))
         for zone, day, kwh in cursor.fetchall():
-            by_month[zone][month_start(_as_date(day))].append(kwh)
+            by_month[zone][month_start(as_date(day))].append(kwh)
     # fsum: the total does not depend on the order the database returned the days in.
     return {
         zone: {month: math.fsum(values) for month, values in months.items()}
@@ -156,6 +152,20 @@ def _month_kg(rows: list[MarketAllocation]) -> float:
             covered += row.kg
     residual = [row.kg for row in rows if row.basis != MarketBasis.INSTRUMENT]
     return covered + residual[0] if residual else covered
+
+
+def engine_instrument(instrument: ContractualInstrument, *, mwh: float | None = None) -> Instrument:
+    """The calculation engine's view of an instrument (with `mwh` left, if given)."""
+    return Instrument(
+        id=instrument.id,
+        kind=instrument.kind,
+        zone=instrument.zone,
+        valid_from=instrument.valid_from,
+        valid_to=instrument.valid_to,
+        mwh=instrument.mwh if mwh is None else mwh,
+        kg_per_kwh=instrument.kg_per_kwh,
+        reference=instrument.reference,
+    )
 
 
 def _row_key(row: MarketAllocation) -> tuple:
@@ -331,19 +341,7 @@ def _allocate_month(
                     kwh=kwh,
                 )
             ],
-            instruments=[
-                Instrument(
-                    id=i.id,
-                    kind=i.kind,
-                    zone=i.zone,
-                    valid_from=i.valid_from,
-                    valid_to=i.valid_to,
-                    mwh=left[i.id] / 1000.0,
-                    kg_per_kwh=i.kg_per_kwh,
-                    reference=i.reference,
-                )
-                for i in zone_instruments
-            ],
+            instruments=[engine_instrument(i, mwh=left[i.id] / 1000.0) for i in zone_instruments],
             residual_mix={zone: residual.kg_per_kwh} if residual else {},
             grid_average={zone: grid.kg_per_kwh} if grid else {},
         )

@@ -34,6 +34,7 @@ from inventory.models import (
 from inventory.pipeline.compute import records_compute
 from inventory.pipeline.market import market_allocations_rebuild
 from inventory.pipeline.sql import (
+    as_date,
     job_unlock,
     month_start,
     next_month,
@@ -116,8 +117,7 @@ def _affected_months(organisation_id: int, scope: RecalculationScope, locked: li
                 {**params, "organisation": organisation_id},
             )
             for (day,) in cursor.fetchall():
-                day = day if isinstance(day, date) else date.fromisoformat(day)
-                months.add(month_start(day))
+                months.add(month_start(as_date(day)))
     return sorted(months)
 
 

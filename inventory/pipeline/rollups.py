@@ -11,7 +11,7 @@ from datetime import date
 
 from django.db import connection
 
-from inventory.pipeline.sql import in_list
+from inventory.pipeline.sql import PENDING_DAYS_SQL, as_date, in_list
 
 _SCOPE3_MARKET_KG = "CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END"
 
@@ -66,14 +66,6 @@ SELECT organisation_id, day, SUM(record_count), SUM(facility_kwh), SUM(location_
 FROM inventory_dailyrollup {rollup_filter} GROUP BY organisation_id, day
 """
 
-_PENDING_DAYS_SQL = """
-SELECT DISTINCT organisation_id, activity_date FROM inventory_workloadrecord
-WHERE status = 'pending' {record_filter}
-UNION
-SELECT DISTINCT organisation_id, activity_date FROM inventory_cloudusagerecord
-WHERE status = 'pending' {record_filter}
-"""
-
 
 def daily_rollups_rebuild(*, organisation_id: int, days: Iterable[date]) -> int:
     """Replace the rollup rows of these days of one organisation by fresh sums.
@@ -104,11 +96,7 @@ def days_with_rollups(*, organisation_id: int, start: date, end: date) -> set[da
             "AND day >= %s AND day < %s",
             [organisation_id, start, end],
         )
-        return {_as_date(day) for (day,) in cursor.fetchall()}
-
-
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(value)
+        return {as_date(day) for (day,) in cursor.fetchall()}
 
 
 def rollup_mismatches(
@@ -127,11 +115,11 @@ def rollup_mismatches(
         params["organisation"] = organisation_id
     with connection.cursor() as cursor:
         cursor.execute(_CHECK_SQL.format(record_filter=record_filter), params)
-        raw = {(o, _as_date(d)): (n, kwh, kg) for o, d, n, kwh, kg in cursor.fetchall()}
+        raw = {(o, as_date(d)): (n, kwh, kg) for o, d, n, kwh, kg in cursor.fetchall()}
         cursor.execute(_ROLLUP_SUMS_SQL.format(rollup_filter=rollup_filter), params)
-        rolled = {(o, _as_date(d)): (n, kwh, kg) for o, d, n, kwh, kg in cursor.fetchall()}
-        cursor.execute(_PENDING_DAYS_SQL.format(record_filter=record_filter), params)
-        pending = {(o, _as_date(d)) for o, d in cursor.fetchall()}
+        rolled = {(o, as_date(d)): (n, kwh, kg) for o, d, n, kwh, kg in cursor.fetchall()}
+        cursor.execute(PENDING_DAYS_SQL.format(filter=record_filter), params)
+        pending = {(o, as_date(d)) for o, d in cursor.fetchall()}
     mismatches = []
     for key in sorted((raw.keys() | rolled.keys()) - pending):
         n_raw, kwh_raw, kg_raw = raw.get(key, (0, 0.0, 0.0))

@@ -83,6 +83,28 @@ day_picks AS MATERIALIZED (
 )"""
 
 
+def as_date(value) -> date:
+    """A date from the database: SQLite returns ISO strings where Postgres returns dates."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
+# (organisation, day) pairs holding pending records; {filter} adds conditions.
+PENDING_DAYS_SQL = """
+SELECT DISTINCT organisation_id, activity_date FROM inventory_workloadrecord
+WHERE status = 'pending' {filter}
+UNION
+SELECT DISTINCT organisation_id, activity_date FROM inventory_cloudusagerecord
+WHERE status = 'pending' {filter}
+"""
+
+# The result columns both compute UPDATEs end their SET with, and their window condition.
+LINEAGE_SET = """factor_dataset_id = %(dataset)s,
+    methodology_version = %(methodology_version)s,
+    computed_at = %(now)s,"""
+WINDOW_WHERE = """w.organisation_id = %(organisation)s AND w.status = 'pending'
+  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s /*only_w*/"""
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 
@@ -197,8 +219,7 @@ def run_compute_update(
         else:
             cursor.execute(f"WITH {ctes} {update}", params)
             for row in cursor.fetchall():
-                day, status = row[0], row[1]
-                key = (day if isinstance(day, date) else date.fromisoformat(day), status)
+                key = (as_date(row[0]), row[1])
                 counts[key] = counts.get(key, 0) + 1
     return counts
 

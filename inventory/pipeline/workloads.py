@@ -12,7 +12,7 @@ that small table.
 """
 
 from inventory.pipeline.rollups import WORKLOAD_SELECT
-from inventory.pipeline.sql import OUT_OF_RANGE, window_picks
+from inventory.pipeline.sql import LINEAGE_SET, OUT_OF_RANGE, WINDOW_WHERE, window_picks
 
 _OUT_OF_RANGE = """(w.energy_kwh < 0 OR w.energy_kwh > %(max_figure)s
     OR w.avg_power_w < 0 OR w.avg_power_w > %(max_figure)s
@@ -74,13 +74,10 @@ UPDATE inventory_workloadrecord AS w SET
     factor_override_id = p.override_id,
     location_kg_per_kwh = p.kg_per_kwh,
     location_kg = {_FACILITY_KWH} * p.kg_per_kwh,
-    factor_dataset_id = %(dataset)s,
-    methodology_version = %(methodology_version)s,
-    computed_at = %(now)s,
+    {LINEAGE_SET}
     compute_error = {_ERROR}
 FROM priced AS p
-WHERE w.organisation_id = %(organisation)s AND w.status = 'pending'
-  AND w.activity_date >= %(start)s AND w.activity_date < %(end)s /*only_w*/
+WHERE {WINDOW_WHERE}
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.hardware_key = COALESCE(w.hardware_id, 0)
 RETURNING activity_date, status, organisation_id, team_id, ai_model_id, location_id,

@@ -7,7 +7,7 @@ import pytest
 from django.db import transaction
 from django.db.models import Sum
 
-from inventory.calculation.market import Consumption, Instrument, allocate_market_based
+from inventory.calculation.market import Consumption, allocate_market_based
 from inventory.models import (
     ContractualInstrument,
     DailyRollup,
@@ -16,6 +16,7 @@ from inventory.models import (
     MarketAllocation,
 )
 from inventory.pipeline import market_allocations_rebuild, records_compute
+from inventory.pipeline.market import engine_instrument
 from inventory.pipeline.sql import next_month
 from tests.inventory.test_pipeline import stored_batch, stored_cloud_usage, stored_workload
 
@@ -209,19 +210,7 @@ def test_pipeline_and_pure_engine_agree_on_random_instruments_to_the_gram(tenant
         )
     expected = allocate_market_based(
         consumption=lines,
-        instruments=[
-            Instrument(
-                id=i.id,
-                kind=i.kind,
-                zone=i.zone,
-                valid_from=i.valid_from,
-                valid_to=i.valid_to,
-                mwh=i.mwh,
-                kg_per_kwh=i.kg_per_kwh,
-                reference=i.reference,
-            )
-            for i in ContractualInstrument.objects.all()
-        ],
+        instruments=[engine_instrument(i) for i in ContractualInstrument.objects.all()],
         residual_mix={"FR": FR_RESIDUAL_2024},
         grid_average={},
     )

@@ -263,46 +263,44 @@ def stored_batch(tenant) -> IngestBatch:
     return IngestBatch.objects.create(organisation=tenant.organisation, source="api", created=1)
 
 
-def stored_workload(tenant, batch=None, *, day=date(2026, 1, 10), hours=10.0, **fields):
+def _stored(model, tenant, batch, day: date, **values):
+    """A pending record of `model` on `day`, with the fields every record has."""
     batch = batch or stored_batch(tenant)
-    started = datetime(day.year, day.month, day.day, tzinfo=UTC)
-    values = {
+    common = {
         "organisation": tenant.organisation,
         "batch": batch,
-        "external_id": f"w-{WorkloadRecord.objects.count()}-{batch.pk}",
+        "external_id": f"{model.__name__}-{model.objects.count()}-{batch.pk}",
         "content_hash": "x",
         "team": tenant.teams["research"],
+        "activity_date": day,
+    }
+    return model.objects.create(**{**common, **values})
+
+
+def stored_workload(tenant, batch=None, *, day=date(2026, 1, 10), hours=10.0, **fields):
+    started = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    values = {
         "phase": "training",
         "started_at": started,
         "ended_at": started + timedelta(hours=hours),
         "duration_s": hours * 3600.0,
-        "activity_date": day,
         "location": Location.objects.get(organisation=tenant.organisation, code="lab-paris"),
         "device_count": 1,
     }
-    values.update(fields)
-    return WorkloadRecord.objects.create(**values)
+    return _stored(WorkloadRecord, tenant, batch, day, **{**values, **fields})
 
 
 def stored_cloud_usage(tenant, batch=None, *, day=date(2026, 1, 10), **fields):
-    batch = batch or stored_batch(tenant)
     started = datetime(day.year, day.month, day.day, tzinfo=UTC)
     values = {
-        "organisation": tenant.organisation,
-        "batch": batch,
-        "external_id": f"c-{CloudUsageRecord.objects.count()}-{batch.pk}",
-        "content_hash": "x",
-        "team": tenant.teams["research"],
         "location": Location.objects.get(organisation=None, code="aws:us-east-1"),
         "service": "AmazonEC2",
         "usage_kind": "compute",
         "quantity": 100.0,
         "usage_start": started,
         "usage_end": started + timedelta(hours=1),
-        "activity_date": day,
     }
-    values.update(fields)
-    return CloudUsageRecord.objects.create(**values)
+    return _stored(CloudUsageRecord, tenant, batch, day, **{**values, **fields})
 
 
 @pytest.mark.django_db

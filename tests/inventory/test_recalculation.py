@@ -66,28 +66,36 @@ def run_now(django_capture_on_commit_callbacks, start):
     return RecalculationJob.objects.get(pk=job.pk)
 
 
-def test_an_override_recalculates_exactly_its_zone_and_period(
-    tenant, computed, django_capture_on_commit_callbacks
-):
-    january, february, april = computed
+def override_recalculated(tenant, capture, valid_from, valid_to, kg_per_kwh):
+    """A French grid-average override for the period, and the recalculation it starts, run."""
     override = FactorOverride.objects.create(
         organisation=tenant.organisation,
         zone="FR",
         kind="grid_average",
-        valid_from=date(2026, 2, 1),
-        valid_to=date(2026, 3, 31),
-        kg_per_kwh=0.1,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        kg_per_kwh=kg_per_kwh,
         source="Supplier letter",
     )
     job = run_now(
-        django_capture_on_commit_callbacks,
+        capture,
         lambda: recalculation_for_override(
             organisation=tenant.organisation,
             zone="FR",
             kind="grid_average",
-            valid_from=override.valid_from,
-            valid_to=override.valid_to,
+            valid_from=valid_from,
+            valid_to=valid_to,
         ),
+    )
+    return override, job
+
+
+def test_an_override_recalculates_exactly_its_zone_and_period(
+    tenant, computed, django_capture_on_commit_callbacks
+):
+    january, february, april = computed
+    override, job = override_recalculated(
+        tenant, django_capture_on_commit_callbacks, date(2026, 2, 1), date(2026, 3, 31), 0.1
     )
     assert (job.status, job.total_records, job.processed_records, job.progress) == (
         "done",
@@ -162,24 +170,8 @@ def test_locked_periods_are_left_alone(
         "inventory.pipeline.market.locked_periods", lambda organisation_id: first_quarter
     )
     march_allocations = list(MarketAllocation.objects.filter(month__lt=date(2026, 4, 1)))
-    FactorOverride.objects.create(
-        organisation=tenant.organisation,
-        zone="FR",
-        kind="grid_average",
-        valid_from=date(2026, 1, 1),
-        valid_to=date(2026, 12, 31),
-        kg_per_kwh=0.2,
-        source="x",
-    )
-    job = run_now(
-        django_capture_on_commit_callbacks,
-        lambda: recalculation_for_override(
-            organisation=tenant.organisation,
-            zone="FR",
-            kind="grid_average",
-            valid_from=date(2026, 1, 1),
-            valid_to=date(2026, 12, 31),
-        ),
+    _, job = override_recalculated(
+        tenant, django_capture_on_commit_callbacks, date(2026, 1, 1), date(2026, 12, 31), 0.2
     )
     assert job.total_records == 1
     assert job.locked_periods == [["2026-01-01", "2026-04-01"]]

@@ -50,6 +50,7 @@ _CCF_COEFFICIENTS = CloudCoefficients()
 _POWERED = (UsageKind.COMPUTE, UsageKind.GPU)
 
 
+@validation.finite_result
 def cloud_usage_it_kwh(
     *,
     kind: UsageKind,
@@ -105,6 +106,7 @@ def cloud_usage_it_kwh(
     return amount * coefficients.network_kwh_per_gb
 
 
+@validation.finite_result
 def cloud_usage_kwh(
     *,
     kind: UsageKind,

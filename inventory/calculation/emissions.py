@@ -26,6 +26,7 @@ _SCOPES = {
 }
 
 
+@validation.finite_result
 def location_based_kg(*, facility_kwh: float, kg_per_kwh: float) -> float:
     """Location-based kg CO2e: ``facility_kwh * kg_per_kwh`` (grid-average factor)."""
     energy = validation.non_negative("facility_kwh", facility_kwh)

@@ -99,6 +99,7 @@ def it_energy(
     )
 
 
+@validation.finite_result
 def facility_energy_kwh(*, it_kwh: float, pue: float, pue_included: bool = False) -> float:
     """Facility energy: ``it_kwh`` if pue_included else ``it_kwh * pue``.
 

@@ -1,6 +1,9 @@
 """Input checks shared by the formulas: each raises CalculationError naming the bad input."""
 
+import functools
 import math
+from collections.abc import Callable
+from typing import ParamSpec
 
 from inventory.calculation.errors import CalculationError
 
@@ -51,3 +54,19 @@ def count(name: str, value: object, *, minimum: int) -> int:
     if value < minimum:
         raise CalculationError(f"{name} must be at least {minimum}, got {value!r}")
     return value
+
+
+P = ParamSpec("P")
+
+
+def finite_result(formula: Callable[P, float]) -> Callable[P, float]:
+    """Refuse a result that overflowed to infinity from finite but absurd inputs."""
+
+    @functools.wraps(formula)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> float:
+        result = formula(*args, **kwargs)
+        if not math.isfinite(result):
+            raise CalculationError(f"{formula.__name__} overflowed: the inputs are too large")
+        return result
+
+    return checked

@@ -119,12 +119,6 @@ def test_location_based_emissions_are_energy_times_factor(kwh, factor):
     assert location_based_kg(facility_kwh=kwh, kg_per_kwh=factor) == kwh * factor
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inventory/calculation/emissions.py location_based_kg (likewise energy.py "
-    "facility_energy_kwh, cloud.py cloud_usage_it_kwh): finite inputs can overflow to inf "
-    "(1e200 kWh × 1e200 kg/kWh); refuse a result that is not finite with a CalculationError",
-)
 @given(ANYTHING, ANYTHING)
 def test_location_based_emissions_refuse_bad_input(kwh, factor):
     try:

@@ -1,6 +1,8 @@
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -92,3 +94,82 @@ def api_token_touch(*, token: ApiToken, min_interval_s: int) -> None:
             last_used_at=now
         )
         token.last_used_at = now
+
+
+# --- Settings pages: teams and members ---------------------------------------------------
+
+
+def team_add(*, organisation: Organisation, name: str) -> Team:
+    """A new team named by an admin; its slug (used by the API and URLs) must be free."""
+    name = name.strip()
+    slug = slugify(name)
+    if not slug:
+        raise ApplicationError("Give the team a name with at least one letter or digit")
+    if Team.objects.filter(organisation=organisation, slug=slug).exists():
+        raise ApplicationError(f"A team with the slug {slug!r} already exists")
+    return team_create(organisation=organisation, name=name, slug=slug)
+
+
+def _teams_of(organisation: Organisation, teams: Iterable[Team]) -> list[Team]:
+    teams = list(teams)
+    if any(team.organisation_id != organisation.id for team in teams):
+        raise ApplicationError("Unknown team", status_code=404)
+    return teams
+
+
+def member_create(
+    *,
+    organisation: Organisation,
+    username: str,
+    password: str,
+    role: str,
+    teams: Iterable[Team] = (),
+    email: str = "",
+) -> Membership:
+    """A new login for a new person; an existing username is refused, not taken over."""
+    username = username.strip()
+    if not username:
+        raise ApplicationError("Give a username")
+    if get_user_model().objects.filter(username=username).exists():
+        raise ApplicationError(f"The username {username!r} is taken; choose another")
+    try:
+        validate_password(password, get_user_model()(username=username, email=email))
+    except ValidationError as error:
+        raise ApplicationError("Password: " + " ".join(error.messages)) from error
+    teams = _teams_of(organisation, teams) if role == Role.ENGINEER else []
+    return member_add(
+        organisation=organisation,
+        username=username,
+        password=password,
+        role=role,
+        teams=teams,
+        email=email,
+    )
+
+
+def _keeps_an_admin(membership: Membership, new_role: str | None) -> None:
+    if membership.role != Role.ADMIN or new_role == Role.ADMIN:
+        return
+    others = Membership.objects.filter(organisation=membership.organisation_id, role=Role.ADMIN)
+    if not others.exclude(pk=membership.pk).exists():
+        raise ApplicationError("An organisation needs at least one admin")
+
+
+@transaction.atomic
+def member_update(*, membership: Membership, role: str, teams: Iterable[Team] = ()) -> Membership:
+    """Change a member's role and, for engineers, the teams they are limited to."""
+    if role not in Role.values:
+        raise ApplicationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}")
+    _keeps_an_admin(membership, role)
+    teams = _teams_of(membership.organisation, teams) if role == Role.ENGINEER else []
+    membership.role = role
+    membership.save(update_fields=["role"])
+    membership.teams.set(teams)
+    return membership
+
+
+@transaction.atomic
+def member_remove(*, membership: Membership) -> None:
+    """Remove a member from the organisation (their login stays for other organisations)."""
+    _keeps_an_admin(membership, None)
+    membership.delete()

@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from greenai_portal.health import health
-from reports.dashboard import overview
+from reports.dashboard import model_page, overview, team_page
 
 api_v1 = [
     path("", include("inventory.urls")),
@@ -14,6 +14,10 @@ api_v1 = [
 
 urlpatterns = [
     path("", overview, name="overview"),
+    path("teams/<slug:slug>/", team_page, name="dashboard-team"),
+    path("models/<int:model_id>/", model_page, name="dashboard-model"),
+    path("settings/", include("accounts.urls")),
+    path("", include("inventory.page_urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reports/", include("reports.page_urls")),

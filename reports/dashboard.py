@@ -1,49 +1,591 @@
-"""Dashboard pages: the organisation overview, a team, a model."""
+"""Dashboard pages: the organisation overview, a team, a model.
 
-from datetime import date
+All three are one layout over a rollup cube (reports.dashboard_selectors): KPI cards, charts
+whose data downloads as CSV (`?download=<chart id>`, same filters), and drill-down tables.
+"""
+
+from dataclasses import asdict, dataclass, replace
+from datetime import date, timedelta
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
-from accounts.selectors import principal_for_request
-from reports.charts import trend_by_team_figure
-from reports.selectors import footprint_summary, monthly_by_team, pending_record_count
+from accounts.models import Role, Team
+from accounts.principal import Principal
+from accounts.views import principal_or_404
+from inventory.models import (
+    AiModel,
+    CloudUsageRecord,
+    DailyRollup,
+    EmissionScope,
+    EnergyTier,
+    Location,
+    Phase,
+    WorkloadRecord,
+)
+from reports import periods
+from reports.dashboard_charts import (
+    Chart,
+    intensity_trend,
+    location_vs_market,
+    months_between,
+    ranked_bars,
+    split_donut,
+    stacked_trend,
+)
+from reports.dashboard_selectors import (
+    Cube,
+    Filters,
+    Names,
+    filter_options,
+    hardware_used,
+    names_for,
+    record_status,
+    renewable_share,
+    rollup_cube,
+)
+from reports.selectors import Sums
+
+PHASE_LABELS = dict(Phase.choices)
+TIER_LABELS = dict(EnergyTier.choices)
+SCOPE_LABELS = {"": "All scopes", **dict(EmissionScope.choices)}
+TEAM_GROUPINGS = (
+    ("month", "ai_model_id", "scope", "location_id"),
+    ("ai_model_id", "phase"),
+    ("phase", "energy_tier"),
+)
+MODEL_GROUPINGS = (
+    ("month", "team_id", "scope", "location_id"),
+    ("month", "phase"),
+    ("phase", "energy_tier"),
+)
 
 
-def _period(request: HttpRequest) -> tuple[date, date]:
-    """The requested period, else the last twelve months up to the end of this month."""
+# --- Filters ------------------------------------------------------------------------------
+
+
+def _month_after(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def period_presets(today: date) -> list[tuple[str, str, date, date]]:
+    """(key, label, start, end) choices for the period filter, newest first."""
+    end = _month_after(today)
+    presets = [
+        ("12m", "Last 12 months", date(end.year - 1, end.month, 1), end),
+        ("ytd", f"{today.year} to date", date(today.year, 1, 1), end),
+        ("last-year", f"{today.year - 1}", date(today.year - 1, 1, 1), date(today.year, 1, 1)),
+    ]
+    year, number = periods.quarter_of(today)
+    for _ in range(8):
+        quarter = periods.quarter(year, number)
+        presets.append((f"{year}-q{number}", quarter.label, quarter.start, quarter.end))
+        year, number = periods.previous_quarter(year, number)
+    return presets
+
+
+def _int(value: str | None) -> int | None:
     try:
-        start = date.fromisoformat(request.GET["start"])
-        end = date.fromisoformat(request.GET["end"])
-        if end > start:
-            return start, end
-    except (KeyError, ValueError):
-        pass
-    today = date.today()
-    end = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
-    return date(end.year - 1, end.month, 1), end
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def parse_filters(request: HttpRequest, **fixed) -> tuple[Filters, str]:
+    """Filters from the query string; unknown values fall back to the defaults.
+
+    `period` names a preset; `start`/`end` (ISO dates, end exclusive) give a custom period.
+    """
+    presets = {key: (start, end) for key, _, start, end in period_presets(date.today())}
+    key = request.GET.get("period", "")
+    if key in presets:
+        start, end = presets[key]
+    else:
+        try:
+            start = date.fromisoformat(request.GET["start"])
+            end = date.fromisoformat(request.GET["end"])
+            key = "custom"
+            if end <= start:
+                raise ValueError
+        except (KeyError, ValueError):
+            key = "12m"
+            start, end = presets[key]
+    scope = request.GET.get("scope") or None
+    filters = Filters(
+        start=start,
+        end=end,
+        team_id=_int(request.GET.get("team")),
+        model_id=_int(request.GET.get("model")),
+        location_id=_int(request.GET.get("location")),
+        scope=scope if scope in EmissionScope.values else None,
+    )
+    return replace(filters, **fixed), key
+
+
+def _query(filters: Filters, period_key: str, **changes) -> str:
+    """The query string of these filters (for links and downloads), with changes."""
+    params = {"period": period_key} if period_key != "custom" else {}
+    if period_key == "custom":
+        params = {"start": filters.start.isoformat(), "end": filters.end.isoformat()}
+    for name, value in (
+        ("team", filters.team_id),
+        ("model", filters.model_id),
+        ("location", filters.location_id),
+        ("scope", filters.scope),
+    ):
+        if value:
+            params[name] = value
+    params.update(changes)
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+# --- Figures shared by the three pages ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Kpi:
+    key: str
+    label: str
+    value: str
+    unit: str
+    note: str = ""
+    change_pct: float | None = None
+
+
+def _fmt(value: float, digits: int = 3) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def last_full_quarter(end: date) -> tuple[periods.Period, periods.Period]:
+    """The last quarter ending on or before `end` (exclusive), and the quarter before it."""
+    year, number = periods.quarter_of(end - timedelta(days=1))
+    if periods.quarter(year, number).end != end:
+        year, number = periods.previous_quarter(year, number)
+    return periods.quarter(year, number), periods.quarter(*periods.previous_quarter(year, number))
+
+
+def quarter_comparison(principal: Principal, filters: Filters) -> dict:
+    """Scope 2 of the last complete quarter of the period against the quarter before it."""
+    current, before = last_full_quarter(filters.end)
+    cube = rollup_cube(
+        principal=principal,
+        filters=filters,
+        groupings=[("month", "scope")],
+        start=before.start,
+        end=current.end,
+    )
+    now, then = Sums(), Sums()
+    for month, sums in cube.by("month", where={"scope": EmissionScope.SCOPE2}).items():
+        (now if month >= current.start else then).add(asdict(sums))
+
+    def change(a: float, b: float) -> float | None:
+        return None if b == 0 else (a - b) / b * 100.0
+
+    return {
+        "label": f"{current.label} vs {before.label}",
+        "mwh": change(now.facility_kwh, then.facility_kwh),
+        "location": change(now.location_kg, then.location_kg),
+        "market": change(now.market_kg, then.market_kg)
+        if now.unallocated_kwh == 0 and then.unallocated_kwh == 0
+        else None,
+    }
+
+
+def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
+    scope2 = cube.total(scope=EmissionScope.SCOPE2)
+    cloud = cube.total(scope=EmissionScope.SCOPE3_CAT1)
+    everything = cube.total()
+    compare = quarter_comparison(principal, filters)
+    share = renewable_share(principal=principal, cube=cube, start=filters.start, end=filters.end)
+    market_note = (
+        f"{compare['label']}"
+        if scope2.unallocated_kwh == 0
+        else f"{_fmt(scope2.unallocated_kwh / 1000.0)} MWh not yet allocated: partial"
+    )
+    return [
+        Kpi(
+            "mwh",
+            "Energy (facility)",
+            _fmt(everything.facility_kwh / 1000.0),
+            "MWh",
+            f"Scope 2 {_fmt(scope2.facility_kwh / 1000.0)}"
+            f" · cloud {_fmt(cloud.facility_kwh / 1000.0)}",
+            compare["mwh"],
+        ),
+        Kpi(
+            "t",
+            "Scope 2, location-based",
+            _fmt(scope2.location_kg / 1000.0),
+            "t CO2e",
+            compare["label"],
+            compare["location"],
+        ),
+        Kpi(
+            "market_t",
+            "Scope 2, market-based",
+            _fmt(scope2.market_kg / 1000.0)
+            if scope2.unallocated_kwh == 0 or scope2.market_kg
+            else "—",
+            "t CO2e",
+            market_note,
+            compare["market"],
+        ),
+        Kpi(
+            "cloud_t",
+            "Public cloud (Scope 3 cat. 1)",
+            _fmt(cloud.location_kg / 1000.0),
+            "t CO2e",
+            "location-based; reported beside Scope 2, not in it",
+        ),
+        Kpi(
+            "renewable",
+            "Renewable share",
+            "—" if share is None else f"{share * 100:.1f}",
+            "" if share is None else "% of Scope 2 MWh",
+            "no contractual instruments allocated"
+            if share is None
+            else "covered by zero-emission certificates, PPAs, green tariffs",
+        ),
+        Kpi(
+            "records",
+            "Records computed",
+            f"{everything.record_count:,}",
+            "records",
+        ),
+    ]
+
+
+def _by_month(cube: Cube, key: str, label_of, **where) -> dict[str, dict[date, Sums]]:
+    series: dict[str, dict[date, Sums]] = {}
+    for (value, month), sums in cube.by(key, "month", where=where).items():
+        series.setdefault(label_of(value), {})[month] = sums
+    return series
+
+
+def _team_label(names: Names):
+    return lambda team_id: names.teams[team_id].name if team_id in names.teams else "(unknown)"
+
+
+def _model_label(names: Names):
+    return lambda model_id: names.models.get(model_id, "(no model given)")
+
+
+def _location_label(names: Names):
+    def label(location_id):
+        location = names.locations.get(location_id)
+        return f"{location.code} ({location.zone})" if location else "(unknown)"
+
+    return label
+
+
+def team_url(team: Team, query: str) -> str:
+    return reverse("dashboard-team", args=[team.slug]) + (f"?{query}" if query else "")
+
+
+def model_url(model_id: int, query: str) -> str:
+    return reverse("dashboard-model", args=[model_id]) + (f"?{query}" if query else "")
+
+
+def _lines(groups: dict, label_of, url_of=None) -> list[tuple[str, Sums, str | None]]:
+    return [(label_of(k), s, url_of(k) if url_of else None) for k, s in groups.items()]
+
+
+def table(groups: dict, label_of, url_of=None, total_kwh: float = 0.0) -> list[dict]:
+    """Rows for a breakdown table, largest location-based emissions first."""
+    rows = []
+    for key, sums in groups.items():
+        rows.append(
+            {
+                "key": key,
+                "label": label_of(key),
+                "url": url_of(key) if url_of else None,
+                "records": sums.record_count,
+                "inferences": sums.inferences,
+                "tokens": sums.tokens,
+                "mwh": sums.facility_kwh / 1000.0,
+                "location_t": sums.location_kg / 1000.0,
+                "market_t": sums.market_kg / 1000.0 if sums.unallocated_kwh == 0 else None,
+                "share": sums.facility_kwh / total_kwh if total_kwh else 0.0,
+                "g_per_1k_inferences": sums.location_kg * 1e6 / sums.inferences
+                if sums.inferences
+                else None,
+                "g_per_1m_tokens": sums.location_kg * 1e9 / sums.tokens if sums.tokens else None,
+            }
+        )
+    return sorted(rows, key=lambda r: (-r["location_t"], r["label"]))
+
+
+def _phase_and_tiers(cube: Cube) -> list[Chart]:
+    phases = cube.by("phase")
+    tiers = cube.by("energy_tier")
+    return [
+        split_donut(
+            chart_id="phases",
+            title="Energy by phase",
+            dimension="phase",
+            parts=[(PHASE_LABELS[p], phases[p]) for p in Phase.values if p in phases],
+        ),
+        split_donut(
+            chart_id="tiers",
+            title="Data quality: how energy was obtained",
+            dimension="tier",
+            parts=[(TIER_LABELS[t], tiers[t]) for t in EnergyTier.values if t in tiers],
+        ),
+    ]
+
+
+def _csv_response(chart: Chart, page: str, filters: Filters) -> HttpResponse:
+    response = HttpResponse(chart.csv(), content_type="text/csv; charset=utf-8")
+    name = f"{page}-{chart.id}-{filters.start.isoformat()}-{filters.end.isoformat()}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+def _has_any_records(principal: Principal) -> bool:
+    return any(
+        model.objects.filter(organisation=principal.organisation).exists()
+        for model in (WorkloadRecord, CloudUsageRecord)
+    )
+
+
+def _render(
+    request: HttpRequest,
+    template: str,
+    *,
+    principal: Principal,
+    page: str,
+    filters: Filters,
+    period_key: str,
+    cube: Cube,
+    charts: list[Chart],
+    **context,
+) -> HttpResponse:
+    wanted = request.GET.get("download")
+    if wanted:
+        for chart in charts:
+            if chart.id == wanted:
+                return _csv_response(chart, page, filters)
+        raise Http404("No such chart")
+    query = _query(filters, period_key)
+    for chart in charts:
+        chart.download_url = f"?{_query(filters, period_key, download=chart.id)}"
+    has_any_records = (not cube.is_empty) or _has_any_records(principal)
+    options = filter_options(principal=principal, cube=cube, selected_location=filters.location_id)
+    return render(
+        request,
+        template,
+        {
+            "organisation": principal.organisation,
+            "principal": principal,
+            "role": principal.role,
+            "page": page,
+            "filters": filters,
+            "start": filters.start,
+            "end": filters.end,
+            "period_key": period_key,
+            "presets": period_presets(date.today()),
+            "scopes": SCOPE_LABELS,
+            "options": options,
+            "query": query,
+            "kpis": kpis(principal, filters, cube),
+            "charts": charts,
+            "has_data": not cube.is_empty,
+            "has_any_records": has_any_records,
+            "onboarding": None if has_any_records else _onboarding(request, principal),
+            "status": record_status(principal=principal) if page == "overview" else None,
+            **context,
+        },
+    )
+
+
+# --- Pages --------------------------------------------------------------------------------
 
 
 @login_required
 def overview(request: HttpRequest) -> HttpResponse:
-    principal = principal_for_request(request)
-    if principal is None:
-        raise Http404("You are not a member of any organisation")
-    start, end = _period(request)
-    total, teams = footprint_summary(principal=principal, start=start, end=end, group_by="team")
-    figure = trend_by_team_figure(monthly_by_team(principal=principal, start=start, end=end))
-    return render(
+    principal = principal_or_404(request)
+    filters, period_key = parse_filters(request)
+    cube = rollup_cube(principal=principal, filters=filters)
+    names = names_for(cube)
+    months = months_between(filters.start, filters.end)
+    drill = _query(replace(filters, team_id=None, model_id=None), period_key)
+    teams = cube.by("team_id")
+    models = cube.by("ai_model_id")
+    team_of = _team_label(names)
+    model_of = _model_label(names)
+    charts = [
+        stacked_trend(
+            chart_id="trend",
+            title="Emissions by month and team",
+            dimension="team",
+            months=months,
+            series=_by_month(cube, "team_id", team_of),
+            urls={team_of(t): team_url(names.teams[t], drill) for t in teams if t in names.teams},
+        ),
+        location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
+        ranked_bars(
+            chart_id="top-models",
+            title="Top models",
+            dimension="model",
+            lines=_lines(models, model_of, lambda m: model_url(m, drill) if m else None),
+        ),
+        *_phase_and_tiers(cube),
+    ]
+    total_kwh = cube.total().facility_kwh
+    return _render(
         request,
         "dashboard/overview.html",
-        {
-            "organisation": principal.organisation,
-            "role": principal.role,
-            "start": start,
-            "end": end,
-            "total": total,
-            "teams": teams,
-            "status_counts": pending_record_count(principal=principal),
-            "trend_figure": figure.to_plotly_json(),
-        },
+        principal=principal,
+        page="overview",
+        filters=filters,
+        period_key=period_key,
+        cube=cube,
+        charts=charts,
+        teams=table(
+            teams,
+            team_of,
+            lambda t: team_url(names.teams[t], drill) if t in names.teams else None,
+            total_kwh,
+        ),
+        models=table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh)[
+            :10
+        ],
     )
+
+
+@login_required
+def team_page(request: HttpRequest, slug: str) -> HttpResponse:
+    principal = principal_or_404(request)
+    team = Team.objects.filter(organisation=principal.organisation, slug=slug).first()
+    if team is None or not principal.sees_team(team.id):
+        raise Http404("No such team")
+    filters, period_key = parse_filters(request, team_id=team.id)
+    cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
+    names = names_for(cube)
+    months = months_between(filters.start, filters.end)
+    drill = _query(replace(filters, team_id=None, model_id=None), period_key)
+    models = cube.by("ai_model_id")
+    model_of = _model_label(names)
+    url_of = lambda m: model_url(m, drill) if m else None  # noqa: E731
+    total_kwh = cube.total().facility_kwh
+    charts = [
+        stacked_trend(
+            chart_id="trend",
+            title="Emissions by month and model",
+            dimension="model",
+            months=months,
+            series=_by_month(cube, "ai_model_id", model_of),
+            urls={model_of(m): model_url(m, drill) for m in models if m},
+        ),
+        location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
+        ranked_bars(
+            chart_id="models",
+            title="Models",
+            dimension="model",
+            lines=_lines(models, model_of, url_of),
+        ),
+        *_phase_and_tiers(cube),
+    ]
+    inference = cube.by("ai_model_id", where={"phase": Phase.INFERENCE})
+    return _render(
+        request,
+        "dashboard/team.html",
+        principal=principal,
+        page=f"team-{team.slug}",
+        filters=filters,
+        period_key=period_key,
+        cube=cube,
+        charts=charts,
+        team=team,
+        models=table(models, model_of, url_of, total_kwh),
+        intensity=[
+            r
+            for r in table(inference, model_of, url_of)
+            if r["g_per_1k_inferences"] or r["g_per_1m_tokens"]
+        ],
+        locations=table(cube.by("location_id"), _location_label(names), None, total_kwh),
+        hardware=hardware_used(principal=principal, filters=filters),
+        back_query=drill,
+    )
+
+
+@login_required
+def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
+    principal = principal_or_404(request)
+    model = AiModel.objects.filter(organisation=principal.organisation, id=model_id).first()
+    if model is None:
+        raise Http404("No such model")
+    if (
+        principal.team_ids is not None
+        and not DailyRollup.objects.filter(
+            organisation=principal.organisation, ai_model=model, team_id__in=principal.team_ids
+        ).exists()
+    ):
+        # A model only other teams use is not this engineer's to see.
+        raise Http404("No such model")
+    filters, period_key = parse_filters(request, model_id=model.id)
+    cube = rollup_cube(principal=principal, filters=filters, groupings=MODEL_GROUPINGS)
+    names = names_for(cube)
+    months = months_between(filters.start, filters.end)
+    drill = _query(replace(filters, team_id=None, model_id=None), period_key)
+    teams = cube.by("team_id")
+    team_of = _team_label(names)
+    team_link = lambda t: team_url(names.teams[t], drill) if t in names.teams else None  # noqa: E731
+    total_kwh = cube.total().facility_kwh
+    inference = cube.total(phase=Phase.INFERENCE)
+    charts = [
+        stacked_trend(
+            chart_id="trend",
+            title="Emissions by month and phase",
+            dimension="phase",
+            months=months,
+            series=_by_month(cube, "phase", lambda p: PHASE_LABELS.get(p, p)),
+        ),
+        location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
+        intensity_trend(months=months, by_month=cube.by("month", where={"phase": Phase.INFERENCE})),
+        ranked_bars(
+            chart_id="teams",
+            title="Teams",
+            dimension="team",
+            lines=_lines(teams, team_of, team_link),
+        ),
+        *_phase_and_tiers(cube),
+    ]
+    return _render(
+        request,
+        "dashboard/model.html",
+        principal=principal,
+        page=f"model-{model.id}",
+        filters=filters,
+        period_key=period_key,
+        cube=cube,
+        charts=charts,
+        model=model,
+        inference=table({"inference": inference}, lambda _: "Inference")[0]
+        if inference.inferences or inference.tokens
+        else None,
+        teams=table(teams, team_of, team_link, total_kwh),
+        locations=table(cube.by("location_id"), _location_label(names), None, total_kwh),
+        hardware=hardware_used(principal=principal, filters=filters),
+        back_query=drill,
+    )
+
+
+def _onboarding(request: HttpRequest, principal: Principal) -> dict:
+    """What the empty state's copy-paste snippets should name: a real team and location."""
+    team = Team.objects.filter(organisation=principal.organisation).order_by("name").first()
+    if principal.team_ids is not None:
+        team = Team.objects.filter(id__in=principal.team_ids).order_by("name").first()
+    location = Location.objects.filter(organisation=principal.organisation).order_by("code").first()
+    yesterday = date.today() - timedelta(days=1)
+    return {
+        "base_url": f"{request.scheme}://{request.get_host()}",
+        "example_start": f"{yesterday.isoformat()}T08:00:00Z",
+        "example_end": f"{yesterday.isoformat()}T20:00:00Z",
+        "team": team.slug if team else "TEAM",
+        "location": location.code if location else "aws:us-east-1",
+        "can_manage": principal.role == Role.ADMIN,
+    }

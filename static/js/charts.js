@@ -1,7 +1,68 @@
-// Draw every server-built Plotly figure: <div id="X-chart"> takes its data from <script id="X-data">.
-document.querySelectorAll(".chart").forEach(function (container) {
-  var source = document.getElementById(container.id.replace(/-chart$/, "-data"));
-  if (!source) return;
-  var figure = JSON.parse(source.textContent);
-  Plotly.newPlot(container, figure.data, figure.layout, {responsive: true, displaylogo: false});
+// Dashboard behaviour, kept small: draw the server-built Plotly figures, follow a click on a
+// bar to its team or model page, copy snippets, show the custom date inputs.
+(function () {
+  "use strict";
+
+  // <div id="X-chart"> takes its figure from <script id="X-data" type="application/json">.
+  if (window.Plotly) {
+    document.querySelectorAll(".chart").forEach(function (container) {
+      var source = document.getElementById(container.id.replace(/-chart$/, "-data"));
+      if (!source) return;
+      var figure = JSON.parse(source.textContent);
+      Plotly.newPlot(container, figure.data, figure.layout, {
+        responsive: true,
+        displaylogo: false,
+        modeBarButtonsToRemove: ["select2d", "lasso2d"],
+      }).then(function () {
+        container.setAttribute("data-rendered", "true");
+      });
+      // Traces whose points carry a page URL in customdata drill down on click.
+      container.on("plotly_click", function (event) {
+        var point = event.points && event.points[0];
+        var url = point && point.customdata;
+        if (typeof url === "string" && url.charAt(0) === "/") window.location.assign(url);
+      });
+    });
+  }
+
+  document.querySelectorAll("button.copy[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var text = document.getElementById(button.getAttribute("data-copy")).textContent;
+      var done = function () {
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = "Copy"; }, 2000);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () {});
+      } else {
+        var area = document.createElement("textarea");
+        area.value = text;
+        document.body.appendChild(area);
+        area.select();
+        try { document.execCommand("copy"); done(); } catch (e) { /* nothing to do */ }
+        area.remove();
+      }
+    });
+  });
+
+  document.querySelectorAll("select[data-custom-toggle]").forEach(function (select) {
+    var toggle = function () {
+      document.querySelectorAll(".custom-dates").forEach(function (field) {
+        field.hidden = select.value !== "custom";
+      });
+    };
+    select.addEventListener("change", toggle);
+  });
+
+  // Progress bars of running jobs refresh themselves while something is still running.
+  if (document.querySelector("[data-refresh-while-running]")) {
+    setTimeout(function () { window.location.reload(); }, 5000);
+  }
+})();
+
+// Destructive forms ask first.
+document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+  form.addEventListener("submit", function (event) {
+    if (!window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
+  });
 });

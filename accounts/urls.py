@@ -1,0 +1,16 @@
+"""Settings pages for teams, members and API tokens (mounted under /settings/)."""
+
+from django.urls import path
+
+from accounts import views
+
+urlpatterns = [
+    path("teams/", views.teams_page, name="settings-teams"),
+    path("teams/create/", views.team_create_view, name="settings-team-create"),
+    path("members/add/", views.member_create_view, name="settings-member-create"),
+    path("members/<int:pk>/", views.member_update_view, name="settings-member-update"),
+    path("members/<int:pk>/remove/", views.member_remove_view, name="settings-member-remove"),
+    path("tokens/", views.tokens_page, name="settings-tokens"),
+    path("tokens/create/", views.token_create_view, name="settings-token-create"),
+    path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="settings-token-revoke"),
+]

@@ -1,0 +1,46 @@
+"""Inventory pages: settings (facilities, instruments, overrides), factor library, data."""
+
+from django.urls import path
+
+from inventory import views
+
+urlpatterns = [
+    path("settings/facilities/", views.facilities_page, name="settings-facilities"),
+    path(
+        "settings/facilities/create/", views.facility_create_view, name="settings-facility-create"
+    ),
+    path(
+        "settings/facilities/<int:pk>/pue/", views.facility_pue_view, name="settings-facility-pue"
+    ),
+    path("settings/instruments/", views.instruments_page, name="settings-instruments"),
+    path(
+        "settings/instruments/create/",
+        views.instrument_create_view,
+        name="settings-instrument-create",
+    ),
+    path(
+        "settings/instruments/<int:pk>/delete/",
+        views.instrument_delete_view,
+        name="settings-instrument-delete",
+    ),
+    path("settings/overrides/", views.overrides_page, name="settings-overrides"),
+    path("settings/overrides/create/", views.override_create_view, name="settings-override-create"),
+    path(
+        "settings/overrides/<int:pk>/delete/",
+        views.override_delete_view,
+        name="settings-override-delete",
+    ),
+    path("settings/mapping-rules/", views.mapping_rules_page, name="settings-mapping-rules"),
+    path(
+        "settings/mapping-rules/create/",
+        views.mapping_rule_create_view,
+        name="settings-mapping-rule-create",
+    ),
+    path(
+        "settings/mapping-rules/<int:pk>/delete/",
+        views.mapping_rule_delete_view,
+        name="settings-mapping-rule-delete",
+    ),
+    path("factors/", views.factors_page, name="factor-library"),
+    path("data/", views.data_page, name="data"),
+]

@@ -1,0 +1,213 @@
+"""Writes behind the settings pages: facilities and PUE, contractual instruments, factor overrides.
+
+Each validates what the methodology needs (a known grid zone, a PUE of at least 1, a period that
+ends after it starts, a cited source) and refuses to delete a row a computed figure names.
+"""
+
+from datetime import date
+
+from django.db import IntegrityError, transaction
+from django.db.models import ProtectedError
+
+from accounts.models import Organisation
+from greenai_portal.errors import ApplicationError
+from inventory.models import (
+    ContractualInstrument,
+    FactorKind,
+    FactorOverride,
+    InstrumentKind,
+    Location,
+    MappingSource,
+    TeamMappingRule,
+    Zone,
+)
+
+FACILITY_KINDS = (Location.Kind.OWNED, Location.Kind.COLOCATION)
+
+
+def _zone(code: str) -> str:
+    code = code.strip()
+    if not Zone.objects.filter(code=code).exists():
+        raise ApplicationError(
+            f"Unknown grid zone {code!r}: use a code from the factor library (e.g. FR, US-CAL-CISO)"
+        )
+    return code
+
+
+def _pue(pue: float | None) -> float | None:
+    if pue is not None and not 1.0 <= pue <= 5.0:
+        raise ApplicationError("PUE must be between 1.0 and 5.0")
+    return pue
+
+
+def _period(valid_from: date, valid_to: date) -> None:
+    if valid_to < valid_from:
+        raise ApplicationError("The period must end on or after its first day")
+
+
+@transaction.atomic
+def facility_create(
+    *,
+    organisation: Organisation,
+    code: str,
+    name: str,
+    kind: str,
+    zone: str,
+    pue: float | None,
+    pue_source: str = "",
+) -> Location:
+    """An owned or colocated facility: its records count in Scope 2."""
+    code = code.strip()
+    if kind not in FACILITY_KINDS:
+        raise ApplicationError("A facility is an owned data centre or a colocation")
+    if not code:
+        raise ApplicationError("Give the facility a code (records name it as their location)")
+    if pue is not None and not pue_source.strip():
+        raise ApplicationError("Say where the PUE comes from (metered, design, provider report)")
+    try:
+        with transaction.atomic():
+            return Location.objects.create(
+                organisation=organisation,
+                code=code,
+                name=name.strip() or code,
+                kind=kind,
+                zone=_zone(zone),
+                pue=_pue(pue),
+                pue_source=pue_source.strip(),
+            )
+    except IntegrityError as error:
+        raise ApplicationError(f"A facility with the code {code!r} already exists") from error
+
+
+def facility_pue_update(*, location: Location, pue: float | None, pue_source: str) -> Location:
+    """Set a facility's PUE; records computed from now on use it."""
+    if location.organisation_id is None:
+        raise ApplicationError("Cloud regions use the provider's published PUE", status_code=404)
+    if pue is not None and not pue_source.strip():
+        raise ApplicationError("Say where the PUE comes from (metered, design, provider report)")
+    location.pue = _pue(pue)
+    location.pue_source = pue_source.strip()
+    location.save(update_fields=["pue", "pue_source"])
+    return location
+
+
+def instrument_create(
+    *,
+    organisation: Organisation,
+    kind: str,
+    zone: str,
+    valid_from: date,
+    valid_to: date,
+    mwh: float,
+    kg_per_kwh: float,
+    reference: str,
+    supplier: str = "",
+    created_by=None,
+) -> ContractualInstrument:
+    if kind not in InstrumentKind.values:
+        raise ApplicationError(f"Unknown instrument kind {kind!r}")
+    _period(valid_from, valid_to)
+    if mwh <= 0:
+        raise ApplicationError("The instrument must cover more than 0 MWh")
+    if kg_per_kwh < 0:
+        raise ApplicationError("An emission rate cannot be negative")
+    if not reference.strip():
+        raise ApplicationError("Give the certificate or contract reference (auditors check it)")
+    return ContractualInstrument.objects.create(
+        organisation=organisation,
+        kind=kind,
+        zone=_zone(zone),
+        valid_from=valid_from,
+        valid_to=valid_to,
+        mwh=mwh,
+        kg_per_kwh=kg_per_kwh,
+        reference=reference.strip(),
+        supplier=supplier.strip(),
+        created_by=created_by,
+    )
+
+
+def instrument_delete(*, instrument: ContractualInstrument) -> None:
+    try:
+        instrument.delete()
+    except ProtectedError as error:
+        raise ApplicationError(
+            "Market-based figures already use this instrument; it stays for the audit trail"
+        ) from error
+
+
+def factor_override_create(
+    *,
+    organisation: Organisation,
+    zone: str,
+    kind: str,
+    valid_from: date,
+    valid_to: date,
+    kg_per_kwh: float,
+    source: str,
+    created_by=None,
+) -> FactorOverride:
+    """The organisation's own factor for a zone and period, with its cited source."""
+    if kind not in FactorKind.values:
+        raise ApplicationError(f"Unknown factor kind {kind!r}")
+    _period(valid_from, valid_to)
+    if not 0 <= kg_per_kwh <= 2.0:
+        raise ApplicationError("A grid factor is between 0 and 2 kg CO2e/kWh")
+    if not source.strip():
+        raise ApplicationError("Cite the source of the factor (publisher, document, year)")
+    return FactorOverride.objects.create(
+        organisation=organisation,
+        zone=_zone(zone),
+        kind=kind,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        kg_per_kwh=kg_per_kwh,
+        source=source.strip(),
+        created_by=created_by,
+    )
+
+
+def factor_override_delete(*, override: FactorOverride) -> None:
+    try:
+        override.delete()
+    except ProtectedError as error:
+        raise ApplicationError(
+            "Computed records use this override; it stays for the audit trail"
+        ) from error
+
+
+def mapping_rule_create(
+    *,
+    organisation: Organisation,
+    source: str,
+    key: str,
+    value: str,
+    team,
+    model_name: str = "",
+    location_code: str = "",
+    phase: str = "",
+    priority: int = 100,
+) -> TeamMappingRule:
+    """A rule that gives records naming no team (billing lines, CodeCarbon runs) a team."""
+    if team.organisation_id != organisation.id:
+        raise ApplicationError("Unknown team", status_code=404)
+    if source not in MappingSource.values:
+        raise ApplicationError(f"Unknown source {source!r}")
+    key, value = key.strip(), value.strip()
+    if not key or not value:
+        raise ApplicationError("Give what to match (e.g. tag:team) and its value (or *)")
+    return TeamMappingRule.objects.create(
+        organisation=organisation,
+        source=source,
+        key=key,
+        value=value,
+        team=team,
+        model_name=model_name.strip(),
+        location_code=location_code.strip(),
+        phase=phase,
+        priority=priority,
+    )
+
+
+def mapping_rule_delete(*, rule: TeamMappingRule) -> None:
+    rule.delete()

@@ -1,0 +1,454 @@
+"""Pages for the inventory: settings (facilities and PUE, contractual instruments, factor
+overrides), the factor library browser and the data page (batches, waiting records, quality).
+
+Admins manage; other roles read. Writes go through inventory.settings_services.
+"""
+
+from datetime import date
+
+from django import forms
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from accounts.models import Team
+from accounts.principal import Access, Principal
+from accounts.views import form_errors, run_service, settings_page
+from inventory.models import (
+    CloudCoefficient,
+    ContractualInstrument,
+    EnergyTier,
+    FactorDataset,
+    FactorKind,
+    FactorOverride,
+    GridFactor,
+    Hardware,
+    ImportJob,
+    InstrumentKind,
+    Location,
+    MappingSource,
+    Phase,
+    ProviderPue,
+    ReplicationFactor,
+    TeamMappingRule,
+    Zone,
+)
+from inventory.settings_services import (
+    FACILITY_KINDS,
+    facility_create,
+    facility_pue_update,
+    factor_override_create,
+    factor_override_delete,
+    instrument_create,
+    instrument_delete,
+    mapping_rule_create,
+    mapping_rule_delete,
+)
+from reports.dashboard import parse_filters, period_presets
+from reports.dashboard_selectors import (
+    batches_recent,
+    recalculations_recent,
+    record_status,
+    rollup_cube,
+)
+
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
+
+
+def _zones() -> list[tuple[str, str]]:
+    return [(code, f"{code} — {name}") for code, name in Zone.objects.values_list("code", "name")]
+
+
+def _context(principal: Principal, section: str, **extra) -> dict:
+    return {
+        "principal": principal,
+        "role": principal.role,
+        "section": section,
+        "can_manage": principal.can(Access.MANAGE),
+        **extra,
+    }
+
+
+# --- Facilities and PUE -------------------------------------------------------------------
+
+
+class FacilityForm(forms.Form):
+    code = forms.SlugField(max_length=80, label="Code (records name it as location)")
+    name = forms.CharField(max_length=160, label="Name")
+    kind = forms.ChoiceField(
+        choices=[(k, label) for k, label in Location.Kind.choices if k in FACILITY_KINDS],
+        label="Kind",
+    )
+    zone = forms.ChoiceField(choices=(), label="Grid zone")
+    pue = forms.FloatField(required=False, min_value=1.0, max_value=5.0, label="PUE")
+    pue_source = forms.CharField(max_length=300, required=False, label="PUE source")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["zone"].choices = _zones()
+
+
+class PueForm(forms.Form):
+    pue = forms.FloatField(required=False, min_value=1.0, max_value=5.0, label="PUE")
+    pue_source = forms.CharField(max_length=300, required=False, label="PUE source")
+
+
+@settings_page()
+def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    facilities = (
+        Location.objects.filter(organisation=principal.organisation)
+        .annotate(records=Count("workloadrecord"))
+        .order_by("code")
+    )
+    providers = ProviderPue.objects.filter(dataset__is_active=True).order_by("provider")
+    return render(
+        request,
+        "dashboard/settings/facilities.html",
+        _context(
+            principal,
+            "facilities",
+            facilities=facilities,
+            providers=providers,
+            form=FacilityForm(),
+        ),
+    )
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def facility_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    form = FacilityForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        run_service(
+            request,
+            f"Facility {data['code']} added",
+            lambda: facility_create(organisation=principal.organisation, **data),
+        )
+    else:
+        form_errors(request, form)
+    return redirect("settings-facilities")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def facility_pue_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
+    location = get_object_or_404(Location, pk=pk, organisation=principal.organisation)
+    form = PueForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            f"PUE of {location.code} saved; records computed from now on use it",
+            lambda: facility_pue_update(location=location, **form.cleaned_data),
+        )
+    else:
+        form_errors(request, form)
+    return redirect("settings-facilities")
+
+
+# --- Contractual instruments --------------------------------------------------------------
+
+
+class InstrumentForm(forms.Form):
+    kind = forms.ChoiceField(choices=InstrumentKind.choices, label="Kind")
+    reference = forms.CharField(max_length=200, label="Certificate or contract reference")
+    supplier = forms.CharField(max_length=200, required=False, label="Supplier")
+    zone = forms.ChoiceField(choices=(), label="Market (grid zone)")
+    valid_from = forms.DateField(widget=DATE_INPUT, label="Valid from")
+    valid_to = forms.DateField(widget=DATE_INPUT, label="Valid to (inclusive)")
+    mwh = forms.FloatField(min_value=0.001, label="MWh")
+    kg_per_kwh = forms.FloatField(
+        min_value=0.0, initial=0.0, label="Emission rate (kg CO2e/kWh; 0 for renewables)"
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["zone"].choices = _zones()
+
+
+@settings_page()
+def instruments_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    instruments = ContractualInstrument.objects.filter(
+        organisation=principal.organisation
+    ).order_by("-valid_from", "reference")
+    return render(
+        request,
+        "dashboard/settings/instruments.html",
+        _context(principal, "instruments", instruments=instruments, form=InstrumentForm()),
+    )
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def instrument_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    form = InstrumentForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            f"Instrument {form.cleaned_data['reference']} added",
+            lambda: instrument_create(
+                organisation=principal.organisation, created_by=request.user, **form.cleaned_data
+            ),
+        )
+    else:
+        form_errors(request, form)
+    return redirect("settings-instruments")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def instrument_delete_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
+    instrument = get_object_or_404(
+        ContractualInstrument, pk=pk, organisation=principal.organisation
+    )
+    run_service(
+        request,
+        f"Instrument {instrument.reference} deleted",
+        lambda: instrument_delete(instrument=instrument),
+    )
+    return redirect("settings-instruments")
+
+
+# --- Factor overrides ---------------------------------------------------------------------
+
+
+class OverrideForm(forms.Form):
+    zone = forms.ChoiceField(choices=(), label="Grid zone")
+    kind = forms.ChoiceField(choices=FactorKind.choices, label="Kind")
+    valid_from = forms.DateField(widget=DATE_INPUT, label="Valid from")
+    valid_to = forms.DateField(widget=DATE_INPUT, label="Valid to (inclusive)")
+    kg_per_kwh = forms.FloatField(min_value=0.0, max_value=2.0, label="kg CO2e/kWh")
+    source = forms.CharField(max_length=300, label="Source (publisher, document, year)")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["zone"].choices = _zones()
+
+
+@settings_page()
+def overrides_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    overrides = FactorOverride.objects.filter(organisation=principal.organisation).order_by(
+        "zone", "-valid_from"
+    )
+    return render(
+        request,
+        "dashboard/settings/overrides.html",
+        _context(principal, "overrides", overrides=overrides, form=OverrideForm()),
+    )
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def override_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    form = OverrideForm(request.POST)
+    if form.is_valid():
+        run_service(
+            request,
+            f"Override for {form.cleaned_data['zone']} added",
+            lambda: factor_override_create(
+                organisation=principal.organisation, created_by=request.user, **form.cleaned_data
+            ),
+        )
+    else:
+        form_errors(request, form)
+    return redirect("settings-overrides")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def override_delete_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
+    override = get_object_or_404(FactorOverride, pk=pk, organisation=principal.organisation)
+    run_service(
+        request,
+        f"Override for {override.zone} deleted",
+        lambda: factor_override_delete(override=override),
+    )
+    return redirect("settings-overrides")
+
+
+# --- Billing tag → team mapping rules ------------------------------------------------------
+
+
+class MappingRuleForm(forms.Form):
+    source = forms.ChoiceField(choices=MappingSource.choices, label="Source")
+    key = forms.CharField(max_length=80, label="Match (e.g. tag:team, account, project_name)")
+    value = forms.CharField(max_length=200, label="Value (* matches anything)")
+    team = forms.ModelChoiceField(queryset=Team.objects.none(), label="Team")
+    model_name = forms.CharField(max_length=160, required=False, label="Model (optional)")
+    location_code = forms.CharField(
+        max_length=80, required=False, label="Location code (CodeCarbon runs)"
+    )
+    phase = forms.ChoiceField(
+        choices=[("", "—"), *Phase.choices], required=False, label="Phase (optional)"
+    )
+    priority = forms.IntegerField(initial=100, label="Priority (lower wins)")
+
+    def __init__(self, *args, organisation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["team"].queryset = Team.objects.filter(organisation=organisation)
+
+
+@settings_page()
+def mapping_rules_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    rules = TeamMappingRule.objects.filter(organisation=principal.organisation).select_related(
+        "team"
+    )
+    return render(
+        request,
+        "dashboard/settings/mapping_rules.html",
+        _context(
+            principal,
+            "mapping-rules",
+            rules=rules,
+            form=MappingRuleForm(organisation=principal.organisation),
+        ),
+    )
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def mapping_rule_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    form = MappingRuleForm(request.POST, organisation=principal.organisation)
+    if form.is_valid():
+        data = form.cleaned_data
+        run_service(
+            request,
+            f"Rule {data['key']}={data['value']} → {data['team'].name} added",
+            lambda: mapping_rule_create(organisation=principal.organisation, **data),
+        )
+    else:
+        form_errors(request, form)
+    return redirect("settings-mapping-rules")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def mapping_rule_delete_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
+    rule = get_object_or_404(TeamMappingRule, pk=pk, organisation=principal.organisation)
+    run_service(
+        request,
+        f"Rule {rule.key}={rule.value} deleted",
+        lambda: mapping_rule_delete(rule=rule),
+    )
+    return redirect("settings-mapping-rules")
+
+
+# --- Factor library -----------------------------------------------------------------------
+
+
+@settings_page()
+def factors_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    """The shipped factor library, searchable, every row with its source and licence."""
+    datasets = FactorDataset.objects.order_by("-is_active", "-loaded_at")
+    active = datasets.filter(is_active=True).first()
+    query = request.GET.get("q", "").strip()
+    kind = request.GET.get("kind", "")
+    year = request.GET.get("year", "")
+    factors = GridFactor.objects.filter(dataset=active).order_by("zone", "kind", "year", "month")
+    if query:
+        zone_codes = Zone.objects.filter(Q(code__icontains=query) | Q(name__icontains=query))
+        factors = factors.filter(Q(zone__icontains=query) | Q(zone__in=zone_codes.values("code")))
+    if kind in FactorKind.values:
+        factors = factors.filter(kind=kind)
+    if year.isdigit():
+        factors = factors.filter(year=int(year))
+    page = Paginator(factors, 50).get_page(request.GET.get("page"))
+    zone_names = dict(
+        Zone.objects.filter(code__in={f.zone for f in page}).values_list("code", "name")
+    )
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "dashboard/factors.html",
+        _context(
+            principal,
+            "factors",
+            datasets=datasets,
+            active=active,
+            page=page,
+            zone_names=zone_names,
+            query=query,
+            kind=kind,
+            year=year,
+            kinds=FactorKind.choices,
+            years=GridFactor.objects.filter(dataset=active)
+            .order_by("-year")
+            .values_list("year", flat=True)
+            .distinct(),
+            page_query=params.urlencode(),
+            hardware=Hardware.objects.filter(dataset=active).order_by("kind", "vendor", "name"),
+            provider_pues=ProviderPue.objects.filter(dataset=active).order_by("provider"),
+            coefficients=CloudCoefficient.objects.filter(dataset=active).order_by("key"),
+            replication=ReplicationFactor.objects.filter(dataset=active).order_by(
+                "provider", "service"
+            ),
+            overrides=FactorOverride.objects.filter(organisation=principal.organisation).count(),
+        ),
+    )
+
+
+# --- Data ---------------------------------------------------------------------------------
+
+
+def _url_if_built(*names: str) -> str | None:
+    """The URL of a page another part of the app provides, if it exists yet."""
+    for name in names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
+
+
+def _import_jobs(principal: Principal) -> list[ImportJob]:
+    """The latest file imports; a member limited to teams sees the ones they uploaded."""
+    jobs = ImportJob.objects.filter(organisation=principal.organisation).select_related(
+        "created_by"
+    )
+    if principal.team_ids is not None:
+        jobs = jobs.filter(team_ids__isnull=False)
+    return list(jobs.order_by("-created_at")[:10])
+
+
+@settings_page()
+def data_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    """What came in, what waits, what failed, and how good the energy data is."""
+    filters, period_key = parse_filters(request)
+    cube = rollup_cube(principal=principal, filters=filters, groupings=[("energy_tier",)])
+    tiers = cube.by("energy_tier")
+    total = cube.total()
+    quality = [
+        {
+            "key": tier,
+            "label": label,
+            "records": tiers[tier].record_count if tier in tiers else 0,
+            "mwh": tiers[tier].facility_kwh / 1000.0 if tier in tiers else 0.0,
+            "share": tiers[tier].facility_kwh / total.facility_kwh
+            if tier in tiers and total.facility_kwh
+            else 0.0,
+        }
+        for tier, label in EnergyTier.choices
+    ]
+    return render(
+        request,
+        "dashboard/data.html",
+        _context(
+            principal,
+            "data",
+            filters=filters,
+            period_key=period_key,
+            presets=period_presets(date.today()),
+            quality=quality,
+            total=total,
+            status=record_status(principal=principal),
+            batches=batches_recent(principal=principal),
+            recalculations=recalculations_recent(principal=principal),
+            imports=_import_jobs(principal),
+            imports_url=_url_if_built("data-imports", "imports", "import-upload"),
+            can_ingest=principal.can(Access.INGEST),
+        ),
+    )

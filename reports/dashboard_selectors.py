@@ -1,0 +1,330 @@
+"""Reads for the dashboard pages (overview, team, model, data quality).
+
+Every figure comes from a few grouped scans of the caller's rollups (`rollup_cube`, one per
+family of charts, each returning few rows), regrouped in Python for each chart. Raw records
+are read only for what rollups do not carry (hardware, waiting and failed records), always
+bounded.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, Sum, Value, When
+from django.db.models.functions import TruncMonth
+
+from accounts.models import Team
+from accounts.principal import Principal
+from inventory.models import (
+    AiModel,
+    CloudUsageRecord,
+    ComputeStatus,
+    EmissionScope,
+    IngestBatch,
+    InstrumentKind,
+    Location,
+    MarketAllocation,
+    RecalculationJob,
+    WorkloadRecord,
+)
+from reports.selectors import ROLLUP_SUMS, Sums, rollups_visible
+
+# What the overview needs: one grouping per family of charts (each is one indexed scan of
+# the period's rollups returning few rows; one grouping by every field would return tens of
+# thousands of rows for a large organisation and make Python do the database's work).
+OVERVIEW_GROUPINGS = (
+    ("month", "team_id", "scope", "location_id"),
+    ("ai_model_id",),
+    ("phase", "energy_tier"),
+)
+RENEWABLE_KINDS = (InstrumentKind.EAC, InstrumentKind.PPA, InstrumentKind.GREEN_TARIFF)
+# Hardware and record lists read at most this many of the latest matching records.
+RECORD_SAMPLE = 5000
+FAILED_WINDOW = 20000
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: date
+    end: date  # exclusive
+    team_id: int | None = None
+    model_id: int | None = None
+    location_id: int | None = None
+    scope: str | None = None
+
+    def rollups(self, principal: Principal, start: date | None = None, end: date | None = None):
+        rows = rollups_visible(principal=principal, start=start or self.start, end=end or self.end)
+        if self.team_id:
+            rows = rows.filter(team_id=self.team_id)
+        if self.model_id:
+            rows = rows.filter(ai_model_id=self.model_id)
+        if self.location_id:
+            rows = rows.filter(location_id=self.location_id)
+        if self.scope:
+            rows = rows.filter(scope=self.scope)
+        return rows
+
+
+class Cube:
+    """Rollup sums under several groupings; each question is answered from the smallest
+    grouping that has the fields it needs."""
+
+    def __init__(self, rowsets: list[tuple[tuple[str, ...], list[dict]]]) -> None:
+        self.rowsets = rowsets
+
+    @property
+    def rows(self) -> list[dict]:
+        return [row for _, rows in self.rowsets for row in rows]
+
+    def _rows_with(self, fields: Iterable[str]) -> list[dict]:
+        wanted = set(fields)
+        fitting = [(len(f), rows) for f, rows in self.rowsets if wanted <= set(f)]
+        if not fitting:
+            raise ValueError(f"no grouping of this cube has {sorted(wanted)}")
+        return min(fitting, key=lambda item: item[0])[1]
+
+    def by(self, *keys: str, where: dict | None = None) -> dict:
+        """{key or (keys...): Sums} over the rows matching `where` (field → value)."""
+        where = where or {}
+        groups: dict = defaultdict(Sums)
+        for row in self._rows_with([*keys, *where]):
+            if any(row[k] != v for k, v in where.items()):
+                continue
+            key = row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)
+            groups[key].add(row)
+        return groups
+
+    def total(self, **where) -> Sums:
+        total = Sums()
+        for row in self._rows_with(where):
+            if all(row[k] == v for k, v in where.items()):
+                total.add(row)
+        return total
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(rows for _, rows in self.rowsets)
+
+    def ids(self, field: str) -> set:
+        return {row[field] for row in self.rows if row.get(field) is not None}
+
+
+def _as_month(value) -> date:
+    if hasattr(value, "date"):
+        value = value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def rollup_cube(
+    *,
+    principal: Principal,
+    filters: Filters,
+    groupings: Iterable[Iterable[str]] = OVERVIEW_GROUPINGS,
+    start: date | None = None,
+    end: date | None = None,
+) -> Cube:
+    """One grouped scan of the visible rollups of [start, end) per grouping."""
+    rowsets = []
+    for grouping in groupings:
+        fields = tuple(grouping)
+        rows = filters.rollups(principal, start, end)
+        if "month" in fields:
+            rows = rows.annotate(month=TruncMonth("day"))
+        grouped = list(rows.values(*fields).annotate(**ROLLUP_SUMS).order_by())
+        if "month" in fields:
+            for row in grouped:
+                row["month"] = _as_month(row["month"])
+        rowsets.append((fields, grouped))
+    return Cube(rowsets)
+
+
+@dataclass(frozen=True)
+class Names:
+    teams: dict[int, Team]
+    models: dict[int, str]
+    locations: dict[int, Location]
+
+
+def names_for(cube: Cube) -> Names:
+    """Labels of the teams, models and locations a cube mentions."""
+    team_ids = cube.ids("team_id")
+    model_ids = cube.ids("ai_model_id")
+    location_ids = cube.ids("location_id")
+    return Names(
+        teams=Team.objects.in_bulk(team_ids),
+        models=dict(AiModel.objects.filter(id__in=model_ids).values_list("id", "name")),
+        locations=Location.objects.in_bulk(location_ids),
+    )
+
+
+def renewable_share(*, principal: Principal, cube: Cube, start: date, end: date) -> float | None:
+    """Share of the cube's Scope 2 kWh covered by zero-emission renewable instruments.
+
+    Allocations are per organisation × zone × month; each zone-month's renewable fraction is
+    weighted by this cube's kWh there (a principal limited to some teams gets its pro-rata
+    part). None when nothing has been allocated yet.
+    """
+    allocations = (
+        MarketAllocation.objects.filter(
+            organisation=principal.organisation, month__gte=start, month__lt=end
+        )
+        .values("zone", "month")
+        .annotate(
+            allocated_kwh=Sum("kwh"),
+            renewable_kwh=Sum(
+                Case(
+                    When(
+                        Q(instrument__kind__in=RENEWABLE_KINDS, instrument__kg_per_kwh=0),
+                        then=F("kwh"),
+                    ),
+                    default=Value(0.0),
+                )
+            ),
+        )
+        .order_by()
+    )
+    fraction = {}
+    for row in allocations:
+        month = row["month"]
+        month = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
+        if row["allocated_kwh"]:
+            fraction[(row["zone"], month.replace(day=1))] = (
+                row["renewable_kwh"] / row["allocated_kwh"]
+            )
+    if not fraction:
+        return None
+    zones = dict(Location.objects.filter(id__in=cube.ids("location_id")).values_list("id", "zone"))
+    covered = total = 0.0
+    for (location_id, month), sums in cube.by(
+        "location_id", "month", where={"scope": EmissionScope.SCOPE2}
+    ).items():
+        total += sums.facility_kwh
+        covered += sums.facility_kwh * fraction.get((zones.get(location_id), month), 0.0)
+    return covered / total if total else None
+
+
+def _latest_records(model, principal: Principal, filters: Filters):
+    rows = model.objects.filter(
+        organisation=principal.organisation,
+        activity_date__gte=filters.start,
+        activity_date__lt=filters.end,
+        status=ComputeStatus.COMPUTED,
+    )
+    if principal.team_ids is not None:
+        rows = rows.filter(team_id__in=principal.team_ids)
+    if filters.team_id:
+        rows = rows.filter(team_id=filters.team_id)
+    if filters.model_id:
+        rows = rows.filter(ai_model_id=filters.model_id)
+    if filters.location_id:
+        rows = rows.filter(location_id=filters.location_id)
+    return rows.order_by("-activity_date").values("id")[:RECORD_SAMPLE]
+
+
+def hardware_used(*, principal: Principal, filters: Filters) -> list[dict]:
+    """Hardware in the latest RECORD_SAMPLE computed records of each kind, by IT energy."""
+    lines: dict[tuple, dict] = {}
+    for model, field in ((WorkloadRecord, "hardware"), (CloudUsageRecord, "power_model")):
+        rows = (
+            model.objects.filter(id__in=_latest_records(model, principal, filters))
+            .values(f"{field}__code", f"{field}__name")
+            .annotate(records=Count("id"), it_kwh=Sum("it_kwh"))
+            .order_by()
+        )
+        for row in rows:
+            key = (row[f"{field}__code"], row[f"{field}__name"])
+            line = lines.setdefault(
+                key,
+                {
+                    "code": key[0] or "",
+                    "name": key[1] or "(measured or metered: no hardware given)",
+                    "records": 0,
+                    "it_kwh": 0.0,
+                },
+            )
+            line["records"] += row["records"]
+            line["it_kwh"] += row["it_kwh"] or 0.0
+    total = sum(line["it_kwh"] for line in lines.values())
+    for line in lines.values():
+        line["share"] = line["it_kwh"] / total if total else 0.0
+    return sorted(lines.values(), key=lambda line: (-line["it_kwh"], line["name"]))
+
+
+def _records_of(model, principal: Principal):
+    rows = model.objects.filter(organisation=principal.organisation)
+    if principal.team_ids is not None:
+        rows = rows.filter(team_id__in=principal.team_ids)
+    return rows
+
+
+def record_status(*, principal: Principal) -> dict:
+    """Records waiting to be computed (all of them: a partial index finds them) and those
+    that failed among the latest FAILED_WINDOW records of each kind (no index serves a scan
+    of every failed record of a large organisation)."""
+    status = {}
+    for kind, model in (("workload", WorkloadRecord), ("cloud_usage", CloudUsageRecord)):
+        pending = _records_of(model, principal).filter(status=ComputeStatus.PENDING)
+        summary = pending.aggregate(count=Count("id"), oldest=Min("created_at"))
+        latest = _records_of(model, principal).order_by("-activity_date").values("id")
+        failed = model.objects.filter(
+            id__in=latest[:FAILED_WINDOW], status=ComputeStatus.FAILED
+        ).order_by("-activity_date", "-id")
+        status[kind] = {
+            "pending": summary["count"],
+            "oldest_pending": summary["oldest"],
+            "failed_count": failed.count(),
+            "failed": list(
+                failed.values("external_id", "activity_date", "compute_error", "team__name")[:20]
+            ),
+        }
+    return status
+
+
+def batches_recent(*, principal: Principal, limit: int = 25) -> list[IngestBatch]:
+    """The latest ingestion batches; a principal limited to teams sees those with its records."""
+    batches = IngestBatch.objects.filter(organisation=principal.organisation)
+    if principal.team_ids is not None:
+        batches = batches.filter(
+            Q(
+                Exists(
+                    WorkloadRecord.objects.filter(
+                        batch_id=OuterRef("pk"), team_id__in=principal.team_ids
+                    )
+                )
+            )
+            | Q(
+                Exists(
+                    CloudUsageRecord.objects.filter(
+                        batch_id=OuterRef("pk"), team_id__in=principal.team_ids
+                    )
+                )
+            )
+        )
+    return list(batches.select_related("token", "user").order_by("-id")[:limit])
+
+
+def recalculations_recent(*, principal: Principal, limit: int = 10) -> list[RecalculationJob]:
+    return list(
+        RecalculationJob.objects.filter(organisation=principal.organisation).order_by("-id")[:limit]
+    )
+
+
+def filter_options(*, principal: Principal, cube: Cube, selected_location: int | None) -> dict:
+    """Teams, models and locations to filter by: the organisation's own, and the shared
+    cloud regions that have data in the page's period (there are many of those)."""
+    teams = Team.objects.filter(organisation=principal.organisation)
+    if principal.team_ids is not None:
+        teams = teams.filter(id__in=principal.team_ids)
+    used = cube.ids("location_id") | ({selected_location} - {None})
+    locations = Location.objects.filter(
+        Q(organisation=principal.organisation) | Q(organisation__isnull=True, id__in=used)
+    )
+    models = AiModel.objects.filter(organisation=principal.organisation)
+    if principal.team_ids is not None:
+        models = models.filter(id__in=cube.ids("ai_model_id"))
+    return {
+        "teams": list(teams.order_by("name").values("id", "name", "slug")),
+        "models": list(models.order_by("name").values("id", "name")),
+        "locations": list(locations.order_by("code").values("id", "code", "name")),
+    }

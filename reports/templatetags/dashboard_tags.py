@@ -1,0 +1,53 @@
+"""Template helpers for the dashboard: who is signed in (for the navigation) and number formats."""
+
+from django import template
+
+from accounts.principal import Access
+from accounts.selectors import principal_for_request
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def nav_principal(context):
+    """The signed-in member's principal (None for visitors and people of no organisation)."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return None
+    return principal_for_request(request)
+
+
+@register.filter
+def can_manage(principal) -> bool:
+    return bool(principal) and principal.can(Access.MANAGE)
+
+
+@register.filter
+def num(value, digits: int = 3) -> str:
+    """A figure with thousands separators and fixed decimals; an em dash when unknown."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value):,.{int(digits)}f}"
+
+
+@register.filter
+def pct(share) -> str:
+    """A 0–1 share as a percentage."""
+    return "—" if share is None else f"{float(share) * 100:.1f} %"
+
+
+@register.filter
+def signed_pct(change) -> str:
+    return "" if change is None else f"{change:+.1f} %"
+
+
+@register.filter
+def role_label(role: str | None) -> str:
+    from accounts.models import Role
+
+    return Role(role).label if role in Role.values else ""
+
+
+@register.filter
+def get_item(mapping: dict, key):
+    return mapping.get(key, "")

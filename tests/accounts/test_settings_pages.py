@@ -1,0 +1,133 @@
+"""Settings pages for teams, members and API tokens: admins manage, others read or are refused,
+other organisations' rows are 404, a new token's key is shown exactly once."""
+
+import re
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import ApiToken, Membership, Role, Team
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.context["messages"]] if response.context else []
+
+
+@pytest.mark.django_db
+class TestTeamsAndMembers:
+    def test_an_admin_adds_a_team_and_a_duplicate_is_refused(self, tenant):
+        client = tenant.client_for("admin")
+        response = client.post("/settings/teams/create/", {"name": "Vision Lab"}, follow=True)
+        assert "Team Vision Lab created" in messages_of(response)
+        assert Team.objects.filter(organisation=tenant.organisation, slug="vision-lab").exists()
+        response = client.post("/settings/teams/create/", {"name": "Vision lab"}, follow=True)
+        assert "A team with the slug 'vision-lab' already exists" in messages_of(response)
+
+    def test_an_admin_adds_an_engineer_limited_to_a_team(self, tenant):
+        client = tenant.client_for("admin")
+        response = client.post(
+            "/settings/members/add/",
+            {
+                "username": "newbie",
+                "password": "a-long-enough-passphrase",
+                "role": Role.ENGINEER,
+                "teams": [tenant.teams["research"].id],
+            },
+            follow=True,
+        )
+        assert "newbie added as Engineer" in messages_of(response)
+        membership = Membership.objects.get(user__username="newbie")
+        assert list(membership.teams.values_list("slug", flat=True)) == ["research"]
+        # A username that exists anywhere is refused rather than taken over.
+        response = client.post(
+            "/settings/members/add/",
+            {"username": "acme-auditor", "password": "a-long-enough-passphrase", "role": "admin"},
+            follow=True,
+        )
+        assert any("is taken" in m for m in messages_of(response))
+
+    def test_a_weak_password_is_refused(self, tenant):
+        response = tenant.client_for("admin").post(
+            "/settings/members/add/",
+            {"username": "weak", "password": "password", "role": "auditor"},
+            follow=True,
+        )
+        assert any(m.startswith("Password:") for m in messages_of(response))
+
+    def test_the_last_admin_cannot_be_demoted_or_removed(self, tenant):
+        client = tenant.client_for("admin")
+        admin = tenant.members["admin"]
+        response = client.post(f"/settings/members/{admin.pk}/", {"role": "auditor"}, follow=True)
+        assert "An organisation needs at least one admin" in messages_of(response)
+        response = client.post(f"/settings/members/{admin.pk}/remove/", follow=True)
+        assert "An organisation needs at least one admin" in messages_of(response)
+        auditor = tenant.members["auditor"]
+        client.post(f"/settings/members/{auditor.pk}/", {"role": "esg_officer"})
+        auditor.refresh_from_db()
+        assert auditor.role == "esg_officer"
+
+    def test_other_roles_read_and_cannot_write(self, tenant):
+        for role in ("esg_officer", "auditor", "engineer"):
+            client = tenant.client_for(role)
+            assert client.get("/settings/teams/").status_code == 200
+            assert client.post("/settings/teams/create/", {"name": "X"}).status_code == 403
+            member = tenant.members["auditor"]
+            assert client.post(f"/settings/members/{member.pk}/remove/").status_code == 403
+        html = tenant.client_for("engineer").get("/settings/teams/").content.decode()
+        assert "Serving" in html and "Research" not in html
+        assert "acme-admin" not in html  # engineers do not see the member list
+
+    def test_another_organisations_members_are_404(self, tenant, outsider):
+        theirs = outsider.members["auditor"]
+        client = tenant.client_for("admin")
+        assert client.post(f"/settings/members/{theirs.pk}/remove/").status_code == 404
+        assert client.post(f"/settings/members/{theirs.pk}/", {"role": "admin"}).status_code == 404
+
+
+@pytest.mark.django_db
+class TestApiTokens:
+    def test_a_new_key_is_shown_once_and_works(self, tenant):
+        client = tenant.client_for("admin")
+        response = client.post(
+            "/settings/tokens/create/",
+            {"name": "ci", "scopes": ["read"], "team": tenant.teams["serving"].id},
+        )
+        assert response.status_code == 302
+        html = client.get("/settings/tokens/").content.decode()
+        key = re.search(r'<code id="new-key">([^<]+)</code>', html).group(1)
+        token = ApiToken.objects.get(name="ci")
+        assert token.team == tenant.teams["serving"] and token.scopes == ["read"]
+        assert key not in token.key_hash
+        api = APIClient()
+        api.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert api.get("/api/v1/footprint/?start=2026-01-01&end=2026-02-01").status_code == 200
+        # Shown once: the next visit no longer has it.
+        assert key not in client.get("/settings/tokens/").content.decode()
+        client.post(f"/settings/tokens/{token.pk}/revoke/")
+        assert api.get("/api/v1/footprint/?start=2026-01-01&end=2026-02-01").status_code in (
+            401,
+            403,
+        )
+
+    def test_only_admins_see_or_manage_tokens(self, tenant):
+        token, _ = ApiToken.objects.get_or_create(
+            organisation=tenant.organisation, name="t", prefix="abc", key_hash="x"
+        )
+        for role in ("esg_officer", "auditor", "engineer"):
+            client = tenant.client_for(role)
+            assert client.get("/settings/tokens/").status_code == 403
+            assert client.post("/settings/tokens/create/", {"name": "x"}).status_code == 403
+            assert client.post(f"/settings/tokens/{token.pk}/revoke/").status_code == 403
+
+    def test_bad_scopes_are_refused_and_other_tenants_tokens_are_404(self, tenant, outsider):
+        client = tenant.client_for("admin")
+        response = client.post(
+            "/settings/tokens/create/", {"name": "x", "scopes": ["delete"]}, follow=True
+        )
+        assert any(m.startswith("Scopes:") for m in messages_of(response))
+        theirs, _ = ApiToken.objects.get_or_create(
+            organisation=outsider.organisation, name="t", prefix="zzz", key_hash="x"
+        )
+        assert client.post(f"/settings/tokens/{theirs.pk}/revoke/").status_code == 404
+        theirs.refresh_from_db()
+        assert theirs.revoked_at is None

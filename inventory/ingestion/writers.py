@@ -155,13 +155,18 @@ def _write_copy(
             [value for _, value in fixed],
         )
         created = raw.rowcount
-        raw.execute(
-            f"SELECT s.row_no, s.external_id FROM {staging} s "  # noqa: S608
-            f"JOIN {table.name} t ON t.organisation_id = %s AND t.external_id = s.external_id "
-            f"WHERE t.content_hash <> s.content_hash ORDER BY s.row_no LIMIT {_CONFLICTS_SHOWN}",
-            [organisation_id],
-        )
-        conflicts = [(int(number), external_id) for number, external_id in raw.fetchall()]
+        conflicts = []
+        # Every row inserted: none met a stored id, so none can conflict.
+        if created < len(rows):
+            raw.execute(
+                f"SELECT s.row_no, s.external_id FROM {staging} s "  # noqa: S608
+                f"JOIN {table.name} t ON t.organisation_id = %s "
+                "AND t.external_id = s.external_id "
+                f"WHERE t.content_hash <> s.content_hash ORDER BY s.row_no "
+                f"LIMIT {_CONFLICTS_SHOWN}",
+                [organisation_id],
+            )
+            conflicts = [(int(number), external_id) for number, external_id in raw.fetchall()]
         raw.execute(f"DROP TABLE {staging}")
     return WriteResult(created, conflicts)
 
@@ -198,7 +203,11 @@ def _write_values(
                 params,
             )
             created += cursor.rowcount
-        conflicts = _stored_conflicts(cursor, table, organisation_id, rows, row_numbers)
+        conflicts = (
+            _stored_conflicts(cursor, table, organisation_id, rows, row_numbers)
+            if created < len(rows)
+            else []
+        )
     return WriteResult(created, conflicts)
 
 

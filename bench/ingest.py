@@ -57,7 +57,8 @@ START = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def record(prefix: str, i: int) -> dict:
-    started = START + timedelta(seconds=i * 37)
+    # Spread over 200 days from START, so a big file never reaches the future.
+    started = START + timedelta(seconds=(i * 37) % (200 * 86400))
     return {
         "external_id": f"{prefix}-{i}",
         "team": "research" if i % 3 else "serving",
@@ -484,7 +485,15 @@ def main() -> None:
     began = time.perf_counter()
     child = subprocess.run(
         [sys.executable, __file__, "--import-child", str(job.id)],
-        env={**os.environ, "GREENAI_MEDIA_ROOT": str(media), "DJANGO_LOG_LEVEL": "WARNING"},
+        env={
+            **os.environ,
+            "GREENAI_MEDIA_ROOT": str(media),
+            "DJANGO_LOG_LEVEL": "WARNING",
+            # As a production worker runs: DEBUG off (no query log kept in memory).
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        },
         capture_output=True,
         text=True,
         timeout=3600,

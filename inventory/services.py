@@ -423,19 +423,6 @@ def workload_batch_ingest(
     )
 
 
-def cloud_usage_batch_ingest(
-    *,
-    principal: Principal,
-    records: Sequence[dict[str, Any]],
-    source: str = IngestBatch.Source.API,
-    user=None,
-) -> IngestResult:
-    """Store a batch of validated cloud usage records (billing lines); as workload batches."""
-    return record_batch_ingest(
-        kind=CLOUD_USAGE.name, principal=principal, records=records, source=source, user=user
-    )
-
-
 def _queue_compute(batch_id: int) -> None:
     from inventory.tasks import compute_batch
 

@@ -317,45 +317,18 @@ def _aws_usages(base, row, usage_type, unit, amount, start, context) -> list | S
         tb_hours = amount * _hours_in_month(start) / 1000
         if "VolumeUsage" in usage_type:
             ssd = any(k in usage_type for k in (".gp2", ".gp3", ".io1", ".io2", ".piops"))
-            kind = "storage_ssd" if ssd else "storage_hdd"
-            return [
-                _usage(
-                    base, "storage", kind, tb_hours, replication=_rep(context, "aws", "ebs_volume")
-                )
-            ]
-        if "SnapshotUsage" in usage_type:
-            return [
-                _usage(
-                    base,
-                    "storage",
-                    "storage_hdd",
-                    tb_hours,
-                    replication=_rep(context, "aws", "ebs_snapshot"),
-                )
-            ]
-        if product == "AmazonS3" and "TimedStorage" in usage_type:
+            kind, service = ("storage_ssd" if ssd else "storage_hdd"), "ebs_volume"
+        elif "SnapshotUsage" in usage_type:
+            kind, service = "storage_hdd", "ebs_snapshot"
+        elif product == "AmazonS3" and "TimedStorage" in usage_type:
             one_zone = "ZIA" in usage_type or "RRS" in usage_type
+            kind = "storage_hdd"
             service = "s3_one_zone_or_reduced_redundancy" if one_zone else "s3"
-            return [
-                _usage(
-                    base,
-                    "storage",
-                    "storage_hdd",
-                    tb_hours,
-                    replication=_rep(context, "aws", service),
-                )
-            ]
-        if product == "AmazonEFS":
-            return [
-                _usage(
-                    base,
-                    "storage",
-                    "storage_ssd",
-                    tb_hours,
-                    replication=_rep(context, "aws", "efs"),
-                )
-            ]
-        return Skip(f"storage usage type {usage_type}")
+        elif product == "AmazonEFS":
+            kind, service = "storage_ssd", "efs"
+        else:
+            return Skip(f"storage usage type {usage_type}")
+        return [_usage(base, "storage", kind, tb_hours, replication=_rep(context, "aws", service))]
     if re.search(r"-AWS-(Out|In)-Bytes", usage_type) and unit == "GB":
         return [_usage(base, "network", "network", amount)]
     return Skip("not energy the CCF methodology counts")

@@ -20,6 +20,22 @@ def busy(seconds: float) -> int:
     return total
 
 
+def track(tmp_path, **options) -> None:
+    """A real offline tracker (France) around a short workload, flushed once then stopped."""
+    tracker = codecarbon.OfflineEmissionsTracker(
+        country_iso_code="FRA",
+        output_dir=str(tmp_path),
+        measure_power_secs=1,
+        log_level="error",
+        **options,
+    )
+    tracker.start()
+    busy(1.5)
+    tracker.flush()
+    busy(1.5)
+    tracker.stop()
+
+
 def emissions_csv(directory) -> list[dict[str, str]]:
     with (directory / "emissions.csv").open(newline="") as handle:
         return list(csv.DictReader(handle))
@@ -40,19 +56,11 @@ def test_an_offline_tracker_posts_its_run_and_the_portal_matches_its_csv(
         scopes=["ingest"],
         team=tenant.teams["research"],
     )
-    tracker = codecarbon.OfflineEmissionsTracker(
-        country_iso_code="FRA",
+    track(
+        tmp_path,
         project_name="atlas-7b",
         emissions_endpoint=f"{live_server.url}/api/v1/codecarbon/emissions/{key}/",
-        output_dir=str(tmp_path),
-        measure_power_secs=1,
-        log_level="error",
     )
-    tracker.start()
-    busy(1.5)
-    tracker.flush()
-    busy(1.5)
-    tracker.stop()
 
     rows = emissions_csv(tmp_path)
     final = rows[-1]
@@ -81,21 +89,13 @@ def test_a_tracker_in_api_mode_registers_a_run_and_sends_its_deltas(tenant, live
         model_name="atlas-7b-chat",
         location_code="country:FR",
     )
-    tracker = codecarbon.OfflineEmissionsTracker(
-        country_iso_code="FRA",
+    track(
+        tmp_path,
         save_to_api=True,
         api_endpoint=f"{live_server.url}/api/v1/codecarbon",
         api_key=key,
         experiment_id=experiment,
-        output_dir=str(tmp_path),
-        measure_power_secs=1,
-        log_level="error",
     )
-    tracker.start()
-    busy(1.5)
-    tracker.flush()
-    busy(1.5)
-    tracker.stop()
 
     final = emissions_csv(tmp_path)[-1]
     run = CodeCarbonRun.objects.get(mode="api")

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format install worker clean
+.PHONY: run test test-faults lint format install worker clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Stops and restarts its own Redis, Postgres cluster and worker (tests/hardening/stack.py):
+# needs DATABASE_URL and REDIS_URL (for the server it may fall back to) and, for the Postgres
+# restart, root or the postgres user. Prints what each scenario did and checked.
+test-faults: $(STAMP)
+	GREENAI_RUN_FAULTS=1 $(BIN)/python -m pytest tests/hardening/test_faults.py -s $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -141,8 +141,8 @@ class ComputedResult(models.Model):
         abstract = True
 
 
-class WorkloadRecord(ComputedResult):
-    """One AI job or serving period as sent, with the result the pipeline computed for it."""
+class IngestedRecord(ComputedResult):
+    """What every ingested record carries: its tenant, batch, idempotency key and attribution."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, db_index=False)
     batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT)
@@ -152,12 +152,22 @@ class WorkloadRecord(ComputedResult):
     ai_model = models.ForeignKey(
         AiModel, null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False)
+    tags = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class WorkloadRecord(IngestedRecord):
+    """One AI job or serving period as sent, with the result the pipeline computed for it."""
+
     phase = models.CharField(max_length=16, choices=Phase.choices)
     started_at = models.DateTimeField()
     ended_at = models.DateTimeField()
     duration_s = models.FloatField()
     activity_date = models.DateField(help_text="UTC date of started_at: the rollup day")
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False)
     hardware = models.ForeignKey(
         Hardware, null=True, blank=True, on_delete=models.PROTECT, db_index=False
     )
@@ -169,8 +179,6 @@ class WorkloadRecord(ComputedResult):
     energy_includes_pue = models.BooleanField(default=False)
     inferences = models.BigIntegerField(null=True, blank=True)
     tokens = models.BigIntegerField(null=True, blank=True)
-    tags = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -207,18 +215,9 @@ class UsageKind(models.TextChoices):
     NETWORK = "network", "GB of inter-region network"
 
 
-class CloudUsageRecord(ComputedResult):
+class CloudUsageRecord(IngestedRecord):
     """One billing-export line (or the portal's own usage row), estimated CCF-style."""
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, db_index=False)
-    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT)
-    external_id = models.CharField(max_length=200)
-    content_hash = models.CharField(max_length=64)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, db_index=False)
-    ai_model = models.ForeignKey(
-        AiModel, null=True, blank=True, on_delete=models.PROTECT, db_index=False
-    )
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False)
     service = models.CharField(max_length=120, help_text="e.g. AmazonEC2, Compute Engine")
     usage_kind = models.CharField(max_length=12, choices=UsageKind.choices)
     quantity = models.FloatField()
@@ -259,8 +258,6 @@ class CloudUsageRecord(ComputedResult):
     replication_used = models.FloatField(null=True, blank=True)
     cost = models.FloatField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
-    tags = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         constraints = [

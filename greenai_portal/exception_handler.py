@@ -2,14 +2,16 @@
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views.defaults import page_not_found
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from greenai_portal.parsers import too_large
 
 
 def _body(message: str, errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -32,6 +34,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=503,
             headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
+    if isinstance(exc, RequestDataTooBig):
+        exc = too_large()
     if isinstance(exc, ApplicationError):
         return Response(_body(exc.message, exc.errors), status=exc.status_code, headers=exc.headers)
     if isinstance(exc, Http404):
@@ -46,3 +50,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(response.data, dict) and "detail" in response.data:
         response.data = _body(str(response.data["detail"]))
     return response
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: a URL that matches no route answers in the API's JSON shape under /api/
+    (a client parses it like every other error), and the HTML page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(_body("Not found"), status=404)
+    return page_not_found(request, exception)

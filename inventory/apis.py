@@ -9,13 +9,15 @@ from drf_spectacular.utils import (
 )
 from rest_framework import serializers, status
 from rest_framework.exceptions import UnsupportedMediaType
-from rest_framework.parsers import JSONParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import ApiTokenAuthentication
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from greenai_portal.openapi import error_responses
+from greenai_portal.parsers import SafeJSONParser, too_large
 from inventory.imports.jobs import import_job_create, import_progress
 from inventory.ingestion.authentication import CodeCarbonKeyAuthentication
 from inventory.ingestion.codecarbon import (
@@ -27,46 +29,11 @@ from inventory.ingestion.codecarbon import (
     codecarbon_run_create,
 )
 from inventory.ingestion.fields import RecordSchema
-from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows, too_large
+from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
 from inventory.ingestion.throttling import TokenRateThrottle
 from inventory.models import Hardware, ImportFormat, ImportJob
 from inventory.services import record_batch_ingest
-
-ERROR_RESPONSE = inline_serializer(
-    "Error",
-    {
-        "message": serializers.CharField(),
-        "errors": serializers.ListField(
-            child=inline_serializer(
-                "RowError",
-                {
-                    "row": serializers.IntegerField(help_text="0-based record index"),
-                    "line": serializers.IntegerField(
-                        required=False, help_text="1-based line of the body (CSV, NDJSON)"
-                    ),
-                    "field": serializers.CharField(),
-                    "message": serializers.CharField(),
-                },
-            ),
-            required=False,
-        ),
-    },
-)
-
-
-def _error_responses(*codes: int) -> dict[int, OpenApiResponse]:
-    meaning = {
-        400: "Malformed body or invalid records: every bad row and field is named",
-        401: "No or an invalid API token",
-        403: "The token or role may not ingest",
-        404: "Unknown run: register it first",
-        409: "An external_id was already stored with other content (rows listed)",
-        413: "Body or batch over the configured limit (named in the message)",
-        415: "Content type not accepted (the message lists the accepted ones)",
-        429: "Over the token's request rate; see Retry-After",
-    }
-    return {code: OpenApiResponse(ERROR_RESPONSE, description=meaning[code]) for code in codes}
 
 
 def raw_rows(request) -> RawRows:
@@ -135,7 +102,7 @@ def _ingest_schema(schema: RecordSchema, *, example: dict, csv_example: str):
         responses={
             201: OpenApiResponse(IngestOutputSerializer, description="Some records were new"),
             200: OpenApiResponse(IngestOutputSerializer, description="Every record was known"),
-            **_error_responses(400, 401, 403, 409, 413, 415, 429),
+            **error_responses(400, 401, 403, 409, 413, 415, 429),
         },
         examples=[
             OpenApiExample("One record", value=example, request_only=True),
@@ -303,7 +270,7 @@ class HardwareListApi(APIView):
 class _CodeCarbonApi(APIView):
     required_access = Access.INGEST
     authentication_classes = [CodeCarbonKeyAuthentication, ApiTokenAuthentication]
-    parser_classes = [JSONParser]
+    parser_classes = [SafeJSONParser]
     throttle_classes = [TokenRateThrottle]
     throttle_scope = "codecarbon"
 
@@ -352,7 +319,7 @@ EMISSIONS_DATA_EXAMPLE = {
 
 _OUTPUT_SCHEMA = {
     "request": {"application/json": EMISSIONS_DATA.openapi()},
-    "responses": {201: CODECARBON_RESULT, **_error_responses(400, 401, 403, 409, 429)},
+    "responses": {201: CODECARBON_RESULT, **error_responses(400, 401, 403, 409, 429)},
     "examples": [OpenApiExample("EmissionsData", value=EMISSIONS_DATA_EXAMPLE, request_only=True)],
 }
 
@@ -389,7 +356,7 @@ class CodeCarbonRunCreateApi(_CodeCarbonApi):
                 "CodeCarbonRun",
                 {"id": serializers.CharField(), "experiment_id": serializers.CharField()},
             ),
-            **_error_responses(400, 401, 403, 429),
+            **error_responses(400, 401, 403, 429),
         },
         examples=[
             OpenApiExample(
@@ -429,7 +396,10 @@ class CodeCarbonEmissionCreateApi(_CodeCarbonApi):
     @extend_schema(
         operation_id="codecarbon_emissions_create",
         request={"application/json": EMISSION_CREATE.openapi()},
-        responses={201: CODECARBON_RESULT, **_error_responses(400, 401, 403, 404, 409, 429)},
+        responses={
+            201: CODECARBON_RESULT,
+            **error_responses(400, 401, 403, 404, 409, 429, m404="Unknown run: register it first"),
+        },
         examples=[
             OpenApiExample(
                 "EmissionCreate",
@@ -531,7 +501,7 @@ class ImportJobCreateApi(APIView):
         request={"multipart/form-data": InputSerializer},
         responses={
             202: ImportJobOutputSerializer,
-            **_error_responses(400, 401, 403, 413, 415, 429),
+            **error_responses(400, 401, 403, 413, 415, 429),
         },
         examples=[
             OpenApiExample(
@@ -562,7 +532,7 @@ class ImportJobDetailApi(APIView):
     """An import's status, progress, counts and the errors by row and line."""
 
     @extend_schema(
-        responses={200: ImportJobOutputSerializer, **_error_responses(401, 403)},
+        responses={200: ImportJobOutputSerializer, **error_responses(401, 403)},
         examples=[OpenApiExample("In progress", value=IMPORT_JOB_EXAMPLE, response_only=True)],
     )
     def get(self, request, job_id: int):

@@ -1,4 +1,3 @@
-import json
 from dataclasses import asdict
 from datetime import date
 
@@ -15,6 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from greenai_portal.openapi import error_responses
 from reports.exports import report_csv, report_xlsx
 from reports.models import ReportExport, ReportVersion
 from reports.selectors import GROUPINGS, footprint_summary, scope2_document
@@ -135,12 +135,22 @@ class Scope2ReportApi(APIView):
 
 
 class DownloadRenderer(BaseRenderer):
-    """Lets a client that asks for the file's type get it (errors still come as JSON text)."""
+    """Lets a client that asks for the file's type (Accept or ?format=) get it."""
 
     charset = None
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
-        return data if isinstance(data, bytes | str) else json.dumps(data).encode()
+        return data
+
+
+class DownloadApi(APIView):
+    """A file download whose errors still answer as JSON, whatever file type was asked for."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        if response.status_code >= 400 and isinstance(response, Response):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class CsvRenderer(DownloadRenderer):
@@ -153,7 +163,7 @@ class XlsxRenderer(DownloadRenderer):
     format = "xlsx"
 
 
-class Scope2CsvApi(APIView):
+class Scope2CsvApi(DownloadApi):
     """The report's figures as CSV (one row per total, period, coverage category and line)."""
 
     renderer_classes = [JSONRenderer, CsvRenderer]
@@ -166,7 +176,7 @@ class Scope2CsvApi(APIView):
         return response
 
 
-class Scope2XlsxApi(APIView):
+class Scope2XlsxApi(DownloadApi):
     """The report's figures as an Excel workbook."""
 
     renderer_classes = [JSONRenderer, XlsxRenderer]
@@ -303,7 +313,13 @@ def _exports(principal) -> QuerySet[ReportExport]:
 class ReportExportCreateApi(APIView):
     """Queue the audit PDF of a quarter (its locked version, or the draft); poll the export."""
 
-    @extend_schema(request=ReportQuerySerializer, responses={202: ExportOutputSerializer})
+    @extend_schema(
+        request=ReportQuerySerializer,
+        responses={
+            202: ExportOutputSerializer,
+            **error_responses(404, m404="No such locked version of the quarter"),
+        },
+    )
     def post(self, request):
         data = _valid(ReportQuerySerializer, request.data)
         export = report_export_request(principal=request.principal, user=_user(request), **data)
@@ -325,12 +341,17 @@ class PdfRenderer(DownloadRenderer):
     format = "pdf"
 
 
-class ReportExportPdfApi(APIView):
+class ReportExportPdfApi(DownloadApi):
     """The finished PDF (409 while it is still being built)."""
 
     renderer_classes = [JSONRenderer, PdfRenderer]
 
-    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY})
+    @extend_schema(
+        responses={
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            **error_responses(409, m409="The PDF is still being built: poll the export"),
+        }
+    )
     def get(self, request, pk: int):
         export = get_object_or_404(_exports(request.principal), pk=pk)
         return pdf_response(export)

@@ -32,7 +32,7 @@ from inventory.ingestion.mapping import (
     mapping_rules,
     match_rule,
 )
-from inventory.ingestion.schemas import batch_context
+from inventory.ingestion.schemas import MAX_DURATION_S, MAX_RECORD_KWH, batch_context
 from inventory.ingestion.writers import write_rows
 from inventory.models import (
     AiModel,
@@ -57,8 +57,8 @@ EMISSIONS_DATA = RecordSchema(
     fields=(
         Field("run_id", text(64), required=True),
         Field("timestamp", timestamp(), required=True),
-        Field("duration", number(min_value=0), required=True),
-        Field("energy_consumed", number(min_value=0), required=True),
+        Field("duration", number(min_value=0, max_value=MAX_DURATION_S), required=True),
+        Field("energy_consumed", number(min_value=0, max_value=MAX_RECORD_KWH), required=True),
         Field("emissions", number(min_value=0)),
         Field("cpu_energy", number()),
         Field("gpu_energy", number()),
@@ -99,8 +99,8 @@ EMISSION_CREATE = RecordSchema(
     fields=(
         Field("run_id", text(64), required=True),
         Field("timestamp", timestamp(), required=True),
-        Field("duration", number(min_value=0), required=True),
-        Field("energy_consumed", number(min_value=0), required=True),
+        Field("duration", number(min_value=0, max_value=MAX_DURATION_S), required=True),
+        Field("energy_consumed", number(min_value=0, max_value=MAX_RECORD_KWH), required=True),
         Field("emissions_sum", number(min_value=0)),
         Field("cpu_energy", number()),
         Field("gpu_energy", number()),

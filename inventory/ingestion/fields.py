@@ -38,6 +38,12 @@ def _bounds(schema: dict[str, Any], low: Any, high: Any) -> dict[str, Any]:
     return schema
 
 
+def _refuse_nul(value: str) -> None:
+    # Postgres stores no NUL in text or jsonb: refused here, named, rather than failing the batch.
+    if "\x00" in value:
+        raise FieldError("May not contain a NUL character (\\u0000)")
+
+
 def text(max_length: int, *, pattern: str | None = None, hint: str = "") -> Parser:
     regex = re.compile(pattern) if pattern else None
 
@@ -48,6 +54,7 @@ def text(max_length: int, *, pattern: str | None = None, hint: str = "") -> Pars
             raise FieldError("May not be blank")
         if len(value) > max_length:
             raise FieldError(f"At most {max_length} characters (got {len(value)})")
+        _refuse_nul(value)
         if regex is not None and regex.fullmatch(value) is None:
             raise FieldError(hint or f"Must match {pattern}")
         return value
@@ -85,7 +92,10 @@ def number(*, min_value: float | None = None, max_value: float | None = None) ->
         if kind is float:
             result = value
         elif kind is int:
-            result = float(value)
+            try:
+                result = float(value)
+            except OverflowError:
+                raise FieldError("Must be a finite number; this one is too large") from None
         elif kind is str:
             try:
                 result = float(value)
@@ -186,6 +196,8 @@ def tags(*, max_tags: int = 50, max_key: int = 60, max_value: int = 200) -> Pars
                 raise FieldError(f"Tag {key!r} must be a string")
             if len(item) > max_value:
                 raise FieldError(f"Tag {key!r} has more than {max_value} characters")
+            _refuse_nul(key)
+            _refuse_nul(item)
             clean[key] = item
         return clean
 

@@ -8,15 +8,14 @@ one set of rules. Bodies are read up to the configured limit and refused past it
 import contextlib
 import csv
 import io
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from rest_framework.parsers import BaseParser
 
 from greenai_portal.errors import ApplicationError
+from greenai_portal.parsers import JsonBodyError, body_limit, load_json, too_large
 from inventory.ingestion.fields import RowProblem
 
 TAG_PREFIX = "tag:"
@@ -31,21 +30,6 @@ class RawRows:
     lines: list[int] | None = None
 
 
-def body_limit() -> int:
-    # GREENAI_MAX_BODY_BYTES sets Django's DATA_UPLOAD_MAX_MEMORY_SIZE (greenai_portal/settings.py)
-    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-
-
-def too_large(size: int | None = None) -> ApplicationError:
-    limit = body_limit()
-    got = f" (got {size} bytes)" if size is not None else ""
-    return ApplicationError(
-        f"Request body too large: the limit is {limit} bytes (GREENAI_MAX_BODY_BYTES){got}; "
-        "send smaller batches or use POST /api/v1/imports/ for files",
-        status_code=413,
-    )
-
-
 def read_limited(stream) -> bytes:
     """The whole body, or 413 as soon as it passes the limit (chunked bodies included)."""
     limit = body_limit()
@@ -57,18 +41,11 @@ def read_limited(stream) -> bytes:
     return body
 
 
-def _json_error(error: json.JSONDecodeError, line: int | None = None) -> str:
-    where = f"line {line}" if line is not None else f"line {error.lineno} column {error.colno}"
-    return f"{error.msg} at {where}"
-
-
 def parse_json(body: bytes) -> RawRows:
     try:
-        payload = json.loads(body)
-    except json.JSONDecodeError as error:
-        raise ApplicationError(f"JSON parse error: {_json_error(error)}") from None
-    except UnicodeDecodeError:
-        raise ApplicationError("JSON parse error: the body is not UTF-8") from None
+        payload = load_json(body)
+    except JsonBodyError as error:
+        raise ApplicationError(f"JSON parse error: {error}") from None
     if isinstance(payload, dict):
         return RawRows([payload])
     if isinstance(payload, list):
@@ -82,17 +59,12 @@ def parse_ndjson(body: bytes) -> RawRows:
         if not line.strip():
             continue
         try:
-            rows.append(json.loads(line))
+            rows.append(load_json(line))
             lines.append(number)
-        except json.JSONDecodeError as error:
+        except JsonBodyError as error:
             errors.append(
                 {"row": len(rows), "line": number, "field": "non_field_errors",
-                 "message": f"Not valid JSON: {_json_error(error, number)}"}
-            )  # fmt: skip
-        except UnicodeDecodeError:
-            errors.append(
-                {"row": len(rows), "line": number, "field": "non_field_errors",
-                 "message": "Not UTF-8 text"}
+                 "message": f"Not valid JSON on line {number}: {error}"}
             )  # fmt: skip
         if len(errors) >= 100:
             break
@@ -137,8 +109,8 @@ class CsvRecords:
         tags_cell = record.get("tags")
         if tags_cell is not None:
             # Not JSON: left as text, which the schema reports as "must be an object".
-            with contextlib.suppress(json.JSONDecodeError):
-                record["tags"] = json.loads(tags_cell)
+            with contextlib.suppress(JsonBodyError):
+                record["tags"] = load_json(tags_cell)
         if self.tag_columns:
             found = {key: cells[i] for i, key in self.tag_columns if cells[i]}
             if found:

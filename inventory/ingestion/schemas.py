@@ -21,6 +21,12 @@ from inventory.ingestion.fields import (
 )
 from inventory.models import Phase, UsageKind
 
+# Upper bounds far above any real record (the largest published training runs used tens of GWh,
+# a year is 3.2e7 s), low enough that no sum of a window's records can overflow a float.
+MAX_RECORD_KWH = 1e9
+MAX_USAGE_QUANTITY = 1e12
+MAX_DURATION_S = 10 * 366 * 86400
+
 
 def batch_context() -> BatchContext:
     return BatchContext(
@@ -69,7 +75,7 @@ WORKLOAD = RecordSchema(
         Field("location", text(80), required=True),
         Field("hardware", text(60)),
         Field("device_count", integer(min_value=1, max_value=100_000), default=1),
-        Field("energy_kwh", number(min_value=0)),
+        Field("energy_kwh", number(min_value=0, max_value=MAX_RECORD_KWH)),
         Field("avg_power_w", number(min_value=0, max_value=100_000)),
         Field("utilization", number(min_value=0, max_value=1)),
         Field("pue", number(min_value=1, max_value=5)),
@@ -90,7 +96,7 @@ CLOUD_USAGE = RecordSchema(
         Field("location", text(80), required=True),
         Field("service", text(120), required=True),
         Field("usage_kind", choice(UsageKind.values), required=True),
-        Field("quantity", number(min_value=0), required=True),
+        Field("quantity", number(min_value=0, max_value=MAX_USAGE_QUANTITY), required=True),
         Field("hardware", text(60)),
         Field("utilization", number(min_value=0, max_value=1)),
         Field("replication", number(min_value=1, max_value=20)),

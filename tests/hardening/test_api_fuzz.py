@@ -6,11 +6,8 @@ ingest and read) of an organisation that has data. Checked on every response: ne
 the documented content type, and a body that matches the documented schema; and a status the
 schema documents.
 
-Two known gaps of the schema are tracked by the strict xfails below rather than by the fuzzer
-(so the fuzzer stays green and keeps guarding against 5xx): error statuses an operation can
-answer but does not document, and the row-less errors (a bad CSV header) that RowError's
-schema does not allow. When an owner fixes one, its xfail passes and fails the run: then
-delete the entry here.
+Two tests below guard what the fuzzer meets only by chance: every operation documents the error
+statuses it can answer, and a row-less error (a bad CSV header) matches the documented shape.
 """
 
 import os
@@ -24,7 +21,6 @@ from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -81,27 +77,6 @@ def _body_names(op: dict) -> set[str]:
     return names
 
 
-# Operations whose schema leaves out some of those statuses (owner: the file of the view).
-UNDOCUMENTED_ERRORS = {
-    "GET /api/v1/footprint/": "reports/apis.py FootprintApi",
-    "GET /api/v1/hardware/": "inventory/apis.py HardwareListApi",
-    "GET /api/v1/imports/{job_id}/": "inventory/apis.py ImportJobDetailApi (404)",
-    "GET /api/v1/recalculations/": "inventory/pipeline/apis.py RecalculationListApi.get",
-    "POST /api/v1/recalculations/": "inventory/pipeline/apis.py RecalculationListApi.post",
-    "GET /api/v1/recalculations/{job_id}/": "inventory/pipeline/apis.py RecalculationDetailApi",
-    "GET /api/v1/reports/scope2/": "reports/apis.py Scope2ReportApi",
-    "GET /api/v1/reports/scope2/csv/": "reports/apis.py Scope2CsvApi",
-    "GET /api/v1/reports/scope2/xlsx/": "reports/apis.py Scope2XlsxApi",
-    "POST /api/v1/reports/scope2/exports/": "reports/apis.py ReportExportCreateApi",
-    "GET /api/v1/reports/scope2/exports/{id}/": "reports/apis.py ReportExportDetailApi",
-    "GET /api/v1/reports/scope2/exports/{id}/pdf/": "reports/apis.py ReportExportPdfApi",
-    "POST /api/v1/reports/scope2/locks/": "reports/apis.py ReportLockApi",
-    "POST /api/v1/reports/scope2/restatements/": "reports/apis.py ReportRestateApi",
-    "GET /api/v1/reports/scope2/versions/": "reports/apis.py ReportVersionListApi",
-    "GET /api/v1/reports/scope2/versions/{id}/": "reports/apis.py ReportVersionDetailApi",
-}
-
-
 @pytest.fixture(autouse=True)
 def _keep_the_test_connection():
     # As Django's test client does: the request signals must not close the test's connection
@@ -122,41 +97,6 @@ def api_token(factors) -> str:
     return key
 
 
-def _tracked_elsewhere(failure, case, response) -> bool:
-    """A failure one of the strict xfails below already tracks."""
-    label = f"{case.operation.method.upper()} {case.operation.path}"
-    if type(failure).__name__ == "UndefinedStatusCode":
-        return response.status_code in statuses_an_operation_can_answer(
-            case.operation.definition.raw
-        )
-    if type(failure).__name__ == "JsonSchemaError":
-        row_less = '"row" is a required property' in str(failure)
-        return row_less and label in ROW_LESS_ERRORS
-    return False
-
-
-def _has_nul(value) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
-
-
-def _known_server_error(case) -> str | None:
-    """A 500 that a strict xfail of test_hostile_bodies.py already reproduces."""
-    body = case.body if isinstance(case.body, dict | list) else None
-    if body is not None and _has_nul(body):
-        return "NUL character (test_a_nul_character_*)"
-    duration = body.get("duration") if isinstance(body, dict) else None
-    is_number = isinstance(duration, int | float) and not isinstance(duration, bool)
-    if "/codecarbon/" in case.operation.path and is_number and duration > 1e8:
-        return "CodeCarbon duration overflow (test_an_absurd_codecarbon_duration_is_a_400)"
-    return None
-
-
 @schema.parametrize()
 @settings(
     max_examples=EXAMPLES,
@@ -166,23 +106,16 @@ def _known_server_error(case) -> str | None:
 )
 def test_the_api_keeps_its_contract_under_generated_input(case, api_token):
     response = case.call(headers={"Authorization": f"Token {api_token}"})
-    if response.status_code >= 500 and _known_server_error(case):
-        return
     assert response.status_code < 500, f"{case.operation.label}: {response.status_code}"
-    try:
-        case.validate_response(
-            response,
-            checks=[
-                not_a_server_error,
-                status_code_conformance,
-                content_type_conformance,
-                response_schema_conformance,
-            ],
-        )
-    except FailureGroup as group:
-        left = [f for f in group.exceptions if not _tracked_elsewhere(f, case, response)]
-        if left:
-            raise FailureGroup(left) from None
+    case.validate_response(
+        response,
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )
 
 
 def test_every_api_route_is_in_the_schema():
@@ -200,17 +133,7 @@ def test_every_api_route_is_in_the_schema():
 @pytest.mark.parametrize(
     ("method", "path", "op"),
     [
-        pytest.param(
-            *operation,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=f"{UNDOCUMENTED_ERRORS[label]}: add the error statuses to "
-                "@extend_schema(responses=...) (as inventory/apis.py _error_responses does)",
-            )
-            if label in UNDOCUMENTED_ERRORS
-            else (),
-            id=label,
-        )
+        pytest.param(*operation, id=label)
         for operation, label in zip(OPERATIONS, OPERATION_IDS, strict=True)
     ],
 )
@@ -220,23 +143,6 @@ def test_every_operation_documents_the_errors_it_can_answer(method, path, op):
     assert not missing, f"{method} {path} does not document {sorted(missing)}"
 
 
-# Operations whose 400 can carry an error without a row (a CSV header, a whole-body problem).
-ROW_LESS_ERRORS = {
-    "POST /api/v1/workloads/",
-    "POST /api/v1/cloud-usage/",
-    "POST /api/v1/imports/",
-    "POST /api/v1/codecarbon/runs",
-    "POST /api/v1/codecarbon/emissions",
-    "POST /api/v1/codecarbon/emissions/",
-    "POST /api/v1/codecarbon/emissions/{key}/",
-}
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="inventory/apis.py ERROR_RESPONSE: RowError requires 'row', but errors about the "
-    "CSV header or the whole body have none (make 'row' required=False)",
-)
 def test_a_bad_csv_header_answers_the_documented_error_shape(api_token, client):
     response = client.post(
         "/api/v1/workloads/",

@@ -25,31 +25,6 @@ BODY_ROUTES = sorted(
     }
 )
 RECORD_ROUTES = ["/api/v1/workloads/", "/api/v1/cloud-usage/"]
-CUSTOM_PARSERS = "inventory/ingestion/parsers.py parse_json() and parse_ndjson()"
-DRF_PARSER = "DRF's JSONParser (CodeCarbon, report exports, locks, recalculations)"
-RECURSION = (
-    "{where}: a deeply nested JSON body raises RecursionError, which nothing catches (500). "
-    "One fix for every endpoint: map RecursionError to a 400 'JSON nested too deeply' in "
-    "greenai_portal/exception_handler.py; or catch it (and ValueError) in the parsers"
-)
-# (body name, route) → the bug that makes it a 500 today.
-KNOWN_BUGS = {
-    **{
-        (name, path): RECURSION.format(
-            where=CUSTOM_PARSERS if path in RECORD_ROUTES else DRF_PARSER
-        )
-        for name in ("deeply nested array", "deeply nested object")
-        for path in BODY_ROUTES
-        if path != "/api/v1/imports/"
-    },
-    **{
-        ("a huge number", path): f"{CUSTOM_PARSERS}: json.loads raises ValueError (an int of "
-        "more than 4300 digits), not JSONDecodeError; catch ValueError (500 today)"
-        for path in RECORD_ROUTES
-    },
-}
-
-
 # Every field of these is optional: an empty body is a valid request.
 EMPTY_IS_VALID = {"/api/v1/recalculations/"}
 
@@ -115,15 +90,14 @@ def _assert_clean_4xx(response, what: str) -> None:
     assert isinstance(body.get("message"), str) and body["message"], (what, body)
 
 
-def _cases():
-    for name in sorted(HOSTILE_JSON):
-        for path in BODY_ROUTES:
-            bug = KNOWN_BUGS.get((name, path))
-            marks = pytest.mark.xfail(strict=True, reason=bug) if bug else ()
-            yield pytest.param(name, path, marks=marks, id=f"{name}-{path}")
-
-
-@pytest.mark.parametrize(("name", "path"), _cases())
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        pytest.param(name, path, id=f"{name}-{path}")
+        for name in sorted(HOSTILE_JSON)
+        for path in BODY_ROUTES
+    ],
+)
 def test_hostile_json_gets_a_clean_4xx_and_stores_nothing(client, tenant, path, name):
     if path == "/api/v1/imports/":
         pytest.skip("multipart only: a JSON body is a 415, checked below")
@@ -150,12 +124,7 @@ def test_hostile_json_gets_a_clean_4xx_and_stores_nothing(client, tenant, path, 
         ("CSV only a header", b"external_id,team\n", "text/csv"),
         ("CSV 10k columns", (",".join(f"c{i}" for i in range(10_000)) + "\n").encode(), "text/csv"),
         ("NDJSON not UTF-8", b'{"external_id": "a"}\n\xff\n', "application/x-ndjson"),
-        pytest.param(
-            "NDJSON deeply nested",
-            nested(20_000) + b"\n",
-            "application/x-ndjson",
-            marks=pytest.mark.xfail(strict=True, reason=RECURSION.format(where=CUSTOM_PARSERS)),
-        ),
+        ("NDJSON deeply nested", nested(20_000) + b"\n", "application/x-ndjson"),
         ("XML", b"<records><record/></records>", "application/xml"),
         ("form", b"external_id=x", "application/x-www-form-urlencoded"),
     ],
@@ -168,18 +137,7 @@ def test_hostile_record_bodies_get_a_clean_4xx(client, path, name, body, content
 
 @pytest.mark.parametrize(
     "path",
-    [
-        *RECORD_ROUTES,
-        pytest.param(
-            "/api/v1/codecarbon/emissions/",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="inventory/apis.py _CodeCarbonApi parses with DRF's JSONParser: a body "
-                "over GREENAI_MAX_BODY_BYTES raises Django's RequestDataTooBig, answered as an "
-                "HTML 400, not the API's JSON 413 (use the size check of raw_rows())",
-            ),
-        ),
-    ],
+    [*RECORD_ROUTES, "/api/v1/codecarbon/emissions/"],
 )
 def test_an_oversize_body_is_a_413_before_it_is_read(client, path):
     with override_settings(DATA_UPLOAD_MAX_MEMORY_SIZE=10_000):
@@ -212,12 +170,6 @@ def test_an_upload_that_is_not_multipart_is_a_415(client):
         ("tags", {"clu\x00ster": "p5"}),
     ],
 )
-@pytest.mark.xfail(
-    strict=True,
-    reason="inventory/ingestion/fields.py text() and tags(): a NUL character passes validation "
-    "and Postgres refuses it on insert (500: 'A string literal cannot contain NUL' / "
-    "'\\u0000 cannot be converted to text'); refuse '\\x00' with a FieldError",
-)
 def test_a_nul_character_in_a_record_is_a_400_naming_the_field(client, field, value):
     response = client.post(
         "/api/v1/workloads/", [workload(**{field: value}, avg_power_w=100.0)], format="json"
@@ -226,23 +178,11 @@ def test_a_nul_character_in_a_record_is_a_400_naming_the_field(client, field, va
     assert response.json()["errors"][0]["field"] == field
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inventory/ingestion/fields.py text() and tags() accept '\\x00' and "
-    "inventory/ingestion/codecarbon.py stores CodeCarbon metadata in JSON tags: Postgres "
-    "refuses \\u0000 in jsonb (DataError, 500)",
-)
 def test_a_nul_character_in_codecarbon_metadata_is_a_400(codecarbon_client):
     response = codecarbon_post(codecarbon_client, codecarbon_version="3.\x00")
     assert response.status_code == 400, response.content[:300]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="inventory/ingestion/codecarbon.py:59 EMISSIONS_DATA duration has no upper bound: "
-    "timedelta(seconds=1e20) at codecarbon.py:332 raises OverflowError (500); bound it "
-    "(e.g. max_value=10 years in seconds) like the other record fields",
-)
 def test_an_absurd_codecarbon_duration_is_a_400(codecarbon_client):
     response = codecarbon_post(codecarbon_client, duration=1e20)
     assert response.status_code == 400, response.content[:300]
@@ -281,14 +221,6 @@ def test_absurd_numbers_in_records_are_400s_naming_the_field(client):
             },
         ),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="inventory/ingestion/schemas.py: energy_kwh (WORKLOAD) and quantity (CLOUD_USAGE) "
-    "have no upper bound; two records of 1e308 make the window's compute overflow (DataError "
-    "'value out of range: overflow' from inventory/pipeline/sql.py run_compute_update), so "
-    "that organisation-month never computes again and cannot be locked; give them a "
-    "max_value (e.g. 1e9)",
 )
 def test_an_absurd_energy_or_quantity_is_refused_at_ingestion(client, path, record):
     response = client.post(path, [record], format="json")

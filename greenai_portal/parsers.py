@@ -1,0 +1,55 @@
+"""Request bodies: the size limit, and JSON decoding that answers every hostile body with a 4xx."""
+
+import json
+from typing import Any
+
+from django.conf import settings
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+from greenai_portal.errors import ApplicationError
+
+
+def body_limit() -> int:
+    # GREENAI_MAX_BODY_BYTES sets Django's DATA_UPLOAD_MAX_MEMORY_SIZE (greenai_portal/settings.py)
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def too_large(size: int | None = None) -> ApplicationError:
+    limit = body_limit()
+    got = f" (got {size} bytes)" if size is not None else ""
+    return ApplicationError(
+        f"Request body too large: the limit is {limit} bytes (GREENAI_MAX_BODY_BYTES){got}; "
+        "send smaller batches or use POST /api/v1/imports/ for files",
+        status_code=413,
+    )
+
+
+class JsonBodyError(ValueError):
+    """The body is not JSON this API can read; the message says why, for the client."""
+
+
+def load_json(data: bytes | str) -> Any:
+    """json.loads, with each way a body can fail worded for the client: syntax (with its place),
+    not UTF-8, nested too deeply (RecursionError), an integer of more digits than Python
+    converts (ValueError)."""
+    try:
+        return json.loads(data)
+    except json.JSONDecodeError as error:
+        raise JsonBodyError(f"{error.msg} at line {error.lineno} column {error.colno}") from None
+    except UnicodeDecodeError:
+        raise JsonBodyError("the body is not UTF-8") from None
+    except RecursionError:
+        raise JsonBodyError("JSON nested too deeply") from None
+    except ValueError as error:
+        raise JsonBodyError(str(error)) from None
+
+
+class SafeJSONParser(JSONParser):
+    """DRF's JSONParser, which lets a deeply nested body's RecursionError through as a 500."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("JSON parse error - JSON nested too deeply") from None

@@ -5,6 +5,8 @@ from datetime import date
 
 import plotly.graph_objects as go
 
+from reports import svg_charts
+
 
 def trend_by_team_figure(series: list[tuple[date, str, float, float]]) -> go.Figure:
     """Monthly location-based t CO2e, one stacked bar per team."""
@@ -34,7 +36,7 @@ def trend_by_team_figure(series: list[tuple[date, str, float, float]]) -> go.Fig
     return figure
 
 
-# --- Scope 2 report figures (page: plotly.js; PDF: vector SVG through kaleido) -------------
+# --- Scope 2 report figures (page: plotly.js; PDF: the same charts as SVG, svg_charts) ------
 
 _LAYOUT = {
     "margin": {"l": 60, "r": 20, "t": 40, "b": 40},
@@ -130,20 +132,46 @@ def report_figures(document: dict) -> dict[str, go.Figure]:
     }
 
 
-def figures_to_svg(figures: dict[str, go.Figure], width: int = 720) -> dict[str, str]:
-    """Vector SVG of each figure, drawn by kaleido with the machine's Chromium.
-
-    One browser serves all the figures (starting it is most of the cost); the XML prolog is
-    dropped so the SVG can sit inline in the PDF's HTML.
-    """
-    import kaleido
-
-    kaleido.start_sync_server(silence_warnings=True)
-    try:
-        drawn = {}
-        for name, figure in figures.items():
-            svg = figure.to_image(format="svg", width=width).decode("utf-8")
-            drawn[name] = svg[svg.index("<svg") :]
-        return drawn
-    finally:
-        kaleido.stop_sync_server(silence_warnings=True)
+def report_svgs(document: dict, top: int = 12) -> dict[str, str]:
+    """The same four charts as report_figures, as SVG for the audit PDF."""
+    trend = document["trend"]
+    months = [date.fromisoformat(row["month"] + "-01").strftime("%b %Y") for row in trend]
+    drawn = {
+        "trend": svg_charts.column_chart(
+            months,
+            [
+                ("Scope 2 location-based", [r["scope2_location_t"] for r in trend]),
+                ("Scope 2 market-based", [r["scope2_market_t"] for r in trend]),
+            ],
+            [
+                (
+                    "Public cloud, Scope 3 cat. 1 (not in Scope 2)",
+                    [r["scope3_cat1_location_t"] for r in trend],
+                )
+            ],
+            title="Emissions by month",
+            y_title="t CO2e",
+            label_every=3,
+        ),
+        "coverage": svg_charts.share_bar(
+            [(c["label"], c["share"]) for c in document["market"]["categories"]],
+            title="Market-based coverage",
+            x_title="% of Scope 2 consumption",
+        ),
+    }
+    for name, key, title in (
+        ("teams", "team", "Scope 2 by team"),
+        ("models", "model", "Scope 2 by model"),
+    ):
+        lines = document["breakdowns"][key]
+        shown = lines[:top]
+        drawn[name] = svg_charts.bar_chart(
+            [line["label"] for line in shown],
+            [
+                ("location-based", [line["location_t"] for line in shown]),
+                ("market-based", [line["market_t"] for line in shown]),
+            ],
+            title=title if len(lines) <= top else f"{title} (largest {top} of {len(lines)})",
+            x_title="t CO2e",
+        )
+    return drawn

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
-from reports.charts import figures_to_svg, report_figures
+from reports.charts import report_svgs
 
 METHODOLOGY_DOC = "docs/methodology.md"
 
@@ -92,9 +92,36 @@ def _rest(lines: list[dict], kind: str) -> dict:
     }
 
 
+def _restatement_for_print(restatement: dict) -> dict:
+    """A restatement with each list of changed lines cut to the lines that moved most."""
+    lines, cut = {}, {}
+    for name, changed in restatement["differences"]["lines"].items():
+        by_size = sorted(changed, key=lambda line: -abs(line["location_t"]["change"]))
+        lines[name] = by_size[:PRINTED_LINES]
+        cut[name] = len(changed) - len(lines[name])
+    return {
+        **restatement,
+        "differences": {**restatement["differences"], "lines": lines},
+        "lines_cut": cut,
+    }
+
+
+def _reconciliation(document: dict) -> dict:
+    """Records in the figures + records left out = input records, or the difference."""
+    lineage = document.get("lineage") or {}
+    counted = (
+        document["scope2"]["record_count"]
+        + document["scope3_cat1"]["record_count"]
+        + (lineage.get("failed_count") or 0)
+        + (lineage.get("pending_count") or 0)
+    )
+    inputs = lineage.get("record_count") or 0
+    return {"counted": counted, "inputs": inputs, "difference": inputs - counted}
+
+
 def for_print(document: dict) -> dict:
-    """The document with long breakdowns cut to their largest lines plus a remainder line;
-    totals are untouched."""
+    """The document with long breakdowns cut to their largest lines plus a remainder line,
+    and long lists of restated lines to the largest changes; totals are untouched."""
     breakdowns = dict(document["breakdowns"])
     for name, kind in (("team", "teams"), ("model", "models"), ("location", "locations")):
         lines = breakdowns[name]
@@ -109,6 +136,8 @@ def for_print(document: dict) -> dict:
         "breakdowns": breakdowns,
         "intensity": intensity,
         "intensity_cut": len(document["intensity"]) - len(intensity),
+        "restatements": [_restatement_for_print(r) for r in document["restatements"]],
+        "reconciliation": _reconciliation(document),
     }
 
 
@@ -122,8 +151,8 @@ def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes
 
     step(10, "Drawing charts")
     charts = {
-        name: mark_safe(svg)  # noqa: S308 - SVG drawn by kaleido from our own figures
-        for name, svg in figures_to_svg(report_figures(document)).items()
+        name: mark_safe(svg)  # noqa: S308 - svg_charts escapes every label it writes
+        for name, svg in report_svgs(document).items()
     }
     step(40, "Writing the report")
     html = render_to_string(

@@ -14,6 +14,12 @@ def num(value: float | None, places: int = 3) -> str:
 
 
 @register.filter
+def count(value: int | None) -> str:
+    """A count of records, inferences or tokens, with thousands separators."""
+    return "n/a" if value is None else f"{value:,}"
+
+
+@register.filter
 def pct(share: float | None) -> str:
     """A 0–1 share as a percentage."""
     return "n/a" if share is None else f"{share * 100:.1f} %"

@@ -1,12 +1,14 @@
 import re
 import shutil
 import subprocess
+from datetime import date
 
 import pytest
 
+from inventory.models import ContractualInstrument
 from reports.models import ReportExport
 from reports.services import report_export_build
-from tests.reports.scope2_data import scope2, seed_quarter
+from tests.reports.scope2_data import allocate_market, job, scope2, seed_quarter, send
 
 EXPORTS = "/api/v1/reports/scope2/exports/"
 
@@ -63,19 +65,20 @@ class TestAuditPdf:
 
         # The dual Scope 2 table and the breakdowns carry the API's figures.
         # (pdftotext -layout wraps the row labels; the figures stay on the first line)
-        dual = re.search(r"Scope 2: owned and\s+(\S+)\s+(\S+)\s+(\S+)", text).groups()
+        figure = r"([\d,]+\.\d{3})"
+        dual = re.search(rf"Scope 2: owned\D*{figure}\s+{figure}\s+{figure}", text).groups()
         assert dual == (
             t(body["scope2"]["mwh"]),
             t(body["scope2"]["location_t"]),
             t(body["scope2"]["market_t"]),
         )
-        cloud = re.search(r"Public cloud: Scope\s+(\S+)\s+(\S+)", text).groups()
+        cloud = re.search(rf"Public cloud: Scope 3 category 1\D*{figure}\s+{figure}", text).groups()
         assert cloud == (t(body["scope3_cat1"]["mwh"]), t(body["scope3_cat1"]["location_t"]))
         for line in body["breakdowns"]["team"] + body["breakdowns"]["phase"]:
-            row = re.search(re.escape(line["label"]) + r"\s+(\d+)\s+(\S+)\s+\S+ %\s+(\S+)", text)
+            row = re.search(re.escape(line["label"]) + r"\s+([\d,]+)\s+(\S+)\s+\S+ %\s+(\S+)", text)
             assert row, line["label"]
             assert row.groups() == (
-                str(line["record_count"]),
+                f"{line['record_count']:,}",
                 t(line["mwh"]),
                 t(line["location_t"]),
             )
@@ -85,6 +88,41 @@ class TestAuditPdf:
         assert "Supplier letter 2026-01" in text
         assert "Methodology version 2026.1" in text
         assert "4 input records in 1 ingestion batches" in text
+        # Records in the figures reconcile with the input records.
+        assert "3 records in Scope 2 + 1 in public cloud" in text
+        assert "= 4, the number of input records" in text
+
+    def test_a_restated_version_prints_the_reason_and_the_differences(self, tenant):
+        client = seed_quarter(tenant)
+        client.post("/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1}, format="json")
+        send(tenant, [job("late-train", date(2026, 3, 20))])
+        allocate_market(tenant.organisation, ContractualInstrument.objects.get())
+        reason = "Late March job from the Paris lab"
+        restated = client.post(
+            "/api/v1/reports/scope2/restatements/",
+            {"year": 2026, "quarter": 1, "reason": reason},
+            format="json",
+        ).json()
+        totals = restated["differences"]["totals"]["scope2"]
+
+        text = pdf_text(client.get(export(client)["download_url"]).content)
+        assert "LOCKED · VERSION 2" in text
+        assert "Version 2: restated" in text
+        assert f"Reason: {reason}" in text
+        restatement = text[text.index("Version 2: restated") :]
+        before_after = re.search(r"Scope 2 MWh\s+(\S+)\s+(\S+)\s+(\S+)", restatement).groups()
+        assert before_after == (
+            t(totals["mwh"]["old"]),
+            t(totals["mwh"]["new"]),
+            f"{totals['mwh']['change']:+,.3f}",
+        )
+        assert re.search(r"Research\s+\S+\s+\S+", restatement)  # the changed team line
+        assert restated["differences"]["content_hash"]["old"] in re.sub(r"\s+", "", text)
+
+        old = pdf_text(client.get(export(client, version=1)["download_url"]).content)
+        assert "SUPERSEDED · VERSION 1" in old
+        assert "No restatements" in old
+        assert t(totals["mwh"]["old"]) in old
 
     def test_a_draft_pdf_says_it_is_not_locked(self, tenant):
         client = seed_quarter(tenant)

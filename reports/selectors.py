@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
@@ -699,16 +699,35 @@ def factor_rows(*, organisation_id: int, grid_factor_ids, override_ids) -> list[
     return sorted(rows, key=lambda r: (r["zone"], r["kind"], r["year"], r["month"] or 0, r["id"]))
 
 
-def records_after(*, organisation_id: int, start: date, end: date, after) -> int:
-    """Records of [start, end) stored after `after`: data that arrived after a lock."""
+_RECORD_MODELS = {"workload": WorkloadRecord, "cloud": CloudUsageRecord}
+
+
+def last_record_ids() -> dict[str, int]:
+    """The highest record ids stored now: a record with a higher id was stored later.
+
+    Read from the primary keys, so instant; a lock keeps them to find late data quickly.
+    """
+    return {
+        kind: model.objects.aggregate(last=Max("id"))["last"] or 0
+        for kind, model in _RECORD_MODELS.items()
+    }
+
+
+def records_after(*, organisation_id: int, start: date, end: date, version: ReportVersion) -> int:
+    """Records of [start, end) stored after `version` was locked: data that arrived late.
+
+    With the record ids the lock kept this walks the primary keys above them; versions locked
+    before those were kept compare created_at, a scan of the whole records table.
+    """
+    last_ids = (version.lineage or {}).get("last_record_ids")
     return sum(
         model.objects.filter(
             organisation_id=organisation_id,
             activity_date__gte=start,
             activity_date__lt=end,
-            created_at__gt=after,
+            **({"id__gt": last_ids[kind]} if last_ids else {"created_at__gt": version.locked_at}),
         ).count()
-        for model in (WorkloadRecord, CloudUsageRecord)
+        for kind, model in _RECORD_MODELS.items()
     )
 
 
@@ -773,7 +792,7 @@ def scope2_document(
             organisation_id=principal.organisation.id,
             start=period.start,
             end=period.end,
-            after=latest.locked_at,
+            version=latest,
         ),
         "versions": listed,
         "restatements": [

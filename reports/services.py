@@ -19,6 +19,7 @@ from reports.selectors import (
     BREAKDOWNS,
     audit_document,
     factor_rows,
+    last_record_ids,
     quarter_inputs,
     report_versions,
     scope2_report,
@@ -72,6 +73,8 @@ def _snapshot(principal: Principal, year: int, quarter: int) -> dict:
     """Everything a version stores, read live; refuses a quarter that is not ready."""
     period = periods.quarter(year, quarter)
     organisation_id = principal.organisation.id
+    # Before reading the inputs: whatever is stored from now on has a higher id.
+    last_ids = last_record_ids()
     inputs = quarter_inputs(organisation_id=organisation_id, start=period.start, end=period.end)
     if inputs.pending_count:
         raise ApplicationError(
@@ -104,6 +107,7 @@ def _snapshot(principal: Principal, year: int, quarter: int) -> dict:
             "record_count": inputs.record_count,
             "failed_count": inputs.failed_count,
             "batches": inputs.batches,
+            "last_record_ids": last_ids,
         },
     }
 

@@ -1,10 +1,12 @@
 import hashlib
+from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
 
 from inventory.models import ContractualInstrument, DailyRollup, WorkloadRecord
 from reports.models import ReportImmutableError, ReportVersion
+from reports.selectors import records_after
 from tests.reports.scope2_data import (
     allocate_market,
     job,
@@ -188,6 +190,14 @@ class TestLateDataAndRestatements:
         body = scope2(client).json()
         assert body["records_after_lock"] == 1
         assert body["scope2"]["mwh"] == pytest.approx(0.216)  # the locked figures
+        # Found above the record ids the lock kept; a version without them compares times.
+        version = ReportVersion.objects.get()
+        assert set(version.lineage["last_record_ids"]) == {"workload", "cloud"}
+        older = ReportVersion(locked_at=version.locked_at, lineage={})
+        late = {"start": date(2026, 1, 1), "end": date(2026, 4, 1)}
+        organisation_id = tenant.organisation.id
+        assert records_after(organisation_id=organisation_id, version=older, **late) == 1
+        assert records_after(organisation_id=organisation_id, version=version, **late) == 1
         html = client.get("/reports/2026/Q1/").content.decode()
         assert "1 records arrived after lock" in html
 

@@ -1,5 +1,6 @@
 """The audit trail: every administrative action, append-only, readable by admins."""
 
+from datetime import date
 from typing import Any
 
 from django.db.models import QuerySet
@@ -35,5 +36,32 @@ def audit_record(
     )
 
 
-def audit_event_list(*, organisation: Organisation) -> QuerySet[AuditEvent]:
-    return AuditEvent.objects.filter(organisation=organisation).select_related("actor")
+def audit_event_list(
+    *,
+    organisation: Organisation,
+    action: str = "",
+    actor: str = "",
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[AuditEvent]:
+    """The organisation's trail, newest first; `action` matches a prefix ("token" or
+    "token.revoke"), `actor` the user or token label, dates are inclusive (UTC)."""
+    events = AuditEvent.objects.filter(organisation=organisation)
+    if action:
+        events = events.filter(action__startswith=action)
+    if actor:
+        events = events.filter(actor_label__icontains=actor)
+    if date_from:
+        events = events.filter(created_at__date__gte=date_from)
+    if date_to:
+        events = events.filter(created_at__date__lte=date_to)
+    return events.order_by("-created_at", "-id")
+
+
+def audit_actions(*, organisation: Organisation) -> list[str]:
+    return list(
+        AuditEvent.objects.filter(organisation=organisation)
+        .order_by("action")
+        .values_list("action", flat=True)
+        .distinct()
+    )

@@ -10,13 +10,15 @@ class Access:
     INGEST = "ingest"
     LOCK = "lock"
     MANAGE = "manage"
+    AUDIT = "audit"  # read the audit trail of administrative actions
 
 
 ROLE_ACCESS: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset({Access.READ, Access.INGEST, Access.LOCK, Access.MANAGE}),
+    Role.ADMIN: frozenset({Access.READ, Access.INGEST, Access.LOCK, Access.MANAGE, Access.AUDIT}),
     Role.ESG_OFFICER: frozenset({Access.READ, Access.LOCK}),
     Role.ENGINEER: frozenset({Access.READ, Access.INGEST}),
-    Role.AUDITOR: frozenset({Access.READ}),
+    # Auditors check the controls: who changed tokens, factors, instruments and locks, and when.
+    Role.AUDITOR: frozenset({Access.READ, Access.AUDIT}),
 }
 
 SCOPE_ACCESS: dict[str, str] = {Scope.READ: Access.READ, Scope.INGEST: Access.INGEST}
@@ -33,6 +35,10 @@ class Principal:
 
     def can(self, access: str) -> bool:
         return access in self.access
+
+    @property
+    def sees_audit_trail(self) -> bool:
+        return Access.AUDIT in self.access
 
     def sees_team(self, team_id: int) -> bool:
         return self.team_ids is None or team_id in self.team_ids

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import tokens
+from accounts.audit import audit_record
 from accounts.models import ApiToken, Membership, Organisation, Role, Scope, Team
 from greenai_portal.errors import ApplicationError
 
@@ -54,6 +55,7 @@ def _validated_scopes(scopes: Iterable[str]) -> list[str]:
     return chosen
 
 
+@transaction.atomic
 def api_token_create(
     *,
     organisation: Organisation,
@@ -75,14 +77,33 @@ def api_token_create(
         scopes=_validated_scopes(scopes),
         created_by=created_by,
     )
+    _token_audited(token, "token.create", created_by)
     return token, key
 
 
-def api_token_revoke(*, token: ApiToken) -> ApiToken:
+@transaction.atomic
+def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
+        _token_audited(token, "token.revoke", actor)
     return token
+
+
+def _token_audited(token: ApiToken, action: str, actor) -> None:
+    # Never the key: only what identifies the token (its public prefix) and what it may do.
+    audit_record(
+        organisation=token.organisation,
+        action=action,
+        target=token,
+        actor=actor,
+        details={
+            "name": token.name,
+            "prefix": token.prefix,
+            "scopes": token.scopes,
+            "team": token.team.slug if token.team_id else None,
+        },
+    )
 
 
 def api_token_touch(*, token: ApiToken, min_interval_s: int) -> None:
@@ -99,7 +120,8 @@ def api_token_touch(*, token: ApiToken, min_interval_s: int) -> None:
 # --- Settings pages: teams and members ---------------------------------------------------
 
 
-def team_add(*, organisation: Organisation, name: str) -> Team:
+@transaction.atomic
+def team_add(*, organisation: Organisation, name: str, actor=None) -> Team:
     """A new team named by an admin; its slug (used by the API and URLs) must be free."""
     name = name.strip()
     slug = slugify(name)
@@ -107,7 +129,25 @@ def team_add(*, organisation: Organisation, name: str) -> Team:
         raise ApplicationError("Give the team a name with at least one letter or digit")
     if Team.objects.filter(organisation=organisation, slug=slug).exists():
         raise ApplicationError(f"A team with the slug {slug!r} already exists")
-    return team_create(organisation=organisation, name=name, slug=slug)
+    team = team_create(organisation=organisation, name=name, slug=slug)
+    audit_record(
+        organisation=organisation,
+        action="team.create",
+        target=team,
+        actor=actor,
+        details={"name": name, "slug": slug},
+    )
+    return team
+
+
+def _member_audited(membership: Membership, action: str, actor, **details) -> None:
+    audit_record(
+        organisation=membership.organisation,
+        action=action,
+        target=membership,
+        actor=actor,
+        details={"username": membership.user.get_username(), **details},
+    )
 
 
 def _teams_of(organisation: Organisation, teams: Iterable[Team]) -> list[Team]:
@@ -125,6 +165,7 @@ def member_create(
     role: str,
     teams: Iterable[Team] = (),
     email: str = "",
+    actor=None,
 ) -> Membership:
     """A new login for a new person; an existing username is refused, not taken over."""
     username = username.strip()
@@ -137,7 +178,7 @@ def member_create(
     except ValidationError as error:
         raise ApplicationError("Password: " + " ".join(error.messages)) from error
     teams = _teams_of(organisation, teams) if role == Role.ENGINEER else []
-    return member_add(
+    membership = member_add(
         organisation=organisation,
         username=username,
         password=password,
@@ -145,6 +186,10 @@ def member_create(
         teams=teams,
         email=email,
     )
+    _member_audited(
+        membership, "member.create", actor, role=role, teams=sorted(t.slug for t in teams)
+    )
+    return membership
 
 
 def _keeps_an_admin(membership: Membership, new_role: str | None) -> None:
@@ -156,20 +201,26 @@ def _keeps_an_admin(membership: Membership, new_role: str | None) -> None:
 
 
 @transaction.atomic
-def member_update(*, membership: Membership, role: str, teams: Iterable[Team] = ()) -> Membership:
+def member_update(
+    *, membership: Membership, role: str, teams: Iterable[Team] = (), actor=None
+) -> Membership:
     """Change a member's role and, for engineers, the teams they are limited to."""
     if role not in Role.values:
         raise ApplicationError(f"Unknown role {role!r}; choose one of {', '.join(Role.values)}")
     _keeps_an_admin(membership, role)
     teams = _teams_of(membership.organisation, teams) if role == Role.ENGINEER else []
+    before = {"role": membership.role, "teams": sorted(t.slug for t in membership.teams.all())}
     membership.role = role
     membership.save(update_fields=["role"])
     membership.teams.set(teams)
+    after = {"role": role, "teams": sorted(t.slug for t in teams)}
+    _member_audited(membership, "member.update", actor, before=before, after=after)
     return membership
 
 
 @transaction.atomic
-def member_remove(*, membership: Membership) -> None:
+def member_remove(*, membership: Membership, actor=None) -> None:
     """Remove a member from the organisation (their login stays for other organisations)."""
     _keeps_an_admin(membership, None)
+    _member_audited(membership, "member.remove", actor, role=membership.role)
     membership.delete()

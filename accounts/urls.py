@@ -11,6 +11,7 @@ urlpatterns = [
     path("members/<int:pk>/", views.member_update_view, name="settings-member-update"),
     path("members/<int:pk>/remove/", views.member_remove_view, name="settings-member-remove"),
     path("tokens/", views.tokens_page, name="settings-tokens"),
+    path("audit/", views.audit_page, name="settings-audit"),
     path("tokens/create/", views.token_create_view, name="settings-token-create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="settings-token-revoke"),
 ]

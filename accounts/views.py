@@ -11,10 +11,12 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from accounts.audit import audit_actions, audit_event_list
 from accounts.models import ApiToken, Membership, Role, Scope, Team
 from accounts.principal import Access, Principal
 from accounts.selectors import api_token_list, principal_for_request, team_list
@@ -29,6 +31,8 @@ from accounts.services import (
 from greenai_portal.errors import ApplicationError
 
 NEW_KEY_SESSION = "greenai_new_token_key"
+AUDIT_PAGE_SIZE = 50
+DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
 def principal_or_404(request: HttpRequest) -> Principal:
@@ -150,7 +154,11 @@ def team_create_view(request: HttpRequest, principal: Principal) -> HttpResponse
         run_service(
             request,
             f"Team {form.cleaned_data['name']} created",
-            lambda: team_add(organisation=principal.organisation, name=form.cleaned_data["name"]),
+            lambda: team_add(
+                organisation=principal.organisation,
+                name=form.cleaned_data["name"],
+                actor=request.user,
+            ),
         )
     else:
         form_errors(request, form)
@@ -173,6 +181,7 @@ def member_create_view(request: HttpRequest, principal: Principal) -> HttpRespon
                 role=data["role"],
                 teams=data["teams"],
                 email=data["email"],
+                actor=request.user,
             ),
         )
     else:
@@ -197,6 +206,7 @@ def member_update_view(request: HttpRequest, principal: Principal, pk: int) -> H
                 membership=membership,
                 role=form.cleaned_data["role"],
                 teams=form.cleaned_data["teams"],
+                actor=request.user,
             ),
         )
     else:
@@ -211,7 +221,7 @@ def member_remove_view(request: HttpRequest, principal: Principal, pk: int) -> H
     run_service(
         request,
         f"{membership.user.username} removed from {principal.organisation.name}",
-        lambda: member_remove(membership=membership),
+        lambda: member_remove(membership=membership, actor=request.user),
     )
     return redirect("settings-teams")
 
@@ -290,6 +300,41 @@ def token_revoke_view(request: HttpRequest, principal: Principal, pk: int) -> Ht
     run_service(
         request,
         f"Token {token.name} ({token.prefix}…) revoked: it no longer authenticates",
-        lambda: api_token_revoke(token=token),
+        lambda: api_token_revoke(token=token, actor=request.user),
     )
     return redirect("settings-tokens")
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(required=False, label="Action")
+    actor = forms.CharField(required=False, max_length=160, label="Who (user or token)")
+    date_from = forms.DateField(required=False, widget=DATE_INPUT, label="From")
+    date_to = forms.DateField(required=False, widget=DATE_INPUT, label="To (inclusive)")
+
+    def __init__(self, *args, actions: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "All actions"), *((a, a) for a in actions)]
+
+
+@settings_page(Access.AUDIT)
+def audit_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    organisation = principal.organisation
+    form = AuditFilterForm(request.GET, actions=audit_actions(organisation=organisation))
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = audit_event_list(organisation=organisation, **{k: v for k, v in filters.items() if v})
+    page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "dashboard/settings/audit.html",
+        {
+            "principal": principal,
+            "role": principal.role,
+            "section": "audit",
+            "can_manage": principal.can(Access.MANAGE),
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+        },
+    )

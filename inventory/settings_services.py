@@ -1,7 +1,9 @@
 """Writes behind the settings pages: facilities and PUE, contractual instruments, factor overrides.
 
 Each validates what the methodology needs (a known grid zone, a PUE of at least 1, a period that
-ends after it starts, a cited source) and refuses to delete a row a computed figure names.
+ends after it starts, a cited source) and refuses to delete a row a computed figure names. Each
+is recorded in the audit trail, and a change that moves figures queues the recalculation of
+exactly the open periods it affects (locked quarters never change).
 """
 
 from datetime import date
@@ -9,6 +11,7 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
+from accounts.audit import audit_record
 from accounts.models import Organisation
 from greenai_portal.errors import ApplicationError
 from inventory.models import (
@@ -20,6 +23,11 @@ from inventory.models import (
     MappingSource,
     TeamMappingRule,
     Zone,
+)
+from inventory.pipeline.recalculation import (
+    recalculation_for_facility_pue,
+    recalculation_for_instruments,
+    recalculation_for_override,
 )
 
 FACILITY_KINDS = (Location.Kind.OWNED, Location.Kind.COLOCATION)
@@ -55,6 +63,7 @@ def facility_create(
     zone: str,
     pue: float | None,
     pue_source: str = "",
+    actor=None,
 ) -> Location:
     """An owned or colocated facility: its records count in Scope 2."""
     code = code.strip()
@@ -66,7 +75,7 @@ def facility_create(
         raise ApplicationError("Say where the PUE comes from (metered, design, provider report)")
     try:
         with transaction.atomic():
-            return Location.objects.create(
+            facility = Location.objects.create(
                 organisation=organisation,
                 code=code,
                 name=name.strip() or code,
@@ -77,20 +86,42 @@ def facility_create(
             )
     except IntegrityError as error:
         raise ApplicationError(f"A facility with the code {code!r} already exists") from error
+    audit_record(
+        organisation=organisation,
+        action="facility.create",
+        target=facility,
+        actor=actor,
+        details={"code": code, "kind": kind, "zone": facility.zone, "pue": facility.pue},
+    )
+    return facility
 
 
-def facility_pue_update(*, location: Location, pue: float | None, pue_source: str) -> Location:
-    """Set a facility's PUE; records computed from now on use it."""
+@transaction.atomic
+def facility_pue_update(
+    *, location: Location, pue: float | None, pue_source: str, actor=None
+) -> Location:
+    """Set a facility's PUE; its records in open periods are recomputed with it."""
     if location.organisation_id is None:
         raise ApplicationError("Cloud regions use the provider's published PUE", status_code=404)
     if pue is not None and not pue_source.strip():
         raise ApplicationError("Say where the PUE comes from (metered, design, provider report)")
+    before = {"pue": location.pue, "pue_source": location.pue_source}
     location.pue = _pue(pue)
     location.pue_source = pue_source.strip()
     location.save(update_fields=["pue", "pue_source"])
+    audit_record(
+        organisation=location.organisation,
+        action="facility.pue_update",
+        target=location,
+        actor=actor,
+        details={"before": before, "after": {"pue": location.pue, "pue_source": pue_source}},
+    )
+    if before["pue"] != location.pue:
+        recalculation_for_facility_pue(location=location, user=actor)
     return location
 
 
+@transaction.atomic
 def instrument_create(
     *,
     organisation: Organisation,
@@ -113,7 +144,7 @@ def instrument_create(
         raise ApplicationError("An emission rate cannot be negative")
     if not reference.strip():
         raise ApplicationError("Give the certificate or contract reference (auditors check it)")
-    return ContractualInstrument.objects.create(
+    instrument = ContractualInstrument.objects.create(
         organisation=organisation,
         kind=kind,
         zone=_zone(zone),
@@ -125,9 +156,14 @@ def instrument_create(
         supplier=supplier.strip(),
         created_by=created_by,
     )
+    _instrument_changed(instrument, "instrument.create", created_by)
+    return instrument
 
 
-def instrument_delete(*, instrument: ContractualInstrument) -> None:
+@transaction.atomic
+def instrument_delete(*, instrument: ContractualInstrument, actor=None) -> None:
+    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
+    _instrument_changed(instrument, "instrument.delete", actor)
     try:
         instrument.delete()
     except ProtectedError as error:
@@ -136,6 +172,32 @@ def instrument_delete(*, instrument: ContractualInstrument) -> None:
         ) from error
 
 
+def _instrument_changed(instrument: ContractualInstrument, action: str, actor) -> None:
+    audit_record(
+        organisation=instrument.organisation,
+        action=action,
+        target=instrument,
+        actor=actor,
+        details={
+            "reference": instrument.reference,
+            "kind": instrument.kind,
+            "zone": instrument.zone,
+            "valid_from": instrument.valid_from.isoformat(),
+            "valid_to": instrument.valid_to.isoformat(),
+            "mwh": instrument.mwh,
+            "kg_per_kwh": instrument.kg_per_kwh,
+        },
+    )
+    recalculation_for_instruments(
+        organisation=instrument.organisation,
+        zone=instrument.zone,
+        valid_from=instrument.valid_from,
+        valid_to=instrument.valid_to,
+        user=actor,
+    )
+
+
+@transaction.atomic
 def factor_override_create(
     *,
     organisation: Organisation,
@@ -155,7 +217,7 @@ def factor_override_create(
         raise ApplicationError("A grid factor is between 0 and 2 kg CO2e/kWh")
     if not source.strip():
         raise ApplicationError("Cite the source of the factor (publisher, document, year)")
-    return FactorOverride.objects.create(
+    override = FactorOverride.objects.create(
         organisation=organisation,
         zone=_zone(zone),
         kind=kind,
@@ -165,15 +227,45 @@ def factor_override_create(
         source=source.strip(),
         created_by=created_by,
     )
+    _override_changed(override, "override.create", created_by)
+    return override
 
 
-def factor_override_delete(*, override: FactorOverride) -> None:
+@transaction.atomic
+def factor_override_delete(*, override: FactorOverride, actor=None) -> None:
+    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
+    _override_changed(override, "override.delete", actor)
     try:
         override.delete()
     except ProtectedError as error:
         raise ApplicationError(
             "Computed records use this override; it stays for the audit trail"
         ) from error
+
+
+def _override_changed(override: FactorOverride, action: str, actor) -> None:
+    audit_record(
+        organisation=override.organisation,
+        action=action,
+        target=override,
+        actor=actor,
+        details={
+            "zone": override.zone,
+            "kind": override.kind,
+            "valid_from": override.valid_from.isoformat(),
+            "valid_to": override.valid_to.isoformat(),
+            "kg_per_kwh": override.kg_per_kwh,
+            "source": override.source,
+        },
+    )
+    recalculation_for_override(
+        organisation=override.organisation,
+        zone=override.zone,
+        kind=override.kind,
+        valid_from=override.valid_from,
+        valid_to=override.valid_to,
+        user=actor,
+    )
 
 
 def mapping_rule_create(
@@ -187,6 +279,7 @@ def mapping_rule_create(
     location_code: str = "",
     phase: str = "",
     priority: int = 100,
+    actor=None,
 ) -> TeamMappingRule:
     """A rule that gives records naming no team (billing lines, CodeCarbon runs) a team."""
     if team.organisation_id != organisation.id:
@@ -196,7 +289,7 @@ def mapping_rule_create(
     key, value = key.strip(), value.strip()
     if not key or not value:
         raise ApplicationError("Give what to match (e.g. tag:team) and its value (or *)")
-    return TeamMappingRule.objects.create(
+    rule = TeamMappingRule.objects.create(
         organisation=organisation,
         source=source,
         key=key,
@@ -207,7 +300,25 @@ def mapping_rule_create(
         phase=phase,
         priority=priority,
     )
+    _mapping_rule_changed(rule, "mapping_rule.create", actor)
+    return rule
 
 
-def mapping_rule_delete(*, rule: TeamMappingRule) -> None:
+def mapping_rule_delete(*, rule: TeamMappingRule, actor=None) -> None:
+    _mapping_rule_changed(rule, "mapping_rule.delete", actor)
     rule.delete()
+
+
+def _mapping_rule_changed(rule: TeamMappingRule, action: str, actor) -> None:
+    audit_record(
+        organisation=rule.organisation,
+        action=action,
+        target=rule,
+        actor=actor,
+        details={
+            "source": rule.source,
+            "match": f"{rule.key}={rule.value}",
+            "team": rule.team.slug,
+            "priority": rule.priority,
+        },
+    )

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
-from accounts.views import form_errors, run_service, settings_page
+from accounts.views import DATE_INPUT, form_errors, run_service, settings_page
 from inventory.models import (
     CloudCoefficient,
     ContractualInstrument,
@@ -54,8 +54,6 @@ from reports.dashboard_selectors import (
     record_status,
     rollup_cube,
 )
-
-DATE_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
 def _zones() -> list[tuple[str, str]]:
@@ -126,7 +124,9 @@ def facility_create_view(request: HttpRequest, principal: Principal) -> HttpResp
         run_service(
             request,
             f"Facility {data['code']} added",
-            lambda: facility_create(organisation=principal.organisation, **data),
+            lambda: facility_create(
+                organisation=principal.organisation, actor=request.user, **data
+            ),
         )
     else:
         form_errors(request, form)
@@ -142,7 +142,7 @@ def facility_pue_view(request: HttpRequest, principal: Principal, pk: int) -> Ht
         run_service(
             request,
             f"PUE of {location.code} saved; records computed from now on use it",
-            lambda: facility_pue_update(location=location, **form.cleaned_data),
+            lambda: facility_pue_update(location=location, actor=request.user, **form.cleaned_data),
         )
     else:
         form_errors(request, form)
@@ -207,7 +207,7 @@ def instrument_delete_view(request: HttpRequest, principal: Principal, pk: int) 
     run_service(
         request,
         f"Instrument {instrument.reference} deleted",
-        lambda: instrument_delete(instrument=instrument),
+        lambda: instrument_delete(instrument=instrument, actor=request.user),
     )
     return redirect("settings-instruments")
 
@@ -264,7 +264,7 @@ def override_delete_view(request: HttpRequest, principal: Principal, pk: int) ->
     run_service(
         request,
         f"Override for {override.zone} deleted",
-        lambda: factor_override_delete(override=override),
+        lambda: factor_override_delete(override=override, actor=request.user),
     )
     return redirect("settings-overrides")
 
@@ -317,7 +317,9 @@ def mapping_rule_create_view(request: HttpRequest, principal: Principal) -> Http
         run_service(
             request,
             f"Rule {data['key']}={data['value']} → {data['team'].name} added",
-            lambda: mapping_rule_create(organisation=principal.organisation, **data),
+            lambda: mapping_rule_create(
+                organisation=principal.organisation, actor=request.user, **data
+            ),
         )
     else:
         form_errors(request, form)
@@ -331,7 +333,7 @@ def mapping_rule_delete_view(request: HttpRequest, principal: Principal, pk: int
     run_service(
         request,
         f"Rule {rule.key}={rule.value} deleted",
-        lambda: mapping_rule_delete(rule=rule),
+        lambda: mapping_rule_delete(rule=rule, actor=request.user),
     )
     return redirect("settings-mapping-rules")
 

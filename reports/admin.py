@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin
 from reports.models import ReportExport, ReportVersion
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never changed: locked versions are immutable, exports are written by the task."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ReportVersion)

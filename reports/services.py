@@ -7,6 +7,7 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.models import Organisation
 from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
@@ -144,8 +145,24 @@ def report_lock(*, principal: Principal, year: int, quarter: int, user=None) -> 
         )
     snapshot = _snapshot(principal, year, quarter)
     version = _create_version(principal, user, year=year, quarter=quarter, version=1, **snapshot)
+    _version_audited(version, "report.lock", user)
     logger.info("locked report", extra={"report_version_id": version.id})
     return version
+
+
+def _version_audited(version: ReportVersion, action: str, user) -> None:
+    audit_record(
+        organisation=version.organisation,
+        action=action,
+        target=version,
+        actor=user,
+        details={
+            "period": f"{version.year} Q{version.quarter}",
+            "version": version.version,
+            "content_hash": version.content_hash,
+            "reason": version.reason,
+        },
+    )
 
 
 def _market_recompute(organisation_id: int, year: int, quarter: int) -> None:
@@ -206,6 +223,7 @@ def report_restate(
         differences=differences,
         **snapshot,
     )
+    _version_audited(version, "report.restate", user)
     logger.info("restated report", extra={"report_version_id": version.id})
     return version
 
@@ -231,6 +249,13 @@ def report_export_request(
         quarter=quarter,
         report_version=chosen,
         requested_by=user if user is not None and user.is_authenticated else None,
+    )
+    audit_record(
+        organisation=principal.organisation,
+        action="report.export",
+        target=export,
+        actor=user,
+        details={"period": f"{year} Q{quarter}", "version": chosen.version if chosen else None},
     )
     from reports.tasks import build_report_export
 

@@ -114,3 +114,14 @@ def workload(**overrides) -> dict:
     }
     record.update(overrides)
     return {k: v for k, v in record.items() if v is not None}
+
+
+@pytest.fixture
+def eager_celery():
+    """Queued tasks run in-process here, with or without a broker configured."""
+    from greenai_portal.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

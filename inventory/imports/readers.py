@@ -20,6 +20,7 @@ from typing import Any
 from inventory.ingestion.fields import RowProblem
 from inventory.ingestion.mapping import match_rule
 from inventory.ingestion.parsers import csv_rows
+from inventory.ingestion.schemas import MAX_DURATION_S, MAX_RECORD_KWH
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,11 @@ def codecarbon_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[So
         if not run_id or duration is None or energy is None or not stamp:
             yield SourceRow(line, "workload", RowProblem("Needs run_id, timestamp, duration "
                                                          "and energy_consumed"))  # fmt: skip
+            continue
+        if not (0 <= duration <= MAX_DURATION_S and 0 <= energy <= MAX_RECORD_KWH):
+            yield SourceRow(line, "workload", RowProblem(
+                f"duration must be 0 to {MAX_DURATION_S} s and energy_consumed 0 to "
+                f"{MAX_RECORD_KWH:g} kWh (finite numbers)"))  # fmt: skip
             continue
         emissions = _number(row.get("emissions")) or 0.0
         before = previous.pop(run_id, None)

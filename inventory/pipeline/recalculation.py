@@ -18,6 +18,7 @@ from datetime import date, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.audit import audit_record
 from accounts.models import Organisation
 from inventory.models import (
     CloudUsageRecord,
@@ -264,6 +265,13 @@ def recalculation_start(
         description=description[:300],
         scope=scope.as_json(),
         created_by=user if getattr(user, "pk", None) else None,
+    )
+    audit_record(
+        organisation=organisation,
+        action="recalculation.start",
+        target=job,
+        actor=user,
+        details={"trigger": trigger, "description": job.description, "scope": job.scope},
     )
     _queue(job)
     return job

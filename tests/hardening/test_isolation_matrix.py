@@ -177,7 +177,13 @@ def _form(**values) -> Callable[[World, Caller], dict]:
 
 
 FORM = "multipart"
-MANAGE, READ, INGEST, LOCK = Access.MANAGE, Access.READ, Access.INGEST, Access.LOCK
+MANAGE, READ, INGEST, LOCK, AUDIT = (
+    Access.MANAGE,
+    Access.READ,
+    Access.INGEST,
+    Access.LOCK,
+    Access.AUDIT,
+)
 Q1 = {"year": 2026, "quarter": 1}  # locked in the world
 Q2 = {"year": 2026, "quarter": 2}  # computed, open
 
@@ -187,6 +193,8 @@ EXPECTATIONS: dict[str, Row] = {
     "dashboard-team": Row({"GET": page(overrides=engineers(NOT_FOUND))}),
     "dashboard-model": Row({"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}),
     "settings-teams": Row({"GET": page()}),
+    "settings-audit": Row({"GET": page(AUDIT)}),
+    "audit-events": Row({"GET": api(AUDIT, 200)}),
     "settings-team-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}
     ),

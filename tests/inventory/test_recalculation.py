@@ -27,32 +27,9 @@ from inventory.pipeline.recalculation import (
     recalculation_run,
     recalculations_resume,
 )
-from tests.inventory.test_pipeline import stored_batch, stored_workload
+from tests.inventory.test_pipeline import stored_workload
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def eager_celery():
-    """Queued tasks run in-process here, with or without a broker configured."""
-    from greenai_portal.celery import app
-
-    before = app.conf.task_always_eager
-    app.conf.task_always_eager = True
-    yield
-    app.conf.task_always_eager = before
-
-
-@pytest.fixture
-def computed(tenant):
-    """Three metered records at the Paris lab (January, February, April 2026), computed."""
-    batch = stored_batch(tenant)
-    records = [
-        stored_workload(tenant, batch, day=date(2026, month, 10), avg_power_w=1000.0)
-        for month in (1, 2, 4)
-    ]
-    records_compute()
-    return [WorkloadRecord.objects.get(pk=r.pk) for r in records]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 
 def fresh(record) -> WorkloadRecord:

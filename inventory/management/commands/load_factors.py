@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 
 from inventory.factor_library import DATA_DIR, factor_dataset_load
+from inventory.pipeline.recalculation import recalculation_for_dataset
 
 
 class Command(BaseCommand):
@@ -15,3 +16,7 @@ class Command(BaseCommand):
         dataset, created = factor_dataset_load(directory=directory)
         verb = "Loaded" if created else "Already loaded"
         self.stdout.write(f"{verb} factor dataset {dataset.name} {dataset.version}")
+        if created:
+            # A new version recomputes every open period; locked quarters keep their figures.
+            jobs = recalculation_for_dataset(dataset=dataset)
+            self.stdout.write(f"Queued {len(jobs)} recalculation(s) of open periods")

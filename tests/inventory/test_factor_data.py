@@ -166,6 +166,8 @@ REQUIRED_HARDWARE = {
     "amd-mi250x",
     "amd-mi300x",
     "google-tpu-v4",
+    "google-tpu-v5e",
+    "google-tpu-v5p",
     "intel-cascade-lake",
     "intel-skylake",
     "intel-broadwell",
@@ -217,7 +219,7 @@ def _grid_average_zones() -> set[str]:
 def test_manifest_names_the_dataset_version_and_every_file():
     manifest = _manifest()
     assert manifest["name"] == "greenai-factors"
-    assert manifest["version"] == "2026.1"
+    assert manifest["version"] == "2026.2"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", manifest["published"])
     assert manifest["description"]
     assert set(manifest["files"]) == set(HEADERS)
@@ -451,6 +453,15 @@ def test_hardware_matches_the_cited_datasheet_and_ccf_figures():
         "amd-mi300x": 750,
     }.items():
         assert rows[code][1] == tdp, code
+
+
+def test_tpu_v5_power_is_tpu_v4_measured_power_scaled_by_bf16_peak():
+    rows = {row["code"]: (float(row["idle_w"]), float(row["max_w"])) for row in _rows("hardware")}
+    v4_idle, v4_max = rows["google-tpu-v4"]
+    assert (v4_idle, v4_max) == (90, 192)  # Jouppi et al. 2023, at 275 TFLOPS BF16
+    for code, bf16_tflops in {"google-tpu-v5e": 197, "google-tpu-v5p": 459}.items():
+        scale = bf16_tflops / 275
+        assert rows[code] == pytest.approx((v4_idle * scale, v4_max * scale), abs=0.05), code
 
 
 def test_cloud_coefficients_are_complete_and_positive():

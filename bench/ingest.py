@@ -54,6 +54,8 @@ FIELDS = (
     "utilization",
 )
 START = datetime(2026, 1, 1, tzinfo=UTC)
+# The server, its children and a bench that signs users in must share it (sessions).
+BENCH_SECRET_KEY = "bench-" + "x" * 60
 
 
 def record(prefix: str, i: int) -> dict:
@@ -333,11 +335,12 @@ def setup_tenant():
     return Organisation.objects.get(pk=organisation.pk), key, cc_key
 
 
-def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
-    env = {
+def server_env() -> dict[str, str]:
+    """The environment of a production-like server: DEBUG off, limits raised for the bench."""
+    return {
         **os.environ,
         "DJANGO_DEBUG": "false",
-        "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+        "DJANGO_SECRET_KEY": BENCH_SECRET_KEY,
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "DJANGO_LOG_LEVEL": "WARNING",
@@ -347,6 +350,10 @@ def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
         "GREENAI_MAX_BATCH_RECORDS": "50000",
         "GREENAI_MAX_BODY_BYTES": str(64 * 1024 * 1024),
     }
+
+
+def start_server(port: int, workers: int, threads: int) -> subprocess.Popen:
+    env = server_env()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -491,7 +498,7 @@ def main() -> None:
             "DJANGO_LOG_LEVEL": "WARNING",
             # As a production worker runs: DEBUG off (no query log kept in memory).
             "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": "bench-" + "x" * 60,
+            "DJANGO_SECRET_KEY": BENCH_SECRET_KEY,
             "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         },
         capture_output=True,

@@ -71,6 +71,21 @@ def run_service(request: HttpRequest, success: str, call: Callable) -> bool:
     return True
 
 
+def submit_form(
+    request: HttpRequest,
+    form: forms.Form,
+    success: Callable[[dict], str],
+    call: Callable[[dict], object],
+) -> None:
+    """Validate a posted form, then run its service on the cleaned data; either way the user
+    is told what happened (the refusal, the form errors or `success`)."""
+    if form.is_valid():
+        data = form.cleaned_data
+        run_service(request, success(data), lambda: call(data))
+    else:
+        form_errors(request, form)
+
+
 def form_errors(request: HttpRequest, form: forms.Form) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
@@ -149,19 +164,14 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @settings_page(Access.MANAGE)
 def team_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = TeamForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            f"Team {form.cleaned_data['name']} created",
-            lambda: team_add(
-                organisation=principal.organisation,
-                name=form.cleaned_data["name"],
-                actor=request.user,
-            ),
-        )
-    else:
-        form_errors(request, form)
+    submit_form(
+        request,
+        TeamForm(request.POST),
+        lambda data: f"Team {data['name']} created",
+        lambda data: team_add(
+            organisation=principal.organisation, name=data["name"], actor=request.user
+        ),
+    )
     return redirect("settings-teams")
 
 
@@ -197,20 +207,14 @@ def _membership(principal: Principal, pk: int) -> Membership:
 @settings_page(Access.MANAGE)
 def member_update_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
     membership = _membership(principal, pk)
-    form = MemberUpdateForm(request.POST, organisation=principal.organisation)
-    if form.is_valid():
-        run_service(
-            request,
-            f"{membership.user.username} updated",
-            lambda: member_update(
-                membership=membership,
-                role=form.cleaned_data["role"],
-                teams=form.cleaned_data["teams"],
-                actor=request.user,
-            ),
-        )
-    else:
-        form_errors(request, form)
+    submit_form(
+        request,
+        MemberUpdateForm(request.POST, organisation=principal.organisation),
+        lambda data: f"{membership.user.username} updated",
+        lambda data: member_update(
+            membership=membership, role=data["role"], teams=data["teams"], actor=request.user
+        ),
+    )
     return redirect("settings-teams")
 
 

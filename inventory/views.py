@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
-from accounts.views import DATE_INPUT, form_errors, run_service, settings_page
+from accounts.views import DATE_INPUT, run_service, settings_page, submit_form
 from inventory.models import (
     CloudCoefficient,
     ContractualInstrument,
@@ -118,18 +118,14 @@ def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @settings_page(Access.MANAGE)
 def facility_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = FacilityForm(request.POST)
-    if form.is_valid():
-        data = form.cleaned_data
-        run_service(
-            request,
-            f"Facility {data['code']} added",
-            lambda: facility_create(
-                organisation=principal.organisation, actor=request.user, **data
-            ),
-        )
-    else:
-        form_errors(request, form)
+    submit_form(
+        request,
+        FacilityForm(request.POST),
+        lambda data: f"Facility {data['code']} added",
+        lambda data: facility_create(
+            organisation=principal.organisation, actor=request.user, **data
+        ),
+    )
     return redirect("settings-facilities")
 
 
@@ -137,15 +133,12 @@ def facility_create_view(request: HttpRequest, principal: Principal) -> HttpResp
 @settings_page(Access.MANAGE)
 def facility_pue_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
     location = get_object_or_404(Location, pk=pk, organisation=principal.organisation)
-    form = PueForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            f"PUE of {location.code} saved; records computed from now on use it",
-            lambda: facility_pue_update(location=location, actor=request.user, **form.cleaned_data),
-        )
-    else:
-        form_errors(request, form)
+    submit_form(
+        request,
+        PueForm(request.POST),
+        lambda data: f"PUE of {location.code} saved; its open periods are being recomputed",
+        lambda data: facility_pue_update(location=location, actor=request.user, **data),
+    )
     return redirect("settings-facilities")
 
 
@@ -184,17 +177,14 @@ def instruments_page(request: HttpRequest, principal: Principal) -> HttpResponse
 @require_POST
 @settings_page(Access.MANAGE)
 def instrument_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = InstrumentForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            f"Instrument {form.cleaned_data['reference']} added",
-            lambda: instrument_create(
-                organisation=principal.organisation, created_by=request.user, **form.cleaned_data
-            ),
-        )
-    else:
-        form_errors(request, form)
+    submit_form(
+        request,
+        InstrumentForm(request.POST),
+        lambda data: f"Instrument {data['reference']} added",
+        lambda data: instrument_create(
+            organisation=principal.organisation, created_by=request.user, **data
+        ),
+    )
     return redirect("settings-instruments")
 
 
@@ -243,17 +233,14 @@ def overrides_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @settings_page(Access.MANAGE)
 def override_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = OverrideForm(request.POST)
-    if form.is_valid():
-        run_service(
-            request,
-            f"Override for {form.cleaned_data['zone']} added",
-            lambda: factor_override_create(
-                organisation=principal.organisation, created_by=request.user, **form.cleaned_data
-            ),
-        )
-    else:
-        form_errors(request, form)
+    submit_form(
+        request,
+        OverrideForm(request.POST),
+        lambda data: f"Override for {data['zone']} added",
+        lambda data: factor_override_create(
+            organisation=principal.organisation, created_by=request.user, **data
+        ),
+    )
     return redirect("settings-overrides")
 
 
@@ -311,18 +298,14 @@ def mapping_rules_page(request: HttpRequest, principal: Principal) -> HttpRespon
 @require_POST
 @settings_page(Access.MANAGE)
 def mapping_rule_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = MappingRuleForm(request.POST, organisation=principal.organisation)
-    if form.is_valid():
-        data = form.cleaned_data
-        run_service(
-            request,
-            f"Rule {data['key']}={data['value']} → {data['team'].name} added",
-            lambda: mapping_rule_create(
-                organisation=principal.organisation, actor=request.user, **data
-            ),
-        )
-    else:
-        form_errors(request, form)
+    submit_form(
+        request,
+        MappingRuleForm(request.POST, organisation=principal.organisation),
+        lambda data: f"Rule {data['key']}={data['value']} → {data['team'].name} added",
+        lambda data: mapping_rule_create(
+            organisation=principal.organisation, actor=request.user, **data
+        ),
+    )
     return redirect("settings-mapping-rules")
 
 

@@ -151,8 +151,9 @@ def records_build(built: dict, records: int, seed: int = 7) -> dict:
             for n in range(records):
                 model = n % 1000
                 phase = phases[n % 3]
-                # Every fifth model also serves from a cloud region (Scope 3 cat. 1).
-                cloud = phase == "inference" and model % 5 == 0 and n % 2 == 0
+                # Every fifth model serves half its inferences from a cloud region (Scope 3
+                # cat. 1), in turn from each region.
+                cloud = phase == "inference" and model % 5 == 0 and n // 1000 % 2 == 0
                 location = clouds[model // 5 % 2] if cloud else facilities[model % 3].id
                 begin = start + timedelta(seconds=n * days * 86400 / records)
                 seconds = rng.uniform(600, 7200)

@@ -30,8 +30,9 @@ _IT_KWH = f"""(CASE
 
 _PUE = "COALESCE(w.pue, p.location_pue)"
 
-_FACILITY_KWH = f"""(CASE WHEN w.energy_includes_pue THEN {_IT_KWH}
-    ELSE {_IT_KWH} * {_PUE} END)"""
+# IT kWh × 1.0 when the energy already includes a PUE: exactly the engine's figure (× 1.0 is
+# exact in IEEE 754), with the IT expression evaluated once here instead of in both branches.
+_FACILITY_KWH = f"""({_IT_KWH} * CASE WHEN w.energy_includes_pue THEN 1.0 ELSE {_PUE} END)"""
 
 _TIER = """CASE WHEN w.energy_kwh IS NOT NULL THEN 'measured'
     WHEN w.avg_power_w IS NOT NULL THEN 'metered' ELSE 'modelled' END"""

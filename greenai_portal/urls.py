@@ -20,6 +20,7 @@ urlpatterns = [
     path("teams/<slug:slug>/", team_page, name="dashboard-team"),
     path("models/<int:model_id>/", model_page, name="dashboard-model"),
     path("settings/", include("accounts.urls")),
+    path("data/imports/", include("inventory.imports.urls")),
     path("", include("inventory.page_urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -194,6 +194,7 @@ EXPECTATIONS: dict[str, Row] = {
     "dashboard-model": Row({"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}),
     "settings-teams": Row({"GET": page()}),
     "settings-audit": Row({"GET": page(AUDIT)}),
+    "data-imports": Row({"GET": page()}),
     "audit-events": Row({"GET": api(AUDIT, 200)}),
     "settings-team-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}

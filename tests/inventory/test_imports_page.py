@@ -1,15 +1,10 @@
 """The upload page (mounted at /data/imports/)."""
 
 import pytest
-from django.urls import include, path
 
-from greenai_portal.urls import urlpatterns as portal_urls
 from inventory.models import ImportJob
 
-# The page as the portal mounts it, whether or not the root urlconf includes it yet.
-urlpatterns = [path("data/imports/", include("inventory.imports.urls")), *portal_urls]
-
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.inventory.test_imports_page")]
+pytestmark = pytest.mark.django_db
 
 
 def test_it_shows_the_form_the_progress_bar_and_recent_jobs(tenant):

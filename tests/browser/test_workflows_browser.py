@@ -1,0 +1,118 @@
+"""The workflows in real Chromium: upload a CSV and watch its import reach 100 %, lock a
+quarter as the ESG officer (the control is absent for other roles), generate and download the
+audit PDF, whose text carries the API's figures."""
+
+import json
+import re
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from inventory.imports.jobs import import_job_run
+from inventory.imports.tasks import run_import_job
+from tests.browser.conftest import ARTIFACTS
+from tests.reports.test_audit_pdf import pdf_text
+
+pytestmark = pytest.mark.usefixtures("demo", "eager_celery")
+
+QUARTER = "/reports/2026/Q3/"
+IMPORT_ROWS = 300
+
+
+def portal_csv(rows: int) -> str:
+    lines = ["external_id,team,model,phase,started_at,ended_at,location,hardware,device_count"]
+    for i in range(rows):
+        day = 1 + i % 28
+        lines.append(
+            f"upload-{i},applied-ml,atlas-7b,training,2026-10-{day:02d}T00:00:00Z,"
+            f"2026-10-{day:02d}T02:00:00Z,paris-dc1,nvidia-h100-sxm,{1 + i % 8}"
+        )
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def slow_worker(monkeypatch):
+    """The import task run by a worker thread that starts a moment after the upload, as a
+    Celery worker picks a queued job: the page has to poll to see it progress."""
+
+    def deliver(job_id: int) -> None:
+        def work() -> None:
+            time.sleep(2)
+            try:
+                import_job_run(job_id=job_id)
+            finally:
+                connection.close()
+
+        threading.Thread(target=work, daemon=True).start()
+
+    monkeypatch.setattr(run_import_job, "delay", deliver)
+
+
+def test_an_upload_shows_its_progress_until_100_percent(page, slow_worker, tmp_path):
+    upload = tmp_path / "october.csv"
+    upload.write_text(portal_csv(IMPORT_ROWS))
+    page.log_in("engineer")
+    page.open("/data/")
+    page.tab.get_by_role("link", name="Import a CSV file").click()
+    page.tab.wait_for_load_state("networkidle")
+
+    page.tab.get_by_label("File").set_input_files(str(upload))
+    page.tab.get_by_label("Format").select_option(label="Portal workloads CSV")
+    page.tab.get_by_role("button", name="Upload and import").click()
+    page.tab.wait_for_selector("#import-status:not([hidden])")
+    bar = page.tab.locator("#import-progress")
+    status = page.tab.locator('#import-status [data-field="status"]')
+    # Accepted and waiting for the worker: the bar starts below 100 %.
+    assert (status.inner_text(), bar.evaluate("b => b.value")) == ("queued", 0)
+
+    page.tab.wait_for_function(
+        "document.getElementById('import-progress').value === 1", timeout=60_000
+    )
+    assert status.inner_text() == "completed"
+    assert page.tab.locator('#import-status [data-field="percent"]').inner_text() == "100 %"
+    summary = page.tab.locator('#import-status [data-field="summary"]').inner_text()
+    assert summary.startswith(f"{IMPORT_ROWS} records stored"), summary
+    page.screenshot("import-completed")
+
+
+def test_the_esg_officer_locks_a_quarter_and_other_roles_see_no_lock(page):
+    for username in ("engineer", "auditor"):
+        page.log_in(username)
+        page.open(QUARTER)
+        assert page.tab.get_by_role("button", name=re.compile("^Lock ")).count() == 0
+        page.context.clear_cookies()
+
+    page.log_in("esg")
+    page.open(QUARTER)
+    assert page.tab.locator("[data-status]").first.inner_text() == "Draft: not locked"
+    page.tab.get_by_role("button", name="Lock 2026 Q3").click()
+    page.tab.wait_for_load_state("networkidle")
+    assert page.tab.locator("[data-status=locked]").inner_text() == "Locked, version 1"
+    assert page.tab.get_by_role("button", name=re.compile("^Lock ")).count() == 0
+    page.screenshot("report-locked")
+
+
+def test_the_audit_pdf_is_generated_and_downloaded_with_the_api_figures(page):
+    page.log_in("esg")
+    page.open(QUARTER)
+    api = page.context.request.get(page.base_url + "/api/v1/reports/scope2/?year=2026&quarter=3")
+    figures = json.loads(api.body())["scope2"]
+
+    page.tab.get_by_role("button", name=re.compile("^Generate the audit PDF")).click()
+    page.tab.wait_for_load_state("networkidle")
+    page.tab.wait_for_selector("[data-status=done]", timeout=120_000)
+    with page.tab.expect_download() as download_info:
+        page.tab.get_by_role("link", name="Download the PDF").click()
+    download = download_info.value
+    ARTIFACTS.mkdir(exist_ok=True)
+    saved = ARTIFACTS / download.suggested_filename
+    download.save_as(saved)
+
+    pdf = saved.read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    text = pdf_text(pdf)
+    assert "Demo AI Lab" in text and "2026 Q3" in text
+    for figure in ("mwh", "location_t", "market_t"):
+        assert f"{figures[figure]:,.3f}" in text, figure

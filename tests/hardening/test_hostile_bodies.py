@@ -41,6 +41,7 @@ HOSTILE_JSON = {
     "a bare string": b'"just a string"',
     "a huge number": b'{"external_id": "x", "device_count": 1' + b"0" * 5000 + b"}",
     "NaN": b'{"external_id": "x", "energy_kwh": NaN}',
+    "Infinity": b'{"external_id": "x", "energy_kwh": -Infinity}',
     "empty": b"",
     "NUL bytes": b'{"external_id": "\x00"}',
 }

@@ -222,7 +222,7 @@ class CloudUsageIngestApi(_RecordIngestApi):
 
 
 class HardwareListApi(APIView):
-    """The hardware catalogue: power figures and their sources."""
+    """The hardware catalogue of the active factor dataset: power figures and their sources."""
 
     @extend_schema(
         responses=inline_serializer(
@@ -261,8 +261,12 @@ class HardwareListApi(APIView):
         ],
     )
     def get(self, request):
-        rows = Hardware.objects.order_by("kind", "code").values(
-            "code", "name", "kind", "unit", "idle_w", "max_w", "source", "source_url", "licence"
+        rows = (
+            Hardware.objects.filter(dataset__is_active=True)
+            .order_by("kind", "code")
+            .values(
+                "code", "name", "kind", "unit", "idle_w", "max_w", "source", "source_url", "licence"
+            )
         )
         return Response(list(rows))
 

@@ -71,8 +71,10 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         description=manifest.get("description", ""),
         checksum=checksum,
     )
-    # Shared rows (zones, hardware, cloud regions) are upserted in bulk: a test database
-    # flushed between tests reloads the whole library often.
+    # Zones and cloud regions are shared by every version (a zone's code or a region's grid
+    # does not depend on the factor figures) and upserted in bulk: a test database flushed
+    # between tests reloads the whole library often. Figures, hardware power included, are
+    # rows of this version.
     Zone.objects.bulk_create(
         [
             Zone(code=r["zone"], name=r["name"], country_iso=r["country_iso"], kind=r["kind"])
@@ -97,34 +99,18 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         for row in _rows(directory, files["grid_factors"])
     )
     Hardware.objects.bulk_create(
-        [
-            Hardware(
-                code=row["code"],
-                name=row["name"],
-                kind=row["kind"],
-                vendor=row["vendor"],
-                unit=row["unit"],
-                idle_w=float(row["idle_w"]),
-                max_w=float(row["max_w"]),
-                dataset=dataset,
-                **_provenance(row),
-            )
-            for row in _rows(directory, files["hardware"])
-        ],
-        update_conflicts=True,
-        unique_fields=["code"],
-        update_fields=[
-            "name",
-            "kind",
-            "vendor",
-            "unit",
-            "idle_w",
-            "max_w",
-            "dataset",
-            "source",
-            "source_url",
-            "licence",
-        ],
+        Hardware(
+            dataset=dataset,
+            code=row["code"],
+            name=row["name"],
+            kind=row["kind"],
+            vendor=row["vendor"],
+            unit=row["unit"],
+            idle_w=float(row["idle_w"]),
+            max_w=float(row["max_w"]),
+            **_provenance(row),
+        )
+        for row in _rows(directory, files["hardware"])
     )
     ProviderPue.objects.bulk_create(
         ProviderPue(

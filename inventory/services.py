@@ -118,11 +118,11 @@ class References:
         self.own_locations = dict(own.values_list("code", "id"))
         self.locations.update(self.own_locations)
         hardware_codes = {r["hardware"] for r in records if r.get("hardware")}
+        # The row of the active version names the device; computing takes the watts of the
+        # same code in whichever version it uses.
+        hardware = Hardware.objects.filter(code__in=hardware_codes, dataset__is_active=True)
         self.hardware = {
-            code: (pk, kind)
-            for code, pk, kind in Hardware.objects.filter(code__in=hardware_codes).values_list(
-                "code", "id", "kind"
-            )
+            code: (pk, kind) for code, pk, kind in hardware.values_list("code", "id", "kind")
         }
 
     def errors(self, row: int, record: dict[str, Any]) -> list[dict[str, Any]]:

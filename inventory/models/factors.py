@@ -80,12 +80,19 @@ class GridFactor(Provenance):
 
 
 class Hardware(Provenance):
+    """A power model of a device (per device) or CPU microarchitecture (per vCPU), per dataset.
+
+    Versioned like every factor row: each dataset version has its own rows, so a result keeps
+    the figures it was computed with. A record names the row of the version active when it
+    arrived (its device); computing picks the row of the same code in the version in use.
+    """
+
     class Kind(models.TextChoices):
         GPU = "gpu", "GPU"
         TPU = "tpu", "TPU"
         CPU = "cpu", "CPU (per vCPU)"
 
-    code = models.SlugField(max_length=60, unique=True)
+    code = models.SlugField(max_length=60)
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     vendor = models.CharField(max_length=60)
@@ -93,6 +100,11 @@ class Hardware(Provenance):
     idle_w = models.FloatField()
     max_w = models.FloatField()
     dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "code"], name="hardware_key"),
+        ]
 
     def __str__(self) -> str:
         return self.code

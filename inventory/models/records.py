@@ -110,6 +110,18 @@ class ComputedResult(models.Model):
     )
     location_kg_per_kwh = models.FloatField(null=True, blank=True)
     location_kg = models.FloatField(null=True, blank=True)
+    # The hardware row of the dataset version in use whose watts modelled the energy (the
+    # record's device, or the provider's unknown-CPU row for vCPU-hours naming none); empty
+    # when the energy was measured or metered, or came from a cloud coefficient.
+    power_model = models.ForeignKey(
+        Hardware,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     # The factor dataset version the result was computed with: a new version recalculates
     # the open periods whose records name another one.
     factor_dataset = models.ForeignKey(
@@ -234,18 +246,8 @@ class CloudUsageRecord(IngestedRecord):
     usage_start = models.DateTimeField()
     usage_end = models.DateTimeField()
     activity_date = models.DateField()
-    # Lineage of the estimate: the power row used for compute/GPU hours (the provider's
-    # unknown-CPU row when the record names no hardware), the coefficient row for the other
-    # usage kinds, and the replication factor applied.
-    power_model = models.ForeignKey(
-        Hardware,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="+",
-        db_index=False,
-        db_constraint=False,
-    )
+    # Lineage of the estimate: the coefficient row for memory, storage and network (compute
+    # and GPU hours name their power row) and the replication factor applied.
     coefficient = models.ForeignKey(
         CloudCoefficient,
         null=True,

@@ -2,7 +2,8 @@
 
 inventory.calculation.cloud's expressions, in the same order of operations
 (docs/methodology.md §3): compute and GPU hours from the power row's idle and max watts
-(a compute record without hardware uses the provider's ``unknown-cpu-<provider>`` row),
+of the dataset version in use (the row of the record's hardware code; a compute record
+without hardware uses the provider's ``unknown-cpu-<provider>`` row),
 memory, storage and network from the dataset's cloud coefficients; times replication (the
 record's, else DEFAULT_REPLICATION; never on network), then PUE once (region, provider,
 methodology default), then kg at the grid factor.
@@ -68,10 +69,13 @@ models AS MATERIALIZED (
     SELECT k.location_id, k.activity_date, k.usage_kind, k.hardware_key,
         CASE
             WHEN k.usage_kind NOT IN ('compute', 'gpu') THEN NULL
-            WHEN k.hardware_key <> 0 THEN k.hardware_key
+            WHEN k.hardware_key <> 0
+                THEN (SELECT u.id FROM inventory_hardware u
+                      JOIN inventory_hardware named ON named.code = u.code
+                      WHERE named.id = k.hardware_key AND u.dataset_id = %(dataset)s)
             WHEN k.usage_kind = 'compute'
                 THEN (SELECT u.id FROM inventory_hardware u
-                      WHERE u.code = 'unknown-cpu-' || p.provider)
+                      WHERE u.dataset_id = %(dataset)s AND u.code = 'unknown-cpu-' || p.provider)
         END AS power_model_id,
         (SELECT c.id FROM inventory_cloudcoefficient c
          WHERE c.dataset_id = %(dataset)s AND c.key = {_COEFFICIENT_KEY}) AS coefficient_id

@@ -8,7 +8,8 @@ factor (the organisation's override, else the library's).
 
 Factor picks are made once per distinct (location, day) of the window and hardware rows
 joined once per distinct (location, day, hardware), not per record: the UPDATE then joins
-that small table.
+that small table. Hardware rows are versioned: the record names its device by a row of the
+version it arrived under; the watts are those of the same code in the version in use.
 """
 
 from inventory.pipeline.rollups import WORKLOAD_SELECT
@@ -54,11 +55,12 @@ CTES = (
     + """,
 priced AS MATERIALIZED (
     SELECT k.location_id AS pick_location, k.activity_date AS pick_day, k.hardware_key,
-        h.idle_w, h.max_w, p.zone, p.scope AS pick_scope, p.location_pue, p.override_id,
-        p.grid_factor_id, p.kg_per_kwh
+        h.id AS power_model_id, h.idle_w, h.max_w, p.zone, p.scope AS pick_scope,
+        p.location_pue, p.override_id, p.grid_factor_id, p.kg_per_kwh
     FROM keys k
     JOIN day_picks p ON p.location_id = k.location_id AND p.activity_date = k.activity_date
-    LEFT JOIN inventory_hardware h ON h.id = k.hardware_key
+    LEFT JOIN inventory_hardware named ON named.id = k.hardware_key
+    LEFT JOIN inventory_hardware h ON h.dataset_id = %(dataset)s AND h.code = named.code
 )"""
 )
 
@@ -75,6 +77,8 @@ UPDATE inventory_workloadrecord AS w SET
     factor_override_id = p.override_id,
     location_kg_per_kwh = p.kg_per_kwh,
     location_kg = {_FACILITY_KWH} * p.kg_per_kwh,
+    power_model_id = CASE WHEN w.energy_kwh IS NULL AND w.avg_power_w IS NULL
+        THEN p.power_model_id END,
     {LINEAGE_SET}
     compute_error = {_ERROR}
 FROM priced AS p

@@ -4,6 +4,7 @@ import io
 import json
 import shutil
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -34,6 +35,21 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
 def fresh(record) -> WorkloadRecord:
     return WorkloadRecord.objects.get(pk=record.pk)
+
+
+def dataset_variant(tmp_path, version: str, **edits: tuple[str, str]) -> Path:
+    """A copy of the shipped dataset as `version`, with `file=(old text, new text)` edits."""
+    directory = tmp_path / "factors"
+    shutil.copytree(DATA_DIR, directory)
+    manifest = json.loads((directory / "manifest.json").read_text())
+    manifest["version"] = version
+    (directory / "manifest.json").write_text(json.dumps(manifest))
+    for name, (old, new) in edits.items():
+        path = directory / f"{name}.csv"
+        text = path.read_text()
+        assert old in text, f"{old!r} is not in {name}.csv"
+        path.write_text(text.replace(old, new))
+    return directory
 
 
 def run_now(django_capture_on_commit_callbacks, start):
@@ -110,17 +126,11 @@ def test_a_facility_pue_change_recomputes_the_records_that_use_it(
 def test_a_new_dataset_version_recalculates_records_computed_with_another(
     tenant, computed, tmp_path
 ):
-    directory = tmp_path / "factors"
-    shutil.copytree(DATA_DIR, directory)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    manifest["version"] = "2026.2-test"
-    (directory / "manifest.json").write_text(json.dumps(manifest))
-    grid = (
-        (directory / "grid_factors.csv")
-        .read_text()
-        .replace("FR,2024,,grid_average,0.036,direct", "FR,2024,,grid_average,0.04,direct")
+    directory = dataset_variant(
+        tmp_path,
+        "2026.2-test",
+        grid_factors=("FR,2024,,grid_average,0.036,direct", "FR,2024,,grid_average,0.04,direct"),
     )
-    (directory / "grid_factors.csv").write_text(grid)
     dataset, created = factor_dataset_load(directory=directory)
     assert created
     [job] = recalculation_for_dataset(dataset=dataset)

@@ -2,8 +2,6 @@
 enters the audit trail; locked quarters and other organisations keep their figures."""
 
 import io
-import json
-import shutil
 from datetime import date
 
 import pytest
@@ -11,12 +9,11 @@ from django.core.management import call_command
 
 from accounts.models import AuditEvent
 from accounts.principal import principal_for_membership
-from inventory.factor_library import DATA_DIR
 from inventory.models import Location, MarketAllocation, RecalculationJob
 from inventory.pipeline import records_compute
 from reports.services import report_lock
 from tests.inventory.test_pipeline import stored_workload
-from tests.inventory.test_recalculation import fresh
+from tests.inventory.test_recalculation import dataset_variant, fresh
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -128,11 +125,7 @@ def test_an_instrument_added_on_the_page_covers_its_market_and_months(
 def test_loading_a_new_factor_dataset_queues_the_recalculation_of_open_periods(
     tenant, computed, tmp_path
 ):
-    directory = tmp_path / "factors"
-    shutil.copytree(DATA_DIR, directory)
-    manifest = json.loads((directory / "manifest.json").read_text())
-    manifest["version"] = "2026.9-test"
-    (directory / "manifest.json").write_text(json.dumps(manifest))
+    directory = dataset_variant(tmp_path, "2026.9-test")
     out = io.StringIO()
 
     call_command("load_factors", directory=directory, stdout=out)
@@ -141,7 +134,7 @@ def test_loading_a_new_factor_dataset_queues_the_recalculation_of_open_periods(
     job = RecalculationJob.objects.get(organisation=tenant.organisation)
     assert (job.trigger, job.description) == (
         "dataset",
-        "Factor dataset " + (f"{manifest['name']} 2026.9-test"),
+        "Factor dataset greenai-factors 2026.9-test",
     )
     out = io.StringIO()
     call_command("load_factors", directory=directory, stdout=out)

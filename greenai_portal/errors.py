@@ -43,3 +43,13 @@ def flatten_validation_errors(detail: Any, *, row: int | None = None) -> list[di
         return found
     messages = detail if isinstance(detail, list) else [detail]
     return [{"field": "non_field_errors", "message": str(m)} for m in messages]
+
+
+def validated_input(serializer_class, data: Any) -> dict[str, Any]:
+    """The serializer's validated data, or an ApplicationError naming every bad field."""
+    serializer = serializer_class(data=data)
+    if not serializer.is_valid():
+        raise ApplicationError(
+            "Invalid parameters", errors=flatten_validation_errors(serializer.errors)
+        )
+    return serializer.validated_data

@@ -231,6 +231,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # One name per choice set that several components share.
+    "ENUM_NAME_OVERRIDES": {
+        "LocationKindEnum": "inventory.models.Location.Kind",
+        "InstrumentKindEnum": "inventory.models.InstrumentKind",
+        "FactorKindEnum": "inventory.models.FactorKind",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "greenai_portal.openapi.document_common_errors",

@@ -21,6 +21,7 @@ from inventory.models import (
     InstrumentKind,
     Location,
     MappingSource,
+    RecalculationJob,
     TeamMappingRule,
     Zone,
 )
@@ -99,8 +100,9 @@ def facility_create(
 @transaction.atomic
 def facility_pue_update(
     *, location: Location, pue: float | None, pue_source: str, actor=None
-) -> Location:
-    """Set a facility's PUE; its records in open periods are recomputed with it."""
+) -> RecalculationJob | None:
+    """Set a facility's PUE; its records in open periods are recomputed with it (the job
+    returned; None when the PUE did not change)."""
     if location.organisation_id is None:
         raise ApplicationError("Cloud regions use the provider's published PUE", status_code=404)
     if pue is not None and not pue_source.strip():
@@ -116,9 +118,9 @@ def facility_pue_update(
         actor=actor,
         details={"before": before, "after": {"pue": location.pue, "pue_source": pue_source}},
     )
-    if before["pue"] != location.pue:
-        recalculation_for_facility_pue(location=location, user=actor)
-    return location
+    if before["pue"] == location.pue:
+        return None
+    return recalculation_for_facility_pue(location=location, user=actor)
 
 
 @transaction.atomic
@@ -134,7 +136,9 @@ def instrument_create(
     reference: str,
     supplier: str = "",
     created_by=None,
-) -> ContractualInstrument:
+) -> tuple[ContractualInstrument, RecalculationJob]:
+    """A contractual instrument; the market allocation of its market and validity is rebuilt
+    (the job returned)."""
     if kind not in InstrumentKind.values:
         raise ApplicationError(f"Unknown instrument kind {kind!r}")
     _period(valid_from, valid_to)
@@ -156,23 +160,23 @@ def instrument_create(
         supplier=supplier.strip(),
         created_by=created_by,
     )
-    _instrument_changed(instrument, "instrument.create", created_by)
-    return instrument
+    return instrument, _instrument_changed(instrument, "instrument.create", created_by)
 
 
 @transaction.atomic
-def instrument_delete(*, instrument: ContractualInstrument, actor=None) -> None:
+def instrument_delete(*, instrument: ContractualInstrument, actor=None) -> RecalculationJob:
     # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
-    _instrument_changed(instrument, "instrument.delete", actor)
+    job = _instrument_changed(instrument, "instrument.delete", actor)
     try:
         instrument.delete()
     except ProtectedError as error:
         raise ApplicationError(
             "Market-based figures already use this instrument; it stays for the audit trail"
         ) from error
+    return job
 
 
-def _instrument_changed(instrument: ContractualInstrument, action: str, actor) -> None:
+def _instrument_changed(instrument: ContractualInstrument, action: str, actor) -> RecalculationJob:
     audit_record(
         organisation=instrument.organisation,
         action=action,
@@ -188,7 +192,7 @@ def _instrument_changed(instrument: ContractualInstrument, action: str, actor) -
             "kg_per_kwh": instrument.kg_per_kwh,
         },
     )
-    recalculation_for_instruments(
+    return recalculation_for_instruments(
         organisation=instrument.organisation,
         zone=instrument.zone,
         valid_from=instrument.valid_from,
@@ -208,8 +212,9 @@ def factor_override_create(
     kg_per_kwh: float,
     source: str,
     created_by=None,
-) -> FactorOverride:
-    """The organisation's own factor for a zone and period, with its cited source."""
+) -> tuple[FactorOverride, RecalculationJob]:
+    """The organisation's own factor for a zone and period, with its cited source; the open
+    periods it covers are recomputed (the job returned)."""
     if kind not in FactorKind.values:
         raise ApplicationError(f"Unknown factor kind {kind!r}")
     _period(valid_from, valid_to)
@@ -227,23 +232,23 @@ def factor_override_create(
         source=source.strip(),
         created_by=created_by,
     )
-    _override_changed(override, "override.create", created_by)
-    return override
+    return override, _override_changed(override, "override.create", created_by)
 
 
 @transaction.atomic
-def factor_override_delete(*, override: FactorOverride, actor=None) -> None:
+def factor_override_delete(*, override: FactorOverride, actor=None) -> RecalculationJob:
     # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
-    _override_changed(override, "override.delete", actor)
+    job = _override_changed(override, "override.delete", actor)
     try:
         override.delete()
     except ProtectedError as error:
         raise ApplicationError(
             "Computed records use this override; it stays for the audit trail"
         ) from error
+    return job
 
 
-def _override_changed(override: FactorOverride, action: str, actor) -> None:
+def _override_changed(override: FactorOverride, action: str, actor) -> RecalculationJob:
     audit_record(
         organisation=override.organisation,
         action=action,
@@ -258,7 +263,7 @@ def _override_changed(override: FactorOverride, action: str, actor) -> None:
             "source": override.source,
         },
     )
-    recalculation_for_override(
+    return recalculation_for_override(
         organisation=override.organisation,
         zone=override.zone,
         kind=override.kind,

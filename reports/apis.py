@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import Access
-from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
 from reports.exports import report_csv, report_xlsx
 from reports.models import ReportExport, ReportVersion
@@ -61,14 +61,10 @@ class FootprintApi(APIView):
         responses=OutputSerializer,
     )
     def get(self, request):
-        filters = self.FilterSerializer(data=request.query_params)
-        if not filters.is_valid():
-            raise ApplicationError(
-                "Invalid filters", errors=flatten_validation_errors(filters.errors)
-            )
-        total, groups = footprint_summary(principal=request.principal, **filters.validated_data)
+        filters = validated_input(self.FilterSerializer, request.query_params)
+        total, groups = footprint_summary(principal=request.principal, **filters)
         body = {
-            **filters.validated_data,
+            **filters,
             "totals": asdict(total),
             "groups": [asdict(g) for g in groups],
         }
@@ -81,15 +77,6 @@ class FootprintApi(APIView):
 def _user(request):
     user = getattr(request, "user", None)
     return user if getattr(user, "pk", None) is not None else None
-
-
-def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    if not serializer.is_valid():
-        raise ApplicationError(
-            "Invalid parameters", errors=flatten_validation_errors(serializer.errors)
-        )
-    return serializer.validated_data
 
 
 class QuarterSerializer(serializers.Serializer):
@@ -111,7 +98,7 @@ _REPORT_PARAMETERS = [
 
 
 def report_document_for(request) -> dict:
-    query = _valid(ReportQuerySerializer, request.query_params)
+    query = validated_input(ReportQuerySerializer, request.query_params)
     try:
         return scope2_document(principal=request.principal, **query)
     except ReportVersion.DoesNotExist as exc:
@@ -227,7 +214,7 @@ class ReportLockApi(APIView):
 
     @extend_schema(request=QuarterSerializer, responses={201: VersionOutputSerializer})
     def post(self, request):
-        data = _valid(QuarterSerializer, request.data)
+        data = validated_input(QuarterSerializer, request.data)
         version = report_lock(principal=request.principal, user=_user(request), **data)
         return Response(VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
 
@@ -243,7 +230,7 @@ class ReportRestateApi(APIView):
 
     @extend_schema(request=RestatementInputSerializer, responses={201: VersionDetailSerializer})
     def post(self, request):
-        data = _valid(self.RestatementInputSerializer, request.data)
+        data = validated_input(self.RestatementInputSerializer, request.data)
         version = report_restate(principal=request.principal, user=_user(request), **data)
         return Response(VersionDetailSerializer(version).data, status=status.HTTP_201_CREATED)
 
@@ -260,7 +247,7 @@ class ReportVersionListApi(APIView):
 
     @extend_schema(parameters=_REPORT_PARAMETERS[:2], responses=VersionOutputSerializer(many=True))
     def get(self, request):
-        data = _valid(QuarterSerializer, request.query_params)
+        data = validated_input(QuarterSerializer, request.query_params)
         versions = _versions(request.principal).filter(**data).order_by("version")
         return Response(VersionOutputSerializer(versions, many=True).data)
 
@@ -321,7 +308,7 @@ class ReportExportCreateApi(APIView):
         },
     )
     def post(self, request):
-        data = _valid(ReportQuerySerializer, request.data)
+        data = validated_input(ReportQuerySerializer, request.data)
         export = report_export_request(principal=request.principal, user=_user(request), **data)
         export = _exports(request.principal).get(pk=export.pk)
         return Response(ExportOutputSerializer(export).data, status=status.HTTP_202_ACCEPTED)

@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import Access
-from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from greenai_portal.errors import validated_input
 from inventory.models import RecalculationJob, RecalculationTrigger
 from inventory.pipeline.recalculation import RecalculationScope, recalculation_start
 
@@ -59,12 +59,7 @@ class RecalculationListApi(APIView):
 
     @extend_schema(request=InputSerializer, responses={202: RecalculationOutputSerializer})
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
-        if not serializer.is_valid():
-            raise ApplicationError(
-                "Validation failed", errors=flatten_validation_errors(serializer.errors)
-            )
-        data = serializer.validated_data
+        data = validated_input(self.InputSerializer, request.data)
         scope = RecalculationScope(
             zone=data.get("zone"),
             date_from=data.get("date_from"),

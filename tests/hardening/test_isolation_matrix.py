@@ -184,6 +184,23 @@ MANAGE, READ, INGEST, LOCK, AUDIT = (
     Access.LOCK,
     Access.AUDIT,
 )
+INSTRUMENT = {
+    "kind": "eac",
+    "zone": "FR",
+    "valid_from": "2026-01-01",
+    "valid_to": "2026-12-31",
+    "mwh": 5,
+    "kg_per_kwh": 0,
+    "reference": "GO-123",
+}
+OVERRIDE = {
+    "zone": "FR",
+    "kind": "grid_average",
+    "valid_from": "2027-01-01",
+    "valid_to": "2027-12-31",
+    "kg_per_kwh": 0.04,
+    "source": "RTE 2027",
+}
 Q1 = {"year": 2026, "quarter": 1}  # locked in the world
 Q2 = {"year": 2026, "quarter": 2}  # computed, open
 
@@ -242,38 +259,13 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-instruments": Row({"GET": page()}),
     "settings-instrument-create": Row(
         {"POST": page(MANAGE, 302)},
-        {
-            "POST": Call(
-                data=_form(
-                    kind="eac",
-                    zone="FR",
-                    valid_from="2026-01-01",
-                    valid_to="2026-12-31",
-                    mwh=5,
-                    kg_per_kwh=0,
-                    reference="GO-123",
-                ),
-                format=FORM,
-            )
-        },
+        {"POST": Call(data=_form(**INSTRUMENT), format=FORM)},
     ),
     "settings-instrument-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "settings-overrides": Row({"GET": page()}),
     "settings-override-create": Row(
         {"POST": page(MANAGE, 302)},
-        {
-            "POST": Call(
-                data=_form(
-                    zone="FR",
-                    kind="grid_average",
-                    valid_from="2027-01-01",
-                    valid_to="2027-12-31",
-                    kg_per_kwh=0.04,
-                    source="RTE 2027",
-                ),
-                format=FORM,
-            )
-        },
+        {"POST": Call(data=_form(**OVERRIDE), format=FORM)},
     ),
     "settings-override-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "settings-mapping-rules": Row({"GET": page()}),
@@ -354,6 +346,31 @@ EXPECTATIONS: dict[str, Row] = {
         },
     ),
     "hardware-list": Row({"GET": api(READ, 200)}),
+    "facility-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(code="dc-9", kind="owned", zone="FR", pue=1.3, pue_source="m"))},
+    ),
+    "facility-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True),
+            "PATCH": api(MANAGE, 200, object_url=True),
+        },
+        {"PATCH": Call(data=_form(pue=1.4, pue_source="meter 2026"))},
+    ),
+    "instrument-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(**INSTRUMENT))},
+    ),
+    "instrument-detail": Row(
+        {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+    ),
+    "override-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(**OVERRIDE))},
+    ),
+    "override-detail": Row(
+        {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+    ),
     "import-create": Row({"POST": api(INGEST, 202)}, {"POST": Call(data=_csv_upload, format=FORM)}),
     "import-detail": Row({"GET": api(READ, 200, object_url=True)}),
     # CodeCarbon's clients authenticate with a token only (no session, no cookies).
@@ -420,6 +437,9 @@ PK_OBJECTS = {
     "report-export-page": "report_export",
     "report-export-download": "report_export",
     "import-detail": "import_job",
+    "facility-detail": "facility",
+    "instrument-detail": "instrument",
+    "override-detail": "override",
     "recalculation-detail": "recalculation",
     "report-version": "report_version",
     "report-export": "report_export",

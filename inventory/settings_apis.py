@@ -1,0 +1,289 @@
+"""The settings over the API: facilities and their PUE, contractual instruments, factor
+overrides. Members read them; admins write them, through the same services as the settings
+pages, so each write is audited and queues the recalculation of exactly the open periods it
+affects. A write answers with that recalculation (null when nothing moved), whose progress is
+at /api/v1/recalculations/<id>/.
+"""
+
+from django.db.models import Model
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.principal import Access
+from greenai_portal.errors import validated_input
+from inventory.models import (
+    ContractualInstrument,
+    FactorKind,
+    FactorOverride,
+    InstrumentKind,
+    Location,
+    RecalculationJob,
+)
+from inventory.pipeline.apis import RecalculationOutputSerializer
+from inventory.settings_services import (
+    facility_create,
+    facility_pue_update,
+    factor_override_create,
+    factor_override_delete,
+    instrument_create,
+    instrument_delete,
+)
+
+
+def _recalculation_field() -> RecalculationOutputSerializer:
+    return RecalculationOutputSerializer(
+        allow_null=True, help_text="The recalculation this change queued (null: nothing moved)"
+    )
+
+
+class RecalculationQueuedSerializer(serializers.Serializer):
+    recalculation = _recalculation_field()
+
+
+def _with_recalculation(serializer_class, name: str) -> type[serializers.Serializer]:
+    """`serializer_class`'s fields plus the recalculation the write queued (for the schema)."""
+
+    class Meta(serializer_class.Meta):
+        fields = (*serializer_class.Meta.fields, "recalculation")
+
+    return type(name, (serializer_class,), {"Meta": Meta, "recalculation": _recalculation_field()})
+
+
+def _answer(data: dict, job: RecalculationJob | None, code: int = status.HTTP_200_OK) -> Response:
+    if job is not None:
+        job.refresh_from_db()  # eager Celery may have run it already
+    recalculation = RecalculationOutputSerializer(job).data if job else None
+    return Response({**data, "recalculation": recalculation}, status=code)
+
+
+class _ManagedApi(APIView):
+    """The organisation's rows of `model`: reads need read access, writes manage (admins)."""
+
+    model: type[Model]
+    serializer_class: type[serializers.ModelSerializer]
+
+    def get_permissions(self):
+        self.required_access = Access.READ if self.request.method == "GET" else Access.MANAGE
+        return super().get_permissions()
+
+    def rows(self):
+        return self.model.objects.filter(organisation=self.request.principal.organisation)
+
+    def owned(self, pk: int):
+        """The organisation's row, or 404 (another organisation's rows do not exist here)."""
+        row = self.rows().filter(pk=pk).first()
+        if row is None:
+            raise Http404
+        return row
+
+
+class _RowsApi(_ManagedApi):
+    """GET lists the rows (by `ordering`); POST adds one through `create`."""
+
+    ordering: tuple[str, ...]
+    input_serializer: type[serializers.Serializer]
+
+    def create(self, request, data: dict) -> tuple[Model, RecalculationJob | None]:
+        raise NotImplementedError
+
+    def get(self, request):
+        rows = self.rows().order_by(*self.ordering)
+        return Response(self.serializer_class(rows, many=True).data)
+
+    def post(self, request):
+        row, job = self.create(request, validated_input(self.input_serializer, request.data))
+        return _answer(self.serializer_class(row).data, job, status.HTTP_201_CREATED)
+
+
+class _RowApi(_ManagedApi):
+    """GET one row; DELETE it through `remove`."""
+
+    def remove(self, row, actor) -> RecalculationJob:
+        raise NotImplementedError
+
+    def get(self, request, pk: int):
+        return Response(self.serializer_class(self.owned(pk)).data)
+
+    @extend_schema(responses={200: RecalculationQueuedSerializer})
+    def delete(self, request, pk: int):
+        return _answer({}, self.remove(self.owned(pk), request.user))
+
+
+def _schema(serializer_class, input_serializer, created: str):
+    """The list/create operations' schema: the rows, the input, the created row."""
+    return extend_schema_view(
+        get=extend_schema(responses=serializer_class(many=True)),
+        post=extend_schema(
+            request=input_serializer,
+            responses={201: _with_recalculation(serializer_class, created)},
+        ),
+    )
+
+
+# --- Facilities ---------------------------------------------------------------------------
+
+
+class FacilitySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Location
+        fields = ("id", "code", "name", "kind", "zone", "pue", "pue_source")
+
+
+@extend_schema_serializer(component_name="FacilityInput")
+class FacilityInputSerializer(serializers.Serializer):
+    code = serializers.CharField(max_length=80)
+    name = serializers.CharField(max_length=160, required=False, default="")
+    # Cloud regions are the library's, never an organisation's: the service refuses them.
+    kind = serializers.ChoiceField(choices=Location.Kind.choices, help_text="owned or colocation")
+    zone = serializers.CharField(max_length=40, help_text="a grid zone of the factor library")
+    pue = serializers.FloatField(min_value=1.0, max_value=5.0, required=False, allow_null=True)
+    pue_source = serializers.CharField(max_length=200, required=False, default="")
+
+
+@extend_schema_serializer(component_name="FacilityPueInput")
+class FacilityPueInputSerializer(serializers.Serializer):
+    pue = serializers.FloatField(min_value=1.0, max_value=5.0, allow_null=True)
+    pue_source = serializers.CharField(max_length=200, required=False, default="")
+
+
+@_schema(FacilitySerializer, FacilityInputSerializer, "FacilityCreated")
+class FacilityListApi(_RowsApi):
+    """The organisation's own facilities (owned, colocation); admins add one (a new facility
+    has no records yet: nothing is recalculated)."""
+
+    model = Location
+    serializer_class = FacilitySerializer
+    input_serializer = FacilityInputSerializer
+    ordering = ("code",)
+
+    def create(self, request, data: dict) -> tuple[Location, None]:
+        organisation = request.principal.organisation
+        data = {"pue": None, **data}
+        return facility_create(organisation=organisation, actor=request.user, **data), None
+
+
+class FacilityDetailApi(_ManagedApi):
+    """A facility; admins change its PUE, which recomputes its records in open periods."""
+
+    model = Location
+    serializer_class = FacilitySerializer
+
+    def get(self, request, pk: int):
+        return Response(FacilitySerializer(self.owned(pk)).data)
+
+    @extend_schema(
+        request=FacilityPueInputSerializer,
+        responses=_with_recalculation(FacilitySerializer, "FacilityPueChange"),
+    )
+    def patch(self, request, pk: int):
+        facility = self.owned(pk)
+        data = validated_input(FacilityPueInputSerializer, request.data)
+        job = facility_pue_update(location=facility, actor=request.user, **data)
+        return _answer(FacilitySerializer(facility).data, job)
+
+
+# --- Contractual instruments --------------------------------------------------------------
+
+
+class InstrumentSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ContractualInstrument
+        fields = (
+            "id",
+            "kind",
+            "zone",
+            "valid_from",
+            "valid_to",
+            "mwh",
+            "kg_per_kwh",
+            "reference",
+            "supplier",
+        )
+
+
+@extend_schema_serializer(component_name="InstrumentInput")
+class InstrumentInputSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=InstrumentKind.choices)
+    zone = serializers.CharField(max_length=40, help_text="the market: a grid zone")
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(help_text="inclusive")
+    mwh = serializers.FloatField(min_value=0.001, max_value=1e9)
+    kg_per_kwh = serializers.FloatField(
+        min_value=0.0, max_value=2.0, help_text="0 for renewable certificates"
+    )
+    reference = serializers.CharField(max_length=200)
+    supplier = serializers.CharField(max_length=200, required=False, default="")
+
+
+@_schema(InstrumentSerializer, InstrumentInputSerializer, "InstrumentCreated")
+class InstrumentListApi(_RowsApi):
+    """The organisation's contractual instruments (market-based method); admins add one,
+    which rebuilds the market allocation of its market over its validity."""
+
+    model = ContractualInstrument
+    serializer_class = InstrumentSerializer
+    input_serializer = InstrumentInputSerializer
+    ordering = ("valid_from", "id")
+
+    def create(self, request, data: dict) -> tuple[ContractualInstrument, RecalculationJob]:
+        organisation = request.principal.organisation
+        return instrument_create(organisation=organisation, created_by=request.user, **data)
+
+
+class InstrumentDetailApi(_RowApi):
+    """An instrument; admins delete one that no market-based figure has used yet."""
+
+    model = ContractualInstrument
+    serializer_class = InstrumentSerializer
+
+    def remove(self, row, actor) -> RecalculationJob:
+        return instrument_delete(instrument=row, actor=actor)
+
+
+# --- Factor overrides ---------------------------------------------------------------------
+
+
+class FactorOverrideSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = FactorOverride
+        fields = ("id", "zone", "kind", "valid_from", "valid_to", "kg_per_kwh", "source")
+
+
+@extend_schema_serializer(component_name="FactorOverrideInput")
+class FactorOverrideInputSerializer(serializers.Serializer):
+    zone = serializers.CharField(max_length=40)
+    kind = serializers.ChoiceField(choices=FactorKind.choices)
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(help_text="inclusive")
+    kg_per_kwh = serializers.FloatField(min_value=0.0, max_value=2.0)
+    source = serializers.CharField(
+        max_length=300, help_text="the cited source (publisher, document, year)"
+    )
+
+
+@_schema(FactorOverrideSerializer, FactorOverrideInputSerializer, "FactorOverrideCreated")
+class OverrideListApi(_RowsApi):
+    """The organisation's own factors for a zone and period (never another organisation's);
+    admins add one, which recomputes the open periods it covers."""
+
+    model = FactorOverride
+    serializer_class = FactorOverrideSerializer
+    input_serializer = FactorOverrideInputSerializer
+    ordering = ("zone", "valid_from", "id")
+
+    def create(self, request, data: dict) -> tuple[FactorOverride, RecalculationJob]:
+        organisation = request.principal.organisation
+        return factor_override_create(organisation=organisation, created_by=request.user, **data)
+
+
+class OverrideDetailApi(_RowApi):
+    """An override; admins delete one that no computed figure has used yet."""
+
+    model = FactorOverride
+    serializer_class = FactorOverrideSerializer
+
+    def remove(self, row, actor) -> RecalculationJob:
+        return factor_override_delete(override=row, actor=actor)

@@ -219,7 +219,7 @@ def _grid_average_zones() -> set[str]:
 def test_manifest_names_the_dataset_version_and_every_file():
     manifest = _manifest()
     assert manifest["name"] == "greenai-factors"
-    assert manifest["version"] == "2026.2"
+    assert manifest["version"] == "2026.3"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", manifest["published"])
     assert manifest["description"]
     assert set(manifest["files"]) == set(HEADERS)
@@ -364,6 +364,27 @@ def test_every_eu_member_with_a_residual_mix_regime_has_one():
     missing = EU27 - EU_WITHOUT_RESIDUAL_MIX - residual
     assert not missing, sorted(missing)
     assert not (EU_WITHOUT_RESIDUAL_MIX & residual), "a full-disclosure country got a residual mix"
+
+
+# AIB prints "NA" for the Netherlands from production year 2024 (full disclosure there too).
+AIB_YEARS = {2023, 2024, 2025}
+AIB_YEARS_NL = {2023}
+
+
+def test_aib_residual_mixes_cover_production_years_2023_to_2025():
+    years: dict[str, set[int]] = {}
+    for row in _rows("grid_factors"):
+        if row["kind"] == "residual_mix" and row["source"].startswith("AIB"):
+            years.setdefault(row["zone"], set()).add(int(row["year"]))
+    for zone in sorted(EU27 - EU_WITHOUT_RESIDUAL_MIX):
+        assert years[zone] == (AIB_YEARS_NL if zone == "NL" else AIB_YEARS), zone
+    germany = {
+        r["year"]: float(r["kg_co2e_per_kwh"])
+        for r in _rows("grid_factors")
+        if r["zone"] == "DE" and r["kind"] == "residual_mix"
+    }
+    # AIB Table 2: 719.90 (2023), 724.56 (2024), 701.47 (2025) g CO2/kWh.
+    assert germany == {"2023": 0.7199, "2024": 0.72456, "2025": 0.70147}
 
 
 def test_residual_mixes_carry_the_aib_licence_terms_for_european_rows():

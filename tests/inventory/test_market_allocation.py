@@ -22,7 +22,7 @@ from tests.inventory.test_pipeline import stored_batch, stored_cloud_usage, stor
 
 pytestmark = pytest.mark.django_db
 
-FR_RESIDUAL_2024 = 0.02352  # AIB European Residual Mix 2024, direct: the latest for 2026
+FR_RESIDUAL_2025 = 0.01711  # AIB European Residual Mixes 2025, 17.11 g CO2/kWh: the latest for 2026
 
 
 def consume(tenant, day: date, kwh: float, **fields):
@@ -64,10 +64,10 @@ def test_without_instruments_consumption_is_priced_at_the_residual_mix(tenant):
     records_compute()
     [row] = month_rows(date(2026, 1, 1))
     assert (row.zone, row.basis, row.kwh) == ("FR", "residual_mix", 1000.0)
-    assert row.kg_per_kwh == FR_RESIDUAL_2024
+    assert row.kg_per_kwh == FR_RESIDUAL_2025
     factor = GridFactor.objects.get(pk=row.grid_factor_id)
-    assert (factor.kind, factor.year) == ("residual_mix", 2024)
-    assert scope2_market_kg(date(2026, 1, 1)) == pytest.approx(1000.0 * FR_RESIDUAL_2024)
+    assert (factor.kind, factor.year) == ("residual_mix", 2025)
+    assert scope2_market_kg(date(2026, 1, 1)) == pytest.approx(1000.0 * FR_RESIDUAL_2025)
 
 
 def test_a_zone_without_residual_mix_falls_back_to_the_grid_average_flagged(tenant):
@@ -97,7 +97,7 @@ def test_certificates_cover_consumption_before_the_residual_and_carry_over_month
     assert [(r.basis, r.kwh) for r in jan] == [("instrument", 6000.0)]
     assert [(r.basis, r.kwh) for r in feb] == [("instrument", 4000.0), ("residual_mix", 2000.0)]
     assert scope2_market_kg(date(2026, 1, 1)) == 0.0
-    assert scope2_market_kg(date(2026, 2, 1)) == pytest.approx(2000.0 * FR_RESIDUAL_2024)
+    assert scope2_market_kg(date(2026, 2, 1)) == pytest.approx(2000.0 * FR_RESIDUAL_2025)
 
 
 def test_recomputing_a_month_never_claims_an_instrument_twice(tenant):
@@ -211,7 +211,7 @@ def test_pipeline_and_pure_engine_agree_on_random_instruments_to_the_gram(tenant
     expected = allocate_market_based(
         consumption=lines,
         instruments=[engine_instrument(i) for i in ContractualInstrument.objects.all()],
-        residual_mix={"FR": FR_RESIDUAL_2024},
+        residual_mix={"FR": FR_RESIDUAL_2025},
         grid_average={},
     )
     for month, line in zip(months, expected, strict=True):

@@ -93,7 +93,7 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
             period_start=date(int(row["year"]), int(row["month"] or 1), 1),
             kind=row["kind"],
             basis=row["basis"],
-            kg_per_kwh=float(row["kg_co2e_per_kwh"]),
+            kg_per_kwh=_optional_float(row["kg_co2e_per_kwh"]),
             **_provenance(row),
         )
         for row in _rows(directory, files["grid_factors"])

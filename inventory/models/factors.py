@@ -64,10 +64,16 @@ class GridFactor(Provenance):
     period_start = models.DateField()
     kind = models.CharField(max_length=20, choices=FactorKind.choices)
     basis = models.CharField(max_length=12, choices=FactorBasis.choices)
-    kg_per_kwh = models.FloatField()
+    # Empty only for a residual mix the publisher prints as not available (AIB's "NA": full
+    # disclosure). The row stops an older year's mix from being carried forward.
+    kg_per_kwh = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kg_per_kwh__isnull=False) | models.Q(kind="residual_mix"),
+                name="grid_average_has_a_figure",
+            ),
             models.UniqueConstraint(
                 fields=["dataset", "zone", "year", "month", "kind", "basis"],
                 name="grid_factor_key",

@@ -105,7 +105,11 @@ class _Factors:
             override = max(valid, key=lambda o: (o.valid_from, o.id))
             return _Factor(override.kg_per_kwh, None, override.id)
         row = _library_pick(self.library[(zone, kind)], day, self.basis)
-        return None if row is None else _Factor(row.kg_per_kwh, row.id, None)
+        # A year the publisher marks as having none (full disclosure) has none, even if an
+        # older year had one: the market falls back to the grid average, flagged.
+        if row is None or row.kg_per_kwh is None:
+            return None
+        return _Factor(row.kg_per_kwh, row.id, None)
 
 
 def _consumption(

@@ -17,7 +17,12 @@ from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
 from reports.exports import report_csv, report_xlsx
 from reports.models import ReportExport, ReportVersion
-from reports.selectors import GROUPINGS, footprint_summary, scope2_document
+from reports.selectors import (
+    GROUPINGS,
+    footprint_summary,
+    quarter_factor_lines,
+    scope2_document,
+)
 from reports.services import report_export_request, report_lock, report_restate
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -119,6 +124,24 @@ class Scope2ReportApi(APIView):
     @extend_schema(parameters=_REPORT_PARAMETERS, responses=OpenApiTypes.OBJECT)
     def get(self, request):
         return Response(report_document_for(request))
+
+
+class Scope2FactorsApi(APIView):
+    """The factor rows behind a quarter's figures: per location line of the Scope 2 report, the
+    rows its computed records used (grid factor, override, hardware power, cloud coefficient),
+    their dataset and methodology versions; per zone and month, the market allocation's rows;
+    and every row with its value, source and licence."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("year", int, required=True),
+            OpenApiParameter("quarter", int, required=True, enum=[1, 2, 3, 4]),
+        ],
+        responses=OpenApiTypes.OBJECT,
+    )
+    def get(self, request):
+        query = validated_input(QuarterSerializer, request.query_params)
+        return Response(quarter_factor_lines(principal=request.principal, **query))
 
 
 class DownloadRenderer(BaseRenderer):

@@ -16,6 +16,7 @@ from accounts.principal import Access, Principal
 from inventory.calculation.methodology import METHODOLOGY_VERSION
 from inventory.models import (
     AiModel,
+    CloudCoefficient,
     CloudUsageRecord,
     ComputeStatus,
     ContractualInstrument,
@@ -25,6 +26,7 @@ from inventory.models import (
     FactorDataset,
     FactorOverride,
     GridFactor,
+    Hardware,
     IngestBatch,
     InstrumentKind,
     Location,
@@ -660,8 +662,16 @@ def quarter_inputs(*, organisation_id: int, start: date, end: date) -> QuarterIn
     )
 
 
-def factor_rows(*, organisation_id: int, grid_factor_ids, override_ids) -> list[dict]:
-    """The factor rows a quarter's figures used, with their provenance."""
+def factor_rows(
+    *,
+    organisation_id: int,
+    grid_factor_ids,
+    override_ids,
+    hardware_ids=(),
+    coefficient_ids=(),
+) -> list[dict]:
+    """The factor rows a quarter's figures used, with their provenance; `id` is
+    "<grid|override|hardware|coefficient>:<row id>"."""
     grid = GridFactor.objects.filter(id__in=grid_factor_ids).select_related("dataset")
     rows = [
         {
@@ -696,7 +706,148 @@ def factor_rows(*, organisation_id: int, grid_factor_ids, override_ids) -> list[
         }
         for o in overrides
     ]
-    return sorted(rows, key=lambda r: (r["zone"], r["kind"], r["year"], r["month"] or 0, r["id"]))
+    # Power models and cloud coefficients describe no zone or year: listed after the grid rows.
+    hardware = Hardware.objects.filter(id__in=hardware_ids).select_related("dataset")
+    coefficients = CloudCoefficient.objects.filter(id__in=coefficient_ids).select_related("dataset")
+    rows += [
+        {
+            "kind": f"hardware ({h.kind}, per {h.unit})",
+            "zone": "",
+            "year": None,
+            "month": None,
+            "basis": "",
+            "kg_per_kwh": None,
+            "idle_w": h.idle_w,
+            "max_w": h.max_w,
+            "source": f"{h.name}: {h.source}",
+            "source_url": h.source_url,
+            "licence": h.licence,
+            "dataset": f"{h.dataset.name} {h.dataset.version}",
+            "id": f"hardware:{h.id}",
+        }
+        for h in hardware
+    ] + [
+        {
+            "kind": f"cloud coefficient ({c.key})",
+            "zone": "",
+            "year": None,
+            "month": None,
+            "basis": "",
+            "kg_per_kwh": None,
+            "value": c.value,
+            "unit": c.unit,
+            "source": c.source,
+            "source_url": c.source_url,
+            "licence": c.licence,
+            "dataset": f"{c.dataset.name} {c.dataset.version}",
+            "id": f"coefficient:{c.id}",
+        }
+        for c in coefficients
+    ]
+    return sorted(
+        rows, key=lambda r: (r["zone"], r["kind"], r["year"] or 0, r["month"] or 0, r["id"])
+    )
+
+
+_LINEAGE_FIELDS = {
+    # record column -> the prefix of the factor row id it names
+    "grid_factor_id": "grid",
+    "factor_override_id": "override",
+    "power_model_id": "hardware",
+}
+
+
+def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> dict:
+    """Which factor rows, dataset versions and methodology versions the figures of a quarter
+    used: per location (the Scope 2 report's location lines and its cloud lines), from the
+    computed records as they are now, and per zone and month of the market allocation.
+
+    One GROUP BY per record table (set-based, no per-record Python). A locked version keeps
+    the factor rows it was locked with (its `factors`).
+    """
+    period = periods.quarter(year, quarter)
+    lines: dict[int, dict] = {}
+    used: dict[str, set[int]] = defaultdict(set)
+    datasets = {d.id: f"{d.name} {d.version}" for d in FactorDataset.objects.all()}
+    for model, extra in ((WorkloadRecord, ()), (CloudUsageRecord, ("coefficient_id",))):
+        records = model.objects.filter(
+            organisation=principal.organisation,
+            activity_date__gte=period.start,
+            activity_date__lt=period.end,
+            status=ComputeStatus.COMPUTED,
+        )
+        if principal.team_ids is not None:
+            records = records.filter(team_id__in=principal.team_ids)
+        columns = ("location_id", *_LINEAGE_FIELDS, *extra, "factor_dataset_id")
+        groups = records.values(*columns, "methodology_version").annotate(n=Count("id"))
+        for group in groups.order_by():
+            line = lines.setdefault(
+                group["location_id"],
+                {"records": 0, "factor_ids": set(), "datasets": set(), "methodology": set()},
+            )
+            line["records"] += group["n"]
+            line["datasets"].add(datasets.get(group["factor_dataset_id"]))
+            line["methodology"].add(group["methodology_version"])
+            for column, prefix in (*_LINEAGE_FIELDS.items(), ("coefficient_id", "coefficient")):
+                if group.get(column):
+                    line["factor_ids"].add(f"{prefix}:{group[column]}")
+                    used[prefix].add(group[column])
+    allocations = MarketAllocation.objects.filter(
+        organisation=principal.organisation, month__gte=period.start, month__lt=period.end
+    ).order_by("zone", "month", "basis", "instrument_id", "id")
+    market = []
+    for a in allocations:
+        factor = (
+            f"grid:{a.grid_factor_id}"
+            if a.grid_factor_id
+            else f"override:{a.factor_override_id}"
+            if a.factor_override_id
+            else None
+        )
+        used["grid"].add(a.grid_factor_id)
+        used["override"].add(a.factor_override_id)
+        market.append(
+            {
+                "zone": a.zone,
+                "month": a.month.isoformat(),
+                "basis": a.basis,
+                "instrument_id": a.instrument_id,
+                "mwh": a.kwh / 1000.0,
+                "kg_per_kwh": a.kg_per_kwh,
+                "factor_id": factor,
+                "methodology_version": a.methodology_version,
+            }
+        )
+    locations = _names(Location, set(lines), "code", "zone", "kind")
+    return {
+        "year": year,
+        "quarter": quarter,
+        "period": period.as_dict(),
+        "locations": sorted(
+            (
+                {
+                    "key": _text(location_id),
+                    "code": locations[location_id][0],
+                    "zone": locations[location_id][1],
+                    "kind": locations[location_id][2],
+                    "records": line["records"],
+                    "factor_ids": sorted(line["factor_ids"]),
+                    "factor_datasets": sorted(v for v in line["datasets"] if v),
+                    "methodology_versions": sorted(v for v in line["methodology"] if v),
+                }
+                for location_id, line in lines.items()
+            ),
+            key=lambda line: line["code"],
+        ),
+        "market": market,
+        "factors": factor_rows(
+            organisation_id=principal.organisation.id,
+            grid_factor_ids=used["grid"] - {None},
+            override_ids=used["override"] - {None},
+            hardware_ids=used["hardware"],
+            coefficient_ids=used["coefficient"],
+        ),
+    }
 
 
 _RECORD_MODELS = {"workload": WorkloadRecord, "cloud": CloudUsageRecord}

@@ -397,6 +397,7 @@ EXPECTATIONS: dict[str, Row] = {
         {"GET": api(READ, 200)}, {"GET": Call(query="start=2026-01-01&end=2026-07-01")}
     ),
     "scope2-report": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
+    "scope2-factors": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-csv": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-xlsx": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "report-lock": Row({"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q2))}),

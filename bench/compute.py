@@ -137,8 +137,12 @@ def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
     org, batch, teams, models, facilities, regions = organisation()
     reset(org.id)
     rng = random.Random(seed)
-    gpus = list(Hardware.objects.filter(kind="gpu").values_list("id", flat=True))
-    cpus = list(Hardware.objects.filter(kind="cpu").values_list("id", flat=True))
+    gpus = list(
+        Hardware.objects.filter(kind="gpu", dataset__is_active=True).values_list("id", flat=True)
+    )
+    cpus = list(
+        Hardware.objects.filter(kind="cpu", dataset__is_active=True).values_list("id", flat=True)
+    )
     locations = facilities * 3 + regions
     cloud = int(records * cloud_share)
     workload = records - cloud

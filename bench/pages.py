@@ -137,7 +137,9 @@ def seed_organisation(slug: str, records: int, rng: random.Random) -> dict:
             reference=f"GO-{slug}",
         )
         batch = IngestBatch.objects.create(organisation=organisation, source="api", received=0)
-        hardware = list(Hardware.objects.values_list("id", flat=True)[:6])
+        hardware = list(
+            Hardware.objects.filter(dataset__is_active=True).values_list("id", flat=True)[:6]
+        )
     locations = [(loc.id, "scope2", loc.zone) for loc in facilities] + [
         (loc.id, "scope3_cat1", loc.zone) for loc in clouds
     ]

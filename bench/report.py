@@ -139,7 +139,9 @@ def records_build(built: dict, records: int, seed: int = 7) -> dict:
     organisation, batch = built["organisation"], built["batch"]
     teams, models, facilities = built["teams"], built["models"], built["facilities"]
     clouds = [location.id for location in built["clouds"]]
-    gpus = list(Hardware.objects.filter(kind="gpu").values_list("id", flat=True))
+    gpus = list(
+        Hardware.objects.filter(kind="gpu", dataset__is_active=True).values_list("id", flat=True)
+    )
     days = (QUARTER_END - QUARTER_START).days
     start = datetime.combine(QUARTER_START, datetime.min.time(), tzinfo=UTC)
     now = datetime.now(UTC)
@@ -320,7 +322,9 @@ raw AS (
         w.status
     FROM inventory_workloadrecord w
     JOIN inventory_location l ON l.id = w.location_id
-    LEFT JOIN inventory_hardware h ON h.id = w.hardware_id
+    LEFT JOIN inventory_hardware named ON named.id = w.hardware_id
+    LEFT JOIN inventory_hardware h ON h.dataset_id = (SELECT id FROM dataset)
+        AND h.code = named.code
     LEFT JOIN inventory_providerpue pp ON pp.dataset_id = (SELECT id FROM dataset)
         AND pp.provider = CASE WHEN l.kind = 'cloud' THEN l.provider ELSE 'default' END
     WHERE w.organisation_id = %(organisation)s

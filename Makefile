@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-faults lint format install worker clean
+.PHONY: run test test-faults lint format install worker clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ run: $(STAMP)
 	@echo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
-test: $(STAMP)
+# Chromium runs the browser tests; pdftotext lets the tests read the audit PDF back.
+system-packages:
+	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; then \
+		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null; \
+		else \
+			echo "install Debian's chromium and poppler-utils for the browser and PDF tests"; \
+		fi; \
+	fi
+
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Stops and restarts its own Redis, Postgres cluster and worker (tests/hardening/stack.py):

@@ -83,6 +83,7 @@ def seed_organisation(slug: str, records: int, rng: random.Random) -> dict:
     from accounts.services import member_add, organisation_create, team_create
     from inventory.models import (
         AiModel,
+        BatchComputation,
         ContractualInstrument,
         Hardware,
         IngestBatch,
@@ -280,6 +281,7 @@ def seed_organisation(slug: str, records: int, rng: random.Random) -> dict:
         raw_records(),
     )
     IngestBatch.objects.filter(pk=batch.pk).update(received=raw, created=raw)
+    BatchComputation.objects.create(batch=batch, records=raw)  # computed, as the pipeline leaves it
 
     def allocations():
         month = start.replace(day=1)

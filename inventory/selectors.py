@@ -2,6 +2,11 @@
 
 from datetime import date
 
+from django.db.models import Sum
+
+from accounts.models import Organisation
+from inventory.models import DailyRollup
+
 
 def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
     """The organisation's periods that a locked report freezes, as [start, end) date pairs.
@@ -13,3 +18,15 @@ def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
     from reports.models import locked_quarters
 
     return locked_quarters(organisation_id)
+
+
+def computed_records_by_location(*, organisation: Organisation) -> dict[int, int]:
+    """Computed records per location id, from the rollups (counting raw records would scan
+    every record of the organisation)."""
+    rows = (
+        DailyRollup.objects.filter(organisation=organisation)
+        .values("location_id")
+        .annotate(records=Sum("record_count"))
+        .order_by()
+    )
+    return {row["location_id"]: row["records"] for row in rows}

@@ -8,7 +8,7 @@ from datetime import date
 
 from django import forms
 from django.core.paginator import Paginator
-from django.db.models import Count, Q
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -36,6 +36,7 @@ from inventory.models import (
     TeamMappingRule,
     Zone,
 )
+from inventory.selectors import computed_records_by_location
 from inventory.settings_services import (
     FACILITY_KINDS,
     facility_create,
@@ -51,7 +52,8 @@ from reports.dashboard import parse_filters, period_presets
 from reports.dashboard_selectors import (
     batches_recent,
     recalculations_recent,
-    record_status,
+    records_failed,
+    records_waiting,
     rollup_cube,
 )
 
@@ -96,11 +98,10 @@ class PueForm(forms.Form):
 
 @settings_page()
 def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
-    facilities = (
-        Location.objects.filter(organisation=principal.organisation)
-        .annotate(records=Count("workloadrecord"))
-        .order_by("code")
-    )
+    facilities = list(Location.objects.filter(organisation=principal.organisation).order_by("code"))
+    computed = computed_records_by_location(organisation=principal.organisation)
+    for facility in facilities:
+        facility.records = computed.get(facility.id, 0)
     providers = ProviderPue.objects.filter(dataset__is_active=True).order_by("provider")
     return render(
         request,
@@ -429,7 +430,8 @@ def data_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             presets=period_presets(date.today()),
             quality=quality,
             total=total,
-            status=record_status(principal=principal),
+            waiting=records_waiting(principal=principal),
+            failed=records_failed(principal=principal),
             batches=batches_recent(principal=principal),
             recalculations=recalculations_recent(principal=principal),
             imports=_import_jobs(principal),

@@ -43,7 +43,7 @@ from reports.dashboard_selectors import (
     filter_options,
     hardware_used,
     names_for,
-    record_status,
+    records_waiting,
     renewable_share,
     rollup_cube,
 )
@@ -395,7 +395,7 @@ def _render(
             "has_data": not cube.is_empty,
             "has_any_records": has_any_records,
             "onboarding": None if has_any_records else _onboarding(request, principal),
-            "status": record_status(principal=principal) if page == "overview" else None,
+            "waiting": records_waiting(principal=principal) if page == "overview" else None,
             **context,
         },
     )

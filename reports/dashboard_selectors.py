@@ -11,7 +11,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Case, Count, Exists, F, Min, OuterRef, Q, Sum, Value, When
+from django.db import connection
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
@@ -26,8 +38,10 @@ from inventory.models import (
     Location,
     MarketAllocation,
     RecalculationJob,
+    RecalculationStatus,
     WorkloadRecord,
 )
+from inventory.pipeline.sql import as_date, in_list
 from reports.selectors import ROLLUP_SUMS, Sums, rollups_visible
 
 # What the overview needs: one grouping per family of charts (each is one indexed scan of
@@ -258,27 +272,80 @@ def _records_of(model, principal: Principal):
     return rows
 
 
-def record_status(*, principal: Principal) -> dict:
-    """Records waiting to be computed (all of them: a partial index finds them) and those
-    that failed among the latest FAILED_WINDOW records of each kind (no index serves a scan
-    of every failed record of a large organisation)."""
-    status = {}
-    for kind, model in (("workload", WorkloadRecord), ("cloud_usage", CloudUsageRecord)):
-        pending = _records_of(model, principal).filter(status=ComputeStatus.PENDING)
-        summary = pending.aggregate(count=Count("id"), oldest=Min("created_at"))
-        latest = _records_of(model, principal).order_by("-activity_date").values("id")
-        failed = model.objects.filter(
-            id__in=latest[:FAILED_WINDOW], status=ComputeStatus.FAILED
-        ).order_by("-activity_date", "-id")
-        status[kind] = {
-            "pending": summary["count"],
-            "oldest_pending": summary["oldest"],
-            "failed_count": failed.count(),
-            "failed": list(
-                failed.values("external_id", "activity_date", "compute_error", "team__name")[:20]
-            ),
-        }
-    return status
+def records_waiting(*, principal: Principal) -> dict:
+    """Records waiting to be computed, found where the pipeline looks for work (records have
+    no index on their status): the batches not computed yet and the running recalculations."""
+    # Ids first (few): an empty queue then costs no scan of the records at all.
+    batches = list(
+        IngestBatch.objects.filter(
+            organisation=principal.organisation, created__gt=0, computation__isnull=True
+        ).values_list("id", flat=True)
+    )
+    jobs = list(
+        RecalculationJob.objects.filter(
+            organisation=principal.organisation,
+            status__in=[RecalculationStatus.QUEUED, RecalculationStatus.RUNNING],
+        ).values_list("id", flat=True)
+    )
+    queues = [Q(batch_id__in=batches)] if batches else []
+    queues += [Q(recalculation_job_id__in=jobs)] if jobs else []
+    count, oldest = 0, None
+    for model in (WorkloadRecord, CloudUsageRecord):
+        for queue in queues:
+            summary = (
+                _records_of(model, principal)
+                .filter(queue, status=ComputeStatus.PENDING)
+                .aggregate(count=Count("id"), oldest=Min("created_at"))
+            )
+            count += summary["count"]
+            if summary["oldest"] and (oldest is None or summary["oldest"] < oldest):
+                oldest = summary["oldest"]
+    return {"count": count, "oldest": oldest}
+
+
+# The organisation's latest records of a kind, then the failed among them: the LIMIT must
+# run first (the planner, expecting few failed rows, would otherwise scan the whole table).
+_FAILED_SQL = """
+SELECT latest.external_id, latest.activity_date, latest.compute_error, team.name,
+       COUNT(*) OVER ()
+FROM (
+    SELECT id, external_id, activity_date, compute_error, team_id, status
+    FROM {table} WHERE organisation_id = %(organisation)s
+    ORDER BY activity_date DESC LIMIT %(window)s
+) AS latest JOIN accounts_team AS team ON team.id = latest.team_id
+WHERE latest.status = 'failed' {teams}
+ORDER BY latest.activity_date DESC, latest.id DESC LIMIT %(limit)s
+"""
+
+
+def records_failed(*, principal: Principal, limit: int = 20) -> dict:
+    """Records that could not be computed among the organisation's latest FAILED_WINDOW of
+    each kind (no index serves a scan of every failed record of a large organisation): how
+    many, and the latest `limit` with their errors."""
+    params = {"organisation": principal.organisation.id, "window": FAILED_WINDOW, "limit": limit}
+    teams = ""
+    if principal.team_ids is not None:
+        marks, team_params = in_list("team", sorted(principal.team_ids) or [None])
+        teams = f"AND latest.team_id IN ({marks})"
+        params.update(team_params)
+    count, lines = 0, []
+    with connection.cursor() as cursor:
+        for kind, model in (("workload", WorkloadRecord), ("cloud usage", CloudUsageRecord)):
+            cursor.execute(_FAILED_SQL.format(table=model._meta.db_table, teams=teams), params)
+            rows = cursor.fetchall()
+            count += rows[0][4] if rows else 0
+            lines += [
+                {
+                    "kind": kind,
+                    "external_id": external_id,
+                    "activity_date": as_date(day),
+                    "compute_error": error,
+                    "team__name": team,
+                }
+                for external_id, day, error, team, _ in rows
+            ]
+    lines.sort(key=lambda line: line["activity_date"], reverse=True)
+    return {"count": count, "lines": lines[:limit]}
 
 
 def batches_recent(*, principal: Principal, limit: int = 25) -> list[IngestBatch]:

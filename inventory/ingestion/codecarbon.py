@@ -36,6 +36,7 @@ from inventory.ingestion.schemas import MAX_DURATION_S, MAX_RECORD_KWH, batch_co
 from inventory.ingestion.writers import write_rows
 from inventory.models import (
     AiModel,
+    BatchComputation,
     CodeCarbonRun,
     IngestBatch,
     Location,
@@ -275,6 +276,8 @@ def _store_record(
         duplicates=F("duplicates") + (1 - result.created),
     )
     if result.created:
+        # The run's batch grows with each post: back on the sweep's queue until computed again.
+        BatchComputation.objects.filter(batch_id=run.batch_id).delete()
         _queue_compute(run.batch_id)
     return result.created
 

@@ -154,17 +154,32 @@ class ComputedResult(models.Model):
 
 
 class IngestedRecord(ComputedResult):
-    """What every ingested record carries: its tenant, batch, idempotency key and attribution."""
+    """What every ingested record carries: its tenant, batch, idempotency key and attribution.
 
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, db_index=False)
-    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT)
+    Its references carry no database FK constraint either: ingestion resolves every one from
+    the organisation's own rows inside the writing transaction, and a deferred FK check per
+    reference per row cost more than the rest of the insert (bench/ingest.py: 6 checks, about
+    33 of 48 µs of Postgres time a record). The ORM still cascades and PROTECTs on delete.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    batch = models.ForeignKey(IngestBatch, on_delete=models.PROTECT, db_constraint=False)
     external_id = models.CharField(max_length=200)
     content_hash = models.CharField(max_length=64)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, db_index=False)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, db_index=False, db_constraint=False)
     ai_model = models.ForeignKey(
-        AiModel, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+        AiModel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
     )
-    location = models.ForeignKey(Location, on_delete=models.PROTECT, db_index=False)
+    location = models.ForeignKey(
+        Location, on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
     tags = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -181,7 +196,12 @@ class WorkloadRecord(IngestedRecord):
     duration_s = models.FloatField()
     activity_date = models.DateField(help_text="UTC date of started_at: the rollup day")
     hardware = models.ForeignKey(
-        Hardware, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+        Hardware,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        db_index=False,
+        db_constraint=False,
     )
     device_count = models.PositiveIntegerField(default=1)
     energy_kwh = models.FloatField(null=True, blank=True)
@@ -200,7 +220,7 @@ class WorkloadRecord(IngestedRecord):
         ]
         # Few indexes on purpose, and none on a column the pipeline writes: computing a record
         # then is a HOT update (the new row version stays on its page, no index is touched),
-        # with the table's fillfactor leaving room for it (migration 0004). So no index on
+        # with the table's fillfactor leaving room for it (migrations 0004, 0008). So no index on
         # status: the pipeline's queue is the batches not yet computed (BatchComputation)
         # and the recalculation jobs. Foreign keys have no index of their own (deleting a team
         # or a location, rare, scans); reads go by organisation and day, or by batch.
@@ -240,6 +260,7 @@ class CloudUsageRecord(IngestedRecord):
         on_delete=models.PROTECT,
         help_text="CPU microarchitecture or GPU; the provider's unknown-CPU row otherwise",
         db_index=False,
+        db_constraint=False,
     )
     utilization = models.FloatField(null=True, blank=True)
     replication = models.FloatField(null=True, blank=True)

@@ -130,7 +130,8 @@ class Scope2FactorsApi(APIView):
     """The factor rows behind a quarter's figures: per location line of the Scope 2 report, the
     rows its computed records used (grid factor, override, hardware power, cloud coefficient),
     their dataset and methodology versions; per zone and month, the market allocation's rows;
-    and every row with its value, source and licence."""
+    and every row with its value, source and licence. For a locked quarter the rows are those
+    stored at the lock (`locked_version`)."""
 
     @extend_schema(
         parameters=[

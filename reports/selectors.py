@@ -570,6 +570,8 @@ class QuarterInputs:
     batches: list[dict]
     grid_factor_ids: frozenset[int]
     override_ids: frozenset[int]
+    hardware_ids: frozenset[int]
+    coefficient_ids: frozenset[int]
 
 
 def _hash_value(value) -> str:
@@ -592,16 +594,26 @@ def quarter_inputs(*, organisation_id: int, start: date, end: date) -> QuarterIn
     batches: dict[int, int] = defaultdict(int)
     grid_ids: set[int] = set()
     override_ids: set[int] = set()
-    for kind, model in (("W", WorkloadRecord), ("C", CloudUsageRecord)):
+    # Factor rows a record names beside its grid factor: its power model (both kinds) and,
+    # for cloud usage, its coefficient (not hashed: they follow from the hashed inputs).
+    lineage: dict[str, set[int]] = {"power_model_id": set(), "coefficient_id": set()}
+    hashed = len(_HASHED_FIELDS)
+    for kind, model, extra in (
+        ("W", WorkloadRecord, ("power_model_id",)),
+        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id")),
+    ):
         rows = (
             model.objects.filter(
                 organisation_id=organisation_id, activity_date__gte=start, activity_date__lt=end
             )
             .order_by("external_id")
-            .values_list(*_HASHED_FIELDS, "batch_id")
+            .values_list(*_HASHED_FIELDS, *extra, "batch_id")
         )
         for row in rows.iterator(chunk_size=20000):
-            digest.update(("|".join([kind, *map(_hash_value, row[:-1])]) + "\n").encode())
+            digest.update(("|".join([kind, *map(_hash_value, row[:hashed])]) + "\n").encode())
+            for column, value in zip(extra, row[hashed:-1], strict=True):
+                if value:
+                    lineage[column].add(value)
             count += 1
             status = row[2]
             pending += status == ComputeStatus.PENDING
@@ -659,6 +671,8 @@ def quarter_inputs(*, organisation_id: int, start: date, end: date) -> QuarterIn
         ],
         grid_factor_ids=frozenset(grid_ids),
         override_ids=frozenset(override_ids),
+        hardware_ids=frozenset(lineage["power_model_id"]),
+        coefficient_ids=frozenset(lineage["coefficient_id"]),
     )
 
 
@@ -762,8 +776,9 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     used: per location (the Scope 2 report's location lines and its cloud lines), from the
     computed records as they are now, and per zone and month of the market allocation.
 
-    One GROUP BY per record table (set-based, no per-record Python). A locked version keeps
-    the factor rows it was locked with (its `factors`).
+    One GROUP BY per record table (set-based, no per-record Python). For a locked quarter
+    the rows are those its latest version stored at the lock, figures as they were then
+    (`locked_version` says which); a principal limited to teams gets the live rows.
     """
     period = periods.quarter(year, quarter)
     lines: dict[int, dict] = {}
@@ -819,9 +834,15 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             }
         )
     locations = _names(Location, set(lines), "code", "zone", "kind")
+    locked = (
+        report_versions(principal=principal, year=year, quarter=quarter)[-1:]
+        if principal.team_ids is None
+        else []
+    )
     return {
         "year": year,
         "quarter": quarter,
+        "locked_version": locked[0].version if locked else None,
         "period": period.as_dict(),
         "locations": sorted(
             (
@@ -840,7 +861,9 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             key=lambda line: line["code"],
         ),
         "market": market,
-        "factors": factor_rows(
+        "factors": locked[0].factors
+        if locked
+        else factor_rows(
             organisation_id=principal.organisation.id,
             grid_factor_ids=used["grid"] - {None},
             override_ids=used["override"] - {None},

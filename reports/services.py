@@ -96,6 +96,8 @@ def _snapshot(principal: Principal, year: int, quarter: int) -> dict:
         organisation_id=organisation_id,
         grid_factor_ids=inputs.grid_factor_ids,
         override_ids=inputs.override_ids,
+        hardware_ids=inputs.hardware_ids,
+        coefficient_ids=inputs.coefficient_ids,
     )
     return {
         "methodology_versions": inputs.methodology_versions,

@@ -100,3 +100,29 @@ def test_a_bad_quarter_is_refused(tenant):
     response = tenant.client_for("admin").get("/api/v1/reports/scope2/factors/?year=2026")
     assert response.status_code == 400
     assert response.json()["errors"][0]["field"] == "quarter"
+
+
+def test_a_locked_version_keeps_every_factor_row_its_figures_used(tenant, quarter):
+    from accounts.principal import principal_for_membership
+    from reports.services import report_lock
+
+    before = tenant.client_for("auditor").get(URL).json()
+    esg = tenant.members["esg_officer"]
+    version = report_lock(
+        principal=principal_for_membership(esg), year=2026, quarter=1, user=esg.user
+    )
+    locked = {row["id"]: row for row in version.factors}
+    assert set(locked) == {row["id"] for row in before["factors"]}
+    kinds = {row_id.split(":")[0] for row_id in locked}
+    assert kinds == {"grid", "override", "hardware", "coefficient"}
+
+    # The version holds the figures as they were: a later edit of a row does not reach it.
+    h100 = Hardware.objects.get(code="nvidia-h100-sxm", dataset__is_active=True)
+    Hardware.objects.filter(pk=h100.pk).update(max_w=1000.0)
+    after = tenant.client_for("auditor").get(URL).json()
+    assert after["locked_version"] == version.version == 1
+    assert after["locations"] == before["locations"]
+    shown = {row["id"]: row for row in after["factors"]}
+    assert shown[f"hardware:{h100.id}"]["max_w"] == 700.0
+    ssd = CloudCoefficient.objects.get(dataset__is_active=True, key="storage_ssd_wh_per_tb_hour")
+    assert shown[f"coefficient:{ssd.id}"]["value"] == 1.2

@@ -15,11 +15,11 @@ region, else the country (`country:XX`, see inventory.ingestion.mapping).
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.utils.dateparse import parse_datetime
 
 from accounts.models import Team
 from accounts.principal import Principal
@@ -42,7 +42,6 @@ from inventory.models import (
     Location,
     MappingSource,
     Phase,
-    WorkloadRecord,
 )
 from inventory.services import WORKLOADS, BatchIds, _queue_compute, content_hash
 
@@ -136,12 +135,71 @@ def _tag(value: Any) -> str:
     return str(value)[:200]
 
 
+@dataclass(frozen=True)
+class LockedRun:
+    """A run's row as every post needs it, with the team slug, location code and model name
+    its records name."""
+
+    id: int
+    run_id: str
+    organisation_id: int
+    batch_id: int
+    team_id: int
+    team_slug: str
+    location_id: int
+    location_code: str
+    ai_model_id: int | None
+    model_name: str | None
+    phase: str
+    experiment_id: str
+    duration_s: float
+    energy_kwh: float
+    emissions_kg: float
+    last_ended_at: datetime | None
+    posts: int
+
+
+def _as_datetime(value: datetime | str | None) -> datetime | None:
+    """A timestamp column read without the ORM: SQLite hands back naive UTC (or its text)."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _locked_run(*, organisation_id: int, run_id: str) -> LockedRun | None:
+    """The run, locked to the end of the transaction so that posts of one run queue up.
+
+    One hand-written statement: this is every CodeCarbon post's path, and compiling the ORM's
+    select_related query cost more than running it."""
+    run, team, location, model = (
+        m._meta.db_table for m in (CodeCarbonRun, Team, Location, AiModel)
+    )
+    lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.id, r.run_id, r.organisation_id, r.batch_id, r.team_id, t.slug, "  # noqa: S608 - identifiers are ours
+            "r.location_id, l.code, r.ai_model_id, m.name, r.phase, r.experiment_id, "
+            "r.duration_s, r.energy_kwh, r.emissions_kg, r.last_ended_at, r.posts "
+            f"FROM {run} r JOIN {team} t ON t.id = r.team_id "
+            f"JOIN {location} l ON l.id = r.location_id "
+            f"LEFT JOIN {model} m ON m.id = r.ai_model_id "
+            f"WHERE r.organisation_id = %s AND r.run_id = %s{lock}",
+            [organisation_id, run_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    return LockedRun(*row[:15], _as_datetime(row[15]), row[16])
+
+
 class _RunRefs:
     """The References interface of inventory.services for a run's already-resolved rows."""
 
-    def __init__(self, run: CodeCarbonRun) -> None:
-        self.teams = {run.team.slug: run.team_id}
-        self.locations = {run.location.code: run.location_id}
+    def __init__(self, run: LockedRun) -> None:
+        self.teams = {run.team_slug: run.team_id}
+        self.locations = {run.location_code: run.location_id}
 
     def hardware_id(self, code: str | None) -> None:
         return None
@@ -202,14 +260,9 @@ def _run_mapping(
 
 def _run_get_or_create(
     *, principal: Principal, run_id: str, mode: str, fields: dict[str, Any], mapping_args
-) -> CodeCarbonRun:
+) -> LockedRun:
     organisation = principal.organisation
-    run = (
-        CodeCarbonRun.objects.select_for_update(of=("self",))
-        .select_related("team", "location", "ai_model")
-        .filter(organisation=organisation, run_id=run_id)
-        .first()
-    )
+    run = _locked_run(organisation_id=organisation.id, run_id=run_id)
     if run is not None:
         return run
     mapping = _run_mapping(principal=principal, **mapping_args)
@@ -218,7 +271,7 @@ def _run_get_or_create(
     )
     try:
         with transaction.atomic():
-            run = CodeCarbonRun.objects.create(
+            CodeCarbonRun.objects.create(
                 organisation=organisation,
                 run_id=run_id,
                 mode=mode,
@@ -228,15 +281,13 @@ def _run_get_or_create(
                 **fields,
             )
     except IntegrityError:  # the same run registered concurrently
-        return _run_get_or_create(
-            principal=principal, run_id=run_id, mode=mode, fields=fields, mapping_args=None
-        )
-    return run
+        pass
+    return _locked_run(organisation_id=organisation.id, run_id=run_id)
 
 
 def _store_record(
     *,
-    run: CodeCarbonRun,
+    run: LockedRun,
     external_id: str,
     started_at: datetime,
     ended_at: datetime,
@@ -246,12 +297,12 @@ def _store_record(
     """Write one workload record for the run; returns 1 if new, 0 if stored before."""
     record = {
         "external_id": external_id,
-        "team": run.team.slug,
-        "model": run.ai_model.name if run.ai_model_id else None,
+        "team": run.team_slug,
+        "model": run.model_name,
         "phase": run.phase,
         "started_at": started_at,
         "ended_at": ended_at,
-        "location": run.location.code,
+        "location": run.location_code,
         "device_count": 1,
         "energy_kwh": energy_kwh,
         "energy_includes_pue": True,
@@ -259,7 +310,7 @@ def _store_record(
     }
     digest = content_hash(record)
     batch = BatchIds(run.batch_id, run.organisation_id)
-    models = {run.ai_model.name: run.ai_model_id} if run.ai_model_id else {}
+    models = {run.model_name: run.ai_model_id} if run.ai_model_id else {}
     row = WORKLOADS.build_row(record, digest, batch, _RunRefs(run), models)
     result = write_rows(
         WORKLOADS.table, organisation_id=run.organisation_id, rows=[row], row_numbers=[0]
@@ -270,16 +321,44 @@ def _store_record(
             errors=[{"field": "run_id", "message": "conflicting re-send"}],
             status_code=409,
         )
-    IngestBatch.objects.filter(pk=run.batch_id).update(
-        received=F("received") + 1,
-        created=F("created") + result.created,
-        duplicates=F("duplicates") + (1 - result.created),
-    )
-    if result.created:
-        # The run's batch grows with each post: back on the sweep's queue until computed again.
-        BatchComputation.objects.filter(batch_id=run.batch_id).delete()
-        _queue_compute(run.batch_id)
     return result.created
+
+
+def _post_counted(
+    run: LockedRun,
+    *,
+    created: int,
+    duration_s: float,
+    energy_kwh: float,
+    emissions_kg: float,
+    ended_at: datetime | None,
+) -> None:
+    """The run's new totals and its batch's counters. A new record puts the batch back on the
+    sweep's queue (its computation no longer covers it) and queues its computation."""
+    batch, computation, runs = (
+        m._meta.db_table for m in (IngestBatch, BatchComputation, CodeCarbonRun)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {batch} SET received = received + 1, created = created + %s, "  # noqa: S608 - identifiers are ours
+            "duplicates = duplicates + %s WHERE id = %s",
+            [created, 1 - created, run.batch_id],
+        )
+        if not created:
+            return
+        cursor.execute(
+            f"UPDATE {runs} SET duration_s = %s, energy_kwh = %s, emissions_kg = %s, "  # noqa: S608
+            "last_ended_at = %s, posts = posts + 1 WHERE id = %s",
+            [
+                duration_s,
+                energy_kwh,
+                emissions_kg,
+                connection.ops.adapt_datetimefield_value(ended_at),
+                run.id,
+            ],
+        )
+        cursor.execute(f"DELETE FROM {computation} WHERE batch_id = %s", [run.batch_id])  # noqa: S608
+    _queue_compute(run.batch_id)
 
 
 def record_tags(*, run_id: str, emissions_kg: float | None, data: dict[str, Any]) -> dict:
@@ -319,14 +398,11 @@ def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbo
     )
     duration, energy = data["duration"], data["energy_consumed"]
     external_id = f"{run.run_id}:{round(duration * 1000)}"
-    stored = WorkloadRecord.objects.filter(
-        organisation_id=run.organisation_id, external_id=external_id
-    ).exists()
-    if stored or duration < run.duration_s or energy < run.energy_kwh - _EPSILON_KWH:
-        # A re-send, or an older total arriving late: already counted in later records.
-        IngestBatch.objects.filter(pk=run.batch_id).update(
-            received=F("received") + 1, duplicates=F("duplicates") + 1
-        )
+    # The run holds the totals already stored (its row is locked): a total no later than
+    # them is a re-send, or an older post arriving late, already counted.
+    counted = run.posts and round(duration * 1000) <= round(run.duration_s * 1000)
+    if counted or energy < run.energy_kwh - _EPSILON_KWH:
+        _post_counted(run, created=0, duration_s=0, energy_kwh=0, emissions_kg=0, ended_at=None)
         return CodeCarbonResult(run.run_id, external_id, 0, 1, 0.0)
     delta_energy = max(0.0, energy - run.energy_kwh)
     emissions = data.get("emissions")
@@ -341,18 +417,19 @@ def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbo
         energy_kwh=delta_energy,
         tags=record_tags(run_id=run.run_id, emissions_kg=delta_kg, data=data),
     )
-    CodeCarbonRun.objects.filter(pk=run.pk).update(
+    _post_counted(
+        run,
+        created=created,
         duration_s=duration,
         energy_kwh=energy,
         emissions_kg=emissions if emissions is not None else run.emissions_kg,
-        last_ended_at=ended_at,
-        posts=F("posts") + 1,
+        ended_at=ended_at,
     )
     return CodeCarbonResult(run.run_id, external_id, created, 1 - created, delta_energy)
 
 
 @transaction.atomic
-def codecarbon_run_create(*, principal: Principal, payload: Any) -> CodeCarbonRun:
+def codecarbon_run_create(*, principal: Principal, payload: Any) -> LockedRun:
     """`POST /runs` of CodeCarbon's API client: register a run, answer its id."""
     import uuid
 
@@ -381,12 +458,7 @@ def codecarbon_run_create(*, principal: Principal, payload: Any) -> CodeCarbonRu
 def codecarbon_emission_ingest(*, principal: Principal, payload: Any) -> CodeCarbonResult:
     """`POST /emissions` of CodeCarbon's API client: one delta of a registered run."""
     data = _validated(EMISSION_CREATE, payload)
-    run = (
-        CodeCarbonRun.objects.select_for_update(of=("self",))
-        .select_related("team", "location", "ai_model")
-        .filter(organisation=principal.organisation, run_id=data["run_id"])
-        .first()
-    )
+    run = _locked_run(organisation_id=principal.organisation.id, run_id=data["run_id"])
     if run is None:
         raise ApplicationError(
             f"Unknown run {data['run_id']!r}: register it with POST /runs first",
@@ -398,7 +470,7 @@ def codecarbon_emission_ingest(*, principal: Principal, payload: Any) -> CodeCar
     started_at = ended_at - timedelta(seconds=data["duration"])
     if run.last_ended_at and run.last_ended_at < ended_at:
         started_at = max(started_at, run.last_ended_at)
-    energy = data["energy_consumed"]
+    energy, emissions = data["energy_consumed"], data.get("emissions_sum")
     created = _store_record(
         run=run,
         external_id=external_id,
@@ -407,18 +479,18 @@ def codecarbon_emission_ingest(*, principal: Principal, payload: Any) -> CodeCar
         energy_kwh=energy,
         tags=record_tags(
             run_id=run.run_id,
-            emissions_kg=data.get("emissions_sum"),
+            emissions_kg=emissions,
             data={"experiment_id": run.experiment_id},
         ),
     )
-    if created:
-        CodeCarbonRun.objects.filter(pk=run.pk).update(
-            duration_s=F("duration_s") + data["duration"],
-            energy_kwh=F("energy_kwh") + energy,
-            emissions_kg=F("emissions_kg") + (data.get("emissions_sum") or 0.0),
-            last_ended_at=ended_at,
-            posts=F("posts") + 1,
-        )
+    _post_counted(
+        run,
+        created=created,
+        duration_s=run.duration_s + data["duration"],
+        energy_kwh=run.energy_kwh + energy,
+        emissions_kg=run.emissions_kg + (emissions or 0.0),
+        ended_at=ended_at,
+    )
     return CodeCarbonResult(
         run.run_id, external_id, created, 1 - created, energy if created else 0.0
     )

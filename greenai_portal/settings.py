@@ -110,6 +110,12 @@ DATABASES = {
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Postgres' 4MB default made the dashboard's grouped rollup scans sort on disk (external
+    # merge, ~130 ms) instead of hashing in memory (~50 ms) at 5M records.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c work_mem=" + env.str(
+        "GREENAI_PG_WORK_MEM", default="32MB"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -138,19 +138,72 @@ def rollup_cube(
     start: date | None = None,
     end: date | None = None,
 ) -> Cube:
-    """One grouped scan of the visible rollups of [start, end) per grouping."""
+    """The visible rollups of [start, end) summed under each grouping: on Postgres in one scan
+    (GROUP BY GROUPING SETS), elsewhere one grouped scan per grouping."""
+    groupings = [tuple(grouping) for grouping in groupings]
+    rows = filters.rollups(principal, start, end)
+    if connection.vendor == "postgresql" and len(groupings) > 1:
+        return Cube(_grouped_in_one_scan(rows, groupings))
+    return Cube(_grouped_each(rows, groupings))
+
+
+def _grouped_each(rows, groupings: list[tuple[str, ...]]) -> list[tuple[tuple, list]]:
     rowsets = []
-    for grouping in groupings:
-        fields = tuple(grouping)
-        rows = filters.rollups(principal, start, end)
-        if "month" in fields:
-            rows = rows.annotate(month=TruncMonth("day"))
-        grouped = list(rows.values(*fields).annotate(**ROLLUP_SUMS).order_by())
+    for fields in groupings:
+        grouped_rows = rows.annotate(month=TruncMonth("day")) if "month" in fields else rows
+        grouped = list(grouped_rows.values(*fields).annotate(**ROLLUP_SUMS).order_by())
         if "month" in fields:
             for row in grouped:
                 row["month"] = _as_month(row["month"])
         rowsets.append((fields, grouped))
-    return Cube(rowsets)
+    return rowsets
+
+
+# ROLLUP_SUMS in SQL, for the grouping-sets scan (tests compare both paths' cubes).
+_SUMS_SQL = {
+    "unallocated_kwh": "SUM(CASE WHEN market_kg IS NULL THEN facility_kwh ELSE 0 END)",
+    "record_count": "SUM(record_count)::bigint",
+    "it_kwh": "SUM(it_kwh)",
+    "facility_kwh": "SUM(facility_kwh)",
+    "location_kg": "SUM(location_kg)",
+    "market_kg": "SUM(market_kg)",
+    "inferences": "SUM(inferences)::bigint",
+    "tokens": "SUM(tokens)::bigint",
+}
+_ROLLUP_COLUMNS = ("record_count", "it_kwh", "facility_kwh", "location_kg", "market_kg")
+
+
+def _grouped_in_one_scan(rows, groupings: list[tuple[str, ...]]) -> list[tuple[tuple, list]]:
+    """Every grouping of the rollup rows from a single scan of them: the dashboards' rollup
+    reads were one index scan per grouping (4 × ~35 ms over a year of a 5M-record org)."""
+    fields = sorted({field for grouping in groupings for field in grouping})
+    columns = [f for f in fields if f != "month"] + ["day", *_ROLLUP_COLUMNS]
+    columns += ["inferences", "tokens"]
+    source, params = rows.values(*columns).order_by().query.sql_with_params()
+    listed = ", ".join(fields)
+    sets = ", ".join(f"({', '.join(grouping)})" for grouping in groupings)
+    sums = ", ".join(f"{sql} AS {name}" for name, sql in _SUMS_SQL.items())
+    sql = (
+        f"SELECT {listed}, GROUPING({listed}) AS absent, {sums} "  # noqa: S608 - names are ours
+        f"FROM (SELECT s.*, date_trunc('month', s.day)::date AS month FROM ({source}) s) r "
+        f"GROUP BY GROUPING SETS ({sets})"
+    )
+    # GROUPING() sets a bit, first field highest, for each field a row is not grouped by.
+    grouping_of = {
+        sum(1 << (len(fields) - 1 - i) for i, f in enumerate(fields) if f not in grouping): grouping
+        for grouping in groupings
+    }
+    found: dict[tuple, list] = {grouping: [] for grouping in groupings}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        for values in cursor.fetchall():
+            row = dict(zip(names, values, strict=True))
+            grouping = grouping_of[row.pop("absent")]
+            found[grouping].append(
+                {k: v for k, v in row.items() if k in grouping or k in _SUMS_SQL}
+            )
+    return [(grouping, found[grouping]) for grouping in groupings]
 
 
 @dataclass(frozen=True)

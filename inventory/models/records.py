@@ -223,7 +223,9 @@ class WorkloadRecord(IngestedRecord):
         # with the table's fillfactor leaving room for it (migrations 0004, 0008). So no index on
         # status: the pipeline's queue is the batches not yet computed (BatchComputation)
         # and the recalculation jobs. Foreign keys have no index of their own (deleting a team
-        # or a location, rare, scans); reads go by organisation and day, or by batch.
+        # or a location, rare, scans); reads go by organisation and day, by model and day
+        # (the model page's latest records: 1.85 s at 5M records without it, a parallel
+        # scan), or by batch.
         indexes = [
             # Postgres: covering, so a window's (location, day, hardware) keys come from an
             # index-only scan (INCLUDE is ignored elsewhere).
@@ -231,6 +233,9 @@ class WorkloadRecord(IngestedRecord):
                 fields=["organisation", "activity_date"],
                 include=["location", "hardware"],
                 name="workload_org_day",
+            ),
+            models.Index(
+                fields=["organisation", "ai_model", "activity_date"], name="workload_org_model_day"
             ),
         ]
 
@@ -293,6 +298,10 @@ class CloudUsageRecord(IngestedRecord):
                 fields=["organisation", "activity_date"],
                 include=["location", "usage_kind", "hardware"],
                 name="cloud_usage_org_day",
+            ),
+            models.Index(
+                fields=["organisation", "ai_model", "activity_date"],
+                name="cloud_usage_org_model_day",
             ),
         ]
 

@@ -120,3 +120,77 @@ class TestRecordsFailed:
         records_compute()
         failed = records_failed(principal=principal(tenant), limit=2)
         assert failed["count"] == 5 and len(failed["lines"]) == 2
+
+
+def rollups_of(tenant, count: int) -> None:
+    """`count` rollup rows over three months, two teams, a model or none, every phase and
+    tier, both scopes, some not allocated market-based yet (market_kg None)."""
+    from inventory.models import AiModel, DailyRollup, EmissionScope, EnergyTier, Location, Phase
+
+    model = AiModel.objects.create(organisation=tenant.organisation, name="atlas-7b")
+    location = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+    phases, tiers = list(Phase.values), list(EnergyTier.values)
+    DailyRollup.objects.bulk_create(
+        DailyRollup(
+            organisation=tenant.organisation,
+            day=date(2026, 1 + n % 3, 1 + n % 28),
+            team=tenant.teams["research" if n % 2 else "serving"],
+            ai_model=model if n % 3 else None,
+            location=location,
+            phase=phases[n % len(phases)],
+            energy_tier=tiers[n % len(tiers)],
+            scope=EmissionScope.SCOPE2 if n % 4 else EmissionScope.SCOPE3_CAT1,
+            record_count=n + 1,
+            it_kwh=1.5 * n,
+            facility_kwh=1.8 * n,
+            location_kg=0.1 * n,
+            market_kg=None if n % 5 == 0 else 0.05 * n,
+            inferences=1000 * n,
+            tokens=4000 * n,
+        )
+        for n in range(count)
+    )
+
+
+def _sorted(rowsets):
+    return [
+        (fields, sorted((tuple(sorted(row.items(), key=str)) for row in rows), key=str))
+        for fields, rows in rowsets
+    ]
+
+
+@pytest.mark.django_db
+def test_one_scan_of_grouping_sets_sums_as_one_scan_per_grouping(tenant, outsider):
+    from django.db import connection
+
+    from reports.dashboard import MODEL_GROUPINGS, TEAM_GROUPINGS
+    from reports.dashboard_selectors import (
+        OVERVIEW_GROUPINGS,
+        Filters,
+        _grouped_each,
+        _grouped_in_one_scan,
+    )
+
+    if connection.vendor != "postgresql":
+        pytest.skip("GROUPING SETS: the Postgres path (CI runs it)")
+    rollups_of(tenant, 120)
+    rollups_of(outsider, 50)
+    filters = Filters(start=date(2026, 1, 1), end=date(2026, 3, 1))  # two of the three months
+    for who in ("admin", "engineer"):
+        rows = filters.rollups(principal(tenant, who))
+        for groupings in (OVERVIEW_GROUPINGS, TEAM_GROUPINGS, MODEL_GROUPINGS):
+            groupings = [tuple(g) for g in groupings]
+            once = _sorted(_grouped_in_one_scan(rows, groupings))
+            each = _sorted(_grouped_each(rows, groupings))
+            assert [fields for fields, _ in once] == [fields for fields, _ in each]
+            for (_, a), (_, b) in zip(once, each, strict=True):
+                assert len(a) == len(b)
+                for row_a, row_b in zip(a, b, strict=True):
+                    assert dict(row_a) == pytest.approx(dict(row_b))
+    # Real figures: January and February rows of the tenant only (n % 3 in 0, 1).
+    by_month = dict(
+        _grouped_in_one_scan(filters.rollups(principal(tenant)), [("month",), ("phase",)])
+    )[("month",)]
+    counted = sum(row["record_count"] for row in by_month)
+    assert counted == sum(n + 1 for n in range(120) if n % 3 in (0, 1))
+    assert {row["month"] for row in by_month} == {date(2026, 1, 1), date(2026, 2, 1)}

@@ -167,19 +167,22 @@ def last_full_quarter(end: date) -> tuple[periods.Period, periods.Period]:
     return periods.quarter(year, number), periods.quarter(*periods.previous_quarter(year, number))
 
 
-def quarter_comparison(principal: Principal, filters: Filters) -> dict:
-    """Scope 2 of the last complete quarter of the period against the quarter before it."""
+def quarter_comparison(principal: Principal, filters: Filters, cube: Cube | None = None) -> dict:
+    """Scope 2 of the last complete quarter of the period against the quarter before it, from
+    the period's own cube (by month and scope) when it holds both quarters."""
     current, before = last_full_quarter(filters.end)
-    cube = rollup_cube(
-        principal=principal,
-        filters=filters,
-        groupings=[("month", "scope")],
-        start=before.start,
-        end=current.end,
-    )
+    if cube is None or before.start < filters.start:
+        cube = rollup_cube(
+            principal=principal,
+            filters=filters,
+            groupings=[("month", "scope")],
+            start=before.start,
+            end=current.end,
+        )
     now, then = Sums(), Sums()
     for month, sums in cube.by("month", where={"scope": EmissionScope.SCOPE2}).items():
-        (now if month >= current.start else then).add(asdict(sums))
+        if before.start <= month < current.end:
+            (now if month >= current.start else then).add(asdict(sums))
 
     def change(a: float, b: float) -> float | None:
         return None if b == 0 else (a - b) / b * 100.0
@@ -198,7 +201,7 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     scope2 = cube.total(scope=EmissionScope.SCOPE2)
     cloud = cube.total(scope=EmissionScope.SCOPE3_CAT1)
     everything = cube.total()
-    compare = quarter_comparison(principal, filters)
+    compare = quarter_comparison(principal, filters, cube)
     share = renewable_share(principal=principal, cube=cube, start=filters.start, end=filters.end)
     market_note = (
         f"{compare['label']}"

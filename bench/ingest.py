@@ -332,6 +332,36 @@ def import_child(job_id: int) -> None:
     )
 
 
+def ensure_database(url: str) -> None:
+    """Create the bench database if it does not exist yet."""
+    import psycopg
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if exists.fetchone() is None:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def purge_queued_tasks() -> int:
+    """Drop the compute tasks queued on the bench's broker: this bench queues them with no
+    worker running, and a later bench's worker must not spend its time on them."""
+    from greenai_portal.celery import app
+
+    return app.control.purge()
+
+
+def migrated_django() -> None:
+    """Django set up on the bench database, created and migrated if need be."""
+    import django
+    from django.core.management import call_command
+
+    ensure_database(os.environ["DATABASE_URL"])
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
 def setup_tenant():
     from accounts.models import Organisation
     from accounts.services import api_token_create, organisation_create, team_create
@@ -451,11 +481,7 @@ def main() -> None:
     if not os.environ.get("REDIS_URL"):
         raise SystemExit("set REDIS_URL: compute tasks are queued, not run, while timing")
 
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    migrated_django()
     organisation, key, cc_key = setup_tenant()
     parts = set(args.parts.split(","))
     results: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
@@ -476,6 +502,7 @@ def main() -> None:
         codecarbon(args, key, cc_key, results)
     if "import" in parts:
         import_memory(args, organisation, results)
+    purge_queued_tasks()
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")

@@ -40,7 +40,9 @@ from ingest import (
     ROOT,
     bodies,
     free_port,
+    migrated_django,
     post,
+    purge_queued_tasks,
     server_env,
     setup_tenant,
     start_server,
@@ -131,9 +133,7 @@ def main() -> None:
 
     # The sessions signed in here must be valid for the server.
     os.environ["DJANGO_SECRET_KEY"] = BENCH_SECRET_KEY
-    import django
-
-    django.setup()
+    migrated_django()
     from django.db import connection
 
     organisation, key, _ = setup_tenant()
@@ -147,6 +147,9 @@ def main() -> None:
     )
     port = free_port()
     server = start_server(port, args.workers, args.threads)
+    stale = purge_queued_tasks()  # e.g. left by bench/ingest.py on the same broker
+    if stale:
+        print(f"dropped {stale} stale tasks from the broker's queue")
     worker = start_worker()
     try:
         warm_up(port, key, args.workers * args.threads)

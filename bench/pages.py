@@ -36,24 +36,14 @@ ORGANISATIONS = 3  # the measured one and two neighbours of the same size
 TARGET_MS = 300.0
 
 
-def ensure_database(url: str) -> None:
-    """Create the bench database if it does not exist yet."""
-    import psycopg
-
-    name = url.rsplit("/", 1)[1].split("?")[0]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if exists.fetchone() is None:
-            connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def setup_django() -> None:
     import django
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):
         sys.exit("bench/pages.py measures Postgres: set DATABASE_URL=postgres://…/greenai_bench")
+    from ingest import ensure_database
+
     ensure_database(url)
     os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
     django.setup()

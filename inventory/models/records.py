@@ -234,8 +234,12 @@ class WorkloadRecord(IngestedRecord):
                 include=["location", "hardware"],
                 name="workload_org_day",
             ),
+            # Partial: only queries naming a model can use it. Whole, the planner took it for
+            # a team's latest records too, reading every record of the organisation.
             models.Index(
-                fields=["organisation", "ai_model", "activity_date"], name="workload_org_model_day"
+                fields=["organisation", "ai_model", "activity_date"],
+                condition=models.Q(ai_model__isnull=False),
+                name="workload_org_model_day",
             ),
         ]
 
@@ -301,6 +305,7 @@ class CloudUsageRecord(IngestedRecord):
             ),
             models.Index(
                 fields=["organisation", "ai_model", "activity_date"],
+                condition=models.Q(ai_model__isnull=False),
                 name="cloud_usage_org_model_day",
             ),
         ]

@@ -170,15 +170,8 @@ _SUMS_SQL = {
     "inferences": "SUM(inferences)::bigint",
     "tokens": "SUM(tokens)::bigint",
 }
-_ROLLUP_COLUMNS = (
-    "record_count",
-    "it_kwh",
-    "facility_kwh",
-    "location_kg",
-    "market_kg",
-    "inferences",
-    "tokens",
-)
+# The rollup columns those sums read (unallocated_kwh is derived from two of them).
+_ROLLUP_COLUMNS = tuple(name for name in _SUMS_SQL if name != "unallocated_kwh")
 
 
 def _grouped_in_one_scan(rows, groupings: list[tuple[str, ...]]) -> list[tuple[tuple, list]]:

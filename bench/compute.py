@@ -43,7 +43,7 @@ CLOUD_REGIONS = ["aws:us-east-1", "aws:eu-west-1", "gcp:europe-west4", "gcp:us-c
 
 def setup() -> None:
     import django
-    from pages import ensure_database  # bench/pages.py: creates the database if need be
+    from ingest import ensure_database  # creates the database if need be
 
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith("postgres"):

@@ -45,7 +45,7 @@ os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
 
 import compute as compute_bench  # noqa: E402 - bench/compute.py: its record columns and workers
-from pages import ensure_database  # noqa: E402
+from ingest import ensure_database  # noqa: E402
 
 QUARTER_START, QUARTER_END = date(2026, 1, 1), date(2026, 4, 1)
 FACILITIES = (

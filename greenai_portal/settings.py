@@ -113,9 +113,10 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Postgres' 4MB default made the dashboard's grouped rollup scans sort on disk (external
     # merge, ~130 ms) instead of hashing in memory (~50 ms) at 5M records.
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c work_mem=" + env.str(
-        "GREENAI_PG_WORK_MEM", default="32MB"
-    )
+    # Added to any server options DATABASE_URL already gives (`?options=...`).
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _work_mem = env.str("GREENAI_PG_WORK_MEM", default="32MB")
+    _options["options"] = f"{_options.get('options', '')} -c work_mem={_work_mem}".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

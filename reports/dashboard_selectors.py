@@ -41,6 +41,7 @@ from inventory.models import (
     RecalculationStatus,
     WorkloadRecord,
 )
+from inventory.pipeline import batches_waiting
 from inventory.pipeline.sql import as_date, in_list
 from reports.selectors import ROLLUP_SUMS, Sums, rollups_visible
 
@@ -331,11 +332,7 @@ def records_waiting(*, principal: Principal) -> dict:
     """Records waiting to be computed, found where the pipeline looks for work (records have
     no index on their status): the batches not computed yet and the running recalculations."""
     # Ids first (few): an empty queue then costs no scan of the records at all.
-    batches = list(
-        IngestBatch.objects.filter(
-            organisation=principal.organisation, created__gt=0, computation__isnull=True
-        ).values_list("id", flat=True)
-    )
+    batches = batches_waiting(organisation_id=principal.organisation.id)
     jobs = list(
         RecalculationJob.objects.filter(
             organisation=principal.organisation,

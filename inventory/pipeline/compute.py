@@ -270,14 +270,13 @@ def batch_compute(*, batch_id: int) -> ComputeResult:
     return result
 
 
-def batches_waiting() -> list[int]:
-    """Batches holding records and not computed yet: their task was lost, never queued (the
-    broker was down) or is still on its way."""
-    return list(
-        IngestBatch.objects.filter(created__gt=0, computation__isnull=True)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
+def batches_waiting(*, organisation_id: int | None = None) -> list[int]:
+    """Batches holding records and not computed yet (of one organisation, or all): their task
+    was lost, never queued (the broker was down) or is still on its way."""
+    batches = IngestBatch.objects.filter(created__gt=0, computation__isnull=True)
+    if organisation_id is not None:
+        batches = batches.filter(organisation_id=organisation_id)
+    return list(batches.order_by("id").values_list("id", flat=True))
 
 
 def pending_sweep() -> ComputeResult:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from django.db import transaction
 
 from accounts.models import Team
@@ -73,19 +74,32 @@ class IngestResult:
 
 
 _canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+_sorted_json = msgspec.json.Encoder(order="sorted").encode
 
 
 def content_hash(record: dict[str, Any], fields: Sequence[str] = WORKLOAD_CONTENT_FIELDS) -> str:
-    """SHA-256 of the record's content fields as sorted, compact JSON (datetimes in ISO 8601).
+    """SHA-256 of the record's content fields as sorted, compact JSON (datetimes in ISO 8601,
+    non-ASCII escaped: what `json.dumps(sort_keys=True)` writes).
 
-    The hot path of bulk ingestion: one dict build and the C JSON encoder, no per-field calls.
+    The hot path of bulk ingestion. msgspec writes the same bytes five times faster, except in
+    three places, where the standard library's encoder takes over: floats below 1e-4 or from
+    1e16 up (Python writes 1e-05 and 1e+16, msgspec 0.00001 and 1e16), non-ASCII text and DEL
+    (which only Python escapes). Stored hashes never change, so neither do idempotency nor
+    locked reports' input hashes.
     """
     get = record.get
     canonical = {field: get(field) for field in fields}
+    plain = True
     for field, value in canonical.items():
-        if value.__class__ is datetime:
+        kind = value.__class__
+        if kind is datetime:
             canonical[field] = value.isoformat()
-    return hashlib.sha256(_canonical_json(canonical).encode()).hexdigest()
+        elif kind is float and value and not 1e-4 <= abs(value) < 1e16:
+            plain = False
+    text = _sorted_json(canonical) if plain else b""
+    if not plain or not text.isascii() or b"\x7f" in text:
+        text = _canonical_json(canonical).encode()
+    return hashlib.sha256(text).hexdigest()
 
 
 def _choices_hint(field: str, value: str, valid: list[str]) -> str:
@@ -184,14 +198,14 @@ class RecordKindSpec:
 
     content_fields: tuple[str, ...]
     table: RecordTable
-    # (record, hash, batch ids, refs, model ids) -> tuple in table.columns order
+    # (record, hash, batch ids, refs, model ids) -> tuple in table.columns order (JSON columns
+    # as Python objects)
     build_row: Callable[..., tuple]
 
 
 def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
     started_at, ended_at = record["started_at"], record["ended_at"]
     model_name = record.get("model")
-    tags = record.get("tags")
     return (
         batch.organisation_id,
         batch.id,
@@ -214,13 +228,12 @@ def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -
         record.get("energy_includes_pue", False),
         record.get("inferences"),
         record.get("tokens"),
-        json.dumps(tags) if tags else "{}",
+        record.get("tags") or {},
     )
 
 
 def _cloud_usage_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
     model_name = record.get("model")
-    tags = record.get("tags")
     return (
         batch.organisation_id,
         batch.id,
@@ -240,7 +253,7 @@ def _cloud_usage_row(record, digest, batch: "BatchIds", refs: References, models
         record["usage_start"].astimezone(UTC).date(),
         record.get("cost"),
         record.get("currency") or "",
-        json.dumps(tags) if tags else "{}",
+        record.get("tags") or {},
     )
 
 

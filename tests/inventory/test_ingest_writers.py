@@ -8,6 +8,7 @@ from django.db import connection
 from accounts.principal import principal_for_token
 from accounts.services import api_token_create
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion import writers
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
 from inventory.models import CloudUsageRecord, WorkloadRecord
 from inventory.services import record_batch_ingest
@@ -132,3 +133,30 @@ class TestWriters:
         assert refused.value.status_code == 409
         assert [e["row"] for e in refused.value.errors] == [400]
         assert WorkloadRecord.objects.count() == 300
+
+    @needs_postgres
+    def test_a_batch_raced_by_another_falls_back_to_the_staged_path(self, tenant, monkeypatch):
+        # Another batch stores some of these ids between the look for stored ids and the
+        # COPY: the COPY fails on the unique index, its savepoint is rolled back and the
+        # staged path counts those ids as duplicates.
+        who = principal(tenant)
+        records = workloads(400)
+        record_batch_ingest(kind="workload", principal=who, records=records[150:250])
+        monkeypatch.setattr(writers, "_any_stored", lambda *args: False)
+        result = record_batch_ingest(kind="workload", principal=who, records=records)
+        assert (result.created, result.duplicates) == (300, 100)
+        assert WorkloadRecord.objects.filter(organisation=tenant.organisation).count() == 400
+        changed = [*workloads(450)[400:], {**records[0], "device_count": 99}]
+        with pytest.raises(ApplicationError) as refused:
+            record_batch_ingest(kind="workload", principal=who, records=changed)
+        assert [e["row"] for e in refused.value.errors] == [50]
+
+    @needs_postgres
+    def test_a_fresh_batch_is_copied_straight_into_the_table(self, tenant, monkeypatch):
+        staged = []
+        monkeypatch.setattr(writers, "_write_staged", lambda *args: staged.append(args))
+        result = record_batch_ingest(
+            kind="workload", principal=principal(tenant), records=workloads(300)
+        )
+        assert (result.created, staged) == (300, [])
+        assert WorkloadRecord.objects.get(external_id="job-7").tags == {"i": "7"}

@@ -1,0 +1,84 @@
+"""A record's content hash is SHA-256 of `json.dumps(sort_keys=True)` of its content fields,
+byte for byte, whichever encoder wrote it: stored hashes decide duplicates and conflicts of
+re-sent records and feed locked reports' input hashes, so they may never change."""
+
+import hashlib
+import json
+from datetime import UTC, datetime, timedelta, timezone
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from inventory.services import CLOUD_USAGE_CONTENT_FIELDS, WORKLOAD_CONTENT_FIELDS, content_hash
+
+RECORD = {
+    "team": "research",
+    "model": "llama-7b",
+    "phase": "training",
+    "started_at": datetime(2026, 1, 10, 8, tzinfo=UTC),
+    "ended_at": datetime(2026, 1, 10, 9, 30, tzinfo=UTC),
+    "location": "aws:us-east-1",
+    "hardware": "nvidia-h100-sxm",
+    "device_count": 8,
+    "energy_kwh": 12.5,
+    "utilization": 0.75,
+    "energy_includes_pue": False,
+    "tags": {"project": "atlas", "cost_centre": "r&d"},
+}
+
+
+def reference_hash(record: dict, fields) -> str:
+    canonical = {
+        field: value.isoformat() if isinstance(value, datetime) else value
+        for field, value in ((field, record.get(field)) for field in fields)
+    }
+    return hashlib.sha256(
+        json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()
+    ).hexdigest()
+
+
+def test_a_record_keeps_the_hash_earlier_releases_stored():
+    # Figures from the release before msgspec wrote the canonical JSON.
+    assert content_hash(RECORD) == (
+        "e652843840d30def51acc70ed1095ed1a4cb5dce584181f8b51a60c46490361c"
+    )
+    tiny_and_accented = {**RECORD, "energy_kwh": 3.2e-05, "tags": {"projet": "été"}}
+    assert content_hash(tiny_and_accented) == (
+        "752e706b25335361c58098126eb895e2139d6ce9684911658b4bd3d0a9c8841b"
+    )
+
+
+FLOATS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from([0.0, -0.0, 1e-4, 9.999999999999999e-05, 1e16, 9999999999999998.0, 5e-324]),
+)
+VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    FLOATS,
+    st.text(max_size=30),
+    st.datetimes(
+        min_value=datetime(1990, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))]),
+    ),
+)
+TAGS = st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=20), max_size=5)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    fields=st.sampled_from([WORKLOAD_CONTENT_FIELDS, CLOUD_USAGE_CONTENT_FIELDS]),
+    values=st.lists(VALUES, min_size=20, max_size=20),
+    tags=st.one_of(st.none(), TAGS),
+)
+def test_any_record_hashes_as_the_standard_library_writes_it(fields, values, tags):
+    record = dict(zip(fields, values, strict=False)) | {"tags": tags}
+    assert content_hash(record, fields) == reference_hash(record, fields)
+
+
+@settings(max_examples=300, deadline=None)
+@given(kwh=FLOATS, text=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=20))
+def test_floats_and_ascii_control_characters_hash_as_python_writes_them(kwh, text):
+    record = {**RECORD, "energy_kwh": kwh, "model": text}
+    assert content_hash(record) == reference_hash(record, WORKLOAD_CONTENT_FIELDS)

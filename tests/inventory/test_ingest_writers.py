@@ -135,14 +135,13 @@ class TestWriters:
         assert WorkloadRecord.objects.count() == 300
 
     @needs_postgres
-    def test_a_batch_raced_by_another_falls_back_to_the_staged_path(self, tenant, monkeypatch):
-        # Another batch stores some of these ids between the look for stored ids and the
-        # COPY: the COPY fails on the unique index, its savepoint is rolled back and the
-        # staged path counts those ids as duplicates.
+    def test_a_partial_re_send_leaves_nothing_of_its_failed_copy(self, tenant):
+        # The batch is copied straight into the table until its first stored id (row 150)
+        # fails the COPY; the savepoint takes those 150 rows back and the staged path stores
+        # each new record once and counts the stored ones as duplicates.
         who = principal(tenant)
         records = workloads(400)
         record_batch_ingest(kind="workload", principal=who, records=records[150:250])
-        monkeypatch.setattr(writers, "_any_stored", lambda *args: False)
         result = record_batch_ingest(kind="workload", principal=who, records=records)
         assert (result.created, result.duplicates) == (300, 100)
         assert WorkloadRecord.objects.filter(organisation=tenant.organisation).count() == 400
@@ -150,6 +149,7 @@ class TestWriters:
         with pytest.raises(ApplicationError) as refused:
             record_batch_ingest(kind="workload", principal=who, records=changed)
         assert [e["row"] for e in refused.value.errors] == [50]
+        assert WorkloadRecord.objects.filter(organisation=tenant.organisation).count() == 400
 
     @needs_postgres
     def test_a_fresh_batch_is_copied_straight_into_the_table(self, tenant, monkeypatch):

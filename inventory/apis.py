@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.authentication import ApiTokenAuthentication
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from greenai_portal.memory import collector_paused
 from greenai_portal.openapi import error_responses
 from greenai_portal.parsers import SafeJSONParser, too_large
 from inventory.imports.jobs import import_job_create, import_progress
@@ -143,13 +144,14 @@ class _RecordIngestApi(APIView):
     record_schema: RecordSchema
 
     def post(self, request):
-        records = validated_records(request, self.record_schema)
-        result = record_batch_ingest(
-            kind=self.record_schema.name,
-            principal=request.principal,
-            records=records,
-            user=request.user if getattr(request.user, "pk", None) else None,
-        )
+        with collector_paused():
+            records = validated_records(request, self.record_schema)
+            result = record_batch_ingest(
+                kind=self.record_schema.name,
+                principal=request.principal,
+                records=records,
+                user=request.user if getattr(request.user, "pk", None) else None,
+            )
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(IngestOutputSerializer(result).data, status=code)
 

@@ -105,7 +105,10 @@ class CsvRecords:
     def record(self, cells: list[str]) -> dict[str, Any] | RowProblem:
         if len(cells) != self.width:
             return RowProblem(f"Has {len(cells)} cells; the header has {self.width} columns")
-        record: dict[str, Any] = {name: cells[i] for i, name in self.plain_columns if cells[i]}
+        if self.tag_columns or "" in cells:
+            record: dict[str, Any] = {name: cells[i] for i, name in self.plain_columns if cells[i]}
+        else:  # the usual row, every cell filled: built in C
+            record = dict(zip(self.header, cells, strict=True))
         tags_cell = record.get("tags")
         if tags_cell is not None:
             # Not JSON: left as text, which the schema reports as "must be an object".

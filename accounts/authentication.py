@@ -3,6 +3,7 @@ from rest_framework import authentication, exceptions
 
 from accounts import tokens
 from accounts.models import ApiToken
+from accounts.selectors import api_token_by_prefix
 from accounts.services import api_token_touch
 
 
@@ -27,11 +28,7 @@ class TokenUser:
 
 def token_authenticate(key: str) -> ApiToken:
     prefix = tokens.prefix_of(key)
-    token = (
-        ApiToken.objects.select_related("organisation", "team").filter(prefix=prefix).first()
-        if prefix
-        else None
-    )
+    token = api_token_by_prefix(prefix=prefix) if prefix else None
     if token is None or not tokens.key_matches(key, token.key_hash) or not token.is_active:
         raise exceptions.AuthenticationFailed("Invalid or revoked API token")
     api_token_touch(token=token, min_interval_s=settings.GREENAI_TOKEN_TOUCH_SECONDS)

@@ -334,7 +334,10 @@ def _post_counted(
     ended_at: datetime | None,
 ) -> None:
     """The run's new totals and its batch's counters. A new record puts the batch back on the
-    sweep's queue (its computation no longer covers it) and queues its computation."""
+    sweep's queue (its computation no longer covers it) and queues its computation, unless a
+    task for the batch is queued and not started yet: that one will compute this record too,
+    since it takes the flag off (waiting for this transaction, which holds the batch's row)
+    before it reads the batch's pending records."""
     batch, computation, runs = (
         m._meta.db_table for m in (IngestBatch, BatchComputation, CodeCarbonRun)
     )
@@ -358,7 +361,13 @@ def _post_counted(
             ],
         )
         cursor.execute(f"DELETE FROM {computation} WHERE batch_id = %s", [run.batch_id])  # noqa: S608
-    _queue_compute(run.batch_id)
+        cursor.execute(
+            f"UPDATE {batch} SET compute_queued = %s WHERE id = %s AND NOT compute_queued",  # noqa: S608
+            [True, run.batch_id],
+        )
+        first_to_queue = cursor.rowcount == 1
+    if first_to_queue:
+        _queue_compute(run.batch_id)
 
 
 def record_tags(*, run_id: str, emissions_kg: float | None, data: dict[str, Any]) -> dict:

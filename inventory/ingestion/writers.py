@@ -18,6 +18,7 @@ the whole batch back.
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import msgspec
@@ -68,6 +69,10 @@ class RecordTable:
                 default = field.get_default()
                 fixed.append((field.column, field.get_db_prep_save(default, connection)))
         return fixed
+
+    @cached_property
+    def fields_by_column(self) -> dict[str, models.Field]:
+        return {field.column: field for field in self.model._meta.concrete_fields}
 
     @property
     def _external_id_index(self) -> int:
@@ -128,13 +133,6 @@ def _copy_types(raw, table_name: str, columns: Sequence[str]) -> list[int]:
 
 _COLUMN_TYPES: dict[str, dict[str, int]] = {}
 _INTEGER_OID = 23
-
-
-def _field_name(table: RecordTable, column: str) -> str:
-    for field in table.model._meta.concrete_fields:
-        if field.column == column:
-            return field.name
-    raise LookupError(column)
 
 
 def _write_copy(
@@ -234,10 +232,7 @@ def _write_values(
     fixed = table.fixed_values()
     all_columns = [*table.columns, *(column for column, _ in fixed)]
     fixed_values = [value for _, value in fixed]
-    adapters = [
-        _adapter(table.model._meta.get_field(_field_name(table, column)))
-        for column in table.columns
-    ]
+    adapters = [_adapter(table.fields_by_column[column]) for column in table.columns]
     adapt = [(i, a) for i, a in enumerate(adapters) if a is not None]
     per_row = len(all_columns)
     chunk = max(1, _MAX_PARAMS // per_row)

@@ -46,6 +46,9 @@ class IngestBatch(models.Model):
     received = models.PositiveIntegerField(default=0)
     created = models.PositiveIntegerField(default=0)
     duplicates = models.PositiveIntegerField(default=0)
+    # A compute task is queued for this batch and has not started: a batch that takes records
+    # post after post (a CodeCarbon run's) queues one task, not one per post.
+    compute_queued = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

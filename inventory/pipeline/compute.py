@@ -262,7 +262,11 @@ def records_compute(
 
 
 def batch_compute(*, batch_id: int) -> ComputeResult:
-    """Compute a batch's records, then mark the batch computed (off the sweep's queue)."""
+    """Compute a batch's records, then mark the batch computed (off the sweep's queue).
+
+    The batch's queued flag comes off first, in its own transaction: a record stored after
+    that queues a new task; one stored before it is committed, and computed here."""
+    IngestBatch.objects.filter(pk=batch_id, compute_queued=True).update(compute_queued=False)
     result = records_compute(batch_id=batch_id)
     BatchComputation.objects.update_or_create(
         batch_id=batch_id, defaults={"records": result.computed}

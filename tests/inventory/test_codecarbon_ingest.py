@@ -238,3 +238,50 @@ class TestApiMode:
     def test_it_needs_the_token_header(self, tenant, client):
         response = client.post("/api/v1/codecarbon/runs", {"experiment_id": "e"}, format="json")
         assert response.status_code == 401
+
+
+@pytest.mark.django_db
+class TestComputeQueue:
+    """A run's posts share one batch: one compute task waits for it, not one per post."""
+
+    def totals(self, hours: int) -> dict:
+        return emissions_data(
+            timestamp=f"2026-01-10T{10 + hours:02d}:00:00",
+            duration=3600.0 * hours,
+            energy_consumed=0.5 * hours,
+            emissions=0.02 * hours,
+        )
+
+    def test_posts_queue_one_task_until_it_starts(
+        self, tenant, client, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        from inventory.pipeline.compute import batch_compute
+        from inventory.tasks import compute_batch
+
+        queued = []
+        monkeypatch.setattr(compute_batch, "delay", queued.append)
+        key = token_key(tenant, team="research")
+        with django_capture_on_commit_callbacks(execute=True):
+            for hours in (1, 2, 3):
+                assert post_output(client, key, self.totals(hours)).status_code == 201
+            post_output(client, key, self.totals(3))  # a re-send stores and queues nothing
+        batch = CodeCarbonRun.objects.get().batch_id
+        assert queued == [batch]
+        # The task starts: it takes the flag off and computes every record stored so far.
+        assert batch_compute(batch_id=batch).computed == 3
+        assert not IngestBatch.objects.get(pk=batch).compute_queued
+        with django_capture_on_commit_callbacks(execute=True):
+            post_output(client, key, self.totals(4))
+        assert queued == [batch, batch]
+        statuses = WorkloadRecord.objects.order_by("ended_at").values_list("status", flat=True)
+        assert list(statuses) == ["computed", "computed", "computed", "pending"]
+
+    def test_with_a_worker_every_post_is_computed(
+        self, tenant, client, eager_celery, django_capture_on_commit_callbacks
+    ):
+        key = token_key(tenant, team="research")
+        for hours in (1, 2, 3):
+            with django_capture_on_commit_callbacks(execute=True):
+                post_output(client, key, self.totals(hours))
+        statuses = set(WorkloadRecord.objects.values_list("status", flat=True))
+        assert (WorkloadRecord.objects.count(), statuses) == (3, {"computed"})

@@ -7,6 +7,7 @@ from django.db.models import QuerySet
 
 from accounts.models import ApiToken, Membership, Organisation, Team
 from accounts.principal import Principal, principal_for_membership, principal_for_token
+from greenai_portal.db import prepared_cursor
 
 
 def membership_for_user(*, user) -> Membership | None:
@@ -53,7 +54,7 @@ def api_token_by_prefix(*, prefix: str) -> ApiToken | None:
     models' fields: compiling the ORM's query for each call cost more than running it.
     """
     sql, parts = _token_statement()
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, [prefix])
         row = cursor.fetchone()
     if row is None:

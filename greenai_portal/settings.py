@@ -117,6 +117,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
     _work_mem = env.str("GREENAI_PG_WORK_MEM", default="32MB")
     _options["options"] = f"{_options.get('options', '')} -c work_mem={_work_mem}".strip()
+    # Django keeps psycopg from preparing statements (a pooler in transaction mode may not
+    # pass them through); its own cursors bind on the client and never prepare anyway. The
+    # hot paths' cursors (greenai_portal.db.prepared_cursor) prepare theirs unless this is off.
+    if env.bool("GREENAI_PG_PREPARED_STATEMENTS", default=True):
+        _options.setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -23,11 +23,13 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Team
 from accounts.principal import Principal
+from greenai_portal.db import prepared_cursor, rows_where
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.fields import Field, RecordSchema, number, text, timestamp
 from inventory.ingestion.mapping import (
     country_alpha2,
     country_location,
+    located,
     location_by_code,
     mapping_rules,
     match_rule,
@@ -177,7 +179,7 @@ def _locked_run(*, organisation_id: int, run_id: str) -> LockedRun | None:
         m._meta.db_table for m in (CodeCarbonRun, Team, Location, AiModel)
     )
     lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             "SELECT r.id, r.run_id, r.organisation_id, r.batch_id, r.team_id, t.slug, "  # noqa: S608 - identifiers are ours
             "r.location_id, l.code, r.ai_model_id, m.name, r.phase, r.experiment_id, "
@@ -233,9 +235,9 @@ def _run_mapping(
     if rule and rule.location_code:
         location = location_by_code(organisation=organisation, code=rule.location_code)
     if location is None and cloud_provider and cloud_region:
-        location = Location.objects.filter(
-            organisation__isnull=True, code=f"{cloud_provider.lower()}:{cloud_region.lower()}"
-        ).first()
+        location = located(
+            organisation_id=None, code=f"{cloud_provider.lower()}:{cloud_region.lower()}"
+        )
     if location is None and country_alpha2(country):
         location = country_location(organisation=organisation, alpha2=country_alpha2(country))
     if location is None:
@@ -249,7 +251,18 @@ def _run_mapping(
     )
     model = None
     if model_name:
-        model, _ = AiModel.objects.get_or_create(organisation=organisation, name=model_name[:160])
+        name = model_name[:160]
+        model = (
+            next(
+                iter(
+                    rows_where(
+                        AiModel, "organisation_id = %s AND name = %s", [organisation.id, name]
+                    )
+                ),
+                None,
+            )
+            or AiModel.objects.get_or_create(organisation=organisation, name=name)[0]
+        )
     return {
         "team": team,
         "location": location,
@@ -341,7 +354,7 @@ def _post_counted(
     batch, computation, runs = (
         m._meta.db_table for m in (IngestBatch, BatchComputation, CodeCarbonRun)
     )
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"UPDATE {batch} SET received = received + 1, created = created + %s, "  # noqa: S608 - identifiers are ours
             "duplicates = duplicates + %s WHERE id = %s",

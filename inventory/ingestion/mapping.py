@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from django.db import IntegrityError, transaction
 
 from accounts.principal import Principal
+from greenai_portal.db import rows_where
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.countries import ALPHA3_TO_ALPHA2
 from inventory.models import Location, MappingSource, TeamMappingRule, Zone
@@ -14,11 +15,24 @@ COUNTRY_PREFIX = "country:"
 
 
 def mapping_rules(*, principal: Principal, source: str) -> list[TeamMappingRule]:
-    """The organisation's rules for this source (and for any source), first match first."""
-    rules = TeamMappingRule.objects.filter(
-        organisation=principal.organisation, source__in=[source, MappingSource.ANY]
-    ).select_related("team")
-    return list(rules)
+    """The organisation's rules for this source (and for any source), first match first
+    (the model's ordering). A rule's team loads when a rule is used."""
+    return list(
+        rows_where(
+            TeamMappingRule,
+            "organisation_id = %s AND source IN (%s, %s) ORDER BY priority, id",
+            [principal.organisation.id, source, MappingSource.ANY],
+        )
+    )
+
+
+def located(*, organisation_id: int | None, code: str) -> Location | None:
+    """The location with this code: an organisation's own, or (None) a shared cloud region."""
+    if organisation_id is None:
+        where, params = "organisation_id IS NULL AND code = %s", [code]
+    else:
+        where, params = "organisation_id = %s AND code = %s", [organisation_id, code]
+    return next(iter(rows_where(Location, f"{where} ORDER BY id LIMIT 1", params)), None)
 
 
 def match_rule(
@@ -39,7 +53,7 @@ def country_location(*, organisation, alpha2: str) -> Location:
     PUE of its own (CodeCarbon's energy already includes the PUE it was given).
     """
     code = f"{COUNTRY_PREFIX}{alpha2}"
-    found = Location.objects.filter(organisation=organisation, code=code).first()
+    found = located(organisation_id=organisation.id, code=code)
     if found:
         return found
     zone = Zone.objects.filter(code=alpha2).first()
@@ -63,12 +77,11 @@ def country_location(*, organisation, alpha2: str) -> Location:
 
 def location_by_code(*, organisation, code: str) -> Location | None:
     """An organisation's facility, a shared cloud region, or a `country:XX` location."""
-    own = Location.objects.filter(organisation=organisation, code=code).first()
-    if own:
-        return own
-    shared = Location.objects.filter(organisation__isnull=True, code=code).first()
-    if shared:
-        return shared
+    found = located(organisation_id=organisation.id, code=code) or located(
+        organisation_id=None, code=code
+    )
+    if found:
+        return found
     if code.startswith(COUNTRY_PREFIX):
         return country_location(organisation=organisation, alpha2=code[len(COUNTRY_PREFIX) :])
     return None

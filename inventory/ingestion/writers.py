@@ -27,6 +27,8 @@ from django.utils import timezone
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import set_json_dumps
 
+from greenai_portal.db import prepared_cursor
+
 # Below this many rows a multi-row INSERT beats COPY's temp-table set-up.
 COPY_MIN_ROWS = 200
 # SQLite allows 32766 bound parameters per statement (999 before 3.32).
@@ -238,7 +240,7 @@ def _write_values(
     chunk = max(1, _MAX_PARAMS // per_row)
     marks_one = "(" + ", ".join(["%s"] * per_row) + ")"
     created = 0
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         for start in range(0, len(rows), chunk):
             part = rows[start : start + chunk]
             params: list[Any] = []

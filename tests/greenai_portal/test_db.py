@@ -1,0 +1,47 @@
+import pytest
+from django.db import IntegrityError, connection, transaction
+
+from accounts.models import Team
+from greenai_portal.db import prepared_cursor, rows_where
+
+needs_postgres = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="prepared statements are Postgres'"
+)
+
+
+@pytest.mark.django_db
+class TestPreparedCursor:
+    @needs_postgres
+    def test_postgres_prepares_a_statement_once_and_reuses_it(self, tenant):
+        sql = "SELECT slug FROM accounts_team WHERE organisation_id = %s ORDER BY slug"
+        for _ in range(3):
+            with prepared_cursor() as cursor:
+                cursor.execute(sql, [tenant.organisation.id])
+                assert [slug for (slug,) in cursor.fetchall()] == sorted(tenant.teams)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+                "WHERE statement = %s",
+                [sql.replace("%s", "$1")],
+            )
+            assert cursor.fetchone() == (3,)
+
+    def test_it_runs_in_the_callers_transaction(self, tenant):
+        team = tenant.teams["research"].id
+        with transaction.atomic():
+            with prepared_cursor() as cursor:
+                cursor.execute("UPDATE accounts_team SET name = %s WHERE id = %s", ["R", team])
+            transaction.set_rollback(True)
+        assert Team.objects.get(pk=team).name != "R"
+
+    def test_database_errors_are_djangos(self, tenant):
+        other = tenant.teams["serving"].id
+        with pytest.raises(IntegrityError), transaction.atomic(), prepared_cursor() as cursor:
+            cursor.execute("UPDATE accounts_team SET slug = %s WHERE id = %s", ["research", other])
+
+
+@pytest.mark.django_db
+def test_rows_where_gives_model_instances_in_the_order_asked(tenant, outsider):
+    teams = rows_where(Team, "organisation_id = %s ORDER BY slug DESC", [tenant.organisation.id])
+    assert [t.slug for t in teams] == sorted(tenant.teams, reverse=True)
+    assert all(t.organisation_id == tenant.organisation.id for t in teams)

@@ -224,6 +224,8 @@ def codecarbon_latency(port: int, token: str, posters: int, posts: int, together
     """`together`: every round, all posters post at the same instant (a barrier before each
     post); otherwise each posts again as soon as it is answered."""
     latencies: list[float] = []
+    # A run's first post also registers the run (mapping rules, location, model, its batch).
+    later_latencies: list[float] = []
     failures: list = []
     barrier = threading.Barrier(posters)
 
@@ -258,6 +260,8 @@ def codecarbon_latency(port: int, token: str, posters: int, posts: int, together
                 {"Content-Type": "application/json"},
             )
             latencies.append(time.perf_counter() - began)
+            if k > 1:
+                later_latencies.append(latencies[-1])
             if status != 201:
                 failures.append((status, answer[:200]))
 
@@ -269,6 +273,7 @@ def codecarbon_latency(port: int, token: str, posters: int, posts: int, together
     if failures:
         raise SystemExit(f"codecarbon: {len(failures)} failed posts, e.g. {failures[0]}")
     cuts = statistics.quantiles(latencies, n=100)
+    later = statistics.quantiles(later_latencies, n=100)
     return {
         "posters": posters,
         "posts": len(latencies),
@@ -276,6 +281,7 @@ def codecarbon_latency(port: int, token: str, posters: int, posts: int, together
         "p95_ms": round(cuts[94] * 1000, 1),
         "p99_ms": round(cuts[98] * 1000, 1),
         "max_ms": round(max(latencies) * 1000, 1),
+        "p99_ms_after_first_post": round(later[98] * 1000, 1),
     }
 
 
@@ -553,7 +559,8 @@ def codecarbon(args, key: str, cc_key: str, results: dict) -> None:
     for mode in ("together", "back_to_back"):
         cc = results["codecarbon"][mode]
         print(f"CodeCarbon {mode}: p50 {cc['p50_ms']} ms, p95 {cc['p95_ms']} ms, "
-              f"p99 {cc['p99_ms']} ms ({cc['posts']} posts, {cc['posters']} posters)")  # fmt: skip
+              f"p99 {cc['p99_ms']} ms ({cc['posts']} posts, {cc['posters']} posters); "
+              f"p99 {cc['p99_ms_after_first_post']} ms after each run's first post")  # fmt: skip
 
 
 def import_memory(args, organisation, results: dict) -> None:

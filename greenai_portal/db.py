@@ -46,3 +46,8 @@ def rows_where(model: type[Model], where: str, params: list) -> RawQuerySet:
     """
     table = connection.ops.quote_name(model._meta.db_table)
     return model.objects.raw(f"SELECT * FROM {table} WHERE {where}", params)  # noqa: S608
+
+
+def first_where(model: type[Model], where: str, params: list) -> Model | None:
+    """The first instance `rows_where` finds in id order, or None (as the ORM's .first())."""
+    return next(iter(rows_where(model, f"{where} ORDER BY id LIMIT 1", params)), None)

@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Team
 from accounts.principal import Principal
-from greenai_portal.db import prepared_cursor, rows_where
+from greenai_portal.db import first_where, prepared_cursor
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.fields import Field, RecordSchema, number, text, timestamp
 from inventory.ingestion.mapping import (
@@ -253,14 +253,7 @@ def _run_mapping(
     if model_name:
         name = model_name[:160]
         model = (
-            next(
-                iter(
-                    rows_where(
-                        AiModel, "organisation_id = %s AND name = %s", [organisation.id, name]
-                    )
-                ),
-                None,
-            )
+            first_where(AiModel, "organisation_id = %s AND name = %s", [organisation.id, name])
             or AiModel.objects.get_or_create(organisation=organisation, name=name)[0]
         )
     return {

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from django.db import IntegrityError, transaction
 
 from accounts.principal import Principal
-from greenai_portal.db import rows_where
+from greenai_portal.db import first_where, rows_where
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.countries import ALPHA3_TO_ALPHA2
 from inventory.models import Location, MappingSource, TeamMappingRule, Zone
@@ -32,7 +32,7 @@ def located(*, organisation_id: int | None, code: str) -> Location | None:
         where, params = "organisation_id IS NULL AND code = %s", [code]
     else:
         where, params = "organisation_id = %s AND code = %s", [organisation_id, code]
-    return next(iter(rows_where(Location, f"{where} ORDER BY id LIMIT 1", params)), None)
+    return first_where(Location, where, params)
 
 
 def match_rule(

@@ -2,7 +2,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Team
-from greenai_portal.db import prepared_cursor, rows_where
+from greenai_portal.db import first_where, prepared_cursor, rows_where
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="prepared statements are Postgres'"
@@ -45,3 +45,11 @@ def test_rows_where_gives_model_instances_in_the_order_asked(tenant, outsider):
     teams = rows_where(Team, "organisation_id = %s ORDER BY slug DESC", [tenant.organisation.id])
     assert [t.slug for t in teams] == sorted(tenant.teams, reverse=True)
     assert all(t.organisation_id == tenant.organisation.id for t in teams)
+
+
+@pytest.mark.django_db
+def test_first_where_gives_the_lowest_id_or_none(tenant, outsider):
+    where = "organisation_id = %s"
+    first = first_where(Team, where, [tenant.organisation.id])
+    assert first == Team.objects.filter(organisation=tenant.organisation).order_by("id").first()
+    assert first_where(Team, "slug = %s", ["no-such-team"]) is None

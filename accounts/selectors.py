@@ -1,13 +1,10 @@
-from collections.abc import Callable
 from functools import cache
-from typing import Any
 
-from django.db import connection, models
 from django.db.models import QuerySet
 
 from accounts.models import ApiToken, Membership, Organisation, Team
 from accounts.principal import Principal, principal_for_membership, principal_for_token
-from greenai_portal.db import prepared_cursor
+from greenai_portal.db import ModelColumns, model_columns, prepared_cursor
 
 
 def membership_for_user(*, user) -> Membership | None:
@@ -59,51 +56,28 @@ def api_token_by_prefix(*, prefix: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    loaded = []
-    values = iter(row)
-    for model, columns in parts:
-        converted = [_converted(next(values), converters) for _, converters in columns]
-        loaded.append(
-            None
-            if converted[0] is None  # the primary key: no team
-            else model.from_db(connection.alias, [attname for attname, _ in columns], converted)
-        )
+    loaded, start = [], 0
+    for columns in parts:
+        values = row[start : start + len(columns.attnames)]
+        start += len(columns.attnames)
+        loaded.append(None if values[0] is None else columns.instance(values))  # no team
     token, organisation, team = loaded
     ApiToken.organisation.field.set_cached_value(token, organisation)
     ApiToken.team.field.set_cached_value(token, team)
     return token
 
 
-Converter = Callable[[Any, Any, Any], Any]
-
-
-def _converted(value: Any, converters: list[tuple[Converter, Any]]) -> Any:
-    for converter, expression in converters:
-        value = converter(value, expression, connection)
-    return value
-
-
 @cache
-def _token_statement() -> tuple[str, list[tuple[type[models.Model], list[tuple[str, list]]]]]:
-    """The statement, and for each model its columns' attribute names and the converters the
-    ORM would apply to them (e.g. SQLite's text datetimes, JSON text)."""
-    models_in_order = (ApiToken, Organisation, Team)
-    parts, selected = [], []
-    for alias, model in zip("tom", models_in_order, strict=True):
-        columns = []
-        for field in model._meta.concrete_fields:
-            column = field.get_col(alias)
-            converters = [
-                *connection.ops.get_db_converters(column),
-                *column.get_db_converters(connection),
-            ]
-            columns.append((field.attname, [(c, column) for c in converters]))
-            selected.append(f"{alias}.{connection.ops.quote_name(field.column)}")
-        parts.append((model, columns))
-    table = {model: model._meta.db_table for model in models_in_order}
+def _token_statement() -> tuple[str, tuple[ModelColumns, ...]]:
+    token, organisation, team = parts = (
+        model_columns(ApiToken, "t"),
+        model_columns(Organisation, "o"),
+        model_columns(Team, "m"),
+    )
+    table = {c.model: c.model._meta.db_table for c in parts}
     return (
-        f"SELECT {', '.join(selected)} FROM {table[ApiToken]} t "  # noqa: S608 - identifiers are ours
-        f"JOIN {table[Organisation]} o ON o.id = t.organisation_id "
+        f"SELECT {token.select}, {organisation.select}, {team.select} "  # noqa: S608 - identifiers are ours
+        f"FROM {table[ApiToken]} t JOIN {table[Organisation]} o ON o.id = t.organisation_id "
         f"LEFT JOIN {table[Team]} m ON m.id = t.team_id WHERE t.prefix = %s",
         parts,
     )

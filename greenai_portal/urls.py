@@ -9,13 +9,16 @@ from greenai_portal.health import health
 from reports.dashboard import model_page, overview, team_page
 
 api_v1 = [
-    path("audit-events/", AuditEventListApi.as_view(), name="audit-events"),
     path("", include("inventory.urls")),
+    path("audit-events/", AuditEventListApi.as_view(), name="audit-events"),
     path("", include("inventory.pipeline.urls")),
     path("", include("reports.urls")),
 ]
 
 urlpatterns = [
+    # First: Django tries patterns in order, and the API (CodeCarbon's posts above all) is
+    # the hot path.
+    path("api/v1/", include(api_v1)),
     path("", overview, name="overview"),
     path("teams/<slug:slug>/", team_page, name="dashboard-team"),
     path("models/<int:model_id>/", model_page, name="dashboard-model"),
@@ -27,7 +30,6 @@ urlpatterns = [
     path("reports/", include("reports.page_urls")),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
-    path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

@@ -21,17 +21,6 @@ from inventory.settings_apis import (
 )
 
 urlpatterns = [
-    path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
-    path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
-    path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
-    path("facilities/", FacilityListApi.as_view(), name="facility-list"),
-    path("facilities/<int:pk>/", FacilityDetailApi.as_view(), name="facility-detail"),
-    path("instruments/", InstrumentListApi.as_view(), name="instrument-list"),
-    path("instruments/<int:pk>/", InstrumentDetailApi.as_view(), name="instrument-detail"),
-    path("factor-overrides/", OverrideListApi.as_view(), name="override-list"),
-    path("factor-overrides/<int:pk>/", OverrideDetailApi.as_view(), name="override-detail"),
-    path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
-    path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
     # CodeCarbon's HTTP output (emissions_endpoint): the token in the path or in ?key=.
     path(
         "codecarbon/emissions/<str:key>/",
@@ -46,4 +35,15 @@ urlpatterns = [
     path(
         "codecarbon/emissions", CodeCarbonEmissionCreateApi.as_view(), name="codecarbon-emissions"
     ),
+    path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
+    path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
+    path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
+    path("facilities/", FacilityListApi.as_view(), name="facility-list"),
+    path("facilities/<int:pk>/", FacilityDetailApi.as_view(), name="facility-detail"),
+    path("instruments/", InstrumentListApi.as_view(), name="instrument-list"),
+    path("instruments/<int:pk>/", InstrumentDetailApi.as_view(), name="instrument-detail"),
+    path("factor-overrides/", OverrideListApi.as_view(), name="override-list"),
+    path("factor-overrides/<int:pk>/", OverrideDetailApi.as_view(), name="override-detail"),
+    path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
+    path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
 ]

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
 
 from accounts.models import Team
 from accounts.principal import Principal
-from greenai_portal.db import first_where, prepared_cursor
+from greenai_portal.db import first_where, inserted, prepared_cursor
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.fields import Field, RecordSchema, number, text, timestamp
 from inventory.ingestion.mapping import (
@@ -220,7 +220,10 @@ def _run_mapping(
     organisation = principal.organisation
     rules = mapping_rules(principal=principal, source=MappingSource.CODECARBON)
     rule = match_rule(rules, {"project_name": project_name, "experiment_id": experiment_id})
-    team = rule.team if rule else (principal.token.team if principal.token else None)
+    if rule:
+        team = first_where(Team, "id = %s", [rule.team_id])
+    else:
+        team = principal.token.team if principal.token else None
     if team is None:
         teams = list(Team.objects.filter(organisation=organisation)[:2])
         team = teams[0] if len(teams) == 1 else None
@@ -272,23 +275,43 @@ def _run_get_or_create(
     if run is not None:
         return run
     mapping = _run_mapping(principal=principal, **mapping_args)
-    batch = IngestBatch.objects.create(
+    batch = IngestBatch(
         organisation=organisation, source=IngestBatch.Source.CODECARBON, token=principal.token
     )
-    try:
-        with transaction.atomic():
-            CodeCarbonRun.objects.create(
-                organisation=organisation,
-                run_id=run_id,
-                mode=mode,
-                token=principal.token,
-                batch=batch,
-                **mapping,
-                **fields,
-            )
-    except IntegrityError:  # the same run registered concurrently
-        pass
-    return _locked_run(organisation_id=organisation.id, run_id=run_id)
+    inserted(batch)
+    new_run = CodeCarbonRun(
+        organisation=organisation,
+        run_id=run_id,
+        mode=mode,
+        token=principal.token,
+        batch=batch,
+        **mapping,
+        **fields,
+    )
+    if not inserted(new_run):  # the same run, registered by a concurrent post a moment ago
+        IngestBatch.objects.filter(pk=batch.pk).delete()
+        return _locked_run(organisation_id=organisation.id, run_id=run_id)
+    # Its row is this transaction's until commit: a concurrent post of the run waits for it.
+    model = mapping["ai_model"]
+    return LockedRun(
+        id=new_run.pk,
+        run_id=run_id,
+        organisation_id=organisation.id,
+        batch_id=batch.pk,
+        team_id=mapping["team"].id,
+        team_slug=mapping["team"].slug,
+        location_id=mapping["location"].id,
+        location_code=mapping["location"].code,
+        ai_model_id=model.id if model else None,
+        model_name=model.name if model else None,
+        phase=new_run.phase,
+        experiment_id=new_run.experiment_id,
+        duration_s=new_run.duration_s,
+        energy_kwh=new_run.energy_kwh,
+        emissions_kg=new_run.emissions_kg,
+        last_ended_at=new_run.last_ended_at,
+        posts=new_run.posts,
+    )
 
 
 def _store_record(
@@ -343,36 +366,37 @@ def _post_counted(
     sweep's queue (its computation no longer covers it) and queues its computation, unless a
     task for the batch is queued and not started yet: that one will compute this record too,
     since it takes the flag off (waiting for this transaction, which holds the batch's row)
-    before it reads the batch's pending records."""
+    before it reads the batch's pending records. One round trip on Postgres."""
     batch, computation, runs = (
         m._meta.db_table for m in (IngestBatch, BatchComputation, CodeCarbonRun)
     )
-    with prepared_cursor() as cursor:
+    with prepared_cursor(pipeline=True) as cursor:
         cursor.execute(
             f"UPDATE {batch} SET received = received + 1, created = created + %s, "  # noqa: S608 - identifiers are ours
             "duplicates = duplicates + %s WHERE id = %s",
             [created, 1 - created, run.batch_id],
         )
-        if not created:
-            return
-        cursor.execute(
-            f"UPDATE {runs} SET duration_s = %s, energy_kwh = %s, emissions_kg = %s, "  # noqa: S608
-            "last_ended_at = %s, posts = posts + 1 WHERE id = %s",
-            [
-                duration_s,
-                energy_kwh,
-                emissions_kg,
-                connection.ops.adapt_datetimefield_value(ended_at),
-                run.id,
-            ],
-        )
-        cursor.execute(f"DELETE FROM {computation} WHERE batch_id = %s", [run.batch_id])  # noqa: S608
-        cursor.execute(
-            f"UPDATE {batch} SET compute_queued = %s WHERE id = %s AND NOT compute_queued",  # noqa: S608
-            [True, run.batch_id],
-        )
-        first_to_queue = cursor.rowcount == 1
-    if first_to_queue:
+        if created:
+            cursor.execute(
+                f"UPDATE {runs} SET duration_s = %s, energy_kwh = %s, emissions_kg = %s, "  # noqa: S608
+                "last_ended_at = %s, posts = posts + 1 WHERE id = %s",
+                [
+                    duration_s,
+                    energy_kwh,
+                    emissions_kg,
+                    connection.ops.adapt_datetimefield_value(ended_at),
+                    run.id,
+                ],
+            )
+            cursor.execute(f"DELETE FROM {computation} WHERE batch_id = %s", [run.batch_id])  # noqa: S608
+            cursor.execute(
+                f"UPDATE {batch} SET compute_queued = %s WHERE id = %s AND NOT compute_queued "  # noqa: S608
+                "RETURNING id",
+                [True, run.batch_id],
+            )
+            # This post set the flag: no task is queued yet.
+            first_to_queue = cursor.fetchone() is not None
+    if created and first_to_queue:
         _queue_compute(run.batch_id)
 
 

@@ -22,16 +22,26 @@ def parse_rate(rate: str) -> tuple[int, int]:
 
 
 _redis_client = None
+_count_in_window = None
+
+# One command, one round trip, atomic: count the request and, for the window's first, make
+# the key expire with its window.
+_COUNT_SCRIPT = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
 
 
 def _redis():
-    global _redis_client
+    global _redis_client, _count_in_window
     if _redis_client is None and settings.REDIS_URL:
         import redis
 
         _redis_client = redis.Redis.from_url(
             settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5
         )
+        _count_in_window = _redis_client.register_script(_COUNT_SCRIPT)
     return _redis_client
 
 
@@ -43,13 +53,9 @@ def redis_errors() -> tuple[type[Exception], ...]:
 
 def _hit(key: str, period: int) -> int:
     """Count one request in the window and return the count so far."""
-    client = _redis()
-    if client is not None:
+    if _redis() is not None:
         try:
-            pipe = client.pipeline()
-            pipe.incr(key)
-            pipe.expire(key, period + 1)
-            return int(pipe.execute()[0])
+            return int(_count_in_window(keys=[key], args=[period + 1]))
         except redis_errors():  # a Redis outage must not refuse ingestion
             return 0
     cache.add(key, 0, period + 1)

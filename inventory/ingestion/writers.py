@@ -18,7 +18,7 @@ the whole batch back.
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import msgspec
@@ -34,6 +34,7 @@ COPY_MIN_ROWS = 200
 # SQLite allows 32766 bound parameters per statement (999 before 3.32).
 _MAX_PARAMS = 30_000
 _CONFLICTS_SHOWN = 1000
+_NOW = object()
 
 
 @dataclass(frozen=True)
@@ -55,22 +56,32 @@ class RecordTable:
         return self.model._meta.db_table
 
     def fixed_values(self) -> list[tuple[str, Any]]:
-        """Columns not sent per row: the model's defaults (e.g. status pending) and times.
-
-        Read from the model so a column another module adds with a default is filled in.
-        """
+        """Columns not sent per row: the model's defaults (e.g. status pending) and times."""
         now = timezone.now()
+        return [(column, now if value is _NOW else value) for column, value in self._defaults]
+
+    @cached_property
+    def _defaults(self) -> tuple[tuple[str, Any], ...]:
+        """Read from the model (once) so a column another module adds with a default is
+        filled in; _NOW for the time of writing."""
         fixed = []
         for field in self.model._meta.concrete_fields:
             if field.primary_key or field.column in self.columns:
                 continue
             if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
-                fixed.append((field.column, now))
+                fixed.append((field.column, _NOW))
             elif field.has_default() or not field.null:
                 # get_default(): the declared default, or '' for a non-null text column.
                 default = field.get_default()
                 fixed.append((field.column, field.get_db_prep_save(default, connection)))
-        return fixed
+        return tuple(fixed)
+
+    @cached_property
+    def adapters(self) -> tuple[tuple[int, Any], ...]:
+        """(index, adapter) of the per-row columns whose values the driver cannot take as
+        they are."""
+        found = ((i, _adapter(self.fields_by_column[c])) for i, c in enumerate(self.columns))
+        return tuple((i, adapter) for i, adapter in found if adapter is not None)
 
     @cached_property
     def fields_by_column(self) -> dict[str, models.Field]:
@@ -231,14 +242,10 @@ def _write_staged(
 def _write_values(
     table: RecordTable, organisation_id: int, rows: Sequence[tuple], row_numbers: Sequence[int]
 ) -> WriteResult:
-    fixed = table.fixed_values()
-    all_columns = [*table.columns, *(column for column, _ in fixed)]
-    fixed_values = [value for _, value in fixed]
-    adapters = [_adapter(table.fields_by_column[column]) for column in table.columns]
-    adapt = [(i, a) for i, a in enumerate(adapters) if a is not None]
-    per_row = len(all_columns)
+    fixed_values = [value for _, value in table.fixed_values()]
+    adapt = table.adapters
+    per_row = len(table.columns) + len(fixed_values)
     chunk = max(1, _MAX_PARAMS // per_row)
-    marks_one = "(" + ", ".join(["%s"] * per_row) + ")"
     created = 0
     with prepared_cursor() as cursor:
         for start in range(0, len(rows), chunk):
@@ -250,12 +257,7 @@ def _write_values(
                     values[i] = adapter(values[i])
                 params.extend(values)
                 params.extend(fixed_values)
-            cursor.execute(
-                f"INSERT INTO {table.name} ({', '.join(all_columns)}) "  # noqa: S608
-                f"VALUES {', '.join([marks_one] * len(part))} "
-                "ON CONFLICT (organisation_id, external_id) DO NOTHING",
-                params,
-            )
+            cursor.execute(_values_statement(table, len(part)), params)
             created += cursor.rowcount
         conflicts = (
             _stored_conflicts(cursor, table, organisation_id, rows, row_numbers)
@@ -263,6 +265,17 @@ def _write_values(
             else []
         )
     return WriteResult(created, conflicts)
+
+
+@lru_cache(maxsize=256)  # one per batch length seen
+def _values_statement(table: RecordTable, rows: int) -> str:
+    columns = [*table.columns, *(column for column, _ in table.fixed_values())]
+    marks_one = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    return (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "  # noqa: S608 - identifiers are ours
+        f"VALUES {', '.join([marks_one] * rows)} "
+        "ON CONFLICT (organisation_id, external_id) DO NOTHING"
+    )
 
 
 def _stored_conflicts(

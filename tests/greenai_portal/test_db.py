@@ -2,7 +2,8 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from accounts.models import Team
-from greenai_portal.db import first_where, prepared_cursor, rows_where
+from greenai_portal.db import first_where, inserted, prepared_cursor, rows_where
+from inventory.models import CodeCarbonRun, IngestBatch, Location
 
 needs_postgres = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="prepared statements are Postgres'"
@@ -53,3 +54,52 @@ def test_first_where_gives_the_lowest_id_or_none(tenant, outsider):
     first = first_where(Team, where, [tenant.organisation.id])
     assert first == Team.objects.filter(organisation=tenant.organisation).order_by("id").first()
     assert first_where(Team, "slug = %s", ["no-such-team"]) is None
+
+
+@pytest.mark.django_db
+class TestInserted:
+    def test_it_writes_what_save_would_and_sets_the_key(self, tenant):
+        team = Team(organisation=tenant.organisation, name="Vision", slug="vision")
+        assert inserted(team)
+        stored = Team.objects.get(pk=team.pk)
+        assert (stored.name, stored.slug) == ("Vision", "vision")
+        assert stored.created_at == team.created_at is not None
+        assert not team._state.adding
+
+    def test_it_stores_json_and_defaults(self, tenant):
+        run = CodeCarbonRun(
+            organisation=tenant.organisation,
+            run_id="r-1",
+            mode="http",
+            batch=IngestBatch.objects.create(organisation=tenant.organisation, source="api"),
+            team_id=tenant.teams["research"].id,
+            location=Location.objects.create(
+                organisation=tenant.organisation, code="dc", zone="FR"
+            ),
+            metadata={"cpu_model": "AMD EPYC", "gpus": [1, 2]},
+        )
+        assert inserted(run)
+        stored = CodeCarbonRun.objects.get(pk=run.pk)
+        assert stored.metadata == {"cpu_model": "AMD EPYC", "gpus": [1, 2]}
+        assert (stored.phase, stored.posts, stored.energy_kwh) == ("other", 0, 0.0)
+
+    def test_it_gives_way_to_a_stored_row_and_writes_nothing(self, tenant):
+        before = Team.objects.count()
+        clash = Team(organisation=tenant.organisation, name="Again", slug="research")
+        with transaction.atomic():  # no error: the transaction goes on
+            assert not inserted(clash)
+            assert clash.pk is None
+        assert Team.objects.count() == before
+
+
+@pytest.mark.django_db
+def test_a_pipeline_sends_writes_together_and_fetches_at_the_end(tenant):
+    research, serving = tenant.teams["research"].id, tenant.teams["serving"].id
+    with transaction.atomic(), prepared_cursor(pipeline=True) as cursor:
+        cursor.execute("UPDATE accounts_team SET name = %s WHERE id = %s", ["R", research])
+        cursor.execute(
+            "UPDATE accounts_team SET name = %s WHERE id IN (%s, %s) AND name = %s RETURNING id",
+            ["S", research, serving, "R"],
+        )
+        assert cursor.fetchall() == [(research,)]
+    assert Team.objects.get(pk=research).name == "S"

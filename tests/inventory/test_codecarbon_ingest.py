@@ -1,6 +1,10 @@
 """CodeCarbon's HTTP output and API client posting into the portal."""
 
+import threading
+import time
+
 import pytest
+from django.db import connection, connections, transaction
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
@@ -285,3 +289,80 @@ class TestComputeQueue:
                 post_output(client, key, self.totals(hours))
         statuses = set(WorkloadRecord.objects.values_list("status", flat=True))
         assert (WorkloadRecord.objects.count(), statuses) == (3, {"computed"})
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks are Postgres'")
+@pytest.mark.django_db(transaction=True)
+def test_a_run_registered_by_two_posts_at_once_is_stored_once(tenant, monkeypatch):
+    """The second post's INSERT of the run waits for the first's commit, then gives way: its
+    batch is dropped and it goes on with the run the first registered."""
+    from accounts.principal import principal_for_token
+    from inventory.ingestion import codecarbon
+
+    token, _ = api_token_create(
+        organisation=tenant.organisation,
+        name="cc",
+        scopes=["ingest"],
+        team=tenant.teams["research"],
+    )
+    principal = principal_for_token(token)
+    gave_way, first_stored, errors = [], threading.Event(), []
+    real_inserted = codecarbon.inserted
+
+    def spied_inserted(instance):
+        done = real_inserted(instance)
+        if isinstance(instance, CodeCarbonRun) and not done:
+            gave_way.append(instance.run_id)
+        return done
+
+    monkeypatch.setattr(codecarbon, "inserted", spied_inserted)
+
+    def post(hours: int, hold: bool) -> None:
+        try:
+            with transaction.atomic():
+                codecarbon.codecarbon_output_ingest(
+                    principal=principal,
+                    payload=emissions_data(
+                        timestamp=f"2026-01-10T{10 + hours:02d}:00:00",
+                        duration=3600.0 * hours,
+                        energy_consumed=0.5 * hours,
+                    ),
+                )
+                if hold:  # commit only once the other post waits on the run's row
+                    first_stored.set()
+                    wait_for_a_lock_wait()
+        except Exception as error:  # reported below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=post, args=(1, True))
+    first.start()
+    assert first_stored.wait(10)
+    second = threading.Thread(target=post, args=(2, False))
+    second.start()
+    first.join(20)
+    second.join(20)
+    assert errors == []
+    assert gave_way == [RUN]
+    run = CodeCarbonRun.objects.get()
+    assert IngestBatch.objects.filter(source="codecarbon").count() == 1
+    records = WorkloadRecord.objects.filter(batch_id=run.batch_id).order_by("ended_at")
+    assert [r.energy_kwh for r in records] == [pytest.approx(0.5), pytest.approx(0.5)]
+    assert (run.posts, run.energy_kwh) == (2, pytest.approx(1.0))
+
+
+def wait_for_a_lock_wait(timeout_s: float = 10) -> None:
+    with connections["default"].cursor() as cursor:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            # Within a transaction the statistics views hold still unless told to look again.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.02)
+    raise AssertionError("no post waited for the run's row")

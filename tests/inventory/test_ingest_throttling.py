@@ -1,9 +1,11 @@
 """Per-token request rates on the ingestion endpoints."""
 
+import uuid
+
 import pytest
 
 from inventory.ingestion.throttling import parse_rate
-from tests.conftest import workload
+from tests.conftest import needs_services, workload
 
 URL = "/api/v1/workloads/"
 
@@ -35,3 +37,13 @@ class TestThrottling:
         assert first.post(URL, workload(external_id="a"), format="json").status_code == 201
         assert second.post(URL, workload(external_id="b"), format="json").status_code == 201
         assert first.post(URL, workload(external_id="c"), format="json").status_code == 429
+
+
+def test_a_window_is_counted_in_redis_and_expires_with_it():
+    needs_services()
+    from inventory.ingestion import throttling
+
+    key = f"greenai:throttle:test:{uuid.uuid4()}"
+    assert [throttling._hit(key, 60) for _ in range(3)] == [1, 2, 3]
+    assert 0 < throttling._redis().ttl(key) <= 61
+    throttling._redis().delete(key)

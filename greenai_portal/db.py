@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import Model
+from django.utils import timezone
 
 
 class _PreparingCursor(psycopg.Cursor):
@@ -109,22 +110,32 @@ def first_where(model: type[Model], where: str, params: list) -> Model | None:
     return next(iter(rows_where(model, f"{where} ORDER BY id LIMIT 1", params)), None)
 
 
-def inserted(instance: Model) -> bool:
-    """INSERT an unsaved instance as `save()` would (defaults, auto_now_add), unless a row
-    that breaks one of its unique constraints is stored already: then False, and nothing is
-    written. One prepared statement, no savepoint; a conflicting row of a concurrent
-    transaction is waited for. Sets the instance's primary key."""
-    fields = _insert_fields(type(instance))
-    values = [f.get_db_prep_save(f.pre_save(instance, True), connection) for f in fields]
+def row_inserted(model: type[Model], values: dict[str, Any]) -> int | None:
+    """INSERT one row: `values` by attribute name (`team_id`, not `team`), the model's
+    defaults and auto_now_add times for the other columns, as save() would fill them.
+
+    If a stored row breaks one of the model's unique constraints, nothing is written and the
+    answer is None; otherwise the new row's primary key. One prepared statement: no model
+    instance, no savepoint; a conflicting row of a concurrent transaction is waited for.
+    """
+    fields = _insert_fields(model)
+    params, now, used = [], None, 0
+    for field in fields:
+        if field.attname in values:
+            value = values[field.attname]
+            used += 1
+        elif getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+            value = now = now or timezone.now()
+        else:
+            value = field.get_default()
+        params.append(field.get_db_prep_save(value, connection))
+    if used != len(values):
+        unknown = set(values) - {field.attname for field in fields}
+        raise TypeError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
     with prepared_cursor() as cursor:
-        cursor.execute(_insert_statement(type(instance)), values)
+        cursor.execute(_insert_statement(model), params)
         row = cursor.fetchone()
-    if row is None:
-        return False
-    instance.pk = row[0]
-    instance._state.adding = False
-    instance._state.db = connection.alias
-    return True
+    return None if row is None else row[0]
 
 
 @cache

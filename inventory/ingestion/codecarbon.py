@@ -23,7 +23,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Team
 from accounts.principal import Principal
-from greenai_portal.db import first_where, inserted, prepared_cursor
+from greenai_portal.db import first_where, prepared_cursor, row_inserted
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.fields import Field, RecordSchema, number, text, timestamp
 from inventory.ingestion.mapping import (
@@ -275,42 +275,54 @@ def _run_get_or_create(
     if run is not None:
         return run
     mapping = _run_mapping(principal=principal, **mapping_args)
-    batch = IngestBatch(
-        organisation=organisation, source=IngestBatch.Source.CODECARBON, token=principal.token
+    token_id = principal.token.id if principal.token else None
+    batch_id = row_inserted(
+        IngestBatch,
+        {
+            "organisation_id": organisation.id,
+            "source": IngestBatch.Source.CODECARBON,
+            "token_id": token_id,
+        },
     )
-    inserted(batch)
-    new_run = CodeCarbonRun(
-        organisation=organisation,
-        run_id=run_id,
-        mode=mode,
-        token=principal.token,
-        batch=batch,
-        **mapping,
-        **fields,
+    team, location, model = mapping["team"], mapping["location"], mapping["ai_model"]
+    run_pk = row_inserted(
+        CodeCarbonRun,
+        {
+            "organisation_id": organisation.id,
+            "run_id": run_id,
+            "mode": mode,
+            "token_id": token_id,
+            "batch_id": batch_id,
+            "team_id": team.id,
+            "location_id": location.id,
+            "ai_model_id": model.id if model else None,
+            "phase": mapping["phase"],
+            **fields,
+        },
     )
-    if not inserted(new_run):  # the same run, registered by a concurrent post a moment ago
-        IngestBatch.objects.filter(pk=batch.pk).delete()
+    if run_pk is None:  # the same run, registered by a concurrent post a moment ago
+        IngestBatch.objects.filter(pk=batch_id).delete()
         return _locked_run(organisation_id=organisation.id, run_id=run_id)
     # Its row is this transaction's until commit: a concurrent post of the run waits for it.
-    model = mapping["ai_model"]
     return LockedRun(
-        id=new_run.pk,
+        id=run_pk,
         run_id=run_id,
         organisation_id=organisation.id,
-        batch_id=batch.pk,
-        team_id=mapping["team"].id,
-        team_slug=mapping["team"].slug,
-        location_id=mapping["location"].id,
-        location_code=mapping["location"].code,
+        batch_id=batch_id,
+        team_id=team.id,
+        team_slug=team.slug,
+        location_id=location.id,
+        location_code=location.code,
         ai_model_id=model.id if model else None,
         model_name=model.name if model else None,
-        phase=new_run.phase,
-        experiment_id=new_run.experiment_id,
-        duration_s=new_run.duration_s,
-        energy_kwh=new_run.energy_kwh,
-        emissions_kg=new_run.emissions_kg,
-        last_ended_at=new_run.last_ended_at,
-        posts=new_run.posts,
+        phase=mapping["phase"],
+        experiment_id=fields["experiment_id"],
+        # A new run: nothing counted yet.
+        duration_s=0.0,
+        energy_kwh=0.0,
+        emissions_kg=0.0,
+        last_ended_at=None,
+        posts=0,
     )
 
 

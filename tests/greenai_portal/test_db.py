@@ -1,8 +1,9 @@
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from accounts.models import Team
-from greenai_portal.db import first_where, inserted, prepared_cursor, rows_where
+from greenai_portal.db import first_where, prepared_cursor, row_inserted, rows_where
 from inventory.models import CodeCarbonRun, IngestBatch, Location
 
 needs_postgres = pytest.mark.skipif(
@@ -57,39 +58,53 @@ def test_first_where_gives_the_lowest_id_or_none(tenant, outsider):
 
 
 @pytest.mark.django_db
-class TestInserted:
-    def test_it_writes_what_save_would_and_sets_the_key(self, tenant):
-        team = Team(organisation=tenant.organisation, name="Vision", slug="vision")
-        assert inserted(team)
-        stored = Team.objects.get(pk=team.pk)
-        assert (stored.name, stored.slug) == ("Vision", "vision")
-        assert stored.created_at == team.created_at is not None
-        assert not team._state.adding
+class TestRowInserted:
+    def test_it_writes_what_save_would_and_gives_the_key(self, tenant):
+        values = {"organisation_id": tenant.organisation.id, "name": "Vision", "slug": "vision"}
+        pk = row_inserted(Team, values)
+        stored = Team.objects.get(pk=pk)
+        assert (stored.name, stored.slug, stored.organisation_id) == (
+            "Vision",
+            "vision",
+            tenant.organisation.id,
+        )
+        assert abs(timezone.now() - stored.created_at).total_seconds() < 60
 
     def test_it_stores_json_and_defaults(self, tenant):
-        run = CodeCarbonRun(
-            organisation=tenant.organisation,
-            run_id="r-1",
-            mode="http",
-            batch=IngestBatch.objects.create(organisation=tenant.organisation, source="api"),
-            team_id=tenant.teams["research"].id,
-            location=Location.objects.create(
-                organisation=tenant.organisation, code="dc", zone="FR"
-            ),
-            metadata={"cpu_model": "AMD EPYC", "gpus": [1, 2]},
+        batch = IngestBatch.objects.create(organisation=tenant.organisation, source="api")
+        location = Location.objects.create(organisation=tenant.organisation, code="dc", zone="FR")
+        pk = row_inserted(
+            CodeCarbonRun,
+            {
+                "organisation_id": tenant.organisation.id,
+                "run_id": "r-1",
+                "mode": "http",
+                "batch_id": batch.id,
+                "team_id": tenant.teams["research"].id,
+                "location_id": location.id,
+                "metadata": {"cpu_model": "AMD EPYC", "gpus": [1, 2]},
+            },
         )
-        assert inserted(run)
-        stored = CodeCarbonRun.objects.get(pk=run.pk)
+        stored = CodeCarbonRun.objects.get(pk=pk)
         assert stored.metadata == {"cpu_model": "AMD EPYC", "gpus": [1, 2]}
-        assert (stored.phase, stored.posts, stored.energy_kwh) == ("other", 0, 0.0)
+        assert (stored.phase, stored.posts, stored.energy_kwh, stored.token_id) == (
+            "other",
+            0,
+            0.0,
+            None,
+        )
 
     def test_it_gives_way_to_a_stored_row_and_writes_nothing(self, tenant):
         before = Team.objects.count()
-        clash = Team(organisation=tenant.organisation, name="Again", slug="research")
+        clash = {"organisation_id": tenant.organisation.id, "name": "Again", "slug": "research"}
         with transaction.atomic():  # no error: the transaction goes on
-            assert not inserted(clash)
-            assert clash.pk is None
+            assert row_inserted(Team, clash) is None
         assert Team.objects.count() == before
+
+    def test_it_refuses_a_column_the_model_lacks(self, tenant):
+        with pytest.raises(TypeError, match="Team has no column organisation, slugg"):
+            row_inserted(Team, {"organisation": tenant.organisation, "slugg": "x", "name": "X"})
+        assert not Team.objects.filter(name="X").exists()
 
 
 @pytest.mark.django_db

@@ -307,15 +307,15 @@ def test_a_run_registered_by_two_posts_at_once_is_stored_once(tenant, monkeypatc
     )
     principal = principal_for_token(token)
     gave_way, first_stored, errors = [], threading.Event(), []
-    real_inserted = codecarbon.inserted
+    real_row_inserted = codecarbon.row_inserted
 
-    def spied_inserted(instance):
-        done = real_inserted(instance)
-        if isinstance(instance, CodeCarbonRun) and not done:
-            gave_way.append(instance.run_id)
-        return done
+    def spied_row_inserted(model, values):
+        pk = real_row_inserted(model, values)
+        if model is CodeCarbonRun and pk is None:
+            gave_way.append(values["run_id"])
+        return pk
 
-    monkeypatch.setattr(codecarbon, "inserted", spied_inserted)
+    monkeypatch.setattr(codecarbon, "row_inserted", spied_row_inserted)
 
     def post(hours: int, hold: bool) -> None:
         try:

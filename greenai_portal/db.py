@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Model
+from django.db.models import Field, Model
 from django.utils import timezone
 
 
@@ -110,6 +110,19 @@ def first_where(model: type[Model], where: str, params: list) -> Model | None:
     return next(iter(rows_where(model, f"{where} ORDER BY id LIMIT 1", params)), None)
 
 
+# save_default's answer for auto_now and auto_now_add columns.
+TIME_OF_WRITING = object()
+
+
+def save_default(field: Field) -> Any:
+    """What save() writes in a column it was given no value for: TIME_OF_WRITING for
+    auto_now and auto_now_add, otherwise the field's default ('' for a non-null text column
+    without one, None for a nullable column without one)."""
+    if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+        return TIME_OF_WRITING
+    return field.get_default()
+
+
 def row_inserted(model: type[Model], values: dict[str, Any]) -> int | None:
     """INSERT one row: `values` by attribute name (`team_id`, not `team`), the model's
     defaults and auto_now_add times for the other columns, as save() would fill them.
@@ -124,10 +137,8 @@ def row_inserted(model: type[Model], values: dict[str, Any]) -> int | None:
         if field.attname in values:
             value = values[field.attname]
             used += 1
-        elif getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+        elif (value := save_default(field)) is TIME_OF_WRITING:
             value = now = now or timezone.now()
-        else:
-            value = field.get_default()
         params.append(field.get_db_prep_save(value, connection))
     if used != len(values):
         unknown = set(values) - {field.attname for field in fields}

@@ -27,14 +27,13 @@ from django.utils import timezone
 from psycopg.errors import UniqueViolation
 from psycopg.types.json import set_json_dumps
 
-from greenai_portal.db import prepared_cursor
+from greenai_portal.db import TIME_OF_WRITING, prepared_cursor, save_default
 
 # Below this many rows a multi-row INSERT beats COPY's temp-table set-up.
 COPY_MIN_ROWS = 200
 # SQLite allows 32766 bound parameters per statement (999 before 3.32).
 _MAX_PARAMS = 30_000
 _CONFLICTS_SHOWN = 1000
-_NOW = object()
 
 
 @dataclass(frozen=True)
@@ -58,21 +57,22 @@ class RecordTable:
     def fixed_values(self) -> list[tuple[str, Any]]:
         """Columns not sent per row: the model's defaults (e.g. status pending) and times."""
         now = timezone.now()
-        return [(column, now if value is _NOW else value) for column, value in self._defaults]
+        return [
+            (column, now if value is TIME_OF_WRITING else value) for column, value in self._defaults
+        ]
 
     @cached_property
     def _defaults(self) -> tuple[tuple[str, Any], ...]:
         """Read from the model (once) so a column another module adds with a default is
-        filled in; _NOW for the time of writing."""
+        filled in; a nullable column without a default is left out."""
         fixed = []
         for field in self.model._meta.concrete_fields:
             if field.primary_key or field.column in self.columns:
                 continue
-            if getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
-                fixed.append((field.column, _NOW))
+            default = save_default(field)
+            if default is TIME_OF_WRITING:
+                fixed.append((field.column, default))
             elif field.has_default() or not field.null:
-                # get_default(): the declared default, or '' for a non-null text column.
-                default = field.get_default()
                 fixed.append((field.column, field.get_db_prep_save(default, connection)))
         return tuple(fixed)
 

@@ -382,6 +382,7 @@ def _post_counted(
     batch, computation, runs = (
         m._meta.db_table for m in (IngestBatch, BatchComputation, CodeCarbonRun)
     )
+    first_to_queue = False  # this post set the batch's flag: no task is queued yet
     with prepared_cursor(pipeline=True) as cursor:
         cursor.execute(
             f"UPDATE {batch} SET received = received + 1, created = created + %s, "  # noqa: S608 - identifiers are ours
@@ -406,9 +407,8 @@ def _post_counted(
                 "RETURNING id",
                 [True, run.batch_id],
             )
-            # This post set the flag: no task is queued yet.
             first_to_queue = cursor.fetchone() is not None
-    if created and first_to_queue:
+    if first_to_queue:
         _queue_compute(run.batch_id)
 
 

@@ -383,7 +383,8 @@ def setup_tenant():
         organisation=organisation, code="bench-dc", name="Bench DC", kind="owned", zone="FR",
         pue=1.2,
     )  # fmt: skip
-    _, key = api_token_create(organisation=organisation, name="bench", scopes=["ingest"])
+    # read too: the warm-up reads the hardware list.
+    _, key = api_token_create(organisation=organisation, name="bench", scopes=["ingest", "read"])
     team = organisation.teams.get(slug="research")
     _, cc_key = api_token_create(
         organisation=organisation, name="bench-cc", scopes=["ingest"], team=team

@@ -70,7 +70,9 @@ def validated_records(request, schema: RecordSchema) -> list[dict]:
             f"{len(raw.rows)}",
             status_code=413,
         )
-    records, errors = schema.validate(raw.rows, batch_context(), lines=raw.lines)
+    records, errors = schema.validate(
+        raw.rows, batch_context(), lines=raw.lines, one_pass=raw.one_pass
+    )
     if errors:
         more = errors.count - len(errors.errors)
         suffix = f" ({more} more errors not shown)" if more > 0 else ""

@@ -5,14 +5,24 @@ records a second cannot afford that, so records are checked here by small parser
 one per field, that turn the sent value into its canonical Python value or raise FieldError.
 The same canonical value comes out whatever the wire format (JSON number or CSV text), so a
 record's content hash does not depend on how it was sent.
+
+A clean batch is first checked whole by msgspec, in C (`RecordSchema.validate_one_pass`):
+each parser names the msgspec type of the values it takes as they are, a narrower set than it
+accepts that gives the same value: `json_type` for JSON values, `text_type` for CSV text. A
+field whose parser names none is parsed after that pass, by its parser. Only a batch the pass
+cannot clear (a bad value to word, or one only the parsers take: null, "", a number sent as
+text) goes through the parsers row by row.
 """
 
 import math
 import re
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 MISSING = object()
 
@@ -38,6 +48,12 @@ def _bounds(schema: dict[str, Any], low: Any, high: Any) -> dict[str, Any]:
     return schema
 
 
+def _msgspec_type(kind: Any, **constraints: Any) -> Any:
+    """`kind` under msgspec constraints; those given as None are left out."""
+    given = {name: value for name, value in constraints.items() if value is not None}
+    return Annotated[kind, msgspec.Meta(**given)] if given else kind
+
+
 def _refuse_nul(value: str) -> None:
     # Postgres stores no NUL in text or jsonb: refused here, named, rather than failing the batch.
     if "\x00" in value:
@@ -60,8 +76,14 @@ def text(max_length: int, *, pattern: str | None = None, hint: str = "") -> Pars
         return value
 
     parse.openapi = {"type": "string", "maxLength": max_length}
+    # NUL is ruled out for the whole body before this type is used (RawRows.one_pass).
+    parse.json_type = parse.text_type = _msgspec_type(str, min_length=1, max_length=max_length)
     if pattern:
         parse.openapi["pattern"] = pattern
+        # msgspec searches: anchored at both ends it is the parser's fullmatch.
+        parse.json_type = parse.text_type = _msgspec_type(
+            str, min_length=1, max_length=max_length, pattern=rf"^(?:{pattern})\Z"
+        )
     return parse
 
 
@@ -83,6 +105,7 @@ def choice(choices: Iterable[str]) -> Parser:
         return value
 
     parse.openapi = {"type": "string", "enum": sorted(valid)}
+    parse.json_type = parse.text_type = Literal[tuple(sorted(valid))]
     return parse
 
 
@@ -112,6 +135,12 @@ def number(*, min_value: float | None = None, max_value: float | None = None) ->
         return result
 
     parse.openapi = _bounds({"type": "number"}, min_value, max_value)
+    # Bounds always, so that NaN and the infinities fail as they do above.
+    parse.json_type = _msgspec_type(
+        float,
+        ge=-sys.float_info.max if min_value is None else min_value,
+        le=sys.float_info.max if max_value is None else max_value,
+    )
     return parse
 
 
@@ -133,6 +162,7 @@ def integer(*, min_value: int | None = None, max_value: int | None = None) -> Pa
         return result
 
     parse.openapi = _bounds({"type": "integer"}, min_value, max_value)
+    parse.json_type = _msgspec_type(int, ge=min_value, le=max_value)
     return parse
 
 
@@ -153,6 +183,7 @@ def boolean() -> Parser:
         raise FieldError(f"Must be true or false, not {value!r}")
 
     parse.openapi = {"type": "boolean"}
+    parse.json_type = bool
     return parse
 
 
@@ -175,6 +206,8 @@ def timestamp() -> Parser:
         return moment if moment.tzinfo is UTC else moment.replace(tzinfo=UTC)
 
     parse.openapi = {"type": "string", "format": "date-time"}
+    # No json_type: msgspec reads RFC 3339, not all that fromisoformat reads, so timestamps
+    # are parsed here, after the msgspec pass.
     return parse
 
 
@@ -206,6 +239,14 @@ def tags(*, max_tags: int = 50, max_key: int = 60, max_value: int = 200) -> Pars
         "additionalProperties": {"type": "string", "maxLength": max_value},
         "maxProperties": max_tags,
     }
+    # A CSV reader hands tags over as a dict (inventory.ingestion.parsers.CsvRecords).
+    parse.json_type = parse.text_type = _msgspec_type(
+        dict[
+            _msgspec_type(str, min_length=1, max_length=max_key),
+            _msgspec_type(str, max_length=max_value),
+        ],
+        max_length=max_tags,
+    )
     return parse
 
 
@@ -305,6 +346,37 @@ class RecordSchema:
             found.extend(check(clean, context))
         return (None, found) if found else (clean, [])
 
+    def validate_one_pass(
+        self, rows: list[Any], context: BatchContext, values: str
+    ) -> list[dict[str, Any]] | None:
+        """Every row checked in one msgspec pass (in C, several times faster than
+        `validate_one` a row): the clean records, as `validate_one` gives them, or None if any
+        row needs `validate_one` (it has an error to word, or a value only the parsers take).
+        `values`: "json" or "text" (CSV), in a body with no NUL (RawRows.one_pass)."""
+        struct, parsed_after = self._one_pass[values]
+        try:
+            records = msgspec.to_builtins(msgspec.convert(rows, list[struct]))
+        except msgspec.ValidationError:
+            return None
+        for record in records:
+            for name, parse in parsed_after:
+                value = record.get(name, MISSING)
+                if value is MISSING:
+                    continue
+                if value is None or value == "":
+                    return None
+                try:
+                    record[name] = parse(value)
+                except FieldError:
+                    return None
+            for name, default in self._defaults:
+                if name not in record:
+                    record[name] = default
+            for check in self.checks:
+                if check(record, context):
+                    return None
+        return records
+
     def __post_init__(self) -> None:
         fields = self.fields
         derived = {
@@ -313,9 +385,33 @@ class RecordSchema:
             "_parsers": {f.name: f.parse for f in fields},
             "_required": frozenset(f.name for f in fields if f.required),
             "_defaults": tuple((f.name, f.default) for f in fields if f.default is not MISSING),
+            "_one_pass": {values: self._pass_over(values) for values in ("json", "text")},
         }
         for name, value in derived.items():
             object.__setattr__(self, name, value)
+
+    def _pass_over(self, values: str) -> tuple[type, tuple[tuple[str, Parser], ...]]:
+        """The msgspec struct of a pass over `values` ("json" or "text"), and the fields
+        parsed after it: those whose parser names no type for them (anything, in the struct).
+        Optional fields left out are UNSET, which to_builtins leaves out too."""
+        attribute = f"{values}_type"
+
+        def struct_field(spec: Field) -> tuple:
+            kind = getattr(spec.parse, attribute, Any)
+            if spec.required:
+                return (spec.name, kind)
+            return (spec.name, kind if kind is Any else kind | msgspec.UnsetType, msgspec.UNSET)
+
+        required_first = sorted(self.fields, key=lambda f: not f.required)
+        struct = msgspec.defstruct(
+            f"{self.name}_{values}",
+            [struct_field(f) for f in required_first],
+            forbid_unknown_fields=not self.allow_unknown,
+        )
+        parsed_after = tuple(
+            (f.name, f.parse) for f in self.fields if not hasattr(f.parse, attribute)
+        )
+        return struct, parsed_after
 
     def openapi(self) -> dict[str, Any]:
         """The record as an OpenAPI object schema, from the same field specs that validate."""
@@ -340,8 +436,16 @@ class RecordSchema:
         lines: list[int] | None = None,
         first_row: int = 0,
         errors: RowErrors | None = None,
+        one_pass: str | None = None,
     ) -> tuple[list[dict[str, Any]], RowErrors]:
-        """Every row; the clean records (only if no row failed) and the errors by row."""
+        """Every row; the clean records (only if no row failed) and the errors by row.
+
+        `one_pass` ("json" or "text", from RawRows.one_pass): a clean batch is checked in one
+        pass (`validate_one_pass`)."""
+        if one_pass and errors is None:
+            clean_rows = self.validate_one_pass(rows, context, one_pass)
+            if clean_rows is not None:
+                return clean_rows, RowErrors()
         errors = errors if errors is not None else RowErrors()
         clean_rows: list[dict[str, Any]] = []
         validate_one = self.validate_one

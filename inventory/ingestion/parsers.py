@@ -24,10 +24,20 @@ MEDIA_TYPES = ("application/json", "application/x-ndjson", "text/csv")
 
 @dataclass
 class RawRows:
-    """Rows as sent, with the 1-based line of each in the body (None for JSON)."""
+    """Rows as sent, with the 1-based line of each in the body (None for JSON).
+
+    `one_pass`: how the record schema may check a clean batch in one msgspec pass
+    (RecordSchema.validate_one_pass): "json" values or CSV "text", in a body with no NUL.
+    None: row by row."""
 
     rows: list[Any]
     lines: list[int] | None = None
+    one_pass: str | None = None
+
+
+def _one_pass(body: bytes, values: str) -> str | None:
+    # No NUL, raw or as the JSON escape \u0000 (which a CSV tags column may hold too).
+    return values if b"\\u0000" not in body and b"\x00" not in body else None
 
 
 def read_limited(stream) -> bytes:
@@ -47,9 +57,9 @@ def parse_json(body: bytes) -> RawRows:
     except JsonBodyError as error:
         raise ApplicationError(f"JSON parse error: {error}") from None
     if isinstance(payload, dict):
-        return RawRows([payload])
+        return RawRows([payload], one_pass=_one_pass(body, "json"))
     if isinstance(payload, list):
-        return RawRows(payload)
+        return RawRows(payload, one_pass=_one_pass(body, "json"))
     raise ApplicationError("Send a JSON object (one record) or an array of records")
 
 
@@ -70,7 +80,7 @@ def parse_ndjson(body: bytes) -> RawRows:
             break
     if errors:
         raise ApplicationError("NDJSON parse error: some lines are not JSON", errors=errors)
-    return RawRows(rows, lines)
+    return RawRows(rows, lines, one_pass=_one_pass(body, "json"))
 
 
 class CsvRecords:
@@ -148,7 +158,7 @@ def parse_csv(body: bytes, field_names: Iterable[str]) -> RawRows:
     for line, record in csv_rows(io.StringIO(text, newline=""), field_names):
         rows.append(record)
         lines.append(line)
-    return RawRows(rows, lines)
+    return RawRows(rows, lines, one_pass=_one_pass(body, "text"))
 
 
 class _RecordsParser(BaseParser):

@@ -76,14 +76,16 @@ def text(max_length: int, *, pattern: str | None = None, hint: str = "") -> Pars
         return value
 
     parse.openapi = {"type": "string", "maxLength": max_length}
-    # NUL is ruled out for the whole body before this type is used (RawRows.one_pass).
-    parse.json_type = parse.text_type = _msgspec_type(str, min_length=1, max_length=max_length)
     if pattern:
         parse.openapi["pattern"] = pattern
-        # msgspec searches: anchored at both ends it is the parser's fullmatch.
-        parse.json_type = parse.text_type = _msgspec_type(
-            str, min_length=1, max_length=max_length, pattern=rf"^(?:{pattern})\Z"
-        )
+    # NUL is ruled out for the whole body before this type is used (RawRows.one_pass). msgspec
+    # searches: anchored at both ends, the pattern is the parser's fullmatch.
+    parse.json_type = parse.text_type = _msgspec_type(
+        str,
+        min_length=1,
+        max_length=max_length,
+        pattern=rf"^(?:{pattern})\Z" if pattern else None,
+    )
     return parse
 
 
@@ -339,12 +341,16 @@ class RecordSchema:
                     found.append((spec.name, "This field is required"))
         if found:
             return None, found
+        found = self._completed(clean, context)
+        return (None, found) if found else (clean, [])
+
+    def _completed(self, clean: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
+        """Defaults filled in a record whose fields all parsed; what the cross-field checks
+        find wrong with it."""
         for name, default in self._defaults:
             if name not in clean:
                 clean[name] = default
-        for check in self.checks:
-            found.extend(check(clean, context))
-        return (None, found) if found else (clean, [])
+        return [problem for check in self.checks for problem in check(clean, context)]
 
     def validate_one_pass(
         self, rows: list[Any], context: BatchContext, values: str
@@ -353,9 +359,9 @@ class RecordSchema:
         `validate_one` a row): the clean records, as `validate_one` gives them, or None if any
         row needs `validate_one` (it has an error to word, or a value only the parsers take).
         `values`: "json" or "text" (CSV), in a body with no NUL (RawRows.one_pass)."""
-        struct, parsed_after = self._one_pass[values]
+        batch_type, parsed_after = self._one_pass[values]
         try:
-            records = msgspec.to_builtins(msgspec.convert(rows, list[struct]))
+            records = msgspec.to_builtins(msgspec.convert(rows, batch_type))
         except msgspec.ValidationError:
             return None
         for record in records:
@@ -369,12 +375,8 @@ class RecordSchema:
                     record[name] = parse(value)
                 except FieldError:
                     return None
-            for name, default in self._defaults:
-                if name not in record:
-                    record[name] = default
-            for check in self.checks:
-                if check(record, context):
-                    return None
+            if self._completed(record, context):
+                return None
         return records
 
     def __post_init__(self) -> None:
@@ -390,10 +392,11 @@ class RecordSchema:
         for name, value in derived.items():
             object.__setattr__(self, name, value)
 
-    def _pass_over(self, values: str) -> tuple[type, tuple[tuple[str, Parser], ...]]:
-        """The msgspec struct of a pass over `values` ("json" or "text"), and the fields
-        parsed after it: those whose parser names no type for them (anything, in the struct).
-        Optional fields left out are UNSET, which to_builtins leaves out too."""
+    def _pass_over(self, values: str) -> tuple[Any, tuple[tuple[str, Parser], ...]]:
+        """The msgspec type of a batch in a pass over `values` ("json" or "text"): a list of
+        structs; and the fields parsed after it: those whose parser names no type for them
+        (anything, in the struct). Optional fields left out are UNSET, which to_builtins
+        leaves out too."""
         attribute = f"{values}_type"
 
         def struct_field(spec: Field) -> tuple:
@@ -411,7 +414,7 @@ class RecordSchema:
         parsed_after = tuple(
             (f.name, f.parse) for f in self.fields if not hasattr(f.parse, attribute)
         )
-        return struct, parsed_after
+        return list[struct], parsed_after
 
     def openapi(self) -> dict[str, Any]:
         """The record as an OpenAPI object schema, from the same field specs that validate."""

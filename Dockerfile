@@ -4,6 +4,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 RUN pip install --no-cache-dir -e .
 COPY . .
-RUN useradd --create-home app && chown -R app /app
+# /app/media exists (owned by app) so the shared media volume starts writable by the app user.
+RUN useradd --create-home app && mkdir -p /app/media && chown -R app /app
 USER app
 EXPOSE 8000

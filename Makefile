@@ -54,7 +54,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 worker: $(STAMP)
-	$(BIN)/celery -A greenai_portal worker --loglevel=INFO
+	$(BIN)/celery -A greenai_portal worker --queues=celery,exports --loglevel=INFO
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

@@ -10,6 +10,7 @@ from pathlib import Path
 import environ
 import plotly
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -193,6 +194,26 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 1.0
+# Time limits: the soft one raises SoftTimeLimitExceeded in the task (an import or export
+# records it as its failure, a compute window rolls back and the sweep redoes it), the hard
+# one kills the worker process 30 s later. Imports stream files of up to 4 GB: their own.
+GREENAI_TASK_TIME_LIMIT = env.int("GREENAI_TASK_TIME_LIMIT", default=600)
+GREENAI_IMPORT_TIME_LIMIT = env.int("GREENAI_IMPORT_TIME_LIMIT", default=3600)
+CELERY_TASK_TIME_LIMIT = GREENAI_TASK_TIME_LIMIT
+CELERY_TASK_SOFT_TIME_LIMIT = GREENAI_TASK_TIME_LIMIT - 30
+CELERY_TASK_ANNOTATIONS = {
+    "inventory.tasks.run_import_job": {
+        "time_limit": GREENAI_IMPORT_TIME_LIMIT,
+        "soft_time_limit": GREENAI_IMPORT_TIME_LIMIT - 30,
+    },
+}
+# Two queues, both consumed by the documented worker (`make worker`, docker-compose):
+# "celery" computes ingested records; "exports" renders PDFs, so a burst of exports never
+# delays computation (nor the locks that wait for it). A worker started without -Q consumes
+# every queue listed here.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name, routing_key=name) for name in ("celery", "exports")]
+CELERY_TASK_ROUTES = {"reports.tasks.*": {"queue": "exports"}}
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "max_retries": 1,
     "interval_start": 0,
@@ -200,8 +221,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_max": 0.2,
     "socket_connect_timeout": 1,
     "socket_timeout": 10,
-    # An unacknowledged task (its worker died) goes back on the queue after this long.
-    "visibility_timeout": 600,
+    # An unacknowledged task (its worker died) goes back on the queue after this long: longer
+    # than any task may run (the time limits above), so a running task is never handed to a
+    # second worker. The sweep resumes a dead worker's import or export sooner.
+    "visibility_timeout": 60 + max(GREENAI_TASK_TIME_LIMIT, GREENAI_IMPORT_TIME_LIMIT),
 }
 # The worker logs through LOGGING below (JSON when asked), not Celery's own handlers.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -214,7 +237,13 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.tasks.sweep_all_pending_records",
         "schedule": env.float("GREENAI_FULL_SWEEP_SECONDS", default=3600.0),
     },
+    "sweep-report-exports": {
+        "task": "reports.tasks.sweep_report_exports",
+        "schedule": env.float("GREENAI_SWEEP_SECONDS", default=60.0),
+    },
 }
+# The sweep queues again an import or export unfinished this long that no worker holds.
+GREENAI_RESUME_AFTER_SECONDS = env.int("GREENAI_RESUME_AFTER_SECONDS", default=300)
 # GET /health/: how long to wait for workers to answer a ping.
 GREENAI_HEALTH_WORKER_TIMEOUT = env.float("GREENAI_HEALTH_WORKER_TIMEOUT", default=1.0)
 

@@ -5,11 +5,14 @@ by the sweep; running any of them twice computes nothing twice.
 """
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
 from greenai_portal.logs import log_context
+from inventory.imports.jobs import import_job_run, import_jobs_resume
 from inventory.pipeline import batch_compute, pending_sweep, records_compute
 from inventory.pipeline.recalculation import recalculation_run, recalculations_resume
 
@@ -35,11 +38,20 @@ def compute_batch(batch_id: int) -> int:
 @shared_task(**_RETRY)
 def sweep_pending_records() -> int:
     """Compute the batches still waiting (their task was lost, or never queued because the
-    broker was down) and resume recalculations whose worker died."""
+    broker was down), resume recalculations whose worker died and queue again the imports
+    no worker holds."""
     computed = pending_sweep().computed
     resumed = recalculations_resume()
-    if computed or resumed:
-        logger.info("sweep", extra={"computed": computed, "recalculations_resumed": resumed})
+    imports = import_jobs_resume(quiet_for=timedelta(seconds=settings.GREENAI_RESUME_AFTER_SECONDS))
+    if computed or resumed or imports:
+        logger.info(
+            "sweep",
+            extra={
+                "computed": computed,
+                "recalculations_resumed": resumed,
+                "imports_resumed": imports,
+            },
+        )
     return computed
 
 
@@ -53,3 +65,10 @@ def sweep_all_pending_records() -> int:
 def run_recalculation(job_id: int) -> int:
     with log_context(recalculation_job_id=job_id):
         return recalculation_run(job_id=job_id).processed_records
+
+
+@shared_task(acks_late=True)
+def run_import_job(job_id: int) -> str:
+    """Import one uploaded file; the job row carries status, progress and errors."""
+    with log_context(import_job_id=job_id):
+        return import_job_run(job_id=job_id).status

@@ -2,7 +2,7 @@
 
 import hashlib
 import logging
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -11,6 +11,7 @@ from accounts.audit import audit_record
 from accounts.models import Organisation
 from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
+from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.sql import organisation_lock
 from reports import periods
@@ -27,6 +28,8 @@ from reports.selectors import (
 )
 
 logger = logging.getLogger(__name__)
+
+_EXPORT_FINISHED = (ReportExport.Status.DONE, ReportExport.Status.FAILED)
 
 _COMPARED = ("record_count", "mwh", "location_t", "market_t")
 
@@ -270,10 +273,19 @@ def _progress(export_id: int, percent: int, step: str) -> None:
 
 
 def report_export_build(*, export_id: int) -> ReportExport:
-    """Render an export's PDF, saving progress as it goes; a failure is stored, not lost."""
-    export = ReportExport.objects.select_related("organisation", "report_version").get(pk=export_id)
-    if export.status == ReportExport.Status.DONE:
-        return export
+    """Render an export's PDF, saving progress as it goes; a failure is stored, not lost.
+    An export another worker holds, or one already finished, is left as it is."""
+    with job_claim(JobKind.EXPORT, export_id) as claimed:
+        export = ReportExport.objects.select_related("organisation", "report_version").get(
+            pk=export_id
+        )
+        if not claimed or export.status in _EXPORT_FINISHED:
+            return export
+        return _export_build(export)
+
+
+def _export_build(export: ReportExport) -> ReportExport:
+    export_id = export.id
     ReportExport.objects.filter(pk=export_id).update(
         status=ReportExport.Status.RUNNING, progress=1, step="Reading the report", error=""
     )
@@ -301,3 +313,14 @@ def report_export_build(*, export_id: int) -> ReportExport:
     )
     export.refresh_from_db()
     return export
+
+
+def report_exports_resume(*, quiet_for: timedelta) -> int:
+    """Queue again the exports left queued or running longer than quiet_for that no worker
+    holds: their message was lost (broker down when it was queued) or their worker died."""
+    from reports.tasks import build_report_export
+
+    unfinished = ReportExport.objects.exclude(status__in=_EXPORT_FINISHED).filter(
+        created_at__lt=timezone.now() - quiet_for
+    )
+    return orphaned_jobs_requeue(JobKind.EXPORT, unfinished, build_report_export)

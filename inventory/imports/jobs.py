@@ -18,8 +18,10 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -27,6 +29,7 @@ from django.utils import timezone
 from accounts.models import Team
 from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
+from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.ingestion.fields import RowErrors
 from inventory.ingestion.mapping import location_by_code, mapping_rules
 from inventory.ingestion.schemas import SCHEMAS, batch_context
@@ -43,6 +46,8 @@ from inventory.services import KIND_SPECS, References, content_hash, record_batc
 from . import readers
 
 logger = logging.getLogger(__name__)
+
+_FINISHED = (ImportStatus.COMPLETED, ImportStatus.FAILED)
 
 _SOURCES = {
     ImportFormat.AWS_CUR: MappingSource.AWS,
@@ -76,7 +81,7 @@ def import_job_create(*, principal: Principal, upload, file_format: str, user=No
     )
     job.file.save(upload.name, upload, save=False)
     job.save()
-    from inventory.imports.tasks import run_import_job
+    from inventory.tasks import run_import_job
 
     transaction.on_commit(lambda: run_import_job.delay(job.id), robust=True)
     return job
@@ -242,25 +247,46 @@ def _check_chunk(principal: Principal, chunk: _Chunk, errors: RowErrors) -> None
 
 
 def _finish(job: ImportJob, status: str, message: str, **fields: Any) -> ImportJob:
+    """Record the outcome. A finished import is never run again, so its upload goes: what it
+    held is stored as records, or was refused (the errors name the rows)."""
     for name, value in {"status": status, "message": message[:500], **fields}.items():
         setattr(job, name, value)
     job.finished_at = timezone.now()
+    job.file.delete(save=False)
     job.save()
     return job
 
 
 def import_job_run(*, job_id: int) -> ImportJob:
-    """Validate then store an uploaded file (see the module docstring)."""
-    job = ImportJob.objects.select_related("organisation", "token").get(pk=job_id)
-    if job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED):
-        return job
-    try:
-        return _run(job)
-    except Exception:
-        # The job must not stay "validating" for ever: fail it, and let the worker log it.
-        logger.exception("import failed", extra={"job_id": job.id})
-        _finish(job, ImportStatus.FAILED, "Internal error while importing; nothing more stored")
-        raise
+    """Validate then store an uploaded file (see the module docstring). A job another worker
+    holds, or one already finished, is left as it is."""
+    with job_claim(JobKind.IMPORT, job_id) as claimed:
+        job = ImportJob.objects.select_related("organisation", "token").get(pk=job_id)
+        if not claimed or job.status in _FINISHED:
+            return job
+        try:
+            return _run(job)
+        except Exception as error:
+            # The job must not stay "validating" for ever: fail it, and let the worker log it.
+            logger.exception("import failed", extra={"job_id": job.id})
+            reason = (
+                "it took longer than its time limit"
+                if isinstance(error, SoftTimeLimitExceeded)
+                else "internal error"
+            )
+            _finish(job, ImportStatus.FAILED, f"Stopped ({reason}); nothing more stored")
+            raise
+
+
+def import_jobs_resume(*, quiet_for: timedelta) -> int:
+    """Queue again the imports left unfinished longer than quiet_for that no worker holds:
+    their message was lost (broker down when it was queued) or their worker died."""
+    from inventory.tasks import run_import_job
+
+    unfinished = ImportJob.objects.exclude(status__in=_FINISHED).filter(
+        created_at__lt=timezone.now() - quiet_for
+    )
+    return orphaned_jobs_requeue(JobKind.IMPORT, unfinished, run_import_job)
 
 
 def _run(job: ImportJob) -> ImportJob:

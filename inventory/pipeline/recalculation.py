@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.models import Organisation
+from greenai_portal.job_locks import JobKind, job_claim
 from inventory.models import (
     CloudUsageRecord,
     DailyRollup,
@@ -36,11 +37,9 @@ from inventory.pipeline.compute import records_compute
 from inventory.pipeline.market import market_allocations_rebuild
 from inventory.pipeline.sql import (
     as_date,
-    job_unlock,
     month_start,
     next_month,
     organisation_lock,
-    try_job_lock,
     window_lock,
 )
 from inventory.selectors import locked_periods
@@ -179,13 +178,11 @@ def _market_months(organisation_id: int, scope: RecalculationScope, locked: list
 
 def recalculation_run(*, job_id: int) -> RecalculationJob:
     """Run (or resume) a job: mark, compute, rebuild the market months, finish."""
-    if not try_job_lock(job_id):
-        logger.info("recalculation already running elsewhere", extra={"job_id": job_id})
-        return RecalculationJob.objects.get(pk=job_id)
-    try:
+    with job_claim(JobKind.RECALCULATION, job_id) as claimed:
+        if not claimed:
+            logger.info("recalculation already running elsewhere", extra={"job_id": job_id})
+            return RecalculationJob.objects.get(pk=job_id)
         return _run(RecalculationJob.objects.get(pk=job_id))
-    finally:
-        job_unlock(job_id)
 
 
 def _run(job: RecalculationJob) -> RecalculationJob:

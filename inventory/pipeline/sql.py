@@ -222,25 +222,3 @@ def run_compute_update(
                 key = (as_date(row[0]), row[1])
                 counts[key] = counts.get(key, 0) + 1
     return counts
-
-
-_JOB_LOCK = 2
-
-
-def try_job_lock(job_id: int) -> bool:
-    """Claim a recalculation job for this connection's session (Postgres).
-
-    Session-level, not per transaction: a run spans many window transactions. The lock goes
-    with the connection, so a killed worker frees it and the sweep can resume the job.
-    """
-    if not is_postgres():
-        return True
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [job_id, _JOB_LOCK])
-        return bool(cursor.fetchone()[0])
-
-
-def job_unlock(job_id: int) -> None:
-    if is_postgres():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [job_id, _JOB_LOCK])

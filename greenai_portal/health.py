@@ -1,21 +1,27 @@
-"""GET /health/: database, broker and worker status and the computation backlog, as JSON.
+"""GET /health/: a cheap liveness answer for anyone, the details for operators.
 
-200 when the database, the broker and at least one worker answer; 503 otherwise (the body
-still says which part failed). With eager Celery (no REDIS_URL) there is no broker or worker
-to ask: both report "eager". Public and cheap: no tenant data, only counts.
+Anyone (load balancers, uptime checks): `{"status": "ok"}` 200 when the database and the
+broker answer (two round trips, each bounded by a 1 s timeout), else
+`{"status": "unavailable"}` 503; nothing else, so hammering it costs the service nothing and
+tells nobody anything.
+
+Operators (a staff user's session, or `Authorization: Bearer <GREENAI_HEALTH_TOKEN>`) also
+get each check's timing and error, the workers that answer a ping (GREENAI_HEALTH_WORKER_TIMEOUT,
+about a second: only for them), each queue's length and the records waiting
+(inventory.pipeline.status, the same definition as the data page), over every tenant. 200 then
+needs at least one worker as well. With eager Celery (no REDIS_URL) there is no broker or
+worker to ask: both report "eager".
 """
 
+import hmac
 import time
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
-
-# Celery's default queue: a Redis list of that name holds the waiting messages.
-QUEUE = "celery"
 
 
 def _timed(check) -> dict[str, Any]:
@@ -36,26 +42,16 @@ def _database() -> dict[str, Any]:
 
 
 def _backlog() -> dict[str, Any]:
-    from inventory.models import CloudUsageRecord, RecalculationJob, WorkloadRecord
-    from inventory.pipeline import batches_waiting
+    from inventory.pipeline.status import records_waiting
 
-    # Records have no index on their status: count the pending ones of the batches waiting
-    # (by the batch index) and what running recalculations have left.
-    waiting = batches_waiting()
-    pending = {
-        "workload": WorkloadRecord.objects.filter(batch_id__in=waiting, status="pending").count(),
-        "cloud_usage": CloudUsageRecord.objects.filter(
-            batch_id__in=waiting, status="pending"
-        ).count(),
-    }
-    jobs = RecalculationJob.objects.filter(status__in=["queued", "running"])
-    recalculating = sum(job.total_records - job.processed_records for job in jobs)
+    waiting = records_waiting()
     return {
         "ok": True,
-        "batches_waiting": len(waiting),
-        "pending_records": sum(pending.values()) + recalculating,
-        "pending_by_kind": {**pending, "recalculation": recalculating},
-        "recalculations_running": len(jobs),
+        "batches_waiting": waiting.batches,
+        "pending_records": waiting.count,
+        "pending_by_kind": {"workload": waiting.workload, "cloud_usage": waiting.cloud_usage},
+        "recalculations_running": waiting.recalculations,
+        "oldest_pending": waiting.oldest.isoformat() if waiting.oldest else None,
     }
 
 
@@ -68,12 +64,15 @@ def _broker() -> dict[str, Any]:
         return {"ok": True, "mode": "eager"}
     import redis
 
+    from greenai_portal.celery import app
+
     client = redis.Redis.from_url(
         settings.CELERY_BROKER_URL, socket_connect_timeout=1, socket_timeout=1
     )
     try:
         client.ping()
-        return {"ok": True, "queue": QUEUE, "queue_length": client.llen(QUEUE)}
+        # Each queue is a Redis list of its name holding the waiting messages.
+        return {"ok": True, "queues": {q.name: client.llen(q.name) for q in app.conf.task_queues}}
     finally:
         client.close()
 
@@ -88,9 +87,15 @@ def _workers() -> dict[str, Any]:
     return {"ok": bool(names), "count": len(names), "workers": names}
 
 
-@never_cache
-@require_GET
-def health(request) -> JsonResponse:
+def _is_operator(request: HttpRequest) -> bool:
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    token = settings.GREENAI_HEALTH_TOKEN
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    return bool(token) and hmac.compare_digest(given.encode(), token.encode())
+
+
+def _details() -> tuple[bool, dict[str, Any]]:
     checks = {"database": _timed(_database), "broker": _timed(_broker)}
     if checks["broker"]["ok"]:
         checks["workers"] = _timed(_workers)
@@ -99,7 +104,15 @@ def health(request) -> JsonResponse:
         checks["workers"] = {"ok": False, "error": "broker unreachable"}
     backlog = _timed(_backlog) if checks["database"]["ok"] else {"ok": False}
     healthy = all(check["ok"] for check in checks.values())
-    body = {"status": "ok" if healthy else "unavailable", "checks": checks, "backlog": backlog}
-    if backlog.get("ok") and checks["broker"].get("queue_length") is not None:
-        backlog["broker_queue_length"] = checks["broker"]["queue_length"]
+    return healthy, {"checks": checks, "backlog": backlog}
+
+
+@never_cache
+@require_GET
+def health(request: HttpRequest) -> JsonResponse:
+    if _is_operator(request):
+        healthy, details = _details()
+    else:
+        healthy, details = _timed(_database)["ok"] and _timed(_broker)["ok"], {}
+    body = {"status": "ok" if healthy else "unavailable", **details}
     return JsonResponse(body, status=200 if healthy else 503)

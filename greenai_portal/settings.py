@@ -244,8 +244,10 @@ CELERY_BEAT_SCHEDULE = {
 }
 # The sweep queues again an import or export unfinished this long that no worker holds.
 GREENAI_RESUME_AFTER_SECONDS = env.int("GREENAI_RESUME_AFTER_SECONDS", default=300)
-# GET /health/: how long to wait for workers to answer a ping.
+# GET /health/: how long to wait for workers to answer a ping (operators' details only), and
+# the bearer token that gets those details without a staff login (empty: staff only).
 GREENAI_HEALTH_WORKER_TIMEOUT = env.float("GREENAI_HEALTH_WORKER_TIMEOUT", default=1.0)
+GREENAI_HEALTH_TOKEN = env.str("GREENAI_HEALTH_TOKEN", default="")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -17,7 +17,6 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    Min,
     OuterRef,
     Q,
     Sum,
@@ -38,11 +37,10 @@ from inventory.models import (
     Location,
     MarketAllocation,
     RecalculationJob,
-    RecalculationStatus,
     WorkloadRecord,
 )
-from inventory.pipeline import batches_waiting
 from inventory.pipeline.sql import as_date, in_list
+from inventory.pipeline.status import records_waiting as pipeline_records_waiting
 from reports.selectors import ROLLUP_SUMS, Sums, rollups_visible
 
 # What the overview needs: one grouping per family of charts (each is one indexed scan of
@@ -329,30 +327,11 @@ def _records_of(model, principal: Principal):
 
 
 def records_waiting(*, principal: Principal) -> dict:
-    """Records waiting to be computed, found where the pipeline looks for work (records have
-    no index on their status): the batches not computed yet and the running recalculations."""
-    # Ids first (few): an empty queue then costs no scan of the records at all.
-    batches = batches_waiting(organisation_id=principal.organisation.id)
-    jobs = list(
-        RecalculationJob.objects.filter(
-            organisation=principal.organisation,
-            status__in=[RecalculationStatus.QUEUED, RecalculationStatus.RUNNING],
-        ).values_list("id", flat=True)
+    """The principal's records waiting to be computed (inventory.pipeline.status)."""
+    waiting = pipeline_records_waiting(
+        organisation_id=principal.organisation.id, team_ids=principal.team_ids
     )
-    queues = [Q(batch_id__in=batches)] if batches else []
-    queues += [Q(recalculation_job_id__in=jobs)] if jobs else []
-    count, oldest = 0, None
-    for model in (WorkloadRecord, CloudUsageRecord):
-        for queue in queues:
-            summary = (
-                _records_of(model, principal)
-                .filter(queue, status=ComputeStatus.PENDING)
-                .aggregate(count=Count("id"), oldest=Min("created_at"))
-            )
-            count += summary["count"]
-            if summary["oldest"] and (oldest is None or summary["oldest"] < oldest):
-                oldest = summary["oldest"]
-    return {"count": count, "oldest": oldest}
+    return {"count": waiting.count, "oldest": waiting.oldest}
 
 
 # The organisation's latest records of a kind, then the failed among them: the LIMIT must

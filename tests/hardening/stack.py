@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 WORKDIR = Path(os.environ.get("GREENAI_HARDENING_DIR", "/tmp/greenai-hardening"))  # noqa: S108
 _STARTED: list["Service"] = []
+# /health/ shows its checks to operators only: the suite is one.
+HEALTH_TOKEN = "hardening-operator"
 
 
 def free_port() -> int:
@@ -278,6 +280,7 @@ class Stack:
             "GREENAI_SWEEP_SECONDS": str(self.sweep_seconds),
             "GREENAI_THROTTLE_INGEST": "1000000/min",
             "GREENAI_MEDIA_ROOT": str(WORKDIR / "media"),
+            "GREENAI_HEALTH_TOKEN": HEALTH_TOKEN,
             "DJANGO_LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             **self.extra_env,

@@ -20,6 +20,7 @@ import requests
 
 from tests.conftest import needs_services
 from tests.hardening.stack import (
+    HEALTH_TOKEN,
     Postgres,
     Redis,
     Stack,
@@ -175,7 +176,11 @@ def test_ingestion_keeps_answering_while_redis_is_down_and_the_sweep_computes_it
         f"{max(latencies):.2f} s, mean {sum(latencies) / len(latencies):.2f} s"
     )
     assert max(latencies) < 5.0, "a request waited on the dead broker"
-    health = requests.get(stack.base_url + "/health/", timeout=10)
+    health = requests.get(
+        stack.base_url + "/health/",
+        headers={"Authorization": f"Bearer {HEALTH_TOKEN}"},
+        timeout=10,
+    )
     broker_ok = health.json()["checks"]["broker"]["ok"]
     say(f"/health/ with Redis down: {health.status_code}, broker ok={broker_ok}")
     assert health.status_code == 503 and not broker_ok

@@ -1,4 +1,5 @@
-"""The few statements every request of a hot path runs (API token lookup, CodeCarbon posts)."""
+"""The few statements every request of a hot path runs (API token lookup, CodeCarbon posts),
+and the consistent view a report is read in."""
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
@@ -7,7 +8,7 @@ from functools import cache
 from typing import Any
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Field, Model
 from django.utils import timezone
 
@@ -164,3 +165,23 @@ def _insert_statement(model: type[Model]) -> str:
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT DO NOTHING RETURNING {quote(model._meta.pk.column)}"
     )
+
+
+@contextmanager
+def consistent_read() -> Iterator[None]:
+    """Every query inside sees the database as the first one saw it.
+
+    A report reads several queries; a worker committing between two of them (READ COMMITTED
+    takes a new snapshot per statement) would make them disagree: a location in one and not
+    the other, factor rows of records the totals do not count. On Postgres this is one
+    REPEATABLE READ transaction; SQLite's transaction reads one snapshot already. Inside a
+    caller's transaction the caller's view holds (a lock takes the organisation lock first).
+    """
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        yield

@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
+from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
 from inventory.models import (
     AiModel,
@@ -406,19 +407,19 @@ def _instrument_coverage(
 
 
 @contextmanager
-def _grouping_in_memory() -> Iterator[None]:
-    """On Postgres, let the report's GROUP BYs hash in memory and skip JIT compilation.
+def _report_snapshot() -> Iterator[None]:
+    """One consistent view for the report's queries (greenai_portal.db.consistent_read) and,
+    on Postgres, GROUP BYs that hash in memory without JIT compilation.
 
     A large quarter is ~1M rollup rows in ~10k groups; with the default 4 MB work_mem the
     planner sorts them on disk (about twice as slow), and JIT costs more than it saves on a
     query of a second. SET LOCAL ends with the transaction.
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute("SET LOCAL jit = off")
+    with consistent_read():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off")
         yield
 
 
@@ -431,7 +432,7 @@ def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
 
     Figures are in MWh and t CO2e, unrounded; a locked version stores exactly this dict.
     """
-    with _grouping_in_memory():
+    with _report_snapshot():
         return _scope2_report(principal, year, quarter)
 
 
@@ -763,6 +764,18 @@ def factor_rows(
     )
 
 
+def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[dict]:
+    """Every factor row a quarter's records and market allocation name: grid factors,
+    overrides, power models and cloud coefficients. What a lock stores and a draft PDF lists."""
+    return factor_rows(
+        organisation_id=organisation_id,
+        grid_factor_ids=inputs.grid_factor_ids,
+        override_ids=inputs.override_ids,
+        hardware_ids=inputs.hardware_ids,
+        coefficient_ids=inputs.coefficient_ids,
+    )
+
+
 _LINEAGE_FIELDS = {
     # record column -> the prefix of the factor row id it names
     "grid_factor_id": "grid",
@@ -771,6 +784,7 @@ _LINEAGE_FIELDS = {
 }
 
 
+@consistent_read()
 def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> dict:
     """Which factor rows, dataset versions and methodology versions the figures of a quarter
     used: per location (the Scope 2 report's location lines and its cloud lines), from the
@@ -930,6 +944,7 @@ def _version_meta(version: ReportVersion) -> dict:
     }
 
 
+@consistent_read()
 def scope2_document(
     *, principal: Principal, year: int, quarter: int, version: int | None = None
 ) -> dict:
@@ -977,6 +992,7 @@ def scope2_document(
     }
 
 
+@consistent_read()
 def audit_document(*, export) -> dict:
     """The report plus its audit trail (factors, lineage, hash) for an export job."""
     principal = Principal(
@@ -997,11 +1013,7 @@ def audit_document(*, export) -> dict:
     )
     return {
         **document,
-        "factors": factor_rows(
-            organisation_id=export.organisation_id,
-            grid_factor_ids=inputs.grid_factor_ids,
-            override_ids=inputs.override_ids,
-        ),
+        "factors": quarter_factor_rows(organisation_id=export.organisation_id, inputs=inputs),
         "lineage": {
             "record_count": inputs.record_count,
             "failed_count": inputs.failed_count,

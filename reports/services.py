@@ -20,8 +20,8 @@ from reports.pdf import render_report_pdf
 from reports.selectors import (
     BREAKDOWNS,
     audit_document,
-    factor_rows,
     last_record_ids,
+    quarter_factor_rows,
     quarter_inputs,
     report_versions,
     scope2_report,
@@ -95,13 +95,7 @@ def _snapshot(principal: Principal, year: int, quarter: int) -> dict:
             "market-based figure yet; lock once the market-based allocation has run",
             status_code=409,
         )
-    factors = factor_rows(
-        organisation_id=organisation_id,
-        grid_factor_ids=inputs.grid_factor_ids,
-        override_ids=inputs.override_ids,
-        hardware_ids=inputs.hardware_ids,
-        coefficient_ids=inputs.coefficient_ids,
-    )
+    factors = quarter_factor_rows(organisation_id=organisation_id, inputs=inputs)
     return {
         "methodology_versions": inputs.methodology_versions,
         "factor_datasets": sorted({f["dataset"] for f in factors}),

@@ -242,6 +242,9 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("GREENAI_SWEEP_SECONDS", default=60.0),
     },
 }
+# PDF exports per organisation: at most this many being built at once, and per hour.
+GREENAI_EXPORTS_IN_FLIGHT = env.int("GREENAI_EXPORTS_IN_FLIGHT", default=3)
+GREENAI_EXPORTS_PER_HOUR = env.int("GREENAI_EXPORTS_PER_HOUR", default=30)
 # The sweep queues again an import or export unfinished this long that no worker holds.
 GREENAI_RESUME_AFTER_SECONDS = env.int("GREENAI_RESUME_AFTER_SECONDS", default=300)
 # GET /health/: how long to wait for workers to answer a ping (operators' details only), and

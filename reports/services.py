@@ -4,6 +4,7 @@ import hashlib
 import logging
 from datetime import date, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -227,6 +228,33 @@ def report_restate(
     return version
 
 
+def _export_bounds_check(organisation: Organisation) -> None:
+    """Refuse an export past the organisation's bounds (GREENAI_EXPORTS_IN_FLIGHT being built
+    at once, GREENAI_EXPORTS_PER_HOUR requested in an hour), so no reader can bury the
+    worker under PDFs; 429 with Retry-After."""
+    exports = ReportExport.objects.filter(organisation=organisation)
+    in_flight = exports.exclude(status__in=_EXPORT_FINISHED).count()
+    if in_flight >= settings.GREENAI_EXPORTS_IN_FLIGHT:
+        raise ApplicationError(
+            f"{in_flight} exports of this organisation are still being built; "
+            "request another once one has finished",
+            status_code=429,
+            headers={"Retry-After": "30"},
+        )
+    hour_ago = timezone.now() - timedelta(hours=1)
+    recent = exports.filter(created_at__gt=hour_ago).order_by("created_at")
+    limit = settings.GREENAI_EXPORTS_PER_HOUR
+    if recent.count() >= limit:
+        oldest = recent.values_list("created_at", flat=True)[0]
+        wait = max(1, int((oldest - hour_ago).total_seconds()) + 1)
+        raise ApplicationError(
+            f"This organisation requested {limit} exports in the last hour, its limit; "
+            f"retry in {wait} s",
+            status_code=429,
+            headers={"Retry-After": str(wait)},
+        )
+
+
 def report_export_request(
     *, principal: Principal, year: int, quarter: int, version: int | None = None, user=None
 ) -> ReportExport:
@@ -242,13 +270,17 @@ def report_export_request(
             raise ApplicationError(f"{year} Q{quarter} has no version {version}", status_code=404)
     elif versions:
         chosen = versions[-1]
-    export = ReportExport.objects.create(
-        organisation=principal.organisation,
-        year=year,
-        quarter=quarter,
-        report_version=chosen,
-        requested_by=user if user is not None and user.is_authenticated else None,
-    )
+    with transaction.atomic():
+        # One request of an organisation at a time past this line: the bounds hold exactly.
+        Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
+        _export_bounds_check(principal.organisation)
+        export = ReportExport.objects.create(
+            organisation=principal.organisation,
+            year=year,
+            quarter=quarter,
+            report_version=chosen,
+            requested_by=user if user is not None and user.is_authenticated else None,
+        )
     audit_record(
         organisation=principal.organisation,
         action="report.export",

@@ -33,6 +33,7 @@ from reports.dashboard_charts import (
     location_vs_market,
     months_between,
     ranked_bars,
+    scopes_apart,
     split_donut,
     stacked_trend,
 )
@@ -47,19 +48,19 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
-from reports.selectors import Sums
+from reports.selectors import REPORTED_SCOPES, Sums
 
 PHASE_LABELS = dict(Phase.choices)
 TIER_LABELS = dict(EnergyTier.choices)
 SCOPE_LABELS = {"": "All scopes", **dict(EmissionScope.choices)}
 TEAM_GROUPINGS = (
     ("month", "ai_model_id", "scope", "location_id"),
-    ("ai_model_id", "phase"),
+    ("ai_model_id", "phase", "scope"),
     ("phase", "energy_tier"),
 )
 MODEL_GROUPINGS = (
     ("month", "team_id", "scope", "location_id"),
-    ("month", "phase"),
+    ("month", "phase", "scope"),
     ("phase", "energy_tier"),
 )
 
@@ -292,33 +293,53 @@ def model_url(model_id: int, query: str) -> str:
     return reverse("dashboard-model", args=[model_id]) + (f"?{query}" if query else "")
 
 
-def _lines(groups: dict, label_of, url_of=None) -> list[tuple[str, Sums, str | None]]:
+def _lines(groups: dict, label_of, url_of=None) -> list[tuple[str, dict, str | None]]:
     return [(label_of(k), s, url_of(k) if url_of else None) for k, s in groups.items()]
 
 
+def _trends(
+    cube: Cube, key: str, label_of, *, dimension: str, months: list[date], urls=None
+) -> list[Chart]:
+    """One stacked monthly chart per scope (`trend-<scope>`): bars of two scopes are never
+    stacked on each other."""
+    return [
+        stacked_trend(
+            chart_id=f"trend-{scope.key}",
+            title=f"{scope.label} by month and {dimension}, location-based",
+            dimension=dimension,
+            scope=scope,
+            months=months,
+            series=_by_month(cube, key, label_of, scope=scope.key),
+            urls=urls,
+        )
+        for scope in REPORTED_SCOPES
+    ]
+
+
 def table(groups: dict, label_of, url_of=None, total_kwh: float = 0.0) -> list[dict]:
-    """Rows for a breakdown table, largest location-based emissions first."""
+    """Rows for a breakdown table from {key: {scope: Sums}}: each scope's figures apart,
+    the lines using the most energy first."""
     rows = []
-    for key, sums in groups.items():
+    for key, by_scope in groups.items():
+        # Energy and counts add up across scopes (kWh are kWh); emissions never do.
+        kwh = sum(sums.facility_kwh for sums in by_scope.values())
         rows.append(
             {
                 "key": key,
                 "label": label_of(key),
                 "url": url_of(key) if url_of else None,
-                "records": sums.record_count,
-                "inferences": sums.inferences,
-                "tokens": sums.tokens,
-                "mwh": sums.facility_kwh / 1000.0,
-                "location_t": sums.location_kg / 1000.0,
-                "market_t": sums.market_kg / 1000.0 if sums.unallocated_kwh == 0 else None,
-                "share": sums.facility_kwh / total_kwh if total_kwh else 0.0,
-                "g_per_1k_inferences": sums.location_kg * 1e6 / sums.inferences
-                if sums.inferences
-                else None,
-                "g_per_1m_tokens": sums.location_kg * 1e9 / sums.tokens if sums.tokens else None,
+                "records": sum(sums.record_count for sums in by_scope.values()),
+                "mwh": kwh / 1000.0,
+                "share": kwh / total_kwh if total_kwh else 0.0,
+                "scopes": scopes_apart(by_scope),
             }
         )
-    return sorted(rows, key=lambda r: (-r["location_t"], r["label"]))
+    return sorted(rows, key=lambda r: (-r["mwh"], r["label"]))
+
+
+def _with_intensity(rows: list[dict]) -> list[dict]:
+    """The rows with inferences or tokens in some scope."""
+    return [r for r in rows if any(f["inferences"] or f["tokens"] for f in r["scopes"])]
 
 
 def _phase_and_tiers(cube: Cube) -> list[Chart]:
@@ -391,6 +412,7 @@ def _render(
             "period_key": period_key,
             "presets": period_presets(date.today()),
             "scopes": SCOPE_LABELS,
+            "reported_scopes": REPORTED_SCOPES,
             "options": options,
             "query": query,
             "kpis": kpis(principal, filters, cube),
@@ -415,17 +437,17 @@ def overview(request: HttpRequest) -> HttpResponse:
     names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
-    teams = cube.by("team_id")
-    models = cube.by("ai_model_id")
+    teams = cube.by_scope("team_id")
+    models = cube.by_scope("ai_model_id")
     team_of = _team_label(names)
     model_of = _model_label(names)
     charts = [
-        stacked_trend(
-            chart_id="trend",
-            title="Emissions by month and team",
+        *_trends(
+            cube,
+            "team_id",
+            team_of,
             dimension="team",
             months=months,
-            series=_by_month(cube, "team_id", team_of),
             urls={team_of(t): team_url(names.teams[t], drill) for t in teams if t in names.teams},
         ),
         location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
@@ -470,17 +492,17 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
-    models = cube.by("ai_model_id")
+    models = cube.by_scope("ai_model_id")
     model_of = _model_label(names)
     url_of = lambda m: model_url(m, drill) if m else None  # noqa: E731
     total_kwh = cube.total().facility_kwh
     charts = [
-        stacked_trend(
-            chart_id="trend",
-            title="Emissions by month and model",
+        *_trends(
+            cube,
+            "ai_model_id",
+            model_of,
             dimension="model",
             months=months,
-            series=_by_month(cube, "ai_model_id", model_of),
             urls={model_of(m): model_url(m, drill) for m in models if m},
         ),
         location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
@@ -492,7 +514,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         *_phase_and_tiers(cube),
     ]
-    inference = cube.by("ai_model_id", where={"phase": Phase.INFERENCE})
+    inference = cube.by_scope("ai_model_id", where={"phase": Phase.INFERENCE})
     return _render(
         request,
         "dashboard/team.html",
@@ -504,12 +526,8 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         charts=charts,
         team=team,
         models=table(models, model_of, url_of, total_kwh),
-        intensity=[
-            r
-            for r in table(inference, model_of, url_of)
-            if r["g_per_1k_inferences"] or r["g_per_1m_tokens"]
-        ],
-        locations=table(cube.by("location_id"), _location_label(names), None, total_kwh),
+        intensity=_with_intensity(table(inference, model_of, url_of)),
+        locations=table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         back_query=drill,
     )
@@ -534,21 +552,17 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
-    teams = cube.by("team_id")
+    teams = cube.by_scope("team_id")
     team_of = _team_label(names)
     team_link = lambda t: team_url(names.teams[t], drill) if t in names.teams else None  # noqa: E731
     total_kwh = cube.total().facility_kwh
-    inference = cube.total(phase=Phase.INFERENCE)
+    inference = cube.by_scope("phase", where={"phase": Phase.INFERENCE})
     charts = [
-        stacked_trend(
-            chart_id="trend",
-            title="Emissions by month and phase",
-            dimension="phase",
-            months=months,
-            series=_by_month(cube, "phase", lambda p: PHASE_LABELS.get(p, p)),
-        ),
+        *_trends(cube, "phase", lambda p: PHASE_LABELS.get(p, p), dimension="phase", months=months),
         location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
-        intensity_trend(months=months, by_month=cube.by("month", where={"phase": Phase.INFERENCE})),
+        intensity_trend(
+            months=months, by_month=cube.by_scope("month", where={"phase": Phase.INFERENCE})
+        ),
         ranked_bars(
             chart_id="teams",
             title="Teams",
@@ -567,11 +581,9 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         cube=cube,
         charts=charts,
         model=model,
-        inference=table({"inference": inference}, lambda _: "Inference")[0]
-        if inference.inferences or inference.tokens
-        else None,
+        inference=_with_intensity(table(inference, lambda _: "Inference")),
         teams=table(teams, team_of, team_link, total_kwh),
-        locations=table(cube.by("location_id"), _location_label(names), None, total_kwh),
+        locations=table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         back_query=drill,
     )

@@ -46,22 +46,46 @@ GROUPINGS = {
     "scope": ("scope", "scope"),
 }
 
-SUMS = {
-    "record_count": Sum("record_count"),
-    "it_kwh": Sum("it_kwh"),
-    "facility_kwh": Sum("facility_kwh"),
-    "location_kg": Sum("location_kg"),
-}
+
+@dataclass(frozen=True)
+class ReportedScope:
+    """A scope whose figures are shown on their own: figures of two scopes are never added.
+
+    `key` is the EmissionScope value, also the key of the scope's figures in documents, APIs
+    and CSV columns. A scope without `market_based` has no market-based figure (the Scope 2
+    Guidance's method applies to purchased electricity; a cloud provider states none here).
+    """
+
+    key: str
+    label: str
+    market_based: bool
+
+
+REPORTED_SCOPES = (
+    ReportedScope(EmissionScope.SCOPE2, "Scope 2", market_based=True),
+    ReportedScope(EmissionScope.SCOPE3_CAT1, "Public cloud (Scope 3 cat. 1)", market_based=False),
+)
+NOT_APPLICABLE = "not applicable"
+MARKET_COMPLETE, MARKET_PARTIAL = "complete", "partial: not yet allocated"
+
+
+@dataclass(frozen=True)
+class ScopeFootprint:
+    record_count: int
+    it_kwh: float
+    facility_kwh: float
+    location_kg: float
+    # None where there is no market-based figure: `market_status` says why.
+    market_kg: float | None
+    market_status: str  # complete / partial: not yet allocated / not applicable
 
 
 @dataclass(frozen=True)
 class FootprintGroup:
     key: str
     label: str
-    record_count: int
-    it_kwh: float
-    facility_kwh: float
-    location_kg: float
+    scope2: ScopeFootprint
+    scope3_cat1: ScopeFootprint
 
 
 def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet[DailyRollup]:
@@ -80,55 +104,47 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _group(row: dict, label_field: str) -> FootprintGroup:
-    return FootprintGroup(
-        key=_text(row["key"]),
-        label=_text(row[label_field]) or "(unspecified)",
-        record_count=row["record_count"] or 0,
-        it_kwh=row["it_kwh"] or 0.0,
-        facility_kwh=row["facility_kwh"] or 0.0,
-        location_kg=row["location_kg"] or 0.0,
+def _scope_footprint(sums: "Sums", scope: ReportedScope) -> ScopeFootprint:
+    if not scope.market_based:
+        market_kg, status = None, NOT_APPLICABLE
+    elif sums.unallocated_kwh:
+        market_kg, status = None, MARKET_PARTIAL
+    else:
+        market_kg, status = sums.market_kg, MARKET_COMPLETE
+    return ScopeFootprint(
+        record_count=sums.record_count,
+        it_kwh=sums.it_kwh,
+        facility_kwh=sums.facility_kwh,
+        location_kg=sums.location_kg,
+        market_kg=market_kg,
+        market_status=status,
     )
+
+
+def _group(key: str, label: str, by_scope: dict[str, "Sums"]) -> FootprintGroup:
+    figures = {s.key: _scope_footprint(by_scope.get(s.key, Sums()), s) for s in REPORTED_SCOPES}
+    return FootprintGroup(key=key, label=label, **figures)
 
 
 def footprint_summary(
     *, principal: Principal, start: date, end: date, group_by: str
 ) -> tuple[FootprintGroup, list[FootprintGroup]]:
-    """Totals and one line per group for the period [start, end)."""
+    """Totals and one line per group for the period [start, end), each scope apart."""
     rows = rollups_visible(principal=principal, start=start, end=end)
     key_field, label_field = GROUPINGS[group_by]
     if group_by == "month":
         rows = rows.annotate(month=TruncMonth("day"))
-    grouped = (
-        rows.values(key_field, label_field)
-        .annotate(key=F(key_field), **SUMS)
-        .order_by(label_field if group_by != "month" else "month")
-    )
-    totals = rows.aggregate(**SUMS)
-    total = _group({"key": "total", "total": "Total", **totals}, "total")
-    return total, [_group(row, label_field) for row in grouped]
-
-
-def monthly_by_team(
-    *, principal: Principal, start: date, end: date
-) -> list[tuple[date, str, float, float]]:
-    """(month, team, facility kWh, location kg) series for the trend chart."""
-    rows = (
-        rollups_visible(principal=principal, start=start, end=end)
-        .annotate(month=TruncMonth("day"))
-        .values("month", "team__name")
-        .annotate(kwh=Sum("facility_kwh"), kg=Sum("location_kg"))
-        .order_by("month", "team__name")
-    )
-    return [(r["month"], r["team__name"], r["kwh"], r["kg"]) for r in rows]
-
-
-def pending_record_count(*, principal: Principal) -> dict[str, int]:
-    rows = WorkloadRecord.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        rows = rows.filter(team_id__in=principal.team_ids)
-    counts = rows.values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in counts}
+    grouped = rows.values(key_field, label_field, "scope").annotate(**ROLLUP_SUMS).order_by()
+    groups: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    labels: dict[str, str] = {}
+    totals: dict[str, Sums] = defaultdict(Sums)
+    for row in grouped:
+        key = _month_key(row["month"]) if group_by == "month" else _text(row[key_field])
+        labels[key] = key if group_by == "month" else _text(row[label_field]) or "(unspecified)"
+        groups[key][row["scope"]].add(row)
+        totals[row["scope"]].add(row)
+    order = sorted(groups) if group_by == "month" else sorted(groups, key=lambda k: labels[k])
+    return _group("total", "Total", totals), [_group(k, labels[k], groups[k]) for k in order]
 
 
 # --- Scope 2 report ----------------------------------------------------------------------
@@ -171,15 +187,17 @@ class Sums:
         self.inferences += row["inferences"] or 0
         self.tokens += row["tokens"] or 0
 
-    def totals(self) -> dict:
+    def totals(self, market_based: bool = True) -> dict:
+        """Figures in MWh and t; without `market_based` the market ones are None (not
+        applicable): rollups of public cloud carry a market_kg, which is not one."""
         return {
             "record_count": self.record_count,
             "it_mwh": self.it_kwh / 1000.0,
             "mwh": self.facility_kwh / 1000.0,
             "location_t": self.location_kg / 1000.0,
-            "market_t": self.market_kg / 1000.0,
-            "market_complete": self.unallocated_kwh == 0,
-            "unallocated_mwh": self.unallocated_kwh / 1000.0,
+            "market_t": self.market_kg / 1000.0 if market_based else None,
+            "market_complete": self.unallocated_kwh == 0 if market_based else None,
+            "unallocated_mwh": self.unallocated_kwh / 1000.0 if market_based else None,
         }
 
 
@@ -214,8 +232,8 @@ def _month_key(value) -> str:
 
 def _scoped(sums_by_scope: dict[str, Sums]) -> dict:
     return {
-        "scope2": sums_by_scope.get(EmissionScope.SCOPE2, Sums()).totals(),
-        "scope3_cat1": sums_by_scope.get(EmissionScope.SCOPE3_CAT1, Sums()).totals(),
+        scope.key: sums_by_scope.get(scope.key, Sums()).totals(scope.market_based)
+        for scope in REPORTED_SCOPES
     }
 
 
@@ -263,20 +281,33 @@ def _comparison(current: dict, other: dict) -> dict:
     }
 
 
-def _line(key, label: str, sums: Sums, total_kwh: float, **extra) -> dict:
+def _line(
+    key, label: str, sums: Sums, total_kwh: float, market_based: bool = True, **extra
+) -> dict:
     return {
         "key": _text(key),
         "label": label,
         **extra,
-        **sums.totals(),
+        **sums.totals(market_based),
         "share": sums.facility_kwh / total_kwh if total_kwh else 0.0,
     }
 
 
-def _lines(groups: dict, labels: dict, total_kwh: float, extras: dict | None = None) -> list:
+def _lines(
+    groups: dict,
+    labels: dict,
+    total_kwh: float,
+    extras: dict | None = None,
+    market_based: bool = True,
+) -> list:
     lines = [
         _line(
-            key, labels.get(key) or "(unspecified)", sums, total_kwh, **(extras or {}).get(key, {})
+            key,
+            labels.get(key) or "(unspecified)",
+            sums,
+            total_kwh,
+            market_based,
+            **(extras or {}).get(key, {}),
         )
         for key, sums in groups.items()
     ]
@@ -520,9 +551,13 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         "factor_basis": organisation.factor_basis,
         "scope2": total.totals(),
         "scope3_cat1": {
-            **cloud_total.totals(),
+            **cloud_total.totals(market_based=False),
             "by_location": _lines(
-                cloud_locations, location_labels, cloud_total.facility_kwh, location_extras
+                cloud_locations,
+                location_labels,
+                cloud_total.facility_kwh,
+                location_extras,
+                market_based=False,
             ),
         },
         "market": _instrument_coverage(principal, period, kwh_by_zone_month, kwh),

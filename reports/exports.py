@@ -79,6 +79,7 @@ def _intensity_rows(document: dict) -> list[list]:
     return [
         [
             m["label"],
+            m.get("scope", ""),
             m["inferences"],
             m["tokens"],
             m["location_g_per_1k_inferences"],
@@ -92,6 +93,7 @@ def _intensity_rows(document: dict) -> list[list]:
 
 _INTENSITY_HEADER = (
     "model",
+    "scope",
     "inferences",
     "tokens",
     "location_g_per_1k_inferences",

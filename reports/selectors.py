@@ -314,32 +314,38 @@ def _lines(
     return sorted(lines, key=lambda line: (-line["location_t"], line["label"], line["key"]))
 
 
-def _intensity(models: dict[int | None, Sums], names: dict) -> list[dict]:
-    """g CO2e per 1k inferences and per 1M tokens, from the model's inference-phase rows."""
+def _intensity(lines: dict[tuple[int | None, str], Sums], names: dict) -> list[dict]:
+    """g CO2e per 1k inferences and per 1M tokens of each model's inference-phase rows, one
+    line per model and scope: a scope's grams over its own counts, never two scopes' sums."""
+    scopes = {scope.key: scope for scope in REPORTED_SCOPES}
     rows = []
-    for model_id, sums in models.items():
+    for (model_id, scope_key), sums in lines.items():
         if not (sums.inferences or sums.tokens):
             continue
-        market_known = sums.unallocated_kwh == 0
+        scope = scopes[scope_key]
+        figures = sums.totals(scope.market_based)
         row = {
             "key": _text(model_id),
             "label": names.get(model_id) or "(unspecified)",
+            "scope": scope.key,
+            "scope_label": scope.label,
             "inferences": sums.inferences,
             "tokens": sums.tokens,
-            "mwh": sums.facility_kwh / 1000.0,
-            "location_t": sums.location_kg / 1000.0,
-            "market_t": sums.market_kg / 1000.0 if market_known else None,
+            "mwh": figures["mwh"],
+            "location_t": figures["location_t"],
+            "market_t": figures["market_t"] if figures["market_complete"] else None,
         }
-        for basis, kg in (("location", sums.location_kg), ("market", sums.market_kg)):
-            known = basis == "location" or market_known
+        market_kg = sums.market_kg if row["market_t"] is not None else None
+        for basis, kg in (("location", sums.location_kg), ("market", market_kg)):
             row[f"{basis}_g_per_1k_inferences"] = (
-                kg * 1e6 / sums.inferences if sums.inferences and known else None
+                kg * 1e6 / sums.inferences if sums.inferences and kg is not None else None
             )
             row[f"{basis}_g_per_1m_tokens"] = (
-                kg * 1e9 / sums.tokens if sums.tokens and known else None
+                kg * 1e9 / sums.tokens if sums.tokens and kg is not None else None
             )
         rows.append(row)
-    return sorted(rows, key=lambda r: r["label"])
+    order = list(scopes)
+    return sorted(rows, key=lambda r: (r["label"], order.index(r["scope"])))
 
 
 def _instrument_coverage(
@@ -488,13 +494,13 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         groups["phase"][row["phase"]].add(row)
         groups["tier"][row["energy_tier"]].add(row)
     cloud_locations: dict[int, Sums] = defaultdict(Sums)
-    inference: dict[int | None, Sums] = defaultdict(Sums)
+    inference: dict[tuple[int | None, str], Sums] = defaultdict(Sums)
     for row in cloud:
         cloud_total.add(row)
         cloud_locations[row["location_id"]].add(row)
     for row in fine:
         if row["phase"] == Phase.INFERENCE:
-            inference[row["ai_model_id"]].add(row)
+            inference[(row["ai_model_id"], row["scope"])].add(row)
 
     teams = {k: v[0] for k, v in _names(Team, {r["team_id"] for r in fine}, "name").items()}
     models = {k: v[0] for k, v in _names(AiModel, {r["ai_model_id"] for r in fine}, "name").items()}

@@ -64,17 +64,26 @@ class TestScope2Report:
         assert instrument["allocated_mwh"] == pytest.approx(0.1)
         assert instrument["renewable"] is True
 
-    def test_it_gives_intensity_per_model_from_inference_records(self, tenant):
-        rows = {r["label"]: r for r in scope2(seed_quarter(tenant)).json()["intensity"]}
-        assert set(rows) == {"atlas-chat"}
-        chat = rows["atlas-chat"]
-        assert chat["inferences"] == 1_500_000
-        assert chat["tokens"] == 50_000_000
-        # Cloud inference has no market-based figure here, so market intensity is unknown.
-        assert chat["market_g_per_1k_inferences"] is None
-        kg = chat["location_t"] * 1000
-        assert chat["location_g_per_1k_inferences"] == pytest.approx(kg * 1e6 / 1_500_000)
-        assert chat["location_g_per_1m_tokens"] == pytest.approx(kg * 1e9 / 50_000_000)
+    def test_it_gives_intensity_per_model_and_scope_from_inference_records(self, tenant):
+        rows = {
+            (r["label"], r["scope"]): r for r in scope2(seed_quarter(tenant)).json()["intensity"]
+        }
+        assert set(rows) == {("atlas-chat", "scope2"), ("atlas-chat", "scope3_cat1")}
+        own = rows[("atlas-chat", "scope2")]
+        # Feb at lab-paris: 48 kWh × 0.05 kg/kWh = 2.4 kg over 1M inferences and 50M tokens;
+        # its 48 kWh are covered by the zero-emission certificate: market-based 0 g.
+        assert (own["inferences"], own["tokens"]) == (1_000_000, 50_000_000)
+        assert own["location_g_per_1k_inferences"] == pytest.approx(2.4 * 1e6 / 1_000_000)
+        assert own["location_g_per_1m_tokens"] == pytest.approx(2.4 * 1e9 / 50_000_000)
+        assert own["market_g_per_1k_inferences"] == pytest.approx(0.0)
+        cloud = rows[("atlas-chat", "scope3_cat1")]
+        # Cloud inference: its own kg over its own 500k inferences, no market-based figure.
+        assert (cloud["inferences"], cloud["tokens"]) == (500_000, 0)
+        kg = cloud["location_t"] * 1000
+        assert kg > 0
+        assert cloud["location_g_per_1k_inferences"] == pytest.approx(kg * 1e6 / 500_000)
+        assert cloud["market_t"] is None
+        assert cloud["market_g_per_1k_inferences"] is None
 
     def test_it_compares_with_the_previous_quarter_and_last_year(self, tenant):
         body = scope2(seed_quarter(tenant)).json()

@@ -93,9 +93,16 @@ def breakdown_figure(lines: list[dict], title: str, top: int = 12) -> go.Figure:
     return figure
 
 
+def report_trend(document: dict) -> list[dict]:
+    """The document's trend up to its quarter's end: versions locked before the trend ended
+    there carry later months, which are not the quarter's to show."""
+    end = document["period"]["end"][:7]
+    return [row for row in document["trend"] if row["month"] < end]
+
+
 def report_figures(document: dict) -> dict[str, go.Figure]:
     return {
-        "trend": scope2_trend_figure(document["trend"]),
+        "trend": scope2_trend_figure(report_trend(document)),
         "coverage": coverage_figure(document["market"]),
         "teams": breakdown_figure(document["breakdowns"]["team"], "Scope 2 by team"),
         "models": breakdown_figure(document["breakdowns"]["model"], "Scope 2 by model"),
@@ -104,7 +111,7 @@ def report_figures(document: dict) -> dict[str, go.Figure]:
 
 def report_svgs(document: dict, top: int = 12) -> dict[str, str]:
     """The same four charts as report_figures, as SVG for the audit PDF."""
-    trend = document["trend"]
+    trend = report_trend(document)
     months = [date.fromisoformat(row["month"] + "-01").strftime("%b %Y") for row in trend]
     drawn = {
         "trend": svg_charts.column_chart(

@@ -48,7 +48,7 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
-from reports.selectors import REPORTED_SCOPES, Sums
+from reports.selectors import REPORTED_SCOPES, Sums, first_day_of
 
 PHASE_LABELS = dict(Phase.choices)
 TIER_LABELS = dict(EnergyTier.choices)
@@ -168,10 +168,14 @@ def last_full_quarter(end: date) -> tuple[periods.Period, periods.Period]:
     return periods.quarter(year, number), periods.quarter(*periods.previous_quarter(year, number))
 
 
-def quarter_comparison(principal: Principal, filters: Filters, cube: Cube | None = None) -> dict:
-    """Scope 2 of the last complete quarter of the period against the quarter before it, from
-    the period's own cube (by month and scope) when it holds both quarters."""
-    current, before = last_full_quarter(filters.end)
+def quarter_comparison(
+    principal: Principal, filters: Filters, cube: Cube | None = None, today: date | None = None
+) -> dict:
+    """Scope 2 of the last quarter of the period that has ended against the quarter before
+    it, from the period's own cube (by month and scope) when it holds both quarters. No
+    change unless the data covers both quarters whole (`note` says why not)."""
+    today = today or date.today()
+    current, before = last_full_quarter(min(filters.end, today))
     if cube is None or before.start < filters.start:
         cube = rollup_cube(
             principal=principal,
@@ -184,13 +188,20 @@ def quarter_comparison(principal: Principal, filters: Filters, cube: Cube | None
     for month, sums in cube.by("month", where={"scope": EmissionScope.SCOPE2}).items():
         if before.start <= month < current.end:
             (now if month >= current.start else then).add(asdict(sums))
+    first_day = first_day_of(filters.rollups(principal, date.min, current.end))
+    unlike = periods.like_for_like(
+        periods.coverage(current, first_day=first_day, today=today),
+        current.label,
+        periods.coverage(before, first_day=first_day, today=today),
+        before.label,
+    )
 
     def change(a: float, b: float) -> float | None:
-        return None if b == 0 else (a - b) / b * 100.0
+        return None if b == 0 or unlike else (a - b) / b * 100.0
 
     return {
-        "label": f"{current.label} vs {before.label}",
-        "mwh": change(now.facility_kwh, then.facility_kwh),
+        "label": f"Scope 2, {current.label} vs {before.label}",
+        "note": unlike,
         "location": change(now.location_kg, then.location_kg),
         "market": change(now.market_kg, then.market_kg)
         if now.unallocated_kwh == 0 and then.unallocated_kwh == 0
@@ -204,8 +215,13 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     everything = cube.total()
     compare = quarter_comparison(principal, filters, cube)
     share = renewable_share(principal=principal, cube=cube, start=filters.start, end=filters.end)
+    # The change is of whole quarters, not of the period shown: its note names them, or
+    # says why they are not comparable.
+    compare_note = compare["label"] + (
+        f": not comparable ({compare['note']})" if compare["note"] else ""
+    )
     market_note = (
-        f"{compare['label']}"
+        compare_note
         if scope2.unallocated_kwh == 0
         else f"{_fmt(scope2.unallocated_kwh / 1000.0)} MWh not yet allocated: partial"
     )
@@ -217,14 +233,13 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
             "MWh",
             f"Scope 2 {_fmt(scope2.facility_kwh / 1000.0)}"
             f" · cloud {_fmt(cloud.facility_kwh / 1000.0)}",
-            compare["mwh"],
         ),
         Kpi(
             "t",
             "Scope 2, location-based",
             _fmt(scope2.location_kg / 1000.0),
             "t CO2e",
-            compare["label"],
+            compare_note,
             compare["location"],
         ),
         Kpi(

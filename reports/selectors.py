@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
@@ -259,26 +259,54 @@ def _monthly(
     return months, scope2_kwh
 
 
-def _period_totals(months: dict[str, dict[str, Sums]], period: periods.Period) -> dict:
+def _period_totals(
+    months: dict[str, dict[str, Sums]], period: periods.Period, first_day: date | None, today: date
+) -> dict:
+    """A period's figures, scope by scope, and how much of the period they cover."""
     by_scope: dict[str, Sums] = defaultdict(Sums)
     first, last = _text(period.start), _text(period.end)
     for month, scopes in months.items():
         if first <= month < last:
             for scope, sums in scopes.items():
                 by_scope[scope].add(asdict(sums))
-    return {**period.as_dict(), **_scoped(by_scope)}
+    covered = periods.coverage(period, first_day=first_day, today=today)
+    if not any(sums.record_count for sums in by_scope.values()):
+        covered = periods.Coverage(periods.NO_DATA, "no data")
+    return {
+        **period.as_dict(),
+        **_scoped(by_scope),
+        "coverage": covered.status,
+        "coverage_note": covered.note,
+    }
+
+
+def _coverage_of(totals: dict) -> periods.Coverage:
+    return periods.Coverage(totals["coverage"], totals["coverage_note"])
 
 
 def _comparison(current: dict, other: dict) -> dict:
+    """`other` with the Scope 2 change from it to `current`: only between two periods the
+    data covers completely (a partial quarter against a whole one is no trend)."""
     now, before = current["scope2"], other["scope2"]
+    unlike = periods.like_for_like(
+        _coverage_of(current), current["label"], _coverage_of(other), other["label"]
+    )
     return {
         **other,
+        "change_note": unlike,
         "change_pct": {
-            "mwh": _change(now["mwh"], before["mwh"]),
-            "location_t": _change(now["location_t"], before["location_t"]),
-            "market_t": _change(now["market_t"], before["market_t"]),
+            "mwh": None if unlike else _change(now["mwh"], before["mwh"]),
+            "location_t": None if unlike else _change(now["location_t"], before["location_t"]),
+            "market_t": None if unlike else _change(now["market_t"], before["market_t"]),
         },
     }
+
+
+def first_day_of(rows: QuerySet[DailyRollup]) -> date | None:
+    """The earliest day of these rollups: periods before it have no data, and one it falls
+    inside is partial."""
+    first = rows.aggregate(first=Min("day"))["first"]
+    return _as_date(first) if first else None
 
 
 def _line(
@@ -472,6 +500,26 @@ def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
         return _scope2_report(principal, year, quarter)
 
 
+def _month_keys(start: date, count: int) -> list[str]:
+    """ "YYYY-MM" of `count` months from `start`."""
+    index = start.year * 12 + start.month - 1
+    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index, index + count)]
+
+
+def _trend_month(month: str, scopes: dict[str, Sums]) -> dict:
+    """A month of the report's trend; a scope without records that month is a gap (None),
+    not a zero, and public cloud has no market-based figure."""
+    scope2 = scopes.get(EmissionScope.SCOPE2)
+    cloud = scopes.get(EmissionScope.SCOPE3_CAT1)
+    return {
+        "month": month,
+        "scope2_mwh": scope2.facility_kwh / 1000.0 if scope2 else None,
+        "scope2_location_t": scope2.location_kg / 1000.0 if scope2 else None,
+        "scope2_market_t": scope2.market_kg / 1000.0 if scope2 else None,
+        "scope3_cat1_location_t": cloud.location_kg / 1000.0 if cloud else None,
+    }
+
+
 def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     period = periods.quarter(year, quarter)
     fine = (
@@ -518,28 +566,22 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     }
 
     prev_year, prev_quarter = periods.previous_quarter(year, quarter)
-    months, scope2_kwh = _monthly(principal, date(year - 1, 1, 1), date(year + 1, 1, 1))
+    # Nothing after the quarter's end: the trend is the 24 months that end with it.
+    trend_start = date(period.end.year - 2, period.end.month, 1)
+    months, scope2_kwh = _monthly(principal, trend_start, period.end)
+    first_day = first_day_of(rollups_visible(principal=principal, start=date.min, end=date.max))
+    today = date.today()
+
+    def totals_of(other: periods.Period) -> dict:
+        return _period_totals(months, other, first_day, today)
+
     first, last = _text(period.start), _text(period.end)
     kwh_by_zone_month: dict[tuple, float] = defaultdict(float)
     for (location_id, month), location_kwh in scope2_kwh.items():
         if first <= month < last:
             kwh_by_zone_month[(locations[location_id][2], month)] += location_kwh
-    current = _period_totals(months, period)
-    trend = []
-    for y in (year - 1, year):
-        for m in range(1, 13):
-            scopes = months.get(f"{y}-{m:02d}", {})
-            s2 = scopes.get(EmissionScope.SCOPE2, Sums())
-            s3 = scopes.get(EmissionScope.SCOPE3_CAT1, Sums())
-            trend.append(
-                {
-                    "month": f"{y}-{m:02d}",
-                    "scope2_mwh": s2.facility_kwh / 1000.0,
-                    "scope2_location_t": s2.location_kg / 1000.0,
-                    "scope2_market_t": s2.market_kg / 1000.0,
-                    "scope3_cat1_location_t": s3.location_kg / 1000.0,
-                }
-            )
+    current = totals_of(period)
+    trend = [_trend_month(month, months.get(month, {})) for month in _month_keys(trend_start, 24)]
     dataset = FactorDataset.objects.filter(is_active=True).order_by("-loaded_at").first()
     organisation = principal.organisation
     return {
@@ -571,15 +613,14 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         "intensity": _intensity(inference, models),
         "periods": {
             "quarter": current,
-            "year_to_date": _period_totals(months, periods.year_to_date(year, quarter)),
-            "year": _period_totals(months, periods.full_year(year)),
+            "year_to_date": totals_of(periods.year_to_date(year, quarter)),
         },
         "comparison": {
             "previous_quarter": _comparison(
-                current, _period_totals(months, periods.quarter(prev_year, prev_quarter))
+                current, totals_of(periods.quarter(prev_year, prev_quarter))
             ),
             "same_quarter_last_year": _comparison(
-                current, _period_totals(months, periods.quarter(year - 1, quarter))
+                current, totals_of(periods.quarter(year - 1, quarter))
             ),
         },
         "trend": trend,

@@ -99,20 +99,31 @@ class TestScope2Report:
         )
         assert previous["change_pct"]["mwh"] == pytest.approx((0.216 - 0.048) / 0.048 * 100)
 
-    def test_it_gives_year_to_date_and_full_year(self, tenant):
+    def test_it_gives_year_to_date_and_nothing_after_the_quarter(self, tenant):
         client = seed_quarter(tenant)
         send(tenant, [job("may-train", __import__("datetime").date(2026, 5, 5))])
         DailyRollup.objects.filter(day__month=5).update(market_kg=None)  # not allocated yet
         body = scope2(client).json()
+        # Q1: Jan 48 + Feb 48 + Mar 120 kWh; May's 48 kWh is after the quarter and nowhere in it.
         assert body["periods"]["year_to_date"]["scope2"]["mwh"] == pytest.approx(0.216)
-        assert body["periods"]["year"]["scope2"]["mwh"] == pytest.approx(0.264)
+        assert set(body["periods"]) == {"quarter", "year_to_date"}
+        months = {row["month"]: row for row in body["trend"]}
+        assert len(body["trend"]) == 24
+        assert (body["trend"][0]["month"], body["trend"][-1]["month"]) == ("2024-04", "2026-03")
+        assert "2026-05" not in months
+        # A month without records is a gap, not a zero: Dec 2025 had none, Nov 2025 one.
+        assert months["2025-12"]["scope2_location_t"] is None
+        assert months["2025-11"]["scope2_mwh"] == pytest.approx(0.048)
+        assert months["2026-03"]["scope3_cat1_location_t"] > 0
+        assert months["2026-02"]["scope3_cat1_location_t"] is None
         q2 = scope2(client, quarter=2).json()
         assert q2["periods"]["year_to_date"]["scope2"]["mwh"] == pytest.approx(0.264)
         assert q2["scope2"]["market_complete"] is False
         assert q2["scope2"]["unallocated_mwh"] == pytest.approx(0.048)
-        months = {row["month"]: row["scope2_mwh"] for row in body["trend"]}
-        assert months["2026-05"] == pytest.approx(0.048)
-        assert len(body["trend"]) == 24
+        assert {row["month"]: row["scope2_mwh"] for row in q2["trend"]}["2026-05"] == (
+            pytest.approx(0.048)
+        )
+        assert q2["trend"][-1]["month"] == "2026-06"
 
     def test_an_engineer_sees_only_their_teams_with_their_share_of_instruments(self, tenant):
         seed_quarter(tenant)

@@ -436,6 +436,8 @@ def _render(
             "has_any_records": has_any_records,
             "onboarding": None if has_any_records else _onboarding(request, principal),
             "waiting": records_waiting(principal=principal) if page == "overview" else None,
+            # The period's last month is partial while the period runs.
+            "in_progress_to": date.today() if filters.end > date.today() else None,
             **context,
         },
     )

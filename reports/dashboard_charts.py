@@ -237,7 +237,7 @@ def stacked_trend(
             "data": traces,
             "layout": _layout(
                 barmode="stack",
-                yaxis={"title": {"text": f"t CO2e, {scope.label} (location-based)"}},
+                yaxis={"title": {"text": "t CO2e (location-based)"}},
             ),
         },
     )

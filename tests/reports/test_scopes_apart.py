@@ -89,8 +89,10 @@ class TestScopesApart:
             assert_same(scope_sums(response.context[table]), expected)
         html = response.content.decode()
         teams = table_html(html, "teams-table")
-        # Research is Scope 2 only; Serving has both; cloud's market cell is n/a, never a figure.
-        assert teams.count('data-figure="scope3_cat1-market-t"><abbr') == 2
+        # Serving has both scopes: its cloud market cell is n/a, never a figure. Research has
+        # no cloud records: no cloud figures at all, not zeros.
+        assert teams.count('data-figure="scope3_cat1-market-t"><abbr') == 1
+        assert teams.count('data-figure="scope3_cat1-none">no records<') == 1
         assert 'data-kpi="t">0.011<' in html
         assert 'data-kpi="market_t">0.012<' in html
         assert f'data-kpi="cloud_t">{expected["scope3_cat1"]["location_t"]:,.3f}<' in html

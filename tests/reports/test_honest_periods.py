@@ -74,6 +74,15 @@ class TestDashboardComparison:
         assert 'class="change' not in energy
         assert "Scope 2 0.316 · cloud 0.045" in energy  # 216 + 100 kWh; cloud 45.4 kWh
 
+    def test_the_page_says_when_its_period_is_still_running(self, tenant):
+        client = seed_quarter(tenant)
+        today = date.today()
+        # "Last 12 months" ends with the current month, which is not over yet.
+        html = client.get("/?period=12m").content.decode()
+        assert f"still running: figures to {today.day} {today:%b %Y}" in html
+        html = client.get("/?start=2026-01-01&end=2026-04-01").content.decode()
+        assert "still running" not in html
+
 
 @pytest.mark.django_db
 class TestReportPeriods:

@@ -352,6 +352,21 @@ def table(groups: dict, label_of, url_of=None, total_kwh: float = 0.0) -> list[d
     return sorted(rows, key=lambda r: (-r["mwh"], r["label"]))
 
 
+def _top_lines(
+    groups: dict, rows: list[dict], *, noun: str, total_kwh: float, top: int = 10
+) -> list[dict]:
+    """The first `top` rows and one row for the rest, so the table still sums to the
+    period's totals scope by scope."""
+    if len(rows) <= top:
+        return rows
+    rest: dict[str, Sums] = {}
+    for row in rows[top:]:
+        for scope, sums in groups[row["key"]].items():
+            rest.setdefault(scope, Sums()).add(asdict(sums))
+    label = f"{len(rows) - top} other {noun}"
+    return [*rows[:top], *table({"other": rest}, lambda _: label, None, total_kwh)]
+
+
 def _with_intensity(rows: list[dict]) -> list[dict]:
     """The rows with inferences or tokens in some scope."""
     return [r for r in rows if any(f["inferences"] or f["tokens"] for f in r["scopes"])]
@@ -492,9 +507,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             lambda t: team_url(names.teams[t], drill) if t in names.teams else None,
             total_kwh,
         ),
-        models=table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh)[
-            :10
-        ],
+        models=_top_lines(
+            models,
+            table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh),
+            noun="models",
+            total_kwh=total_kwh,
+        ),
     )
 
 

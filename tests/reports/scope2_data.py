@@ -192,7 +192,7 @@ def scope2(client, year=2026, quarter=1, **params):
     return client.get(f"/api/v1/reports/scope2/?{query}")
 
 
-def rollup(owner, day: date, kwh: float, scope: str = "scope2") -> None:
+def rollup(owner, day: date, kwh: float, scope: str = "scope2", **extra) -> None:
     """A research training rollup row at lab-paris: kg = kWh / 10, market kg = kWh / 20."""
     DailyRollup.objects.create(
         organisation=owner.organisation,
@@ -207,4 +207,5 @@ def rollup(owner, day: date, kwh: float, scope: str = "scope2") -> None:
         facility_kwh=kwh,
         location_kg=kwh / 10,
         market_kg=kwh / 20,
+        **extra,
     )

@@ -132,7 +132,11 @@ class TestReportPeriods:
     def test_a_locked_quarter_shows_nothing_after_its_end(self, tenant):
         client = seed_quarter(tenant)
         send(tenant, [job("may-train", date(2026, 5, 5))])
+        admin = tenant.client_for("admin")
+        lock = admin.post("/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1})
+        assert lock.status_code == 201, lock.content
         body = scope2(client).json()
+        assert body["status"] == "locked"
         assert [row["month"] for row in body["trend"]][-1] == "2026-03"
         assert "year" not in body["periods"]
         # A version locked before the trend stopped at the quarter's end still carries later

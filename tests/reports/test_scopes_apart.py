@@ -10,12 +10,13 @@ certificate + 116 kWh × 0.1 kg/kWh residual mix = 0.0116 t; one public cloud re
 import csv
 import io
 import re
+from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 
 from inventory.models import AiModel
-from tests.reports.scope2_data import scope2, seed_quarter
+from tests.reports.scope2_data import rollup, scope2, seed_quarter
 
 Q1 = "start=2026-01-01&end=2026-04-01"
 
@@ -96,6 +97,22 @@ class TestScopesApart:
         assert 'data-kpi="t">0.011<' in html
         assert 'data-kpi="market_t">0.012<' in html
         assert f'data-kpi="cloud_t">{expected["scope3_cat1"]["location_t"]:,.3f}<' in html
+
+    def test_the_top_models_table_keeps_the_rest_in_one_line(self, tenant):
+        client = seed_quarter(tenant)
+        # 11 more models, 1..11 kWh each in January: 13 models, 10 shown and 3 in one line.
+        for n in range(1, 12):
+            model = AiModel.objects.create(organisation=tenant.organisation, name=f"m-{n:02d}")
+            rollup(tenant, date(2026, 1, 20), float(n), ai_model=model)
+            rollup(tenant, date(2026, 1, 21), float(n), "scope3_cat1", ai_model=model)
+        expected = report_sums(scope2(client).json())
+        rows = client.get(f"/?{Q1}").context["models"]
+        assert len(rows) == 11
+        # Smallest three: m-01..m-03, 1 + 2 + 3 kWh in each scope.
+        assert rows[-1]["label"] == "3 other models"
+        assert [f["mwh"] for f in rows[-1]["scopes"]] == pytest.approx([0.006, 0.006])
+        assert rows[-1]["scopes"][1]["market_t"] is None
+        assert_same(scope_sums(rows), expected)
 
     def test_the_team_and_model_pages_sum_to_the_report_lines(self, tenant):
         client = seed_quarter(tenant)

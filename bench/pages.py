@@ -351,7 +351,7 @@ def measure(runs: int, warmup: int) -> list[dict]:
         ("overview, one quarter", "/?period=" + _last_quarter_key()),
         ("overview, filtered by team", f"/?team={team.id}"),
         ("overview, scope 2 only", "/?scope=scope2"),
-        ("overview, trend CSV", "/?download=trend"),
+        ("overview, trend CSV", "/?download=trend-scope2"),
         ("team page", f"/teams/{team.slug}/"),
         ("model page", f"/models/{model.id}/"),
         ("data page", "/data/"),

@@ -19,6 +19,9 @@ from reports.exports import report_csv, report_xlsx
 from reports.models import ReportExport, ReportVersion
 from reports.selectors import (
     GROUPINGS,
+    MARKET_COMPLETE,
+    MARKET_PARTIAL,
+    NOT_APPLICABLE,
     footprint_summary,
     quarter_factor_lines,
     scope2_document,
@@ -28,17 +31,29 @@ from reports.services import report_export_request, report_lock, report_restate
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class GroupSerializer(serializers.Serializer):
-    key = serializers.CharField()
-    label = serializers.CharField()
+class ScopeFootprintSerializer(serializers.Serializer):
     record_count = serializers.IntegerField()
     it_kwh = serializers.FloatField()
     facility_kwh = serializers.FloatField()
     location_kg = serializers.FloatField()
+    market_kg = serializers.FloatField(
+        allow_null=True, help_text="null when not applicable or not yet allocated"
+    )
+    market_status = serializers.ChoiceField(
+        choices=[MARKET_COMPLETE, MARKET_PARTIAL, NOT_APPLICABLE]
+    )
+
+
+class GroupSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+    scope2 = ScopeFootprintSerializer()
+    scope3_cat1 = ScopeFootprintSerializer(help_text="public cloud, never added to Scope 2")
 
 
 class FootprintApi(APIView):
-    """Energy and location-based emissions of computed records, summed by a grouping."""
+    """Energy and emissions of computed records summed by a grouping, each scope apart:
+    Scope 2 location- and market-based, public cloud (Scope 3 category 1) beside it."""
 
     class FilterSerializer(serializers.Serializer):
         start = serializers.DateField()

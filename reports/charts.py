@@ -1,40 +1,10 @@
 """Plotly figures, built server-side as JSON and drawn by the app's own plotly.js."""
 
-from collections import defaultdict
 from datetime import date
 
 import plotly.graph_objects as go
 
 from reports import svg_charts
-
-
-def trend_by_team_figure(series: list[tuple[date, str, float, float]]) -> go.Figure:
-    """Monthly location-based t CO2e, one stacked bar per team."""
-    months = sorted({month for month, *_ in series})
-    by_team: dict[str, dict[date, float]] = defaultdict(dict)
-    for month, team, _kwh, kg in series:
-        by_team[team][month] = kg / 1000.0
-    figure = go.Figure(
-        [
-            go.Bar(
-                name=team,
-                x=[m.strftime("%b %Y") for m in months],
-                y=[values.get(m, 0.0) for m in months],
-                hovertemplate="%{x}<br>" + team + ": %{y:.3f} t CO2e<extra></extra>",
-            )
-            for team, values in sorted(by_team.items())
-        ]
-    )
-    figure.update_layout(
-        barmode="stack",
-        yaxis_title="t CO2e (location-based)",
-        margin={"l": 60, "r": 20, "t": 30, "b": 40},
-        legend={"orientation": "h", "y": -0.15},
-        template="plotly_white",
-        height=380,
-    )
-    return figure
-
 
 # --- Scope 2 report figures (page: plotly.js; PDF: the same charts as SVG, svg_charts) ------
 
@@ -123,9 +93,16 @@ def breakdown_figure(lines: list[dict], title: str, top: int = 12) -> go.Figure:
     return figure
 
 
+def report_trend(document: dict) -> list[dict]:
+    """The document's trend up to its quarter's end: versions locked before the trend ended
+    there carry later months, which are not the quarter's to show."""
+    end = document["period"]["end"][:7]
+    return [row for row in document["trend"] if row["month"] < end]
+
+
 def report_figures(document: dict) -> dict[str, go.Figure]:
     return {
-        "trend": scope2_trend_figure(document["trend"]),
+        "trend": scope2_trend_figure(report_trend(document)),
         "coverage": coverage_figure(document["market"]),
         "teams": breakdown_figure(document["breakdowns"]["team"], "Scope 2 by team"),
         "models": breakdown_figure(document["breakdowns"]["model"], "Scope 2 by model"),
@@ -134,7 +111,7 @@ def report_figures(document: dict) -> dict[str, go.Figure]:
 
 def report_svgs(document: dict, top: int = 12) -> dict[str, str]:
     """The same four charts as report_figures, as SVG for the audit PDF."""
-    trend = document["trend"]
+    trend = report_trend(document)
     months = [date.fromisoformat(row["month"] + "-01").strftime("%b %Y") for row in trend]
     drawn = {
         "trend": svg_charts.column_chart(

@@ -33,6 +33,7 @@ from reports.dashboard_charts import (
     location_vs_market,
     months_between,
     ranked_bars,
+    scopes_apart,
     split_donut,
     stacked_trend,
 )
@@ -47,19 +48,19 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
-from reports.selectors import Sums
+from reports.selectors import REPORTED_SCOPES, Sums, first_day_of
 
 PHASE_LABELS = dict(Phase.choices)
 TIER_LABELS = dict(EnergyTier.choices)
 SCOPE_LABELS = {"": "All scopes", **dict(EmissionScope.choices)}
 TEAM_GROUPINGS = (
     ("month", "ai_model_id", "scope", "location_id"),
-    ("ai_model_id", "phase"),
+    ("ai_model_id", "phase", "scope"),
     ("phase", "energy_tier"),
 )
 MODEL_GROUPINGS = (
     ("month", "team_id", "scope", "location_id"),
-    ("month", "phase"),
+    ("month", "phase", "scope"),
     ("phase", "energy_tier"),
 )
 
@@ -167,10 +168,14 @@ def last_full_quarter(end: date) -> tuple[periods.Period, periods.Period]:
     return periods.quarter(year, number), periods.quarter(*periods.previous_quarter(year, number))
 
 
-def quarter_comparison(principal: Principal, filters: Filters, cube: Cube | None = None) -> dict:
-    """Scope 2 of the last complete quarter of the period against the quarter before it, from
-    the period's own cube (by month and scope) when it holds both quarters."""
-    current, before = last_full_quarter(filters.end)
+def quarter_comparison(
+    principal: Principal, filters: Filters, cube: Cube | None = None, today: date | None = None
+) -> dict:
+    """Scope 2 of the last quarter of the period that has ended against the quarter before
+    it, from the period's own cube (by month and scope) when it holds both quarters. No
+    change unless the data covers both quarters whole (`note` says why not)."""
+    today = today or date.today()
+    current, before = last_full_quarter(min(filters.end, today))
     if cube is None or before.start < filters.start:
         cube = rollup_cube(
             principal=principal,
@@ -183,13 +188,20 @@ def quarter_comparison(principal: Principal, filters: Filters, cube: Cube | None
     for month, sums in cube.by("month", where={"scope": EmissionScope.SCOPE2}).items():
         if before.start <= month < current.end:
             (now if month >= current.start else then).add(asdict(sums))
+    first_day = first_day_of(filters.rollups(principal, date.min, current.end))
+    unlike = periods.like_for_like(
+        periods.coverage(current, first_day=first_day, today=today),
+        current.label,
+        periods.coverage(before, first_day=first_day, today=today),
+        before.label,
+    )
 
     def change(a: float, b: float) -> float | None:
-        return None if b == 0 else (a - b) / b * 100.0
+        return None if b == 0 or unlike else (a - b) / b * 100.0
 
     return {
-        "label": f"{current.label} vs {before.label}",
-        "mwh": change(now.facility_kwh, then.facility_kwh),
+        "label": f"Scope 2, {current.label} vs {before.label}",
+        "note": unlike,
         "location": change(now.location_kg, then.location_kg),
         "market": change(now.market_kg, then.market_kg)
         if now.unallocated_kwh == 0 and then.unallocated_kwh == 0
@@ -203,8 +215,13 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     everything = cube.total()
     compare = quarter_comparison(principal, filters, cube)
     share = renewable_share(principal=principal, cube=cube, start=filters.start, end=filters.end)
+    # The change is of whole quarters, not of the period shown: its note names them, or
+    # says why they are not comparable.
+    compare_note = compare["label"] + (
+        f": not comparable ({compare['note']})" if compare["note"] else ""
+    )
     market_note = (
-        f"{compare['label']}"
+        compare_note
         if scope2.unallocated_kwh == 0
         else f"{_fmt(scope2.unallocated_kwh / 1000.0)} MWh not yet allocated: partial"
     )
@@ -216,14 +233,13 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
             "MWh",
             f"Scope 2 {_fmt(scope2.facility_kwh / 1000.0)}"
             f" · cloud {_fmt(cloud.facility_kwh / 1000.0)}",
-            compare["mwh"],
         ),
         Kpi(
             "t",
             "Scope 2, location-based",
             _fmt(scope2.location_kg / 1000.0),
             "t CO2e",
-            compare["label"],
+            compare_note,
             compare["location"],
         ),
         Kpi(
@@ -292,33 +308,68 @@ def model_url(model_id: int, query: str) -> str:
     return reverse("dashboard-model", args=[model_id]) + (f"?{query}" if query else "")
 
 
-def _lines(groups: dict, label_of, url_of=None) -> list[tuple[str, Sums, str | None]]:
+def _lines(groups: dict, label_of, url_of=None) -> list[tuple[str, dict, str | None]]:
     return [(label_of(k), s, url_of(k) if url_of else None) for k, s in groups.items()]
 
 
+def _trends(
+    cube: Cube, key: str, label_of, *, dimension: str, months: list[date], urls=None
+) -> list[Chart]:
+    """One stacked monthly chart per scope (`trend-<scope>`): bars of two scopes are never
+    stacked on each other."""
+    return [
+        stacked_trend(
+            chart_id=f"trend-{scope.key}",
+            title=f"{scope.label} by month and {dimension}, location-based",
+            dimension=dimension,
+            scope=scope,
+            months=months,
+            series=_by_month(cube, key, label_of, scope=scope.key),
+            urls=urls,
+        )
+        for scope in REPORTED_SCOPES
+    ]
+
+
 def table(groups: dict, label_of, url_of=None, total_kwh: float = 0.0) -> list[dict]:
-    """Rows for a breakdown table, largest location-based emissions first."""
+    """Rows for a breakdown table from {key: {scope: Sums}}: each scope's figures apart,
+    the lines using the most energy first."""
     rows = []
-    for key, sums in groups.items():
+    for key, by_scope in groups.items():
+        # Energy and counts add up across scopes (kWh are kWh); emissions never do.
+        kwh = sum(sums.facility_kwh for sums in by_scope.values())
         rows.append(
             {
                 "key": key,
                 "label": label_of(key),
                 "url": url_of(key) if url_of else None,
-                "records": sums.record_count,
-                "inferences": sums.inferences,
-                "tokens": sums.tokens,
-                "mwh": sums.facility_kwh / 1000.0,
-                "location_t": sums.location_kg / 1000.0,
-                "market_t": sums.market_kg / 1000.0 if sums.unallocated_kwh == 0 else None,
-                "share": sums.facility_kwh / total_kwh if total_kwh else 0.0,
-                "g_per_1k_inferences": sums.location_kg * 1e6 / sums.inferences
-                if sums.inferences
-                else None,
-                "g_per_1m_tokens": sums.location_kg * 1e9 / sums.tokens if sums.tokens else None,
+                "records": sum(sums.record_count for sums in by_scope.values()),
+                "mwh": kwh / 1000.0,
+                "share": kwh / total_kwh if total_kwh else 0.0,
+                "scopes": scopes_apart(by_scope),
             }
         )
-    return sorted(rows, key=lambda r: (-r["location_t"], r["label"]))
+    return sorted(rows, key=lambda r: (-r["mwh"], r["label"]))
+
+
+def _top_lines(
+    groups: dict, rows: list[dict], *, noun: str, total_kwh: float, top: int = 10
+) -> list[dict]:
+    """The first `top` rows and one row for the rest, so the table still sums to the
+    period's totals scope by scope."""
+    if len(rows) <= top:
+        return rows
+    rest: dict[str, Sums] = {}
+    for row in rows[top:]:
+        for scope, sums in groups[row["key"]].items():
+            rest.setdefault(scope, Sums()).add(asdict(sums))
+    label = f"{len(rows) - top} other {noun}"
+    return [*rows[:top], *table({"other": rest}, lambda _: label, None, total_kwh)]
+
+
+def _with_intensity(rows: list[dict]) -> list[dict]:
+    """The rows with inferences or tokens in some scope."""
+    return [r for r in rows if any(f["inferences"] or f["tokens"] for f in r["scopes"])]
 
 
 def _phase_and_tiers(cube: Cube) -> list[Chart]:
@@ -391,6 +442,7 @@ def _render(
             "period_key": period_key,
             "presets": period_presets(date.today()),
             "scopes": SCOPE_LABELS,
+            "reported_scopes": REPORTED_SCOPES,
             "options": options,
             "query": query,
             "kpis": kpis(principal, filters, cube),
@@ -399,6 +451,8 @@ def _render(
             "has_any_records": has_any_records,
             "onboarding": None if has_any_records else _onboarding(request, principal),
             "waiting": records_waiting(principal=principal) if page == "overview" else None,
+            # The period's last month is partial while the period runs.
+            "in_progress_to": date.today() if filters.end > date.today() else None,
             **context,
         },
     )
@@ -415,17 +469,17 @@ def overview(request: HttpRequest) -> HttpResponse:
     names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
-    teams = cube.by("team_id")
-    models = cube.by("ai_model_id")
+    teams = cube.by_scope("team_id")
+    models = cube.by_scope("ai_model_id")
     team_of = _team_label(names)
     model_of = _model_label(names)
     charts = [
-        stacked_trend(
-            chart_id="trend",
-            title="Emissions by month and team",
+        *_trends(
+            cube,
+            "team_id",
+            team_of,
             dimension="team",
             months=months,
-            series=_by_month(cube, "team_id", team_of),
             urls={team_of(t): team_url(names.teams[t], drill) for t in teams if t in names.teams},
         ),
         location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
@@ -453,9 +507,12 @@ def overview(request: HttpRequest) -> HttpResponse:
             lambda t: team_url(names.teams[t], drill) if t in names.teams else None,
             total_kwh,
         ),
-        models=table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh)[
-            :10
-        ],
+        models=_top_lines(
+            models,
+            table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh),
+            noun="models",
+            total_kwh=total_kwh,
+        ),
     )
 
 
@@ -470,17 +527,17 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
-    models = cube.by("ai_model_id")
+    models = cube.by_scope("ai_model_id")
     model_of = _model_label(names)
     url_of = lambda m: model_url(m, drill) if m else None  # noqa: E731
     total_kwh = cube.total().facility_kwh
     charts = [
-        stacked_trend(
-            chart_id="trend",
-            title="Emissions by month and model",
+        *_trends(
+            cube,
+            "ai_model_id",
+            model_of,
             dimension="model",
             months=months,
-            series=_by_month(cube, "ai_model_id", model_of),
             urls={model_of(m): model_url(m, drill) for m in models if m},
         ),
         location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
@@ -492,7 +549,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         ),
         *_phase_and_tiers(cube),
     ]
-    inference = cube.by("ai_model_id", where={"phase": Phase.INFERENCE})
+    inference = cube.by_scope("ai_model_id", where={"phase": Phase.INFERENCE})
     return _render(
         request,
         "dashboard/team.html",
@@ -504,12 +561,8 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         charts=charts,
         team=team,
         models=table(models, model_of, url_of, total_kwh),
-        intensity=[
-            r
-            for r in table(inference, model_of, url_of)
-            if r["g_per_1k_inferences"] or r["g_per_1m_tokens"]
-        ],
-        locations=table(cube.by("location_id"), _location_label(names), None, total_kwh),
+        intensity=_with_intensity(table(inference, model_of, url_of)),
+        locations=table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         back_query=drill,
     )
@@ -534,21 +587,17 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
-    teams = cube.by("team_id")
+    teams = cube.by_scope("team_id")
     team_of = _team_label(names)
     team_link = lambda t: team_url(names.teams[t], drill) if t in names.teams else None  # noqa: E731
     total_kwh = cube.total().facility_kwh
-    inference = cube.total(phase=Phase.INFERENCE)
+    inference = cube.by_scope("phase", where={"phase": Phase.INFERENCE})
     charts = [
-        stacked_trend(
-            chart_id="trend",
-            title="Emissions by month and phase",
-            dimension="phase",
-            months=months,
-            series=_by_month(cube, "phase", lambda p: PHASE_LABELS.get(p, p)),
-        ),
+        *_trends(cube, "phase", lambda p: PHASE_LABELS.get(p, p), dimension="phase", months=months),
         location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
-        intensity_trend(months=months, by_month=cube.by("month", where={"phase": Phase.INFERENCE})),
+        intensity_trend(
+            months=months, by_month=cube.by_scope("month", where={"phase": Phase.INFERENCE})
+        ),
         ranked_bars(
             chart_id="teams",
             title="Teams",
@@ -567,11 +616,9 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         cube=cube,
         charts=charts,
         model=model,
-        inference=table({"inference": inference}, lambda _: "Inference")[0]
-        if inference.inferences or inference.tokens
-        else None,
+        inference=_with_intensity(table(inference, lambda _: "Inference")),
         teams=table(teams, team_of, team_link, total_kwh),
-        locations=table(cube.by("location_id"), _location_label(names), None, total_kwh),
+        locations=table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         back_query=drill,
     )

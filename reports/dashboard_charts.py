@@ -10,7 +10,7 @@ import io
 from dataclasses import dataclass, field
 from datetime import date
 
-from reports.selectors import Sums
+from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope, Sums
 
 # Okabe-Ito and Tol colours: distinguishable with the common colour-vision deficiencies.
 PALETTE = [
@@ -110,16 +110,62 @@ def _market_t(sums: Sums) -> float | None:
     return sums.market_kg / 1000.0 if sums.unallocated_kwh == 0 else None
 
 
+def _per(kg: float, count: int, per: float) -> float | None:
+    """g CO2e per `per` units (inferences, tokens); None without a count."""
+    return kg * 1000.0 * per / count if count else None
+
+
+def scope_figures(sums: Sums, scope: ReportedScope) -> dict:
+    """One scope's figures of a line, in MWh, t and g; a market-based figure only where
+    the scope has one (public cloud's rollups carry a market_kg that is its location one)."""
+    return {
+        "key": scope.key,
+        "label": scope.label,
+        "records": sums.record_count,
+        "mwh": sums.facility_kwh / 1000.0,
+        "location_t": sums.location_kg / 1000.0,
+        "market_based": scope.market_based,
+        "market_t": _market_t(sums) if scope.market_based else None,
+        "inferences": sums.inferences,
+        "tokens": sums.tokens,
+        "g_per_1k_inferences": _per(sums.location_kg, sums.inferences, 1e3),
+        "g_per_1m_tokens": _per(sums.location_kg, sums.tokens, 1e6),
+    }
+
+
+def scopes_apart(by_scope: dict[str, Sums]) -> list[dict]:
+    """scope_figures of every reported scope, in REPORTED_SCOPES order."""
+    return [scope_figures(by_scope.get(s.key, Sums()), s) for s in REPORTED_SCOPES]
+
+
+# CSV columns of a line's figures, scope by scope.
+SCOPE_COLUMNS = [
+    f"{scope.key}_{figure}"
+    for scope in REPORTED_SCOPES
+    for figure in ("mwh", "location_t_co2e", "market_t_co2e")
+]
+
+
+def _scope_cells(by_scope: dict[str, Sums]) -> list:
+    cells = []
+    for figures in scopes_apart(by_scope):
+        market = _round(figures["market_t"]) if figures["market_based"] else NOT_APPLICABLE
+        cells += [_round(figures["mwh"]), _round(figures["location_t"]), market]
+    return cells
+
+
 def stacked_trend(
     *,
     chart_id: str,
     title: str,
     dimension: str,
+    scope: ReportedScope,
     months: list[date],
     series: dict[str, dict[date, Sums]],
     urls: dict[str, str] | None = None,
 ) -> Chart:
-    """Monthly location-based t CO2e, one stacked bar per series (largest first)."""
+    """Monthly location-based t CO2e of one scope, one stacked bar per series (largest
+    first); a month without records is a gap, not a zero."""
     totals = {
         label: sum(s.location_kg for s in by_month.values()) for label, by_month in series.items()
     }
@@ -138,7 +184,7 @@ def stacked_trend(
                 "name": label,
                 "x": x,
                 "y": [
-                    _round(by_month[m].location_kg / 1000.0) if m in by_month else 0.0
+                    _round(by_month[m].location_kg / 1000.0) if m in by_month else None
                     for m in months
                 ],
                 "marker": {"color": colour(label, i)},
@@ -148,15 +194,14 @@ def stacked_trend(
         )
     if rest:
         other = [
-            sum(series[label][m].location_kg for label in rest if m in series[label]) / 1000.0
-            for m in months
+            [series[label][m].location_kg for label in rest if m in series[label]] for m in months
         ]
         traces.append(
             {
                 "type": "bar",
                 "name": f"Other ({len(rest)})",
                 "x": x,
-                "y": [_round(v) for v in other],
+                "y": [_round(sum(kgs) / 1000.0) if kgs else None for kgs in other],
                 "marker": {"color": OTHER_COLOUR},
                 "hovertemplate": "%{x}<br>Other: %{y:.3f} t CO2e<extra></extra>",
             }
@@ -164,13 +209,17 @@ def stacked_trend(
     for trace in traces:
         if trace.get("customdata") is None:
             trace.pop("customdata", None)
+
+    def market(sums: Sums):
+        return _round(_market_t(sums)) if scope.market_based else NOT_APPLICABLE
+
     rows = [
         [
             month.isoformat()[:7],
             label,
             _round(series[label][month].facility_kwh / 1000.0),
             _round(series[label][month].location_kg / 1000.0),
-            _round(_market_t(series[label][month])),
+            market(series[label][month]),
             series[label][month].record_count,
         ]
         for month in months
@@ -180,13 +229,15 @@ def stacked_trend(
     return Chart(
         id=chart_id,
         title=title,
-        description=f"Stacked bar chart of monthly location-based emissions by {dimension}",
+        description=f"Stacked bar chart of monthly {scope.label} location-based emissions"
+        f" by {dimension}",
         columns=["month", dimension, "mwh", "location_t_co2e", "market_t_co2e", "records"],
         rows=rows,
         figure={
             "data": traces,
             "layout": _layout(
-                barmode="stack", yaxis={"title": {"text": "t CO2e (location-based)"}}
+                barmode="stack",
+                yaxis={"title": {"text": "t CO2e (location-based)"}},
             ),
         },
     )
@@ -195,9 +246,9 @@ def stacked_trend(
 def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Chart:
     """Scope 2 location- and market-based t CO2e per month (market gaps: not allocated yet)."""
     x = [m.strftime("%b %Y") for m in months]
-    empty = Sums()
-    location = [_round(by_month.get(m, empty).location_kg / 1000.0) for m in months]
-    market = [_round(_market_t(by_month.get(m, empty))) for m in months]
+    # A month without records is a gap in the lines, not a zero.
+    location = [_round(by_month[m].location_kg / 1000.0) if m in by_month else None for m in months]
+    market = [_round(_market_t(by_month[m])) if m in by_month else None for m in months]
     traces = [
         {
             "type": "scatter",
@@ -247,57 +298,52 @@ def ranked_bars(
     chart_id: str,
     title: str,
     dimension: str,
-    lines: list[tuple[str, Sums, str | None]],
+    lines: list[tuple[str, dict[str, Sums], str | None]],
     top: int = 10,
 ) -> Chart:
-    """The largest lines by location-based t CO2e, market-based beside them."""
-    ordered = sorted(lines, key=lambda line: (-line[1].location_kg, line[0]))
+    """The lines using the most energy: each scope's location-based t CO2e, and Scope 2's
+    market-based, as bars side by side (never stacked: scopes are not added)."""
+
+    def energy(by_scope: dict[str, Sums]) -> float:
+        return sum(sums.facility_kwh for sums in by_scope.values())
+
+    ordered = sorted(lines, key=lambda line: (-energy(line[1]), line[0]))
     shown = ordered[:top][::-1]
     labels = [label for label, _, _ in shown]
     urls = [url or "" for _, _, url in shown]
-    traces = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "name": "Location-based",
-            "y": labels,
-            "x": [_round(s.location_kg / 1000.0) for _, s, _ in shown],
-            "customdata": urls,
-            "marker": {"color": PALETTE[0]},
-            "hovertemplate": "%{y}: %{x:.3f} t (location)<extra></extra>",
-        },
-        {
-            "type": "bar",
-            "orientation": "h",
-            "name": "Market-based",
-            "y": labels,
-            "x": [_round(_market_t(s)) for _, s, _ in shown],
-            "customdata": urls,
-            "marker": {"color": PALETTE[2]},
-            "hovertemplate": "%{y}: %{x:.3f} t (market)<extra></extra>",
-        },
-    ]
+    figures = [scopes_apart(by_scope) for _, by_scope, _ in shown]
+    traces = []
+    for i, scope in enumerate(REPORTED_SCOPES):
+        bases = ("location", "market") if scope.market_based else ("location",)
+        for basis in bases:
+            name = f"{scope.label}, {basis}-based"
+            traces.append(
+                {
+                    "type": "bar",
+                    "orientation": "h",
+                    "name": name,
+                    "y": labels,
+                    "x": [_round(line[i][f"{basis}_t"]) for line in figures],
+                    "customdata": urls,
+                    "marker": {"color": PALETTE[len(traces) * 2 % len(PALETTE)]},
+                    "hovertemplate": "%{y}: %{x:.3f} t (" + name + ")<extra></extra>",
+                }
+            )
     rows = [
-        [
-            label,
-            s.record_count,
-            _round(s.facility_kwh / 1000.0),
-            _round(s.location_kg / 1000.0),
-            _round(_market_t(s)),
-        ]
-        for label, s, _ in ordered
+        [label, sum(s.record_count for s in by_scope.values()), *_scope_cells(by_scope)]
+        for label, by_scope, _ in ordered
     ]
     return Chart(
         id=chart_id,
         title=title if len(lines) <= top else f"{title} (largest {top} of {len(lines)})",
-        description=f"Horizontal bar chart of emissions by {dimension}, largest first",
-        columns=[dimension, "records", "mwh", "location_t_co2e", "market_t_co2e"],
+        description=f"Horizontal bar chart of emissions by {dimension} and scope",
+        columns=[dimension, "records", *SCOPE_COLUMNS],
         rows=rows,
         figure={
             "data": traces,
             "layout": _layout(
                 barmode="group",
-                height=130 + 34 * max(len(shown), 1),
+                height=130 + 20 * len(traces) * max(len(shown), 1),
                 xaxis={"title": {"text": "t CO2e"}},
                 legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
                 margin={"l": 10, "r": 20, "t": 30, "b": 40},
@@ -330,7 +376,6 @@ def split_donut(
             s.record_count,
             _round(s.facility_kwh / 1000.0),
             _round(s.facility_kwh / total if total else 0.0),
-            _round(s.location_kg / 1000.0),
         ]
         for label, s in parts
     ]
@@ -339,7 +384,7 @@ def split_donut(
         title=title,
         description=f"Donut chart of energy by {dimension}",
         wide=False,
-        columns=[dimension, "records", "mwh", "share_of_mwh", "location_t_co2e"],
+        columns=[dimension, "records", "mwh", "share_of_mwh"],
         rows=rows,
         figure={
             "data": traces,
@@ -348,53 +393,54 @@ def split_donut(
     )
 
 
-def intensity_trend(*, months: list[date], by_month: dict[date, Sums]) -> Chart:
-    """Monthly g CO2e per 1k inferences and per 1M tokens (location-based), inference rows."""
+def intensity_trend(*, months: list[date], by_month: dict[date, dict[str, Sums]]) -> Chart:
+    """Monthly g CO2e per 1k inferences and per 1M tokens (location-based) of inference
+    rows, one line per scope with counts (a scope's grams over its own counts)."""
     x = [m.strftime("%b %Y") for m in months]
-    empty = Sums()
-
-    def per(sums: Sums, unit: str) -> float | None:
-        if unit == "inferences":
-            return sums.location_kg * 1e6 / sums.inferences if sums.inferences else None
-        return sums.location_kg * 1e9 / sums.tokens if sums.tokens else None
-
-    traces = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "g CO2e per 1k inferences",
-            "x": x,
-            "y": [_round(per(by_month.get(m, empty), "inferences"), 4) for m in months],
-            "line": {"color": PALETTE[0], "width": 3},
-        },
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": "g CO2e per 1M tokens",
-            "x": x,
-            "y": [_round(per(by_month.get(m, empty), "tokens"), 4) for m in months],
-            "line": {"color": PALETTE[1], "width": 3, "dash": "dot"},
-            "yaxis": "y2",
-        },
-    ]
+    figures = {m: scopes_apart(by_scope) for m, by_scope in by_month.items()}
+    traces = []
+    for i, scope in enumerate(REPORTED_SCOPES):
+        counted = [m for m in months if m in figures and figures[m][i]["g_per_1k_inferences"]]
+        tokened = [m for m in months if m in figures and figures[m][i]["g_per_1m_tokens"]]
+        for unit, wanted, axis, dash in (
+            ("1k inferences", counted, "y", "solid"),
+            ("1M tokens", tokened, "y2", "dot"),
+        ):
+            if not wanted:
+                continue
+            key = "g_per_1k_inferences" if axis == "y" else "g_per_1m_tokens"
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines+markers",
+                    "name": f"{scope.label}: g CO2e per {unit}",
+                    "x": x,
+                    "y": [_round(figures[m][i][key], 4) if m in wanted else None for m in months],
+                    "line": {"color": PALETTE[len(traces)], "width": 3, "dash": dash},
+                    "yaxis": axis,
+                }
+            )
     rows = [
         [
             m.isoformat()[:7],
-            by_month[m].inferences,
-            by_month[m].tokens,
-            _round(by_month[m].location_kg / 1000.0),
-            _round(per(by_month[m], "inferences"), 4),
-            _round(per(by_month[m], "tokens"), 4),
+            scope["key"],
+            scope["inferences"],
+            scope["tokens"],
+            _round(scope["location_t"]),
+            _round(scope["g_per_1k_inferences"], 4),
+            _round(scope["g_per_1m_tokens"], 4),
         ]
         for m in months
-        if m in by_month and (by_month[m].inferences or by_month[m].tokens)
+        for scope in figures.get(m, [])
+        if scope["inferences"] or scope["tokens"]
     ]
     return Chart(
         id="intensity",
-        title="Intensity of inference (location-based)",
+        title="Intensity of inference (location-based), per scope",
         description="Line chart of grams CO2e per thousand inferences and per million tokens",
         columns=[
             "month",
+            "scope",
             "inferences",
             "tokens",
             "location_t_co2e",

@@ -48,7 +48,7 @@ from reports.selectors import ROLLUP_SUMS, Sums, rollups_visible
 # thousands of rows for a large organisation and make Python do the database's work).
 OVERVIEW_GROUPINGS = (
     ("month", "team_id", "scope", "location_id"),
-    ("ai_model_id",),
+    ("ai_model_id", "scope"),
     ("phase", "energy_tier"),
 )
 RENEWABLE_KINDS = (InstrumentKind.EAC, InstrumentKind.PPA, InstrumentKind.GREEN_TARIFF)
@@ -106,6 +106,13 @@ class Cube:
                 continue
             key = row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)
             groups[key].add(row)
+        return groups
+
+    def by_scope(self, key: str, where: dict | None = None) -> dict:
+        """{key: {scope: Sums}}: each scope's figures apart, never added together."""
+        groups: dict = defaultdict(dict)
+        for (value, scope), sums in self.by(key, "scope", where=where).items():
+            groups[value][scope] = sums
         return groups
 
     def total(self, **where) -> Sums:

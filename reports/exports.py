@@ -3,14 +3,25 @@
 import csv
 import io
 
-from reports.selectors import BREAKDOWNS
+from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
 
-_FIGURES = ("record_count", "mwh", "location_t", "market_t", "share")
 HEADER = ("section", "key", "label", "records", "MWh", "location_t_CO2e", "market_t_CO2e", "share")
 
 
-def _row(section: str, key: str, label: str, figures: dict) -> list:
-    return [section, key, label, *(figures.get(f) for f in _FIGURES)]
+def _row(section: str, key: str, label: str, figures: dict, market_based: bool = True) -> list:
+    """A line of figures; public cloud lines (not `market_based`) say the market-based
+    figure is not applicable, also in versions locked when they repeated the location one."""
+    market_t = figures.get("market_t") if market_based else NOT_APPLICABLE
+    return [
+        section,
+        key,
+        label,
+        figures.get("record_count"),
+        figures.get("mwh"),
+        figures.get("location_t"),
+        market_t,
+        figures.get("share"),
+    ]
 
 
 def report_rows(document: dict) -> list[list]:
@@ -22,6 +33,7 @@ def report_rows(document: dict) -> list[list]:
             "total",
             "Public cloud, Scope 3 category 1 (not in Scope 2)",
             document["scope3_cat1"],
+            market_based=False,
         ),
     ]
     for name, period in (
@@ -30,7 +42,13 @@ def report_rows(document: dict) -> list[list]:
     ):
         rows.append(_row(f"period:{name}", period["label"], "Scope 2", period["scope2"]))
         rows.append(
-            _row(f"period:{name}", period["label"], "Scope 3 cat. 1", period["scope3_cat1"])
+            _row(
+                f"period:{name}",
+                period["label"],
+                "Scope 3 cat. 1",
+                period["scope3_cat1"],
+                market_based=False,
+            )
         )
     for category in document["market"]["categories"]:
         rows.append(_row("market_coverage", category["key"], category["label"], category))
@@ -51,7 +69,7 @@ def report_rows(document: dict) -> list[list]:
             _row(name, line["key"], line["label"], line) for line in document["breakdowns"][name]
         ]
     rows += [
-        _row("scope3_cat1_location", line["key"], line["label"], line)
+        _row("scope3_cat1_location", line["key"], line["label"], line, market_based=False)
         for line in document["scope3_cat1"]["by_location"]
     ]
     return rows
@@ -61,6 +79,7 @@ def _intensity_rows(document: dict) -> list[list]:
     return [
         [
             m["label"],
+            m.get("scope", ""),
             m["inferences"],
             m["tokens"],
             m["location_g_per_1k_inferences"],
@@ -74,6 +93,7 @@ def _intensity_rows(document: dict) -> list[list]:
 
 _INTENSITY_HEADER = (
     "model",
+    "scope",
     "inferences",
     "tokens",
     "location_g_per_1k_inferences",

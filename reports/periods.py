@@ -1,4 +1,5 @@
-"""Reporting periods: calendar quarters, year to date and the full year (end exclusive)."""
+"""Reporting periods: calendar quarters and year to date (end exclusive), and how much of a
+period the data covers."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -30,9 +31,43 @@ def year_to_date(year: int, number: int) -> Period:
     return Period(f"{year} YTD (to Q{number})", date(year, 1, 1), quarter(year, number).end)
 
 
-def full_year(year: int) -> Period:
-    return Period(f"{year}", date(year, 1, 1), date(year + 1, 1, 1))
-
-
 def quarter_of(day: date) -> tuple[int, int]:
     return day.year, (day.month - 1) // 3 + 1
+
+
+COMPLETE, PARTIAL, NO_DATA = "complete", "partial", "no data"
+
+
+@dataclass(frozen=True)
+class Coverage:
+    status: str  # COMPLETE, PARTIAL or NO_DATA
+    note: str  # why it is not complete, in words; "" when it is
+
+    @property
+    def is_complete(self) -> bool:
+        return self.status == COMPLETE
+
+
+def coverage(period: Period, *, first_day: date | None, today: date) -> Coverage:
+    """How much of `period` the figures can describe: none before the organisation's first
+    record, part of it while it is still running or when the records begin inside it."""
+    if first_day is None or first_day >= period.end or period.start > today:
+        return Coverage(NO_DATA, "no data")
+    if period.end > today:
+        return Coverage(PARTIAL, f"in progress: to {today:%-d %b %Y}")
+    # Month by month, as rollups are charted: records from the 3rd of the first month
+    # cover it, records only from its second month do not.
+    if first_day.replace(day=1) > period.start:
+        return Coverage(PARTIAL, f"data only from {first_day:%-d %b %Y}")
+    return Coverage(COMPLETE, "")
+
+
+def like_for_like(current: Coverage, current_label: str, other: Coverage, other_label: str) -> str:
+    """Why a change from `other` to `current` would not compare like with like; "" when
+    both periods are covered whole."""
+    unlike = [
+        f"{label}: {covered.note}"
+        for covered, label in ((current, current_label), (other, other_label))
+        if not covered.is_complete
+    ]
+    return "; ".join(unlike)

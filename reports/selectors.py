@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Case, Count, F, Max, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
@@ -47,22 +47,46 @@ GROUPINGS = {
     "scope": ("scope", "scope"),
 }
 
-SUMS = {
-    "record_count": Sum("record_count"),
-    "it_kwh": Sum("it_kwh"),
-    "facility_kwh": Sum("facility_kwh"),
-    "location_kg": Sum("location_kg"),
-}
+
+@dataclass(frozen=True)
+class ReportedScope:
+    """A scope whose figures are shown on their own: figures of two scopes are never added.
+
+    `key` is the EmissionScope value, also the key of the scope's figures in documents, APIs
+    and CSV columns. A scope without `market_based` has no market-based figure (the Scope 2
+    Guidance's method applies to purchased electricity; a cloud provider states none here).
+    """
+
+    key: str
+    label: str
+    market_based: bool
+
+
+REPORTED_SCOPES = (
+    ReportedScope(EmissionScope.SCOPE2, "Scope 2", market_based=True),
+    ReportedScope(EmissionScope.SCOPE3_CAT1, "Public cloud (Scope 3 cat. 1)", market_based=False),
+)
+NOT_APPLICABLE = "not applicable"
+MARKET_COMPLETE, MARKET_PARTIAL = "complete", "partial: not yet allocated"
+
+
+@dataclass(frozen=True)
+class ScopeFootprint:
+    record_count: int
+    it_kwh: float
+    facility_kwh: float
+    location_kg: float
+    # None where there is no market-based figure: `market_status` says why.
+    market_kg: float | None
+    market_status: str  # complete / partial: not yet allocated / not applicable
 
 
 @dataclass(frozen=True)
 class FootprintGroup:
     key: str
     label: str
-    record_count: int
-    it_kwh: float
-    facility_kwh: float
-    location_kg: float
+    scope2: ScopeFootprint
+    scope3_cat1: ScopeFootprint
 
 
 def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet[DailyRollup]:
@@ -81,55 +105,47 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _group(row: dict, label_field: str) -> FootprintGroup:
-    return FootprintGroup(
-        key=_text(row["key"]),
-        label=_text(row[label_field]) or "(unspecified)",
-        record_count=row["record_count"] or 0,
-        it_kwh=row["it_kwh"] or 0.0,
-        facility_kwh=row["facility_kwh"] or 0.0,
-        location_kg=row["location_kg"] or 0.0,
+def _scope_footprint(sums: "Sums", scope: ReportedScope) -> ScopeFootprint:
+    if not scope.market_based:
+        market_kg, status = None, NOT_APPLICABLE
+    elif sums.unallocated_kwh:
+        market_kg, status = None, MARKET_PARTIAL
+    else:
+        market_kg, status = sums.market_kg, MARKET_COMPLETE
+    return ScopeFootprint(
+        record_count=sums.record_count,
+        it_kwh=sums.it_kwh,
+        facility_kwh=sums.facility_kwh,
+        location_kg=sums.location_kg,
+        market_kg=market_kg,
+        market_status=status,
     )
+
+
+def _group(key: str, label: str, by_scope: dict[str, "Sums"]) -> FootprintGroup:
+    figures = {s.key: _scope_footprint(by_scope.get(s.key, Sums()), s) for s in REPORTED_SCOPES}
+    return FootprintGroup(key=key, label=label, **figures)
 
 
 def footprint_summary(
     *, principal: Principal, start: date, end: date, group_by: str
 ) -> tuple[FootprintGroup, list[FootprintGroup]]:
-    """Totals and one line per group for the period [start, end)."""
+    """Totals and one line per group for the period [start, end), each scope apart."""
     rows = rollups_visible(principal=principal, start=start, end=end)
     key_field, label_field = GROUPINGS[group_by]
     if group_by == "month":
         rows = rows.annotate(month=TruncMonth("day"))
-    grouped = (
-        rows.values(key_field, label_field)
-        .annotate(key=F(key_field), **SUMS)
-        .order_by(label_field if group_by != "month" else "month")
-    )
-    totals = rows.aggregate(**SUMS)
-    total = _group({"key": "total", "total": "Total", **totals}, "total")
-    return total, [_group(row, label_field) for row in grouped]
-
-
-def monthly_by_team(
-    *, principal: Principal, start: date, end: date
-) -> list[tuple[date, str, float, float]]:
-    """(month, team, facility kWh, location kg) series for the trend chart."""
-    rows = (
-        rollups_visible(principal=principal, start=start, end=end)
-        .annotate(month=TruncMonth("day"))
-        .values("month", "team__name")
-        .annotate(kwh=Sum("facility_kwh"), kg=Sum("location_kg"))
-        .order_by("month", "team__name")
-    )
-    return [(r["month"], r["team__name"], r["kwh"], r["kg"]) for r in rows]
-
-
-def pending_record_count(*, principal: Principal) -> dict[str, int]:
-    rows = WorkloadRecord.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        rows = rows.filter(team_id__in=principal.team_ids)
-    counts = rows.values("status").annotate(n=Count("id"))
-    return {row["status"]: row["n"] for row in counts}
+    grouped = rows.values(key_field, label_field, "scope").annotate(**ROLLUP_SUMS).order_by()
+    groups: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
+    labels: dict[str, str] = {}
+    totals: dict[str, Sums] = defaultdict(Sums)
+    for row in grouped:
+        key = _month_key(row["month"]) if group_by == "month" else _text(row[key_field])
+        labels[key] = key if group_by == "month" else _text(row[label_field]) or "(unspecified)"
+        groups[key][row["scope"]].add(row)
+        totals[row["scope"]].add(row)
+    order = sorted(groups) if group_by == "month" else sorted(groups, key=lambda k: labels[k])
+    return _group("total", "Total", totals), [_group(k, labels[k], groups[k]) for k in order]
 
 
 # --- Scope 2 report ----------------------------------------------------------------------
@@ -172,15 +188,17 @@ class Sums:
         self.inferences += row["inferences"] or 0
         self.tokens += row["tokens"] or 0
 
-    def totals(self) -> dict:
+    def totals(self, market_based: bool = True) -> dict:
+        """Figures in MWh and t; without `market_based` the market ones are None (not
+        applicable): rollups of public cloud carry a market_kg, which is not one."""
         return {
             "record_count": self.record_count,
             "it_mwh": self.it_kwh / 1000.0,
             "mwh": self.facility_kwh / 1000.0,
             "location_t": self.location_kg / 1000.0,
-            "market_t": self.market_kg / 1000.0,
-            "market_complete": self.unallocated_kwh == 0,
-            "unallocated_mwh": self.unallocated_kwh / 1000.0,
+            "market_t": self.market_kg / 1000.0 if market_based else None,
+            "market_complete": self.unallocated_kwh == 0 if market_based else None,
+            "unallocated_mwh": self.unallocated_kwh / 1000.0 if market_based else None,
         }
 
 
@@ -215,8 +233,8 @@ def _month_key(value) -> str:
 
 def _scoped(sums_by_scope: dict[str, Sums]) -> dict:
     return {
-        "scope2": sums_by_scope.get(EmissionScope.SCOPE2, Sums()).totals(),
-        "scope3_cat1": sums_by_scope.get(EmissionScope.SCOPE3_CAT1, Sums()).totals(),
+        scope.key: sums_by_scope.get(scope.key, Sums()).totals(scope.market_based)
+        for scope in REPORTED_SCOPES
     }
 
 
@@ -242,74 +260,121 @@ def _monthly(
     return months, scope2_kwh
 
 
-def _period_totals(months: dict[str, dict[str, Sums]], period: periods.Period) -> dict:
+def _period_totals(
+    months: dict[str, dict[str, Sums]], period: periods.Period, first_day: date | None, today: date
+) -> dict:
+    """A period's figures, scope by scope, and how much of the period they cover."""
     by_scope: dict[str, Sums] = defaultdict(Sums)
     first, last = _text(period.start), _text(period.end)
     for month, scopes in months.items():
         if first <= month < last:
             for scope, sums in scopes.items():
                 by_scope[scope].add(asdict(sums))
-    return {**period.as_dict(), **_scoped(by_scope)}
+    covered = periods.coverage(period, first_day=first_day, today=today)
+    if not any(sums.record_count for sums in by_scope.values()):
+        covered = periods.Coverage(periods.NO_DATA, "no data")
+    return {
+        **period.as_dict(),
+        **_scoped(by_scope),
+        "coverage": covered.status,
+        "coverage_note": covered.note,
+    }
+
+
+def _coverage_of(totals: dict) -> periods.Coverage:
+    return periods.Coverage(totals["coverage"], totals["coverage_note"])
 
 
 def _comparison(current: dict, other: dict) -> dict:
+    """`other` with the Scope 2 change from it to `current`: only between two periods the
+    data covers completely (a partial quarter against a whole one is no trend)."""
     now, before = current["scope2"], other["scope2"]
+    unlike = periods.like_for_like(
+        _coverage_of(current), current["label"], _coverage_of(other), other["label"]
+    )
     return {
         **other,
+        "change_note": unlike,
         "change_pct": {
-            "mwh": _change(now["mwh"], before["mwh"]),
-            "location_t": _change(now["location_t"], before["location_t"]),
-            "market_t": _change(now["market_t"], before["market_t"]),
+            "mwh": None if unlike else _change(now["mwh"], before["mwh"]),
+            "location_t": None if unlike else _change(now["location_t"], before["location_t"]),
+            "market_t": None if unlike else _change(now["market_t"], before["market_t"]),
         },
     }
 
 
-def _line(key, label: str, sums: Sums, total_kwh: float, **extra) -> dict:
+def first_day_of(rows: QuerySet[DailyRollup]) -> date | None:
+    """The earliest day of these rollups: periods before it have no data, and one it falls
+    inside is partial."""
+    first = rows.aggregate(first=Min("day"))["first"]
+    return _as_date(first) if first else None
+
+
+def _line(
+    key, label: str, sums: Sums, total_kwh: float, market_based: bool = True, **extra
+) -> dict:
     return {
         "key": _text(key),
         "label": label,
         **extra,
-        **sums.totals(),
+        **sums.totals(market_based),
         "share": sums.facility_kwh / total_kwh if total_kwh else 0.0,
     }
 
 
-def _lines(groups: dict, labels: dict, total_kwh: float, extras: dict | None = None) -> list:
+def _lines(
+    groups: dict,
+    labels: dict,
+    total_kwh: float,
+    extras: dict | None = None,
+    market_based: bool = True,
+) -> list:
     lines = [
         _line(
-            key, labels.get(key) or "(unspecified)", sums, total_kwh, **(extras or {}).get(key, {})
+            key,
+            labels.get(key) or "(unspecified)",
+            sums,
+            total_kwh,
+            market_based,
+            **(extras or {}).get(key, {}),
         )
         for key, sums in groups.items()
     ]
     return sorted(lines, key=lambda line: (-line["location_t"], line["label"], line["key"]))
 
 
-def _intensity(models: dict[int | None, Sums], names: dict) -> list[dict]:
-    """g CO2e per 1k inferences and per 1M tokens, from the model's inference-phase rows."""
+def _intensity(lines: dict[tuple[int | None, str], Sums], names: dict) -> list[dict]:
+    """g CO2e per 1k inferences and per 1M tokens of each model's inference-phase rows, one
+    line per model and scope: a scope's grams over its own counts, never two scopes' sums."""
+    scopes = {scope.key: scope for scope in REPORTED_SCOPES}
     rows = []
-    for model_id, sums in models.items():
+    for (model_id, scope_key), sums in lines.items():
         if not (sums.inferences or sums.tokens):
             continue
-        market_known = sums.unallocated_kwh == 0
+        scope = scopes[scope_key]
+        figures = sums.totals(scope.market_based)
         row = {
             "key": _text(model_id),
             "label": names.get(model_id) or "(unspecified)",
+            "scope": scope.key,
+            "scope_label": scope.label,
             "inferences": sums.inferences,
             "tokens": sums.tokens,
-            "mwh": sums.facility_kwh / 1000.0,
-            "location_t": sums.location_kg / 1000.0,
-            "market_t": sums.market_kg / 1000.0 if market_known else None,
+            "mwh": figures["mwh"],
+            "location_t": figures["location_t"],
+            "market_t": figures["market_t"] if figures["market_complete"] else None,
         }
-        for basis, kg in (("location", sums.location_kg), ("market", sums.market_kg)):
-            known = basis == "location" or market_known
+        market_kg = sums.market_kg if row["market_t"] is not None else None
+        for basis, kg in (("location", sums.location_kg), ("market", market_kg)):
             row[f"{basis}_g_per_1k_inferences"] = (
-                kg * 1e6 / sums.inferences if sums.inferences and known else None
+                kg * 1e6 / sums.inferences if sums.inferences and kg is not None else None
             )
             row[f"{basis}_g_per_1m_tokens"] = (
-                kg * 1e9 / sums.tokens if sums.tokens and known else None
+                kg * 1e9 / sums.tokens if sums.tokens and kg is not None else None
             )
         rows.append(row)
-    return sorted(rows, key=lambda r: r["label"])
+    order = list(scopes)
+    return sorted(rows, key=lambda r: (r["label"], order.index(r["scope"])))
 
 
 def _instrument_coverage(
@@ -436,6 +501,26 @@ def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
         return _scope2_report(principal, year, quarter)
 
 
+def _month_keys(start: date, count: int) -> list[str]:
+    """ "YYYY-MM" of `count` months from `start`."""
+    index = start.year * 12 + start.month - 1
+    return [f"{i // 12}-{i % 12 + 1:02d}" for i in range(index, index + count)]
+
+
+def _trend_month(month: str, scopes: dict[str, Sums]) -> dict:
+    """A month of the report's trend; a scope without records that month is a gap (None),
+    not a zero, and public cloud has no market-based figure."""
+    scope2 = scopes.get(EmissionScope.SCOPE2)
+    cloud = scopes.get(EmissionScope.SCOPE3_CAT1)
+    return {
+        "month": month,
+        "scope2_mwh": scope2.facility_kwh / 1000.0 if scope2 else None,
+        "scope2_location_t": scope2.location_kg / 1000.0 if scope2 else None,
+        "scope2_market_t": scope2.market_kg / 1000.0 if scope2 else None,
+        "scope3_cat1_location_t": cloud.location_kg / 1000.0 if cloud else None,
+    }
+
+
 def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     period = periods.quarter(year, quarter)
     fine = (
@@ -458,13 +543,13 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         groups["phase"][row["phase"]].add(row)
         groups["tier"][row["energy_tier"]].add(row)
     cloud_locations: dict[int, Sums] = defaultdict(Sums)
-    inference: dict[int | None, Sums] = defaultdict(Sums)
+    inference: dict[tuple[int | None, str], Sums] = defaultdict(Sums)
     for row in cloud:
         cloud_total.add(row)
         cloud_locations[row["location_id"]].add(row)
     for row in fine:
         if row["phase"] == Phase.INFERENCE:
-            inference[row["ai_model_id"]].add(row)
+            inference[(row["ai_model_id"], row["scope"])].add(row)
 
     teams = {k: v[0] for k, v in _names(Team, {r["team_id"] for r in fine}, "name").items()}
     models = {k: v[0] for k, v in _names(AiModel, {r["ai_model_id"] for r in fine}, "name").items()}
@@ -482,28 +567,22 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     }
 
     prev_year, prev_quarter = periods.previous_quarter(year, quarter)
-    months, scope2_kwh = _monthly(principal, date(year - 1, 1, 1), date(year + 1, 1, 1))
+    # Nothing after the quarter's end: the trend is the 24 months that end with it.
+    trend_start = date(period.end.year - 2, period.end.month, 1)
+    months, scope2_kwh = _monthly(principal, trend_start, period.end)
+    first_day = first_day_of(rollups_visible(principal=principal, start=date.min, end=date.max))
+    today = date.today()
+
+    def totals_of(other: periods.Period) -> dict:
+        return _period_totals(months, other, first_day, today)
+
     first, last = _text(period.start), _text(period.end)
     kwh_by_zone_month: dict[tuple, float] = defaultdict(float)
     for (location_id, month), location_kwh in scope2_kwh.items():
         if first <= month < last:
             kwh_by_zone_month[(locations[location_id][2], month)] += location_kwh
-    current = _period_totals(months, period)
-    trend = []
-    for y in (year - 1, year):
-        for m in range(1, 13):
-            scopes = months.get(f"{y}-{m:02d}", {})
-            s2 = scopes.get(EmissionScope.SCOPE2, Sums())
-            s3 = scopes.get(EmissionScope.SCOPE3_CAT1, Sums())
-            trend.append(
-                {
-                    "month": f"{y}-{m:02d}",
-                    "scope2_mwh": s2.facility_kwh / 1000.0,
-                    "scope2_location_t": s2.location_kg / 1000.0,
-                    "scope2_market_t": s2.market_kg / 1000.0,
-                    "scope3_cat1_location_t": s3.location_kg / 1000.0,
-                }
-            )
+    current = totals_of(period)
+    trend = [_trend_month(month, months.get(month, {})) for month in _month_keys(trend_start, 24)]
     dataset = FactorDataset.objects.filter(is_active=True).order_by("-loaded_at").first()
     organisation = principal.organisation
     return {
@@ -521,9 +600,13 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         "factor_basis": organisation.factor_basis,
         "scope2": total.totals(),
         "scope3_cat1": {
-            **cloud_total.totals(),
+            **cloud_total.totals(market_based=False),
             "by_location": _lines(
-                cloud_locations, location_labels, cloud_total.facility_kwh, location_extras
+                cloud_locations,
+                location_labels,
+                cloud_total.facility_kwh,
+                location_extras,
+                market_based=False,
             ),
         },
         "market": _instrument_coverage(principal, period, kwh_by_zone_month, kwh),
@@ -531,15 +614,14 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         "intensity": _intensity(inference, models),
         "periods": {
             "quarter": current,
-            "year_to_date": _period_totals(months, periods.year_to_date(year, quarter)),
-            "year": _period_totals(months, periods.full_year(year)),
+            "year_to_date": totals_of(periods.year_to_date(year, quarter)),
         },
         "comparison": {
             "previous_quarter": _comparison(
-                current, _period_totals(months, periods.quarter(prev_year, prev_quarter))
+                current, totals_of(periods.quarter(prev_year, prev_quarter))
             ),
             "same_quarter_last_year": _comparison(
-                current, _period_totals(months, periods.quarter(year - 1, quarter))
+                current, totals_of(periods.quarter(year - 1, quarter))
             ),
         },
         "trend": trend,

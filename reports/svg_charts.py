@@ -102,6 +102,19 @@ class _Canvas:
         )
 
 
+def _runs(series: Sequence[float | None]) -> list[list[int]]:
+    """Indexes of the consecutive values that are not None: a line breaks at a gap."""
+    runs: list[list[int]] = []
+    for index, value in enumerate(series):
+        if value is None:
+            continue
+        if runs and runs[-1][-1] == index - 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    return runs
+
+
 def column_chart(
     categories: Sequence[str],
     bars: Sequence[Series],
@@ -115,7 +128,7 @@ def column_chart(
     """Grouped vertical bars per category, optional lines across them."""
     canvas = _Canvas(height)
     left, right, top, bottom = 70, WIDTH - 15, 30, height - 70
-    values = [v for _, series in (*bars, *lines) for v in series]
+    values = [v for _, series in (*bars, *lines) for v in series if v is not None]
     ticks = nice_ticks(max(values, default=0.0))
     scale = (bottom - top) / ticks[-1]
     canvas.text(left, 16, title, size=12, bold=True)
@@ -132,13 +145,14 @@ def column_chart(
             canvas.text(x, bottom + 14, category, size=9, anchor="middle", colour=MUTED)
     for n, (_, series) in enumerate(bars):
         for index, value in enumerate(series):
+            if value is None:  # no data: a gap, not a zero
+                continue
             x = left + slot * index + slot * 0.1 + bar * n
             canvas.rect(x, bottom - value * scale, bar, value * scale, COLOURS[n % len(COLOURS)])
     for n, (_, series) in enumerate(lines, start=len(bars)):
-        points = [
-            (left + slot * (i + 0.5), bottom - value * scale) for i, value in enumerate(series)
-        ]
-        canvas.polyline(points, COLOURS[n % len(COLOURS)])
+        for run in _runs(series):
+            points = [(left + slot * (i + 0.5), bottom - series[i] * scale) for i in run]
+            canvas.polyline(points, COLOURS[n % len(COLOURS)])
     canvas.line(left, bottom, right, bottom, MUTED)
     canvas.legend(bottom + 40, [name for name, _ in (*bars, *lines)])
     return canvas.svg()

@@ -190,3 +190,22 @@ def seed_quarter(tenant):
 def scope2(client, year=2026, quarter=1, **params):
     query = "&".join(f"{k}={v}" for k, v in {"year": year, "quarter": quarter, **params}.items())
     return client.get(f"/api/v1/reports/scope2/?{query}")
+
+
+def rollup(owner, day: date, kwh: float, scope: str = "scope2", **extra) -> None:
+    """A research training rollup row at lab-paris: kg = kWh / 10, market kg = kWh / 20."""
+    DailyRollup.objects.create(
+        organisation=owner.organisation,
+        day=day,
+        team=owner.teams["research"],
+        location=Location.objects.get(organisation=owner.organisation, code="lab-paris"),
+        phase="training",
+        energy_tier="measured",
+        scope=scope,
+        record_count=1,
+        it_kwh=kwh,
+        facility_kwh=kwh,
+        location_kg=kwh / 10,
+        market_kg=kwh / 20,
+        **extra,
+    )

@@ -72,8 +72,16 @@ class TestAuditPdf:
             t(body["scope2"]["location_t"]),
             t(body["scope2"]["market_t"]),
         )
-        cloud = re.search(rf"Public cloud: Scope 3 category 1\D*{figure}\s+{figure}", text).groups()
-        assert cloud == (t(body["scope3_cat1"]["mwh"]), t(body["scope3_cat1"]["location_t"]))
+        cloud = re.search(
+            rf"Public cloud: Scope 3 category 1\D*{figure}\s+{figure}\s+(not applicable)", text
+        ).groups()
+        # Cloud's market-based figure is not applicable: never its location-based one again.
+        assert body["scope3_cat1"]["market_t"] is None
+        assert cloud == (
+            t(body["scope3_cat1"]["mwh"]),
+            t(body["scope3_cat1"]["location_t"]),
+            "not applicable",
+        )
         for line in body["breakdowns"]["team"] + body["breakdowns"]["phase"]:
             row = re.search(re.escape(line["label"]) + r"\s+([\d,]+)\s+(\S+)\s+\S+ %\s+(\S+)", text)
             assert row, line["label"]

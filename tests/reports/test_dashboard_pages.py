@@ -43,8 +43,8 @@ class TestOverview:
         client = tenant.client_for("esg_officer")
         api = client.get(f"/api/v1/footprint/?{Q1}&group_by=team").json()["totals"]
         html = client.get(f"/?{Q1}").content.decode()
-        assert kpi(html, "mwh") == f"{api['facility_kwh'] / 1000:,.3f}" == "0.288"
-        assert kpi(html, "t") == f"{api['location_kg'] / 1000:,.3f}" == "0.014"
+        assert kpi(html, "mwh") == f"{api['scope2']['facility_kwh'] / 1000:,.3f}" == "0.288"
+        assert kpi(html, "t") == f"{api['scope2']['location_kg'] / 1000:,.3f}" == "0.014"
         assert kpi(html, "records") == "6"
 
     def test_every_chart_has_a_csv_download_with_the_same_figures(self, tenant):
@@ -52,10 +52,11 @@ class TestOverview:
         client = tenant.client_for("admin")
         html = client.get(f"/?{Q1}").content.decode()
         charts = re.findall(r'<script id="([\w-]+)-data" type="application/json">', html)
-        assert charts == ["trend", "location-market", "top-models", "phases", "tiers"]
-        for chart in charts:
+        # No public cloud here: its chart's card says so and draws nothing.
+        assert charts == ["trend-scope2", "location-market", "top-models", "phases", "tiers"]
+        for chart in [*charts, "trend-scope3_cat1"]:
             assert f"download={chart}" in html
-        trend = rows(client.get(f"/?{Q1}&download=trend"))
+        trend = rows(client.get(f"/?{Q1}&download=trend-scope2"))
         assert trend[0] == ["month", "team", "mwh", "location_t_co2e", "market_t_co2e", "records"]
         research = [r for r in trend[1:] if r[1] == "Research"]
         assert [(r[0], float(r[3])) for r in research] == [
@@ -63,7 +64,7 @@ class TestOverview:
             ("2026-02", 0.0024),
             ("2026-03", 0.0024),
         ]
-        plotted = next(t for t in figure(html, "trend")["data"] if t["name"] == "Research")
+        plotted = next(t for t in figure(html, "trend-scope2")["data"] if t["name"] == "Research")
         # 8 GPUs × 500 W × 10 h × PUE 1.2 × 0.05 kg/kWh = 2.4 kg a record; two in January.
         assert plotted["y"] == pytest.approx([0.0048, 0.0024, 0.0024])
         assert client.get(f"/?{Q1}&download=nothing").status_code == 404
@@ -71,7 +72,7 @@ class TestOverview:
     def test_the_team_bars_drill_down_to_the_team_page(self, tenant):
         seed(tenant)
         html = tenant.client_for("admin").get(f"/?{Q1}").content.decode()
-        research = next(t for t in figure(html, "trend")["data"] if t["name"] == "Research")
+        research = next(t for t in figure(html, "trend-scope2")["data"] if t["name"] == "Research")
         assert research["customdata"][0].startswith("/teams/research/?")
         assert 'href="/teams/research/?' in html
 
@@ -81,7 +82,7 @@ class TestOverview:
         serving = tenant.teams["serving"].id
         html = client.get(f"/?{Q1}&team={serving}").content.decode()
         assert kpi(html, "records") == "2"
-        assert {t["name"] for t in figure(html, "trend")["data"]} == {"Serving"}
+        assert {t["name"] for t in figure(html, "trend-scope2")["data"]} == {"Serving"}
         html = client.get(f"/?{Q1}&scope=scope3_cat1").content.decode()
         assert "No computed records match these filters" in html
         html = client.get("/?period=2026-q1").content.decode()
@@ -92,7 +93,7 @@ class TestOverview:
         client = tenant.client_for("engineer")
         html = client.get(f"/?{Q1}").content.decode()
         assert kpi(html, "records") == "2"
-        assert {t["name"] for t in figure(html, "trend")["data"]} == {"Serving"}
+        assert {t["name"] for t in figure(html, "trend-scope2")["data"]} == {"Serving"}
         assert client.get(f"/teams/research/?{Q1}").status_code == 404
         # Asking for another team through the filter shows nothing of it.
         html = client.get(f"/?{Q1}&team={tenant.teams['research'].id}").content.decode()
@@ -116,7 +117,10 @@ class TestTeamAndModelPages:
         seed(tenant)
         html = tenant.client_for("esg_officer").get(f"/teams/research/?{Q1}").content.decode()
         assert kpi(html, "records") == "4"
-        assert {t["name"] for t in figure(html, "trend")["data"]} == {"atlas-7b", "atlas-chat"}
+        assert {t["name"] for t in figure(html, "trend-scope2")["data"]} == {
+            "atlas-7b",
+            "atlas-chat",
+        }
         tiers = figure(html, "tiers")["data"][0]
         assert tiers["labels"] == ["Metered power"]
         assert "lab-paris (FR)" in html
@@ -142,13 +146,14 @@ class TestTeamAndModelPages:
         model = AiModel.objects.get(organisation=tenant.organisation, name="atlas-chat")
         html = tenant.client_for("admin").get(f"/models/{model.id}/?{Q1}").content.decode()
         # 10 kWh × PUE 1.2 × 0.05 kg/kWh = 0.6 kg: 3 g per 1k inferences, 7.5 g per 1M tokens.
-        assert kpi(html, "g_per_1k_inferences") == "3.00"
-        assert kpi(html, "g_per_1m_tokens") == "7.50"
+        assert kpi(html, "scope2-g_per_1k_inferences") == "3.00"
+        assert kpi(html, "scope2-g_per_1m_tokens") == "7.50"
+        assert 'data-kpi="scope3_cat1-g_per_1k_inferences"' not in html
         intensity = rows(
             tenant.client_for("admin").get(f"/models/{model.id}/?{Q1}&download=intensity")
         )
-        assert intensity[1][0] == "2026-02"
-        assert float(intensity[1][4]) == pytest.approx(3.0)
+        assert intensity[1][:2] == ["2026-02", "scope2"]
+        assert float(intensity[1][5]) == pytest.approx(3.0)
 
     def test_an_engineer_sees_a_shared_model_only_through_their_teams(self, tenant):
         seed(tenant)

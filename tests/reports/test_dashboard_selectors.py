@@ -200,27 +200,12 @@ def test_one_scan_of_grouping_sets_sums_as_one_scan_per_grouping(tenant, outside
 
 @pytest.mark.django_db
 def test_the_quarter_comparison_reads_the_periods_cube_as_its_own_scan_does(tenant, outsider):
-    from inventory.models import DailyRollup, EmissionScope, Location
+    from inventory.models import EmissionScope
     from reports.dashboard import quarter_comparison
     from reports.dashboard_selectors import Filters, rollup_cube
+    from tests.reports.scope2_data import rollup
 
-    def rollup(owner, day, kwh, scope=EmissionScope.SCOPE2):
-        DailyRollup.objects.create(
-            organisation=owner.organisation,
-            day=day,
-            team=owner.teams["research"],
-            location=Location.objects.get(organisation=owner.organisation, code="lab-paris"),
-            phase="training",
-            energy_tier="measured",
-            scope=scope,
-            record_count=1,
-            it_kwh=kwh,
-            facility_kwh=kwh,
-            location_kg=kwh / 10,
-            market_kg=kwh / 20,
-        )
-
-    rollup(tenant, date(2025, 11, 3), 100.0)  # Q4 2025
+    rollup(tenant, date(2025, 10, 3), 100.0)  # Q4 2025, covered from its first month
     rollup(tenant, date(2026, 2, 9), 150.0)  # Q1 2026, the last complete quarter
     rollup(tenant, date(2026, 4, 20), 999.0)  # Q2 2026, not complete on 1 May
     rollup(tenant, date(2026, 2, 9), 500.0, EmissionScope.SCOPE3_CAT1)  # cloud: not Scope 2
@@ -228,14 +213,16 @@ def test_the_quarter_comparison_reads_the_periods_cube_as_its_own_scan_does(tena
     filters = Filters(start=date(2025, 5, 1), end=date(2026, 5, 1))
     who = principal(tenant)
     cube = rollup_cube(principal=who, filters=filters)
-    from_cube = quarter_comparison(who, filters, cube)
-    own_scan = quarter_comparison(who, filters)
+    today = date(2026, 5, 1)
+    from_cube = quarter_comparison(who, filters, cube, today)
+    own_scan = quarter_comparison(who, filters, today=today)
     assert from_cube == own_scan
-    assert from_cube["label"] == "2026 Q1 vs 2025 Q4"
-    assert from_cube["mwh"] == pytest.approx(50.0)
+    assert from_cube["label"] == "Scope 2, 2026 Q1 vs 2025 Q4"
+    assert from_cube["note"] == ""
+    # 150 kWh against 100 kWh: +50 %, location- (15 vs 10 kg) and market-based (7.5 vs 5).
     assert from_cube["location"] == pytest.approx(50.0)
     assert from_cube["market"] == pytest.approx(50.0)
     # A period that starts inside the quarter before reads both quarters on its own.
     short = Filters(start=date(2026, 1, 1), end=date(2026, 5, 1))
     cube = rollup_cube(principal=who, filters=short)
-    assert quarter_comparison(who, short, cube)["mwh"] == pytest.approx(50.0)
+    assert quarter_comparison(who, short, cube, today)["location"] == pytest.approx(50.0)

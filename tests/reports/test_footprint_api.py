@@ -37,37 +37,39 @@ class TestFootprintApi:
     def test_it_sums_energy_and_emissions_by_team(self, tenant):
         body = footprint(seed(tenant)).json()
         # 6 records × 8 GPUs × 500 W × 10 h = 240 kWh IT; × PUE 1.2; × 0.05 kg/kWh.
-        assert body["totals"]["it_kwh"] == pytest.approx(240.0)
-        assert body["totals"]["facility_kwh"] == pytest.approx(288.0)
-        assert body["totals"]["location_kg"] == pytest.approx(14.4)
-        by_team = {g["label"]: g for g in body["groups"]}
+        scope2 = body["totals"]["scope2"]
+        assert scope2["it_kwh"] == pytest.approx(240.0)
+        assert scope2["facility_kwh"] == pytest.approx(288.0)
+        assert scope2["location_kg"] == pytest.approx(14.4)
+        by_team = {g["label"]: g["scope2"] for g in body["groups"]}
         assert by_team["Research"]["record_count"] == 4
         assert by_team["Serving"]["location_kg"] == pytest.approx(4.8)
 
     def test_it_groups_by_model_and_month(self, tenant):
         client = seed(tenant)
         models = {
-            g["label"]: g["record_count"] for g in footprint(client, "model").json()["groups"]
+            g["label"]: g["scope2"]["record_count"]
+            for g in footprint(client, "model").json()["groups"]
         }
         assert models == {"atlas-7b": 3, "atlas-chat": 3}
         months = footprint(client, "month").json()["groups"]
         assert [g["key"] for g in months] == ["2026-01", "2026-02", "2026-03"]
-        assert [g["facility_kwh"] for g in months] == pytest.approx([96.0, 96.0, 96.0])
+        assert [g["scope2"]["facility_kwh"] for g in months] == pytest.approx([96.0, 96.0, 96.0])
 
     def test_the_end_date_is_exclusive(self, tenant):
         body = footprint(seed(tenant), start="2026-01-01", end="2026-02-01").json()
-        assert body["totals"]["record_count"] == 2
+        assert body["totals"]["scope2"]["record_count"] == 2
 
     def test_an_engineer_sees_only_their_teams(self, tenant):
         seed(tenant)
         body = footprint(tenant.client_for("engineer")).json()
         assert [g["label"] for g in body["groups"]] == ["Serving"]
-        assert body["totals"]["record_count"] == 2
+        assert body["totals"]["scope2"]["record_count"] == 2
 
     def test_another_organisation_sees_none_of_it(self, tenant, outsider):
         seed(tenant)
         body = footprint(outsider.token_client(scopes=("read",))).json()
-        assert body["totals"]["record_count"] == 0
+        assert body["totals"]["scope2"]["record_count"] == 0
         assert body["groups"] == []
 
     def test_an_ingest_only_token_cannot_read(self, tenant):

@@ -9,7 +9,9 @@ from tests.reports.test_footprint_api import seed
 
 
 def chart_data(html: str) -> dict:
-    match = re.search(r'<script id="trend-data" type="application/json">(.*?)</script>', html, re.S)
+    match = re.search(
+        r'<script id="trend-scope2-data" type="application/json">(.*?)</script>', html, re.S
+    )
     return json.loads(match.group(1))
 
 

@@ -64,17 +64,26 @@ class TestScope2Report:
         assert instrument["allocated_mwh"] == pytest.approx(0.1)
         assert instrument["renewable"] is True
 
-    def test_it_gives_intensity_per_model_from_inference_records(self, tenant):
-        rows = {r["label"]: r for r in scope2(seed_quarter(tenant)).json()["intensity"]}
-        assert set(rows) == {"atlas-chat"}
-        chat = rows["atlas-chat"]
-        assert chat["inferences"] == 1_500_000
-        assert chat["tokens"] == 50_000_000
-        # Cloud inference has no market-based figure here, so market intensity is unknown.
-        assert chat["market_g_per_1k_inferences"] is None
-        kg = chat["location_t"] * 1000
-        assert chat["location_g_per_1k_inferences"] == pytest.approx(kg * 1e6 / 1_500_000)
-        assert chat["location_g_per_1m_tokens"] == pytest.approx(kg * 1e9 / 50_000_000)
+    def test_it_gives_intensity_per_model_and_scope_from_inference_records(self, tenant):
+        rows = {
+            (r["label"], r["scope"]): r for r in scope2(seed_quarter(tenant)).json()["intensity"]
+        }
+        assert set(rows) == {("atlas-chat", "scope2"), ("atlas-chat", "scope3_cat1")}
+        own = rows[("atlas-chat", "scope2")]
+        # Feb at lab-paris: 48 kWh × 0.05 kg/kWh = 2.4 kg over 1M inferences and 50M tokens;
+        # its 48 kWh are covered by the zero-emission certificate: market-based 0 g.
+        assert (own["inferences"], own["tokens"]) == (1_000_000, 50_000_000)
+        assert own["location_g_per_1k_inferences"] == pytest.approx(2.4 * 1e6 / 1_000_000)
+        assert own["location_g_per_1m_tokens"] == pytest.approx(2.4 * 1e9 / 50_000_000)
+        assert own["market_g_per_1k_inferences"] == pytest.approx(0.0)
+        cloud = rows[("atlas-chat", "scope3_cat1")]
+        # Cloud inference: its own kg over its own 500k inferences, no market-based figure.
+        assert (cloud["inferences"], cloud["tokens"]) == (500_000, 0)
+        kg = cloud["location_t"] * 1000
+        assert kg > 0
+        assert cloud["location_g_per_1k_inferences"] == pytest.approx(kg * 1e6 / 500_000)
+        assert cloud["market_t"] is None
+        assert cloud["market_g_per_1k_inferences"] is None
 
     def test_it_compares_with_the_previous_quarter_and_last_year(self, tenant):
         body = scope2(seed_quarter(tenant)).json()
@@ -90,20 +99,31 @@ class TestScope2Report:
         )
         assert previous["change_pct"]["mwh"] == pytest.approx((0.216 - 0.048) / 0.048 * 100)
 
-    def test_it_gives_year_to_date_and_full_year(self, tenant):
+    def test_it_gives_year_to_date_and_nothing_after_the_quarter(self, tenant):
         client = seed_quarter(tenant)
         send(tenant, [job("may-train", __import__("datetime").date(2026, 5, 5))])
         DailyRollup.objects.filter(day__month=5).update(market_kg=None)  # not allocated yet
         body = scope2(client).json()
+        # Q1: Jan 48 + Feb 48 + Mar 120 kWh; May's 48 kWh is after the quarter and nowhere in it.
         assert body["periods"]["year_to_date"]["scope2"]["mwh"] == pytest.approx(0.216)
-        assert body["periods"]["year"]["scope2"]["mwh"] == pytest.approx(0.264)
+        assert set(body["periods"]) == {"quarter", "year_to_date"}
+        months = {row["month"]: row for row in body["trend"]}
+        assert len(body["trend"]) == 24
+        assert (body["trend"][0]["month"], body["trend"][-1]["month"]) == ("2024-04", "2026-03")
+        assert "2026-05" not in months
+        # A month without records is a gap, not a zero: Dec 2025 had none, Nov 2025 one.
+        assert months["2025-12"]["scope2_location_t"] is None
+        assert months["2025-11"]["scope2_mwh"] == pytest.approx(0.048)
+        assert months["2026-03"]["scope3_cat1_location_t"] > 0
+        assert months["2026-02"]["scope3_cat1_location_t"] is None
         q2 = scope2(client, quarter=2).json()
         assert q2["periods"]["year_to_date"]["scope2"]["mwh"] == pytest.approx(0.264)
         assert q2["scope2"]["market_complete"] is False
         assert q2["scope2"]["unallocated_mwh"] == pytest.approx(0.048)
-        months = {row["month"]: row["scope2_mwh"] for row in body["trend"]}
-        assert months["2026-05"] == pytest.approx(0.048)
-        assert len(body["trend"]) == 24
+        assert {row["month"]: row["scope2_mwh"] for row in q2["trend"]}["2026-05"] == (
+            pytest.approx(0.048)
+        )
+        assert q2["trend"][-1]["month"] == "2026-06"
 
     def test_an_engineer_sees_only_their_teams_with_their_share_of_instruments(self, tenant):
         seed_quarter(tenant)

@@ -58,13 +58,15 @@ class TestCharts:
 
     def test_an_empty_quarter_draws_without_dividing_by_zero(self):
         document = {
+            "period": {"end": "2026-04-01"},
             "trend": [
                 {
-                    "month": "2026-01",
+                    "month": month,
                     **dict.fromkeys(
-                        ("scope2_location_t", "scope2_market_t", "scope3_cat1_location_t"), 0.0
+                        ("scope2_location_t", "scope2_market_t", "scope3_cat1_location_t"), value
                     ),
                 }
+                for month, value in (("2026-01", 0.0), ("2026-02", None))
             ],
             "market": {"categories": []},
             "breakdowns": {"team": [], "model": []},

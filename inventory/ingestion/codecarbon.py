@@ -196,6 +196,23 @@ def _locked_run(*, organisation_id: int, run_id: str) -> LockedRun | None:
     return LockedRun(*row[:15], _as_datetime(row[15]), row[16])
 
 
+def _visible_run(*, principal: Principal, run_id: str) -> LockedRun | None:
+    """The run (locked), or None when the organisation has none by that id. A run of a team
+    the principal is not limited to is another team's: 404, as any object out of reach."""
+    run = _locked_run(organisation_id=principal.organisation.id, run_id=run_id)
+    if run is not None and not principal.sees_team(run.team_id):
+        raise _unknown_run(run_id)
+    return run
+
+
+def _unknown_run(run_id: str) -> ApplicationError:
+    return ApplicationError(
+        f"Unknown run {run_id!r}: register it with POST /runs first",
+        errors=[{"field": "run_id", "message": "Unknown run"}],
+        status_code=404,
+    )
+
+
 class _RunRefs:
     """The References interface of inventory.services for a run's already-resolved rows."""
 
@@ -271,7 +288,7 @@ def _run_get_or_create(
     *, principal: Principal, run_id: str, mode: str, fields: dict[str, Any], mapping_args
 ) -> LockedRun:
     organisation = principal.organisation
-    run = _locked_run(organisation_id=organisation.id, run_id=run_id)
+    run = _visible_run(principal=principal, run_id=run_id)
     if run is not None:
         return run
     mapping = _run_mapping(principal=principal, **mapping_args)
@@ -302,7 +319,7 @@ def _run_get_or_create(
     )
     if run_pk is None:  # the same run, registered by a concurrent post a moment ago
         IngestBatch.objects.filter(pk=batch_id).delete()
-        return _locked_run(organisation_id=organisation.id, run_id=run_id)
+        return _visible_run(principal=principal, run_id=run_id)
     # Its row is this transaction's until commit: a concurrent post of the run waits for it.
     return LockedRun(
         id=run_pk,
@@ -509,13 +526,9 @@ def codecarbon_run_create(*, principal: Principal, payload: Any) -> LockedRun:
 def codecarbon_emission_ingest(*, principal: Principal, payload: Any) -> CodeCarbonResult:
     """`POST /emissions` of CodeCarbon's API client: one delta of a registered run."""
     data = _validated(EMISSION_CREATE, payload)
-    run = _locked_run(organisation_id=principal.organisation.id, run_id=data["run_id"])
+    run = _visible_run(principal=principal, run_id=data["run_id"])
     if run is None:
-        raise ApplicationError(
-            f"Unknown run {data['run_id']!r}: register it with POST /runs first",
-            errors=[{"field": "run_id", "message": "Unknown run"}],
-            status_code=404,
-        )
+        raise _unknown_run(data["run_id"])
     ended_at = data["timestamp"]
     external_id = f"{run.run_id}:{ended_at.isoformat()}"
     started_at = ended_at - timedelta(seconds=data["duration"])

@@ -12,6 +12,9 @@ class Organisation(models.Model):
     factor_basis = models.CharField(
         max_length=12, choices=FactorBasis.choices, default=FactorBasis.DIRECT
     )
+    # IANA name. CodeCarbon writes local time without an offset (emissions.csv, its HTTP
+    # output): such times are read in this zone.
+    time_zone = models.CharField(max_length=64, default="UTC")
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

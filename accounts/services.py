@@ -1,4 +1,5 @@
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -138,6 +139,31 @@ def team_add(*, organisation: Organisation, name: str, actor=None) -> Team:
         details={"name": name, "slug": slug},
     )
     return team
+
+
+def organisation_time_zone_set(
+    *, organisation: Organisation, time_zone: str, actor=None
+) -> Organisation:
+    """The zone in which times without an offset (CodeCarbon's) are read, by its IANA name."""
+    time_zone = time_zone.strip()
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ApplicationError(
+            f"Unknown time zone {time_zone!r}: give an IANA name such as Europe/Paris",
+            errors=[{"field": "time_zone", "message": "Unknown time zone"}],
+        ) from None
+    before = organisation.time_zone
+    organisation.time_zone = time_zone
+    organisation.save(update_fields=["time_zone"])
+    audit_record(
+        organisation=organisation,
+        action="organisation.time_zone",
+        target=organisation,
+        actor=actor,
+        details={"before": before, "after": time_zone},
+    )
+    return organisation
 
 
 def _member_audited(membership: Membership, action: str, actor, **details) -> None:

@@ -214,6 +214,9 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-audit": Row({"GET": page(AUDIT)}),
     "data-imports": Row({"GET": page()}),
     "audit-events": Row({"GET": api(AUDIT, 200)}),
+    "settings-time-zone": Row(
+        {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(time_zone="Asia/Tokyo"), format=FORM)}
+    ),
     "settings-team-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}
     ),

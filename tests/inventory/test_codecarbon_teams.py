@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from inventory.models import CodeCarbonRun, TeamMappingRule, WorkloadRecord
+from inventory.models import CodeCarbonRun, WorkloadRecord
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
 
 DELTA = {

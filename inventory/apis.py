@@ -291,6 +291,11 @@ CODECARBON_RESULT = inline_serializer(
         "created": serializers.IntegerField(),
         "duplicates": serializers.IntegerField(),
         "energy_kwh": serializers.FloatField(help_text="energy new in this post"),
+        "time_zone": serializers.CharField(
+            allow_null=True,
+            help_text="the organisation's time zone, when the timestamp had no offset and was "
+            "read in it (CodeCarbon writes local time); null when it had one",
+        ),
     },
 )
 
@@ -303,6 +308,7 @@ def _codecarbon_response(result) -> Response:
             "created": result.created,
             "duplicates": result.duplicates,
             "energy_kwh": result.energy_kwh,
+            "time_zone": result.time_zone,
         },
         # CodeCarbon's clients expect 201 and log anything else as a failure; a re-send is
         # answered 201 too, with duplicates=1, and stored once.

@@ -291,6 +291,7 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-mapping-rule-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "factor-library": Row({"GET": page()}),
     "data": Row({"GET": page()}),
+    "codecarbon-runs-page": Row({"GET": page()}),
     "login": Row({"GET": public()}),
     "logout": Row({"POST": public(302)}),
     "reports": Row({"GET": page()}),

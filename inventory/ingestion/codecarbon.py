@@ -6,12 +6,18 @@
 - API client (`save_to_api`): `POST /runs` registers a run, then every `POST /emissions` is a
   *delta*: one record each (external_id `<run_id>:<timestamp>`).
 
+- emissions.csv (inventory.imports.codecarbon): each run's rows through the HTTP output's
+  rule; an API-mode file (run_id `None`) completes its API run with what the posts lost.
+
 `energy_consumed` already includes CodeCarbon's PUE (energy_includes_pue=True). CodeCarbon's
 own kg CO2e stays beside the record in its tags; the portal recomputes emissions from energy
-and location with its own factors. Team, model, phase and location come from the first
-matching TeamMappingRule (source codecarbon; keys project_name, experiment_id), then the
-token's team, then the organisation's only team; the location from the rule, else the cloud
-region, else the country (`country:XX`, see inventory.ingestion.mapping).
+and location with its own factors. The team is that of a principal limited to one team, else
+the first matching TeamMappingRule's (source codecarbon; keys project_name, experiment_id;
+only rules of teams the principal reaches), else the organisation's only team; model, phase
+and location come from that rule, the location else from the cloud region, else the country
+(`country:XX`, see inventory.ingestion.mapping). Timestamps without an offset (CodeCarbon's
+naive local time) are read in the organisation's time zone. docs/codecarbon.md says it all
+for users.
 """
 
 import hashlib

@@ -115,3 +115,10 @@ def test_the_filter_leaves_a_record_without_keys_as_it_was():
     record = logging.LogRecord("x", logging.INFO, "f", 1, "stored %d records", (3,), None)
     assert RedactKeysFilter().filter(record)
     assert record.getMessage() == "stored 3 records"
+
+
+def test_a_malformed_call_is_redacted_not_raised():
+    key = "gai_0123456789ab_SecretTail-abc"
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "key %s and %d", (key,), None)
+    assert RedactKeysFilter().filter(record)
+    assert key not in record.getMessage() and "[redacted]" in record.getMessage()

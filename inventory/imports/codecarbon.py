@@ -18,7 +18,11 @@ from zoneinfo import ZoneInfo
 
 from accounts.principal import Principal
 from greenai_portal.errors import ApplicationError
-from inventory.ingestion.codecarbon import API_MODE_RUN_ID, codecarbon_file_run_ingest
+from inventory.ingestion.codecarbon import (
+    API_MODE_RUN_ID,
+    FileRunResult,
+    codecarbon_file_run_ingest,
+)
 
 REQUIRED_COLUMNS = ("timestamp", "run_id", "duration", "energy_consumed")
 
@@ -56,6 +60,10 @@ def codecarbon_file_runs(lines: Iterable[str]) -> list[FileRun]:
     return runs
 
 
+# Runs reported one by one; past this they are only counted (a file of many runs stays small).
+REPORTED_RUNS = 1000
+
+
 @dataclass
 class CodeCarbonImport:
     """What an import did, run by run."""
@@ -66,6 +74,20 @@ class CodeCarbonImport:
     created: int = 0
     duplicates: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
+    runs: list[dict[str, Any]] = field(default_factory=list)
+
+    def report(self, rows: FileRun, outcome: str, **figures: Any) -> None:
+        if len(self.runs) < REPORTED_RUNS:
+            first, last = rows[0][0], rows[-1][0]
+            self.runs.append(
+                {
+                    "file_run_id": rows[0][1].get("run_id", ""),
+                    "lines": f"{first}-{last}" if last != first else str(first),
+                    "rows": len(rows),
+                    "outcome": outcome,
+                    **figures,
+                }
+            )
 
 
 def codecarbon_file_import(
@@ -90,10 +112,25 @@ def codecarbon_file_import(
                     "message": f"Run {name!r} ({lines}) not stored: {error.message}",
                 }
             )
+            outcome.report(rows, "refused", message=error.message)
         else:
             outcome.runs_stored += 1
             outcome.created += result.created
             outcome.duplicates += result.duplicates
+            outcome.report(
+                rows,
+                _outcome(result),
+                run_id=result.run_id,
+                records_created=result.created,
+                rows_already_counted=result.duplicates,
+                energy_kwh=result.energy_kwh,
+            )
         if on_progress:
             on_progress(outcome)
     return outcome
+
+
+def _outcome(result: FileRunResult) -> str:
+    if result.completes_api_run:
+        return "completed_api_run" if result.created else "posted_already"
+    return "stored" if result.created else "already_counted"

@@ -358,6 +358,7 @@ def _run_codecarbon(job: ImportJob, principal: Principal) -> ImportJob:
         message,
         errors=outcome.errors,
         error_count=len(outcome.errors),
+        runs=outcome.runs,
         rows_processed=outcome.rows,
         rows_created=outcome.created,
         rows_duplicates=outcome.duplicates,

@@ -612,8 +612,9 @@ def _file_rows(rows: list[tuple[int, dict[str, Any]]], zone: ZoneInfo) -> list[d
         try:
             clean.append(_emissions_data(raw, zone)[0])
         except ApplicationError as error:
+            reasons = "; ".join(f"{e['field']}: {e['message']}" for e in error.errors)
             raise ApplicationError(
-                f"Line {line}: {error.message}",
+                f"Line {line}: {reasons or error.message}",
                 errors=[{**e, "line": line} for e in error.errors],
             ) from None
     return clean

@@ -77,6 +77,7 @@ class TestRuns:
         job = import_file(tenant, content, django_capture_on_commit_callbacks)
         assert (job["status"], job["rows_created"], job["rows_duplicates"]) == ("completed", 0, 3)
         assert WorkloadRecord.objects.count() == 3
+        assert [r["outcome"] for r in job["runs"]] == ["already_counted"] * 2
 
     def test_it_stores_a_flush_and_a_stop_in_the_same_second(
         self, tenant, django_capture_on_commit_callbacks
@@ -119,6 +120,12 @@ class TestRuns:
         assert [(e["line"], e["field"]) for e in job["errors"]] == [(3, "run_id")]
         assert "Run 'run-2' (line 3) not stored: Line 3" in job["errors"][0]["message"]
         assert "1 refused" in job["message"] and "2 runs stored" in job["message"]
+        assert [(r["file_run_id"], r["lines"], r["outcome"]) for r in job["runs"]] == [
+            ("run-1", "2", "stored"),
+            ("run-2", "3", "refused"),
+            ("run-3", "4", "stored"),
+        ]
+        assert "energy_consumed" in job["runs"][1]["message"]
 
     def test_a_file_of_bad_runs_only_fails(self, tenant, django_capture_on_commit_callbacks):
         content = csv_file(cc_row("yesterday", 60.0, 0.1))
@@ -143,6 +150,7 @@ class TestApiModeFiles:
         )
         job = import_file(tenant, content, django_capture_on_commit_callbacks)
         assert (job["status"], job["rows_created"], job["rows_duplicates"]) == ("completed", 0, 2)
+        assert [r["outcome"] for r in job["runs"]] == ["posted_already"]
         # 0.01 + 0.02 = 0.03 kWh, as the file's final total says: nothing added.
         assert sum(energies()) == pytest.approx(0.03)
         assert CodeCarbonRun.objects.count() == 1
@@ -160,6 +168,13 @@ class TestApiModeFiles:
         job = import_file(tenant, content, django_capture_on_commit_callbacks)
         assert (job["status"], job["rows_created"]) == ("completed", 1), job
         assert energies() == [0.01, pytest.approx(0.02)]
+        (report,) = job["runs"]
+        assert (report["run_id"], report["outcome"], report["lines"]) == (
+            run_id,
+            "completed_api_run",
+            "2-3",
+        )
+        assert report["energy_kwh"] == pytest.approx(0.02)
         added = WorkloadRecord.objects.get(external_id=f"{run_id}:file:240000")
         assert added.ended_at == datetime(2026, 1, 10, 10, 4, tzinfo=UTC)
         assert CodeCarbonRun.objects.get().energy_kwh == 0.03
@@ -225,3 +240,34 @@ class TestTimeZone:
         assert ImportJob.objects.get().message.endswith(
             "read in UTC (the organisation's time zone)"
         )
+
+
+@pytest.mark.django_db
+def test_it_completes_an_http_run_whose_stop_post_was_lost(
+    tenant, django_capture_on_commit_callbacks
+):
+    key = token_key(tenant, team="research")
+    flush = {"timestamp": "2026-01-10T11:30:00", "duration": 1800.0, "energy_consumed": 0.5}
+    assert post_output(APIClient(), key, emissions_data(**flush)).status_code == 201
+    run_id = emissions_data()["run_id"]
+    content = csv_file(
+        cc_row(flush["timestamp"], 1800.0, 0.5, run_id),
+        cc_row("2026-01-10T12:00:00", 3600.0, 1.2, run_id),
+    )
+    job = import_file(tenant, content, django_capture_on_commit_callbacks)
+    # The flush (0.5 kWh) was posted; the file adds the stop's 1.2 - 0.5 = 0.7 kWh.
+    assert (job["rows_created"], job["rows_duplicates"]) == (1, 1)
+    assert energies() == [0.5, pytest.approx(0.7)]
+    assert job["runs"][0]["outcome"] == "stored"
+
+
+@pytest.mark.django_db
+def test_the_data_page_lists_each_run_of_an_import(tenant, django_capture_on_commit_callbacks):
+    content = csv_file(
+        cc_row("2026-01-10T10:00:00", 60.0, 0.1, "run-1"),
+        cc_row("2026-01-10T10:00:00", 60.0, -3, "run-2"),
+    )
+    import_file(tenant, content, django_capture_on_commit_callbacks)
+    html = tenant.client_for("admin").get("/data/").content.decode()
+    assert "lines 2 · run run-1: stored · 1 records, 0.1000 kWh new" in html
+    assert "lines 3 · run run-2: refused: Line 3: energy_consumed" in html

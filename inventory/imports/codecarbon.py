@@ -25,6 +25,9 @@ from inventory.ingestion.codecarbon import (
 )
 
 REQUIRED_COLUMNS = ("timestamp", "run_id", "duration", "energy_consumed")
+# Runs are grouped before storing, so the file is held in memory: a CodeCarbon file has a row
+# per flush and stop, far fewer than this; a bigger one is refused, to be split.
+MAX_ROWS = 1_000_000
 
 FileRun = list[tuple[int, dict[str, Any]]]
 
@@ -57,6 +60,9 @@ def codecarbon_file_runs(lines: Iterable[str]) -> list[FileRun]:
             current = open_runs[key] = []
             runs.append(current)
         current.append((reader.line_num, values))
+        if reader.line_num > MAX_ROWS + 1:  # the header is line 1
+            message = f"More than {MAX_ROWS:,} rows: split the file (by run) and import each part"
+            raise ApplicationError(message, errors=[{"field": "file", "message": message}])
     return runs
 
 

@@ -217,7 +217,8 @@ def _visible_run(*, principal: Principal, run_id: str) -> LockedRun | None:
 
 def _unknown_run(run_id: str) -> ApplicationError:
     return ApplicationError(
-        f"Unknown run {run_id!r}: register it with POST /runs first",
+        f"Unknown run {run_id!r}: no run of yours has this id (CodeCarbon's API client "
+        "registers its run with POST /runs first)",
         errors=[{"field": "run_id", "message": "Unknown run"}],
         status_code=404,
     )

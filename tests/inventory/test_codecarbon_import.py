@@ -5,6 +5,9 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
+import inventory.imports.codecarbon
+from greenai_portal.errors import ApplicationError
+from inventory.imports.codecarbon import codecarbon_file_runs
 from inventory.models import CodeCarbonRun, ImportJob, WorkloadRecord
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
 from tests.inventory.test_imports_api import CODECARBON_HEADER, run
@@ -271,3 +274,12 @@ def test_the_data_page_lists_each_run_of_an_import(tenant, django_capture_on_com
     html = tenant.client_for("admin").get("/data/").content.decode()
     assert "lines 2 · run run-1: stored · 1 records, 0.1000 kWh new" in html
     assert "lines 3 · run run-2: refused: Line 3: energy_consumed" in html
+
+
+def test_a_file_too_big_to_group_is_refused(monkeypatch):
+    monkeypatch.setattr(inventory.imports.codecarbon, "MAX_ROWS", 2)
+    rows = [cc_row("2026-01-10T10:00:00", 60.0 + i, 0.1, "run-1") for i in range(3)]
+    lines = csv_file(*rows).decode().splitlines(keepends=True)
+    with pytest.raises(ApplicationError, match="More than 2 rows: split the file"):
+        codecarbon_file_runs(lines)
+    assert len(codecarbon_file_runs(lines[:3])) == 1  # header and two rows: one run

@@ -3,6 +3,7 @@
 import csv
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from rest_framework.test import APIClient
@@ -145,3 +146,32 @@ def test_an_api_mode_file_imported_after_the_posts_counts_each_run_once(
     # exactly their files' final totals, once each.
     assert stored == pytest.approx(sum(finals), rel=1e-9)
     assert stored >= posted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tracker_in_tokyo_is_read_in_the_organisations_time_zone(
+    tenant, live_server, tmp_path, monkeypatch
+):
+    """The tracker writes Tokyo wall-clock time without an offset; the portal, told the
+    organisation is in Asia/Tokyo, stores the true UTC times."""
+    tenant.organisation.time_zone = "Asia/Tokyo"
+    tenant.organisation.save()
+    _, key = api_token_create(
+        organisation=tenant.organisation, name="cc", scopes=["ingest"],
+        team=tenant.teams["research"],
+    )  # fmt: skip
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        before = datetime.now(UTC).replace(microsecond=0)
+        track(tmp_path, emissions_endpoint=f"{live_server.url}/api/v1/codecarbon/emissions/{key}/")
+        after = datetime.now(UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    written = datetime.fromisoformat(emissions_csv(tmp_path)[-1]["timestamp"])
+    # Tokyo is UTC+9 all year: the file's time is 9 hours ahead of the UTC clock.
+    assert timedelta(hours=9) - timedelta(seconds=1) <= written - after.replace(tzinfo=None)
+    assert written - after.replace(tzinfo=None) <= timedelta(hours=9)
+    ended = sorted(r.ended_at for r in WorkloadRecord.objects.all())
+    assert len(ended) == 2 and before <= ended[0] <= ended[1] <= after

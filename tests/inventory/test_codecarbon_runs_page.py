@@ -71,3 +71,12 @@ class TestRunsPage:
         (line,) = codecarbon_run_lines(principal=_admin_principal(tenant))
         assert (line.records, line.computed, line.portal_kg, line.factors) == (1, 0, 0.0, ())
         assert line.portal_g_per_kwh is None
+
+
+@pytest.mark.django_db
+def test_it_shows_times_in_the_organisations_time_zone(tenant, posted_run):
+    tenant.organisation.time_zone = "Asia/Tokyo"
+    tenant.organisation.save()
+    html = tenant.client_for("admin").get("/data/codecarbon-runs/").content.decode()
+    # The run went from 11:00 to 12:00 UTC on 10 January: 20:00 to 21:00 in Tokyo (UTC+9).
+    assert "10 Jan 2026 20:00 – 10 Jan 2026 21:00 JST" in html

@@ -1,5 +1,4 @@
 from collections.abc import Iterable
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -10,7 +9,15 @@ from django.utils.text import slugify
 
 from accounts import tokens
 from accounts.audit import audit_record
-from accounts.models import ApiToken, Membership, Organisation, Role, Scope, Team
+from accounts.models import (
+    ApiToken,
+    Membership,
+    Organisation,
+    Role,
+    Scope,
+    Team,
+    validate_time_zone,
+)
 from greenai_portal.errors import ApplicationError
 
 
@@ -147,11 +154,10 @@ def organisation_time_zone_set(
     """The zone in which times without an offset (CodeCarbon's) are read, by its IANA name."""
     time_zone = time_zone.strip()
     try:
-        ZoneInfo(time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
+        validate_time_zone(time_zone)
+    except ValidationError as error:
         raise ApplicationError(
-            f"Unknown time zone {time_zone!r}: give an IANA name such as Europe/Paris",
-            errors=[{"field": "time_zone", "message": "Unknown time zone"}],
+            error.messages[0], errors=[{"field": "time_zone", "message": "Unknown time zone"}]
         ) from None
     before = organisation.time_zone
     organisation.time_zone = time_zone

@@ -4,6 +4,7 @@ other organisations' rows are 404, a new token's key is shown exactly once."""
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Membership, Role, Team
@@ -148,6 +149,14 @@ class TestTimeZone:
             "Asia/Tokyo",
             "UTC",
         )
+
+    def test_every_form_refuses_an_unknown_zone(self, tenant):
+        # Django admin's form runs the field's validators: a bad name never reaches the
+        # CodeCarbon posts that read times in it.
+        tenant.organisation.time_zone = "Mars/Olympus"
+        with pytest.raises(ValidationError) as error:
+            tenant.organisation.full_clean()
+        assert "Unknown time zone 'Mars/Olympus'" in str(error.value.message_dict["time_zone"])
 
     def test_only_admins_set_it(self, tenant):
         for role in ("esg_officer", "auditor", "engineer"):

@@ -45,7 +45,7 @@ class AuditedAdmin(admin.ModelAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "factor_basis", "created_at")
+    list_display = ("name", "slug", "factor_basis", "time_zone", "created_at")
 
 
 @admin.register(Team)

@@ -1,5 +1,18 @@
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    """An IANA time zone name this machine knows (every form and the service check it)."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"Unknown time zone {value!r}: give an IANA name such as Europe/Paris"
+        ) from None
 
 
 class Organisation(models.Model):
@@ -12,6 +25,9 @@ class Organisation(models.Model):
     factor_basis = models.CharField(
         max_length=12, choices=FactorBasis.choices, default=FactorBasis.DIRECT
     )
+    # IANA name. CodeCarbon writes local time without an offset (emissions.csv, its HTTP
+    # output): such times are read in this zone.
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -9,7 +9,15 @@ from django.utils.text import slugify
 
 from accounts import tokens
 from accounts.audit import audit_record
-from accounts.models import ApiToken, Membership, Organisation, Role, Scope, Team
+from accounts.models import (
+    ApiToken,
+    Membership,
+    Organisation,
+    Role,
+    Scope,
+    Team,
+    validate_time_zone,
+)
 from greenai_portal.errors import ApplicationError
 
 
@@ -138,6 +146,30 @@ def team_add(*, organisation: Organisation, name: str, actor=None) -> Team:
         details={"name": name, "slug": slug},
     )
     return team
+
+
+def organisation_time_zone_set(
+    *, organisation: Organisation, time_zone: str, actor=None
+) -> Organisation:
+    """The zone in which times without an offset (CodeCarbon's) are read, by its IANA name."""
+    time_zone = time_zone.strip()
+    try:
+        validate_time_zone(time_zone)
+    except ValidationError as error:
+        raise ApplicationError(
+            error.messages[0], errors=[{"field": "time_zone", "message": "Unknown time zone"}]
+        ) from None
+    before = organisation.time_zone
+    organisation.time_zone = time_zone
+    organisation.save(update_fields=["time_zone"])
+    audit_record(
+        organisation=organisation,
+        action="organisation.time_zone",
+        target=organisation,
+        actor=actor,
+        details={"before": before, "after": time_zone},
+    )
+    return organisation
 
 
 def _member_audited(membership: Membership, action: str, actor, **details) -> None:

@@ -4,6 +4,7 @@ Admins manage (Access.MANAGE); ESG officers and auditors read; engineers see the
 Writes go through accounts.services; a refused write comes back as a message on the page.
 """
 
+import zoneinfo
 from collections.abc import Callable
 from functools import wraps
 
@@ -26,6 +27,7 @@ from accounts.services import (
     member_create,
     member_remove,
     member_update,
+    organisation_time_zone_set,
     team_add,
 )
 from greenai_portal.errors import ApplicationError
@@ -157,6 +159,7 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "team_form": TeamForm(),
             "member_form": MemberForm(organisation=organisation),
             "all_teams": Team.objects.filter(organisation=organisation).order_by("name"),
+            "time_zones": sorted(zoneinfo.available_timezones()),
         },
     )
 
@@ -170,6 +173,20 @@ def team_create_view(request: HttpRequest, principal: Principal) -> HttpResponse
         lambda data: f"Team {data['name']} created",
         lambda data: team_add(
             organisation=principal.organisation, name=data["name"], actor=request.user
+        ),
+    )
+    return redirect("settings-teams")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def time_zone_set_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    time_zone = request.POST.get("time_zone", "")
+    run_service(
+        request,
+        f"Times without an offset are now read in {time_zone.strip()}",
+        lambda: organisation_time_zone_set(
+            organisation=principal.organisation, time_zone=time_zone, actor=request.user
         ),
     )
     return redirect("settings-teams")

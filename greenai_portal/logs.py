@@ -4,14 +4,22 @@
 threads and tasks keep theirs apart); ContextFilter also adds the running Celery task's id and
 name. JsonFormatter writes one JSON object per line with every such field as a key;
 PlainFormatter appends them as ``key=value``. Choose with DJANGO_LOG_FORMAT.
+
+RedactKeysFilter, on every handler, takes API keys out of records before any handler writes
+them: CodeCarbon's HTTP output puts its key in the URL (`/codecarbon/emissions/<key>/`,
+`?key=`), so request lines, `django.request` warnings and request reprs would carry it.
+RedactingExceptionReporter does the same for Django's error pages and admin e-mails.
 """
 
 import json
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
+
+from django.views.debug import ExceptionReporter
 
 _context: ContextVar[dict] = ContextVar("greenai_log_context", default={})  # noqa: B039
 
@@ -71,8 +79,9 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             **extra_fields(record),
         }
-        if record.exc_info:
-            payload["exception"] = self.formatException(record.exc_info)
+        # exc_text alone when RedactKeysFilter formatted (and redacted) it already.
+        if record.exc_info or record.exc_text:
+            payload["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(payload, default=str)
 
 
@@ -86,3 +95,66 @@ class PlainFormatter(logging.Formatter):
         if fields:
             text += " " + " ".join(f"{key}={value}" for key, value in fields.items())
         return text
+
+
+REDACTED = "[redacted]"
+# A portal key anywhere; then whatever stands where clients put keys, even a mistyped one.
+_SECRETS = (
+    (re.compile(r"gai_[0-9a-f]{12}_[A-Za-z0-9_-]+"), REDACTED),
+    (re.compile(r"(/codecarbon/emissions/)[^/?#\s'\"]+"), rf"\g<1>{REDACTED}"),
+    (re.compile(r"([?&](?:api_)?key=)[^&#\s'\"]+", re.IGNORECASE), rf"\g<1>{REDACTED}"),
+    (
+        re.compile(
+            r"((?:x-api-token|HTTP_X_API_TOKEN|authorization|HTTP_AUTHORIZATION)['\"]?\s*[:=,]\s*"
+            r"['\"]?(?:(?:Token|Bearer)\s+)?)[^\s'\",}]+",
+            re.IGNORECASE,
+        ),
+        rf"\g<1>{REDACTED}",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    """The text with every API key (and whatever sits where a key goes) replaced."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactKeysFilter(logging.Filter):
+    """Rewrites the record in place, so every later handler (and formatter) sees it clean:
+    the message is formatted and redacted (args dropped), the traceback pre-formatted and
+    redacted (the exception object dropped), and extra fields whose text holds a key (a
+    request object) become that text, redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):  # a malformed call: keep both parts, redacted
+            message = f"{record.msg} {record.args!r}"
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        # Formatters print exc_text; the exception object itself may hold a key.
+        record.exc_info = None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info)
+        for key, value in extra_fields(record).items():
+            if isinstance(value, int | float | bool | type(None)):
+                continue
+            text = str(value)
+            if redact(text) != text:
+                setattr(record, key, redact(text))
+        return True
+
+
+class RedactingExceptionReporter(ExceptionReporter):
+    """Django's error page and admin e-mail (request URL, GET, META, frames) without keys."""
+
+    def get_traceback_html(self) -> str:
+        return redact(super().get_traceback_html())
+
+    def get_traceback_text(self) -> str:
+        return redact(super().get_traceback_text())

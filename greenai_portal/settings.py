@@ -311,10 +311,17 @@ GREENAI_TOKEN_TOUCH_SECONDS = env.int("GREENAI_TOKEN_TOUCH_SECONDS", default=60)
 LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+# API keys never reach a log: every handler redacts them (RedactKeysFilter), and the loggers
+# that would otherwise keep handlers of their own (Django's request and runserver logs,
+# gunicorn's access and error logs) hand their records to those handlers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "greenai_portal.logs.ContextFilter"}},
+    "filters": {
+        "context": {"()": "greenai_portal.logs.ContextFilter"},
+        "redact_keys": {"()": "greenai_portal.logs.RedactKeysFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "plain": {"()": "greenai_portal.logs.PlainFormatter"},
         "json": {"()": "greenai_portal.logs.JsonFormatter"},
@@ -323,8 +330,23 @@ LOGGING = {
         "console": {
             "class": "logging.StreamHandler",
             "formatter": LOG_FORMAT,
-            "filters": ["context"],
-        }
+            "filters": ["redact_keys", "context"],
+        },
+        "mail_admins": {
+            "class": "django.utils.log.AdminEmailHandler",
+            "level": "ERROR",
+            "filters": ["redact_keys", "require_debug_false"],
+        },
     },
     "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # Django's default: errors e-mailed to ADMINS (when set and DEBUG is off).
+        "django": {"handlers": ["mail_admins"], "propagate": True},
+        **{
+            name: {"handlers": [], "propagate": True}
+            for name in ("django.server", "gunicorn.access", "gunicorn.error")
+        },
+    },
 }
+# Error pages and admin e-mails show the request (URL, GET, headers): keys redacted there too.
+DEFAULT_EXCEPTION_REPORTER = "greenai_portal.logs.RedactingExceptionReporter"

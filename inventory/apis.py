@@ -291,6 +291,11 @@ CODECARBON_RESULT = inline_serializer(
         "created": serializers.IntegerField(),
         "duplicates": serializers.IntegerField(),
         "energy_kwh": serializers.FloatField(help_text="energy new in this post"),
+        "time_zone": serializers.CharField(
+            allow_null=True,
+            help_text="the organisation's time zone, when the timestamp had no offset and was "
+            "read in it (CodeCarbon writes local time); null when it had one",
+        ),
     },
 )
 
@@ -303,6 +308,7 @@ def _codecarbon_response(result) -> Response:
             "created": result.created,
             "duplicates": result.duplicates,
             "energy_kwh": result.energy_kwh,
+            "time_zone": result.time_zone,
         },
         # CodeCarbon's clients expect 201 and log anything else as a failure; a re-send is
         # answered 201 too, with duplicates=1, and stored once.
@@ -443,6 +449,25 @@ class CodeCarbonEmissionCreateApi(_CodeCarbonApi):
         return _codecarbon_response(result)
 
 
+class ImportRunSerializer(serializers.Serializer):
+    """One run of a CodeCarbon emissions.csv and what became of it."""
+
+    file_run_id = serializers.CharField(help_text="run_id as the file writes it (None: API mode)")
+    lines = serializers.CharField(help_text="the file's lines of the run, e.g. 2-3")
+    rows = serializers.IntegerField()
+    outcome = serializers.ChoiceField(
+        choices=["stored", "already_counted", "completed_api_run", "posted_already", "refused"],
+        help_text="stored: new records; already_counted: its posts or an earlier import had "
+        "it all; completed_api_run: the file added what the API posts lost; posted_already: the "
+        "API posts had it all; refused: see message",
+    )
+    run_id = serializers.CharField(required=False, help_text="the portal's run id")
+    records_created = serializers.IntegerField(required=False)
+    rows_already_counted = serializers.IntegerField(required=False)
+    energy_kwh = serializers.FloatField(required=False, help_text="energy new in this import")
+    message = serializers.CharField(required=False, help_text="why the run was refused")
+
+
 class ImportJobOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     format = serializers.CharField()
@@ -459,6 +484,9 @@ class ImportJobOutputSerializer(serializers.Serializer):
     skipped_reasons = serializers.DictField(child=serializers.IntegerField())
     error_count = serializers.IntegerField()
     errors = serializers.ListField(child=serializers.DictField(), help_text="first 1000")
+    runs = ImportRunSerializer(
+        many=True, help_text="CodeCarbon emissions.csv: each run's outcome (first 1000)"
+    )
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
@@ -484,6 +512,7 @@ IMPORT_JOB_EXAMPLE = {
     "skipped_reasons": {"line item type Tax": 1200},
     "error_count": 0,
     "errors": [],
+    "runs": [],
     "message": "",
     "created_at": "2026-11-02T09:00:00Z",
     "finished_at": None,

@@ -43,4 +43,5 @@ urlpatterns = [
     ),
     path("factors/", views.factors_page, name="factor-library"),
     path("data/", views.data_page, name="data"),
+    path("data/codecarbon-runs/", views.codecarbon_runs_page, name="codecarbon-runs-page"),
 ]

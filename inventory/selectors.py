@@ -1,11 +1,14 @@
 """inventory reads shared with other apps."""
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 
-from django.db.models import Sum
+from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models.fields.json import KeyTextTransform
 
 from accounts.models import Organisation
-from inventory.models import DailyRollup
+from accounts.principal import Principal
+from inventory.models import CodeCarbonRun, DailyRollup, GridFactor, WorkloadRecord
 
 
 def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
@@ -30,3 +33,92 @@ def computed_records_by_location(*, organisation: Organisation) -> dict[int, int
         .order_by()
     )
     return {row["location_id"]: row["records"] for row in rows}
+
+
+@dataclass(frozen=True)
+class CodeCarbonRunLine:
+    """A CodeCarbon run with CodeCarbon's own figure beside the portal's, and the factor
+    behind each: CodeCarbon never says which intensity it used, so its factor is its kg over
+    its energy; the portal's is the grid factor rows its computed records name."""
+
+    run: CodeCarbonRun
+    records: int
+    computed: int
+    started_at: datetime | None
+    ended_at: datetime | None
+    energy_kwh: float
+    # The PUE CodeCarbon applied (in its energy_consumed); None when it did not say (API).
+    codecarbon_pue: str | None
+    facility_kwh: float
+    portal_kg: float
+    factors: tuple[GridFactor, ...]
+
+    @property
+    def codecarbon_kg(self) -> float:
+        return self.run.emissions_kg
+
+    @property
+    def codecarbon_g_per_kwh(self) -> float | None:
+        return 1000 * self.codecarbon_kg / self.energy_kwh if self.energy_kwh else None
+
+    @property
+    def portal_g_per_kwh(self) -> float | None:
+        return 1000 * self.portal_kg / self.facility_kwh if self.facility_kwh else None
+
+    @property
+    def difference_kg(self) -> float:
+        return self.portal_kg - self.codecarbon_kg
+
+
+def codecarbon_run_lines(*, principal: Principal, limit: int = 50) -> list[CodeCarbonRunLine]:
+    """The latest CodeCarbon runs the principal sees, newest first. A run's records share its
+    batch; three grouped queries whatever the number of runs."""
+    runs = CodeCarbonRun.objects.filter(organisation=principal.organisation)
+    if principal.team_ids is not None:
+        runs = runs.filter(team_id__in=principal.team_ids)
+    runs = list(
+        runs.select_related("team", "ai_model", "location").order_by("-created_at", "-id")[:limit]
+    )
+    records = WorkloadRecord.objects.filter(
+        organisation=principal.organisation, batch_id__in=[r.batch_id for r in runs]
+    )
+    computed = Q(status="computed")
+    totals = {
+        row["batch_id"]: row
+        for row in records.values("batch_id")
+        .annotate(
+            records=Count("id"),
+            computed=Count("id", filter=computed),
+            started_at=Min("started_at"),
+            ended_at=Max("ended_at"),
+            energy_kwh=Sum("energy_kwh"),
+            facility_kwh=Sum("facility_kwh", filter=computed),
+            portal_kg=Sum("location_kg", filter=computed),
+            codecarbon_pue=Max(KeyTextTransform("codecarbon_pue", "tags")),
+        )
+        .order_by()
+    }
+    used = set(records.filter(computed).values_list("batch_id", "grid_factor_id").distinct())
+    factors = GridFactor.objects.in_bulk({factor_id for _, factor_id in used if factor_id})
+    by_batch: dict[int, list[GridFactor]] = {}
+    for batch_id, factor_id in sorted(used, key=lambda pair: pair[1] or 0):
+        if factor_id in factors:
+            by_batch.setdefault(batch_id, []).append(factors[factor_id])
+    return [
+        _run_line(run, totals.get(run.batch_id, {}), by_batch.get(run.batch_id, [])) for run in runs
+    ]
+
+
+def _run_line(run: CodeCarbonRun, row: dict, factors: list[GridFactor]) -> CodeCarbonRunLine:
+    return CodeCarbonRunLine(
+        run=run,
+        records=row.get("records", 0),
+        computed=row.get("computed", 0),
+        started_at=row.get("started_at"),
+        ended_at=row.get("ended_at"),
+        energy_kwh=row.get("energy_kwh") or 0.0,
+        codecarbon_pue=row.get("codecarbon_pue"),
+        facility_kwh=row.get("facility_kwh") or 0.0,
+        portal_kg=row.get("portal_kg") or 0.0,
+        factors=tuple(factors),
+    )

@@ -14,6 +14,7 @@ from django.db.models import ProtectedError
 from accounts.audit import audit_record
 from accounts.models import Organisation
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion.mapping import rule_location_check
 from inventory.models import (
     ContractualInstrument,
     FactorKind,
@@ -294,6 +295,7 @@ def mapping_rule_create(
     key, value = key.strip(), value.strip()
     if not key or not value:
         raise ApplicationError("Give what to match (e.g. tag:team) and its value (or *)")
+    rule_location_check(organisation=organisation, code=location_code.strip())
     rule = TeamMappingRule.objects.create(
         organisation=organisation,
         source=source,

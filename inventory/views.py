@@ -36,7 +36,7 @@ from inventory.models import (
     TeamMappingRule,
     Zone,
 )
-from inventory.selectors import computed_records_by_location
+from inventory.selectors import codecarbon_run_lines, computed_records_by_location
 from inventory.settings_services import (
     FACILITY_KINDS,
     facility_create,
@@ -398,6 +398,16 @@ def _import_jobs(principal: Principal) -> list[ImportJob]:
     if principal.team_ids is not None:
         jobs = jobs.filter(team_ids__isnull=False)
     return list(jobs.order_by("-created_at")[:10])
+
+
+@settings_page()
+def codecarbon_runs_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    """CodeCarbon runs, CodeCarbon's own kg beside the portal's, with both factors."""
+    return render(
+        request,
+        "dashboard/codecarbon_runs.html",
+        _context(principal, "data", runs=codecarbon_run_lines(principal=principal)),
+    )
 
 
 @settings_page()

@@ -31,7 +31,7 @@ from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
 from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.ingestion.fields import RowErrors
-from inventory.ingestion.mapping import location_by_code, mapping_rules
+from inventory.ingestion.mapping import mapping_rules
 from inventory.ingestion.schemas import SCHEMAS, batch_context
 from inventory.models import (
     ImportFormat,
@@ -44,6 +44,7 @@ from inventory.models import (
 from inventory.services import KIND_SPECS, References, content_hash, record_batch_ingest
 
 from . import readers
+from .codecarbon import CodeCarbonImport, codecarbon_file_import, codecarbon_file_runs
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,6 @@ _SOURCES = {
     ImportFormat.AWS_CUR: MappingSource.AWS,
     ImportFormat.GCP_BILLING: MappingSource.GCP,
     ImportFormat.AZURE_USAGE: MappingSource.AZURE,
-    ImportFormat.CODECARBON_CSV: MappingSource.CODECARBON,
 }
 
 
@@ -137,7 +137,6 @@ def _reader_context(principal: Principal, job: ImportJob) -> readers.ReaderConte
     only = list(teams.values_list("slug", flat=True)[:2])
     return readers.ReaderContext(
         rules=rules,
-        codecarbon_rules=rules if source == MappingSource.CODECARBON else [],
         default_team=only[0] if len(only) == 1 else None,
         replication={
             (r.provider, r.service): r.factor
@@ -151,8 +150,6 @@ def _rows(job: ImportJob, lines, context) -> Iterator[readers.SourceRow]:
         return readers.portal_rows(lines, "workload", SCHEMAS["workload"].field_names)
     if job.format == ImportFormat.PORTAL_CLOUD_USAGE_CSV:
         return readers.portal_rows(lines, "cloud_usage", SCHEMAS["cloud_usage"].field_names)
-    if job.format == ImportFormat.CODECARBON_CSV:
-        return readers.codecarbon_rows(lines, context)
     return {
         ImportFormat.AWS_CUR: readers.aws_rows,
         ImportFormat.GCP_BILLING: readers.gcp_rows,
@@ -183,8 +180,6 @@ def _chunks(
                 skipped[source.raw.reason] += 1
                 continue
             schema = SCHEMAS[source.kind]
-            if job.format == ImportFormat.CODECARBON_CSV:
-                _country_location(job, source.raw)
             clean, found = schema.validate_one(source.raw, batch)
             for field, message in found:
                 errors.add(row, field, message, source.line)
@@ -207,12 +202,6 @@ def _chunks(
             errors.add(row, detail.get("field", "file"), detail["message"])
     finally:
         raw.close()
-
-
-def _country_location(job: ImportJob, raw) -> None:
-    """Country locations (`country:XX`) exist once used: make them before references."""
-    if isinstance(raw, dict) and str(raw.get("location", "")).startswith("country:"):
-        location_by_code(organisation=job.organisation, code=raw["location"])
 
 
 def _progress(job: ImportJob, position: int, rows: int | None) -> None:
@@ -291,9 +280,11 @@ def import_jobs_resume(*, quiet_for: timedelta) -> int:
 
 def _run(job: ImportJob) -> ImportJob:
     principal = _principal(job)
-    context = _reader_context(principal, job)
     job.status, job.started_at = ImportStatus.VALIDATING, timezone.now()
     job.save(update_fields=["status", "started_at"])
+    if job.format == ImportFormat.CODECARBON_CSV:
+        return _run_codecarbon(job, principal)
+    context = _reader_context(principal, job)
 
     errors, skipped = RowErrors(), Counter()
     total = 0
@@ -351,4 +342,50 @@ def _run(job: ImportJob) -> ImportJob:
         rows_created=created,
         rows_duplicates=duplicates,
         **summary,
+    )
+
+
+def _run_codecarbon(job: ImportJob, principal: Principal) -> ImportJob:
+    """emissions.csv: run by run (inventory.imports.codecarbon); each run is stored or
+    refused on its own, and the job reports both."""
+    lines, _, raw = _open_lines(job)
+    try:
+        runs = codecarbon_file_runs(lines)
+    except UnicodeDecodeError as error:
+        return _finish(job, ImportStatus.FAILED, f"Not UTF-8 text ({error.reason})")
+    except ApplicationError as error:
+        errors = [{"row": 0, **e} for e in error.errors]
+        return _finish(job, ImportStatus.FAILED, error.message, errors=errors, error_count=1)
+    finally:
+        raw.close()
+    job.status, job.rows_total = ImportStatus.IMPORTING, sum(len(r) for r in runs)
+    job.save(update_fields=["status", "rows_total"])
+
+    def progress(outcome: CodeCarbonImport) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(
+            bytes_processed=job.size_bytes,
+            rows_processed=outcome.rows,
+            rows_created=outcome.created,
+            rows_duplicates=outcome.duplicates,
+        )
+
+    outcome = codecarbon_file_import(principal=principal, runs=runs, on_progress=progress)
+    message = (
+        f"{outcome.runs_stored} runs stored ({outcome.created} records new, "
+        f"{outcome.duplicates} rows already counted), {outcome.runs_refused} refused. "
+        f"Times without an offset read in {principal.organisation.time_zone} "
+        "(the organisation's time zone)"
+    )
+    logger.info("import done", extra={"job_id": job.id, "records_created": outcome.created})
+    nothing_stored = outcome.runs_refused and not outcome.runs_stored
+    return _finish(
+        job,
+        ImportStatus.FAILED if nothing_stored else ImportStatus.COMPLETED,
+        message,
+        errors=outcome.errors,
+        error_count=len(outcome.errors),
+        runs=outcome.runs,
+        rows_processed=outcome.rows,
+        rows_created=outcome.created,
+        rows_duplicates=outcome.duplicates,
     )

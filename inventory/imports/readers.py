@@ -11,16 +11,13 @@ import hashlib
 import json
 import re
 from calendar import monthrange
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from inventory.ingestion.fields import RowProblem
 from inventory.ingestion.mapping import match_rule
 from inventory.ingestion.parsers import csv_rows
-from inventory.ingestion.schemas import MAX_DURATION_S, MAX_RECORD_KWH
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,6 @@ class ReaderContext:
     """What readers need besides the file: mapping rules and replication factors."""
 
     rules: list
-    codecarbon_rules: list
     default_team: str | None
     replication: dict[tuple[str, str], float]
 
@@ -53,108 +49,11 @@ def portal_rows(lines: Iterable[str], kind: str, field_names) -> Iterator[Source
         yield SourceRow(line, kind, record)
 
 
-# --- CodeCarbon emissions.csv ------------------------------------------------------------
-
-CODECARBON_REQUIRED = ("timestamp", "run_id", "duration", "energy_consumed")
-
-
 def _number(value: str | None) -> float | None:
     try:
         return float(value) if value not in (None, "") else None
     except ValueError:
         return None
-
-
-def codecarbon_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
-    """emissions.csv (the current 38 columns or older, shorter v2 headers) → workload records.
-
-    A file holds running totals: a run flushed twice has rows with growing totals. Each row
-    becomes what is new since the run's previous row (external_id `<run_id>:<duration ms>`,
-    the same as the HTTP output's, so a run both posted and imported counts once).
-    """
-    from inventory.ingestion.codecarbon import DEFAULT_PROJECT, record_tags
-
-    reader = csv.DictReader(lines)
-    missing = [c for c in CODECARBON_REQUIRED if c not in (reader.fieldnames or [])]
-    if missing:
-        yield SourceRow(
-            1, "workload", RowProblem(f"Not a CodeCarbon emissions.csv: no {', '.join(missing)}")
-        )
-        return
-    previous: OrderedDict[str, tuple[float, float, float, str]] = OrderedDict()
-    for row in reader:
-        line = reader.line_num
-        run_id, stamp = row.get("run_id") or "", row.get("timestamp") or ""
-        duration, energy = _number(row.get("duration")), _number(row.get("energy_consumed"))
-        if not run_id or duration is None or energy is None or not stamp:
-            yield SourceRow(line, "workload", RowProblem("Needs run_id, timestamp, duration "
-                                                         "and energy_consumed"))  # fmt: skip
-            continue
-        if not (0 <= duration <= MAX_DURATION_S and 0 <= energy <= MAX_RECORD_KWH):
-            yield SourceRow(line, "workload", RowProblem(
-                f"duration must be 0 to {MAX_DURATION_S} s and energy_consumed 0 to "
-                f"{MAX_RECORD_KWH:g} kWh (finite numbers)"))  # fmt: skip
-            continue
-        emissions = _number(row.get("emissions")) or 0.0
-        before = previous.pop(run_id, None)
-        previous[run_id] = (duration, energy, emissions, stamp)
-        if len(previous) > 10_000:  # rows of one run are close together: keep memory flat
-            previous.popitem(last=False)
-        project = row.get("project_name") or None
-        rule = match_rule(
-            context.codecarbon_rules,
-            {"project_name": project, "experiment_id": row.get("experiment_id") or None},
-        )
-        team = rule.team.slug if rule else context.default_team
-        location = (rule.location_code if rule and rule.location_code else None) or _cc_location(
-            row
-        )
-        model = (rule.model_name if rule else "") or (
-            project if project and project != DEFAULT_PROJECT else None
-        )
-        started = before[3] if before else _minus_seconds(stamp, duration)
-        delta_energy = energy - before[1] if before else energy
-        delta_kg = emissions - before[2] if before else emissions
-        tags = record_tags(
-            run_id=run_id,
-            emissions_kg=max(0.0, delta_kg),
-            data={k: row.get(k) or None for k in ("pue", "project_name", "experiment_id",
-                                                  "codecarbon_version", "country_iso_code")},
-        )  # fmt: skip
-        yield SourceRow(
-            line,
-            "workload",
-            {
-                "external_id": f"{run_id}:{round(duration * 1000)}",
-                "team": team,
-                "model": model,
-                "phase": (rule.phase if rule and rule.phase else "other"),
-                "started_at": started,
-                "ended_at": stamp,
-                "location": location,
-                "energy_kwh": max(0.0, delta_energy),
-                "energy_includes_pue": True,
-                "tags": tags,
-            },
-        )
-
-
-def _minus_seconds(stamp: str, seconds: float) -> str:
-    try:
-        moment = datetime.fromisoformat(stamp)
-    except ValueError:
-        return stamp  # the schema reports the bad timestamp
-    return (moment - timedelta(seconds=seconds)).isoformat()
-
-
-def _cc_location(row: dict[str, str]) -> str | None:
-    from inventory.ingestion.mapping import COUNTRY_PREFIX, country_alpha2
-
-    provider, region = row.get("cloud_provider"), row.get("cloud_region")
-    if provider and region:
-        return f"{provider.lower()}:{region.lower()}"
-    alpha2 = country_alpha2(row.get("country_iso_code"))
-    return f"{COUNTRY_PREFIX}{alpha2}" if alpha2 else None
 
 
 # --- billing exports (CCF methodology) ---------------------------------------------------

@@ -6,17 +6,25 @@
 - API client (`save_to_api`): `POST /runs` registers a run, then every `POST /emissions` is a
   *delta*: one record each (external_id `<run_id>:<timestamp>`).
 
+- emissions.csv (inventory.imports.codecarbon): each run's rows through the HTTP output's
+  rule; an API-mode file (run_id `None`) completes its API run with what the posts lost.
+
 `energy_consumed` already includes CodeCarbon's PUE (energy_includes_pue=True). CodeCarbon's
 own kg CO2e stays beside the record in its tags; the portal recomputes emissions from energy
-and location with its own factors. Team, model, phase and location come from the first
-matching TeamMappingRule (source codecarbon; keys project_name, experiment_id), then the
-token's team, then the organisation's only team; the location from the rule, else the cloud
-region, else the country (`country:XX`, see inventory.ingestion.mapping).
+and location with its own factors. The team is that of a principal limited to one team, else
+the first matching TeamMappingRule's (source codecarbon; keys project_name, experiment_id;
+only rules of teams the principal reaches), else the organisation's only team; model, phase
+and location come from that rule, the location else from the cloud region, else the country
+(`country:XX`, see inventory.ingestion.mapping). Timestamps without an offset (CodeCarbon's
+naive local time) are read in the organisation's time zone. docs/codecarbon.md says it all
+for users.
 """
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.db import connection, transaction
 from django.utils.dateparse import parse_datetime
@@ -119,6 +127,8 @@ class CodeCarbonResult:
     created: int
     duplicates: int
     energy_kwh: float
+    # The zone a timestamp without an offset was read in; None when it had one.
+    time_zone: str | None = None
 
 
 def _validated(schema: RecordSchema, payload: Any) -> dict[str, Any]:
@@ -196,6 +206,24 @@ def _locked_run(*, organisation_id: int, run_id: str) -> LockedRun | None:
     return LockedRun(*row[:15], _as_datetime(row[15]), row[16])
 
 
+def _visible_run(*, principal: Principal, run_id: str) -> LockedRun | None:
+    """The run (locked), or None when the organisation has none by that id. A run of a team
+    the principal is not limited to is another team's: 404, as any object out of reach."""
+    run = _locked_run(organisation_id=principal.organisation.id, run_id=run_id)
+    if run is not None and not principal.sees_team(run.team_id):
+        raise _unknown_run(run_id)
+    return run
+
+
+def _unknown_run(run_id: str) -> ApplicationError:
+    return ApplicationError(
+        f"Unknown run {run_id!r}: no run of yours has this id (CodeCarbon's API client "
+        "registers its run with POST /runs first)",
+        errors=[{"field": "run_id", "message": "Unknown run"}],
+        status_code=404,
+    )
+
+
 class _RunRefs:
     """The References interface of inventory.services for a run's already-resolved rows."""
 
@@ -207,9 +235,42 @@ class _RunRefs:
         return None
 
 
+# What each client sends that can name a team: CodeCarbon's API client sends only the
+# experiment_id (its RunCreate has no project name and no country).
+_ASKS_FOR = {CodeCarbonRun.Mode.API: "experiment_id", CodeCarbonRun.Mode.HTTP: "project_name"}
+
+
+def _no_team_message(mode: str, project_name: str | None, experiment_id: str | None) -> str:
+    if mode == CodeCarbonRun.Mode.API:
+        sent = f"experiment_id {experiment_id!r} (CodeCarbon's API client sends nothing else)"
+        rule = f"a mapping rule (source codecarbon) on experiment_id {experiment_id!r}"
+    else:
+        sent = f"project_name {project_name!r} and experiment_id {experiment_id!r}"
+        rule = f"a mapping rule (source codecarbon) on project_name {project_name!r}"
+    return (
+        f"No team for this CodeCarbon run: it sent {sent}. Add {rule}, or send with a token "
+        "limited to one team"
+    )
+
+
+def _no_location_message(mode: str, experiment_id: str | None) -> str:
+    if mode == CodeCarbonRun.Mode.API:
+        return (
+            "Cannot tell where this CodeCarbon run ran: CodeCarbon's API client sends no "
+            "country, and a cloud provider and region only on a cloud. Add a mapping rule "
+            f"(source codecarbon) on experiment_id {experiment_id!r} with a location"
+        )
+    return (
+        "Cannot tell where this CodeCarbon run ran: send country_iso_code (the tracker's "
+        "country_iso_code), cloud_provider and cloud_region, or add a mapping rule "
+        "(source codecarbon) with a location"
+    )
+
+
 def _run_mapping(
     *,
     principal: Principal,
+    mode: str,
     project_name: str | None,
     experiment_id: str | None,
     cloud_provider: str | None,
@@ -218,25 +279,36 @@ def _run_mapping(
 ) -> dict[str, Any]:
     """Team, model, phase and location of a new run (see the module docstring)."""
     organisation = principal.organisation
-    rules = mapping_rules(principal=principal, source=MappingSource.CODECARBON)
+    # A principal limited to one team (a team token) posts for that team, whatever a rule
+    # says: only that team's rules apply (for the model, phase and place).
+    own_team = next(iter(principal.team_ids)) if len(principal.team_ids or ()) == 1 else None
+    rules = [
+        rule
+        for rule in mapping_rules(principal=principal, source=MappingSource.CODECARBON)
+        if principal.sees_team(rule.team_id)
+    ]
     rule = match_rule(rules, {"project_name": project_name, "experiment_id": experiment_id})
-    if rule:
-        team = first_where(Team, "id = %s", [rule.team_id])
-    else:
-        team = principal.token.team if principal.token else None
-    if team is None:
-        teams = list(Team.objects.filter(organisation=organisation)[:2])
-        team = teams[0] if len(teams) == 1 else None
-    if team is None or not principal.sees_team(team.id):
-        raise ApplicationError(
-            f"No team for CodeCarbon project {project_name!r} (experiment {experiment_id!r}): "
-            "add a mapping rule (source codecarbon, key project_name or experiment_id) or use "
-            "a token limited to one team",
-            errors=[{"field": "project_name", "message": "No mapping rule matched"}],
+    team_id = own_team or (rule.team_id if rule else None)
+    if team_id is None:
+        teams = list(
+            Team.objects.filter(organisation=organisation).values_list("id", flat=True)[:2]
         )
+        team_id = teams[0] if len(teams) == 1 else None
+    if team_id is None or not principal.sees_team(team_id):
+        raise ApplicationError(
+            _no_team_message(mode, project_name, experiment_id),
+            errors=[{"field": _ASKS_FOR[mode], "message": "No mapping rule matched"}],
+        )
+    team = first_where(Team, "id = %s", [team_id])
     location = None
     if rule and rule.location_code:
         location = location_by_code(organisation=organisation, code=rule.location_code)
+        if location is None:
+            raise ApplicationError(
+                f"The mapping rule {rule.key}={rule.value} names location "
+                f"{rule.location_code!r}, which does not exist: fix the rule",
+                errors=[{"field": "location", "message": "Unknown location in mapping rule"}],
+            )
     if location is None and cloud_provider and cloud_region:
         location = located(
             organisation_id=None, code=f"{cloud_provider.lower()}:{cloud_region.lower()}"
@@ -245,9 +317,8 @@ def _run_mapping(
         location = country_location(organisation=organisation, alpha2=country_alpha2(country))
     if location is None:
         raise ApplicationError(
-            "Cannot tell where this CodeCarbon run ran: give country_iso_code or a cloud "
-            "region, or add a mapping rule with a location",
-            errors=[{"field": "country_iso_code", "message": "No location"}],
+            _no_location_message(mode, experiment_id),
+            errors=[{"field": "location", "message": "No location"}],
         )
     model_name = (rule.model_name if rule else "") or (
         project_name if project_name and project_name != DEFAULT_PROJECT else ""
@@ -271,10 +342,10 @@ def _run_get_or_create(
     *, principal: Principal, run_id: str, mode: str, fields: dict[str, Any], mapping_args
 ) -> LockedRun:
     organisation = principal.organisation
-    run = _locked_run(organisation_id=organisation.id, run_id=run_id)
+    run = _visible_run(principal=principal, run_id=run_id)
     if run is not None:
         return run
-    mapping = _run_mapping(principal=principal, **mapping_args)
+    mapping = _run_mapping(principal=principal, mode=mode, **mapping_args)
     token_id = principal.token.id if principal.token else None
     batch_id = row_inserted(
         IngestBatch,
@@ -302,7 +373,7 @@ def _run_get_or_create(
     )
     if run_pk is None:  # the same run, registered by a concurrent post a moment ago
         IngestBatch.objects.filter(pk=batch_id).delete()
-        return _locked_run(organisation_id=organisation.id, run_id=run_id)
+        return _visible_run(principal=principal, run_id=run_id)
     # Its row is this transaction's until commit: a concurrent post of the run waits for it.
     return LockedRun(
         id=run_pk,
@@ -424,13 +495,35 @@ def record_tags(*, run_id: str, emissions_kg: float | None, data: dict[str, Any]
     return tags
 
 
-@transaction.atomic
-def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbonResult:
-    """One EmissionsData post of CodeCarbon's HTTP output (running totals of a run)."""
-    data = _validated(EMISSIONS_DATA, payload)
-    run = _run_get_or_create(
+def codecarbon_local_time(value: Any, zone: ZoneInfo) -> Any:
+    """CodeCarbon's `timestamp` with an offset: its own when written, else `zone`'s (the
+    tracker writes naive local time). A value that is no time is left for the schema."""
+    if not isinstance(value, str):
+        return value
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        return value
+    return moment.replace(tzinfo=zone).isoformat()
+
+
+def _emissions_data(payload: Any, zone: ZoneInfo) -> tuple[dict[str, Any], str | None]:
+    """A validated EmissionsData, and the zone its timestamp was read in (None: it had an
+    offset)."""
+    stamp = payload.get("timestamp") if isinstance(payload, dict) else None
+    local = codecarbon_local_time(stamp, zone)
+    if local is stamp:
+        return _validated(EMISSIONS_DATA, payload), None
+    return _validated(EMISSIONS_DATA, {**payload, "timestamp": local}), zone.key
+
+
+def _totals_run(*, principal: Principal, data: dict[str, Any], run_id: str) -> LockedRun:
+    """The run whose running totals `data` carries (HTTP output, emissions.csv)."""
+    return _run_get_or_create(
         principal=principal,
-        run_id=data["run_id"],
+        run_id=run_id,
         mode=CodeCarbonRun.Mode.HTTP,
         fields={
             "experiment_id": data.get("experiment_id", ""),
@@ -447,6 +540,11 @@ def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbo
             "country": data.get("country_iso_code"),
         },
     )
+
+
+def _totals_ingest(run: LockedRun, data: dict[str, Any]) -> tuple[CodeCarbonResult, LockedRun]:
+    """Store what a run's running totals add to those already counted; the run as it is
+    after them."""
     duration, energy = data["duration"], data["energy_consumed"]
     external_id = f"{run.run_id}:{round(duration * 1000)}"
     # The run holds the totals already stored (its row is locked): a total no later than
@@ -454,7 +552,7 @@ def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbo
     counted = run.posts and round(duration * 1000) <= round(run.duration_s * 1000)
     if counted or energy < run.energy_kwh - _EPSILON_KWH:
         _post_counted(run, created=0, duration_s=0, energy_kwh=0, emissions_kg=0, ended_at=None)
-        return CodeCarbonResult(run.run_id, external_id, 0, 1, 0.0)
+        return CodeCarbonResult(run.run_id, external_id, 0, 1, 0.0), run
     delta_energy = max(0.0, energy - run.energy_kwh)
     emissions = data.get("emissions")
     delta_kg = None if emissions is None else max(0.0, emissions - run.emissions_kg)
@@ -468,15 +566,152 @@ def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbo
         energy_kwh=delta_energy,
         tags=record_tags(run_id=run.run_id, emissions_kg=delta_kg, data=data),
     )
+    totals = {
+        "duration_s": duration,
+        "energy_kwh": energy,
+        "emissions_kg": emissions if emissions is not None else run.emissions_kg,
+    }
+    _post_counted(run, created=created, ended_at=ended_at, **totals)
+    if created:
+        run = replace(run, **totals, last_ended_at=ended_at, posts=run.posts + 1)
+    return CodeCarbonResult(run.run_id, external_id, created, 1 - created, delta_energy), run
+
+
+@transaction.atomic
+def codecarbon_output_ingest(*, principal: Principal, payload: Any) -> CodeCarbonResult:
+    """One EmissionsData post of CodeCarbon's HTTP output (running totals of a run); a
+    timestamp without an offset is read in the organisation's time zone."""
+    data, zone = _emissions_data(payload, ZoneInfo(principal.organisation.time_zone))
+    run = _totals_run(principal=principal, data=data, run_id=data["run_id"])
+    result, _ = _totals_ingest(run, data)
+    return replace(result, time_zone=zone)
+
+
+# --- emissions.csv: one run at a time ---------------------------------------------------
+
+# emissions.csv's run_id when the tracker posted to an API: the tracker's run id is None.
+API_MODE_RUN_ID = "None"
+# How far a file's run may lie from the API run it is: clocks, and the file's whole seconds.
+_API_RUN_SLACK = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class FileRunResult:
+    run_id: str
+    rows: int
+    created: int
+    duplicates: int
+    energy_kwh: float
+    # The run was posted by CodeCarbon's API client; the file only adds what its posts lost.
+    completes_api_run: bool
+
+
+def _file_rows(rows: list[tuple[int, dict[str, Any]]], zone: ZoneInfo) -> list[dict[str, Any]]:
+    """The run's rows validated; the first bad row refuses the run, naming its line."""
+    clean = []
+    for line, raw in rows:
+        try:
+            clean.append(_emissions_data(raw, zone)[0])
+        except ApplicationError as error:
+            reasons = "; ".join(f"{e['field']}: {e['message']}" for e in error.errors)
+            raise ApplicationError(
+                f"Line {line}: {reasons or error.message}",
+                errors=[{**e, "line": line} for e in error.errors],
+            ) from None
+    return clean
+
+
+@transaction.atomic
+def codecarbon_file_run_ingest(
+    *, principal: Principal, rows: list[tuple[int, dict[str, Any]]], zone: ZoneInfo
+) -> FileRunResult:
+    """One run of an emissions.csv: its (line, row) pairs in file order, running totals.
+
+    The rows go through the HTTP output's rule, so whatever the run's posts stored already
+    counts once. A tracker that posted to the API writes run_id `None`: the run is the API
+    run of the same experiment_id whose last post falls within the file's span; the file then
+    adds only what the posts lost. With no such run, the file's run gets an id of its own
+    (`file-…`, from its experiment and start, so a re-import finds it)."""
+    data = _file_rows(rows, zone)
+    first, last = data[0], data[-1]
+    if first["run_id"] != API_MODE_RUN_ID:
+        return _file_totals(
+            _totals_run(principal=principal, data=first, run_id=first["run_id"]), data
+        )
+    started_at = first["timestamp"] - timedelta(seconds=first["duration"])
+    experiment_id = first.get("experiment_id", "")
+    api_run = _api_run_of(
+        principal=principal, experiment_id=experiment_id, start=started_at, end=last["timestamp"]
+    )
+    if api_run is not None:
+        return _api_run_completed(api_run, data)
+    digest = hashlib.sha256(f"{experiment_id}|{started_at.isoformat()}".encode()).hexdigest()
+    run = _totals_run(principal=principal, data=first, run_id=f"file-{digest[:40]}")
+    return _file_totals(run, data)
+
+
+def _file_totals(run: LockedRun, data: list[dict[str, Any]]) -> FileRunResult:
+    created = duplicates = 0
+    energy = 0.0
+    for row in data:
+        result, run = _totals_ingest(run, row)
+        created, duplicates = created + result.created, duplicates + result.duplicates
+        energy += result.energy_kwh if result.created else 0.0
+    return FileRunResult(run.run_id, len(data), created, duplicates, energy, False)
+
+
+def _api_run_of(
+    *, principal: Principal, experiment_id: str, start: datetime, end: datetime
+) -> LockedRun | None:
+    """The API run of this experiment whose last post (the client's clock, with its offset)
+    falls within the file's run, the nearest to its end."""
+    runs = CodeCarbonRun.objects.filter(
+        organisation=principal.organisation,
+        mode=CodeCarbonRun.Mode.API,
+        experiment_id=experiment_id,
+        last_ended_at__gte=start - _API_RUN_SLACK,
+        last_ended_at__lte=end + _API_RUN_SLACK,
+    )
+    if principal.team_ids is not None:
+        runs = runs.filter(team_id__in=principal.team_ids)
+    nearest = min(runs, key=lambda r: abs(r.last_ended_at - end), default=None)
+    return None if nearest is None else _visible_run(principal=principal, run_id=nearest.run_id)
+
+
+def _api_run_completed(run: LockedRun, data: list[dict[str, Any]]) -> FileRunResult:
+    """Store the energy of the file's final totals that the API run's posts did not bring
+    (a post lost, or not sent: the client drops deltas shorter than a second)."""
+    last = data[-1]
+    energy = last["energy_consumed"]
+    missing = energy - run.energy_kwh
+    if missing <= max(_EPSILON_KWH, 1e-9 * energy):
+        _post_counted(run, created=0, duration_s=0, energy_kwh=0, emissions_kg=0, ended_at=None)
+        return FileRunResult(run.run_id, len(data), 0, len(data), 0.0, True)
+    ended_at = max(last["timestamp"], run.last_ended_at or last["timestamp"])
+    emissions = last.get("emissions")
+    created = _store_record(
+        run=run,
+        external_id=f"{run.run_id}:file:{round(last['duration'] * 1000)}",
+        started_at=min(run.last_ended_at or ended_at, ended_at),
+        ended_at=ended_at,
+        energy_kwh=missing,
+        tags=record_tags(
+            run_id=run.run_id,
+            emissions_kg=None if emissions is None else max(0.0, emissions - run.emissions_kg),
+            data=last,
+        ),
+    )
     _post_counted(
         run,
         created=created,
-        duration_s=duration,
+        duration_s=max(run.duration_s, last["duration"]),
         energy_kwh=energy,
-        emissions_kg=emissions if emissions is not None else run.emissions_kg,
+        emissions_kg=max(run.emissions_kg, emissions or 0.0),
         ended_at=ended_at,
     )
-    return CodeCarbonResult(run.run_id, external_id, created, 1 - created, delta_energy)
+    return FileRunResult(
+        run.run_id, len(data), created, len(data) - created, missing if created else 0.0, True
+    )
 
 
 @transaction.atomic
@@ -509,13 +744,9 @@ def codecarbon_run_create(*, principal: Principal, payload: Any) -> LockedRun:
 def codecarbon_emission_ingest(*, principal: Principal, payload: Any) -> CodeCarbonResult:
     """`POST /emissions` of CodeCarbon's API client: one delta of a registered run."""
     data = _validated(EMISSION_CREATE, payload)
-    run = _locked_run(organisation_id=principal.organisation.id, run_id=data["run_id"])
+    run = _visible_run(principal=principal, run_id=data["run_id"])
     if run is None:
-        raise ApplicationError(
-            f"Unknown run {data['run_id']!r}: register it with POST /runs first",
-            errors=[{"field": "run_id", "message": "Unknown run"}],
-            status_code=404,
-        )
+        raise _unknown_run(data["run_id"])
     ended_at = data["timestamp"]
     external_id = f"{run.run_id}:{ended_at.isoformat()}"
     started_at = ended_at - timedelta(seconds=data["duration"])

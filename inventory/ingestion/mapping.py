@@ -87,6 +87,17 @@ def location_by_code(*, organisation, code: str) -> Location | None:
     return None
 
 
+def rule_location_check(*, organisation, code: str) -> None:
+    """A mapping rule's location must be one the portal knows: the organisation's facility,
+    a shared cloud region, or `country:XX` of a country with a grid zone."""
+    if code and location_by_code(organisation=organisation, code=code) is None:
+        raise ApplicationError(
+            f"Unknown location {code!r}: give a facility's code, a cloud region "
+            "(e.g. aws:eu-west-3) or country:XX",
+            errors=[{"field": "location_code", "message": "Unknown location"}],
+        )
+
+
 def country_alpha2(value: str | None) -> str | None:
     """'FRA' or 'FR' → 'FR'."""
     if not value:

@@ -132,6 +132,8 @@ class ImportJob(models.Model):
     skipped_reasons = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
     error_count = models.BigIntegerField(default=0)
+    # CodeCarbon files are imported run by run: what became of each run (first 1000).
+    runs = models.JSONField(default=list, blank=True)
     message = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -3,7 +3,7 @@
 The expressions are inventory.calculation.energy's and emissions', in the same order of
 operations (docs/methodology.md), so SQL and the pure engine agree to the last bit: the IT
 energy by tier, the PUE (record, then location, then provider default, then methodology
-default), facility energy unless the energy already includes a PUE, then kg at the grid
+default; none, i.e. 1.0, when the energy already includes one), facility energy, then kg at the grid
 factor (the organisation's override, else the library's).
 
 Factor picks are made once per distinct (location, day) of the window and hardware rows
@@ -31,9 +31,12 @@ _IT_KWH = f"""(CASE
 
 _PUE = "COALESCE(w.pue, p.location_pue)"
 
-# IT kWh × 1.0 when the energy already includes a PUE: exactly the engine's figure (× 1.0 is
-# exact in IEEE 754), with the IT expression evaluated once here instead of in both branches.
-_FACILITY_KWH = f"""({_IT_KWH} * CASE WHEN w.energy_includes_pue THEN 1.0 ELSE {_PUE} END)"""
+# The PUE the portal applies, and the one its lineage (pue_used) states: 1.0 when the energy
+# already includes one (CodeCarbon's), so facility kWh = IT kWh × pue_used always holds.
+# IT kWh × 1.0 is exactly the engine's figure (× 1.0 is exact in IEEE 754), with the IT
+# expression evaluated once here instead of in both branches.
+_PUE_APPLIED = f"CASE WHEN w.energy_includes_pue THEN 1.0 ELSE {_PUE} END"
+_FACILITY_KWH = f"""({_IT_KWH} * {_PUE_APPLIED})"""
 
 _TIER = """CASE WHEN w.energy_kwh IS NOT NULL THEN 'measured'
     WHEN w.avg_power_w IS NOT NULL THEN 'metered' ELSE 'modelled' END"""
@@ -71,7 +74,7 @@ UPDATE inventory_workloadrecord AS w SET
     energy_tier = {_TIER},
     scope = p.pick_scope,
     it_kwh = {_IT_KWH},
-    pue_used = {_PUE},
+    pue_used = {_PUE_APPLIED},
     facility_kwh = {_FACILITY_KWH},
     grid_factor_id = p.grid_factor_id,
     factor_override_id = p.override_id,

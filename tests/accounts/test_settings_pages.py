@@ -4,6 +4,7 @@ other organisations' rows are 404, a new token's key is shown exactly once."""
 import re
 
 import pytest
+from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Membership, Role, Team
@@ -131,3 +132,37 @@ class TestApiTokens:
         assert client.post(f"/settings/tokens/{theirs.pk}/revoke/").status_code == 404
         theirs.refresh_from_db()
         assert theirs.revoked_at is None
+
+
+@pytest.mark.django_db
+class TestTimeZone:
+    def test_an_admin_sets_the_time_zone_and_a_bad_name_is_refused(self, tenant, outsider):
+        client = tenant.client_for("admin")
+        assert "<strong>UTC</strong>" in client.get("/settings/teams/").content.decode()
+        response = client.post("/settings/time-zone/", {"time_zone": "Asia/Tokyo"}, follow=True)
+        assert "Times without an offset are now read in Asia/Tokyo" in messages_of(response)
+        response = client.post("/settings/time-zone/", {"time_zone": "Mars/Olympus"}, follow=True)
+        assert any("Unknown time zone 'Mars/Olympus'" in m for m in messages_of(response))
+        tenant.organisation.refresh_from_db()
+        outsider.organisation.refresh_from_db()
+        assert (tenant.organisation.time_zone, outsider.organisation.time_zone) == (
+            "Asia/Tokyo",
+            "UTC",
+        )
+
+    def test_every_form_refuses_an_unknown_zone(self, tenant):
+        # Django admin's form runs the field's validators: a bad name never reaches the
+        # CodeCarbon posts that read times in it.
+        tenant.organisation.time_zone = "Mars/Olympus"
+        with pytest.raises(ValidationError) as error:
+            tenant.organisation.full_clean()
+        assert "Unknown time zone 'Mars/Olympus'" in str(error.value.message_dict["time_zone"])
+
+    def test_only_admins_set_it(self, tenant):
+        for role in ("esg_officer", "auditor", "engineer"):
+            client = tenant.client_for(role)
+            assert (
+                client.post("/settings/time-zone/", {"time_zone": "Asia/Tokyo"}).status_code == 403
+            )
+        tenant.organisation.refresh_from_db()
+        assert tenant.organisation.time_zone == "UTC"

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from greenai_portal.errors import ApplicationError
 from inventory.imports import readers
+from inventory.imports.codecarbon import codecarbon_file_runs
 from inventory.imports.jobs import import_job_create, import_job_run
 from inventory.ingestion.fields import RowProblem
 from inventory.ingestion.parsers import TAG_PREFIX, parse_csv, parse_json, parse_ndjson
@@ -98,9 +99,7 @@ def test_the_record_schema_refuses_any_json_with_per_field_errors(rows):
 
 # --- readers: any text --------------------------------------------------------------------
 
-CONTEXT = readers.ReaderContext(
-    rules=[], codecarbon_rules=[], default_team="research", replication={}
-)
+CONTEXT = readers.ReaderContext(rules=[], default_team="research", replication={})
 HEADERS = {
     "aws": "identity/LineItemId,lineItem/UsageStartDate,lineItem/UsageEndDate,"
     "lineItem/UsageType,lineItem/UsageAmount,pricing/unit,lineItem/ProductCode,"
@@ -109,14 +108,11 @@ HEADERS = {
     "location.region,project.id,cost,currency,labels\n",
     "azure": "date,meterCategory,meterName,meterSubCategory,unitOfMeasure,quantity,"
     "resourceLocation,tags,costInBillingCurrency\n",
-    "codecarbon": "timestamp,project_name,run_id,duration,emissions,energy_consumed,"
-    "country_iso_code,cloud_provider,cloud_region\n",
 }
 READERS = {
     "aws": lambda lines: readers.aws_rows(lines, CONTEXT),
     "gcp": lambda lines: readers.gcp_rows(lines, CONTEXT),
     "azure": lambda lines: readers.azure_rows(lines, CONTEXT),
-    "codecarbon": lambda lines: readers.codecarbon_rows(lines, CONTEXT),
 }
 CELL = st.one_of(
     st.sampled_from(
@@ -293,3 +289,13 @@ def test_an_import_of_any_file_completes_or_fails_cleanly(tenant, file_format, c
     assert job.status in (ImportStatus.COMPLETED, ImportStatus.FAILED), job.status
     if job.status == ImportStatus.FAILED:
         assert job.message and job.error_count >= 0
+
+
+@FAST
+@given(st.lists(st.lists(CELL, min_size=0, max_size=9), max_size=6))
+def test_the_codecarbon_reader_groups_any_rows_into_runs(rows):
+    header = "timestamp,project_name,run_id,duration,emissions,energy_consumed,country_iso_code\n"
+    runs = codecarbon_file_runs(io.StringIO(_csv_text(header, rows), newline=""))
+    assert sum(len(run) for run in runs) == len([row for row in rows if row])  # blank: skipped
+    for run in runs:
+        assert all(isinstance(line, int) and isinstance(row, dict) for line, row in run)

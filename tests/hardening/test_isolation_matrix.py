@@ -214,6 +214,9 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-audit": Row({"GET": page(AUDIT)}),
     "data-imports": Row({"GET": page()}),
     "audit-events": Row({"GET": api(AUDIT, 200)}),
+    "settings-time-zone": Row(
+        {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(time_zone="Asia/Tokyo"), format=FORM)}
+    ),
     "settings-team-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}
     ),
@@ -288,6 +291,7 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-mapping-rule-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "factor-library": Row({"GET": page()}),
     "data": Row({"GET": page()}),
+    "codecarbon-runs-page": Row({"GET": page()}),
     "login": Row({"GET": public()}),
     "logout": Row({"POST": public(302)}),
     "reports": Row({"GET": page()}),

@@ -3,8 +3,10 @@
 import csv
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
 from inventory.models import CodeCarbonRun, TeamMappingRule, WorkloadRecord
@@ -106,3 +108,70 @@ def test_a_tracker_in_api_mode_registers_a_run_and_sends_its_deltas(tenant, live
     )
     assert {(r.team.slug, r.ai_model.name) for r in records} == {("serving", "atlas-7b-chat")}
     assert run.experiment_id == experiment
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_api_mode_file_imported_after_the_posts_counts_each_run_once(
+    tenant, live_server, tmp_path
+):
+    """Two API-mode runs append to one emissions.csv, both as run_id None; importing it
+    after their posts adds nothing, and neither run is lost."""
+    _, key = api_token_create(
+        organisation=tenant.organisation, name="cc", scopes=["ingest", "read"],
+        team=tenant.teams["serving"],
+    )  # fmt: skip
+    TeamMappingRule.objects.create(
+        organisation=tenant.organisation, source="codecarbon", key="experiment_id",
+        value="*", team=tenant.teams["serving"], location_code="country:FR",
+    )  # fmt: skip
+    for _ in range(2):
+        track(tmp_path, save_to_api=True, api_endpoint=f"{live_server.url}/api/v1/codecarbon",
+              api_key=key, experiment_id="5b0fa12a-3dd7-45bb-9766-cc326314d9f1")  # fmt: skip
+    rows = emissions_csv(tmp_path)
+    assert [r["run_id"] for r in rows] == ["None"] * 4  # a flush and a stop per run
+    finals = [float(rows[1]["energy_consumed"]), float(rows[3]["energy_consumed"])]
+    posted = sum(r.energy_kwh for r in WorkloadRecord.objects.all())
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    with (tmp_path / "emissions.csv").open("rb") as handle:
+        response = client.post(
+            "/api/v1/imports/", {"file": handle, "format": "codecarbon_csv"}, format="multipart"
+        )
+    job = client.get(f"/api/v1/imports/{response.json()['id']}/").json()
+    assert job["status"] == "completed", job
+    assert CodeCarbonRun.objects.count() == 2
+    stored = sum(r.energy_kwh for r in WorkloadRecord.objects.all())
+    # Whatever the posts brought (the client drops deltas under a second), the runs now hold
+    # exactly their files' final totals, once each.
+    assert stored == pytest.approx(sum(finals), rel=1e-9)
+    assert stored >= posted
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tracker_in_tokyo_is_read_in_the_organisations_time_zone(
+    tenant, live_server, tmp_path, monkeypatch
+):
+    """The tracker writes Tokyo wall-clock time without an offset; the portal, told the
+    organisation is in Asia/Tokyo, stores the true UTC times."""
+    tenant.organisation.time_zone = "Asia/Tokyo"
+    tenant.organisation.save()
+    _, key = api_token_create(
+        organisation=tenant.organisation, name="cc", scopes=["ingest"],
+        team=tenant.teams["research"],
+    )  # fmt: skip
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        before = datetime.now(UTC).replace(microsecond=0)
+        track(tmp_path, emissions_endpoint=f"{live_server.url}/api/v1/codecarbon/emissions/{key}/")
+        after = datetime.now(UTC)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    written = datetime.fromisoformat(emissions_csv(tmp_path)[-1]["timestamp"])
+    # Tokyo is UTC+9 all year: the file's time is the UTC clock's, 9 hours ahead.
+    nine = timedelta(hours=9)
+    assert before.replace(tzinfo=None) + nine <= written <= after.replace(tzinfo=None) + nine
+    ended = sorted(r.ended_at for r in WorkloadRecord.objects.all())
+    assert len(ended) == 2 and before <= ended[0] <= ended[1] <= after

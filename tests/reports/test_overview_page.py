@@ -45,6 +45,7 @@ class TestOverviewPage:
         html = client.get("/").content.decode()
         assert "No computed records" in html
         assert "/api/v1/workloads/" in html
+        assert "reads it in your organisation's time zone, now UTC" in html
 
     def test_a_user_of_no_organisation_gets_404(self, client, django_user_model):
         client.force_login(django_user_model.objects.create_user("loner", password=PASSWORD))

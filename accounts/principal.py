@@ -11,11 +11,23 @@ class Access:
     LOCK = "lock"
     MANAGE = "manage"
     AUDIT = "audit"  # read the audit trail of administrative actions
+    INSTRUMENTS = "instruments"  # add and delete contractual instruments (market-based method)
 
 
 ROLE_ACCESS: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset({Access.READ, Access.INGEST, Access.LOCK, Access.MANAGE, Access.AUDIT}),
-    Role.ESG_OFFICER: frozenset({Access.READ, Access.LOCK}),
+    Role.ADMIN: frozenset(
+        {
+            Access.READ,
+            Access.INGEST,
+            Access.LOCK,
+            Access.MANAGE,
+            Access.AUDIT,
+            Access.INSTRUMENTS,
+        }
+    ),
+    # Buying certificates and signing PPAs is the ESG officer's job, and so is answering for
+    # the figures: they keep the instruments and read who changed what.
+    Role.ESG_OFFICER: frozenset({Access.READ, Access.LOCK, Access.AUDIT, Access.INSTRUMENTS}),
     Role.ENGINEER: frozenset({Access.READ, Access.INGEST}),
     # Auditors check the controls: who changed tokens, factors, instruments and locks, and when.
     Role.AUDITOR: frozenset({Access.READ, Access.AUDIT}),

@@ -1,11 +1,15 @@
 """Scope 2 report pages: the quarter's report, lock / restate / export forms, export status."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
@@ -106,13 +110,43 @@ def _act(request: HttpRequest, year: int, quarter: int, action) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def report_lock_page(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
-    return _act(
+    """GET: what locking freezes, to confirm (and, for a quarter still running, why);
+    POST: the lock."""
+    if request.method == "POST":
+        return _act(
+            request,
+            year,
+            quarter,
+            lambda p: report_lock(
+                principal=p,
+                year=year,
+                quarter=quarter,
+                reason=request.POST.get("reason", ""),
+                user=request.user,
+            ),
+        )
+    principal = _principal(request)
+    if not 1 <= quarter <= 4:
+        raise Http404("No such quarter")
+    if principal.team_ids is not None or not principal.can(Access.LOCK):
+        raise PermissionDenied("Your role does not allow locking a quarter")
+    document = scope2_document(principal=principal, year=year, quarter=quarter)
+    if document["versions"]:
+        messages.info(request, f"{year} Q{quarter} is already locked; restate it to change it.")
+        return redirect(_quarter_url(year, quarter))
+    period = periods.quarter(year, quarter)
+    return render(
         request,
-        year,
-        quarter,
-        lambda p: report_lock(principal=p, year=year, quarter=quarter, user=request.user),
+        "reports/lock_confirm.html",
+        {
+            "organisation": principal.organisation,
+            "role": principal.role,
+            "doc": document,
+            "ended": periods.has_ended(period, timezone.localdate()),
+            "last_day": period.end - timedelta(days=1),
+        },
     )
 
 

@@ -4,6 +4,7 @@ from django import template
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
+from accounts.templatetags.audit_format import role_label
 
 register = template.Library()
 
@@ -41,11 +42,7 @@ def signed_pct(change) -> str:
     return "" if change is None else f"{change:+.1f} %"
 
 
-@register.filter
-def role_label(role: str | None) -> str:
-    from accounts.models import Role
-
-    return Role(role).label if role in Role.values else ""
+register.filter("role_label", role_label)
 
 
 @register.filter

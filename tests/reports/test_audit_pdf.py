@@ -59,6 +59,9 @@ class TestAuditPdf:
         assert "2026 Q1" in text
         assert "LOCKED · VERSION 1" in text
         assert locked["content_hash"] in flat
+        # Who locked it and when, as a reader writes them: no role codes, no ISO "T".
+        locked_at = locked["locked_at"][:16].replace("T", " ")
+        assert f"acme-esg_officer (ESG officer), {locked_at} UTC" in text
         # Page numbers and a table of contents that points at them.
         assert re.search(r"Page 1 of (\d+)", text)
         assert re.search(r"7\. Emission factors[ .]*\d+", text)
@@ -120,7 +123,7 @@ class TestAuditPdf:
         assert restated["differences"]["content_hash"]["old"] in re.sub(r"\s+", "", text)
 
         old = pdf_text(client.get(export(client, version=1)["download_url"]).content)
-        assert "SUPERSEDED · VERSION 1" in old
+        assert "SUPERSEDED BY A RESTATEMENT · VERSION 1" in old
         assert "No restatements" in old
         assert t(totals["mwh"]["old"]) in old
 

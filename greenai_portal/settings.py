@@ -86,6 +86,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("GREENAI_LOGIN_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("GREENAI_PROXY_COUNT", default=0)
+# Lockouts and failed logins are still logged; not the banner at every start of a command.
+AXES_VERBOSE = False
 
 ROOT_URLCONF = "greenai_portal.urls"
 WSGI_APPLICATION = "greenai_portal.wsgi.application"
@@ -108,6 +110,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# The record indexes carry extra columns on Postgres (INCLUDE); SQLite, the bare-machine
+# default, ignores them by design, so its warning (models.W040) says nothing worth reading.
+SILENCED_SYSTEM_CHECKS = (
+    ["models.W040"] if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else []
+)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -169,7 +176,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Celery: eager without a broker so a bare machine computes in-process.
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The in-memory broker is named with its host, or kombu warns "No hostname was supplied".
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # No result backend: tasks record what they did in the database and nobody reads task results,
 # so a publish touches the broker only (a Redis result backend would also subscribe, and retry).
 CELERY_RESULT_BACKEND = None
@@ -277,6 +285,7 @@ GREENAI_TOKEN_TOUCH_SECONDS = env.int("GREENAI_TOKEN_TOUCH_SECONDS", default=60)
 LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -292,5 +301,12 @@ LOGGING = {
             "filters": ["context"],
         }
     },
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # Django's own console handler would print each of its records a second time.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # In-process (eager) tasks: the computation logs what it did; Celery's "Task ...
+        # succeeded" line with the task's request dict adds nothing but noise. A worker keeps it.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
+    },
 }

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
@@ -157,6 +158,18 @@ def _teams_of(organisation: Organisation, teams: Iterable[Team]) -> list[Team]:
     return teams
 
 
+MEMBER_NAME = r"[\w.+-]+"
+
+
+def member_login(*, organisation: Organisation, name: str) -> str:
+    """The login of a member named `name`: "dana" in organisation "acme" logs in as
+    "dana@acme"."""
+    name = name.strip()
+    if not re.fullmatch(MEMBER_NAME, name):
+        raise ApplicationError("A username is letters, digits and . + - _ only")
+    return f"{name}@{organisation.slug}"
+
+
 def member_create(
     *,
     organisation: Organisation,
@@ -167,12 +180,14 @@ def member_create(
     email: str = "",
     actor=None,
 ) -> Membership:
-    """A new login for a new person; an existing username is refused, not taken over."""
-    username = username.strip()
-    if not username:
-        raise ApplicationError("Give a username")
+    """A new login for a new person, `username@<organisation slug>`.
+
+    Logins are one namespace for the whole portal: qualified by the organisation, a name can
+    only clash inside it, so no answer here tells whether another organisation has it.
+    """
+    username = member_login(organisation=organisation, name=username)
     if get_user_model().objects.filter(username=username).exists():
-        raise ApplicationError(f"The username {username!r} is taken; choose another")
+        raise ApplicationError(f"{username} is already a login of {organisation.name}")
     try:
         validate_password(password, get_user_model()(username=username, email=email))
     except ValidationError as error:

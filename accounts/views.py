@@ -5,15 +5,21 @@ Writes go through accounts.services; a refused write comes back as a message on 
 """
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
+from math import ceil
 
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_actions, audit_event_list
@@ -21,9 +27,11 @@ from accounts.models import ApiToken, Membership, Role, Scope, Team
 from accounts.principal import Access, Principal
 from accounts.selectors import api_token_list, principal_for_request, team_list
 from accounts.services import (
+    MEMBER_NAME,
     api_token_create,
     api_token_revoke,
     member_create,
+    member_login,
     member_remove,
     member_update,
     team_add,
@@ -93,6 +101,43 @@ def form_errors(request: HttpRequest, form: forms.Form) -> None:
             messages.error(request, f"{label or 'Form'}: {error}")
 
 
+# --- Login lockout ------------------------------------------------------------------------
+
+
+def login_wait(request: HttpRequest, credentials: dict | None) -> timedelta:
+    """How long until this username may try again from this address: the cool-off counts
+    from the latest failed attempt (django-axes moves it on with every attempt)."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    username = get_client_username(request, credentials)
+    latest = (
+        AccessAttempt.objects.filter(
+            username=username, ip_address=getattr(request, "axes_ip_address", None)
+        )
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    if latest is None:
+        return cool_off
+    return max(latest + cool_off - timezone.now(), timedelta(seconds=1))
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE): the portal's page with the wait,
+    and the same wait in Retry-After for scripts."""
+    seconds = ceil(login_wait(request, credentials).total_seconds())
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": ceil(seconds / 60), "failure_limit": settings.AXES_FAILURE_LIMIT},
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 # --- Teams and members --------------------------------------------------------------------
 
 
@@ -101,7 +146,12 @@ class TeamForm(forms.Form):
 
 
 class MemberForm(forms.Form):
-    username = forms.CharField(max_length=150, label="Username")
+    username = forms.RegexField(
+        regex=rf"^{MEMBER_NAME}$",
+        max_length=120,
+        label="Username (they log in as username@organisation)",
+        error_messages={"invalid": "Letters, digits and . + - _ only."},
+    )
     email = forms.EmailField(required=False, label="Email")
     password = forms.CharField(
         widget=forms.PasswordInput, label="Initial password", min_length=8, strip=False
@@ -181,9 +231,10 @@ def member_create_view(request: HttpRequest, principal: Principal) -> HttpRespon
     form = MemberForm(request.POST, organisation=principal.organisation)
     if form.is_valid():
         data = form.cleaned_data
+        login = member_login(organisation=principal.organisation, name=data["username"])
         run_service(
             request,
-            f"{data['username']} added as {Role(data['role']).label}",
+            f"{data['username']} added as {Role(data['role']).label}; they log in as {login}",
             lambda: member_create(
                 organisation=principal.organisation,
                 username=data["username"],

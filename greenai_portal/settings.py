@@ -88,6 +88,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("GREENAI_PROXY_COUNT", default=0)
 # Lockouts and failed logins are still logged; not the banner at every start of a command.
 AXES_VERBOSE = False
+# The lockout answers with the portal's page, the wait in words and in Retry-After.
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 
 ROOT_URLCONF = "greenai_portal.urls"
 WSGI_APPLICATION = "greenai_portal.wsgi.application"

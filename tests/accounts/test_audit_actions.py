@@ -47,18 +47,18 @@ def test_team_and_member_changes_are_recorded_with_before_and_after(tenant):
         {"username": "new-engineer", "password": "a-long-passphrase-9", "role": "engineer",
          "teams": [tenant.teams["research"].pk]},
     )  # fmt: skip
-    membership = Membership.objects.get(user__username="new-engineer")
+    membership = Membership.objects.get(user__username="new-engineer@acme")
     admin.post(f"/settings/members/{membership.pk}/", {"role": "auditor"})
     admin.post(f"/settings/members/{membership.pk}/remove/")
 
     assert only_event(tenant, "team.create").details == {"name": "Vision", "slug": "vision"}
     assert only_event(tenant, "member.create").details == {
-        "username": "new-engineer",
+        "username": "new-engineer@acme",
         "role": "engineer",
         "teams": ["research"],
     }
     assert only_event(tenant, "member.update").details == {
-        "username": "new-engineer",
+        "username": "new-engineer@acme",
         "before": {"role": "engineer", "teams": ["research"]},
         "after": {"role": "auditor", "teams": []},
     }

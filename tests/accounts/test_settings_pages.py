@@ -35,16 +35,50 @@ class TestTeamsAndMembers:
             },
             follow=True,
         )
-        assert "newbie added as Engineer" in messages_of(response)
-        membership = Membership.objects.get(user__username="newbie")
+        assert "newbie added as Engineer; they log in as newbie@acme" in messages_of(response)
+        membership = Membership.objects.get(user__username="newbie@acme")
         assert list(membership.teams.values_list("slug", flat=True)) == ["research"]
-        # A username that exists anywhere is refused rather than taken over.
+        # The same name again in this organisation is refused rather than taken over.
         response = client.post(
             "/settings/members/add/",
-            {"username": "acme-auditor", "password": "a-long-enough-passphrase", "role": "admin"},
+            {"username": "newbie", "password": "a-long-enough-passphrase", "role": "admin"},
             follow=True,
         )
-        assert any("is taken" in m for m in messages_of(response))
+        assert "newbie@acme is already a login of Org acme" in messages_of(response)
+        assert Membership.objects.get(user__username="newbie@acme").role == Role.ENGINEER
+
+    def test_a_name_used_in_another_organisation_is_neither_revealed_nor_taken_over(
+        self, tenant, outsider
+    ):
+        outsider.client_for("admin").post(
+            "/settings/members/add/",
+            {"username": "dana", "password": "a-long-enough-passphrase", "role": "auditor"},
+        )
+        response = tenant.client_for("admin").post(
+            "/settings/members/add/",
+            {"username": "dana", "password": "another-long-passphrase", "role": "auditor"},
+            follow=True,
+        )
+        # Acme's dana is a new login; nothing says another organisation has a dana.
+        assert messages_of(response) == [
+            "dana added as Auditor (read-only); they log in as dana@acme"
+        ]
+        logins = Membership.objects.filter(user__username__startswith="dana@")
+        assert sorted(logins.values_list("user__username", "organisation__slug")) == [
+            ("dana@acme", "acme"),
+            (f"dana@{outsider.organisation.slug}", outsider.organisation.slug),
+        ]
+
+    def test_a_username_with_other_characters_is_refused(self, tenant):
+        response = tenant.client_for("admin").post(
+            "/settings/members/add/",
+            {"username": "dana@globex", "password": "a-long-enough-passphrase", "role": "auditor"},
+            follow=True,
+        )
+        assert messages_of(response) == [
+            "Username (they log in as username@organisation): Letters, digits and . + - _ only."
+        ]
+        assert not Membership.objects.filter(user__username__startswith="dana").exists()
 
     def test_a_weak_password_is_refused(self, tenant):
         response = tenant.client_for("admin").post(

@@ -47,18 +47,19 @@ class TestTeamsAndMembers:
         assert "newbie@acme is already a login of Org acme" in messages_of(response)
         assert Membership.objects.get(user__username="newbie@acme").role == Role.ENGINEER
 
+    def add_auditor(self, organisation, username: str):
+        """The organisation's admin adds an auditor from the settings page."""
+        return organisation.client_for("admin").post(
+            "/settings/members/add/",
+            {"username": username, "password": "a-long-enough-passphrase", "role": "auditor"},
+            follow=True,
+        )
+
     def test_a_name_used_in_another_organisation_is_neither_revealed_nor_taken_over(
         self, tenant, outsider
     ):
-        outsider.client_for("admin").post(
-            "/settings/members/add/",
-            {"username": "dana", "password": "a-long-enough-passphrase", "role": "auditor"},
-        )
-        response = tenant.client_for("admin").post(
-            "/settings/members/add/",
-            {"username": "dana", "password": "another-long-passphrase", "role": "auditor"},
-            follow=True,
-        )
+        self.add_auditor(outsider, "dana")
+        response = self.add_auditor(tenant, "dana")
         # Acme's dana is a new login; nothing says another organisation has a dana.
         assert messages_of(response) == [
             "dana added as Auditor (read-only); they log in as dana@acme"
@@ -70,11 +71,7 @@ class TestTeamsAndMembers:
         ]
 
     def test_a_username_with_other_characters_is_refused(self, tenant):
-        response = tenant.client_for("admin").post(
-            "/settings/members/add/",
-            {"username": "dana@globex", "password": "a-long-enough-passphrase", "role": "auditor"},
-            follow=True,
-        )
+        response = self.add_auditor(tenant, "dana@globex")
         assert messages_of(response) == [
             "Username (they log in as username@organisation): Letters, digits and . + - _ only."
         ]

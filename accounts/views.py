@@ -164,6 +164,7 @@ class MemberForm(forms.Form):
     def __init__(self, *args, organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["teams"].queryset = Team.objects.filter(organisation=organisation)
+        self.fields["username"].label = f"Username (they log in as username@{organisation.slug})"
 
 
 class MemberUpdateForm(forms.Form):

@@ -18,6 +18,15 @@ def nav_principal(context):
     return principal_for_request(request)
 
 
+@register.simple_tag(takes_context=True)
+def nav_section(context) -> str:
+    """The main menu item a page belongs to: the first segment of its path ("" for the
+    overview; "teams" and "models" are the overview's own pages)."""
+    request = context.get("request")
+    section = request.path.strip("/").split("/", 1)[0] if request is not None else ""
+    return "" if section in ("teams", "models") else section
+
+
 @register.filter
 def can_manage(principal) -> bool:
     return bool(principal) and principal.can(Access.MANAGE)

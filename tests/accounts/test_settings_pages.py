@@ -73,7 +73,7 @@ class TestTeamsAndMembers:
     def test_a_username_with_other_characters_is_refused(self, tenant):
         response = self.add_auditor(tenant, "dana@globex")
         assert messages_of(response) == [
-            "Username (they log in as username@organisation): Letters, digits and . + - _ only."
+            "Username (they log in as username@acme): Letters, digits and . + - _ only."
         ]
         assert not Membership.objects.filter(user__username__startswith="dana").exists()
 
@@ -162,3 +162,27 @@ class TestApiTokens:
         assert client.post(f"/settings/tokens/{theirs.pk}/revoke/").status_code == 404
         theirs.refresh_from_db()
         assert theirs.revoked_at is None
+
+
+def main_menu_current(html: str) -> list[str]:
+    """The main menu items marked as the current page."""
+    menu = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    return re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', menu)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "item"),
+    [
+        ("/settings/teams/", "Settings"),
+        ("/settings/instruments/", "Settings"),
+        ("/", "Overview"),
+        ("/teams/research/", "Overview"),
+        ("/reports/", "Reports"),
+        ("/data/", "Data"),
+        ("/factors/", "Factor library"),
+    ],
+)
+def test_one_main_menu_item_is_current(tenant, path, item):
+    html = tenant.client_for("admin").get(path).content.decode()
+    assert main_menu_current(html) == [item]

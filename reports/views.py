@@ -145,6 +145,7 @@ def report_lock_page(request: HttpRequest, year: int, quarter: int) -> HttpRespo
             "role": principal.role,
             "doc": document,
             "ended": periods.has_ended(period, timezone.localdate()),
+            "first_day": period.start,
             "last_day": period.end - timedelta(days=1),
         },
     )

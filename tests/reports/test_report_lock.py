@@ -177,6 +177,7 @@ class TestLockConfirmationPage:
         report = client.get("/reports/2026/Q1/").content.decode()
         assert 'href="/reports/2026/Q1/lock/"' in report
         html = client.get("/reports/2026/Q1/lock/").content.decode()
+        assert "1 Jan 2026 to 31 Mar 2026" in html
         # 3 Scope 2 records + 1 public-cloud record; 48 + 48 + 120 kWh = 0.216 MWh;
         # location 2.4 + 2.4 + 6.0 kg = 10.8 kg = 0.011 t; market 11.6 kg = 0.012 t.
         assert 'data-confirm="records">4<' in html

@@ -49,22 +49,36 @@ def reports_index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _version_asked(request: HttpRequest, whole: bool) -> int | None:
+    """The locked version named by ?version=, if it can be shown; the reader is told when not."""
+    asked = request.GET.get("version", "").strip()
+    if not asked:
+        return None
+    if not asked.isdigit() or int(asked) < 1:
+        messages.error(request, f"Version {asked!r} is not a version number; the latest is shown.")
+        return None
+    if not whole:
+        # A locked version covers the whole organisation; a reader limited to teams sees
+        # the live figures of those teams (the page says so), whatever version is named.
+        messages.info(
+            request,
+            f"Version {asked} covers the whole organisation; you see your teams' live figures.",
+        )
+        return None
+    return int(asked)
+
+
 @login_required
 def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
     principal = _principal(request)
     if not 1 <= quarter <= 4:
         raise Http404("No such quarter")
-    version = request.GET.get("version")
+    whole = principal.team_ids is None
+    version = _version_asked(request, whole)
     try:
-        document = scope2_document(
-            principal=principal,
-            year=year,
-            quarter=quarter,
-            version=int(version) if version and version.isdigit() else None,
-        )
+        document = scope2_document(principal=principal, year=year, quarter=quarter, version=version)
     except ReportVersion.DoesNotExist as exc:
         raise Http404(str(exc)) from exc
-    whole = principal.team_ids is None
     figures = report_figures(document)
     query = f"?year={year}&quarter={quarter}" + (
         f"&version={document['version']}" if document["version"] else ""

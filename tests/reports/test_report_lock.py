@@ -361,3 +361,28 @@ class TestOtherOrganisations:
         engineer = tenant.client_for("engineer")
         assert engineer.get(f"/api/v1/reports/scope2/versions/{version_id}/").status_code == 404
         assert scope2(engineer).json()["status"] == "team_view"
+
+
+@pytest.mark.django_db
+class TestVersionOnThePage:
+    def test_a_locked_version_is_shown_by_number(self, tenant):
+        client = seed_quarter(tenant)
+        assert lock(client).status_code == 201
+        for role in ("esg_officer", "auditor", "admin"):
+            response = tenant.client_for(role).get("/reports/2026/Q1/?version=1")
+            assert response.status_code == 200
+            assert 'data-status="locked">Locked, version 1<' in response.content.decode()
+        assert client.get("/reports/2026/Q1/?version=2").status_code == 404
+
+    def test_an_engineer_limited_to_teams_is_told_why_they_see_live_figures(self, tenant):
+        assert lock(seed_quarter(tenant)).status_code == 201
+        response = tenant.client_for("engineer").get("/reports/2026/Q1/?version=1")
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'data-status="team_view"' in html
+        assert "Version 1 covers the whole organisation; you see your teams&#x27; live" in html
+
+    def test_a_version_that_is_not_a_number_is_named(self, tenant):
+        client = seed_quarter(tenant)
+        html = client.get("/reports/2026/Q1/?version=v1").content.decode()
+        assert "Version &#x27;v1&#x27; is not a version number; the latest is shown." in html

@@ -90,7 +90,7 @@ class TestAuditPdf:
         # Factors with their sources and licences, lineage, methodology.
         assert "Supplier letter 2026-01" in text
         assert "Methodology version 2026.1" in text
-        assert "4 input records in 1 ingestion batches" in text
+        assert "4 input records in 1 ingestion batch;" in text
         # Records in the figures reconcile with the input records.
         assert "3 records in Scope 2 + 1 in public cloud" in text
         assert "= 4, the number of input records" in text
@@ -170,6 +170,7 @@ class TestAuditPdf:
             report_export_build(export_id=export_id)
         html = client.get(response["Location"]).content.decode()
         assert f"/reports/exports/{export_id}/pdf/" in html
+        assert '<p data-status="done">Done</p>' in html  # not "Done: Done"
         download = client.get(f"/reports/exports/{export_id}/pdf/")
         assert download["Content-Type"] == "application/pdf"
         assert "Generate the audit PDF" in client.get("/reports/2026/Q1/").content.decode()

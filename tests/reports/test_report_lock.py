@@ -282,7 +282,7 @@ class TestLateDataAndRestatements:
         assert records_after(organisation_id=organisation_id, version=older, **late) == 1
         assert records_after(organisation_id=organisation_id, version=version, **late) == 1
         html = client.get("/reports/2026/Q1/").content.decode()
-        assert "1 records arrived after lock" in html
+        assert "1 record arrived after lock" in html
 
     def test_a_restatement_needs_a_reason_and_a_lock(self, tenant):
         client = seed_quarter(tenant)

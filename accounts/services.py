@@ -64,10 +64,20 @@ def api_token_create(
     scopes: Iterable[str],
     team: Team | None = None,
     created_by=None,
+    team_ids: frozenset[int] | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token and return it with its key, which is never stored or shown again."""
+    """Create a token and return it with its key, which is never stored or shown again.
+
+    `team_ids`: the creator's teams when they are limited to some; the token is then limited
+    to one of them, so it never reads or writes more than its creator may.
+    """
     if team is not None and team.organisation_id != organisation.id:
         raise ApplicationError("Unknown team", status_code=404)
+    if team_ids is not None and (team is None or team.id not in team_ids):
+        raise ApplicationError(
+            "Limit the token to one of your teams",
+            errors=[{"field": "team", "message": "Choose one of your teams."}],
+        )
     prefix, key = tokens.generate_key()
     token = ApiToken.objects.create(
         organisation=organisation,

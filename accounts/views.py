@@ -17,6 +17,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
@@ -297,12 +298,24 @@ class TokenForm(forms.Form):
         empty_label="All teams",
     )
 
-    def __init__(self, *args, organisation, **kwargs) -> None:
+    def __init__(self, *args, principal: Principal, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.filter(organisation=organisation)
+        teams = Team.objects.filter(organisation=principal.organisation)
+        if principal.team_ids is not None:
+            # A member limited to teams makes tokens limited to one of them.
+            teams = teams.filter(id__in=principal.team_ids)
+            self.fields["team"].required = True
+            self.fields["team"].empty_label = None
+        self.fields["team"].queryset = teams
 
 
-@settings_page(Access.MANAGE)
+def _tokens_of(principal: Principal, user) -> QuerySet[ApiToken]:
+    """Admins see every token of the organisation; others the tokens they created."""
+    tokens = api_token_list(organisation=principal.organisation)
+    return tokens if principal.can(Access.MANAGE) else tokens.filter(created_by=user)
+
+
+@settings_page(Access.TOKENS)
 def tokens_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     # The key of a token just created is shown once: it leaves the session as it is read.
     new_key = request.session.pop(NEW_KEY_SESSION, None)
@@ -314,10 +327,9 @@ def tokens_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "role": principal.role,
             "section": "tokens",
             "can_manage": True,
-            "tokens": api_token_list(organisation=principal.organisation).order_by(
-                "revoked_at", "-created_at"
-            ),
-            "form": TokenForm(organisation=principal.organisation, initial={"scopes": ["ingest"]}),
+            "all_tokens": principal.can(Access.MANAGE),
+            "tokens": _tokens_of(principal, request.user).order_by("revoked_at", "-created_at"),
+            "form": TokenForm(principal=principal, initial={"scopes": ["ingest"]}),
             "new_key": new_key,
             "base_url": f"{request.scheme}://{request.get_host()}",
         },
@@ -325,9 +337,9 @@ def tokens_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 
 
 @require_POST
-@settings_page(Access.MANAGE)
+@settings_page(Access.TOKENS)
 def token_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = TokenForm(request.POST, organisation=principal.organisation)
+    form = TokenForm(request.POST, principal=principal)
     if not form.is_valid():
         form_errors(request, form)
         return redirect("settings-tokens")
@@ -341,6 +353,7 @@ def token_create_view(request: HttpRequest, principal: Principal) -> HttpRespons
             scopes=data["scopes"],
             team=data["team"],
             created_by=request.user,
+            team_ids=principal.team_ids,
         )
         created.update(name=token.name, prefix=token.prefix, key=key)
 
@@ -350,9 +363,9 @@ def token_create_view(request: HttpRequest, principal: Principal) -> HttpRespons
 
 
 @require_POST
-@settings_page(Access.MANAGE)
+@settings_page(Access.TOKENS)
 def token_revoke_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=pk, organisation=principal.organisation)
+    token = get_object_or_404(_tokens_of(principal, request.user), pk=pk)
     run_service(
         request,
         f"Token {token.name} ({token.prefix}…) revoked: it no longer authenticates",

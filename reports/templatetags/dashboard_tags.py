@@ -28,6 +28,12 @@ def nav_section(context) -> str:
 
 
 @register.filter
+def can(principal, access: str) -> bool:
+    """Whether the principal has this access (accounts.principal.Access), e.g. "tokens"."""
+    return bool(principal) and principal.can(access)
+
+
+@register.filter
 def can_manage(principal) -> bool:
     return bool(principal) and principal.can(Access.MANAGE)
 

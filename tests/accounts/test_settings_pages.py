@@ -6,7 +6,11 @@ import re
 import pytest
 from rest_framework.test import APIClient
 
+from accounts.authentication import token_authenticate
 from accounts.models import ApiToken, Membership, Role, Team
+from accounts.principal import principal_for_token
+from accounts.services import api_token_create
+from greenai_portal.errors import ApplicationError
 
 
 def messages_of(response) -> list[str]:
@@ -140,15 +144,60 @@ class TestApiTokens:
             403,
         )
 
-    def test_only_admins_see_or_manage_tokens(self, tenant):
+    def test_esg_officers_and_auditors_make_no_tokens(self, tenant):
         token, _ = ApiToken.objects.get_or_create(
             organisation=tenant.organisation, name="t", prefix="abc", key_hash="x"
         )
-        for role in ("esg_officer", "auditor", "engineer"):
+        for role in ("esg_officer", "auditor"):
             client = tenant.client_for(role)
             assert client.get("/settings/tokens/").status_code == 403
             assert client.post("/settings/tokens/create/", {"name": "x"}).status_code == 403
             assert client.post(f"/settings/tokens/{token.pk}/revoke/").status_code == 403
+
+    def test_an_engineer_makes_and_revokes_their_own_tokens_for_their_teams(self, tenant):
+        admins, _ = ApiToken.objects.get_or_create(
+            organisation=tenant.organisation, name="admin's", prefix="abc", key_hash="x"
+        )
+        client = tenant.client_for("engineer")  # limited to the team "serving"
+        html = client.get("/settings/tokens/").content.decode()
+        assert "Your API tokens" in html and "admin&#x27;s" not in html
+        assert "All teams" not in html and "Research" not in html
+        research = tenant.teams["research"].id
+        serving = tenant.teams["serving"].id
+        for team in ("", research):
+            response = client.post(
+                "/settings/tokens/create/",
+                {"name": "wide", "scopes": ["ingest"], "team": team},
+                follow=True,
+            )
+            assert any(m.startswith("Limited to team:") for m in messages_of(response))
+        assert not ApiToken.objects.filter(name="wide").exists()
+        client.post(
+            "/settings/tokens/create/", {"name": "gpu-cron", "scopes": ["ingest"], "team": serving}
+        )
+        key = re.search(
+            r'<code id="new-key">([^<]+)</code>', client.get("/settings/tokens/").content.decode()
+        ).group(1)
+        token = ApiToken.objects.get(name="gpu-cron")
+        assert (token.team_id, token.created_by) == (serving, tenant.members["engineer"].user)
+        # It authenticates, as the team serving only: no more than its creator.
+        assert principal_for_token(token_authenticate(key)).team_ids == frozenset({serving})
+        assert client.post(f"/settings/tokens/{admins.pk}/revoke/").status_code == 404
+        client.post(f"/settings/tokens/{token.pk}/revoke/")
+        token.refresh_from_db()
+        admins.refresh_from_db()
+        assert token.revoked_at is not None and admins.revoked_at is None
+
+    def test_the_service_keeps_a_limited_creators_token_within_their_teams(self, tenant):
+        with pytest.raises(ApplicationError, match="Limit the token to one of your teams"):
+            api_token_create(
+                organisation=tenant.organisation,
+                name="x",
+                scopes=["read"],
+                team=tenant.teams["research"],
+                team_ids=frozenset({tenant.teams["serving"].id}),
+            )
+        assert not ApiToken.objects.exists()
 
     def test_bad_scopes_are_refused_and_other_tenants_tokens_are_404(self, tenant, outsider):
         client = tenant.client_for("admin")

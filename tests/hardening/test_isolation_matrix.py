@@ -178,13 +178,14 @@ def _form(**values) -> Callable[[World, Caller], dict]:
 
 
 FORM = "multipart"
-MANAGE, READ, INGEST, LOCK, AUDIT, INSTRUMENTS = (
+MANAGE, READ, INGEST, LOCK, AUDIT, INSTRUMENTS, TOKENS = (
     Access.MANAGE,
     Access.READ,
     Access.INGEST,
     Access.LOCK,
     Access.AUDIT,
     Access.INSTRUMENTS,
+    Access.TOKENS,
 )
 INSTRUMENT = {
     "kind": "eac",
@@ -236,12 +237,16 @@ EXPECTATIONS: dict[str, Row] = {
         {"POST": Call(data=_form(role="esg_officer"), format=FORM)},
     ),
     "settings-member-remove": Row({"POST": page(MANAGE, 302, object_url=True)}),
-    "settings-tokens": Row({"GET": page(MANAGE)}),
+    # Engineers make their own tokens, limited to their team ("serving"): the form's token for
+    # all teams is refused on the page, and the admin's token is not theirs to revoke.
+    "settings-tokens": Row({"GET": page(TOKENS)}),
     "settings-token-create": Row(
-        {"POST": page(MANAGE, 302)},
+        {"POST": page(TOKENS, 302, overrides=engineers(Expect(302, False)))},
         {"POST": Call(data=_form(name="ci", scopes="ingest"), format=FORM)},
     ),
-    "settings-token-revoke": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-token-revoke": Row(
+        {"POST": page(TOKENS, 302, object_url=True, overrides={f"{SAME}:engineer": NOT_FOUND})}
+    ),
     "settings-facilities": Row({"GET": page()}),
     "settings-facility-create": Row(
         {"POST": page(MANAGE, 302)},
@@ -298,7 +303,7 @@ EXPECTATIONS: dict[str, Row] = {
     # GET asks to confirm what the lock freezes; POST locks.
     "report-lock-page": Row(
         {
-            "GET": page(LOCK, overrides=engineers(Expect(403, False))),
+            "GET": page(LOCK),
             "POST": page(LOCK, 302, refused=302),
         },
         {"GET": Call(url=lambda w, c: Q2), "POST": Call(url=lambda w, c: Q2, format=FORM)},

@@ -390,6 +390,8 @@ def audit_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     organisation = principal.organisation
     form = AuditFilterForm(request.GET, actions=audit_actions(organisation=organisation))
     filters = form.cleaned_data if form.is_valid() else {}
+    if form.errors:
+        form_errors(request, form)  # said, not ignored: the page then shows every event
     events = audit_event_list(organisation=organisation, **{k: v for k, v in filters.items() if v})
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -8,6 +8,7 @@ Writes go through inventory.settings_services.
 from datetime import date
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -347,8 +348,14 @@ def factors_page(request: HttpRequest, principal: Principal) -> HttpResponse:
         factors = factors.filter(Q(zone__icontains=query) | Q(zone__in=zone_codes.values("code")))
     if kind in FactorKind.values:
         factors = factors.filter(kind=kind)
+    elif kind:
+        messages.warning(
+            request, f"The kind {kind!r} is not one of the choices; showing every kind."
+        )
     if year.isdigit():
         factors = factors.filter(year=int(year))
+    elif year:
+        messages.warning(request, f"The year {year!r} is not a year; showing every year.")
     page = Paginator(factors, 50).get_page(request.GET.get("page"))
     zone_names = dict(
         Zone.objects.filter(code__in={f.zone for f in page}).values_list("code", "name")

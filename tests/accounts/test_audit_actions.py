@@ -202,3 +202,9 @@ def test_the_trail_page_reads_as_sentences_not_python_values(tenant):
     assert "<strong>team</strong>: —" in html
     assert "<strong>role</strong>: ESG officer" in html
     assert "[&#x27;ingest&#x27;" not in html and "None" not in html and "esg_officer<" not in html
+
+
+def test_a_bad_audit_filter_is_named_not_ignored(tenant):
+    response = tenant.client_for("admin").get("/settings/audit/?date_from=yesterday")
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["From: Enter a valid date."]

@@ -264,3 +264,12 @@ class TestMappingRules:
         )
         client.post(f"/settings/mapping-rules/{rule.pk}/delete/")
         assert not TeamMappingRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_factor_library_names_a_bad_filter(tenant):
+    response = tenant.client_for("auditor").get("/factors/?kind=greenest&year=last")
+    assert messages_of(response) == [
+        "The kind 'greenest' is not one of the choices; showing every kind.",
+        "The year 'last' is not a year; showing every year.",
+    ]

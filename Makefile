@@ -15,16 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The setup steps say what they did in a line or two (warnings still show); the server's
+# own lines end with its URL, right under the demo logins.
 run: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py load_factors
-	$(BIN)/python manage.py seed_demo
+	@$(BIN)/python manage.py migrate --noinput --verbosity 0
+	@DJANGO_LOG_LEVEL=WARNING $(BIN)/python manage.py load_factors
+	@DJANGO_LOG_LEVEL=WARNING $(BIN)/python manage.py seed_demo
 	@echo
-	@echo "GreenAI Portal: http://127.0.0.1:$(PORT)/"
 	@echo "Demo logins (password greenai-demo): admin, esg, engineer, auditor"
 	@echo "API docs: http://127.0.0.1:$(PORT)/api/docs/"
 	@echo
-	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+	@DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver --skip-checks 127.0.0.1:$(PORT)
 
 # Chromium runs the browser tests; pdftotext lets the tests read the audit PDF back.
 system-packages:

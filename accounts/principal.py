@@ -11,12 +11,28 @@ class Access:
     LOCK = "lock"
     MANAGE = "manage"
     AUDIT = "audit"  # read the audit trail of administrative actions
+    INSTRUMENTS = "instruments"  # add and delete contractual instruments (market-based method)
+    TOKENS = "tokens"  # create API tokens: admins any, engineers their own (MANAGE tells apart)
 
 
 ROLE_ACCESS: dict[str, frozenset[str]] = {
-    Role.ADMIN: frozenset({Access.READ, Access.INGEST, Access.LOCK, Access.MANAGE, Access.AUDIT}),
-    Role.ESG_OFFICER: frozenset({Access.READ, Access.LOCK}),
-    Role.ENGINEER: frozenset({Access.READ, Access.INGEST}),
+    Role.ADMIN: frozenset(
+        {
+            Access.READ,
+            Access.INGEST,
+            Access.LOCK,
+            Access.MANAGE,
+            Access.AUDIT,
+            Access.INSTRUMENTS,
+            Access.TOKENS,
+        }
+    ),
+    # Buying certificates and signing PPAs is the ESG officer's job, and so is answering for
+    # the figures: they keep the instruments and read who changed what.
+    Role.ESG_OFFICER: frozenset({Access.READ, Access.LOCK, Access.AUDIT, Access.INSTRUMENTS}),
+    # Engineers wire their jobs and schedulers to the API: they make (and revoke) their own
+    # tokens, limited to their teams.
+    Role.ENGINEER: frozenset({Access.READ, Access.INGEST, Access.TOKENS}),
     # Auditors check the controls: who changed tokens, factors, instruments and locks, and when.
     Role.AUDITOR: frozenset({Access.READ, Access.AUDIT}),
 }

@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterable
 
 from django.contrib.auth import get_user_model
@@ -71,10 +72,20 @@ def api_token_create(
     scopes: Iterable[str],
     team: Team | None = None,
     created_by=None,
+    team_ids: frozenset[int] | None = None,
 ) -> tuple[ApiToken, str]:
-    """Create a token and return it with its key, which is never stored or shown again."""
+    """Create a token and return it with its key, which is never stored or shown again.
+
+    `team_ids`: the creator's teams when they are limited to some; the token is then limited
+    to one of them, so it never reads or writes more than its creator may.
+    """
     if team is not None and team.organisation_id != organisation.id:
         raise ApplicationError("Unknown team", status_code=404)
+    if team_ids is not None and (team is None or team.id not in team_ids):
+        raise ApplicationError(
+            "Limit the token to one of your teams",
+            errors=[{"field": "team", "message": "Choose one of your teams."}],
+        )
     prefix, key = tokens.generate_key()
     token = ApiToken.objects.create(
         organisation=organisation,
@@ -189,6 +200,18 @@ def _teams_of(organisation: Organisation, teams: Iterable[Team]) -> list[Team]:
     return teams
 
 
+MEMBER_NAME = r"[\w.+-]+"
+
+
+def member_login(*, organisation: Organisation, name: str) -> str:
+    """The login of a member named `name`: "dana" in organisation "acme" logs in as
+    "dana@acme"."""
+    name = name.strip()
+    if not re.fullmatch(MEMBER_NAME, name):
+        raise ApplicationError("A username is letters, digits and . + - _ only")
+    return f"{name}@{organisation.slug}"
+
+
 def member_create(
     *,
     organisation: Organisation,
@@ -199,12 +222,14 @@ def member_create(
     email: str = "",
     actor=None,
 ) -> Membership:
-    """A new login for a new person; an existing username is refused, not taken over."""
-    username = username.strip()
-    if not username:
-        raise ApplicationError("Give a username")
+    """A new login for a new person, `username@<organisation slug>`.
+
+    Logins are one namespace for the whole portal: qualified by the organisation, a name can
+    only clash inside it, so no answer here tells whether another organisation has it.
+    """
+    username = member_login(organisation=organisation, name=username)
     if get_user_model().objects.filter(username=username).exists():
-        raise ApplicationError(f"The username {username!r} is taken; choose another")
+        raise ApplicationError(f"{username} is already a login of {organisation.name}")
     try:
         validate_password(password, get_user_model()(username=username, email=email))
     except ValidationError as error:

@@ -6,15 +6,22 @@ Writes go through accounts.services; a refused write comes back as a message on 
 
 import zoneinfo
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
+from math import ceil
 
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_actions, audit_event_list
@@ -22,9 +29,11 @@ from accounts.models import ApiToken, Membership, Role, Scope, Team
 from accounts.principal import Access, Principal
 from accounts.selectors import api_token_list, principal_for_request, team_list
 from accounts.services import (
+    MEMBER_NAME,
     api_token_create,
     api_token_revoke,
     member_create,
+    member_login,
     member_remove,
     member_update,
     organisation_time_zone_set,
@@ -95,6 +104,43 @@ def form_errors(request: HttpRequest, form: forms.Form) -> None:
             messages.error(request, f"{label or 'Form'}: {error}")
 
 
+# --- Login lockout ------------------------------------------------------------------------
+
+
+def login_wait(request: HttpRequest, credentials: dict | None) -> timedelta:
+    """How long until this username may try again from this address: the cool-off counts
+    from the latest failed attempt (django-axes moves it on with every attempt)."""
+    cool_off = get_cool_off(request) or timedelta(0)
+    username = get_client_username(request, credentials)
+    latest = (
+        AccessAttempt.objects.filter(
+            username=username, ip_address=getattr(request, "axes_ip_address", None)
+        )
+        .order_by("-attempt_time")
+        .values_list("attempt_time", flat=True)
+        .first()
+    )
+    if latest is None:
+        return cool_off
+    return max(latest + cool_off - timezone.now(), timedelta(seconds=1))
+
+
+def login_locked_out(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials=None
+) -> HttpResponse:
+    """django-axes' lockout answer (AXES_LOCKOUT_CALLABLE): the portal's page with the wait,
+    and the same wait in Retry-After for scripts."""
+    seconds = ceil(login_wait(request, credentials).total_seconds())
+    response = render(
+        request,
+        "registration/locked_out.html",
+        {"minutes": ceil(seconds / 60), "failure_limit": settings.AXES_FAILURE_LIMIT},
+        status=429,
+    )
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 # --- Teams and members --------------------------------------------------------------------
 
 
@@ -103,7 +149,12 @@ class TeamForm(forms.Form):
 
 
 class MemberForm(forms.Form):
-    username = forms.CharField(max_length=150, label="Username")
+    username = forms.RegexField(
+        regex=rf"^{MEMBER_NAME}$",
+        max_length=120,
+        label="Username (they log in as username@organisation)",
+        error_messages={"invalid": "Letters, digits and . + - _ only."},
+    )
     email = forms.EmailField(required=False, label="Email")
     password = forms.CharField(
         widget=forms.PasswordInput, label="Initial password", min_length=8, strip=False
@@ -116,6 +167,7 @@ class MemberForm(forms.Form):
     def __init__(self, *args, organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["teams"].queryset = Team.objects.filter(organisation=organisation)
+        self.fields["username"].label = f"Username (they log in as username@{organisation.slug})"
 
 
 class MemberUpdateForm(forms.Form):
@@ -198,9 +250,10 @@ def member_create_view(request: HttpRequest, principal: Principal) -> HttpRespon
     form = MemberForm(request.POST, organisation=principal.organisation)
     if form.is_valid():
         data = form.cleaned_data
+        login = member_login(organisation=principal.organisation, name=data["username"])
         run_service(
             request,
-            f"{data['username']} added as {Role(data['role']).label}",
+            f"{data['username']} added as {Role(data['role']).label}; they log in as {login}",
             lambda: member_create(
                 organisation=principal.organisation,
                 username=data["username"],
@@ -262,12 +315,24 @@ class TokenForm(forms.Form):
         empty_label="All teams",
     )
 
-    def __init__(self, *args, organisation, **kwargs) -> None:
+    def __init__(self, *args, principal: Principal, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["team"].queryset = Team.objects.filter(organisation=organisation)
+        teams = Team.objects.filter(organisation=principal.organisation)
+        if principal.team_ids is not None:
+            # A member limited to teams makes tokens limited to one of them.
+            teams = teams.filter(id__in=principal.team_ids)
+            self.fields["team"].required = True
+            self.fields["team"].empty_label = None
+        self.fields["team"].queryset = teams
 
 
-@settings_page(Access.MANAGE)
+def _tokens_of(principal: Principal, user) -> QuerySet[ApiToken]:
+    """Admins see every token of the organisation; others the tokens they created."""
+    tokens = api_token_list(organisation=principal.organisation)
+    return tokens if principal.can(Access.MANAGE) else tokens.filter(created_by=user)
+
+
+@settings_page(Access.TOKENS)
 def tokens_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     # The key of a token just created is shown once: it leaves the session as it is read.
     new_key = request.session.pop(NEW_KEY_SESSION, None)
@@ -279,10 +344,9 @@ def tokens_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "role": principal.role,
             "section": "tokens",
             "can_manage": True,
-            "tokens": api_token_list(organisation=principal.organisation).order_by(
-                "revoked_at", "-created_at"
-            ),
-            "form": TokenForm(organisation=principal.organisation, initial={"scopes": ["ingest"]}),
+            "all_tokens": principal.can(Access.MANAGE),
+            "tokens": _tokens_of(principal, request.user).order_by("revoked_at", "-created_at"),
+            "form": TokenForm(principal=principal, initial={"scopes": ["ingest"]}),
             "new_key": new_key,
             "base_url": f"{request.scheme}://{request.get_host()}",
         },
@@ -290,9 +354,9 @@ def tokens_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 
 
 @require_POST
-@settings_page(Access.MANAGE)
+@settings_page(Access.TOKENS)
 def token_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    form = TokenForm(request.POST, organisation=principal.organisation)
+    form = TokenForm(request.POST, principal=principal)
     if not form.is_valid():
         form_errors(request, form)
         return redirect("settings-tokens")
@@ -306,6 +370,7 @@ def token_create_view(request: HttpRequest, principal: Principal) -> HttpRespons
             scopes=data["scopes"],
             team=data["team"],
             created_by=request.user,
+            team_ids=principal.team_ids,
         )
         created.update(name=token.name, prefix=token.prefix, key=key)
 
@@ -315,9 +380,9 @@ def token_create_view(request: HttpRequest, principal: Principal) -> HttpRespons
 
 
 @require_POST
-@settings_page(Access.MANAGE)
+@settings_page(Access.TOKENS)
 def token_revoke_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
-    token = get_object_or_404(ApiToken, pk=pk, organisation=principal.organisation)
+    token = get_object_or_404(_tokens_of(principal, request.user), pk=pk)
     run_service(
         request,
         f"Token {token.name} ({token.prefix}…) revoked: it no longer authenticates",
@@ -342,6 +407,8 @@ def audit_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     organisation = principal.organisation
     form = AuditFilterForm(request.GET, actions=audit_actions(organisation=organisation))
     filters = form.cleaned_data if form.is_valid() else {}
+    if form.errors:
+        form_errors(request, form)  # said, not ignored: the page then shows every event
     events = audit_event_list(organisation=organisation, **{k: v for k, v in filters.items() if v})
     page = Paginator(events, AUDIT_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -73,6 +73,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The portal's 404 and 405 pages, also under DEBUG (no technical page listing the URLs).
+    "greenai_portal.error_pages.ErrorPagesMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into a 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -87,6 +89,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("GREENAI_LOGIN_COOLOFF_MINUTES", d
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_IPWARE_PROXY_COUNT = env.int("GREENAI_PROXY_COUNT", default=0)
+# Lockouts and failed logins are still logged; not the banner at every start of a command.
+AXES_VERBOSE = False
+# The lockout answers with the portal's page, the wait in words and in Retry-After.
+AXES_LOCKOUT_CALLABLE = "accounts.views.login_locked_out"
 
 ROOT_URLCONF = "greenai_portal.urls"
 WSGI_APPLICATION = "greenai_portal.wsgi.application"
@@ -109,6 +115,11 @@ TEMPLATES = [
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
+# The record indexes carry extra columns on Postgres (INCLUDE); SQLite, the bare-machine
+# default, ignores them by design, so its warning (models.W040) says nothing worth reading.
+SILENCED_SYSTEM_CHECKS = (
+    ["models.W040"] if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" else []
+)
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -170,7 +181,8 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 # Celery: eager without a broker so a bare machine computes in-process.
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The in-memory broker is named with its host, or kombu warns "No hostname was supplied".
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # No result backend: tasks record what they did in the database and nobody reads task results,
 # so a publish touches the broker only (a Redis result backend would also subscribe, and retry).
 CELERY_RESULT_BACKEND = None
@@ -311,6 +323,7 @@ GREENAI_TOKEN_TOUCH_SECONDS = env.int("GREENAI_TOKEN_TOUCH_SECONDS", default=60)
 LOG_FORMAT = env.str("DJANGO_LOG_FORMAT", default="plain")
 if LOG_FORMAT not in ("plain", "json"):
     raise ImproperlyConfigured(f"DJANGO_LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+LOG_LEVEL = env.str("DJANGO_LOG_LEVEL", default="INFO")
 # API keys never reach a log: every handler redacts them (RedactKeysFilter), and the loggers
 # that would otherwise keep handlers of their own (Django's request and runserver logs,
 # gunicorn's access and error logs) hand their records to those handlers.
@@ -338,14 +351,18 @@ LOGGING = {
             "filters": ["redact_keys", "require_debug_false"],
         },
     },
-    "root": {"handlers": ["console"], "level": env.str("DJANGO_LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        # Django's default: errors e-mailed to ADMINS (when set and DEBUG is off).
-        "django": {"handlers": ["mail_admins"], "propagate": True},
+        # Django's default: errors e-mailed to ADMINS (when set and DEBUG is off); its own
+        # console handler is left out, since the root's would print each record a second time.
+        "django": {"handlers": ["mail_admins"], "level": LOG_LEVEL, "propagate": True},
         **{
             name: {"handlers": [], "propagate": True}
             for name in ("django.server", "gunicorn.access", "gunicorn.error")
         },
+        # In-process (eager) tasks: the computation logs what it did; Celery's "Task ...
+        # succeeded" line with the task's request dict adds nothing but noise. A worker keeps it.
+        "celery.app.trace": {"level": "WARNING" if CELERY_TASK_ALWAYS_EAGER else "INFO"},
     },
 }
 # Error pages and admin e-mails show the request (URL, GET, headers): keys redacted there too.

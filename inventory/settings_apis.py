@@ -60,13 +60,14 @@ def _answer(data: dict, job: RecalculationJob | None, code: int = status.HTTP_20
 
 
 class _ManagedApi(APIView):
-    """The organisation's rows of `model`: reads need read access, writes manage (admins)."""
+    """The organisation's rows of `model`: reads need read access, writes `write_access`."""
 
     model: type[Model]
     serializer_class: type[serializers.ModelSerializer]
+    write_access = Access.MANAGE
 
     def get_permissions(self):
-        self.required_access = Access.READ if self.request.method == "GET" else Access.MANAGE
+        self.required_access = Access.READ if self.request.method == "GET" else self.write_access
         return super().get_permissions()
 
     def rows(self):
@@ -220,10 +221,11 @@ class InstrumentInputSerializer(serializers.Serializer):
 
 @_schema(InstrumentSerializer, InstrumentInputSerializer, "InstrumentCreated")
 class InstrumentListApi(_RowsApi):
-    """The organisation's contractual instruments (market-based method); admins add one,
-    which rebuilds the market allocation of its market over its validity."""
+    """The organisation's contractual instruments (market-based method); admins and ESG
+    officers add one, which rebuilds the market allocation of its market over its validity."""
 
     model = ContractualInstrument
+    write_access = Access.INSTRUMENTS
     serializer_class = InstrumentSerializer
     input_serializer = InstrumentInputSerializer
     ordering = ("valid_from", "id")
@@ -234,9 +236,11 @@ class InstrumentListApi(_RowsApi):
 
 
 class InstrumentDetailApi(_RowApi):
-    """An instrument; admins delete one that no market-based figure has used yet."""
+    """An instrument; admins and ESG officers delete one that no market-based figure has
+    used yet."""
 
     model = ContractualInstrument
+    write_access = Access.INSTRUMENTS
     serializer_class = InstrumentSerializer
 
     def remove(self, row, actor) -> RecalculationJob:

@@ -1,12 +1,14 @@
 """Pages for the inventory: settings (facilities and PUE, contractual instruments, factor
 overrides), the factor library browser and the data page (batches, waiting records, quality).
 
-Admins manage; other roles read. Writes go through inventory.settings_services.
+Admins manage; ESG officers keep the contractual instruments too; other roles read.
+Writes go through inventory.settings_services.
 """
 
 from datetime import date
 
 from django import forms
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
@@ -62,12 +64,13 @@ def _zones() -> list[tuple[str, str]]:
     return [(code, f"{code} — {name}") for code, name in Zone.objects.values_list("code", "name")]
 
 
-def _context(principal: Principal, section: str, **extra) -> dict:
+def _context(principal: Principal, section: str, manage: str = Access.MANAGE, **extra) -> dict:
+    """A settings page's context; `manage` is the access that may change what it shows."""
     return {
         "principal": principal,
         "role": principal.role,
         "section": section,
-        "can_manage": principal.can(Access.MANAGE),
+        "can_manage": principal.can(manage),
         **extra,
     }
 
@@ -171,12 +174,18 @@ def instruments_page(request: HttpRequest, principal: Principal) -> HttpResponse
     return render(
         request,
         "dashboard/settings/instruments.html",
-        _context(principal, "instruments", instruments=instruments, form=InstrumentForm()),
+        _context(
+            principal,
+            "instruments",
+            Access.INSTRUMENTS,
+            instruments=instruments,
+            form=InstrumentForm(),
+        ),
     )
 
 
 @require_POST
-@settings_page(Access.MANAGE)
+@settings_page(Access.INSTRUMENTS)
 def instrument_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
     submit_form(
         request,
@@ -190,7 +199,7 @@ def instrument_create_view(request: HttpRequest, principal: Principal) -> HttpRe
 
 
 @require_POST
-@settings_page(Access.MANAGE)
+@settings_page(Access.INSTRUMENTS)
 def instrument_delete_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
     instrument = get_object_or_404(
         ContractualInstrument, pk=pk, organisation=principal.organisation
@@ -339,8 +348,14 @@ def factors_page(request: HttpRequest, principal: Principal) -> HttpResponse:
         factors = factors.filter(Q(zone__icontains=query) | Q(zone__in=zone_codes.values("code")))
     if kind in FactorKind.values:
         factors = factors.filter(kind=kind)
+    elif kind:
+        messages.warning(
+            request, f"The kind {kind!r} is not one of the choices; showing every kind."
+        )
     if year.isdigit():
         factors = factors.filter(year=int(year))
+    elif year:
+        messages.warning(request, f"The year {year!r} is not a year; showing every year.")
     page = Paginator(factors, 50).get_page(request.GET.get("page"))
     zone_names = dict(
         Zone.objects.filter(code__in={f.zone for f in page}).values_list("code", "name")

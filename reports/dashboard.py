@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -88,40 +89,66 @@ def period_presets(today: date) -> list[tuple[str, str, date, date]]:
     return presets
 
 
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value else None
-    except ValueError:
+def _id_filter(request: HttpRequest, name: str, everything: str) -> int | None:
+    """An id filter; a value that is not one is named to the reader, who sees `everything`."""
+    value = request.GET.get(name, "").strip()
+    if not value:
         return None
+    if value.isdigit():
+        return int(value)
+    _ignored(request, f"The {name} {value!r} is not one of the choices", everything)
+    return None
+
+
+def _ignored(request: HttpRequest, problem: str, shown: str) -> None:
+    # Without the messages middleware (a bare request) the fallback alone applies.
+    messages.warning(request, f"{problem}; showing {shown} instead.", fail_silently=True)
+
+
+def _period(request: HttpRequest, presets: dict) -> tuple[str, date, date]:
+    """The preset named by `period`, else the custom `start`/`end`, else the last 12 months
+    (saying why when something was asked for)."""
+    key = request.GET.get("period", "")
+    if key in presets:
+        return key, *presets[key]
+    start, end = request.GET.get("start", ""), request.GET.get("end", "")
+    if start or end:
+        try:
+            first, after = date.fromisoformat(start), date.fromisoformat(end)
+        except ValueError:
+            first = after = None
+        if first and after and first < after:
+            return "custom", first, after
+        _ignored(
+            request,
+            f"From {start or '?'} to {end or '?'} is not a period (two dates, YYYY-MM-DD, "
+            "the first before the second)",
+            "the last 12 months",
+        )
+    elif key:
+        _ignored(request, f"The period {key!r} is not one of the choices", "the last 12 months")
+    return "12m", *presets["12m"]
 
 
 def parse_filters(request: HttpRequest, **fixed) -> tuple[Filters, str]:
-    """Filters from the query string; unknown values fall back to the defaults.
+    """Filters from the query string; a value that is not valid falls back to the default,
+    and the reader is told (a message on the page) rather than shown other figures silently.
 
     `period` names a preset; `start`/`end` (ISO dates, end exclusive) give a custom period.
     """
     presets = {key: (start, end) for key, _, start, end in period_presets(date.today())}
-    key = request.GET.get("period", "")
-    if key in presets:
-        start, end = presets[key]
-    else:
-        try:
-            start = date.fromisoformat(request.GET["start"])
-            end = date.fromisoformat(request.GET["end"])
-            key = "custom"
-            if end <= start:
-                raise ValueError
-        except (KeyError, ValueError):
-            key = "12m"
-            start, end = presets[key]
+    key, start, end = _period(request, presets)
     scope = request.GET.get("scope") or None
+    if scope and scope not in EmissionScope.values:
+        _ignored(request, f"The scope {scope!r} is not one of the choices", "every scope")
+        scope = None
     filters = Filters(
         start=start,
         end=end,
-        team_id=_int(request.GET.get("team")),
-        model_id=_int(request.GET.get("model")),
-        location_id=_int(request.GET.get("location")),
-        scope=scope if scope in EmissionScope.values else None,
+        team_id=_id_filter(request, "team", "every team"),
+        model_id=_id_filter(request, "model", "every model"),
+        location_id=_id_filter(request, "location", "every location"),
+        scope=scope,
     )
     return replace(filters, **fixed), key
 

@@ -23,6 +23,11 @@ def quarter(year: int, number: int) -> Period:
     return Period(f"{year} Q{number}", start, end)
 
 
+def has_ended(period: Period, today: date) -> bool:
+    """True once the period's last day is over (its end is exclusive)."""
+    return today >= period.end
+
+
 def previous_quarter(year: int, number: int) -> tuple[int, int]:
     return (year - 1, 4) if number == 1 else (year, number - 1)
 

@@ -132,10 +132,30 @@ def _create_version(principal: Principal, user, **fields) -> ReportVersion:
         ) from exc
 
 
+def _require_reason_for_early_lock(year: int, quarter: int, reason: str) -> None:
+    """A quarter still running will receive more records: locking it now needs a reason."""
+    period = periods.quarter(year, quarter)
+    if reason or periods.has_ended(period, timezone.localdate()):
+        return
+    last_day = period.end - timedelta(days=1)
+    raise ApplicationError(
+        f"{period.label} has not ended (it runs to {last_day:%-d %b %Y}); "
+        "give a reason to lock it early",
+        errors=[{"field": "reason", "message": "Required to lock a quarter that has not ended."}],
+    )
+
+
 @transaction.atomic
-def report_lock(*, principal: Principal, year: int, quarter: int, user=None) -> ReportVersion:
-    """Lock a quarter: version 1, with totals, lines, factors, input count and hash."""
+def report_lock(
+    *, principal: Principal, year: int, quarter: int, reason: str = "", user=None
+) -> ReportVersion:
+    """Lock a quarter: version 1, with totals, lines, factors, input count and hash.
+
+    A quarter that has not ended yet is locked only with a reason, stored with the version.
+    """
     _require_whole_organisation(principal, Access.LOCK)
+    reason = (reason or "").strip()
+    _require_reason_for_early_lock(year, quarter, reason)
     # Locks and restatements of one organisation take turns.
     Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
     if report_versions(principal=principal, year=year, quarter=quarter):
@@ -144,7 +164,9 @@ def report_lock(*, principal: Principal, year: int, quarter: int, user=None) -> 
             status_code=409,
         )
     snapshot = _snapshot(principal, year, quarter)
-    version = _create_version(principal, user, year=year, quarter=quarter, version=1, **snapshot)
+    version = _create_version(
+        principal, user, year=year, quarter=quarter, version=1, reason=reason, **snapshot
+    )
     _version_audited(version, "report.lock", user)
     logger.info("locked report", extra={"report_version_id": version.id})
     return version

@@ -1,11 +1,15 @@
 """Scope 2 report pages: the quarter's report, lock / restate / export forms, export status."""
 
+from datetime import timedelta
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
@@ -45,22 +49,36 @@ def reports_index(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _version_asked(request: HttpRequest, whole: bool) -> int | None:
+    """The locked version named by ?version=, if it can be shown; the reader is told when not."""
+    asked = request.GET.get("version", "").strip()
+    if not asked:
+        return None
+    if not asked.isdigit() or int(asked) < 1:
+        messages.error(request, f"Version {asked!r} is not a version number; the latest is shown.")
+        return None
+    if not whole:
+        # A locked version covers the whole organisation; a reader limited to teams sees
+        # the live figures of those teams (the page says so), whatever version is named.
+        messages.info(
+            request,
+            f"Version {asked} covers the whole organisation; you see your teams' live figures.",
+        )
+        return None
+    return int(asked)
+
+
 @login_required
 def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
     principal = _principal(request)
     if not 1 <= quarter <= 4:
         raise Http404("No such quarter")
-    version = request.GET.get("version")
+    whole = principal.team_ids is None
+    version = _version_asked(request, whole)
     try:
-        document = scope2_document(
-            principal=principal,
-            year=year,
-            quarter=quarter,
-            version=int(version) if version and version.isdigit() else None,
-        )
+        document = scope2_document(principal=principal, year=year, quarter=quarter, version=version)
     except ReportVersion.DoesNotExist as exc:
         raise Http404(str(exc)) from exc
-    whole = principal.team_ids is None
     figures = report_figures(document)
     query = f"?year={year}&quarter={quarter}" + (
         f"&version={document['version']}" if document["version"] else ""
@@ -106,13 +124,44 @@ def _act(request: HttpRequest, year: int, quarter: int, action) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def report_lock_page(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
-    return _act(
+    """GET: what locking freezes, to confirm (and, for a quarter still running, why);
+    POST: the lock."""
+    if request.method == "POST":
+        return _act(
+            request,
+            year,
+            quarter,
+            lambda p: report_lock(
+                principal=p,
+                year=year,
+                quarter=quarter,
+                reason=request.POST.get("reason", ""),
+                user=request.user,
+            ),
+        )
+    principal = _principal(request)
+    if not 1 <= quarter <= 4:
+        raise Http404("No such quarter")
+    if principal.team_ids is not None or not principal.can(Access.LOCK):
+        raise PermissionDenied("Your role does not allow locking a quarter")
+    document = scope2_document(principal=principal, year=year, quarter=quarter)
+    if document["versions"]:
+        messages.info(request, f"{year} Q{quarter} is already locked; restate it to change it.")
+        return redirect(_quarter_url(year, quarter))
+    period = periods.quarter(year, quarter)
+    return render(
         request,
-        year,
-        quarter,
-        lambda p: report_lock(principal=p, year=year, quarter=quarter, user=request.user),
+        "reports/lock_confirm.html",
+        {
+            "organisation": principal.organisation,
+            "role": principal.role,
+            "doc": document,
+            "ended": periods.has_ended(period, timezone.localdate()),
+            "first_day": period.start,
+            "last_day": period.end - timedelta(days=1),
+        },
     )
 
 

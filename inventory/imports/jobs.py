@@ -297,7 +297,8 @@ def _run(job: ImportJob) -> ImportJob:
         return _finish(
             job,
             ImportStatus.FAILED,
-            f"{errors.count} problems in the file; nothing was stored",
+            f"{errors.count} problem{'' if errors.count == 1 else 's'} in the file; "
+            "nothing was stored",
             errors=errors.errors,
             error_count=errors.count,
             **summary,

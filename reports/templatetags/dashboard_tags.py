@@ -4,6 +4,7 @@ from django import template
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
+from accounts.templatetags.audit_format import role_label
 
 register = template.Library()
 
@@ -15,6 +16,21 @@ def nav_principal(context):
     if request is None or not request.user.is_authenticated:
         return None
     return principal_for_request(request)
+
+
+@register.simple_tag(takes_context=True)
+def nav_section(context) -> str:
+    """The main menu item a page belongs to: the first segment of its path ("" for the
+    overview; "teams" and "models" are the overview's own pages)."""
+    request = context.get("request")
+    section = request.path.strip("/").split("/", 1)[0] if request is not None else ""
+    return "" if section in ("teams", "models") else section
+
+
+@register.filter
+def can(principal, access: str) -> bool:
+    """Whether the principal has this access (accounts.principal.Access), e.g. "tokens"."""
+    return bool(principal) and principal.can(access)
 
 
 @register.filter
@@ -41,11 +57,7 @@ def signed_pct(change) -> str:
     return "" if change is None else f"{change:+.1f} %"
 
 
-@register.filter
-def role_label(role: str | None) -> str:
-    from accounts.models import Role
-
-    return Role(role).label if role in Role.values else ""
+register.filter("role_label", role_label)
 
 
 @register.filter

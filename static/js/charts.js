@@ -3,12 +3,31 @@
 (function () {
   "use strict";
 
+  // Plotly.py writes a trace's values as a list or, for arrays, as base64 ({bdata: ...}).
+  function hasValues(values) {
+    return Array.isArray(values) ? values.length > 0 : Boolean(values && values.bdata);
+  }
+
+  function hasPoints(figure) {
+    return (figure.data || []).some(function (trace) {
+      return hasValues(trace.x) || hasValues(trace.y) || hasValues(trace.values);
+    });
+  }
+
   // <div id="X-chart"> takes its figure from <script id="X-data" type="application/json">.
   if (window.Plotly) {
     document.querySelectorAll(".chart").forEach(function (container) {
       var source = document.getElementById(container.id.replace(/-chart$/, "-data"));
       if (!source) return;
       var figure = JSON.parse(source.textContent);
+      // A figure without a single point would be drawn as bare axes from -1 to 6: say so instead.
+      if (!hasPoints(figure)) {
+        container.classList.add("empty");
+        container.setAttribute("data-empty", "true");
+        container.setAttribute("data-rendered", "true");
+        container.textContent = "Nothing to chart for this period.";
+        return;
+      }
       Plotly.newPlot(container, figure.data, figure.layout, {
         responsive: true,
         displaylogo: false,

@@ -47,18 +47,18 @@ def test_team_and_member_changes_are_recorded_with_before_and_after(tenant):
         {"username": "new-engineer", "password": "a-long-passphrase-9", "role": "engineer",
          "teams": [tenant.teams["research"].pk]},
     )  # fmt: skip
-    membership = Membership.objects.get(user__username="new-engineer")
+    membership = Membership.objects.get(user__username="new-engineer@acme")
     admin.post(f"/settings/members/{membership.pk}/", {"role": "auditor"})
     admin.post(f"/settings/members/{membership.pk}/remove/")
 
     assert only_event(tenant, "team.create").details == {"name": "Vision", "slug": "vision"}
     assert only_event(tenant, "member.create").details == {
-        "username": "new-engineer",
+        "username": "new-engineer@acme",
         "role": "engineer",
         "teams": ["research"],
     }
     assert only_event(tenant, "member.update").details == {
-        "username": "new-engineer",
+        "username": "new-engineer@acme",
         "before": {"role": "engineer", "teams": ["research"]},
         "after": {"role": "auditor", "teams": []},
     }
@@ -166,14 +166,19 @@ def test_other_organisations_never_see_the_events(tenant, outsider):
     assert not AuditEvent.objects.filter(organisation=outsider.organisation).exists()
 
 
-def test_admins_and_auditors_read_the_trail_on_its_page_and_api_filtered(tenant, outsider):
+def test_admins_auditors_and_esg_officers_read_the_trail_on_its_page_and_api_filtered(
+    tenant, outsider
+):
     admin = tenant.client_for("admin")
     admin.post("/settings/teams/create/", {"name": "Vision"})
     admin.post("/settings/tokens/create/", {"name": "ci runner", "scopes": ["ingest"]})
 
-    html = tenant.client_for("auditor").get("/settings/audit/?action=token.create").content.decode()
-    assert "<code>token.create</code>" in html and "<code>team.create</code>" not in html
-    assert tenant.client_for("esg_officer").get("/settings/audit/").status_code == 403
+    for role in ("auditor", "esg_officer"):
+        page = tenant.client_for(role).get("/settings/audit/?action=token.create")
+        html = page.content.decode()
+        assert 'data-action="token.create"' in html and 'data-action="team.create"' not in html
+    assert tenant.client_for("engineer").get("/settings/audit/").status_code == 403
+    assert tenant.client_for("esg_officer").get("/api/v1/audit-events/").json()["count"] == 2
 
     body = tenant.client_for("auditor").get("/api/v1/audit-events/?action=team").json()
     assert body["count"] == 1
@@ -183,3 +188,23 @@ def test_admins_and_auditors_read_the_trail_on_its_page_and_api_filtered(tenant,
     assert reader.get("/api/v1/audit-events/").status_code == 403
     bad = tenant.client_for("admin").get("/api/v1/audit-events/?date_from=yesterday")
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "date_from"
+
+
+def test_the_trail_page_reads_as_sentences_not_python_values(tenant):
+    admin = tenant.client_for("admin")
+    admin.post("/settings/tokens/create/", {"name": "ci runner", "scopes": ["ingest", "read"]})
+    admin.post(
+        "/settings/members/add/",
+        {"username": "dana", "password": "long-enough-1", "role": "esg_officer"},
+    )
+    html = admin.get("/settings/audit/").content.decode()
+    assert "<strong>scopes</strong>: ingest, read" in html
+    assert "<strong>team</strong>: —" in html
+    assert "<strong>role</strong>: ESG officer" in html
+    assert "[&#x27;ingest&#x27;" not in html and "None" not in html and "esg_officer<" not in html
+
+
+def test_a_bad_audit_filter_is_named_not_ignored(tenant):
+    response = tenant.client_for("admin").get("/settings/audit/?date_from=yesterday")
+    messages = [str(m) for m in response.context["messages"]]
+    assert messages == ["From: Enter a valid date."]

@@ -26,3 +26,17 @@ class TestLoginThrottling:
             self.login(client, "wrong")
         other = client.post("/login/", {"username": "acme-auditor", "password": PASSWORD})
         assert other.status_code == 302
+
+    def test_the_lockout_page_says_how_long_to_wait_and_retry_after_says_it_too(
+        self, client, tenant, settings
+    ):
+        for _ in range(settings.AXES_FAILURE_LIMIT):
+            response = self.login(client, "wrong")
+        # Cool-off 15 minutes from the attempt just made: 900 s, "15 minutes" on the page
+        # (a second may pass between the attempt and the answer, hence 899).
+        assert response.status_code == 429
+        assert int(response["Retry-After"]) in (899, 900)
+        html = response.content.decode()
+        assert "Too many attempts" in html and "15 minutes" in html
+        assert 'href="/static/css/app.css"' in html or "app.css" in html
+        assert "Log out" not in html

@@ -7,7 +7,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from rest_framework.test import APIClient
 
+from accounts.authentication import token_authenticate
 from accounts.models import ApiToken, Membership, Role, Team
+from accounts.principal import principal_for_token
+from accounts.services import api_token_create
+from greenai_portal.errors import ApplicationError
 
 
 def messages_of(response) -> list[str]:
@@ -36,16 +40,47 @@ class TestTeamsAndMembers:
             },
             follow=True,
         )
-        assert "newbie added as Engineer" in messages_of(response)
-        membership = Membership.objects.get(user__username="newbie")
+        assert "newbie added as Engineer; they log in as newbie@acme" in messages_of(response)
+        membership = Membership.objects.get(user__username="newbie@acme")
         assert list(membership.teams.values_list("slug", flat=True)) == ["research"]
-        # A username that exists anywhere is refused rather than taken over.
+        # The same name again in this organisation is refused rather than taken over.
         response = client.post(
             "/settings/members/add/",
-            {"username": "acme-auditor", "password": "a-long-enough-passphrase", "role": "admin"},
+            {"username": "newbie", "password": "a-long-enough-passphrase", "role": "admin"},
             follow=True,
         )
-        assert any("is taken" in m for m in messages_of(response))
+        assert "newbie@acme is already a login of Org acme" in messages_of(response)
+        assert Membership.objects.get(user__username="newbie@acme").role == Role.ENGINEER
+
+    def add_auditor(self, organisation, username: str):
+        """The organisation's admin adds an auditor from the settings page."""
+        return organisation.client_for("admin").post(
+            "/settings/members/add/",
+            {"username": username, "password": "a-long-enough-passphrase", "role": "auditor"},
+            follow=True,
+        )
+
+    def test_a_name_used_in_another_organisation_is_neither_revealed_nor_taken_over(
+        self, tenant, outsider
+    ):
+        self.add_auditor(outsider, "dana")
+        response = self.add_auditor(tenant, "dana")
+        # Acme's dana is a new login; nothing says another organisation has a dana.
+        assert messages_of(response) == [
+            "dana added as Auditor (read-only); they log in as dana@acme"
+        ]
+        logins = Membership.objects.filter(user__username__startswith="dana@")
+        assert sorted(logins.values_list("user__username", "organisation__slug")) == [
+            ("dana@acme", "acme"),
+            (f"dana@{outsider.organisation.slug}", outsider.organisation.slug),
+        ]
+
+    def test_a_username_with_other_characters_is_refused(self, tenant):
+        response = self.add_auditor(tenant, "dana@globex")
+        assert messages_of(response) == [
+            "Username (they log in as username@acme): Letters, digits and . + - _ only."
+        ]
+        assert not Membership.objects.filter(user__username__startswith="dana").exists()
 
     def test_a_weak_password_is_refused(self, tenant):
         response = tenant.client_for("admin").post(
@@ -110,15 +145,60 @@ class TestApiTokens:
             403,
         )
 
-    def test_only_admins_see_or_manage_tokens(self, tenant):
+    def test_esg_officers_and_auditors_make_no_tokens(self, tenant):
         token, _ = ApiToken.objects.get_or_create(
             organisation=tenant.organisation, name="t", prefix="abc", key_hash="x"
         )
-        for role in ("esg_officer", "auditor", "engineer"):
+        for role in ("esg_officer", "auditor"):
             client = tenant.client_for(role)
             assert client.get("/settings/tokens/").status_code == 403
             assert client.post("/settings/tokens/create/", {"name": "x"}).status_code == 403
             assert client.post(f"/settings/tokens/{token.pk}/revoke/").status_code == 403
+
+    def test_an_engineer_makes_and_revokes_their_own_tokens_for_their_teams(self, tenant):
+        admins, _ = ApiToken.objects.get_or_create(
+            organisation=tenant.organisation, name="admin's", prefix="abc", key_hash="x"
+        )
+        client = tenant.client_for("engineer")  # limited to the team "serving"
+        html = client.get("/settings/tokens/").content.decode()
+        assert "Your API tokens" in html and "admin&#x27;s" not in html
+        assert "All teams" not in html and "Research" not in html
+        research = tenant.teams["research"].id
+        serving = tenant.teams["serving"].id
+        for team in ("", research):
+            response = client.post(
+                "/settings/tokens/create/",
+                {"name": "wide", "scopes": ["ingest"], "team": team},
+                follow=True,
+            )
+            assert any(m.startswith("Limited to team:") for m in messages_of(response))
+        assert not ApiToken.objects.filter(name="wide").exists()
+        client.post(
+            "/settings/tokens/create/", {"name": "gpu-cron", "scopes": ["ingest"], "team": serving}
+        )
+        key = re.search(
+            r'<code id="new-key">([^<]+)</code>', client.get("/settings/tokens/").content.decode()
+        ).group(1)
+        token = ApiToken.objects.get(name="gpu-cron")
+        assert (token.team_id, token.created_by) == (serving, tenant.members["engineer"].user)
+        # It authenticates, as the team serving only: no more than its creator.
+        assert principal_for_token(token_authenticate(key)).team_ids == frozenset({serving})
+        assert client.post(f"/settings/tokens/{admins.pk}/revoke/").status_code == 404
+        client.post(f"/settings/tokens/{token.pk}/revoke/")
+        token.refresh_from_db()
+        admins.refresh_from_db()
+        assert token.revoked_at is not None and admins.revoked_at is None
+
+    def test_the_service_keeps_a_limited_creators_token_within_their_teams(self, tenant):
+        with pytest.raises(ApplicationError, match="Limit the token to one of your teams"):
+            api_token_create(
+                organisation=tenant.organisation,
+                name="x",
+                scopes=["read"],
+                team=tenant.teams["research"],
+                team_ids=frozenset({tenant.teams["serving"].id}),
+            )
+        assert not ApiToken.objects.exists()
 
     def test_bad_scopes_are_refused_and_other_tenants_tokens_are_404(self, tenant, outsider):
         client = tenant.client_for("admin")
@@ -166,3 +246,27 @@ class TestTimeZone:
             )
         tenant.organisation.refresh_from_db()
         assert tenant.organisation.time_zone == "UTC"
+
+
+def main_menu_current(html: str) -> list[str]:
+    """The main menu items marked as the current page."""
+    menu = re.search(r'<nav aria-label="Main">(.*?)</nav>', html, re.S).group(1)
+    return re.findall(r'<a href="[^"]*" aria-current="page">([^<]+)</a>', menu)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("path", "item"),
+    [
+        ("/settings/teams/", "Settings"),
+        ("/settings/instruments/", "Settings"),
+        ("/", "Overview"),
+        ("/teams/research/", "Overview"),
+        ("/reports/", "Reports"),
+        ("/data/", "Data"),
+        ("/factors/", "Factor library"),
+    ],
+)
+def test_one_main_menu_item_is_current(tenant, path, item):
+    html = tenant.client_for("admin").get(path).content.decode()
+    assert main_menu_current(html) == [item]

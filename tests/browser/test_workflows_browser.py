@@ -6,6 +6,7 @@ import json
 import re
 import threading
 import time
+from datetime import date
 
 import pytest
 from django.db import connection
@@ -78,20 +79,59 @@ def test_an_upload_shows_its_progress_until_100_percent(page, slow_worker, tmp_p
 
 
 def test_the_esg_officer_locks_a_quarter_and_other_roles_see_no_lock(page):
+    lock = re.compile("^Lock ")
     for username in ("engineer", "auditor"):
         page.log_in(username)
         page.open(QUARTER)
-        assert page.tab.get_by_role("button", name=re.compile("^Lock ")).count() == 0
+        assert page.tab.get_by_role("button", name=lock).count() == 0
+        assert page.tab.get_by_role("link", name=lock).count() == 0
         page.context.clear_cookies()
 
     page.log_in("esg")
     page.open(QUARTER)
     assert page.tab.locator("[data-status]").first.inner_text() == "Draft: not locked"
+    location_t = page.tab.locator("[data-kpi=location]").inner_text()
+    page.tab.get_by_role("link", name="Lock 2026 Q3…").click()
+    page.tab.wait_for_load_state("networkidle")
+    # The confirmation step: what version 1 will freeze, nothing locked yet.
+    assert page.tab.get_by_role("heading", name="Lock 2026 Q3?").is_visible()
+    assert page.tab.locator("[data-confirm=location]").inner_text() == f"{location_t} t CO2e"
+    page.screenshot("report-lock-confirm")
     page.tab.get_by_role("button", name="Lock 2026 Q3").click()
     page.tab.wait_for_load_state("networkidle")
     assert page.tab.locator("[data-status=locked]").inner_text() == "Locked, version 1"
-    assert page.tab.get_by_role("button", name=re.compile("^Lock ")).count() == 0
+    assert page.tab.get_by_role("link", name=lock).count() == 0
+    assert page.tab.get_by_text("2026 Q3 version 1 is locked.").count() == 1
     page.screenshot("report-locked")
+
+
+def test_locking_the_running_quarter_asks_why(page):
+    today = date.today()
+    label = f"{today.year} Q{(today.month - 1) // 3 + 1}"
+    page.log_in("esg")
+    page.open(f"/reports/{label.replace(' ', '/')}/lock/")
+    assert page.tab.get_by_role("heading", name=f"{label} has not ended").is_visible()
+    page.tab.get_by_label("Reason for locking early (required)").fill("Board pack due this week")
+    page.screenshot("report-lock-early")
+    page.tab.get_by_role("button", name=f"Lock {label}").click()
+    page.tab.wait_for_load_state("networkidle")
+    assert page.tab.locator("[data-status=locked]").inner_text() == "Locked, version 1"
+    assert page.tab.get_by_text("Board pack due this week").count() == 1  # the versions table
+
+
+def test_a_quarter_without_data_says_so_instead_of_drawing_empty_axes(page):
+    page.log_in("esg")
+    page.open("/reports/2025/Q2/")
+    # The instruments' coverage and the teams have nothing; the monthly trend still has its
+    # 24 months (at zero here), so it is drawn.
+    empty = page.tab.locator(".chart[data-empty]")
+    assert [c.get_attribute("id") for c in empty.all()] == ["coverage-chart", "teams-chart"]
+    assert empty.first.inner_text() == "Nothing to chart for this period."
+    assert page.tab.locator(".chart svg.main-svg").count() > 0
+    assert page.tab.locator("#coverage-chart svg, #teams-chart svg").count() == 0
+    assert (
+        page.tab.locator("#by-cloud").inner_text().endswith("No public-cloud use in this period.")
+    )
 
 
 def test_the_audit_pdf_is_generated_and_downloaded_with_the_api_figures(page):

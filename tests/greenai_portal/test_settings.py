@@ -45,3 +45,19 @@ def test_check_deploy_is_clean_in_production():
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_bare_machine_starts_without_warnings_that_bury_the_url():
+    result = manage("check", REDIS_URL="")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("System check identified no issues")
+    assert "W040" not in result.stderr and "AXES" not in result.stderr
+
+
+def test_the_in_memory_broker_names_its_host(caplog):
+    from django.conf import settings
+    from kombu import Connection
+
+    if settings.CELERY_BROKER_URL.startswith("memory://"):
+        Connection(settings.CELERY_BROKER_URL)._info()
+        assert "No hostname was supplied" not in caplog.text

@@ -178,12 +178,14 @@ def _form(**values) -> Callable[[World, Caller], dict]:
 
 
 FORM = "multipart"
-MANAGE, READ, INGEST, LOCK, AUDIT = (
+MANAGE, READ, INGEST, LOCK, AUDIT, INSTRUMENTS, TOKENS = (
     Access.MANAGE,
     Access.READ,
     Access.INGEST,
     Access.LOCK,
     Access.AUDIT,
+    Access.INSTRUMENTS,
+    Access.TOKENS,
 )
 INSTRUMENT = {
     "kind": "eac",
@@ -238,12 +240,16 @@ EXPECTATIONS: dict[str, Row] = {
         {"POST": Call(data=_form(role="esg_officer"), format=FORM)},
     ),
     "settings-member-remove": Row({"POST": page(MANAGE, 302, object_url=True)}),
-    "settings-tokens": Row({"GET": page(MANAGE)}),
+    # Engineers make their own tokens, limited to their team ("serving"): the form's token for
+    # all teams is refused on the page, and the admin's token is not theirs to revoke.
+    "settings-tokens": Row({"GET": page(TOKENS)}),
     "settings-token-create": Row(
-        {"POST": page(MANAGE, 302)},
+        {"POST": page(TOKENS, 302, overrides=engineers(Expect(302, False)))},
         {"POST": Call(data=_form(name="ci", scopes="ingest"), format=FORM)},
     ),
-    "settings-token-revoke": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-token-revoke": Row(
+        {"POST": page(TOKENS, 302, object_url=True, overrides={f"{SAME}:engineer": NOT_FOUND})}
+    ),
     "settings-facilities": Row({"GET": page()}),
     "settings-facility-create": Row(
         {"POST": page(MANAGE, 302)},
@@ -262,10 +268,10 @@ EXPECTATIONS: dict[str, Row] = {
     ),
     "settings-instruments": Row({"GET": page()}),
     "settings-instrument-create": Row(
-        {"POST": page(MANAGE, 302)},
+        {"POST": page(INSTRUMENTS, 302)},
         {"POST": Call(data=_form(**INSTRUMENT), format=FORM)},
     ),
-    "settings-instrument-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-instrument-delete": Row({"POST": page(INSTRUMENTS, 302, object_url=True)}),
     "settings-overrides": Row({"GET": page()}),
     "settings-override-create": Row(
         {"POST": page(MANAGE, 302)},
@@ -298,9 +304,13 @@ EXPECTATIONS: dict[str, Row] = {
     "report-quarter": Row({"GET": page()}, {"GET": Call(url=lambda w, c: Q1)}),
     # The report forms answer every refusal with a message on the report page (302); the
     # fingerprint proves that nothing was locked, restated or exported.
+    # GET asks to confirm what the lock freezes; POST locks.
     "report-lock-page": Row(
-        {"POST": page(LOCK, 302, refused=302)},
-        {"POST": Call(url=lambda w, c: Q2, format=FORM)},
+        {
+            "GET": page(LOCK),
+            "POST": page(LOCK, 302, refused=302),
+        },
+        {"GET": Call(url=lambda w, c: Q2), "POST": Call(url=lambda w, c: Q2, format=FORM)},
     ),
     "report-restate-page": Row(
         {"POST": page(LOCK, 302, refused=302)},
@@ -363,11 +373,14 @@ EXPECTATIONS: dict[str, Row] = {
         {"PATCH": Call(data=_form(pue=1.4, pue_source="meter 2026"))},
     ),
     "instrument-list": Row(
-        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"GET": api(READ, 200), "POST": api(INSTRUMENTS, 201)},
         {"POST": Call(data=_form(**INSTRUMENT))},
     ),
     "instrument-detail": Row(
-        {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+        {
+            "GET": api(READ, 200, object_url=True),
+            "DELETE": api(INSTRUMENTS, 200, object_url=True),
+        }
     ),
     "override-list": Row(
         {"GET": api(READ, 200), "POST": api(MANAGE, 201)},

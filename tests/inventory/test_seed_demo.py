@@ -1,9 +1,14 @@
+from datetime import date, timedelta
+
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Sum
+from django.test import Client
 
-from accounts.models import Membership
-from inventory.models import DailyRollup, WorkloadRecord
+from accounts.models import AuditEvent, Membership
+from inventory.models import ContractualInstrument, DailyRollup, MarketAllocation, WorkloadRecord
+from reports.periods import quarter_of
 
 
 @pytest.mark.django_db
@@ -32,3 +37,52 @@ def test_the_demo_seed_computes_a_quarter_and_is_idempotent(factors, capsys):
     call_command("seed_demo")
     assert WorkloadRecord.objects.count() == first
     assert "already there" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_demo_buys_instruments_so_market_based_figures_and_renewables_show(factors, capsys):
+    call_command("seed_demo")
+    from inventory.pipeline import workload_records_compute
+
+    workload_records_compute()
+    instruments = ContractualInstrument.objects.order_by("zone", "valid_from")
+    years = {i.valid_from.year for i in instruments}
+    # A guarantee of origin (FR, 30 MWh) and a wind PPA (DE, 1.5 MWh) per calendar year seeded.
+    assert [(i.zone, i.mwh, i.kg_per_kwh) for i in instruments] == [
+        *[("DE", 1.5, 0.0)] * len(years),
+        *[("FR", 30.0, 0.0)] * len(years),
+    ]
+    assert AuditEvent.objects.filter(action="instrument.create").count() == len(instruments)
+    assert {e.actor_label for e in AuditEvent.objects.filter(action="instrument.create")} == {"esg"}
+    for zone in ("FR", "DE"):
+        used = MarketAllocation.objects.filter(zone=zone)
+        # Every kWh of the market is allocated once: instruments first, the residual mix after.
+        consumed = WorkloadRecord.objects.filter(location__zone=zone).aggregate(
+            kwh=Sum("facility_kwh")
+        )["kwh"]
+        assert used.aggregate(kwh=Sum("kwh"))["kwh"] == pytest.approx(consumed)
+        covered = used.filter(instrument__isnull=False).aggregate(kwh=Sum("kwh"))["kwh"]
+        contracted = sum(i.mwh * 1000 for i in instruments if i.zone == zone)
+        assert 0 < covered <= contracted + 1e-6
+        assert used.filter(instrument__isnull=True).exists()  # more consumed than bought
+
+    call_command("seed_demo")
+    assert ContractualInstrument.objects.count() == len(instruments)
+    assert "0 contractual instruments added" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_demo_report_shows_its_instruments_and_renewable_share(factors):
+    call_command("seed_demo")
+    from inventory.pipeline import workload_records_compute
+
+    workload_records_compute()
+    year, quarter = quarter_of(date.today() - timedelta(days=1))
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="esg"))
+    body = client.get(f"/api/v1/reports/scope2/?year={year}&quarter={quarter}").json()
+    market = body["market"]
+    assert market["renewable_share"] > 0
+    assert body["scope2"]["market_t"] < body["scope2"]["location_t"]
+    html = client.get(f"/reports/{year}/Q{quarter}/").content.decode()
+    assert f"GO-FR-{year}-DEMO" in html and "renewable" in html

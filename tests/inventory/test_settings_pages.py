@@ -105,6 +105,41 @@ class TestInstrumentsAndOverrides:
         client.post(f"/settings/instruments/{instrument.pk}/delete/")
         assert not ContractualInstrument.objects.exists()
 
+    def test_an_esg_officer_keeps_the_instruments_but_not_other_settings(self, tenant, outsider):
+        client = tenant.client_for("esg_officer")
+        html = client.get("/settings/instruments/").content.decode()
+        assert 'action="/settings/instruments/create/"' in html
+        response = client.post("/settings/instruments/create/", INSTRUMENT, follow=True)
+        assert "Instrument GO-2026-0042 added" in messages_of(response)
+        instrument = ContractualInstrument.objects.get(organisation=tenant.organisation)
+        assert instrument.created_by == tenant.members["esg_officer"].user
+        # The same MWh through the API: 120 MWh of certificates, as on the page.
+        api = client.post(
+            "/api/v1/instruments/", {**INSTRUMENT, "reference": "GO-2"}, format="json"
+        )
+        assert api.status_code == 201, api.content
+        assert api.json()["mwh"] == 120.0
+        theirs = outsider.client_for("esg_officer")
+        assert theirs.post(f"/settings/instruments/{instrument.pk}/delete/").status_code == 404
+        client.post(f"/settings/instruments/{instrument.pk}/delete/")
+        assert list(ContractualInstrument.objects.values_list("reference", flat=True)) == ["GO-2"]
+        # Facilities, overrides, tokens and members stay the admin's.
+        assert (
+            'action="/settings/facilities/create/"'
+            not in client.get("/settings/facilities/").content.decode()
+        )
+        assert client.post("/settings/overrides/create/", OVERRIDE).status_code == 403
+        assert client.get("/settings/tokens/").status_code == 403
+
+    def test_engineers_and_auditors_cannot_add_instruments(self, tenant):
+        for role in ("engineer", "auditor"):
+            client = tenant.client_for(role)
+            assert "create/" not in client.get("/settings/instruments/").content.decode()
+            assert client.post("/settings/instruments/create/", INSTRUMENT).status_code == 403
+            api = client.post("/api/v1/instruments/", INSTRUMENT, format="json")
+            assert api.status_code == 403
+        assert not ContractualInstrument.objects.exists()
+
     def test_an_instrument_must_end_after_it_starts(self, tenant):
         response = tenant.client_for("admin").post(
             "/settings/instruments/create/", {**INSTRUMENT, "valid_to": "2025-12-31"}, follow=True
@@ -229,3 +264,12 @@ class TestMappingRules:
         )
         client.post(f"/settings/mapping-rules/{rule.pk}/delete/")
         assert not TeamMappingRule.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_factor_library_names_a_bad_filter(tenant):
+    response = tenant.client_for("auditor").get("/factors/?kind=greenest&year=last")
+    assert messages_of(response) == [
+        "The kind 'greenest' is not one of the choices; showing every kind.",
+        "The year 'last' is not a year; showing every year.",
+    ]

@@ -59,6 +59,9 @@ class TestAuditPdf:
         assert "2026 Q1" in text
         assert "LOCKED · VERSION 1" in text
         assert locked["content_hash"] in flat
+        # Who locked it and when, as a reader writes them: no role codes, no ISO "T".
+        locked_at = locked["locked_at"][:16].replace("T", " ")
+        assert f"acme-esg_officer (ESG officer), {locked_at} UTC" in text
         # Page numbers and a table of contents that points at them.
         assert re.search(r"Page 1 of (\d+)", text)
         assert re.search(r"7\. Emission factors[ .]*\d+", text)
@@ -95,7 +98,7 @@ class TestAuditPdf:
         # Factors with their sources and licences, lineage, methodology.
         assert "Supplier letter 2026-01" in text
         assert "Methodology version 2026.1" in text
-        assert "4 input records in 1 ingestion batches" in text
+        assert "4 input records in 1 ingestion batch;" in text
         # Records in the figures reconcile with the input records.
         assert "3 records in Scope 2 + 1 in public cloud" in text
         assert "= 4, the number of input records" in text
@@ -128,7 +131,7 @@ class TestAuditPdf:
         assert restated["differences"]["content_hash"]["old"] in re.sub(r"\s+", "", text)
 
         old = pdf_text(client.get(export(client, version=1)["download_url"]).content)
-        assert "SUPERSEDED · VERSION 1" in old
+        assert "SUPERSEDED BY A RESTATEMENT · VERSION 1" in old
         assert "No restatements" in old
         assert t(totals["mwh"]["old"]) in old
 
@@ -175,6 +178,7 @@ class TestAuditPdf:
             report_export_build(export_id=export_id)
         html = client.get(response["Location"]).content.decode()
         assert f"/reports/exports/{export_id}/pdf/" in html
+        assert '<p data-status="done">Done</p>' in html  # not "Done: Done"
         download = client.get(f"/reports/exports/{export_id}/pdf/")
         assert download["Content-Type"] == "application/pdf"
         assert "Generate the audit PDF" in client.get("/reports/2026/Q1/").content.decode()

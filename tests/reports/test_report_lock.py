@@ -4,6 +4,7 @@ from datetime import date
 import pytest
 from django.contrib.auth import get_user_model
 
+from accounts.models import AuditEvent
 from inventory.models import ContractualInstrument, DailyRollup, WorkloadRecord
 from reports.models import ReportImmutableError, ReportVersion
 from reports.selectors import records_after
@@ -133,6 +134,88 @@ class TestLock:
         assert response.json()["errors"][0]["field"] == "quarter"
 
 
+def today_is(monkeypatch, day: date) -> None:
+    """The portal's clock (timezone.localdate) reads `day`."""
+    monkeypatch.setattr("django.utils.timezone.localdate", lambda *args, **kwargs: day)
+
+
+@pytest.mark.django_db
+class TestLockBeforeTheQuarterEnds:
+    def test_it_refuses_a_quarter_still_running_without_a_reason(self, tenant, monkeypatch):
+        client = seed_quarter(tenant)
+        today_is(monkeypatch, date(2026, 3, 20))
+        for body in ({}, {"reason": "   "}):
+            response = lock(client, **body)
+            assert response.status_code == 400, response.content
+            assert response.json()["message"] == (
+                "2026 Q1 has not ended (it runs to 31 Mar 2026); give a reason to lock it early"
+            )
+            assert response.json()["errors"][0]["field"] == "reason"
+        assert ReportVersion.objects.count() == 0
+
+    def test_with_a_reason_it_locks_early_and_keeps_the_reason(self, tenant, monkeypatch):
+        client = seed_quarter(tenant)
+        today_is(monkeypatch, date(2026, 3, 31))  # the quarter's last day: not ended yet
+        response = lock(client, reason=" Board pack due 31 March ")
+        assert response.status_code == 201, response.content
+        assert response.json()["reason"] == "Board pack due 31 March"
+        event = AuditEvent.objects.get(action="report.lock")
+        assert event.details["reason"] == "Board pack due 31 March"
+
+    def test_a_quarter_that_has_ended_locks_without_a_reason(self, tenant, monkeypatch):
+        client = seed_quarter(tenant)
+        today_is(monkeypatch, date(2026, 4, 1))  # Q1 ends on 1 April (exclusive)
+        response = lock(client)
+        assert response.status_code == 201, response.content
+        assert response.json()["reason"] == ""
+
+
+@pytest.mark.django_db
+class TestLockConfirmationPage:
+    def test_it_shows_what_the_lock_freezes_before_anything_is_locked(self, tenant):
+        client = seed_quarter(tenant)
+        report = client.get("/reports/2026/Q1/").content.decode()
+        assert 'href="/reports/2026/Q1/lock/"' in report
+        html = client.get("/reports/2026/Q1/lock/").content.decode()
+        assert "1 Jan 2026 to 31 Mar 2026" in html
+        # 3 Scope 2 records + 1 public-cloud record; 48 + 48 + 120 kWh = 0.216 MWh;
+        # location 2.4 + 2.4 + 6.0 kg = 10.8 kg = 0.011 t; market 11.6 kg = 0.012 t.
+        assert 'data-confirm="records">4<' in html
+        assert 'data-confirm="mwh">0.216 MWh<' in html
+        assert 'data-confirm="location">0.011 t CO2e<' in html
+        assert 'data-confirm="market">0.012 t CO2e<' in html
+        assert 'name="reason"' not in html
+        assert ReportVersion.objects.count() == 0
+
+    def test_for_a_quarter_still_running_it_asks_for_the_reason(self, tenant, monkeypatch):
+        client = seed_quarter(tenant)
+        today_is(monkeypatch, date(2026, 2, 10))
+        html = client.get("/reports/2026/Q1/lock/").content.decode()
+        assert "2026 Q1 has not ended" in html and "runs to 31 Mar 2026" in html
+        assert 'name="reason" required' in html
+        response = client.post("/reports/2026/Q1/lock/", {"reason": ""}, follow=True)
+        assert "give a reason to lock it early" in response.content.decode()
+        assert ReportVersion.objects.count() == 0
+        response = client.post("/reports/2026/Q1/lock/", {"reason": "audit visit"}, follow=True)
+        assert response.content.decode().count("version 1 is locked") == 1  # shown once
+        assert ReportVersion.objects.get().reason == "audit visit"
+
+    def test_people_who_may_not_lock_get_no_confirmation_page(self, tenant, outsider):
+        seed_quarter(tenant)
+        for role in ("engineer", "auditor"):
+            assert tenant.client_for(role).get("/reports/2026/Q1/lock/").status_code == 403
+        # Another organisation's admin sees their own (empty) quarter, never this one's figures.
+        html = outsider.client_for("admin").get("/reports/2026/Q1/lock/").content.decode()
+        assert 'data-confirm="records">0<' in html
+
+    def test_a_locked_quarter_sends_back_to_its_report(self, tenant):
+        client = seed_quarter(tenant)
+        assert lock(client).status_code == 201
+        response = client.get("/reports/2026/Q1/lock/", follow=True)
+        assert response.redirect_chain[-1][0] == "/reports/2026/Q1/"
+        assert "already locked" in response.content.decode()
+
+
 @pytest.mark.django_db
 class TestImmutability:
     def test_the_api_refuses_to_change_or_delete_a_version(self, tenant):
@@ -199,7 +282,7 @@ class TestLateDataAndRestatements:
         assert records_after(organisation_id=organisation_id, version=older, **late) == 1
         assert records_after(organisation_id=organisation_id, version=version, **late) == 1
         html = client.get("/reports/2026/Q1/").content.decode()
-        assert "1 records arrived after lock" in html
+        assert "1 record arrived after lock" in html
 
     def test_a_restatement_needs_a_reason_and_a_lock(self, tenant):
         client = seed_quarter(tenant)
@@ -278,3 +361,28 @@ class TestOtherOrganisations:
         engineer = tenant.client_for("engineer")
         assert engineer.get(f"/api/v1/reports/scope2/versions/{version_id}/").status_code == 404
         assert scope2(engineer).json()["status"] == "team_view"
+
+
+@pytest.mark.django_db
+class TestVersionOnThePage:
+    def test_a_locked_version_is_shown_by_number(self, tenant):
+        client = seed_quarter(tenant)
+        assert lock(client).status_code == 201
+        for role in ("esg_officer", "auditor", "admin"):
+            response = tenant.client_for(role).get("/reports/2026/Q1/?version=1")
+            assert response.status_code == 200
+            assert 'data-status="locked">Locked, version 1<' in response.content.decode()
+        assert client.get("/reports/2026/Q1/?version=2").status_code == 404
+
+    def test_an_engineer_limited_to_teams_is_told_why_they_see_live_figures(self, tenant):
+        assert lock(seed_quarter(tenant)).status_code == 201
+        response = tenant.client_for("engineer").get("/reports/2026/Q1/?version=1")
+        assert response.status_code == 200
+        html = response.content.decode()
+        assert 'data-status="team_view"' in html
+        assert "Version 1 covers the whole organisation; you see your teams&#x27; live" in html
+
+    def test_a_version_that_is_not_a_number_is_named(self, tenant):
+        client = seed_quarter(tenant)
+        html = client.get("/reports/2026/Q1/?version=v1").content.decode()
+        assert "Version &#x27;v1&#x27; is not a version number; the latest is shown." in html

@@ -1,7 +1,8 @@
-"""Seed a demo organisation with teams, facilities, users and ~90 days of realistic AI workloads."""
+"""Seed a demo organisation with teams, facilities, users, contractual instruments and ~90 days
+of realistic AI workloads."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -9,8 +10,9 @@ from django.db import transaction
 from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
-from inventory.models import IngestBatch, Location
+from inventory.models import IngestBatch, InstrumentKind, Location
 from inventory.services import workload_batch_ingest
+from inventory.settings_services import instrument_create
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "greenai-demo"  # noqa: S105 - a published demo login, never used in production
@@ -21,6 +23,20 @@ DEMO_USERS = [
     ("auditor", Role.AUDITOR),
 ]
 DAYS = 90
+# What the ESG officer bought for each calendar year, so the market-based figures and the
+# renewable share have something to show: guarantees of origin for part of the Paris
+# pre-training (~40 MWh a quarter) and a wind PPA for part of the Frankfurt serving
+# (~2.7 MWh a quarter); the rest of each market takes its residual mix.
+DEMO_INSTRUMENTS = [
+    (
+        InstrumentKind.EAC,
+        "FR",
+        30.0,
+        "GO-FR",
+        "Compagnie Nationale du Rhône (guarantees of origin)",
+    ),
+    (InstrumentKind.PPA, "DE", 1.5, "PPA-DE", "Nordsee Windpark GmbH"),
+]
 
 
 def _job(external_id, team, model, phase, start, hours, location, hardware, devices, **extra):
@@ -119,6 +135,31 @@ def demo_records(today: datetime) -> list[dict]:
     return records
 
 
+def demo_instruments(*, organisation: Organisation, first_day: date, last_day: date, buyer) -> int:
+    """One zero-emission instrument per market and calendar year from `first_day` to
+    `last_day`; those there already are kept. Returns how many were created."""
+    created = 0
+    for year in range(first_day.year, last_day.year + 1):
+        for kind, zone, mwh, prefix, supplier in DEMO_INSTRUMENTS:
+            reference = f"{prefix}-{year}-DEMO"
+            if organisation.instruments.filter(reference=reference).exists():
+                continue
+            instrument_create(
+                organisation=organisation,
+                kind=kind,
+                zone=zone,
+                valid_from=date(year, 1, 1),
+                valid_to=date(year, 12, 31),
+                mwh=mwh,
+                kg_per_kwh=0.0,
+                reference=reference,
+                supplier=supplier,
+                created_by=buyer,
+            )
+            created += 1
+    return created
+
+
 class Command(BaseCommand):
     help = "Create the demo organisation (idempotent) and ingest its workloads."
 
@@ -163,6 +204,13 @@ class Command(BaseCommand):
                 )
         admin = organisation.memberships.get(role=Role.ADMIN)
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        # Before the records: their computation allocates the instruments as it goes.
+        instruments = demo_instruments(
+            organisation=organisation,
+            first_day=(today - timedelta(days=DAYS)).date(),
+            last_day=today.date(),
+            buyer=organisation.memberships.get(role=Role.ESG_OFFICER).user,
+        )
         result = workload_batch_ingest(
             principal=principal_for_membership(admin),
             records=demo_records(today),
@@ -170,5 +218,5 @@ class Command(BaseCommand):
         )
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
-            f"{result.duplicates} already there"
+            f"{result.duplicates} already there; {instruments} contractual instruments added"
         )

@@ -132,7 +132,7 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     organisation = principal.organisation
     can_manage = principal.can(Access.MANAGE)
     # Engineers see their teams, not the organisation's member list.
-    sees_members = principal.team_ids is None
+    sees_members = principal.sees_whole_organisation
     members = (
         Membership.objects.filter(organisation=organisation)
         .select_related("user")

@@ -1,11 +1,13 @@
 """inventory reads shared with other apps."""
 
 from datetime import date
+from itertools import islice
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from accounts.models import Organisation
-from inventory.models import DailyRollup
+from accounts.principal import Principal
+from inventory.models import DailyRollup, ImportJob, TeamMappingRule
 
 
 def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
@@ -30,3 +32,30 @@ def computed_records_by_location(*, organisation: Organisation) -> dict[int, int
         .order_by()
     )
     return {row["location_id"]: row["records"] for row in rows}
+
+
+def import_jobs_recent(*, principal: Principal, limit: int) -> list[ImportJob]:
+    """The latest file imports this principal may read, newest first.
+
+    A job's file name and row errors are its uploader's: a principal limited to teams reads
+    the jobs of uploaders limited to teams it sees, never an organisation-wide upload.
+    """
+    jobs = ImportJob.objects.filter(organisation=principal.organisation).select_related(
+        "created_by"
+    )
+    jobs = jobs.order_by("-created_at", "-id")
+    if principal.sees_whole_organisation:
+        return list(jobs[:limit])
+    # The teams are a JSON list: SQLite has no portable "contained in", so Python checks it.
+    limited = jobs.filter(team_ids__isnull=False).iterator(chunk_size=100)
+    return list(islice((job for job in limited if principal.sees_teams(job.team_ids)), limit))
+
+
+def import_job_get(*, principal: Principal, job_id: int) -> ImportJob | None:
+    job = ImportJob.objects.filter(organisation=principal.organisation, pk=job_id).first()
+    return job if job is not None and principal.sees_teams(job.team_ids) else None
+
+
+def mapping_rule_list(*, principal: Principal) -> QuerySet[TeamMappingRule]:
+    """The billing tag → team rules of the teams this principal sees."""
+    return principal.visible(TeamMappingRule.objects.all()).select_related("team")

@@ -261,9 +261,7 @@ class ReportRestateApi(APIView):
 
 def _versions(principal) -> QuerySet[ReportVersion]:
     # A principal limited to some teams sees no organisation-wide locked version.
-    if principal.team_ids is not None:
-        return ReportVersion.objects.none()
-    return ReportVersion.objects.filter(organisation=principal.organisation)
+    return principal.visible(ReportVersion.objects.all(), team=None)
 
 
 class ReportVersionListApi(APIView):
@@ -314,9 +312,7 @@ class ExportOutputSerializer(serializers.ModelSerializer):
 
 
 def _exports(principal) -> QuerySet[ReportExport]:
-    if principal.team_ids is not None:
-        return ReportExport.objects.none()
-    return ReportExport.objects.filter(organisation=principal.organisation).select_related(
+    return principal.visible(ReportExport.objects.all(), team=None).select_related(
         "report_version", "organisation"
     )
 

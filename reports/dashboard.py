@@ -15,6 +15,7 @@ from django.urls import reverse
 
 from accounts.models import Role, Team
 from accounts.principal import Principal
+from accounts.selectors import team_list
 from accounts.views import principal_or_404
 from inventory.models import (
     AiModel,
@@ -462,8 +463,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     principal = principal_or_404(request)
-    team = Team.objects.filter(organisation=principal.organisation, slug=slug).first()
-    if team is None or not principal.sees_team(team.id):
+    team = team_list(principal=principal).filter(slug=slug).first()
+    if team is None:
         raise Http404("No such team")
     filters, period_key = parse_filters(request, team_id=team.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
@@ -522,10 +523,8 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     if model is None:
         raise Http404("No such model")
     if (
-        principal.team_ids is not None
-        and not DailyRollup.objects.filter(
-            organisation=principal.organisation, ai_model=model, team_id__in=principal.team_ids
-        ).exists()
+        not principal.sees_whole_organisation
+        and not principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
     ):
         # A model only other teams use is not this engineer's to see.
         raise Http404("No such model")
@@ -579,9 +578,7 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
 
 def _onboarding(request: HttpRequest, principal: Principal) -> dict:
     """What the empty state's copy-paste snippets should name: a real team and location."""
-    team = Team.objects.filter(organisation=principal.organisation).order_by("name").first()
-    if principal.team_ids is not None:
-        team = Team.objects.filter(id__in=principal.team_ids).order_by("name").first()
+    team = team_list(principal=principal).order_by("name").first()
     location = Location.objects.filter(organisation=principal.organisation).order_by("code").first()
     yesterday = date.today() - timedelta(days=1)
     return {

@@ -34,7 +34,7 @@ _COMPARED = ("record_count", "mwh", "location_t", "market_t")
 def _require_whole_organisation(principal: Principal, access: str) -> None:
     if not principal.can(access):
         raise ApplicationError("Your role does not allow this action", status_code=403)
-    if principal.team_ids is not None:
+    if not principal.sees_whole_organisation:
         raise ApplicationError(
             "Locked reports cover the whole organisation; your access is limited to some teams",
             status_code=403,

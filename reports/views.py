@@ -60,7 +60,7 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
         )
     except ReportVersion.DoesNotExist as exc:
         raise Http404(str(exc)) from exc
-    whole = principal.team_ids is None
+    whole = principal.sees_whole_organisation
     figures = report_figures(document)
     query = f"?year={year}&quarter={quarter}" + (
         f"&version={document['version']}" if document["version"] else ""
@@ -78,13 +78,11 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
             "csv_url": reverse("scope2-csv") + query,
             "xlsx_url": reverse("scope2-xlsx") + query,
             "json_url": reverse("scope2-report") + query,
-            "exports": ReportExport.objects.filter(
-                organisation=principal.organisation, year=year, quarter=quarter
+            "exports": principal.visible(
+                ReportExport.objects.filter(year=year, quarter=quarter), team=None
             )
             .select_related("report_version")
-            .defer("pdf")[:5]
-            if whole
-            else [],
+            .defer("pdf")[:5],
             "previous": periods.previous_quarter(year, quarter),
             "next": (year + 1, 1) if quarter == 4 else (year, quarter + 1),
         },
@@ -150,12 +148,11 @@ def report_export_page_create(request: HttpRequest, year: int, quarter: int) -> 
 
 def _export(request: HttpRequest, pk: int) -> ReportExport:
     principal = _principal(request)
-    if principal.team_ids is not None:
-        raise Http404("No such export")
     return get_object_or_404(
-        ReportExport.objects.select_related("report_version", "organisation"),
+        principal.visible(ReportExport.objects.all(), team=None).select_related(
+            "report_version", "organisation"
+        ),
         pk=pk,
-        organisation=principal.organisation,
     )
 
 

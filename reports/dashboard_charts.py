@@ -5,11 +5,10 @@ without plotly.graph_objects' validation keeps a page with six charts well under
 of chart work per chart.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 
+from greenai_portal.spreadsheets import csv_text
 from reports.selectors import Sums
 
 # Okabe-Ito and Tol colours: distinguishable with the common colour-vision deficiencies.
@@ -81,11 +80,7 @@ class Chart:
     wide: bool = True  # takes the full width of the page; donuts sit two to a row
 
     def csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(self.columns)
-        writer.writerows(self.rows)
-        return out.getvalue()
+        return csv_text([self.columns, *self.rows])
 
     @property
     def json_id(self) -> str:

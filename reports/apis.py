@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
+from reports import periods
 from reports.exports import report_csv, report_xlsx
 from reports.models import ReportExport, ReportVersion
 from reports.selectors import (
@@ -85,7 +86,7 @@ def _user(request):
 
 
 class QuarterSerializer(serializers.Serializer):
-    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    year = serializers.IntegerField(min_value=periods.FIRST_YEAR, max_value=periods.LAST_YEAR)
     quarter = serializers.IntegerField(min_value=1, max_value=4)
 
 

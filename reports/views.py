@@ -27,6 +27,11 @@ def _principal(request: HttpRequest):
     return principal
 
 
+def _quarter_or_404(year: int, quarter: int) -> None:
+    if not periods.is_quarter(year, quarter):
+        raise Http404("No such quarter")
+
+
 def _quarter_url(year: int, quarter: int) -> str:
     return reverse("report-quarter", kwargs={"year": year, "quarter": quarter})
 
@@ -48,8 +53,7 @@ def reports_index(request: HttpRequest) -> HttpResponse:
 @login_required
 def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
     principal = _principal(request)
-    if not 1 <= quarter <= 4:
-        raise Http404("No such quarter")
+    _quarter_or_404(year, quarter)
     version = request.GET.get("version")
     try:
         document = scope2_document(
@@ -92,6 +96,7 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
 def _act(request: HttpRequest, year: int, quarter: int, action) -> HttpResponse:
     """Run a report service for a form POST; its refusal is shown on the report page."""
     principal = _principal(request)
+    _quarter_or_404(year, quarter)
     try:
         outcome = action(principal)
     except ApplicationError as exc:

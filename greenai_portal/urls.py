@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.apis import AuditEventListApi
-from greenai_portal.exception_handler import not_found
+from greenai_portal.exception_handler import not_found, unavailable_or_server_error
 from greenai_portal.health import health
 from reports.dashboard import model_page, overview, team_page
 
@@ -35,3 +35,4 @@ urlpatterns = [
 ]
 
 handler404 = not_found
+handler500 = unavailable_or_server_error

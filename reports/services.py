@@ -138,8 +138,11 @@ def _create_version(principal: Principal, user, **fields) -> ReportVersion:
 def report_lock(*, principal: Principal, year: int, quarter: int, user=None) -> ReportVersion:
     """Lock a quarter: version 1, with totals, lines, factors, input count and hash."""
     _require_whole_organisation(principal, Access.LOCK)
-    # Locks and restatements of one organisation take turns.
+    # Locks and restatements of one organisation take turns; and, as a restatement does, the
+    # lock reads its counts and figures while no rollup rebuild or market allocation of the
+    # organisation is half-way (those hold the organisation lock until they commit).
     Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
+    organisation_lock(principal.organisation.id)
     if report_versions(principal=principal, year=year, quarter=quarter):
         raise ApplicationError(
             f"{year} Q{quarter} is already locked; make a restatement with a reason to change it",

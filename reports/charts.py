@@ -6,6 +6,7 @@ from datetime import date
 import plotly.graph_objects as go
 
 from reports import svg_charts
+from reports.plotly_text import plotly_text
 
 
 def trend_by_team_figure(series: list[tuple[date, str, float, float]]) -> go.Figure:
@@ -17,10 +18,10 @@ def trend_by_team_figure(series: list[tuple[date, str, float, float]]) -> go.Fig
     figure = go.Figure(
         [
             go.Bar(
-                name=team,
+                name=plotly_text(team),
                 x=[m.strftime("%b %Y") for m in months],
                 y=[values.get(m, 0.0) for m in months],
-                hovertemplate="%{x}<br>" + team + ": %{y:.3f} t CO2e<extra></extra>",
+                hovertemplate="%{x}<br>" + plotly_text(team) + ": %{y:.3f} t CO2e<extra></extra>",
             )
             for team, values in sorted(by_team.items())
         ]
@@ -96,7 +97,7 @@ def coverage_figure(market: dict) -> go.Figure:
 def breakdown_figure(lines: list[dict], title: str, top: int = 12) -> go.Figure:
     """The largest lines of a breakdown, location- and market-based side by side."""
     shown = lines[:top][::-1]
-    labels = [line["label"] for line in shown]
+    labels = [plotly_text(line["label"]) for line in shown]
     figure = go.Figure(
         [
             go.Bar(

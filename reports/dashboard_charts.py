@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from greenai_portal.spreadsheets import csv_text
+from reports.plotly_text import plotly_text
 from reports.selectors import Sums
 
 # Okabe-Ito and Tol colours: distinguishable with the common colour-vision deficiencies.
@@ -130,7 +131,7 @@ def stacked_trend(
         traces.append(
             {
                 "type": "bar",
-                "name": label,
+                "name": plotly_text(label),
                 "x": x,
                 "y": [
                     _round(by_month[m].location_kg / 1000.0) if m in by_month else 0.0
@@ -138,7 +139,9 @@ def stacked_trend(
                 ],
                 "marker": {"color": colour(label, i)},
                 "customdata": [url] * len(months) if url else None,
-                "hovertemplate": "%{x}<br>" + label + ": %{y:.3f} t CO2e<extra></extra>",
+                "hovertemplate": "%{x}<br>"
+                + plotly_text(label)
+                + ": %{y:.3f} t CO2e<extra></extra>",
             }
         )
     if rest:
@@ -248,7 +251,7 @@ def ranked_bars(
     """The largest lines by location-based t CO2e, market-based beside them."""
     ordered = sorted(lines, key=lambda line: (-line[1].location_kg, line[0]))
     shown = ordered[:top][::-1]
-    labels = [label for label, _, _ in shown]
+    labels = [plotly_text(label) for label, _, _ in shown]
     urls = [url or "" for _, _, url in shown]
     traces = [
         {
@@ -312,7 +315,7 @@ def split_donut(
             "type": "pie",
             "hole": 0.55,
             "sort": False,
-            "labels": [label for label, _ in parts],
+            "labels": [plotly_text(label) for label, _ in parts],
             "values": [_round(s.facility_kwh / 1000.0) for _, s in parts],
             "marker": {"colors": [colour(label, i) for i, (label, _) in enumerate(parts)]},
             "textinfo": "percent",

@@ -5,7 +5,6 @@ from itertools import islice
 
 from django.db.models import QuerySet, Sum
 
-from accounts.models import Organisation
 from accounts.principal import Principal
 from inventory.models import DailyRollup, ImportJob, TeamMappingRule
 
@@ -22,11 +21,11 @@ def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
     return locked_quarters(organisation_id)
 
 
-def computed_records_by_location(*, organisation: Organisation) -> dict[int, int]:
-    """Computed records per location id, from the rollups (counting raw records would scan
-    every record of the organisation)."""
+def computed_records_by_location(*, principal: Principal) -> dict[int, int]:
+    """Computed records of the principal's teams per location id, from the rollups (counting
+    raw records would scan every record of the organisation)."""
     rows = (
-        DailyRollup.objects.filter(organisation=organisation)
+        principal.visible(DailyRollup.objects.all())
         .values("location_id")
         .annotate(records=Sum("record_count"))
         .order_by()

@@ -101,7 +101,7 @@ class PueForm(forms.Form):
 @settings_page()
 def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     facilities = list(Location.objects.filter(organisation=principal.organisation).order_by("code"))
-    computed = computed_records_by_location(organisation=principal.organisation)
+    computed = computed_records_by_location(principal=principal)
     for facility in facilities:
         facility.records = computed.get(facility.id, 0)
     providers = ProviderPue.objects.filter(dataset__is_active=True).order_by("provider")

@@ -5,7 +5,8 @@ import pytest
 from accounts.models import Role, Team
 from accounts.principal import principal_for_membership
 from accounts.services import member_update, team_create
-from inventory.models import DailyRollup
+from inventory.models import DailyRollup, Location
+from inventory.selectors import computed_records_by_location
 from tests.reports.test_footprint_api import footprint, seed
 
 pytestmark = pytest.mark.django_db
@@ -60,3 +61,12 @@ def test_it_hides_organisation_wide_rows_from_a_limited_principal(tenant):
     serving = tenant.teams["serving"].id
     assert engineer.sees_teams([serving]) and not engineer.sees_teams([serving, serving + 1])
     assert not engineer.sees_teams(None) and admin.sees_teams(None)
+
+
+def test_the_facility_record_counts_are_those_of_the_principals_teams(tenant):
+    seed(tenant)
+    paris = Location.objects.get(organisation=tenant.organisation, code="lab-paris").id
+    engineer = principal_for_membership(tenant.members[Role.ENGINEER])
+    admin = principal_for_membership(tenant.members[Role.ADMIN])
+    assert computed_records_by_location(principal=engineer) == {paris: 2}  # serving's 2
+    assert computed_records_by_location(principal=admin) == {paris: 6}  # 4 research + 2

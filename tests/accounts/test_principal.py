@@ -70,3 +70,11 @@ def test_the_facility_record_counts_are_those_of_the_principals_teams(tenant):
     admin = principal_for_membership(tenant.members[Role.ADMIN])
     assert computed_records_by_location(principal=engineer) == {paris: 2}  # serving's 2
     assert computed_records_by_location(principal=admin) == {paris: 6}  # 4 research + 2
+
+
+def test_the_pages_say_when_a_member_sees_only_its_teams(tenant):
+    engineer, admin = tenant.client_for("engineer"), tenant.client_for("admin")
+    assert "Your teams only." in engineer.get("/data/").content.decode()
+    assert "Your teams only." not in admin.get("/data/").content.decode()
+    assert "Teams and members" not in engineer.get("/settings/teams/").content.decode()
+    assert "Teams and members" in admin.get("/settings/teams/").content.decode()

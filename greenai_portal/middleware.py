@@ -19,7 +19,8 @@ def content_security_policy(nonce: str) -> str:
             # plotly.js writes its own <style> rules and positions hover labels with style
             # attributes; styles cannot run code.
             "style-src 'self' 'unsafe-inline'",
-            "img-src 'self' data:",
+            # plotly.js's "download as PNG" draws the chart through a data: or blob: image.
+            "img-src 'self' data: blob:",
             "font-src 'self' data:",
             "connect-src 'self'",
             "object-src 'none'",

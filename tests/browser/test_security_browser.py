@@ -30,3 +30,12 @@ def test_the_api_docs_render_under_the_content_security_policy(page):
     page.open("/api/docs/")
     page.tab.wait_for_selector(".opblock-summary", timeout=30_000)
     assert page.tab.locator(".opblock-summary").count() > 10
+
+
+def test_a_chart_downloads_as_png_under_the_content_security_policy(page):
+    page.log_in("esg")
+    page.charts_drawn()
+    with page.tab.expect_download() as download:
+        page.tab.locator(".chart").first.hover()
+        page.tab.locator(".chart .modebar-btn[data-title*='png' i]").first.click()
+    assert download.value.suggested_filename.endswith(".png")

@@ -109,7 +109,9 @@ def parse_filters(request: HttpRequest, **fixed) -> tuple[Filters, str]:
             start = date.fromisoformat(request.GET["start"])
             end = date.fromisoformat(request.GET["end"])
             key = "custom"
-            if end <= start:
+            # Only the years a report may cover: date(9999, 12, 31) has no next month to chart.
+            last = date(periods.LAST_YEAR + 1, 1, 1)
+            if end <= start or start.year < periods.FIRST_YEAR or end > last:
                 raise ValueError
         except (KeyError, ValueError):
             key = "12m"

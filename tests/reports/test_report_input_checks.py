@@ -49,3 +49,26 @@ def test_an_api_answers_400_naming_the_bad_field(tenant, path, body, field):
 
 def test_the_last_year_covered_still_opens(tenant):
     assert tenant.client_for("admin").get("/reports/2100/Q4/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "dates",
+    [
+        "start=9999-12-01&end=9999-12-31",
+        "start=0001-01-01&end=9999-12-31",
+        "start=1999-12-01&end=2000-02-01",
+        "start=2100-12-01&end=2101-01-02",
+    ],
+)
+@pytest.mark.parametrize("page", ["/", "/teams/research/"])
+def test_dashboard_dates_outside_the_years_covered_fall_back_to_the_default_period(
+    tenant, page, dates
+):
+    response = tenant.client_for("admin").get(f"{page}?period=custom&{dates}")
+    assert response.status_code == 200
+    assert 'value="12m" selected' in response.content.decode()
+
+
+def test_the_last_month_covered_is_a_custom_period(tenant):
+    html = tenant.client_for("admin").get("/?start=2100-12-01&end=2101-01-01").content.decode()
+    assert 'value="custom" selected' in html and 'value="2100-12-01"' in html

@@ -1,4 +1,9 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.views import APIView
@@ -7,6 +12,7 @@ from accounts.audit import audit_event_list
 from accounts.models import AuditEvent
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from greenai_portal.openapi import error_responses
 
 
 class AuditEventListApi(APIView):
@@ -39,8 +45,24 @@ class AuditEventListApi(APIView):
         max_limit = 1000
 
     @extend_schema(
-        parameters=[AuditFilterSerializer],
-        responses=AuditEventSerializer(many=True),
+        parameters=[
+            AuditFilterSerializer,
+            OpenApiParameter("limit", int, description="events a page (default 100, at most 1000)"),
+            OpenApiParameter("offset", int, description="events to skip"),
+        ],
+        # One page of events, as LimitOffsetPagination shapes it.
+        responses={
+            200: inline_serializer(
+                "AuditEventPage",
+                fields={
+                    "count": serializers.IntegerField(),
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": AuditEventSerializer(many=True),
+                },
+            ),
+            **error_responses(400, 401, 403),
+        },
         examples=[
             OpenApiExample(
                 "A revoked token",

@@ -65,7 +65,9 @@ class Membership(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=20, choices=Role.choices)
-    # Empty means every team; only engineers are ever limited.
+    # Only engineers are ever limited. The flag, not the team list, says whether a limit holds:
+    # a limited member whose teams were all deleted sees no team, not every team.
+    team_limited = models.BooleanField(default=False)
     teams = models.ManyToManyField(Team, blank=True, related_name="memberships")
     created_at = models.DateTimeField(auto_now_add=True)
 

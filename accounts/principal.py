@@ -1,8 +1,14 @@
 """Who is asking, for which organisation, with what rights: one shape for users and tokens."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from django.db.models import Model, Q, QuerySet
 
 from accounts.models import ApiToken, Organisation, Role, Scope
+
+Row = TypeVar("Row", bound=Model)
 
 
 class Access:
@@ -44,7 +50,7 @@ SCOPE_ACCESS: dict[str, str] = {Scope.READ: Access.READ, Scope.INGEST: Access.IN
 class Principal:
     organisation: Organisation
     access: frozenset[str]
-    # None: every team of the organisation; otherwise only these team ids.
+    # None: every team of the organisation; otherwise only these team ids (empty: none at all).
     team_ids: frozenset[int] | None
     role: str | None = None
     token: ApiToken | None = None
@@ -56,8 +62,35 @@ class Principal:
     def sees_audit_trail(self) -> bool:
         return Access.AUDIT in self.access
 
-    def sees_team(self, team_id: int) -> bool:
+    # The team rule lives here and nowhere else: every read of team-owned rows (records,
+    # rollups, report lines, import jobs, mapping rules) goes through `visible` or `team_filter`.
+
+    @property
+    def sees_whole_organisation(self) -> bool:
+        """Whether organisation-wide rows (locked versions, exports, allocations) are visible."""
+        return self.team_ids is None
+
+    def sees_team(self, team_id: int | None) -> bool:
         return self.team_ids is None or team_id in self.team_ids
+
+    def sees_teams(self, team_ids: Iterable[int] | None) -> bool:
+        """Whether every one of these teams is visible; None stands for the whole organisation."""
+        if self.team_ids is None:
+            return True
+        return team_ids is not None and self.team_ids.issuperset(team_ids)
+
+    def team_filter(self, team: str = "team") -> Q:
+        """The condition on `team` (a field path to a Team) that keeps the visible teams' rows."""
+        return Q() if self.team_ids is None else Q(**{f"{team}__in": self.team_ids})
+
+    def visible(self, rows: QuerySet[Row], *, team: str | None = "team") -> QuerySet[Row]:
+        """The rows of `rows` this principal may read: its organisation's, of its teams.
+        `team=None` for rows that belong to no team: only a whole-organisation principal sees
+        those."""
+        rows = rows.filter(organisation=self.organisation)
+        if team is None:
+            return rows if self.sees_whole_organisation else rows.none()
+        return rows.filter(self.team_filter(team))
 
 
 def principal_for_token(token: ApiToken) -> Principal:
@@ -71,9 +104,9 @@ def principal_for_token(token: ApiToken) -> Principal:
 
 def principal_for_membership(membership) -> Principal:
     team_ids = None
-    if membership.role == Role.ENGINEER:
-        limited = frozenset(membership.teams.values_list("id", flat=True))
-        team_ids = limited or None
+    if membership.role == Role.ENGINEER and membership.team_limited:
+        # A limit whose teams were all deleted sees nothing, never everything.
+        team_ids = frozenset(membership.teams.values_list("id", flat=True))
     return Principal(
         organisation=membership.organisation,
         access=ROLE_ACCESS[membership.role],

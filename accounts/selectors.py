@@ -33,10 +33,7 @@ def principal_for_request(request) -> Principal | None:
 
 
 def team_list(*, principal: Principal) -> QuerySet[Team]:
-    teams = Team.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        teams = teams.filter(id__in=principal.team_ids)
-    return teams
+    return principal.visible(Team.objects.all(), team="id")
 
 
 def api_token_list(*, organisation: Organisation) -> QuerySet[ApiToken]:

@@ -47,8 +47,11 @@ def member_add(
     if created:
         user.set_password(password)
         user.save(update_fields=["password"])
-    membership = Membership.objects.create(user=user, organisation=organisation, role=role)
-    membership.teams.set(list(teams))
+    teams = list(teams)
+    membership = Membership.objects.create(
+        user=user, organisation=organisation, role=role, team_limited=bool(teams)
+    )
+    membership.teams.set(teams)
     return membership
 
 
@@ -268,7 +271,8 @@ def member_update(
     teams = _teams_of(membership.organisation, teams) if role == Role.ENGINEER else []
     before = {"role": membership.role, "teams": sorted(t.slug for t in membership.teams.all())}
     membership.role = role
-    membership.save(update_fields=["role"])
+    membership.team_limited = bool(teams)
+    membership.save(update_fields=["role", "team_limited"])
     membership.teams.set(teams)
     after = {"role": role, "teams": sorted(t.slug for t in teams)}
     _member_audited(membership, "member.update", actor, before=before, after=after)

@@ -186,7 +186,7 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     organisation = principal.organisation
     can_manage = principal.can(Access.MANAGE)
     # Engineers see their teams, not the organisation's member list.
-    sees_members = principal.team_ids is None
+    sees_members = principal.sees_whole_organisation
     members = (
         Membership.objects.filter(organisation=organisation)
         .select_related("user")
@@ -317,10 +317,9 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, principal: Principal, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        teams = Team.objects.filter(organisation=principal.organisation)
-        if principal.team_ids is not None:
+        teams = principal.visible(Team.objects.all(), team="pk")
+        if not principal.sees_whole_organisation:
             # A member limited to teams makes tokens limited to one of them.
-            teams = teams.filter(id__in=principal.team_ids)
             self.fields["team"].required = True
             self.fields["team"].empty_label = None
         self.fields["team"].queryset = teams

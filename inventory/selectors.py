@@ -2,13 +2,20 @@
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 
-from accounts.models import Organisation
 from accounts.principal import Principal
-from inventory.models import CodeCarbonRun, DailyRollup, GridFactor, WorkloadRecord
+from inventory.models import (
+    CodeCarbonRun,
+    DailyRollup,
+    GridFactor,
+    ImportJob,
+    TeamMappingRule,
+    WorkloadRecord,
+)
 
 
 def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
@@ -23,11 +30,11 @@ def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
     return locked_quarters(organisation_id)
 
 
-def computed_records_by_location(*, organisation: Organisation) -> dict[int, int]:
-    """Computed records per location id, from the rollups (counting raw records would scan
-    every record of the organisation)."""
+def computed_records_by_location(*, principal: Principal) -> dict[int, int]:
+    """Computed records of the principal's teams per location id, from the rollups (counting
+    raw records would scan every record of the organisation)."""
     rows = (
-        DailyRollup.objects.filter(organisation=organisation)
+        principal.visible(DailyRollup.objects.all())
         .values("location_id")
         .annotate(records=Sum("record_count"))
         .order_by()
@@ -73,11 +80,10 @@ class CodeCarbonRunLine:
 def codecarbon_run_lines(*, principal: Principal, limit: int = 50) -> list[CodeCarbonRunLine]:
     """The latest CodeCarbon runs the principal sees, newest first. A run's records share its
     batch; three grouped queries whatever the number of runs."""
-    runs = CodeCarbonRun.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        runs = runs.filter(team_id__in=principal.team_ids)
     runs = list(
-        runs.select_related("team", "ai_model", "location").order_by("-created_at", "-id")[:limit]
+        principal.visible(CodeCarbonRun.objects.all())
+        .select_related("team", "ai_model", "location")
+        .order_by("-created_at", "-id")[:limit]
     )
     records = WorkloadRecord.objects.filter(
         organisation=principal.organisation, batch_id__in=[r.batch_id for r in runs]
@@ -122,3 +128,30 @@ def _run_line(run: CodeCarbonRun, row: dict, factors: list[GridFactor]) -> CodeC
         portal_kg=row.get("portal_kg") or 0.0,
         factors=tuple(factors),
     )
+
+
+def import_jobs_recent(*, principal: Principal, limit: int) -> list[ImportJob]:
+    """The latest file imports this principal may read, newest first.
+
+    A job's file name and row errors are its uploader's: a principal limited to teams reads
+    the jobs of uploaders limited to teams it sees, never an organisation-wide upload.
+    """
+    jobs = ImportJob.objects.filter(organisation=principal.organisation).select_related(
+        "created_by"
+    )
+    jobs = jobs.order_by("-created_at", "-id")
+    if principal.sees_whole_organisation:
+        return list(jobs[:limit])
+    # The teams are a JSON list: SQLite has no portable "contained in", so Python checks it.
+    limited = jobs.filter(team_ids__isnull=False).iterator(chunk_size=100)
+    return list(islice((job for job in limited if principal.sees_teams(job.team_ids)), limit))
+
+
+def import_job_get(*, principal: Principal, job_id: int) -> ImportJob | None:
+    job = ImportJob.objects.filter(organisation=principal.organisation, pk=job_id).first()
+    return job if job is not None and principal.sees_teams(job.team_ids) else None
+
+
+def mapping_rule_list(*, principal: Principal) -> QuerySet[TeamMappingRule]:
+    """The billing tag → team rules of the teams this principal sees."""
+    return principal.visible(TeamMappingRule.objects.all()).select_related("team")

@@ -11,8 +11,8 @@ from typing import Any
 import msgspec
 from django.db import transaction
 
-from accounts.models import Team
 from accounts.principal import Principal
+from accounts.selectors import team_list
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.ingestion.writers import RecordTable, write_rows
@@ -120,10 +120,7 @@ class References:
 
     def __init__(self, principal: Principal, records: Sequence[dict[str, Any]]) -> None:
         organisation = principal.organisation
-        teams = Team.objects.filter(organisation=organisation)
-        if principal.team_ids is not None:
-            teams = teams.filter(id__in=principal.team_ids)
-        self.teams = dict(teams.values_list("slug", "id"))
+        self.teams = dict(team_list(principal=principal).values_list("slug", "id"))
         codes = {r["location"] for r in records}
         # An organisation's own facility wins over a shared cloud region of the same code.
         shared = Location.objects.filter(code__in=codes, organisation__isnull=True)

@@ -28,17 +28,20 @@ from inventory.models import (
     FactorOverride,
     GridFactor,
     Hardware,
-    ImportJob,
     InstrumentKind,
     Location,
     MappingSource,
     Phase,
     ProviderPue,
     ReplicationFactor,
-    TeamMappingRule,
     Zone,
 )
-from inventory.selectors import codecarbon_run_lines, computed_records_by_location
+from inventory.selectors import (
+    codecarbon_run_lines,
+    computed_records_by_location,
+    import_jobs_recent,
+    mapping_rule_list,
+)
 from inventory.settings_services import (
     FACILITY_KINDS,
     facility_create,
@@ -102,7 +105,7 @@ class PueForm(forms.Form):
 @settings_page()
 def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     facilities = list(Location.objects.filter(organisation=principal.organisation).order_by("code"))
-    computed = computed_records_by_location(organisation=principal.organisation)
+    computed = computed_records_by_location(principal=principal)
     for facility in facilities:
         facility.records = computed.get(facility.id, 0)
     providers = ProviderPue.objects.filter(dataset__is_active=True).order_by("provider")
@@ -290,9 +293,7 @@ class MappingRuleForm(forms.Form):
 
 @settings_page()
 def mapping_rules_page(request: HttpRequest, principal: Principal) -> HttpResponse:
-    rules = TeamMappingRule.objects.filter(organisation=principal.organisation).select_related(
-        "team"
-    )
+    rules = mapping_rule_list(principal=principal)
     return render(
         request,
         "dashboard/settings/mapping_rules.html",
@@ -322,7 +323,7 @@ def mapping_rule_create_view(request: HttpRequest, principal: Principal) -> Http
 @require_POST
 @settings_page(Access.MANAGE)
 def mapping_rule_delete_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
-    rule = get_object_or_404(TeamMappingRule, pk=pk, organisation=principal.organisation)
+    rule = get_object_or_404(mapping_rule_list(principal=principal), pk=pk)
     run_service(
         request,
         f"Rule {rule.key}={rule.value} deleted",
@@ -405,16 +406,6 @@ def _url_if_built(*names: str) -> str | None:
     return None
 
 
-def _import_jobs(principal: Principal) -> list[ImportJob]:
-    """The latest file imports; a member limited to teams sees the ones they uploaded."""
-    jobs = ImportJob.objects.filter(organisation=principal.organisation).select_related(
-        "created_by"
-    )
-    if principal.team_ids is not None:
-        jobs = jobs.filter(team_ids__isnull=False)
-    return list(jobs.order_by("-created_at")[:10])
-
-
 @settings_page()
 def codecarbon_runs_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     """CodeCarbon runs, CodeCarbon's own kg beside the portal's, with both factors."""
@@ -459,7 +450,7 @@ def data_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             failed=records_failed(principal=principal),
             batches=batches_recent(principal=principal),
             recalculations=recalculations_recent(principal=principal),
-            imports=_import_jobs(principal),
+            imports=import_jobs_recent(principal=principal, limit=10),
             imports_url=_url_if_built("data-imports", "imports", "import-upload"),
             can_ingest=principal.can(Access.INGEST),
         ),

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
+from reports import periods
 from reports.exports import report_csv, report_xlsx
 from reports.models import ReportExport, ReportVersion
 from reports.selectors import (
@@ -100,7 +101,7 @@ def _user(request):
 
 
 class QuarterSerializer(serializers.Serializer):
-    year = serializers.IntegerField(min_value=2000, max_value=2100)
+    year = serializers.IntegerField(min_value=periods.FIRST_YEAR, max_value=periods.LAST_YEAR)
     quarter = serializers.IntegerField(min_value=1, max_value=4)
 
 
@@ -286,9 +287,7 @@ class ReportRestateApi(APIView):
 
 def _versions(principal) -> QuerySet[ReportVersion]:
     # A principal limited to some teams sees no organisation-wide locked version.
-    if principal.team_ids is not None:
-        return ReportVersion.objects.none()
-    return ReportVersion.objects.filter(organisation=principal.organisation)
+    return principal.visible(ReportVersion.objects.all(), team=None)
 
 
 class ReportVersionListApi(APIView):
@@ -339,9 +338,7 @@ class ExportOutputSerializer(serializers.ModelSerializer):
 
 
 def _exports(principal) -> QuerySet[ReportExport]:
-    if principal.team_ids is not None:
-        return ReportExport.objects.none()
-    return ReportExport.objects.filter(organisation=principal.organisation).select_related(
+    return principal.visible(ReportExport.objects.all(), team=None).select_related(
         "report_version", "organisation"
     )
 

@@ -5,6 +5,7 @@ from datetime import date
 import plotly.graph_objects as go
 
 from reports import svg_charts
+from reports.plotly_text import plotly_text
 
 # --- Scope 2 report figures (page: plotly.js; PDF: the same charts as SVG, svg_charts) ------
 
@@ -66,7 +67,7 @@ def coverage_figure(market: dict) -> go.Figure:
 def breakdown_figure(lines: list[dict], title: str, top: int = 12) -> go.Figure:
     """The largest lines of a breakdown, location- and market-based side by side."""
     shown = lines[:top][::-1]
-    labels = [line["label"] for line in shown]
+    labels = [plotly_text(line["label"]) for line in shown]
     figure = go.Figure(
         [
             go.Bar(

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Role, Team
 from accounts.principal import Principal
+from accounts.selectors import team_list
 from accounts.views import principal_or_404
 from inventory.models import (
     AiModel,
@@ -117,12 +118,14 @@ def _period(request: HttpRequest, presets: dict) -> tuple[str, date, date]:
             first, after = date.fromisoformat(start), date.fromisoformat(end)
         except ValueError:
             first = after = None
-        if first and after and first < after:
+        # Only the years a report may cover: date(9999, 12, 31) has no next month to chart.
+        last = date(periods.LAST_YEAR + 1, 1, 1)
+        if first and after and first < after and first.year >= periods.FIRST_YEAR and after <= last:
             return "custom", first, after
         _ignored(
             request,
             f"From {start or '?'} to {end or '?'} is not a period (two dates, YYYY-MM-DD, "
-            "the first before the second)",
+            f"the first before the second, from {periods.FIRST_YEAR} to {periods.LAST_YEAR})",
             "the last 12 months",
         )
     elif key:
@@ -546,8 +549,8 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     principal = principal_or_404(request)
-    team = Team.objects.filter(organisation=principal.organisation, slug=slug).first()
-    if team is None or not principal.sees_team(team.id):
+    team = team_list(principal=principal).filter(slug=slug).first()
+    if team is None:
         raise Http404("No such team")
     filters, period_key = parse_filters(request, team_id=team.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
@@ -602,10 +605,8 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     if model is None:
         raise Http404("No such model")
     if (
-        principal.team_ids is not None
-        and not DailyRollup.objects.filter(
-            organisation=principal.organisation, ai_model=model, team_id__in=principal.team_ids
-        ).exists()
+        not principal.sees_whole_organisation
+        and not principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
     ):
         # A model only other teams use is not this engineer's to see.
         raise Http404("No such model")
@@ -653,9 +654,7 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
 
 def _onboarding(request: HttpRequest, principal: Principal) -> dict:
     """What the empty state's copy-paste snippets should name: a real team and location."""
-    team = Team.objects.filter(organisation=principal.organisation).order_by("name").first()
-    if principal.team_ids is not None:
-        team = Team.objects.filter(id__in=principal.team_ids).order_by("name").first()
+    team = team_list(principal=principal).order_by("name").first()
     location = Location.objects.filter(organisation=principal.organisation).order_by("code").first()
     yesterday = date.today() - timedelta(days=1)
     return {

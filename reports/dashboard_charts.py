@@ -5,11 +5,11 @@ without plotly.graph_objects' validation keeps a page with six charts well under
 of chart work per chart.
 """
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date
 
+from greenai_portal.spreadsheets import csv_text
+from reports.plotly_text import plotly_text
 from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope, Sums
 
 # Okabe-Ito and Tol colours: distinguishable with the common colour-vision deficiencies.
@@ -81,11 +81,7 @@ class Chart:
     wide: bool = True  # takes the full width of the page; donuts sit two to a row
 
     def csv(self) -> str:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(self.columns)
-        writer.writerows(self.rows)
-        return out.getvalue()
+        return csv_text([self.columns, *self.rows])
 
     @property
     def json_id(self) -> str:
@@ -181,7 +177,7 @@ def stacked_trend(
         traces.append(
             {
                 "type": "bar",
-                "name": label,
+                "name": plotly_text(label),
                 "x": x,
                 "y": [
                     _round(by_month[m].location_kg / 1000.0) if m in by_month else None
@@ -189,7 +185,9 @@ def stacked_trend(
                 ],
                 "marker": {"color": colour(label, i)},
                 "customdata": [url] * len(months) if url else None,
-                "hovertemplate": "%{x}<br>" + label + ": %{y:.3f} t CO2e<extra></extra>",
+                "hovertemplate": "%{x}<br>"
+                + plotly_text(label)
+                + ": %{y:.3f} t CO2e<extra></extra>",
             }
         )
     if rest:
@@ -309,7 +307,7 @@ def ranked_bars(
 
     ordered = sorted(lines, key=lambda line: (-energy(line[1]), line[0]))
     shown = ordered[:top][::-1]
-    labels = [label for label, _, _ in shown]
+    labels = [plotly_text(label) for label, _, _ in shown]
     urls = [url or "" for _, _, url in shown]
     figures = [scopes_apart(by_scope) for _, by_scope, _ in shown]
     traces = []
@@ -363,7 +361,7 @@ def split_donut(
             "type": "pie",
             "hole": 0.55,
             "sort": False,
-            "labels": [label for label, _ in parts],
+            "labels": [plotly_text(label) for label, _ in parts],
             "values": [_round(s.facility_kwh / 1000.0) for _, s in parts],
             "marker": {"colors": [colour(label, i) for i, (label, _) in enumerate(parts)]},
             "textinfo": "percent",

@@ -27,6 +27,7 @@ from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
 from accounts.principal import Principal
+from accounts.selectors import team_list
 from inventory.models import (
     AiModel,
     CloudUsageRecord,
@@ -280,14 +281,13 @@ def renewable_share(*, principal: Principal, cube: Cube, start: date, end: date)
 
 
 def _latest_records(model, principal: Principal, filters: Filters):
-    rows = model.objects.filter(
-        organisation=principal.organisation,
-        activity_date__gte=filters.start,
-        activity_date__lt=filters.end,
-        status=ComputeStatus.COMPUTED,
+    rows = principal.visible(
+        model.objects.filter(
+            activity_date__gte=filters.start,
+            activity_date__lt=filters.end,
+            status=ComputeStatus.COMPUTED,
+        )
     )
-    if principal.team_ids is not None:
-        rows = rows.filter(team_id__in=principal.team_ids)
     if filters.team_id:
         rows = rows.filter(team_id=filters.team_id)
     if filters.model_id:
@@ -326,18 +326,9 @@ def hardware_used(*, principal: Principal, filters: Filters) -> list[dict]:
     return sorted(lines.values(), key=lambda line: (-line["it_kwh"], line["name"]))
 
 
-def _records_of(model, principal: Principal):
-    rows = model.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        rows = rows.filter(team_id__in=principal.team_ids)
-    return rows
-
-
 def records_waiting(*, principal: Principal) -> dict:
     """The principal's records waiting to be computed (inventory.pipeline.status)."""
-    waiting = pipeline_records_waiting(
-        organisation_id=principal.organisation.id, team_ids=principal.team_ids
-    )
+    waiting = pipeline_records_waiting(principal=principal)
     return {"count": waiting.count, "oldest": waiting.oldest}
 
 
@@ -362,7 +353,7 @@ def records_failed(*, principal: Principal, limit: int = 20) -> dict:
     many, and the latest `limit` with their errors."""
     params = {"organisation": principal.organisation.id, "window": FAILED_WINDOW, "limit": limit}
     teams = ""
-    if principal.team_ids is not None:
+    if not principal.sees_whole_organisation:
         marks, team_params = in_list("team", sorted(principal.team_ids) or [None])
         teams = f"AND latest.team_id IN ({marks})"
         params.update(team_params)
@@ -389,23 +380,12 @@ def records_failed(*, principal: Principal, limit: int = 20) -> dict:
 def batches_recent(*, principal: Principal, limit: int = 25) -> list[IngestBatch]:
     """The latest ingestion batches; a principal limited to teams sees those with its records."""
     batches = IngestBatch.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        batches = batches.filter(
-            Q(
-                Exists(
-                    WorkloadRecord.objects.filter(
-                        batch_id=OuterRef("pk"), team_id__in=principal.team_ids
-                    )
-                )
-            )
-            | Q(
-                Exists(
-                    CloudUsageRecord.objects.filter(
-                        batch_id=OuterRef("pk"), team_id__in=principal.team_ids
-                    )
-                )
-            )
+    if not principal.sees_whole_organisation:
+        workloads, usage = (
+            Exists(principal.visible(m.objects.filter(batch_id=OuterRef("pk"))))
+            for m in (WorkloadRecord, CloudUsageRecord)
         )
+        batches = batches.filter(workloads | usage)
     return list(batches.select_related("token", "user").order_by("-id")[:limit])
 
 
@@ -418,15 +398,13 @@ def recalculations_recent(*, principal: Principal, limit: int = 10) -> list[Reca
 def filter_options(*, principal: Principal, cube: Cube, selected_location: int | None) -> dict:
     """Teams, models and locations to filter by: the organisation's own, and the shared
     cloud regions that have data in the page's period (there are many of those)."""
-    teams = Team.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        teams = teams.filter(id__in=principal.team_ids)
+    teams = team_list(principal=principal)
     used = cube.ids("location_id") | ({selected_location} - {None})
     locations = Location.objects.filter(
         Q(organisation=principal.organisation) | Q(organisation__isnull=True, id__in=used)
     )
     models = AiModel.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
+    if not principal.sees_whole_organisation:
         models = models.filter(id__in=cube.ids("ai_model_id"))
     return {
         "teams": list(teams.order_by("name").values("id", "name", "slug")),

@@ -1,8 +1,8 @@
 """The Scope 2 report as CSV and XLSX: the same figures as the API, one row per line."""
 
-import csv
 import io
 
+from greenai_portal.spreadsheets import csv_text, xlsx_append
 from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
 
 HEADER = ("section", "key", "label", "records", "MWh", "location_t_CO2e", "market_t_CO2e", "share")
@@ -117,13 +117,8 @@ def _meta(document: dict) -> list[list]:
 
 
 def report_csv(document: dict) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    for key, value in _meta(document):
-        writer.writerow([f"# {key}", value])
-    writer.writerow(HEADER)
-    writer.writerows(report_rows(document))
-    return out.getvalue()
+    meta = [[f"# {key}", value] for key, value in _meta(document)]
+    return csv_text([*meta, HEADER, *report_rows(document)])
 
 
 def report_xlsx(document: dict) -> bytes:
@@ -134,17 +129,17 @@ def report_xlsx(document: dict) -> bytes:
     about = book.active
     about.title = "About"
     for row in _meta(document):
-        about.append(row)
+        xlsx_append(about, row)
     for title, header, rows in (
         ("Figures", HEADER, report_rows(document)),
         ("Intensity", _INTENSITY_HEADER, _intensity_rows(document)),
     ):
         sheet = book.create_sheet(title)
-        sheet.append(header)
+        xlsx_append(sheet, header)
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in rows:
-            sheet.append(row)
+            xlsx_append(sheet, row)
         sheet.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

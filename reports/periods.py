@@ -4,6 +4,13 @@ period the data covers."""
 from dataclasses import dataclass
 from datetime import date
 
+# The years a report may cover; anything else is bad input (and beyond 9999, no date at all).
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def is_quarter(year: int, number: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR and 1 <= number <= 4
+
 
 @dataclass(frozen=True)
 class Period:

@@ -91,12 +91,7 @@ class FootprintGroup:
 
 def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet[DailyRollup]:
     """Rollup rows of [start, end) that this principal may read."""
-    rows = DailyRollup.objects.filter(
-        organisation=principal.organisation, day__gte=start, day__lt=end
-    )
-    if principal.team_ids is not None:
-        rows = rows.filter(team_id__in=principal.team_ids)
-    return rows
+    return principal.visible(DailyRollup.objects.filter(day__gte=start, day__lt=end))
 
 
 def _text(value) -> str:
@@ -594,7 +589,7 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         "year": year,
         "quarter": quarter,
         "period": period.as_dict(),
-        "teams_limited": principal.team_ids is not None,
+        "teams_limited": not principal.sees_whole_organisation,
         "methodology_version": METHODOLOGY_VERSION,
         "factor_dataset": f"{dataset.name} {dataset.version}" if dataset else None,
         "factor_basis": organisation.factor_basis,
@@ -881,14 +876,13 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     used: dict[str, set[int]] = defaultdict(set)
     datasets = {d.id: f"{d.name} {d.version}" for d in FactorDataset.objects.all()}
     for model, extra in ((WorkloadRecord, ()), (CloudUsageRecord, ("coefficient_id",))):
-        records = model.objects.filter(
-            organisation=principal.organisation,
-            activity_date__gte=period.start,
-            activity_date__lt=period.end,
-            status=ComputeStatus.COMPUTED,
+        records = principal.visible(
+            model.objects.filter(
+                activity_date__gte=period.start,
+                activity_date__lt=period.end,
+                status=ComputeStatus.COMPUTED,
+            )
         )
-        if principal.team_ids is not None:
-            records = records.filter(team_id__in=principal.team_ids)
         columns = ("location_id", *_LINEAGE_FIELDS, *extra, "factor_dataset_id")
         groups = records.values(*columns, "methodology_version").annotate(n=Count("id"))
         for group in groups.order_by():
@@ -903,8 +897,9 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
                 if group.get(column):
                     line["factor_ids"].add(f"{prefix}:{group[column]}")
                     used[prefix].add(group[column])
-    allocations = MarketAllocation.objects.filter(
-        organisation=principal.organisation, month__gte=period.start, month__lt=period.end
+    # Allocations are the organisation's (no team): a principal limited to teams gets none.
+    allocations = principal.visible(
+        MarketAllocation.objects.filter(month__gte=period.start, month__lt=period.end), team=None
     ).order_by("zone", "month", "basis", "instrument_id", "id")
     market = []
     for a in allocations:
@@ -932,7 +927,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     locations = _names(Location, set(lines), "code", "zone", "kind")
     locked = (
         report_versions(principal=principal, year=year, quarter=quarter)[-1:]
-        if principal.team_ids is None
+        if principal.sees_whole_organisation
         else []
     )
     return {
@@ -1002,11 +997,10 @@ def records_after(*, organisation_id: int, start: date, end: date, version: Repo
 
 
 def report_versions(*, principal: Principal, year: int, quarter: int) -> list[ReportVersion]:
-    return list(
-        ReportVersion.objects.filter(
-            organisation=principal.organisation, year=year, quarter=quarter
-        ).order_by("version")
-    )
+    """The quarter's locked versions, oldest first; none for a principal limited to teams (a
+    version covers the whole organisation)."""
+    versions = ReportVersion.objects.filter(year=year, quarter=quarter)
+    return list(principal.visible(versions, team=None).order_by("version"))
 
 
 # --- What the page, the API and the PDF show -----------------------------------------------
@@ -1038,7 +1032,7 @@ def scope2_document(
     """
     period = periods.quarter(year, quarter)
     versions = report_versions(principal=principal, year=year, quarter=quarter)
-    whole = principal.team_ids is None
+    whole = principal.sees_whole_organisation
     listed = [_version_meta(v) for v in versions] if whole else []
     if version is not None and not (whole and any(v.version == version for v in versions)):
         raise ReportVersion.DoesNotExist(f"{period.label} has no version {version}")
@@ -1116,9 +1110,8 @@ def quarters_with_data(*, principal: Principal) -> list[dict]:
     months = days.annotate(month=TruncMonth("day")).values_list("month", flat=True).distinct()
     found = {periods.quarter_of(_as_date(m)) for m in months.order_by()}
     locked: dict[tuple[int, int], int] = {}
-    if principal.team_ids is None:
-        for v in ReportVersion.objects.filter(organisation=principal.organisation):
-            locked[(v.year, v.quarter)] = max(v.version, locked.get((v.year, v.quarter), 0))
+    for v in principal.visible(ReportVersion.objects.all(), team=None):
+        locked[(v.year, v.quarter)] = max(v.version, locked.get((v.year, v.quarter), 0))
     found |= set(locked)
     return [
         {"year": y, "quarter": q, "label": f"{y} Q{q}", "locked_version": locked.get((y, q))}

@@ -38,7 +38,7 @@ _COMPARED = ("record_count", "mwh", "location_t", "market_t")
 def _require_whole_organisation(principal: Principal, access: str) -> None:
     if not principal.can(access):
         raise ApplicationError("Your role does not allow this action", status_code=403)
-    if principal.team_ids is not None:
+    if not principal.sees_whole_organisation:
         raise ApplicationError(
             "Locked reports cover the whole organisation; your access is limited to some teams",
             status_code=403,
@@ -156,8 +156,11 @@ def report_lock(
     _require_whole_organisation(principal, Access.LOCK)
     reason = (reason or "").strip()
     _require_reason_for_early_lock(year, quarter, reason)
-    # Locks and restatements of one organisation take turns.
+    # Locks and restatements of one organisation take turns; and, as a restatement does, the
+    # lock reads its counts and figures while no rollup rebuild or market allocation of the
+    # organisation is half-way (those hold the organisation lock until they commit).
     Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
+    organisation_lock(principal.organisation.id)
     if report_versions(principal=principal, year=year, quarter=quarter):
         raise ApplicationError(
             f"{year} Q{quarter} is already locked; make a restatement with a reason to change it",

@@ -31,6 +31,11 @@ def _principal(request: HttpRequest):
     return principal
 
 
+def _quarter_or_404(year: int, quarter: int) -> None:
+    if not periods.is_quarter(year, quarter):
+        raise Http404("No such quarter")
+
+
 def _quarter_url(year: int, quarter: int) -> str:
     return reverse("report-quarter", kwargs={"year": year, "quarter": quarter})
 
@@ -71,9 +76,8 @@ def _version_asked(request: HttpRequest, whole: bool) -> int | None:
 @login_required
 def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
     principal = _principal(request)
-    if not 1 <= quarter <= 4:
-        raise Http404("No such quarter")
-    whole = principal.team_ids is None
+    _quarter_or_404(year, quarter)
+    whole = principal.sees_whole_organisation
     version = _version_asked(request, whole)
     try:
         document = scope2_document(principal=principal, year=year, quarter=quarter, version=version)
@@ -96,13 +100,11 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
             "csv_url": reverse("scope2-csv") + query,
             "xlsx_url": reverse("scope2-xlsx") + query,
             "json_url": reverse("scope2-report") + query,
-            "exports": ReportExport.objects.filter(
-                organisation=principal.organisation, year=year, quarter=quarter
+            "exports": principal.visible(
+                ReportExport.objects.filter(year=year, quarter=quarter), team=None
             )
             .select_related("report_version")
-            .defer("pdf")[:5]
-            if whole
-            else [],
+            .defer("pdf")[:5],
             "previous": periods.previous_quarter(year, quarter),
             "next": (year + 1, 1) if quarter == 4 else (year, quarter + 1),
         },
@@ -112,6 +114,7 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
 def _act(request: HttpRequest, year: int, quarter: int, action) -> HttpResponse:
     """Run a report service for a form POST; its refusal is shown on the report page."""
     principal = _principal(request)
+    _quarter_or_404(year, quarter)
     try:
         outcome = action(principal)
     except ApplicationError as exc:
@@ -142,9 +145,8 @@ def report_lock_page(request: HttpRequest, year: int, quarter: int) -> HttpRespo
             ),
         )
     principal = _principal(request)
-    if not 1 <= quarter <= 4:
-        raise Http404("No such quarter")
-    if principal.team_ids is not None or not principal.can(Access.LOCK):
+    _quarter_or_404(year, quarter)
+    if not principal.sees_whole_organisation or not principal.can(Access.LOCK):
         raise PermissionDenied("Your role does not allow locking a quarter")
     document = scope2_document(principal=principal, year=year, quarter=quarter)
     if document["versions"]:
@@ -199,12 +201,11 @@ def report_export_page_create(request: HttpRequest, year: int, quarter: int) -> 
 
 def _export(request: HttpRequest, pk: int) -> ReportExport:
     principal = _principal(request)
-    if principal.team_ids is not None:
-        raise Http404("No such export")
     return get_object_or_404(
-        ReportExport.objects.select_related("report_version", "organisation"),
+        principal.visible(ReportExport.objects.all(), team=None).select_related(
+            "report_version", "organisation"
+        ),
         pk=pk,
-        organisation=principal.organisation,
     )
 
 

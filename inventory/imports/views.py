@@ -6,17 +6,14 @@ from django.shortcuts import render
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
-from inventory.models import ImportFormat, ImportJob
+from inventory.models import ImportFormat
+from inventory.selectors import import_jobs_recent
 
 
 @login_required
 def imports_page(request: HttpRequest) -> HttpResponse:
     principal = principal_for_request(request)
-    jobs = (
-        ImportJob.objects.filter(organisation=principal.organisation).order_by("-created_at")[:20]
-        if principal
-        else []
-    )
+    jobs = import_jobs_recent(principal=principal, limit=20) if principal else []
     return render(
         request,
         "inventory/imports.html",

@@ -665,15 +665,12 @@ def _api_run_of(
 ) -> LockedRun | None:
     """The API run of this experiment whose last post (the client's clock, with its offset)
     falls within the file's run, the nearest to its end."""
-    runs = CodeCarbonRun.objects.filter(
-        organisation=principal.organisation,
+    runs = principal.visible(CodeCarbonRun.objects.all()).filter(
         mode=CodeCarbonRun.Mode.API,
         experiment_id=experiment_id,
         last_ended_at__gte=start - _API_RUN_SLACK,
         last_ended_at__lte=end + _API_RUN_SLACK,
     )
-    if principal.team_ids is not None:
-        runs = runs.filter(team_id__in=principal.team_ids)
     nearest = min(runs, key=lambda r: abs(r.last_ended_at - end), default=None)
     return None if nearest is None else _visible_run(principal=principal, run_id=nearest.run_id)
 

@@ -8,6 +8,7 @@ from operator import or_
 
 from django.db.models import Count, Min, Q
 
+from accounts.principal import Principal
 from inventory.models import (
     CloudUsageRecord,
     ComputeStatus,
@@ -31,12 +32,11 @@ class RecordsWaiting:
         return self.workload + self.cloud_usage
 
 
-def records_waiting(
-    *, organisation_id: int | None = None, team_ids: frozenset[int] | None = None
-) -> RecordsWaiting:
+def records_waiting(*, principal: Principal | None = None) -> RecordsWaiting:
     """Pending records where the pipeline looks for work (records have no index on their
     status): those of the batches not computed yet and those a queued or running
-    recalculation took, each counted once. Of one organisation (and teams), or of all."""
+    recalculation took, each counted once. Those the principal sees, or (None) all of them."""
+    organisation_id = principal.organisation.id if principal is not None else None
     batches = batches_waiting(organisation_id=organisation_id)
     jobs = RecalculationJob.objects.filter(
         status__in=[RecalculationStatus.QUEUED, RecalculationStatus.RUNNING]
@@ -51,10 +51,8 @@ def records_waiting(
     counts, oldest = {}, []
     for kind, model in (("workload", WorkloadRecord), ("cloud_usage", CloudUsageRecord)):
         records = model.objects.filter(reduce(or_, queues), status=ComputeStatus.PENDING)
-        if organisation_id is not None:
-            records = records.filter(organisation_id=organisation_id)
-        if team_ids is not None:
-            records = records.filter(team_id__in=team_ids)
+        if principal is not None:
+            records = principal.visible(records)
         summary = records.aggregate(count=Count("id"), oldest=Min("created_at"))
         counts[kind] = summary["count"]
         oldest += [summary["oldest"]] if summary["oldest"] else []

@@ -55,3 +55,16 @@ class TestAuditTrail:
         audit_record(organisation=tenant.organisation, action="x", target=tenant.organisation)
         assert audit_event_list(organisation=outsider.organisation).count() == 0
         assert audit_event_list(organisation=tenant.organisation).count() == 1
+
+
+def test_the_schema_declares_the_page_object_the_list_answers(client):
+    schema = client.get("/api/schema/?format=json").json()
+    answer = schema["paths"]["/api/v1/audit-events/"]["get"]["responses"]["200"]
+    page = answer["content"]["application/json"]["schema"]
+    assert page == {"$ref": "#/components/schemas/AuditEventPage"}
+    declared = schema["components"]["schemas"]["AuditEventPage"]
+    assert declared["type"] == "object"
+    assert set(declared["required"]) == {"count", "next", "previous", "results"}
+    assert declared["properties"]["results"]["type"] == "array"
+    parameters = schema["paths"]["/api/v1/audit-events/"]["get"]["parameters"]
+    assert {"limit", "offset", "action"} <= {p["name"] for p in parameters}

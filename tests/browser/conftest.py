@@ -92,10 +92,8 @@ class Page:
 
     def charts_drawn(self) -> int:
         """Charts whose Plotly SVG has at least one drawn trace (bars, lines or pie slices)."""
-        self.tab.wait_for_function(
-            "document.querySelectorAll('.chart').length ==="
-            " document.querySelectorAll('.chart[data-rendered]').length"
-        )
+        # Not wait_for_function: it polls with eval, which the pages' CSP refuses.
+        self.tab.wait_for_selector(".chart:not([data-rendered])", state="detached")
         return self.tab.evaluate(
             """() => [...document.querySelectorAll('.chart')].filter(c =>
                 c.querySelector('svg.main-svg') &&

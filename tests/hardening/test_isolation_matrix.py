@@ -3,14 +3,17 @@
 Routes come from the URL resolver at run time. Each must have a row in EXPECTATIONS (a new
 route fails the test until its access rules are written down here). Callers are each role of
 the organisation that owns the objects named in the URL ("same"), the same roles of another
-organisation ("other"), API tokens of each scope in both, and nobody.
+organisation ("other"), API tokens of each scope in both, and nobody. In both organisations the
+engineer and one token ("token:team") are limited to the team "serving".
 
 For every cell the test asserts:
 - the exact status;
 - a refused call (and any GET) changed nothing: a fingerprint of every organisation-owned row is
   the same before and after;
 - no response to one organisation contains the other's name (every object of the world carries
-  its organisation's slug).
+  its organisation's slug);
+- no response to a caller limited to "serving" names an object of the team "research" (every
+  such object carries RESEARCH_ONLY).
 Each cell runs inside a savepoint that is rolled back, so cells do not see each other's writes.
 """
 
@@ -32,7 +35,9 @@ from tests.hardening.world import (
     ANONYMOUS,
     CALLERS,
     OTHER,
+    RESEARCH_ONLY,
     SAME,
+    TOKEN_SCOPES,
     Caller,
     World,
     build_world,
@@ -59,7 +64,7 @@ def _access_of(caller: Caller) -> frozenset[str]:
     if caller.role:
         return ROLE_ACCESS[caller.role]
     if caller.is_token:
-        return frozenset({SCOPE_ACCESS[caller.scope]})
+        return frozenset(SCOPE_ACCESS[scope] for scope in TOKEN_SCOPES[caller.scope])
     return frozenset()
 
 
@@ -125,8 +130,14 @@ def engineers(expect: Expect) -> dict[str, Expect]:
     return {f"{SAME}:engineer": expect, f"{OTHER}:engineer": expect}
 
 
+def team_limited(expect: Expect, *, orgs: tuple[str, ...] = (SAME, OTHER)) -> dict[str, Expect]:
+    """API callers limited to the team "serving": the engineers and the team tokens."""
+    return {f"{org}:{kind}": expect for org in orgs for kind in ("engineer", "token:team")}
+
+
 NOT_FOUND = Expect(404, False)
 REFUSED_BY_SERVICE = Expect(403, False)
+TEAM_TOKENS_REFUSED = {f"{org}:token:team": Expect(400, False) for org in (SAME, OTHER)}
 
 
 @dataclass(frozen=True)
@@ -334,7 +345,7 @@ EXPECTATIONS: dict[str, Row] = {
     # --- API -----------------------------------------------------------------------------
     # The engineers may only send records of their team ("serving"): "research" is refused.
     "workload-ingest": Row(
-        {"POST": api(INGEST, 201, overrides=engineers(Expect(400, False)))},
+        {"POST": api(INGEST, 201, overrides=team_limited(Expect(400, False)))},
         {
             "POST": Call(
                 data=lambda w, c: [
@@ -390,21 +401,28 @@ EXPECTATIONS: dict[str, Row] = {
         {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
     ),
     "import-create": Row({"POST": api(INGEST, 202)}, {"POST": Call(data=_csv_upload, format=FORM)}),
-    "import-detail": Row({"GET": api(READ, 200, object_url=True)}),
-    # CodeCarbon's clients authenticate with a token only (no session, no cookies).
+    # The job the URL names is an upload of the whole organisation.
+    "import-detail": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))}
+    ),
+    # CodeCarbon's clients authenticate with a token only (no session, no cookies). The
+    # organisation's rule sends every run to "research", but a token limited to "serving"
+    # keeps its own team: its emissions are stored under "serving" (never "research").
     "codecarbon-output": Row(
         {"POST": api(INGEST, 201, sessions=False)},
         {"POST": Call(data=_emissions_data, url=_own_key)},
     ),
     "codecarbon-output-query": Row(
-        {"POST": api(INGEST, 201, sessions=False)}, {"POST": Call(data=_emissions_data)}
+        {"POST": api(INGEST, 201, sessions=False)},
+        {"POST": Call(data=_emissions_data)},
     ),
     "codecarbon-runs": Row(
-        {"POST": api(INGEST, 201, sessions=False)},
+        {"POST": api(INGEST, 201, sessions=False, overrides=TEAM_TOKENS_REFUSED)},
         {"POST": Call(data=_form(experiment_id="exp-1", os="Linux"))},
     ),
     "codecarbon-emissions": Row(
-        {"POST": api(INGEST, 201, sessions=False)}, {"POST": Call(data=_emissions_data)}
+        {"POST": api(INGEST, 201, sessions=False)},
+        {"POST": Call(data=_emissions_data)},
     ),
     "recalculation-list": Row(
         {"GET": api(READ, 200), "POST": api(MANAGE, 202)},
@@ -424,17 +442,17 @@ EXPECTATIONS: dict[str, Row] = {
     ),
     "report-versions": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "report-version": Row(
-        {"GET": api(READ, 200, object_url=True, overrides={"same:engineer": NOT_FOUND})}
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))}
     ),
     "report-exports": Row(
-        {"POST": api(READ, 202, overrides=engineers(REFUSED_BY_SERVICE))},
+        {"POST": api(READ, 202, overrides=team_limited(REFUSED_BY_SERVICE))},
         {"POST": Call(data=_form(**Q1))},
     ),
     "report-export": Row(
-        {"GET": api(READ, 200, object_url=True, overrides={"same:engineer": NOT_FOUND})}
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))}
     ),
     "report-export-pdf": Row(
-        {"GET": api(READ, 200, object_url=True, overrides={"same:engineer": NOT_FOUND})}
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))}
     ),
 }
 
@@ -485,11 +503,13 @@ CSRF_TOKEN_VALUE = re.compile(rb'name="csrfmiddlewaretoken" value="[A-Za-z0-9]+"
 
 
 def _leaks(world: World, caller: Caller, content: bytes) -> str | None:
-    """The other organisation's slug in a response: a leak."""
+    """The other organisation's slug in a response, or the other team's marker in a response
+    to a caller limited to a team: a leak."""
     foreign = {SAME: world.other.slug, OTHER: world.same.slug}.get(caller.org)
     text = CSRF_TOKEN_VALUE.sub(b"", content).lower()
-    if foreign and foreign.encode() in text:
-        return foreign
+    for secret in (foreign, RESEARCH_ONLY if caller.team_limited else None):
+        if secret and secret.encode() in text:
+            return secret
     return None
 
 

@@ -2,19 +2,21 @@
 
 Used by the isolation matrix and the security checks. Every organisation-specific name carries
 the organisation's slug ("acme" / "globex"), so a response can be searched for the other
-organisation's slug: finding it is a leak.
+organisation's slug: finding it is a leak. Likewise every name of the team "research" carries
+RESEARCH_ONLY, so a response to a caller limited to the team "serving" (the engineer, the team
+token) must not contain it.
 """
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.models import ApiToken, Membership, Role
-from accounts.principal import principal_for_membership
+from accounts.models import ApiToken, Membership, Role, Team
+from accounts.principal import Principal, principal_for_membership
 from accounts.services import api_token_create
 from inventory.imports.jobs import import_job_create
 from inventory.models import (
@@ -22,6 +24,7 @@ from inventory.models import (
     ContractualInstrument,
     FactorOverride,
     ImportFormat,
+    ImportJob,
     Location,
     RecalculationJob,
     TeamMappingRule,
@@ -33,7 +36,10 @@ from reports.services import report_lock
 from tests.conftest import Tenant, make_tenant, workload
 
 ROLES = tuple(Role.values)  # admin, esg_officer, engineer, auditor
-SCOPES = ("ingest", "read")
+# Token kinds and their scopes; "team" is limited to the team "serving".
+TOKEN_SCOPES = {"ingest": ["ingest"], "read": ["read"], "team": ["ingest", "read"]}
+LIMITED_TEAM = "serving"
+RESEARCH_ONLY = "research-only"  # in every name of the other team's objects
 # Who calls: each role of a session user, each token scope, and nobody.
 SAME = "same"
 OTHER = "other"
@@ -59,14 +65,20 @@ class Caller:
 
     @property
     def scope(self) -> str | None:
+        """The token kind: a key of TOKEN_SCOPES."""
         return self.kind.split(":", 1)[1] if self.is_token else None
+
+    @property
+    def team_limited(self) -> bool:
+        """Limited to the team LIMITED_TEAM: the engineer and the team token."""
+        return self.kind in (Role.ENGINEER, "token:team")
 
 
 CALLERS = (
     *(Caller(SAME, role) for role in ROLES),
-    *(Caller(SAME, f"token:{scope}") for scope in SCOPES),
+    *(Caller(SAME, f"token:{kind}") for kind in TOKEN_SCOPES),
     *(Caller(OTHER, role) for role in ROLES),
-    *(Caller(OTHER, f"token:{scope}") for scope in SCOPES),
+    *(Caller(OTHER, f"token:{kind}") for kind in TOKEN_SCOPES),
     Caller(ANONYMOUS, "anonymous"),
 )
 
@@ -76,7 +88,7 @@ class OrgWorld:
     """One organisation and an object of every kind a URL can name."""
 
     tenant: Tenant
-    keys: dict[str, str] = field(default_factory=dict)  # token scope -> key
+    keys: dict[str, str] = field(default_factory=dict)  # token kind -> key
     objects: dict[str, int | str] = field(default_factory=dict)
 
     @property
@@ -127,17 +139,23 @@ def build_org(slug: str) -> OrgWorld:
     """An organisation (conftest.make_tenant) with data in 2026 Q1 (locked) and Q2 (open)."""
     tenant = make_tenant(slug)
     org = tenant.organisation
+    research = tenant.teams["research"]
+    research.name = f"Research {RESEARCH_ONLY}"
+    research.save(update_fields=["name"])
     admin_user = tenant.members[Role.ADMIN].user
     world = OrgWorld(tenant)
-    for scope in SCOPES:
-        _, world.keys[scope] = api_token_create(
-            organisation=org, name=f"{slug}-caller-{scope}", scopes=[scope]
+    for kind, scopes in TOKEN_SCOPES.items():
+        _, world.keys[kind] = api_token_create(
+            organisation=org,
+            name=f"{slug}-caller-{kind}",
+            scopes=scopes,
+            team=tenant.teams[LIMITED_TEAM] if kind == "team" else None,
         )
     # A token that URLs name (revoke), not one a caller uses.
     target_token, _ = api_token_create(
         organisation=org, name=f"{slug}-target-token", scopes=["ingest"]
     )
-    model = f"{slug}-model"
+    model = f"{slug}-{RESEARCH_ONLY}-model"
     # Q1: computed and locked; a record that arrived after the lock makes a restatement real.
     _ingest(tenant, [_job(f"{slug}-jan", date(2026, 1, 5), model=model)])
     admin = principal_for_membership(tenant.members[Role.ADMIN])
@@ -177,7 +195,7 @@ def build_org(slug: str) -> OrgWorld:
         source=f"{slug} supplier letter",
     )
     rule = TeamMappingRule.objects.create(
-        organisation=org, key="tag:team", value=f"{slug}-rule", team=tenant.teams["research"]
+        organisation=org, key="tag:team", value=f"{slug}-{RESEARCH_ONLY}-rule", team=research
     )
     # CodeCarbon runs of any project go to research (the organisation has two teams).
     TeamMappingRule.objects.create(
@@ -188,14 +206,11 @@ def build_org(slug: str) -> OrgWorld:
         team=tenant.teams["research"],
         location_code="lab-paris",
     )
-    csv = "external_id,team,phase,started_at,ended_at,location,energy_kwh\n"
-    csv += f"{slug}-import-1,research,training,2026-01-02T00:00:00Z,2026-01-02T01:00:00Z,"
-    csv += "lab-paris,1.5\n"
-    job = import_job_create(
-        principal=admin,
-        upload=SimpleUploadedFile(f"{slug}.csv", csv.encode(), content_type="text/csv"),
-        file_format=ImportFormat.PORTAL_WORKLOADS_CSV,
-    )
+    # Imports by the whole organisation (what URLs name), by the team research and by the
+    # team serving: a caller limited to serving reads the last one only.
+    job = _import(admin, f"{slug}-{RESEARCH_ONLY}-all.csv", "research")
+    _import(_limited_to(admin, tenant.teams["research"]), f"{slug}-{RESEARCH_ONLY}.csv", "research")
+    _import(_limited_to(admin, tenant.teams[LIMITED_TEAM]), f"{slug}-serving.csv", "serving")
     recalculation = RecalculationJob.objects.create(
         organisation=org, trigger="manual", description=f"{slug} recalculation"
     )
@@ -214,6 +229,20 @@ def build_org(slug: str) -> OrgWorld:
         "recalculation": recalculation.pk,
     }
     return world
+
+
+def _limited_to(principal: Principal, team: Team) -> Principal:
+    return replace(principal, team_ids=frozenset({team.id}))
+
+
+def _import(principal: Principal, name: str, team: str) -> ImportJob:
+    csv = "external_id,team,phase,started_at,ended_at,location,energy_kwh\n"
+    csv += f"{name}-1,{team},training,2026-01-02T00:00:00Z,2026-01-02T01:00:00Z,lab-paris,1.5\n"
+    return import_job_create(
+        principal=principal,
+        upload=SimpleUploadedFile(name, csv.encode(), content_type="text/csv"),
+        file_format=ImportFormat.PORTAL_WORKLOADS_CSV,
+    )
 
 
 def build_world(same: str = "acme", other: str = "globex") -> World:

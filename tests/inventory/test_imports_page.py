@@ -8,9 +8,11 @@ pytestmark = pytest.mark.django_db
 
 
 def test_it_shows_the_form_the_progress_bar_and_recent_jobs(tenant):
+    # Uploaded by a member of "serving", the engineer's team.
     ImportJob.objects.create(
         organisation=tenant.organisation, format="aws_cur", original_name="cur.csv",
         status="completed", rows_created=12, file="imports/x.csv",
+        team_ids=[tenant.teams["serving"].id],
     )  # fmt: skip
     response = tenant.client_for("engineer").get("/data/imports/")
     assert response.status_code == 200

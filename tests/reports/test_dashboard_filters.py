@@ -15,10 +15,13 @@ def warnings_of(response) -> list[str]:
         ("period=last-decade", "The period 'last-decade' is not one of the choices; "
          "showing the last 12 months instead."),
         ("start=2026-05-01&end=2026-04-01", "From 2026-05-01 to 2026-04-01 is not a period "
-         "(two dates, YYYY-MM-DD, the first before the second); showing the last 12 months "
-         "instead."),
+         "(two dates, YYYY-MM-DD, the first before the second, from 2000 to 2100); showing "
+         "the last 12 months instead."),
         ("start=yesterday", "From yesterday to ? is not a period (two dates, YYYY-MM-DD, the "
-         "first before the second); showing the last 12 months instead."),
+         "first before the second, from 2000 to 2100); showing the last 12 months instead."),
+        ("start=9999-12-01&end=9999-12-31", "From 9999-12-01 to 9999-12-31 is not a period "
+         "(two dates, YYYY-MM-DD, the first before the second, from 2000 to 2100); showing "
+         "the last 12 months instead."),
         ("team=research", "The team 'research' is not one of the choices; showing every team "
          "instead."),
         ("scope=scope9", "The scope 'scope9' is not one of the choices; showing every scope "

@@ -126,3 +126,13 @@ def test_a_locked_version_keeps_every_factor_row_its_figures_used(tenant, quarte
     assert shown[f"hardware:{h100.id}"]["max_w"] == 700.0
     ssd = CloudCoefficient.objects.get(dataset__is_active=True, key="storage_ssd_wh_per_tb_hour")
     assert shown[f"coefficient:{ssd.id}"]["value"] == 1.2
+
+
+def test_a_team_limited_caller_gets_its_lines_and_no_organisation_wide_allocation(tenant, quarter):
+    # Every record of the quarter is research's; the market allocation is the organisation's.
+    research = tenant.token_client(scopes=["read"], team="research").get(URL).json()
+    assert {line["code"] for line in research["locations"]} == {"lab-paris", "aws:us-east-1"}
+    assert research["market"] == []
+    serving = tenant.client_for("engineer").get(URL).json()  # limited to serving
+    assert (serving["locations"], serving["market"]) == ([], [])
+    assert tenant.client_for("admin").get(URL).json()["market"] != []

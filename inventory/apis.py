@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import (
@@ -34,7 +36,7 @@ from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
 from inventory.ingestion.throttling import TokenRateThrottle
 from inventory.models import Hardware, ImportFormat, ImportJob
-from inventory.services import record_batch_ingest
+from inventory.services import References, record_batch_ingest
 
 
 def raw_rows(request) -> RawRows:
@@ -59,7 +61,8 @@ def raw_rows(request) -> RawRows:
 
 
 def validated_records(request, schema: RecordSchema) -> list[dict]:
-    """Parse and check every row of the body; 4xx naming every bad row and field otherwise."""
+    """Parse and check every row of the body; 4xx naming every problem of every row otherwise
+    (references to unknown teams, locations and hardware included)."""
     raw = raw_rows(request)
     if not raw.rows:
         raise ApplicationError("Send at least one record")
@@ -71,7 +74,11 @@ def validated_records(request, schema: RecordSchema) -> list[dict]:
             status_code=413,
         )
     records, errors = schema.validate(
-        raw.rows, batch_context(), lines=raw.lines, one_pass=raw.one_pass
+        raw.rows,
+        batch_context(),
+        lines=raw.lines,
+        one_pass=raw.one_pass,
+        references=partial(References, request.principal),
     )
     if errors:
         more = errors.count - len(errors.errors)

@@ -124,7 +124,7 @@ class References:
         if principal.team_ids is not None:
             teams = teams.filter(id__in=principal.team_ids)
         self.teams = dict(teams.values_list("slug", "id"))
-        codes = {r["location"] for r in records}
+        codes = {r.get("location") for r in records}
         # An organisation's own facility wins over a shared cloud region of the same code.
         shared = Location.objects.filter(code__in=codes, organisation__isnull=True)
         self.locations = dict(shared.values_list("code", "id"))
@@ -139,15 +139,18 @@ class References:
             code: (pk, kind) for code, pk, kind in hardware.values_list("code", "id", "kind")
         }
 
-    def errors(self, row: int, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def problems(self, record: dict[str, Any]) -> list[tuple[str, str]]:
+        """(field, message) for each name the record uses that refers to nothing; a record that
+        failed validation has only the values that parsed, and those are checked."""
         found = []
-        if record["team"] not in self.teams:
-            found.append(("team", _choices_hint("team", record["team"], list(self.teams))))
-        if record["location"] not in self.locations:
+        team, location = record.get("team"), record.get("location")
+        if team is not None and team not in self.teams:
+            found.append(("team", _choices_hint("team", team, list(self.teams))))
+        if location is not None and location not in self.locations:
             found.append(
                 (
                     "location",
-                    f"Unknown location {record['location']!r}; use a cloud region such as "
+                    f"Unknown location {location!r}; use a cloud region such as "
                     "'aws:us-east-1' or one of your facilities: "
                     + (", ".join(sorted(self.own_locations)) or "none yet"),
                 )
@@ -165,7 +168,7 @@ class References:
                         + (f"; use {'/'.join(sorted(allowed))} hardware" if allowed else ""),
                     )
                 )
-        return [{"row": row, "field": field, "message": message} for field, message in found]
+        return found
 
     def hardware_id(self, code: str | None) -> int | None:
         return self.hardware[code][0] if code else None
@@ -367,7 +370,11 @@ def record_batch_ingest(
     spec = KIND_SPECS[kind]
     organisation = principal.organisation
     refs = References(principal, records)
-    errors = [e for row, record in enumerate(records) for e in refs.errors(row, record)]
+    errors = [
+        {"row": row, "field": field, "message": message}
+        for row, record in enumerate(records)
+        for field, message in refs.problems(record)
+    ]
     if errors:
         raise ApplicationError("Some records refer to unknown objects", errors=errors)
     numbers, hashes, conflicts = _batch_rows(spec, records)

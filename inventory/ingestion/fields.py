@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
@@ -260,7 +260,14 @@ class Field:
     default: Any = MISSING
 
 
-Check = Callable[[dict[str, Any], "BatchContext"], list[tuple[str, str]]]
+@dataclass(frozen=True)
+class Check:
+    """A cross-field rule over the fields it `reads`: it runs on a record whose fields it reads
+    all parsed or were left out (optional ones), so a bad row gets its cross-field problems
+    named with its fields' ones."""
+
+    reads: tuple[str, ...]
+    find: Callable[[dict[str, Any], "BatchContext"], list[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
@@ -307,14 +314,23 @@ class RecordSchema:
     def validate_one(
         self, raw: Any, context: BatchContext
     ) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-        """One record: (clean values, []) or (None, [(field, message), ...]).
+        """One record: (clean values, []) or (None, [(field, message), ...])."""
+        record, found = self.check_one(raw, context)
+        return (None, found) if found else (record, [])
 
-        The hot path of bulk ingestion: it walks the values sent (most records leave several
-        fields out) and looks at the schema's order only to word errors.
+    def check_one(
+        self, raw: Any, context: BatchContext
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """One record: the values that parsed (defaults filled in) and every problem found:
+        each bad or missing field, unknown fields, and the cross-field checks whose fields
+        parsed. With no problem, the values are the clean record.
+
+        The hot path of row-by-row ingestion: it walks the values sent (most records leave
+        several fields out) and looks at the schema's order only to word errors.
         """
         if type(raw) is not dict:
             message = raw.message if type(raw) is RowProblem else "Must be a JSON object"
-            return None, [("non_field_errors", message)]
+            return {}, [("non_field_errors", message)]
         found: list[tuple[str, str]] = []
         names = self._names
         if not self.allow_unknown and not raw.keys() <= names:
@@ -339,18 +355,26 @@ class RecordSchema:
                     found.append((spec.name, refused[spec.name]))
                 elif spec.required and spec.name not in clean:
                     found.append((spec.name, "This field is required"))
-        if found:
-            return None, found
-        found = self._completed(clean, context)
-        return (None, found) if found else (clean, [])
+                    refused[spec.name] = "missing"
+        found.extend(self._completed(clean, context, refused))
+        return clean, found
 
-    def _completed(self, clean: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
-        """Defaults filled in a record whose fields all parsed; what the cross-field checks
-        find wrong with it."""
+    def _completed(
+        self, clean: dict[str, Any], context: BatchContext, refused: dict[str, str] | None = None
+    ) -> list[tuple[str, str]]:
+        """Defaults filled in for fields left out; what the cross-field checks find wrong with
+        the record (only those reading no `refused` field, when some are)."""
         for name, default in self._defaults:
-            if name not in clean:
+            if name not in clean and not (refused and name in refused):
                 clean[name] = default
-        return [problem for check in self.checks for problem in check(clean, context)]
+        if refused:
+            return [
+                problem
+                for check in self.checks
+                if refused.keys().isdisjoint(check.reads)
+                for problem in check.find(clean, context)
+            ]
+        return [problem for find in self._finds for problem in find(clean, context)]
 
     def validate_one_pass(
         self, rows: list[Any], context: BatchContext, values: str
@@ -387,6 +411,7 @@ class RecordSchema:
             "_parsers": {f.name: f.parse for f in fields},
             "_required": frozenset(f.name for f in fields if f.required),
             "_defaults": tuple((f.name, f.default) for f in fields if f.default is not MISSING),
+            "_finds": tuple(check.find for check in self.checks),
             "_one_pass": {values: self._pass_over(values) for values in ("json", "text")},
         }
         for name, value in derived.items():
@@ -437,27 +462,36 @@ class RecordSchema:
         context: BatchContext,
         *,
         lines: list[int] | None = None,
-        first_row: int = 0,
-        errors: RowErrors | None = None,
         one_pass: str | None = None,
+        references: Callable[[list[dict[str, Any]]], "ReferenceCheck"] | None = None,
     ) -> tuple[list[dict[str, Any]], RowErrors]:
-        """Every row; the clean records (only if no row failed) and the errors by row.
+        """Every row; the clean records (only if no row failed) and every row's problems.
 
         `one_pass` ("json" or "text", from RawRows.one_pass): a clean batch is checked in one
-        pass (`validate_one_pass`)."""
-        if one_pass and errors is None:
+        pass (`validate_one_pass`). When any row fails, `references` (given the values that
+        parsed, of every row at once) names each row's references to unknown objects too, so
+        one answer names every problem."""
+        if one_pass:
             clean_rows = self.validate_one_pass(rows, context, one_pass)
             if clean_rows is not None:
                 return clean_rows, RowErrors()
-        errors = errors if errors is not None else RowErrors()
-        clean_rows: list[dict[str, Any]] = []
-        validate_one = self.validate_one
-        for index, raw in enumerate(rows):
-            clean, found = validate_one(raw, context)
-            if found:
-                line = lines[index] if lines is not None else None
-                for field_name, message in found:
-                    errors.add(first_row + index, field_name, message, line)
-            elif not errors:
-                clean_rows.append(clean)
-        return clean_rows, errors
+        check_one = self.check_one
+        checked = [check_one(raw, context) for raw in rows]
+        errors = RowErrors()
+        if not any(found for _, found in checked):
+            return [record for record, _ in checked], errors
+        unknown = references([record for record, _ in checked]) if references else None
+        for row, (record, found) in enumerate(checked):
+            line = lines[row] if lines is not None else None
+            for field_name, message in found:
+                errors.add(row, field_name, message, line)
+            for field_name, message in unknown.problems(record) if unknown else ():
+                errors.add(row, field_name, message, line)
+        return [], errors
+
+
+class ReferenceCheck(Protocol):
+    """What names the references of a record to objects that do not exist
+    (inventory.services.References)."""
+
+    def problems(self, record: dict[str, Any]) -> list[tuple[str, str]]: ...

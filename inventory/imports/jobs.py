@@ -17,7 +17,7 @@ import io
 import logging
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
@@ -155,53 +155,63 @@ def _rows(job: ImportJob, lines, context) -> Iterator[readers.SourceRow]:
     }[job.format](lines, context)
 
 
+@dataclass(frozen=True)
+class _Row:
+    row: int
+    line: int
+    record: dict[str, Any]  # the clean record, or the values that parsed of a bad row
+    problems: list[tuple[str, str]]
+
+
 @dataclass
 class _Chunk:
     kind: str
-    records: list[dict[str, Any]]
-    lines: list[int]
-    first_row: int
+    rows: list[_Row] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [r.record for r in self.rows if not r.problems]
 
 
 def _chunks(
     job: ImportJob, context, errors: RowErrors, skipped: Counter, *, validating: bool
 ) -> Iterator[_Chunk]:
-    """Validated records in chunks of one kind, with row errors and skips counted on the way."""
+    """The rows checked, in chunks of one kind, with skips counted on the way; what is wrong
+    with the file as a whole (not CSV, not UTF-8) is added to `errors` after its rows."""
     size = settings.GREENAI_IMPORT_CHUNK_ROWS
     batch = batch_context()
     lines, position, raw = _open_lines(job)
+    pending: dict[str, _Chunk] = {}
+    file_problems: list[tuple[str, str]] = []
+    row = 0
     try:
-        pending: dict[str, _Chunk] = {}
-        row = 0
-        for source in _rows(job, lines, context):
-            if isinstance(source.raw, readers.Skip):
-                skipped[source.raw.reason] += 1
-                continue
-            schema = SCHEMAS[source.kind]
-            if job.format == ImportFormat.CODECARBON_CSV:
-                _country_location(job, source.raw)
-            clean, found = schema.validate_one(source.raw, batch)
-            for field, message in found:
-                errors.add(row, field, message, source.line)
-            chunk = pending.setdefault(source.kind, _Chunk(source.kind, [], [], row))
-            if clean is not None:
-                chunk.records.append(clean)
-                chunk.lines.append(source.line)
-            row += 1
-            if len(chunk.records) >= size:
-                del pending[source.kind]
-                yield chunk
-                _progress(job, position(), row if validating else None)
-        yield from (c for c in pending.values() if c.records)
+        try:
+            for source in _rows(job, lines, context):
+                if isinstance(source.raw, readers.Skip):
+                    skipped[source.raw.reason] += 1
+                    continue
+                schema = SCHEMAS[source.kind]
+                if job.format == ImportFormat.CODECARBON_CSV:
+                    _country_location(job, source.raw)
+                record, problems = schema.check_one(source.raw, batch)
+                chunk = pending.setdefault(source.kind, _Chunk(source.kind))
+                chunk.rows.append(_Row(row, source.line, record, problems))
+                row += 1
+                if len(chunk.rows) >= size:
+                    del pending[source.kind]
+                    yield chunk
+                    _progress(job, position(), row if validating else None)
+        except UnicodeDecodeError as error:
+            file_problems.append(("file", f"Not UTF-8 text ({error.reason})"))
+        except ApplicationError as error:  # a malformed CSV (quotes, header)
+            file_problems.append(("file", error.message))
+            file_problems.extend((e.get("field", "file"), e["message"]) for e in error.errors)
+        yield from (c for c in pending.values() if c.rows)
         _progress(job, position(), row if validating else None)
-    except UnicodeDecodeError as error:
-        errors.add(row, "file", f"Not UTF-8 text ({error.reason})")
-    except ApplicationError as error:  # a malformed CSV (quotes, header)
-        errors.add(row, "file", error.message)
-        for detail in error.errors:
-            errors.add(row, detail.get("field", "file"), detail["message"])
     finally:
         raw.close()
+    for field_name, message in file_problems:
+        errors.add(row, field_name, message)
 
 
 def _country_location(job: ImportJob, raw) -> None:
@@ -219,26 +229,31 @@ def _progress(job: ImportJob, position: int, rows: int | None) -> None:
 
 
 def _check_chunk(principal: Principal, chunk: _Chunk, errors: RowErrors) -> None:
-    """References and stored-content conflicts of a chunk (what the write would refuse)."""
-    refs = References(principal, chunk.records)
+    """Every problem of a chunk's rows, row by row: their values', references to unknown
+    teams, locations and hardware (one lookup for the chunk), and content conflicting with
+    what is stored under their external_id (what the write would refuse)."""
+    refs = References(principal, [r.record for r in chunk.rows])
+    conflicts = _stored_conflicts(principal, chunk)
+    for r in chunk.rows:
+        for field_name, message in [*r.problems, *refs.problems(r.record)]:
+            errors.add(r.row, field_name, message, r.line)
+        if r.row in conflicts:
+            errors.add(r.row, "external_id", conflicts[r.row], r.line)
+
+
+def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
+    """Row → message, for the chunk's clean records whose external_id is stored with other
+    content."""
     spec = KIND_SPECS[chunk.kind]
-    for offset, record in enumerate(chunk.records):
-        for error in refs.errors(chunk.first_row + offset, record):
-            errors.add(error["row"], error["field"], error["message"], chunk.lines[offset])
-    model = spec.table.model
-    by_id = {r["external_id"]: (i, r) for i, r in enumerate(chunk.records)}
-    stored = model.objects.filter(
+    by_id = {r.record["external_id"]: r for r in chunk.rows if not r.problems}
+    stored = spec.table.model.objects.filter(
         organisation=principal.organisation, external_id__in=list(by_id)
     ).values_list("external_id", "content_hash")
-    for external_id, digest in stored:
-        index, record = by_id[external_id]
-        if content_hash(record, spec.content_fields) != digest:
-            errors.add(
-                chunk.first_row + index,
-                "external_id",
-                f"external_id {external_id!r} was already stored with other content",
-                chunk.lines[index],
-            )
+    return {
+        by_id[external_id].row: f"external_id {external_id!r} was already stored with other content"
+        for external_id, digest in stored
+        if content_hash(by_id[external_id].record, spec.content_fields) != digest
+    }
 
 
 def _finish(job: ImportJob, status: str, message: str, **fields: Any) -> ImportJob:
@@ -272,9 +287,8 @@ def _run(job: ImportJob) -> ImportJob:
     errors, skipped = RowErrors(), Counter()
     total = 0
     for chunk in _chunks(job, context, errors, skipped, validating=True):
-        total += len(chunk.records)
-        if not errors:
-            _check_chunk(principal, chunk, errors)
+        total += len(chunk.rows)
+        _check_chunk(principal, chunk, errors)
     summary = {"skipped_reasons": dict(skipped), "rows_skipped": sum(skipped.values())}
     if errors:
         return _finish(
@@ -299,7 +313,7 @@ def _run(job: ImportJob) -> ImportJob:
                 user=job.created_by,
             )
             created, duplicates = created + result.created, duplicates + result.duplicates
-            done += len(chunk.records)
+            done += len(chunk.rows)
             ImportJob.objects.filter(pk=job.pk).update(
                 rows_processed=done, rows_created=created, rows_duplicates=duplicates
             )

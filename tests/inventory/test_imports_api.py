@@ -127,6 +127,15 @@ def run(client, name, content, file_format, capture):
     return job.json()
 
 
+def failed_portal_import(client, csv_text: str, capture) -> dict:
+    """A portal workloads CSV that must fail whole: the job, having stored nothing."""
+    job = run(client, "w.csv", csv_text.encode(), "portal_workloads_csv", capture)
+    assert job["status"] == "failed", job
+    assert "nothing was stored" in job["message"]
+    assert WorkloadRecord.objects.count() == 0
+    return job
+
+
 @pytest.fixture
 def default_team(tenant):
     TeamMappingRule.objects.create(
@@ -173,12 +182,53 @@ class TestPortalCsv:
             "job-4,nobody,,training,2026-01-10T00:00:00Z,2026-01-10T01:00:00Z,lab-paris,"
             "nvidia-h100-sxm,1,\n"
         )
-        job = run(tenant.token_client(), "w.csv", bad.encode(), "portal_workloads_csv",
+        job = failed_portal_import(tenant.token_client(), bad, django_capture_on_commit_callbacks)
+        # line 4's end before its start, line 5's unknown team: both named in one go
+        assert [(e["line"], e["field"]) for e in job["errors"]] == [(4, "ended_at"), (5, "team")]
+
+    def test_it_names_every_problem_of_every_row_in_one_run(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        nine = (
+            "external_id,team,phase,started_at,ended_at,location,hardware,device_count,"
+            "utilization\n"
+            "a,research,training,2026-01-10T08:00:00Z,2026-01-10T07:00:00Z,lab-paris,"
+            "nvidia-h100-sxm,0,1.5\n"
+            "b,nope,pretraining,yesterday,2026-01-10T07:00:00Z,mars:1,gpu-9000,eight,\n"
+        )
+        job = failed_portal_import(tenant.token_client(), nine, django_capture_on_commit_callbacks)
+        # line 2: device_count, utilization, end before start = 3; line 3: phase, started_at,
+        # device_count (bad values) + team, location, hardware (unknown) = 6; 3 + 6 = 9
+        assert job["error_count"] == 9
+        assert [(e["row"], e["line"], e["field"]) for e in job["errors"]] == [
+            (0, 2, "device_count"),
+            (0, 2, "utilization"),
+            (0, 2, "ended_at"),
+            (1, 3, "phase"),
+            (1, 3, "started_at"),
+            (1, 3, "device_count"),
+            (1, 3, "team"),
+            (1, 3, "location"),
+            (1, 3, "hardware"),
+        ]
+
+    def test_it_names_a_stored_conflict_beside_other_rows_problems(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        client = tenant.token_client()
+        run(client, "w.csv", WORKLOADS_CSV.encode(), "portal_workloads_csv",
+            django_capture_on_commit_callbacks)  # fmt: skip
+        changed = (
+            WORKLOADS_CSV.replace("nvidia-h100-sxm,8,a", "nvidia-h100-sxm,4,a")
+            .replace("job-2,", "job-3,")
+            .replace("aws:us-east-1", "mars:1")
+        )
+        job = run(client, "w.csv", changed.encode(), "portal_workloads_csv",
                   django_capture_on_commit_callbacks)  # fmt: skip
-        assert job["status"] == "failed"
-        assert "nothing was stored" in job["message"]
-        assert [(e["line"], e["field"]) for e in job["errors"]] == [(4, "ended_at")]
-        assert WorkloadRecord.objects.count() == 0
+        assert [(e["line"], e["field"]) for e in job["errors"]] == [
+            (2, "external_id"),  # job-1 stored with 8 devices, now 4
+            (3, "location"),
+        ]
 
     def test_it_names_unknown_teams_when_values_are_fine(
         self, tenant, django_capture_on_commit_callbacks

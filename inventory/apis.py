@@ -81,9 +81,7 @@ def validated_records(request, schema: RecordSchema) -> list[dict]:
         references=partial(References, request.principal),
     )
     if errors:
-        more = errors.count - len(errors.errors)
-        suffix = f" ({more} more errors not shown)" if more > 0 else ""
-        raise ApplicationError(f"Validation failed{suffix}", errors=errors.errors)
+        raise errors.error("Validation failed")
     return records
 
 

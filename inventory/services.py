@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.models import Team
 from accounts.principal import Principal
-from greenai_portal.errors import ApplicationError
+from inventory.ingestion.fields import RowErrors
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.ingestion.writers import RecordTable, write_rows
 from inventory.models import (
@@ -186,13 +186,13 @@ def _models_by_name(organisation, names: set[str]) -> dict[str, int]:
     )
 
 
-def _conflict(row: int, external_id: str) -> dict[str, Any]:
-    return {
-        "row": row,
-        "field": "external_id",
-        "message": f"external_id {external_id!r} was already sent with other content; "
+def _add_conflict(errors: RowErrors, row: int, external_id: str) -> None:
+    errors.add(
+        row,
+        "external_id",
+        f"external_id {external_id!r} was already sent with other content; "
         "send a new external_id for a new record",
-    }
+    )
 
 
 @dataclass(frozen=True)
@@ -331,14 +331,14 @@ class BatchIds:
 
 def _batch_rows(
     spec: RecordKindSpec, records: Sequence[dict[str, Any]]
-) -> tuple[list[int], list[str], list[dict[str, Any]]]:
+) -> tuple[list[int], list[str], RowErrors]:
     """Row numbers, hashes and conflict errors of the records that are new in the batch.
 
     An id repeated with the same content counts once; repeated with other content it is a
     conflict, like an id stored before.
     """
     seen: dict[str, str] = {}
-    numbers, hashes, conflicts = [], [], []
+    numbers, hashes, conflicts = [], [], RowErrors()
     fields = spec.content_fields
     for row, record in enumerate(records):
         digest = content_hash(record, fields)
@@ -349,7 +349,7 @@ def _batch_rows(
             numbers.append(row)
             hashes.append(digest)
         elif known != digest:
-            conflicts.append(_conflict(row, external_id))
+            _add_conflict(conflicts, row, external_id)
     return numbers, hashes, conflicts
 
 
@@ -370,18 +370,15 @@ def record_batch_ingest(
     spec = KIND_SPECS[kind]
     organisation = principal.organisation
     refs = References(principal, records)
-    errors = [
-        {"row": row, "field": field, "message": message}
-        for row, record in enumerate(records)
-        for field, message in refs.problems(record)
-    ]
+    errors = RowErrors()
+    for row, record in enumerate(records):
+        for field, message in refs.problems(record):
+            errors.add(row, field, message)
     if errors:
-        raise ApplicationError("Some records refer to unknown objects", errors=errors)
+        raise errors.error("Some records refer to unknown objects")
     numbers, hashes, conflicts = _batch_rows(spec, records)
     if conflicts:
-        raise ApplicationError(
-            "Some external_ids conflict with stored records", errors=conflicts, status_code=409
-        )
+        raise conflicts.error("Some external_ids conflict with stored records", status_code=409)
 
     with transaction.atomic():
         batch = IngestBatch.objects.create(
@@ -407,11 +404,10 @@ def record_batch_ingest(
         )
         if result.conflicts:
             # Raising rolls back this batch: nothing of it is stored.
-            raise ApplicationError(
-                "Some external_ids conflict with stored records",
-                errors=[_conflict(row, external_id) for row, external_id in result.conflicts],
-                status_code=409,
-            )
+            conflicts = RowErrors()
+            for row, external_id in result.conflicts:
+                _add_conflict(conflicts, row, external_id)
+            raise conflicts.error("Some external_ids conflict with stored records", status_code=409)
         created = result.created
         IngestBatch.objects.filter(pk=batch.pk).update(
             created=created, duplicates=len(records) - created

@@ -15,6 +15,7 @@ an id hashed from the line).
 import gzip
 import io
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -115,12 +116,39 @@ class _Position:
             return 0
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _open_lines(job: ImportJob) -> tuple[Iterator[str], _Position, Any]:
     raw = job.file.open("rb")
     position = _Position(raw)
-    stream = gzip.GzipFile(fileobj=raw) if job.file.name.endswith(".gz") else raw
+    # gzip is known by its first bytes, whatever the file is called.
+    stream = gzip.GzipFile(fileobj=raw) if raw.read(2) == GZIP_MAGIC else raw
+    raw.seek(0)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
-    return text, position, raw
+    return _bounded_lines(text), position, raw
+
+
+def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """The file's lines, refused (ApplicationError) past the longest line or the most text an
+    import reads: a line is read up to the limit, never whole, so memory stays bounded."""
+    longest = settings.GREENAI_MAX_IMPORT_LINE_CHARS
+    most = settings.GREENAI_MAX_IMPORT_EXPANDED_BYTES
+    number = read = 0
+    while line := text.readline(longest + 1):
+        number += 1
+        read += len(line)
+        if len(line) > longest:
+            raise ApplicationError(
+                f"Line {number} is longer than {longest} characters "
+                "(GREENAI_MAX_IMPORT_LINE_CHARS): not a CSV file this import reads"
+            )
+        if read > most:
+            raise ApplicationError(
+                f"The file holds more than {most} characters of text once decompressed "
+                "(GREENAI_MAX_IMPORT_EXPANDED_BYTES); split it into smaller files"
+            )
+        yield line
 
 
 def _reader_context(principal: Principal, job: ImportJob) -> readers.ReaderContext:
@@ -203,6 +231,8 @@ def _chunks(
                     _progress(job, position(), row if validating else None)
         except UnicodeDecodeError as error:
             file_problems.append(("file", f"Not UTF-8 text ({error.reason})"))
+        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+            file_problems.append(("file", f"The gzip data is damaged or cut short ({error})"))
         except ApplicationError as error:  # a malformed CSV (quotes, header)
             file_problems.append(("file", error.message))
             file_problems.extend((e.get("field", "file"), e["message"]) for e in error.errors)

@@ -24,6 +24,8 @@ from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
 
+from greenai_portal.errors import ApplicationError
+
 MISSING = object()
 
 Parser = Callable[[Any], Any]
@@ -38,6 +40,13 @@ class RowProblem:
     """A row a parser could not turn into a record (e.g. a CSV row with too many cells)."""
 
     message: str
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A sent value as an error message quotes it: its repr, cut short (a bad value may be
+    megabytes, and an error names it once a row)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 def _bounds(schema: dict[str, Any], low: Any, high: Any) -> dict[str, Any]:
@@ -103,7 +112,7 @@ def choice(choices: Iterable[str]) -> Parser:
 
     def parse(value: Any) -> str:
         if type(value) is not str or value not in valid:
-            raise FieldError(f"{value!r} is not one of: {listed}")
+            raise FieldError(f"{shown(value)} is not one of: {listed}")
         return value
 
     parse.openapi = {"type": "string", "enum": sorted(valid)}
@@ -125,7 +134,7 @@ def number(*, min_value: float | None = None, max_value: float | None = None) ->
             try:
                 result = float(value)
             except ValueError:
-                raise FieldError(f"Must be a number, not {value!r}") from None
+                raise FieldError(f"Must be a number, not {shown(value)}") from None
         else:
             raise FieldError("Must be a number")
         if not math.isfinite(result):
@@ -146,24 +155,33 @@ def number(*, min_value: float | None = None, max_value: float | None = None) ->
     return parse
 
 
-def integer(*, min_value: int | None = None, max_value: int | None = None) -> Parser:
+# Whole numbers are stored in 64-bit columns (bigint): a count past them is refused by name
+# here, not met as an overflow by the database.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def integer(*, min_value: int = INT64_MIN, max_value: int = INT64_MAX) -> Parser:
     def parse(value: Any) -> int:
         kind = type(value)
         if kind is int:
             result = value
-        elif (kind is str and value.strip().lstrip("+-").isdigit()) or (
-            kind is float and value.is_integer()
-        ):
+        elif kind is float and value.is_integer():
             result = int(value)
+        elif kind is str and value.strip().lstrip("+-").isdigit():
+            try:
+                result = int(value)
+            except ValueError:  # "+-1", a digit int() does not read ("²"), 5000 digits
+                raise FieldError(f"Must be a whole number, not {shown(value)}") from None
         else:
-            raise FieldError(f"Must be a whole number, not {value!r}")
-        if min_value is not None and result < min_value:
+            raise FieldError(f"Must be a whole number, not {shown(value)}")
+        if result < min_value:
             raise FieldError(f"Must be at least {min_value}")
-        if max_value is not None and result > max_value:
+        if result > max_value:
             raise FieldError(f"Must be at most {max_value}")
         return result
 
-    parse.openapi = _bounds({"type": "integer"}, min_value, max_value)
+    parse.openapi = {"type": "integer", "format": "int64"}
+    parse.openapi.update(minimum=min_value, maximum=max_value)
     parse.json_type = _msgspec_type(int, ge=min_value, le=max_value)
     return parse
 
@@ -182,7 +200,7 @@ def boolean() -> Parser:
                 return True
             if lowered in _FALSE:
                 return False
-        raise FieldError(f"Must be true or false, not {value!r}")
+        raise FieldError(f"Must be true or false, not {shown(value)}")
 
     parse.openapi = {"type": "boolean"}
     parse.json_type = bool
@@ -199,7 +217,7 @@ def timestamp() -> Parser:
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise FieldError(
-                f"Not an ISO 8601 date-time: {value!r} (e.g. 2026-01-10T08:00:00Z)"
+                f"Not an ISO 8601 date-time: {shown(value)} (e.g. 2026-01-10T08:00:00Z)"
             ) from None
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
@@ -228,9 +246,9 @@ def tags(*, max_tags: int = 50, max_key: int = 60, max_value: int = 200) -> Pars
             elif type(item) in (int, float) and math.isfinite(item):
                 item = str(item)
             else:
-                raise FieldError(f"Tag {key!r} must be a string")
+                raise FieldError(f"Tag {shown(key)} must be a string")
             if len(item) > max_value:
-                raise FieldError(f"Tag {key!r} has more than {max_value} characters")
+                raise FieldError(f"Tag {shown(key)} has more than {max_value} characters")
             _refuse_nul(key)
             _refuse_nul(item)
             clean[key] = item
@@ -277,6 +295,9 @@ class BatchContext:
     future_horizon: datetime
 
 
+MAX_NAME, MAX_MESSAGE = 200, 1000
+
+
 @dataclass
 class RowErrors:
     """Errors by row; past `limit` they are counted, not kept (a bad 1 GB file is not 1 GB)."""
@@ -288,13 +309,24 @@ class RowErrors:
     def add(self, row: int, field_name: str, message: str, line: int | None = None) -> None:
         self.count += 1
         if len(self.errors) < self.limit:
-            entry: dict[str, Any] = {"row": row, "field": field_name, "message": message}
+            # Each bounded too: a field name or message may carry megabytes that were sent.
+            entry: dict[str, Any] = {
+                "row": row,
+                "field": field_name[:MAX_NAME],
+                "message": message[:MAX_MESSAGE],
+            }
             if line is not None:
                 entry["line"] = line
             self.errors.append(entry)
 
     def __bool__(self) -> bool:
         return self.count > 0
+
+    def error(self, message: str, *, status_code: int = 400) -> ApplicationError:
+        """The errors kept, as the API's error, saying how many more there were."""
+        more = self.count - len(self.errors)
+        suffix = f" ({more} more errors not shown)" if more > 0 else ""
+        return ApplicationError(f"{message}{suffix}", errors=self.errors, status_code=status_code)
 
 
 @dataclass(frozen=True)

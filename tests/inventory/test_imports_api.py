@@ -390,3 +390,77 @@ class TestBillingExports:
 
 def test_a_job_has_a_readable_name():
     assert "aws_cur" in str(ImportJob(format="aws_cur", status="queued"))
+
+
+@pytest.mark.django_db
+class TestHostileFiles:
+    def fails(self, tenant, capture, name: str, content: bytes) -> dict:
+        job = run(tenant.token_client(), name, content, "portal_workloads_csv", capture)
+        assert job["status"] == "failed", job
+        assert "Internal error" not in job["message"]
+        assert WorkloadRecord.objects.count() == 0
+        return job
+
+    def test_it_names_a_line_past_the_limit_without_reading_it_whole(
+        self, tenant, settings, django_capture_on_commit_callbacks
+    ):
+        import tracemalloc
+
+        # 1 MB of gzip expanding to one 64 MB line: the limit (default 1 MiB) stops it
+        bomb = gzip.compress(b"a" * (64 * 1024**2), compresslevel=9)
+        assert len(bomb) < 1024**2
+        tracemalloc.start()
+        job = self.fails(tenant, django_capture_on_commit_callbacks, "w.csv.gz", bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert "Line 1 is longer than 1048576 characters" in job["errors"][0]["message"]
+        assert peak < 16 * 1024**2, peak  # a few MiB of line, never the 64 MB of it
+
+    def test_it_stops_at_the_expanded_size_limit(
+        self, tenant, settings, django_capture_on_commit_callbacks
+    ):
+        # the header (106 characters) and 2 rows (~130 each) pass 200 characters
+        settings.GREENAI_MAX_IMPORT_EXPANDED_BYTES = 200
+        job = self.fails(
+            tenant, django_capture_on_commit_callbacks, "w.csv.gz",
+            gzip.compress(WORKLOADS_CSV.encode()),
+        )  # fmt: skip
+        assert "more than 200 characters of text once decompressed" in job["message"] + str(
+            job["errors"]
+        )
+
+    @pytest.mark.parametrize(
+        "content",
+        [gzip.compress(WORKLOADS_CSV.encode())[:40], b"\x1f\x8b" + b"not gzip at all" * 10],
+        ids=["cut short", "damaged"],
+    )
+    def test_it_names_damaged_gzip(self, tenant, content, django_capture_on_commit_callbacks):
+        job = self.fails(tenant, django_capture_on_commit_callbacks, "w.csv.gz", content)
+        assert "gzip data is damaged or cut short" in job["errors"][-1]["message"]
+
+    def test_it_reads_a_plain_file_named_gz_as_the_text_it_is(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "w.csv.gz", WORKLOADS_CSV.encode(),
+                  "portal_workloads_csv", django_capture_on_commit_callbacks)  # fmt: skip
+        assert job["status"] == "completed", job
+        assert WorkloadRecord.objects.count() == 2
+
+    def test_it_names_a_binary_file_named_gz_as_not_text(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = self.fails(
+            tenant, django_capture_on_commit_callbacks, "w.csv.gz", b"PK\x03\x04\xff\xfe"
+        )
+        assert "Not UTF-8 text" in job["errors"][-1]["message"]
+
+    def test_it_names_a_few_of_a_million_unknown_columns_and_counts_the_rest(
+        self, tenant, settings, django_capture_on_commit_callbacks
+    ):
+        settings.GREENAI_MAX_IMPORT_LINE_CHARS = 10**7
+        header = ",".join(f"c{i}" for i in range(10**6)) + "\n"  # 6.9 MB, one line
+        job = self.fails(tenant, django_capture_on_commit_callbacks, "w.csv", header.encode())
+        # 10^6 unknown columns: 20 named, 10^6 - 20 = 999980 counted
+        assert "1000000 unknown column(s) (999980 not listed)" in job["errors"][0]["message"]
+        assert [e["field"] for e in job["errors"][1:]] == [f"c{i}" for i in range(20)]
+        assert len(str(job["errors"])) < 10_000

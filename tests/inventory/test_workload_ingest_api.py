@@ -196,3 +196,22 @@ class TestEveryProblemAtOnce:
         )
         response = post(tenant.token_client(), workload(location="lab-globex", utilization=2))
         assert sorted(e["field"] for e in response.json()["errors"]) == ["location", "utilization"]
+
+    def test_it_lists_at_most_1000_problems_and_counts_the_rest(self, tenant):
+        body = [workload(external_id=f"j{i}", team="nope") for i in range(1500)]
+        response = post(tenant.token_client(), body)
+        assert response.status_code == 400
+        # 1500 rows with an unknown team: 1000 listed, 1500 - 1000 = 500 counted
+        assert len(response.json()["errors"]) == 1000
+        assert "(500 more errors not shown)" in response.json()["message"]
+
+    def test_it_counts_conflicts_past_1000_too(self, tenant):
+        client = tenant.token_client()
+        post(client, [workload(external_id=f"j{i}") for i in range(1200)])
+        response = post(
+            client, [workload(external_id=f"j{i}", device_count=4) for i in range(1200)]
+        )
+        assert response.status_code == 409
+        # 1200 ids stored with 8 devices, re-sent with 4: 1000 listed, 200 counted
+        assert len(response.json()["errors"]) == 1000
+        assert "(200 more errors not shown)" in response.json()["message"]

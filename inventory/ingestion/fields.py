@@ -207,25 +207,37 @@ def boolean() -> Parser:
     return parse
 
 
+# Reports start in 2000 (their year is 2000 to 2100): an earlier record could never be reported.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def timestamp() -> Parser:
-    """ISO 8601; a time without an offset is taken as UTC. Always returned in UTC."""
+    """ISO 8601 from 2000 on; a time without an offset is taken as UTC. Returned in UTC."""
 
     def parse(value: Any) -> datetime:
         if type(value) is not str:
             raise FieldError("Must be an ISO 8601 date-time string, e.g. 2026-01-10T08:00:00Z")
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            elif moment.utcoffset():
+                moment = moment.astimezone(UTC)  # OverflowError past year 1 or 9999
+            elif moment.tzinfo is not UTC:
+                moment = moment.replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
             raise FieldError(
                 f"Not an ISO 8601 date-time: {shown(value)} (e.g. 2026-01-10T08:00:00Z)"
             ) from None
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=UTC)
-        if moment.utcoffset():
-            return moment.astimezone(UTC)
-        return moment if moment.tzinfo is UTC else moment.replace(tzinfo=UTC)
+        if moment < EARLIEST:
+            raise FieldError("Must be in 2000 or later")
+        return moment
 
-    parse.openapi = {"type": "string", "format": "date-time"}
+    parse.openapi = {
+        "type": "string",
+        "format": "date-time",
+        "description": "ISO 8601, UTC when no offset is given; from 2000-01-01T00:00:00Z",
+    }
     # No json_type: msgspec reads RFC 3339, not all that fromisoformat reads, so timestamps
     # are parsed here, after the msgspec pass.
     return parse
@@ -286,6 +298,7 @@ class Check:
 
     reads: tuple[str, ...]
     find: Callable[[dict[str, Any], "BatchContext"], list[tuple[str, str]]]
+    rule: str  # the rule in words, for the OpenAPI schema
 
 
 @dataclass(frozen=True)
@@ -480,9 +493,15 @@ class RecordSchema:
             prop = dict(getattr(spec.parse, "openapi", {}))
             if spec.default is not MISSING:
                 prop["default"] = spec.default
+            # JSON Schema cannot say "after started_at": the rules across fields are words.
+            rules = [check.rule for check in self.checks if spec.name in check.reads]
+            if rules:
+                prop["description"] = " ".join(filter(None, [prop.get("description"), *rules]))
             properties[spec.name] = prop
+        described = {"description": " ".join(c.rule for c in self.checks)} if self.checks else {}
         return {
             "type": "object",
+            **described,
             "properties": properties,
             "required": [spec.name for spec in self.fields if spec.required],
             "additionalProperties": False,

@@ -49,7 +49,12 @@ def _period(start: str, end: str) -> Check:
             ]
         return []
 
-    return Check((start, end), check)
+    return Check(
+        (start, end),
+        check,
+        f"{end} must be after {start}, and not further ahead of now than the server allows "
+        "(GREENAI_MAX_FUTURE_DAYS).",
+    )
 
 
 def _energy_source(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
@@ -87,7 +92,11 @@ WORKLOAD = RecordSchema(
     ),
     checks=(
         _period("started_at", "ended_at"),
-        Check(("energy_kwh", "avg_power_w", "hardware"), _energy_source),
+        Check(
+            ("energy_kwh", "avg_power_w", "hardware"),
+            _energy_source,
+            "Give energy_kwh, avg_power_w or a hardware code to model the energy from.",
+        ),
     ),
 )
 
@@ -112,7 +121,11 @@ CLOUD_USAGE = RecordSchema(
     ),
     checks=(
         _period("usage_start", "usage_end"),
-        Check(("usage_kind", "hardware"), _gpu_needs_hardware),
+        Check(
+            ("usage_kind", "hardware"),
+            _gpu_needs_hardware,
+            "gpu usage needs the GPU's hardware code.",
+        ),
     ),
 )
 

@@ -320,3 +320,18 @@ def test_a_csv_count_python_cannot_read_or_a_column_cannot_hold_is_a_400(client,
     error = response.json()["errors"][0]
     assert (error["line"], error["field"]) == (2, "tokens")
     assert len(error["message"]) < 120  # the 5000 digits are not echoed back
+
+
+@pytest.mark.parametrize(
+    ("started_at", "message"),
+    [
+        ("1999-12-31T23:59:59Z", "Must be in 2000 or later"),
+        ("0001-01-01T00:00:00+01:00", "Not an ISO 8601 date-time"),  # before year 1 in UTC
+        ("9999-12-31T23:00:00-05:00", "Not an ISO 8601 date-time"),  # after 9999 in UTC
+    ],
+)
+def test_a_moment_before_2000_or_past_the_calendar_in_utc_is_a_400(client, started_at, message):
+    response = client.post("/api/v1/workloads/", [workload(started_at=started_at)], format="json")
+    assert response.status_code == 400, response.content[:300]
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert errors["started_at"].startswith(message)

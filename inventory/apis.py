@@ -21,7 +21,7 @@ from greenai_portal.errors import ApplicationError, flatten_validation_errors
 from greenai_portal.memory import collector_paused
 from greenai_portal.openapi import error_responses
 from greenai_portal.parsers import SafeJSONParser, too_large
-from inventory.imports.jobs import import_job_create, import_progress
+from inventory.imports.jobs import import_job_create
 from inventory.ingestion.authentication import CodeCarbonKeyAuthentication
 from inventory.ingestion.codecarbon import (
     EMISSION_CREATE,
@@ -470,7 +470,7 @@ class ImportJobOutputSerializer(serializers.Serializer):
 
 
 def import_job_data(job) -> dict:
-    return ImportJobOutputSerializer({**vars(job), "progress": import_progress(job)}).data
+    return ImportJobOutputSerializer({**vars(job), "progress": job.progress}).data
 
 
 IMPORT_JOB_EXAMPLE = {

@@ -83,17 +83,6 @@ def import_job_create(*, principal: Principal, upload, file_format: str, user=No
     return job
 
 
-def import_progress(job: ImportJob) -> float:
-    """0..1 for the progress bar: checking is the first half, storing the second."""
-    if job.status == ImportStatus.COMPLETED:
-        return 1.0
-    if job.status == ImportStatus.IMPORTING and job.rows_total:
-        return 0.5 + 0.5 * min(1.0, job.rows_processed / job.rows_total)
-    if job.status in (ImportStatus.VALIDATING, ImportStatus.IMPORTING) and job.size_bytes:
-        return 0.5 * min(1.0, job.bytes_processed / job.size_bytes)
-    return 0.0
-
-
 def _principal(job: ImportJob) -> Principal:
     return Principal(
         organisation=job.organisation,
@@ -119,14 +108,16 @@ class _Position:
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-def _open_lines(job: ImportJob) -> tuple[Iterator[str], _Position, Any]:
+def _open_text(job: ImportJob) -> tuple[io.TextIOWrapper, _Position, Any]:
+    """The upload as text, where it is read, and the file to close. The caller holds the text
+    until done: once it is dropped, it closes the file under it, and the position with it."""
     raw = job.file.open("rb")
     position = _Position(raw)
     # gzip is known by its first bytes, whatever the file is called.
     stream = gzip.GzipFile(fileobj=raw) if raw.read(2) == GZIP_MAGIC else raw
     raw.seek(0)
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
-    return _bounded_lines(text), position, raw
+    return text, position, raw
 
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
@@ -208,7 +199,8 @@ def _chunks(
     with the file as a whole (not CSV, not UTF-8) is added to `errors` after its rows."""
     size = settings.GREENAI_IMPORT_CHUNK_ROWS
     batch = batch_context()
-    lines, position, raw = _open_lines(job)
+    text, position, raw = _open_text(job)
+    lines = _bounded_lines(text)
     pending: dict[str, _Chunk] = {}
     file_problems: list[tuple[str, str]] = []
     row = 0
@@ -287,10 +279,12 @@ def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
 
 
 def _finish(job: ImportJob, status: str, message: str, **fields: Any) -> ImportJob:
-    for name, value in {"status": status, "message": message[:500], **fields}.items():
+    # Only these fields: a full save would write back the progress counters the passes wrote
+    # with update() (bytes read), which this copy of the job holds at 0.
+    values = {"status": status, "message": message[:500], "finished_at": timezone.now(), **fields}
+    for name, value in values.items():
         setattr(job, name, value)
-    job.finished_at = timezone.now()
-    job.save()
+    job.save(update_fields=list(values))
     return job
 
 

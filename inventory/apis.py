@@ -498,7 +498,9 @@ IMPORT_JOB_EXAMPLE = {
 class ImportJobCreateApi(APIView):
     """Upload a file to import in the background: the portal's CSVs, CodeCarbon's
     emissions.csv, an AWS CUR, a GCP billing export or Azure usage details (CSV, or .csv.gz).
-    Answers 202 with the job; poll GET /api/v1/imports/<id>/ for progress."""
+    The header must be one of the chosen format's (400 saying what the file looks like
+    otherwise); with no format given, the header tells it. Answers 202 with the job; poll
+    GET /api/v1/imports/<id>/ for progress."""
 
     required_access = Access.INGEST
     parser_classes = [MultiPartParser]
@@ -508,7 +510,12 @@ class ImportJobCreateApi(APIView):
     @extend_schema_serializer(component_name="ImportJobUpload")
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
-        format = serializers.ChoiceField(choices=ImportFormat.choices)
+        format = serializers.ChoiceField(
+            choices=ImportFormat.choices,
+            required=False,
+            allow_blank=True,
+            help_text="checked against the file's header; when left out, told by it",
+        )
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
@@ -534,7 +541,7 @@ class ImportJobCreateApi(APIView):
         job = import_job_create(
             principal=request.principal,
             upload=serializer.validated_data["file"],
-            file_format=serializer.validated_data["format"],
+            file_format=serializer.validated_data.get("format"),
             user=request.user if getattr(request.user, "pk", None) else None,
         )
         job.refresh_from_db()

@@ -12,6 +12,7 @@ held. Re-importing a file stores nothing twice (external_ids; billing lines with
 an id hashed from the line).
 """
 
+import csv
 import gzip
 import io
 import logging
@@ -28,7 +29,7 @@ from django.utils import timezone
 from accounts.models import Team
 from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
-from inventory.ingestion.fields import RowErrors
+from inventory.ingestion.fields import RowErrors, shown
 from inventory.ingestion.mapping import location_by_code, mapping_rules
 from inventory.ingestion.schemas import SCHEMAS, batch_context
 from inventory.models import (
@@ -53,9 +54,15 @@ _SOURCES = {
 }
 
 
-def import_job_create(*, principal: Principal, upload, file_format: str, user=None) -> ImportJob:
-    """Keep the upload under MEDIA_ROOT and queue its import; the worker takes the job id."""
-    if file_format not in ImportFormat.values:
+def import_job_create(
+    *, principal: Principal, upload, file_format: str | None = None, user=None
+) -> ImportJob:
+    """Keep the upload under MEDIA_ROOT and queue its import; the worker takes the job id.
+
+    The file's header is checked against the format chosen, or tells it when none is: a file
+    of another format is refused, saying what it looks like, rather than read as lines to skip.
+    """
+    if file_format and file_format not in ImportFormat.values:
         raise ApplicationError(
             f"Unknown format {file_format!r}; choose one of {', '.join(ImportFormat.values)}",
             errors=[{"field": "format", "message": "Unknown format"}],
@@ -68,7 +75,7 @@ def import_job_create(*, principal: Principal, upload, file_format: str, user=No
         )
     job = ImportJob(
         organisation=principal.organisation,
-        format=file_format,
+        format=_format_of(upload, file_format),
         original_name=upload.name[:255],
         size_bytes=upload.size,
         token=principal.token,
@@ -81,6 +88,49 @@ def import_job_create(*, principal: Principal, upload, file_format: str, user=No
 
     transaction.on_commit(lambda: run_import_job.delay(job.id), robust=True)
     return job
+
+
+def _format_of(upload, chosen: str | None) -> str:
+    """The chosen format if the upload's header is one of its headers, the format the header
+    is if none was chosen; a 400 saying what the file looks like otherwise. A header that
+    cannot be read (not text, not gzip) is left for the import to name."""
+    header = _upload_header(upload)
+    if header is None:
+        if chosen:
+            return chosen
+        raise ApplicationError(
+            "Choose the file's format: its first line could not be read as a CSV header",
+            errors=[{"field": "format", "message": "This field is required"}],
+        )
+    found = readers.header_formats(header)
+    if chosen in found or (not chosen and len(found) == 1):
+        return chosen or found[0]
+    labels = dict(ImportFormat.choices)
+    looks = (
+        "it looks like " + " or ".join(f"a {labels[f]}" for f in found)
+        if found
+        else "it looks like none of the formats this import reads; its header starts: "
+        + ", ".join(shown(name, 40) for name in header[:6])
+    )
+    wanted = f"This file is not a {labels[chosen]}" if chosen else "Choose the file's format"
+    raise ApplicationError(
+        f"{wanted}: {looks}",
+        errors=[{"field": "format", "message": f"{wanted}: {looks}"}],
+    )
+
+
+def _upload_header(upload) -> list[str] | None:
+    """The first CSV row of an upload, gzipped or not; None if it cannot be read."""
+    upload.seek(0)
+    text = _text(upload.file)
+    try:
+        first = next(_bounded_lines(text), "")
+        return next(csv.reader([first]), None) or None  # an empty file: the import says so
+    except (ApplicationError, UnicodeDecodeError, csv.Error, *GZIP_ERRORS):
+        return None
+    finally:
+        text.detach()  # the upload stays open, to be saved
+        upload.seek(0)
 
 
 def _principal(job: ImportJob) -> Principal:
@@ -106,18 +156,23 @@ class _Position:
 
 
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
 def _open_text(job: ImportJob) -> tuple[io.TextIOWrapper, _Position, Any]:
     """The upload as text, where it is read, and the file to close. The caller holds the text
     until done: once it is dropped, it closes the file under it, and the position with it."""
     raw = job.file.open("rb")
-    position = _Position(raw)
-    # gzip is known by its first bytes, whatever the file is called.
-    stream = gzip.GzipFile(fileobj=raw) if raw.read(2) == GZIP_MAGIC else raw
-    raw.seek(0)
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
-    return text, position, raw
+    return _text(raw), _Position(raw), raw
+
+
+def _text(binary) -> io.TextIOWrapper:
+    """A binary file as UTF-8 text, ungzipped if it is gzip (known by its first bytes, whatever
+    the file is called)."""
+    gzipped = binary.read(2) == GZIP_MAGIC
+    binary.seek(0)
+    stream = gzip.GzipFile(fileobj=binary) if gzipped else binary
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
 
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
@@ -223,7 +278,7 @@ def _chunks(
                     _progress(job, position(), row if validating else None)
         except UnicodeDecodeError as error:
             file_problems.append(("file", f"Not UTF-8 text ({error.reason})"))
-        except (gzip.BadGzipFile, EOFError, zlib.error) as error:
+        except GZIP_ERRORS as error:
             file_problems.append(("file", f"The gzip data is damaged or cut short ({error})"))
         except ApplicationError as error:  # a malformed CSV (quotes, header)
             file_problems.append(("file", error.message))

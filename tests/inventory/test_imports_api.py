@@ -97,8 +97,10 @@ AZURE_USAGE = (
 )
 
 
-def upload(client, name: str, content: bytes, file_format: str):
-    data = {"file": SimpleUploadedFile(name, content), "format": file_format}
+def upload(client, name: str, content: bytes, file_format: str | None):
+    data = {"file": SimpleUploadedFile(name, content)}
+    if file_format is not None:
+        data["format"] = file_format
     return client.post(URL, data, format="multipart")
 
 
@@ -251,7 +253,9 @@ class TestPortalCsv:
         assert response.status_code == 413
 
     def test_it_hides_jobs_of_other_organisations(self, tenant, outsider):
-        response = upload(tenant.token_client(), "w.csv", b"x", "portal_workloads_csv")
+        response = upload(
+            tenant.token_client(), "w.csv", WORKLOADS_CSV.encode(), "portal_workloads_csv"
+        )
         job_id = response.json()["id"]
         assert outsider.token_client().get(f"{URL}{job_id}/").status_code == 404
 
@@ -292,13 +296,12 @@ class TestCodeCarbonCsv:
         record = WorkloadRecord.objects.get()
         assert (record.energy_kwh, record.location.code) == (0.0012, "country:DE")
 
-    def test_it_refuses_a_file_that_is_not_codecarbon(
-        self, tenant, django_capture_on_commit_callbacks
-    ):
-        job = run(tenant.token_client(), "x.csv", WORKLOADS_CSV.encode(), "codecarbon_csv",
-                  django_capture_on_commit_callbacks)  # fmt: skip
-        assert job["status"] == "failed"
-        assert "Not a CodeCarbon emissions.csv" in job["errors"][0]["message"]
+    def test_it_refuses_a_file_that_is_not_codecarbon(self, tenant):
+        response = upload(tenant.token_client(), "x.csv", WORKLOADS_CSV.encode(), "codecarbon_csv")
+        assert response.status_code == 400
+        assert response.json()["message"] == (
+            "This file is not a CodeCarbon emissions.csv: it looks like a Portal workloads CSV"
+        )
 
 
 @pytest.mark.django_db
@@ -458,9 +461,92 @@ class TestHostileFiles:
         self, tenant, settings, django_capture_on_commit_callbacks
     ):
         settings.GREENAI_MAX_IMPORT_LINE_CHARS = 10**7
-        header = ",".join(f"c{i}" for i in range(10**6)) + "\n"  # 6.9 MB, one line
+        # a portal header (so the upload is taken) with 10^6 made-up columns: 6.9 MB, one line
+        header = "external_id,phase," + ",".join(f"c{i}" for i in range(10**6)) + "\n"
         job = self.fails(tenant, django_capture_on_commit_callbacks, "w.csv", header.encode())
         # 10^6 unknown columns: 20 named, 10^6 - 20 = 999980 counted
         assert "1000000 unknown column(s) (999980 not listed)" in job["errors"][0]["message"]
         assert [e["field"] for e in job["errors"][1:]] == [f"c{i}" for i in range(20)]
         assert len(str(job["errors"])) < 10_000
+
+
+FILES_BY_FORMAT = {
+    "portal_workloads_csv": WORKLOADS_CSV,
+    "codecarbon_csv": CODECARBON_CSV,
+    "aws_cur": AWS_CUR,
+    "gcp_billing": GCP_BILLING,
+    "azure_usage": AZURE_USAGE,
+}
+
+
+@pytest.mark.django_db
+class TestHeaderAndFormat:
+    def test_it_refuses_a_portal_csv_sent_as_an_aws_cur_saying_what_it_is(self, tenant):
+        # issue 16: this ended "Completed, 0 stored, 300 lines skipped"
+        body = WORKLOADS_CSV + WORKLOADS_CSV.split("\n", 1)[1] * 150
+        response = upload(tenant.token_client(), "w.csv", body.encode(), "aws_cur")
+        assert response.status_code == 400
+        assert response.json()["message"] == (
+            "This file is not a AWS Cost and Usage Report (CSV): it looks like a Portal "
+            "workloads CSV"
+        )
+        assert response.json()["errors"][0]["field"] == "format"
+        assert ImportJob.objects.count() == 0
+
+    @pytest.mark.parametrize(("wanted", "content"), sorted(FILES_BY_FORMAT.items()))
+    def test_it_tells_the_format_from_the_header_when_none_is_given(
+        self, tenant, wanted, content, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "f.csv.gz", gzip.compress(content.encode()), None,
+                  django_capture_on_commit_callbacks)  # fmt: skip
+        assert job["format"] == wanted
+
+    @pytest.mark.parametrize(("chosen", "content"), sorted(FILES_BY_FORMAT.items()))
+    def test_it_takes_each_format_with_its_own_header(self, tenant, chosen, content):
+        response = upload(tenant.token_client(), "f.csv", content.encode(), chosen)
+        assert response.status_code == 202, response.json()
+
+    @pytest.mark.parametrize(
+        ("chosen", "content"),
+        [
+            (chosen, content)
+            for chosen in sorted(FILES_BY_FORMAT)
+            for other, content in sorted(FILES_BY_FORMAT.items())
+            if other != chosen
+        ],
+    )
+    def test_it_refuses_every_other_formats_header(self, tenant, chosen, content):
+        response = upload(tenant.token_client(), "f.csv", content.encode(), chosen)
+        assert response.status_code == 400
+        assert "it looks like a " in response.json()["message"]
+
+    def test_it_shows_the_start_of_a_header_it_does_not_know(self, tenant):
+        content = b"Date,Amount,Description,Category,Account,Note,Extra\n2026-01-01,1,x,y,z,,\n"
+        response = upload(tenant.token_client(), "bank.csv", content, "gcp_billing")
+        assert response.status_code == 400
+        assert response.json()["message"] == (
+            "This file is not a GCP billing export (CSV): it looks like none of the formats "
+            "this import reads; its header starts: 'Date', 'Amount', 'Description', "
+            "'Category', 'Account', 'Note'"
+        )
+
+    def test_it_asks_for_a_format_it_cannot_tell(self, tenant):
+        response = upload(tenant.token_client(), "bank.csv", b"Date,Amount\n", None)
+        assert response.status_code == 400
+        assert response.json()["message"].startswith("Choose the file's format: it looks like none")
+
+    def test_it_leaves_a_file_it_cannot_read_to_the_import_to_name(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "w.csv", b"\xff\xfe\x00junk", "portal_workloads_csv",
+                  django_capture_on_commit_callbacks)  # fmt: skip
+        assert job["status"] == "failed"
+        assert "Not UTF-8 text" in job["errors"][-1]["message"]
+
+    def test_it_keeps_the_uploaded_file_whole_after_reading_its_header(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "w.csv", WORKLOADS_CSV.encode(), None,
+                  django_capture_on_commit_callbacks)  # fmt: skip
+        assert (job["status"], job["rows_created"]) == ("completed", 2)
+        assert job["size_bytes"] == len(WORKLOADS_CSV.encode())

@@ -208,7 +208,7 @@ def boolean() -> Parser:
 
 
 # Reports start in 2000 (their year is 2000 to 2100): an earlier record could never be reported.
-EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_YEAR = 2000
 
 
 def timestamp() -> Parser:
@@ -229,7 +229,7 @@ def timestamp() -> Parser:
             raise FieldError(
                 f"Not an ISO 8601 date-time: {shown(value)} (e.g. 2026-01-10T08:00:00Z)"
             ) from None
-        if moment < EARLIEST:
+        if moment.year < EARLIEST_YEAR:  # in UTC: the same as before 2000-01-01T00:00Z
             raise FieldError("Must be in 2000 or later")
         return moment
 
@@ -401,25 +401,33 @@ class RecordSchema:
                 elif spec.required and spec.name not in clean:
                     found.append((spec.name, "This field is required"))
                     refused[spec.name] = "missing"
-        found.extend(self._completed(clean, context, refused))
+            found.extend(self._partly_completed(clean, context, refused))
+        else:
+            found.extend(self._completed(clean, context))
         return clean, found
 
-    def _completed(
-        self, clean: dict[str, Any], context: BatchContext, refused: dict[str, str] | None = None
-    ) -> list[tuple[str, str]]:
-        """Defaults filled in for fields left out; what the cross-field checks find wrong with
-        the record (only those reading no `refused` field, when some are)."""
+    def _completed(self, clean: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
+        """Defaults filled in a record whose fields all parsed; what the cross-field checks
+        find wrong with it."""
         for name, default in self._defaults:
-            if name not in clean and not (refused and name in refused):
+            if name not in clean:
                 clean[name] = default
-        if refused:
-            return [
-                problem
-                for check in self.checks
-                if refused.keys().isdisjoint(check.reads)
-                for problem in check.find(clean, context)
-            ]
         return [problem for find in self._finds for problem in find(clean, context)]
+
+    def _partly_completed(
+        self, clean: dict[str, Any], context: BatchContext, refused: dict[str, str]
+    ) -> list[tuple[str, str]]:
+        """`_completed` for a record some of whose fields were `refused` (bad or missing):
+        their defaults are not filled in, and only the checks reading none of them run."""
+        for name, default in self._defaults:
+            if name not in clean and name not in refused:
+                clean[name] = default
+        return [
+            problem
+            for check in self.checks
+            if refused.keys().isdisjoint(check.reads)
+            for problem in check.find(clean, context)
+        ]
 
     def validate_one_pass(
         self, rows: list[Any], context: BatchContext, values: str

@@ -332,6 +332,15 @@ def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
     }
 
 
+def _why_skipped(skipped: Counter) -> str:
+    """The commonest reasons lines were skipped, for the job's message."""
+    reasons = [f"{reason} ({count})" for reason, count in skipped.most_common(3)]
+    more = len(skipped) - len(reasons)
+    return (
+        (": " + "; ".join(reasons) + (f"; {more} other reasons" if more else "")) if reasons else ""
+    )
+
+
 def _finish(job: ImportJob, status: str, message: str, **fields: Any) -> ImportJob:
     # Only these fields: a full save would write back the progress counters the passes wrote
     # with update() (bytes read), which this copy of the job holds at 0.
@@ -412,7 +421,7 @@ def _run(job: ImportJob) -> ImportJob:
         job,
         ImportStatus.COMPLETED,
         f"{created} records stored, {duplicates} already known, "
-        f"{summary['rows_skipped']} lines skipped",
+        f"{summary['rows_skipped']} lines skipped{_why_skipped(skipped)}",
         rows_processed=done,
         rows_created=created,
         rows_duplicates=duplicates,

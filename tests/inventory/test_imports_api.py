@@ -317,6 +317,10 @@ class TestBillingExports:
                   django_capture_on_commit_callbacks)  # fmt: skip
         assert job["status"] == "completed", job
         assert job["skipped_reasons"] == {"line item type Tax": 1}
+        # a1 vCPU, a2 vCPU + GPU, a3 EBS, a4 S3, a6 network: 6 records; a5 (Tax) skipped
+        assert job["message"] == (
+            "6 records stored, 0 already known, 1 lines skipped: line item type Tax (1)"
+        )
         rows = {r.external_id: r for r in CloudUsageRecord.objects.all()}
         m5 = rows["aws:a1:2026-01-10/2026-01-11:vcpu"]
         assert (m5.usage_kind, m5.quantity, m5.hardware.code, m5.team.slug) == (

@@ -17,6 +17,7 @@ def test_it_shows_the_form_the_progress_bar_and_recent_jobs(tenant):
     assert response.status_code == 200
     html = response.content.decode()
     assert 'id="import-form"' in html and "<progress" in html
+    assert '<option value="">Detect from the file\'s header</option>' in html
     assert "AWS Cost and Usage Report" in html
     assert "cur.csv" in html
     assert "/api/v1/imports/" in html

@@ -1,12 +1,13 @@
-"""Headers every answer carries: a Content-Security-Policy, and Cache-Control: private,
-no-store on anything fetched with credentials (pages, CSV/XLSX/PDF downloads, API answers), so
+"""What every request and answer goes through before and after the views: addresses no view
+can read are refused, and every answer carries a Content-Security-Policy and, when fetched with
+credentials, Cache-Control: private, no-store (pages, CSV/XLSX/PDF downloads, API answers), so
 that no shared cache or back button keeps an organisation's figures."""
 
 import secrets
 from collections.abc import Callable
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.utils.cache import patch_cache_control
 
 
@@ -52,3 +53,21 @@ class SecurityHeadersMiddleware:
         if _with_credentials(request):
             patch_cache_control(response, private=True, no_store=True)
         return response
+
+
+NUL_REFUSED = "The address may not contain a NUL character (%00)"
+
+
+def refuse_nul_in_address(get_response: Callable[[HttpRequest], HttpResponse]):
+    """A NUL in the path or query string is a 400: Postgres stores no NUL in text, so a view
+    filtering on it (a search box's ?q=%00) would fail with a 500; no address needs one."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        query = request.META.get("QUERY_STRING", "")
+        if "\x00" in request.path or "%00" in query or "\x00" in query:
+            if request.path.startswith("/api/"):
+                return JsonResponse({"message": NUL_REFUSED}, status=400)
+            return HttpResponseBadRequest(NUL_REFUSED)
+        return get_response(request)
+
+    return middleware

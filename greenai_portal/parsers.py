@@ -37,13 +37,14 @@ def load_json(data: bytes | str) -> Any:
 
     msgspec reads JSON twice as fast and gives the same values; what it refuses (NaN, a
     lone surrogate, a byte order mark, other encodings, every malformed body) goes to the
-    standard library, which reads those as before and words the errors."""
+    standard library, which reads those as before and words the errors; a lone surrogate is
+    then refused."""
     try:
         return msgspec.json.decode(data)
     except (msgspec.MsgspecError, RecursionError):
         pass
     try:
-        return json.loads(data)
+        value = json.loads(data)
     except json.JSONDecodeError as error:
         raise JsonBodyError(f"{error.msg} at line {error.lineno} column {error.colno}") from None
     except UnicodeDecodeError:
@@ -52,13 +53,34 @@ def load_json(data: bytes | str) -> Any:
         raise JsonBodyError("JSON nested too deeply") from None
     except ValueError as error:
         raise JsonBodyError(str(error)) from None
+    refuse_lone_surrogates(value)
+    return value
+
+
+def refuse_lone_surrogates(value: Any) -> None:
+    """JSON may escape half of a UTF-16 pair (\\ud800) alone; no UTF-8 text, column or answer
+    can hold it, so it is refused where the body is read, not met as a 500 later."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except RecursionError:
+        raise JsonBodyError("JSON nested too deeply") from None
+    except UnicodeEncodeError:
+        raise JsonBodyError(
+            "a string holds a lone surrogate (an unpaired \\ud800-\\udfff escape), which is "
+            "not text"
+        ) from None
 
 
 class SafeJSONParser(JSONParser):
-    """DRF's JSONParser, which lets a deeply nested body's RecursionError through as a 500."""
+    """DRF's JSONParser, which lets a deeply nested body's RecursionError through as a 500
+    and a lone surrogate through to fail later, also as a 500."""
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
+            refuse_lone_surrogates(data)
         except RecursionError:
             raise ParseError("JSON parse error - JSON nested too deeply") from None
+        except JsonBodyError as error:
+            raise ParseError(f"JSON parse error - {error}") from None
+        return data

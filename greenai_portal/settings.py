@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "greenai_portal.middleware.SecurityHeadersMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "greenai_portal.middleware.refuse_nul_in_address",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -316,6 +317,12 @@ GREENAI_THROTTLE_RATES = {
 MEDIA_ROOT = Path(env.str("GREENAI_MEDIA_ROOT", default=str(BASE_DIR / "media")))
 GREENAI_MAX_IMPORT_BYTES = env.int("GREENAI_MAX_IMPORT_BYTES", default=4 * 1024**3)
 GREENAI_IMPORT_CHUNK_ROWS = env.int("GREENAI_IMPORT_CHUNK_ROWS", default=5000)
+# What an import reads is bounded however the file was made: a gzip of 1 MB can expand to a
+# single line of 1 GB, or to terabytes. Billing export lines are a few kB.
+GREENAI_MAX_IMPORT_LINE_CHARS = env.int("GREENAI_MAX_IMPORT_LINE_CHARS", default=1024**2)
+GREENAI_MAX_IMPORT_EXPANDED_BYTES = env.int(
+    "GREENAI_MAX_IMPORT_EXPANDED_BYTES", default=64 * 1024**3
+)
 # Token last-used time is written at most this often, so reads are not writes.
 GREENAI_TOKEN_TOUCH_SECONDS = env.int("GREENAI_TOKEN_TOUCH_SECONDS", default=60)
 

@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.conf import settings
 from django.http import Http404
 from drf_spectacular.utils import (
@@ -19,7 +21,7 @@ from greenai_portal.errors import ApplicationError, flatten_validation_errors
 from greenai_portal.memory import collector_paused
 from greenai_portal.openapi import error_responses
 from greenai_portal.parsers import SafeJSONParser, too_large
-from inventory.imports.jobs import import_job_create, import_progress
+from inventory.imports.jobs import import_job_create
 from inventory.ingestion.authentication import CodeCarbonKeyAuthentication
 from inventory.ingestion.codecarbon import (
     EMISSION_CREATE,
@@ -35,7 +37,7 @@ from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
 from inventory.ingestion.throttling import TokenRateThrottle
 from inventory.models import Hardware, ImportFormat
 from inventory.selectors import import_job_get
-from inventory.services import record_batch_ingest
+from inventory.services import References, record_batch_ingest
 
 
 def raw_rows(request) -> RawRows:
@@ -60,7 +62,8 @@ def raw_rows(request) -> RawRows:
 
 
 def validated_records(request, schema: RecordSchema) -> list[dict]:
-    """Parse and check every row of the body; 4xx naming every bad row and field otherwise."""
+    """Parse and check every row of the body; 4xx naming every problem of every row otherwise
+    (references to unknown teams, locations and hardware included)."""
     raw = raw_rows(request)
     if not raw.rows:
         raise ApplicationError("Send at least one record")
@@ -72,12 +75,14 @@ def validated_records(request, schema: RecordSchema) -> list[dict]:
             status_code=413,
         )
     records, errors = schema.validate(
-        raw.rows, batch_context(), lines=raw.lines, one_pass=raw.one_pass
+        raw.rows,
+        batch_context(),
+        lines=raw.lines,
+        one_pass=raw.one_pass,
+        references=partial(References, request.principal),
     )
     if errors:
-        more = errors.count - len(errors.errors)
-        suffix = f" ({more} more errors not shown)" if more > 0 else ""
-        raise ApplicationError(f"Validation failed{suffix}", errors=errors.errors)
+        raise errors.error("Validation failed")
     return records
 
 
@@ -494,7 +499,7 @@ class ImportJobOutputSerializer(serializers.Serializer):
 
 
 def import_job_data(job) -> dict:
-    return ImportJobOutputSerializer({**vars(job), "progress": import_progress(job)}).data
+    return ImportJobOutputSerializer({**vars(job), "progress": job.progress}).data
 
 
 IMPORT_JOB_EXAMPLE = {
@@ -523,7 +528,9 @@ IMPORT_JOB_EXAMPLE = {
 class ImportJobCreateApi(APIView):
     """Upload a file to import in the background: the portal's CSVs, CodeCarbon's
     emissions.csv, an AWS CUR, a GCP billing export or Azure usage details (CSV, or .csv.gz).
-    Answers 202 with the job; poll GET /api/v1/imports/<id>/ for progress."""
+    The header must be one of the chosen format's (400 saying what the file looks like
+    otherwise); with no format given, the header tells it. Answers 202 with the job; poll
+    GET /api/v1/imports/<id>/ for progress."""
 
     required_access = Access.INGEST
     parser_classes = [MultiPartParser]
@@ -533,7 +540,12 @@ class ImportJobCreateApi(APIView):
     @extend_schema_serializer(component_name="ImportJobUpload")
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField()
-        format = serializers.ChoiceField(choices=ImportFormat.choices)
+        format = serializers.ChoiceField(
+            choices=ImportFormat.choices,
+            required=False,
+            allow_blank=True,
+            help_text="checked against the file's header; when left out, told by it",
+        )
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
@@ -559,7 +571,7 @@ class ImportJobCreateApi(APIView):
         job = import_job_create(
             principal=request.principal,
             upload=serializer.validated_data["file"],
-            file_format=serializer.validated_data["format"],
+            file_format=serializer.validated_data.get("format"),
             user=request.user if getattr(request.user, "pk", None) else None,
         )
         job.refresh_from_db()

@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.principal import Principal
 from accounts.selectors import team_list
-from greenai_portal.errors import ApplicationError
+from inventory.ingestion.fields import RowErrors
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.ingestion.writers import RecordTable, write_rows
 from inventory.models import (
@@ -121,7 +121,7 @@ class References:
     def __init__(self, principal: Principal, records: Sequence[dict[str, Any]]) -> None:
         organisation = principal.organisation
         self.teams = dict(team_list(principal=principal).values_list("slug", "id"))
-        codes = {r["location"] for r in records}
+        codes = {r.get("location") for r in records}
         # An organisation's own facility wins over a shared cloud region of the same code.
         shared = Location.objects.filter(code__in=codes, organisation__isnull=True)
         self.locations = dict(shared.values_list("code", "id"))
@@ -136,15 +136,18 @@ class References:
             code: (pk, kind) for code, pk, kind in hardware.values_list("code", "id", "kind")
         }
 
-    def errors(self, row: int, record: dict[str, Any]) -> list[dict[str, Any]]:
+    def problems(self, record: dict[str, Any]) -> list[tuple[str, str]]:
+        """(field, message) for each name the record uses that refers to nothing; a record that
+        failed validation has only the values that parsed, and those are checked."""
         found = []
-        if record["team"] not in self.teams:
-            found.append(("team", _choices_hint("team", record["team"], list(self.teams))))
-        if record["location"] not in self.locations:
+        team, location = record.get("team"), record.get("location")
+        if team is not None and team not in self.teams:
+            found.append(("team", _choices_hint("team", team, list(self.teams))))
+        if location is not None and location not in self.locations:
             found.append(
                 (
                     "location",
-                    f"Unknown location {record['location']!r}; use a cloud region such as "
+                    f"Unknown location {location!r}; use a cloud region such as "
                     "'aws:us-east-1' or one of your facilities: "
                     + (", ".join(sorted(self.own_locations)) or "none yet"),
                 )
@@ -162,7 +165,7 @@ class References:
                         + (f"; use {'/'.join(sorted(allowed))} hardware" if allowed else ""),
                     )
                 )
-        return [{"row": row, "field": field, "message": message} for field, message in found]
+        return found
 
     def hardware_id(self, code: str | None) -> int | None:
         return self.hardware[code][0] if code else None
@@ -180,13 +183,13 @@ def _models_by_name(organisation, names: set[str]) -> dict[str, int]:
     )
 
 
-def _conflict(row: int, external_id: str) -> dict[str, Any]:
-    return {
-        "row": row,
-        "field": "external_id",
-        "message": f"external_id {external_id!r} was already sent with other content; "
+def _add_conflict(errors: RowErrors, row: int, external_id: str) -> None:
+    errors.add(
+        row,
+        "external_id",
+        f"external_id {external_id!r} was already sent with other content; "
         "send a new external_id for a new record",
-    }
+    )
 
 
 @dataclass(frozen=True)
@@ -325,14 +328,14 @@ class BatchIds:
 
 def _batch_rows(
     spec: RecordKindSpec, records: Sequence[dict[str, Any]]
-) -> tuple[list[int], list[str], list[dict[str, Any]]]:
+) -> tuple[list[int], list[str], RowErrors]:
     """Row numbers, hashes and conflict errors of the records that are new in the batch.
 
     An id repeated with the same content counts once; repeated with other content it is a
     conflict, like an id stored before.
     """
     seen: dict[str, str] = {}
-    numbers, hashes, conflicts = [], [], []
+    numbers, hashes, conflicts = [], [], RowErrors()
     fields = spec.content_fields
     for row, record in enumerate(records):
         digest = content_hash(record, fields)
@@ -343,7 +346,7 @@ def _batch_rows(
             numbers.append(row)
             hashes.append(digest)
         elif known != digest:
-            conflicts.append(_conflict(row, external_id))
+            _add_conflict(conflicts, row, external_id)
     return numbers, hashes, conflicts
 
 
@@ -364,14 +367,15 @@ def record_batch_ingest(
     spec = KIND_SPECS[kind]
     organisation = principal.organisation
     refs = References(principal, records)
-    errors = [e for row, record in enumerate(records) for e in refs.errors(row, record)]
+    errors = RowErrors()
+    for row, record in enumerate(records):
+        for field, message in refs.problems(record):
+            errors.add(row, field, message)
     if errors:
-        raise ApplicationError("Some records refer to unknown objects", errors=errors)
+        raise errors.error("Some records refer to unknown objects")
     numbers, hashes, conflicts = _batch_rows(spec, records)
     if conflicts:
-        raise ApplicationError(
-            "Some external_ids conflict with stored records", errors=conflicts, status_code=409
-        )
+        raise conflicts.error("Some external_ids conflict with stored records", status_code=409)
 
     with transaction.atomic():
         batch = IngestBatch.objects.create(
@@ -397,11 +401,10 @@ def record_batch_ingest(
         )
         if result.conflicts:
             # Raising rolls back this batch: nothing of it is stored.
-            raise ApplicationError(
-                "Some external_ids conflict with stored records",
-                errors=[_conflict(row, external_id) for row, external_id in result.conflicts],
-                status_code=409,
-            )
+            conflicts = RowErrors()
+            for row, external_id in result.conflicts:
+                _add_conflict(conflicts, row, external_id)
+            raise conflicts.error("Some external_ids conflict with stored records", status_code=409)
         created = result.created
         IngestBatch.objects.filter(pk=batch.pk).update(
             created=created, duplicates=len(records) - created

@@ -12,14 +12,16 @@ held. Re-importing a file stores nothing twice (external_ids; billing lines with
 an id hashed from the line).
 """
 
+import csv
 import gzip
 import io
 import logging
+import zlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
@@ -30,7 +32,7 @@ from accounts.models import Team
 from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
 from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
-from inventory.ingestion.fields import RowErrors
+from inventory.ingestion.fields import RowErrors, shown
 from inventory.ingestion.mapping import mapping_rules
 from inventory.ingestion.schemas import SCHEMAS, batch_context
 from inventory.models import (
@@ -57,9 +59,15 @@ _SOURCES = {
 }
 
 
-def import_job_create(*, principal: Principal, upload, file_format: str, user=None) -> ImportJob:
-    """Keep the upload under MEDIA_ROOT and queue its import; the worker takes the job id."""
-    if file_format not in ImportFormat.values:
+def import_job_create(
+    *, principal: Principal, upload, file_format: str | None = None, user=None
+) -> ImportJob:
+    """Keep the upload under MEDIA_ROOT and queue its import; the worker takes the job id.
+
+    The file's header is checked against the format chosen, or tells it when none is: a file
+    of another format is refused, saying what it looks like, rather than read as lines to skip.
+    """
+    if file_format and file_format not in ImportFormat.values:
         raise ApplicationError(
             f"Unknown format {file_format!r}; choose one of {', '.join(ImportFormat.values)}",
             errors=[{"field": "format", "message": "Unknown format"}],
@@ -72,7 +80,7 @@ def import_job_create(*, principal: Principal, upload, file_format: str, user=No
         )
     job = ImportJob(
         organisation=principal.organisation,
-        format=file_format,
+        format=_format_of(upload, file_format),
         original_name=upload.name[:255],
         size_bytes=upload.size,
         token=principal.token,
@@ -87,15 +95,47 @@ def import_job_create(*, principal: Principal, upload, file_format: str, user=No
     return job
 
 
-def import_progress(job: ImportJob) -> float:
-    """0..1 for the progress bar: checking is the first half, storing the second."""
-    if job.status == ImportStatus.COMPLETED:
-        return 1.0
-    if job.status == ImportStatus.IMPORTING and job.rows_total:
-        return 0.5 + 0.5 * min(1.0, job.rows_processed / job.rows_total)
-    if job.status in (ImportStatus.VALIDATING, ImportStatus.IMPORTING) and job.size_bytes:
-        return 0.5 * min(1.0, job.bytes_processed / job.size_bytes)
-    return 0.0
+def _format_of(upload, chosen: str | None) -> str:
+    """The chosen format if the upload's header is one of its headers, the format the header
+    is if none was chosen; a 400 saying what the file looks like otherwise. A header that
+    cannot be read (not text, not gzip) is left for the import to name."""
+    header = _upload_header(upload)
+    if header is None:
+        if chosen:
+            return chosen
+        raise ApplicationError(
+            "Choose the file's format: its first line could not be read as a CSV header",
+            errors=[{"field": "format", "message": "This field is required"}],
+        )
+    found = readers.header_formats(header)
+    if chosen in found or (not chosen and len(found) == 1):
+        return chosen or found[0]
+    labels = dict(ImportFormat.choices)
+    looks = (
+        "it looks like " + " or ".join(f"a {labels[f]}" for f in found)
+        if found
+        else "it looks like none of the formats this import reads; its header starts: "
+        + ", ".join(shown(name, 40) for name in header[:6])
+    )
+    wanted = f"This file is not a {labels[chosen]}" if chosen else "Choose the file's format"
+    raise ApplicationError(
+        f"{wanted}: {looks}",
+        errors=[{"field": "format", "message": f"{wanted}: {looks}"}],
+    )
+
+
+def _upload_header(upload) -> list[str] | None:
+    """The first CSV row of an upload, gzipped or not; None if it cannot be read."""
+    upload.seek(0)
+    text = _text(upload.file)
+    try:
+        first = next(_bounded_lines(text), "")
+        return next(csv.reader([first]), None) or None  # an empty file: the import says so
+    except (ApplicationError, UnicodeDecodeError, csv.Error, *GZIP_ERRORS):
+        return None
+    finally:
+        text.detach()  # the upload stays open, to be saved
+        upload.seek(0)
 
 
 def _principal(job: ImportJob) -> Principal:
@@ -120,12 +160,46 @@ class _Position:
             return 0
 
 
-def _open_lines(job: ImportJob) -> tuple[Iterator[str], _Position, Any]:
+GZIP_MAGIC = b"\x1f\x8b"
+GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+def _open_text(job: ImportJob) -> tuple[io.TextIOWrapper, _Position, Any]:
+    """The upload as text, where it is read, and the file to close. The caller holds the text
+    until done: once it is dropped, it closes the file under it, and the position with it."""
     raw = job.file.open("rb")
-    position = _Position(raw)
-    stream = gzip.GzipFile(fileobj=raw) if job.file.name.endswith(".gz") else raw
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
-    return text, position, raw
+    return _text(raw), _Position(raw), raw
+
+
+def _text(binary) -> io.TextIOWrapper:
+    """A binary file as UTF-8 text, ungzipped if it is gzip (known by its first bytes, whatever
+    the file is called)."""
+    gzipped = binary.read(2) == GZIP_MAGIC
+    binary.seek(0)
+    stream = gzip.GzipFile(fileobj=binary) if gzipped else binary
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
+
+
+def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
+    """The file's lines, refused (ApplicationError) past the longest line or the most text an
+    import reads: a line is read up to the limit, never whole, so memory stays bounded."""
+    longest = settings.GREENAI_MAX_IMPORT_LINE_CHARS
+    most = settings.GREENAI_MAX_IMPORT_EXPANDED_BYTES
+    number = read = 0
+    while line := text.readline(longest + 1):
+        number += 1
+        read += len(line)
+        if len(line) > longest:
+            raise ApplicationError(
+                f"Line {number} is longer than {longest} characters "
+                "(GREENAI_MAX_IMPORT_LINE_CHARS): not a CSV file this import reads"
+            )
+        if read > most:
+            raise ApplicationError(
+                f"The file holds more than {most} characters of text once decompressed "
+                "(GREENAI_MAX_IMPORT_EXPANDED_BYTES); split it into smaller files"
+            )
+        yield line
 
 
 def _reader_context(principal: Principal, job: ImportJob) -> readers.ReaderContext:
@@ -157,51 +231,63 @@ def _rows(job: ImportJob, lines, context) -> Iterator[readers.SourceRow]:
     }[job.format](lines, context)
 
 
+class _Row(NamedTuple):  # one per row read: a tuple is the cheapest to make
+    row: int
+    line: int
+    record: dict[str, Any]  # the clean record, or the values that parsed of a bad row
+    problems: list[tuple[str, str]]
+
+
 @dataclass
 class _Chunk:
     kind: str
-    records: list[dict[str, Any]]
-    lines: list[int]
-    first_row: int
+    rows: list[_Row] = field(default_factory=list)
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        return [r.record for r in self.rows if not r.problems]
 
 
 def _chunks(
     job: ImportJob, context, errors: RowErrors, skipped: Counter, *, validating: bool
 ) -> Iterator[_Chunk]:
-    """Validated records in chunks of one kind, with row errors and skips counted on the way."""
+    """The rows checked, in chunks of one kind, with skips counted on the way; what is wrong
+    with the file as a whole (not CSV, not UTF-8) is added to `errors` after its rows."""
     size = settings.GREENAI_IMPORT_CHUNK_ROWS
     batch = batch_context()
-    lines, position, raw = _open_lines(job)
+    text, position, raw = _open_text(job)
+    lines = _bounded_lines(text)
+    pending: dict[str, _Chunk] = {}
+    file_problems: list[tuple[str, str]] = []
+    row = 0
     try:
-        pending: dict[str, _Chunk] = {}
-        row = 0
-        for source in _rows(job, lines, context):
-            if isinstance(source.raw, readers.Skip):
-                skipped[source.raw.reason] += 1
-                continue
-            schema = SCHEMAS[source.kind]
-            clean, found = schema.validate_one(source.raw, batch)
-            for field, message in found:
-                errors.add(row, field, message, source.line)
-            chunk = pending.setdefault(source.kind, _Chunk(source.kind, [], [], row))
-            if clean is not None:
-                chunk.records.append(clean)
-                chunk.lines.append(source.line)
-            row += 1
-            if len(chunk.records) >= size:
-                del pending[source.kind]
-                yield chunk
-                _progress(job, position(), row if validating else None)
-        yield from (c for c in pending.values() if c.records)
+        try:
+            for source in _rows(job, lines, context):
+                if isinstance(source.raw, readers.Skip):
+                    skipped[source.raw.reason] += 1
+                    continue
+                schema = SCHEMAS[source.kind]
+                record, problems = schema.check_one(source.raw, batch)
+                chunk = pending.setdefault(source.kind, _Chunk(source.kind))
+                chunk.rows.append(_Row(row, source.line, record, problems))
+                row += 1
+                if len(chunk.rows) >= size:
+                    del pending[source.kind]
+                    yield chunk
+                    _progress(job, position(), row if validating else None)
+        except UnicodeDecodeError as error:
+            file_problems.append(("file", f"Not UTF-8 text ({error.reason})"))
+        except GZIP_ERRORS as error:
+            file_problems.append(("file", f"The gzip data is damaged or cut short ({error})"))
+        except ApplicationError as error:  # a malformed CSV (quotes, header)
+            file_problems.append(("file", error.message))
+            file_problems.extend((e.get("field", "file"), e["message"]) for e in error.errors)
+        yield from (c for c in pending.values() if c.rows)
         _progress(job, position(), row if validating else None)
-    except UnicodeDecodeError as error:
-        errors.add(row, "file", f"Not UTF-8 text ({error.reason})")
-    except ApplicationError as error:  # a malformed CSV (quotes, header)
-        errors.add(row, "file", error.message)
-        for detail in error.errors:
-            errors.add(row, detail.get("field", "file"), detail["message"])
     finally:
         raw.close()
+    for field_name, message in file_problems:
+        errors.add(row, field_name, message)
 
 
 def _progress(job: ImportJob, position: int, rows: int | None) -> None:
@@ -213,36 +299,52 @@ def _progress(job: ImportJob, position: int, rows: int | None) -> None:
 
 
 def _check_chunk(principal: Principal, chunk: _Chunk, errors: RowErrors) -> None:
-    """References and stored-content conflicts of a chunk (what the write would refuse)."""
-    refs = References(principal, chunk.records)
+    """Every problem of a chunk's rows, row by row: their values', references to unknown
+    teams, locations and hardware (one lookup for the chunk), and content conflicting with
+    what is stored under their external_id (what the write would refuse)."""
+    refs = References(principal, [r.record for r in chunk.rows])
+    conflicts = _stored_conflicts(principal, chunk)
+    for r in chunk.rows:
+        for field_name, message in [*r.problems, *refs.problems(r.record)]:
+            errors.add(r.row, field_name, message, r.line)
+        if r.row in conflicts:
+            errors.add(r.row, "external_id", conflicts[r.row], r.line)
+
+
+def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
+    """Row → message, for the chunk's clean records whose external_id is stored with other
+    content."""
     spec = KIND_SPECS[chunk.kind]
-    for offset, record in enumerate(chunk.records):
-        for error in refs.errors(chunk.first_row + offset, record):
-            errors.add(error["row"], error["field"], error["message"], chunk.lines[offset])
-    model = spec.table.model
-    by_id = {r["external_id"]: (i, r) for i, r in enumerate(chunk.records)}
-    stored = model.objects.filter(
+    by_id = {r.record["external_id"]: r for r in chunk.rows if not r.problems}
+    stored = spec.table.model.objects.filter(
         organisation=principal.organisation, external_id__in=list(by_id)
     ).values_list("external_id", "content_hash")
-    for external_id, digest in stored:
-        index, record = by_id[external_id]
-        if content_hash(record, spec.content_fields) != digest:
-            errors.add(
-                chunk.first_row + index,
-                "external_id",
-                f"external_id {external_id!r} was already stored with other content",
-                chunk.lines[index],
-            )
+    return {
+        by_id[external_id].row: f"external_id {external_id!r} was already stored with other content"
+        for external_id, digest in stored
+        if content_hash(by_id[external_id].record, spec.content_fields) != digest
+    }
+
+
+def _why_skipped(skipped: Counter) -> str:
+    """The commonest reasons lines were skipped, for the job's message."""
+    reasons = [f"{reason} ({count})" for reason, count in skipped.most_common(3)]
+    more = len(skipped) - len(reasons)
+    return (
+        (": " + "; ".join(reasons) + (f"; {more} other reasons" if more else "")) if reasons else ""
+    )
 
 
 def _finish(job: ImportJob, status: str, message: str, **fields: Any) -> ImportJob:
     """Record the outcome. A finished import is never run again, so its upload goes: what it
     held is stored as records, or was refused (the errors name the rows)."""
-    for name, value in {"status": status, "message": message[:500], **fields}.items():
-        setattr(job, name, value)
-    job.finished_at = timezone.now()
     job.file.delete(save=False)
-    job.save()
+    # Only these fields: a full save would write back the progress counters the passes wrote
+    # with update() (bytes read), which this copy of the job holds at 0.
+    values = {"status": status, "message": message[:500], "finished_at": timezone.now(), **fields}
+    for name, value in values.items():
+        setattr(job, name, value)
+    job.save(update_fields=[*values, "file"])
     return job
 
 
@@ -289,9 +391,8 @@ def _run(job: ImportJob) -> ImportJob:
     errors, skipped = RowErrors(), Counter()
     total = 0
     for chunk in _chunks(job, context, errors, skipped, validating=True):
-        total += len(chunk.records)
-        if not errors:
-            _check_chunk(principal, chunk, errors)
+        total += len(chunk.rows)
+        _check_chunk(principal, chunk, errors)
     summary = {"skipped_reasons": dict(skipped), "rows_skipped": sum(skipped.values())}
     if errors:
         return _finish(
@@ -317,7 +418,7 @@ def _run(job: ImportJob) -> ImportJob:
                 user=job.created_by,
             )
             created, duplicates = created + result.created, duplicates + result.duplicates
-            done += len(chunk.records)
+            done += len(chunk.rows)
             ImportJob.objects.filter(pk=job.pk).update(
                 rows_processed=done, rows_created=created, rows_duplicates=duplicates
             )
@@ -338,7 +439,7 @@ def _run(job: ImportJob) -> ImportJob:
         job,
         ImportStatus.COMPLETED,
         f"{created} records stored, {duplicates} already known, "
-        f"{summary['rows_skipped']} lines skipped",
+        f"{summary['rows_skipped']} lines skipped{_why_skipped(skipped)}",
         rows_processed=done,
         rows_created=created,
         rows_duplicates=duplicates,
@@ -349,11 +450,13 @@ def _run(job: ImportJob) -> ImportJob:
 def _run_codecarbon(job: ImportJob, principal: Principal) -> ImportJob:
     """emissions.csv: run by run (inventory.imports.codecarbon); each run is stored or
     refused on its own, and the job reports both."""
-    lines, _, raw = _open_lines(job)
+    text, _, raw = _open_text(job)
     try:
-        runs = codecarbon_file_runs(lines)
+        runs = codecarbon_file_runs(_bounded_lines(text))
     except UnicodeDecodeError as error:
         return _finish(job, ImportStatus.FAILED, f"Not UTF-8 text ({error.reason})")
+    except GZIP_ERRORS as error:
+        return _finish(job, ImportStatus.FAILED, f"The gzip data is damaged or cut short ({error})")
     except ApplicationError as error:
         errors = [{"row": 0, **e} for e in error.errors]
         return _finish(job, ImportStatus.FAILED, error.message, errors=errors, error_count=1)

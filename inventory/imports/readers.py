@@ -18,6 +18,7 @@ from typing import Any
 
 from inventory.ingestion.mapping import match_rule
 from inventory.ingestion.parsers import csv_rows
+from inventory.models import ImportFormat
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,33 @@ class ReaderContext:
     rules: list
     default_team: str | None
     replication: dict[tuple[str, str], float]
+
+
+# --- which format a header is ---------------------------------------------------------
+
+# The columns that mark each format's header, as its reader reads the names.
+_HEADER_MARKS = (
+    (ImportFormat.PORTAL_WORKLOADS_CSV, "plain", {"external_id"}, {"phase", "started_at"}),
+    (ImportFormat.PORTAL_CLOUD_USAGE_CSV, "plain", {"external_id"}, {"usage_kind", "usage_start"}),
+    (ImportFormat.CODECARBON_CSV, "plain", {"timestamp", "run_id", "duration"}, set()),
+    (ImportFormat.AWS_CUR, "snake", {"line_item_usage_start_date", "line_item_usage_type"}, set()),
+    (ImportFormat.GCP_BILLING, "plain", {"sku.description", "usage_start_time"}, set()),
+    (ImportFormat.AZURE_USAGE, "lower", {"metercategory", "quantity"}, set()),
+)
+
+
+def header_formats(header: list[str]) -> list[str]:
+    """The import formats whose header this is (every column of `all_of`, one of `any_of`)."""
+    names = {
+        "plain": {h.strip() for h in header},
+        "snake": {snake(h) for h in header},
+        "lower": {h.strip().lower() for h in header},
+    }
+    return [
+        file_format
+        for file_format, spelling, all_of, any_of in _HEADER_MARKS
+        if all_of <= names[spelling] and (not any_of or any_of & names[spelling])
+    ]
 
 
 # --- the portal's own CSV ---------------------------------------------------------------

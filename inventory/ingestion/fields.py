@@ -20,9 +20,11 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
+
+from greenai_portal.errors import ApplicationError
 
 MISSING = object()
 
@@ -38,6 +40,13 @@ class RowProblem:
     """A row a parser could not turn into a record (e.g. a CSV row with too many cells)."""
 
     message: str
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """A sent value as an error message quotes it: its repr, cut short (a bad value may be
+    megabytes, and an error names it once a row)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}… ({len(text)} characters)"
 
 
 def _bounds(schema: dict[str, Any], low: Any, high: Any) -> dict[str, Any]:
@@ -103,7 +112,7 @@ def choice(choices: Iterable[str]) -> Parser:
 
     def parse(value: Any) -> str:
         if type(value) is not str or value not in valid:
-            raise FieldError(f"{value!r} is not one of: {listed}")
+            raise FieldError(f"{shown(value)} is not one of: {listed}")
         return value
 
     parse.openapi = {"type": "string", "enum": sorted(valid)}
@@ -125,7 +134,7 @@ def number(*, min_value: float | None = None, max_value: float | None = None) ->
             try:
                 result = float(value)
             except ValueError:
-                raise FieldError(f"Must be a number, not {value!r}") from None
+                raise FieldError(f"Must be a number, not {shown(value)}") from None
         else:
             raise FieldError("Must be a number")
         if not math.isfinite(result):
@@ -146,24 +155,33 @@ def number(*, min_value: float | None = None, max_value: float | None = None) ->
     return parse
 
 
-def integer(*, min_value: int | None = None, max_value: int | None = None) -> Parser:
+# Whole numbers are stored in 64-bit columns (bigint): a count past them is refused by name
+# here, not met as an overflow by the database.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def integer(*, min_value: int = INT64_MIN, max_value: int = INT64_MAX) -> Parser:
     def parse(value: Any) -> int:
         kind = type(value)
         if kind is int:
             result = value
-        elif (kind is str and value.strip().lstrip("+-").isdigit()) or (
-            kind is float and value.is_integer()
-        ):
+        elif kind is float and value.is_integer():
             result = int(value)
+        elif kind is str and value.strip().lstrip("+-").isdigit():
+            try:
+                result = int(value)
+            except ValueError:  # "+-1", a digit int() does not read ("²"), 5000 digits
+                raise FieldError(f"Must be a whole number, not {shown(value)}") from None
         else:
-            raise FieldError(f"Must be a whole number, not {value!r}")
-        if min_value is not None and result < min_value:
+            raise FieldError(f"Must be a whole number, not {shown(value)}")
+        if result < min_value:
             raise FieldError(f"Must be at least {min_value}")
-        if max_value is not None and result > max_value:
+        if result > max_value:
             raise FieldError(f"Must be at most {max_value}")
         return result
 
-    parse.openapi = _bounds({"type": "integer"}, min_value, max_value)
+    parse.openapi = {"type": "integer", "format": "int64"}
+    parse.openapi.update(minimum=min_value, maximum=max_value)
     parse.json_type = _msgspec_type(int, ge=min_value, le=max_value)
     return parse
 
@@ -182,32 +200,44 @@ def boolean() -> Parser:
                 return True
             if lowered in _FALSE:
                 return False
-        raise FieldError(f"Must be true or false, not {value!r}")
+        raise FieldError(f"Must be true or false, not {shown(value)}")
 
     parse.openapi = {"type": "boolean"}
     parse.json_type = bool
     return parse
 
 
+# Reports start in 2000 (their year is 2000 to 2100): an earlier record could never be reported.
+EARLIEST_YEAR = 2000
+
+
 def timestamp() -> Parser:
-    """ISO 8601; a time without an offset is taken as UTC. Always returned in UTC."""
+    """ISO 8601 from 2000 on; a time without an offset is taken as UTC. Returned in UTC."""
 
     def parse(value: Any) -> datetime:
         if type(value) is not str:
             raise FieldError("Must be an ISO 8601 date-time string, e.g. 2026-01-10T08:00:00Z")
         try:
             moment = datetime.fromisoformat(value)
-        except ValueError:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            elif moment.utcoffset():
+                moment = moment.astimezone(UTC)  # OverflowError past year 1 or 9999
+            elif moment.tzinfo is not UTC:
+                moment = moment.replace(tzinfo=UTC)
+        except (ValueError, OverflowError):
             raise FieldError(
-                f"Not an ISO 8601 date-time: {value!r} (e.g. 2026-01-10T08:00:00Z)"
+                f"Not an ISO 8601 date-time: {shown(value)} (e.g. 2026-01-10T08:00:00Z)"
             ) from None
-        if moment.tzinfo is None:
-            return moment.replace(tzinfo=UTC)
-        if moment.utcoffset():
-            return moment.astimezone(UTC)
-        return moment if moment.tzinfo is UTC else moment.replace(tzinfo=UTC)
+        if moment.year < EARLIEST_YEAR:  # in UTC: the same as before 2000-01-01T00:00Z
+            raise FieldError("Must be in 2000 or later")
+        return moment
 
-    parse.openapi = {"type": "string", "format": "date-time"}
+    parse.openapi = {
+        "type": "string",
+        "format": "date-time",
+        "description": "ISO 8601, UTC when no offset is given; from 2000-01-01T00:00:00Z",
+    }
     # No json_type: msgspec reads RFC 3339, not all that fromisoformat reads, so timestamps
     # are parsed here, after the msgspec pass.
     return parse
@@ -228,9 +258,9 @@ def tags(*, max_tags: int = 50, max_key: int = 60, max_value: int = 200) -> Pars
             elif type(item) in (int, float) and math.isfinite(item):
                 item = str(item)
             else:
-                raise FieldError(f"Tag {key!r} must be a string")
+                raise FieldError(f"Tag {shown(key)} must be a string")
             if len(item) > max_value:
-                raise FieldError(f"Tag {key!r} has more than {max_value} characters")
+                raise FieldError(f"Tag {shown(key)} has more than {max_value} characters")
             _refuse_nul(key)
             _refuse_nul(item)
             clean[key] = item
@@ -260,7 +290,15 @@ class Field:
     default: Any = MISSING
 
 
-Check = Callable[[dict[str, Any], "BatchContext"], list[tuple[str, str]]]
+@dataclass(frozen=True)
+class Check:
+    """A cross-field rule over the fields it `reads`: it runs on a record whose fields it reads
+    all parsed or were left out (optional ones), so a bad row gets its cross-field problems
+    named with its fields' ones."""
+
+    reads: tuple[str, ...]
+    find: Callable[[dict[str, Any], "BatchContext"], list[tuple[str, str]]]
+    rule: str  # the rule in words, for the OpenAPI schema
 
 
 @dataclass(frozen=True)
@@ -268,6 +306,9 @@ class BatchContext:
     """Per-batch values the cross-field checks use (computed once, not per row)."""
 
     future_horizon: datetime
+
+
+MAX_NAME, MAX_MESSAGE = 200, 1000
 
 
 @dataclass
@@ -281,13 +322,24 @@ class RowErrors:
     def add(self, row: int, field_name: str, message: str, line: int | None = None) -> None:
         self.count += 1
         if len(self.errors) < self.limit:
-            entry: dict[str, Any] = {"row": row, "field": field_name, "message": message}
+            # Each bounded too: a field name or message may carry megabytes that were sent.
+            entry: dict[str, Any] = {
+                "row": row,
+                "field": field_name[:MAX_NAME],
+                "message": message[:MAX_MESSAGE],
+            }
             if line is not None:
                 entry["line"] = line
             self.errors.append(entry)
 
     def __bool__(self) -> bool:
         return self.count > 0
+
+    def error(self, message: str, *, status_code: int = 400) -> ApplicationError:
+        """The errors kept, as the API's error, saying how many more there were."""
+        more = self.count - len(self.errors)
+        suffix = f" ({more} more errors not shown)" if more > 0 else ""
+        return ApplicationError(f"{message}{suffix}", errors=self.errors, status_code=status_code)
 
 
 @dataclass(frozen=True)
@@ -307,14 +359,23 @@ class RecordSchema:
     def validate_one(
         self, raw: Any, context: BatchContext
     ) -> tuple[dict[str, Any] | None, list[tuple[str, str]]]:
-        """One record: (clean values, []) or (None, [(field, message), ...]).
+        """One record: (clean values, []) or (None, [(field, message), ...])."""
+        record, found = self.check_one(raw, context)
+        return (None, found) if found else (record, [])
 
-        The hot path of bulk ingestion: it walks the values sent (most records leave several
-        fields out) and looks at the schema's order only to word errors.
+    def check_one(
+        self, raw: Any, context: BatchContext
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        """One record: the values that parsed (defaults filled in) and every problem found:
+        each bad or missing field, unknown fields, and the cross-field checks whose fields
+        parsed. With no problem, the values are the clean record.
+
+        The hot path of row-by-row ingestion: it walks the values sent (most records leave
+        several fields out) and looks at the schema's order only to word errors.
         """
         if type(raw) is not dict:
             message = raw.message if type(raw) is RowProblem else "Must be a JSON object"
-            return None, [("non_field_errors", message)]
+            return {}, [("non_field_errors", message)]
         found: list[tuple[str, str]] = []
         names = self._names
         if not self.allow_unknown and not raw.keys() <= names:
@@ -339,10 +400,11 @@ class RecordSchema:
                     found.append((spec.name, refused[spec.name]))
                 elif spec.required and spec.name not in clean:
                     found.append((spec.name, "This field is required"))
-        if found:
-            return None, found
-        found = self._completed(clean, context)
-        return (None, found) if found else (clean, [])
+                    refused[spec.name] = "missing"
+            found.extend(self._partly_completed(clean, context, refused))
+        else:
+            found.extend(self._completed(clean, context))
+        return clean, found
 
     def _completed(self, clean: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
         """Defaults filled in a record whose fields all parsed; what the cross-field checks
@@ -350,7 +412,22 @@ class RecordSchema:
         for name, default in self._defaults:
             if name not in clean:
                 clean[name] = default
-        return [problem for check in self.checks for problem in check(clean, context)]
+        return [problem for find in self._finds for problem in find(clean, context)]
+
+    def _partly_completed(
+        self, clean: dict[str, Any], context: BatchContext, refused: dict[str, str]
+    ) -> list[tuple[str, str]]:
+        """`_completed` for a record some of whose fields were `refused` (bad or missing):
+        their defaults are not filled in, and only the checks reading none of them run."""
+        for name, default in self._defaults:
+            if name not in clean and name not in refused:
+                clean[name] = default
+        return [
+            problem
+            for check in self.checks
+            if refused.keys().isdisjoint(check.reads)
+            for problem in check.find(clean, context)
+        ]
 
     def validate_one_pass(
         self, rows: list[Any], context: BatchContext, values: str
@@ -387,6 +464,7 @@ class RecordSchema:
             "_parsers": {f.name: f.parse for f in fields},
             "_required": frozenset(f.name for f in fields if f.required),
             "_defaults": tuple((f.name, f.default) for f in fields if f.default is not MISSING),
+            "_finds": tuple(check.find for check in self.checks),
             "_one_pass": {values: self._pass_over(values) for values in ("json", "text")},
         }
         for name, value in derived.items():
@@ -423,9 +501,15 @@ class RecordSchema:
             prop = dict(getattr(spec.parse, "openapi", {}))
             if spec.default is not MISSING:
                 prop["default"] = spec.default
+            # JSON Schema cannot say "after started_at": the rules across fields are words.
+            rules = [check.rule for check in self.checks if spec.name in check.reads]
+            if rules:
+                prop["description"] = " ".join(filter(None, [prop.get("description"), *rules]))
             properties[spec.name] = prop
+        described = {"description": " ".join(c.rule for c in self.checks)} if self.checks else {}
         return {
             "type": "object",
+            **described,
             "properties": properties,
             "required": [spec.name for spec in self.fields if spec.required],
             "additionalProperties": False,
@@ -437,27 +521,36 @@ class RecordSchema:
         context: BatchContext,
         *,
         lines: list[int] | None = None,
-        first_row: int = 0,
-        errors: RowErrors | None = None,
         one_pass: str | None = None,
+        references: Callable[[list[dict[str, Any]]], "ReferenceCheck"] | None = None,
     ) -> tuple[list[dict[str, Any]], RowErrors]:
-        """Every row; the clean records (only if no row failed) and the errors by row.
+        """Every row; the clean records (only if no row failed) and every row's problems.
 
         `one_pass` ("json" or "text", from RawRows.one_pass): a clean batch is checked in one
-        pass (`validate_one_pass`)."""
-        if one_pass and errors is None:
+        pass (`validate_one_pass`). When any row fails, `references` (given the values that
+        parsed, of every row at once) names each row's references to unknown objects too, so
+        one answer names every problem."""
+        if one_pass:
             clean_rows = self.validate_one_pass(rows, context, one_pass)
             if clean_rows is not None:
                 return clean_rows, RowErrors()
-        errors = errors if errors is not None else RowErrors()
-        clean_rows: list[dict[str, Any]] = []
-        validate_one = self.validate_one
-        for index, raw in enumerate(rows):
-            clean, found = validate_one(raw, context)
-            if found:
-                line = lines[index] if lines is not None else None
-                for field_name, message in found:
-                    errors.add(first_row + index, field_name, message, line)
-            elif not errors:
-                clean_rows.append(clean)
-        return clean_rows, errors
+        check_one = self.check_one
+        checked = [check_one(raw, context) for raw in rows]
+        errors = RowErrors()
+        if not any(found for _, found in checked):
+            return [record for record, _ in checked], errors
+        unknown = references([record for record, _ in checked]) if references else None
+        for row, (record, found) in enumerate(checked):
+            line = lines[row] if lines is not None else None
+            for field_name, message in found:
+                errors.add(row, field_name, message, line)
+            for field_name, message in unknown.problems(record) if unknown else ():
+                errors.add(row, field_name, message, line)
+        return [], errors
+
+
+class ReferenceCheck(Protocol):
+    """What names the references of a record to objects that do not exist
+    (inventory.services.References)."""
+
+    def problems(self, record: dict[str, Any]) -> list[tuple[str, str]]: ...

@@ -83,6 +83,23 @@ def parse_ndjson(body: bytes) -> RawRows:
     return RawRows(rows, lines, one_pass=_one_pass(body, "json"))
 
 
+# A header can hold a million made-up columns: name this many, count the rest.
+MAX_UNKNOWN_COLUMNS_NAMED = 20
+
+
+def unknown_columns(unknown: list[str], known: Iterable[str]) -> ApplicationError:
+    """The error for a header's unknown columns: the first ones named (cut short), each with
+    the valid ones, and a count of the rest."""
+    named = unknown[:MAX_UNKNOWN_COLUMNS_NAMED]
+    more = len(unknown) - len(named)
+    valid = f"Unknown column; valid: {', '.join(sorted(known))}, tag:<key>"
+    return ApplicationError(
+        f"CSV header has {len(unknown)} unknown column(s)"
+        + (f" ({more} not listed)" if more else ""),
+        errors=[{"field": name[:100], "message": valid} for name in named],
+    )
+
+
 class CsvRecords:
     """Reads CSV rows as records: header names are fields, `tag:<key>` columns are tags and a
     `tags` column may hold a JSON object; empty cells are absent values."""
@@ -93,15 +110,10 @@ class CsvRecords:
         unknown = [
             name for name in self.header if name not in known and not name.startswith(TAG_PREFIX)
         ]
-        if unknown or not self.header:
-            listed = ", ".join(sorted(known))
-            raise ApplicationError(
-                "CSV header has unknown columns" if unknown else "CSV body has no header row",
-                errors=[
-                    {"field": name, "message": f"Unknown column; valid: {listed}, tag:<key>"}
-                    for name in unknown
-                ],
-            )
+        if not self.header:
+            raise ApplicationError("CSV body has no header row")
+        if unknown:
+            raise unknown_columns(unknown, known)
         self.tag_columns = [
             (i, name[len(TAG_PREFIX) :])
             for i, name in enumerate(self.header)

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from inventory.ingestion.fields import (
     BatchContext,
+    Check,
     Field,
     RecordSchema,
     boolean,
@@ -34,7 +35,7 @@ def batch_context() -> BatchContext:
     )
 
 
-def _period(start: str, end: str):
+def _period(start: str, end: str) -> Check:
     def check(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
         if record[end] <= record[start]:
             return [(end, f"Must be after {start} (durations must be positive)")]
@@ -48,7 +49,12 @@ def _period(start: str, end: str):
             ]
         return []
 
-    return check
+    return Check(
+        (start, end),
+        check,
+        f"{end} must be after {start}, and not further ahead of now than the server allows "
+        "(GREENAI_MAX_FUTURE_DAYS).",
+    )
 
 
 def _energy_source(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
@@ -84,7 +90,14 @@ WORKLOAD = RecordSchema(
         Field("tokens", integer(min_value=0)),
         Field("tags", tags()),
     ),
-    checks=(_period("started_at", "ended_at"), _energy_source),
+    checks=(
+        _period("started_at", "ended_at"),
+        Check(
+            ("energy_kwh", "avg_power_w", "hardware"),
+            _energy_source,
+            "Give energy_kwh, avg_power_w or a hardware code to model the energy from.",
+        ),
+    ),
 )
 
 CLOUD_USAGE = RecordSchema(
@@ -106,7 +119,14 @@ CLOUD_USAGE = RecordSchema(
         Field("currency", text(3, pattern=r"[A-Z]{3}", hint="An ISO 4217 code such as USD")),
         Field("tags", tags()),
     ),
-    checks=(_period("usage_start", "usage_end"), _gpu_needs_hardware),
+    checks=(
+        _period("usage_start", "usage_end"),
+        Check(
+            ("usage_kind", "hardware"),
+            _gpu_needs_hardware,
+            "gpu usage needs the GPU's hardware code.",
+        ),
+    ),
 )
 
 SCHEMAS = {WORKLOAD.name: WORKLOAD, CLOUD_USAGE.name: CLOUD_USAGE}

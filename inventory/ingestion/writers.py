@@ -33,7 +33,6 @@ from greenai_portal.db import TIME_OF_WRITING, prepared_cursor, save_default
 COPY_MIN_ROWS = 200
 # SQLite allows 32766 bound parameters per statement (999 before 3.32).
 _MAX_PARAMS = 30_000
-_CONFLICTS_SHOWN = 1000
 
 
 @dataclass(frozen=True)
@@ -230,8 +229,7 @@ def _write_staged(
                 f"SELECT s.row_no, s.external_id FROM {staging} s "  # noqa: S608
                 f"JOIN {table.name} t ON t.organisation_id = %s "
                 "AND t.external_id = s.external_id "
-                f"WHERE t.content_hash <> s.content_hash ORDER BY s.row_no "
-                f"LIMIT {_CONFLICTS_SHOWN}",
+                "WHERE t.content_hash <> s.content_hash ORDER BY s.row_no",
                 [organisation_id],
             )
             conflicts = [(int(number), external_id) for number, external_id in raw.fetchall()]
@@ -299,4 +297,4 @@ def _stored_conflicts(
             if stored_hash != digest:
                 conflicts.append((number, external_id))
     conflicts.sort()
-    return conflicts[:_CONFLICTS_SHOWN]
+    return conflicts

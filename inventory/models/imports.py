@@ -144,3 +144,23 @@ class ImportJob(models.Model):
 
     def __str__(self) -> str:
         return f"import {self.pk} ({self.format}, {self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (
+            ImportStatus.QUEUED,
+            ImportStatus.VALIDATING,
+            ImportStatus.IMPORTING,
+        )
+
+    @property
+    def progress(self) -> float:
+        """0..1 for the progress bar: checking is the first half, storing the second; a
+        finished import is done (1) whether it stored or failed."""
+        if not self.is_running:
+            return 1.0
+        if self.status == ImportStatus.IMPORTING and self.rows_total:
+            return 0.5 + 0.5 * min(1.0, self.rows_processed / self.rows_total)
+        if self.status != ImportStatus.QUEUED and self.size_bytes:
+            return 0.5 * min(1.0, self.bytes_processed / self.size_bytes)
+        return 0.0

@@ -33,7 +33,7 @@ def test_pages_allow_scripts_only_from_the_app_or_with_the_pages_nonce(tenant):
         "/api/v1/reports/scope2/csv/?year=2026&quarter=1",
         "/api/v1/reports/scope2/xlsx/?year=2026&quarter=1",
         "/api/v1/footprint/?start=2026-01-01&end=2026-04-01",
-        "/?start=2026-01-01&end=2026-04-01&download=trend",
+        "/?start=2026-01-01&end=2026-04-01&download=trend-scope2",
         "/reports/2026/Q1/",
     ],
 )

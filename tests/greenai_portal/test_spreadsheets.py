@@ -67,6 +67,6 @@ def test_the_scope2_csv_quotes_out_the_names(hostile):
 def test_the_chart_downloads_quote_out_the_names(hostile):
     top_models = csv_cells(hostile.get("/?start=2026-01-01&end=2026-04-01&download=top-models"))
     assert "'" + HOSTILE_MODEL in top_models
-    trend = csv_cells(hostile.get("/?start=2026-01-01&end=2026-04-01&download=trend"))
+    trend = csv_cells(hostile.get("/?start=2026-01-01&end=2026-04-01&download=trend-scope2"))
     assert "'" + HOSTILE_TEAM in trend
     assert not [c for c in top_models + trend if c.startswith(FORMULA_LEADS)]

@@ -72,7 +72,9 @@ def codecarbon_post(client, **fields):
         "project_name": "p",
         **fields,
     }
-    return client.post(f"/api/v1/codecarbon/emissions/{client.key}/", payload, format="json")
+    # json.dumps escapes what UTF-8 cannot hold (a lone surrogate), as a client would
+    body = json.dumps(payload).encode()
+    return _post(client, "/api/v1/codecarbon/emissions/KEY/", body, "application/json")
 
 
 def test_a_valid_codecarbon_post_is_stored(codecarbon_client):
@@ -226,3 +228,110 @@ def test_absurd_numbers_in_records_are_400s_naming_the_field(client):
 def test_an_absurd_energy_or_quantity_is_refused_at_ingestion(client, path, record):
     response = client.post(path, [record], format="json")
     assert response.status_code == 400, response.content[:300]
+
+
+CLOUD_USAGE = {
+    "external_id": "cu-1",
+    "team": "research",
+    "location": "aws:us-east-1",
+    "service": "AmazonS3",
+    "usage_kind": "network",
+    "quantity": 10.0,
+    "usage_start": "2026-01-01T00:00:00Z",
+    "usage_end": "2026-01-02T00:00:00Z",
+}
+LONE_SURROGATE = "\ud800"
+
+
+def _with_lone_surrogates(record: dict) -> list[tuple[str, bytes]]:
+    """(field, JSON body) for each string of a valid record given a lone surrogate (which
+    JSON can escape but UTF-8 cannot hold), and for a tag's name and value."""
+    bodies = []
+    for field, value in [*record.items(), ("tags", {"k": "v"})]:
+        if field == "tags":
+            changes = [{"k": LONE_SURROGATE}, {LONE_SURROGATE: "v"}]
+        elif isinstance(value, str):
+            changes = [value + LONE_SURROGATE]
+        else:
+            continue
+        for change in changes:
+            bodies.append((field, json.dumps({**record, field: change}).encode()))
+    return bodies
+
+
+@pytest.mark.parametrize(
+    ("path", "field", "body"),
+    [
+        pytest.param(path, field, body, id=f"{path}-{field}-{index}")
+        for path, record in (
+            ("/api/v1/workloads/", workload()),
+            ("/api/v1/cloud-usage/", CLOUD_USAGE),
+        )
+        for index, (field, body) in enumerate(_with_lone_surrogates(record))
+    ],
+)
+def test_a_lone_surrogate_in_any_string_of_a_record_is_a_400(client, path, field, body):
+    response = _post(client, path, body, "application/json")
+    _assert_clean_4xx(response, f"{field} → {path}")
+    assert IngestBatch.objects.count() == 0
+
+
+@pytest.mark.parametrize("path", RECORD_ROUTES)
+def test_a_million_unknown_csv_columns_get_a_small_answer(client, path):
+    header = ",".join(f"c{i}" for i in range(10**6)) + "\n"  # 6.9 MB, under the body limit
+    response = _post(client, path, header.encode(), "text/csv")
+    _assert_clean_4xx(response, path)
+    # 10^6 unknown: the first 20 named, 10^6 - 20 = 999980 counted; the valid ones listed once
+    assert "1000000 unknown column(s) (999980 not listed)" in response.json()["message"]
+    assert len(response.json()["errors"]) == 20
+    assert len(response.content) < 10_000
+
+
+@pytest.mark.parametrize("field", ["run_id", "project_name", "codecarbon_version", "timestamp"])
+def test_a_lone_surrogate_in_a_codecarbon_post_is_a_400(codecarbon_client, field):
+    response = codecarbon_post(codecarbon_client, **{field: "x" + LONE_SURROGATE})
+    _assert_clean_4xx(response, field)
+    assert WorkloadRecord.objects.count() == 0
+
+
+@pytest.mark.parametrize("field", ["inferences", "tokens", "device_count"])
+@pytest.mark.parametrize("value", [2**63, 2**64, -(2**63) - 1, 10**40])
+def test_a_whole_number_past_a_64_bit_column_is_a_400_naming_it(client, field, value):
+    response = client.post("/api/v1/workloads/", [workload(**{field: value})], format="json")
+    assert response.status_code == 400, response.content[:300]
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+def test_the_largest_64_bit_count_is_stored(client):
+    # 2^63 - 1 = 9223372036854775807, the top of a bigint column
+    response = client.post("/api/v1/workloads/", [workload(tokens=2**63 - 1)], format="json")
+    assert response.status_code == 201, response.content[:300]
+    assert WorkloadRecord.objects.get().tokens == 9223372036854775807
+
+
+@pytest.mark.parametrize("cell", ["+-1", "\u00b2", "9" * 5000, "1" + "0" * 19])
+def test_a_csv_count_python_cannot_read_or_a_column_cannot_hold_is_a_400(client, cell):
+    body = (
+        "external_id,team,phase,started_at,ended_at,location,energy_kwh,tokens\n"
+        f"j1,research,training,2026-01-10T00:00:00Z,2026-01-10T01:00:00Z,lab-paris,1,{cell}\n"
+    )
+    response = _post(client, "/api/v1/workloads/", body.encode(), "text/csv")
+    assert response.status_code == 400, response.content[:300]
+    error = response.json()["errors"][0]
+    assert (error["line"], error["field"]) == (2, "tokens")
+    assert len(error["message"]) < 120  # the 5000 digits are not echoed back
+
+
+@pytest.mark.parametrize(
+    ("started_at", "message"),
+    [
+        ("1999-12-31T23:59:59Z", "Must be in 2000 or later"),
+        ("0001-01-01T00:00:00+01:00", "Not an ISO 8601 date-time"),  # before year 1 in UTC
+        ("9999-12-31T23:00:00-05:00", "Not an ISO 8601 date-time"),  # after 9999 in UTC
+    ],
+)
+def test_a_moment_before_2000_or_past_the_calendar_in_utc_is_a_400(client, started_at, message):
+    response = client.post("/api/v1/workloads/", [workload(started_at=started_at)], format="json")
+    assert response.status_code == 400, response.content[:300]
+    errors = {e["field"]: e["message"] for e in response.json()["errors"]}
+    assert errors["started_at"].startswith(message)

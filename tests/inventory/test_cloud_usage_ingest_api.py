@@ -100,6 +100,7 @@ class TestCloudUsageIngest:
             (1, "quantity"),
             (2, "currency"),
             (3, "usage_end"),
+            (4, "location"),  # a reference, named with the bad values
         }
         assert CloudUsageRecord.objects.count() == 0
 

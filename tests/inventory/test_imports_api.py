@@ -97,8 +97,10 @@ AZURE_USAGE = (
 )
 
 
-def upload(client, name: str, content: bytes, file_format: str):
-    data = {"file": SimpleUploadedFile(name, content), "format": file_format}
+def upload(client, name: str, content: bytes, file_format: str | None):
+    data = {"file": SimpleUploadedFile(name, content)}
+    if file_format is not None:
+        data["format"] = file_format
     return client.post(URL, data, format="multipart")
 
 
@@ -125,6 +127,15 @@ def run(client, name, content, file_format, capture):
     job = client.get(f"{URL}{response.json()['id']}/")
     assert job.status_code == 200
     return job.json()
+
+
+def failed_portal_import(client, csv_text: str, capture) -> dict:
+    """A portal workloads CSV that must fail whole: the job, having stored nothing."""
+    job = run(client, "w.csv", csv_text.encode(), "portal_workloads_csv", capture)
+    assert job["status"] == "failed", job
+    assert "nothing was stored" in job["message"]
+    assert WorkloadRecord.objects.count() == 0
+    return job
 
 
 @pytest.fixture
@@ -173,12 +184,53 @@ class TestPortalCsv:
             "job-4,nobody,,training,2026-01-10T00:00:00Z,2026-01-10T01:00:00Z,lab-paris,"
             "nvidia-h100-sxm,1,\n"
         )
-        job = run(tenant.token_client(), "w.csv", bad.encode(), "portal_workloads_csv",
+        job = failed_portal_import(tenant.token_client(), bad, django_capture_on_commit_callbacks)
+        # line 4's end before its start, line 5's unknown team: both named in one go
+        assert [(e["line"], e["field"]) for e in job["errors"]] == [(4, "ended_at"), (5, "team")]
+
+    def test_it_names_every_problem_of_every_row_in_one_run(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        nine = (
+            "external_id,team,phase,started_at,ended_at,location,hardware,device_count,"
+            "utilization\n"
+            "a,research,training,2026-01-10T08:00:00Z,2026-01-10T07:00:00Z,lab-paris,"
+            "nvidia-h100-sxm,0,1.5\n"
+            "b,nope,pretraining,yesterday,2026-01-10T07:00:00Z,mars:1,gpu-9000,eight,\n"
+        )
+        job = failed_portal_import(tenant.token_client(), nine, django_capture_on_commit_callbacks)
+        # line 2: device_count, utilization, end before start = 3; line 3: phase, started_at,
+        # device_count (bad values) + team, location, hardware (unknown) = 6; 3 + 6 = 9
+        assert job["error_count"] == 9
+        assert [(e["row"], e["line"], e["field"]) for e in job["errors"]] == [
+            (0, 2, "device_count"),
+            (0, 2, "utilization"),
+            (0, 2, "ended_at"),
+            (1, 3, "phase"),
+            (1, 3, "started_at"),
+            (1, 3, "device_count"),
+            (1, 3, "team"),
+            (1, 3, "location"),
+            (1, 3, "hardware"),
+        ]
+
+    def test_it_names_a_stored_conflict_beside_other_rows_problems(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        client = tenant.token_client()
+        run(client, "w.csv", WORKLOADS_CSV.encode(), "portal_workloads_csv",
+            django_capture_on_commit_callbacks)  # fmt: skip
+        changed = (
+            WORKLOADS_CSV.replace("nvidia-h100-sxm,8,a", "nvidia-h100-sxm,4,a")
+            .replace("job-2,", "job-3,")
+            .replace("aws:us-east-1", "mars:1")
+        )
+        job = run(client, "w.csv", changed.encode(), "portal_workloads_csv",
                   django_capture_on_commit_callbacks)  # fmt: skip
-        assert job["status"] == "failed"
-        assert "nothing was stored" in job["message"]
-        assert [(e["line"], e["field"]) for e in job["errors"]] == [(4, "ended_at")]
-        assert WorkloadRecord.objects.count() == 0
+        assert [(e["line"], e["field"]) for e in job["errors"]] == [
+            (2, "external_id"),  # job-1 stored with 8 devices, now 4
+            (3, "location"),
+        ]
 
     def test_it_names_unknown_teams_when_values_are_fine(
         self, tenant, django_capture_on_commit_callbacks
@@ -201,7 +253,9 @@ class TestPortalCsv:
         assert response.status_code == 413
 
     def test_it_hides_jobs_of_other_organisations(self, tenant, outsider):
-        response = upload(tenant.token_client(), "w.csv", b"x", "portal_workloads_csv")
+        response = upload(
+            tenant.token_client(), "w.csv", WORKLOADS_CSV.encode(), "portal_workloads_csv"
+        )
         job_id = response.json()["id"]
         assert outsider.token_client().get(f"{URL}{job_id}/").status_code == 404
 
@@ -242,13 +296,12 @@ class TestCodeCarbonCsv:
         record = WorkloadRecord.objects.get()
         assert (record.energy_kwh, record.location.code) == (0.0012, "country:DE")
 
-    def test_it_refuses_a_file_that_is_not_codecarbon(
-        self, tenant, django_capture_on_commit_callbacks
-    ):
-        job = run(tenant.token_client(), "x.csv", WORKLOADS_CSV.encode(), "codecarbon_csv",
-                  django_capture_on_commit_callbacks)  # fmt: skip
-        assert job["status"] == "failed"
-        assert "Not a CodeCarbon emissions.csv" in job["errors"][0]["message"]
+    def test_it_refuses_a_file_that_is_not_codecarbon(self, tenant):
+        response = upload(tenant.token_client(), "x.csv", WORKLOADS_CSV.encode(), "codecarbon_csv")
+        assert response.status_code == 400
+        assert response.json()["message"] == (
+            "This file is not a CodeCarbon emissions.csv: it looks like a Portal workloads CSV"
+        )
 
 
 @pytest.mark.django_db
@@ -264,6 +317,10 @@ class TestBillingExports:
                   django_capture_on_commit_callbacks)  # fmt: skip
         assert job["status"] == "completed", job
         assert job["skipped_reasons"] == {"line item type Tax": 1}
+        # a1 vCPU, a2 vCPU + GPU, a3 EBS, a4 S3, a6 network: 6 records; a5 (Tax) skipped
+        assert job["message"] == (
+            "6 records stored, 0 already known, 1 lines skipped: line item type Tax (1)"
+        )
         rows = {r.external_id: r for r in CloudUsageRecord.objects.all()}
         m5 = rows["aws:a1:2026-01-10/2026-01-11:vcpu"]
         assert (m5.usage_kind, m5.quantity, m5.hardware.code, m5.team.slug) == (
@@ -340,3 +397,160 @@ class TestBillingExports:
 
 def test_a_job_has_a_readable_name():
     assert "aws_cur" in str(ImportJob(format="aws_cur", status="queued"))
+
+
+@pytest.mark.django_db
+class TestHostileFiles:
+    def fails(self, tenant, capture, name: str, content: bytes) -> dict:
+        job = run(tenant.token_client(), name, content, "portal_workloads_csv", capture)
+        assert job["status"] == "failed", job
+        assert "Internal error" not in job["message"]
+        assert WorkloadRecord.objects.count() == 0
+        return job
+
+    def test_it_names_a_line_past_the_limit_without_reading_it_whole(
+        self, tenant, settings, django_capture_on_commit_callbacks
+    ):
+        import tracemalloc
+
+        # 1 MB of gzip expanding to one 64 MB line: the limit (default 1 MiB) stops it
+        bomb = gzip.compress(b"a" * (64 * 1024**2), compresslevel=9)
+        assert len(bomb) < 1024**2
+        tracemalloc.start()
+        job = self.fails(tenant, django_capture_on_commit_callbacks, "w.csv.gz", bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert "Line 1 is longer than 1048576 characters" in job["errors"][0]["message"]
+        assert peak < 16 * 1024**2, peak  # a few MiB of line, never the 64 MB of it
+
+    def test_it_stops_at_the_expanded_size_limit(
+        self, tenant, settings, django_capture_on_commit_callbacks
+    ):
+        # the header (106 characters) and 2 rows (~130 each) pass 200 characters
+        settings.GREENAI_MAX_IMPORT_EXPANDED_BYTES = 200
+        job = self.fails(
+            tenant, django_capture_on_commit_callbacks, "w.csv.gz",
+            gzip.compress(WORKLOADS_CSV.encode()),
+        )  # fmt: skip
+        assert "more than 200 characters of text once decompressed" in job["message"] + str(
+            job["errors"]
+        )
+
+    @pytest.mark.parametrize(
+        "content",
+        [gzip.compress(WORKLOADS_CSV.encode())[:40], b"\x1f\x8b" + b"not gzip at all" * 10],
+        ids=["cut short", "damaged"],
+    )
+    def test_it_names_damaged_gzip(self, tenant, content, django_capture_on_commit_callbacks):
+        job = self.fails(tenant, django_capture_on_commit_callbacks, "w.csv.gz", content)
+        assert "gzip data is damaged or cut short" in job["errors"][-1]["message"]
+
+    def test_it_reads_a_plain_file_named_gz_as_the_text_it_is(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "w.csv.gz", WORKLOADS_CSV.encode(),
+                  "portal_workloads_csv", django_capture_on_commit_callbacks)  # fmt: skip
+        assert job["status"] == "completed", job
+        assert WorkloadRecord.objects.count() == 2
+
+    def test_it_names_a_binary_file_named_gz_as_not_text(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = self.fails(
+            tenant, django_capture_on_commit_callbacks, "w.csv.gz", b"PK\x03\x04\xff\xfe"
+        )
+        assert "Not UTF-8 text" in job["errors"][-1]["message"]
+
+    def test_it_names_a_few_of_a_million_unknown_columns_and_counts_the_rest(
+        self, tenant, settings, django_capture_on_commit_callbacks
+    ):
+        settings.GREENAI_MAX_IMPORT_LINE_CHARS = 10**7
+        # a portal header (so the upload is taken) with 10^6 made-up columns: 6.9 MB, one line
+        header = "external_id,phase," + ",".join(f"c{i}" for i in range(10**6)) + "\n"
+        job = self.fails(tenant, django_capture_on_commit_callbacks, "w.csv", header.encode())
+        # 10^6 unknown columns: 20 named, 10^6 - 20 = 999980 counted
+        assert "1000000 unknown column(s) (999980 not listed)" in job["errors"][0]["message"]
+        assert [e["field"] for e in job["errors"][1:]] == [f"c{i}" for i in range(20)]
+        assert len(str(job["errors"])) < 10_000
+
+
+FILES_BY_FORMAT = {
+    "portal_workloads_csv": WORKLOADS_CSV,
+    "codecarbon_csv": CODECARBON_CSV,
+    "aws_cur": AWS_CUR,
+    "gcp_billing": GCP_BILLING,
+    "azure_usage": AZURE_USAGE,
+}
+
+
+@pytest.mark.django_db
+class TestHeaderAndFormat:
+    def test_it_refuses_a_portal_csv_sent_as_an_aws_cur_saying_what_it_is(self, tenant):
+        # issue 16: this ended "Completed, 0 stored, 300 lines skipped"
+        body = WORKLOADS_CSV + WORKLOADS_CSV.split("\n", 1)[1] * 150
+        response = upload(tenant.token_client(), "w.csv", body.encode(), "aws_cur")
+        assert response.status_code == 400
+        assert response.json()["message"] == (
+            "This file is not a AWS Cost and Usage Report (CSV): it looks like a Portal "
+            "workloads CSV"
+        )
+        assert response.json()["errors"][0]["field"] == "format"
+        assert ImportJob.objects.count() == 0
+
+    @pytest.mark.parametrize(("wanted", "content"), sorted(FILES_BY_FORMAT.items()))
+    def test_it_tells_the_format_from_the_header_when_none_is_given(
+        self, tenant, wanted, content, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "f.csv.gz", gzip.compress(content.encode()), None,
+                  django_capture_on_commit_callbacks)  # fmt: skip
+        assert job["format"] == wanted
+
+    @pytest.mark.parametrize(("chosen", "content"), sorted(FILES_BY_FORMAT.items()))
+    def test_it_takes_each_format_with_its_own_header(self, tenant, chosen, content):
+        response = upload(tenant.token_client(), "f.csv", content.encode(), chosen)
+        assert response.status_code == 202, response.json()
+
+    @pytest.mark.parametrize(
+        ("chosen", "content"),
+        [
+            (chosen, content)
+            for chosen in sorted(FILES_BY_FORMAT)
+            for other, content in sorted(FILES_BY_FORMAT.items())
+            if other != chosen
+        ],
+    )
+    def test_it_refuses_every_other_formats_header(self, tenant, chosen, content):
+        response = upload(tenant.token_client(), "f.csv", content.encode(), chosen)
+        assert response.status_code == 400
+        assert "it looks like a " in response.json()["message"]
+
+    def test_it_shows_the_start_of_a_header_it_does_not_know(self, tenant):
+        content = b"Date,Amount,Description,Category,Account,Note,Extra\n2026-01-01,1,x,y,z,,\n"
+        response = upload(tenant.token_client(), "bank.csv", content, "gcp_billing")
+        assert response.status_code == 400
+        assert response.json()["message"] == (
+            "This file is not a GCP billing export (CSV): it looks like none of the formats "
+            "this import reads; its header starts: 'Date', 'Amount', 'Description', "
+            "'Category', 'Account', 'Note'"
+        )
+
+    def test_it_asks_for_a_format_it_cannot_tell(self, tenant):
+        response = upload(tenant.token_client(), "bank.csv", b"Date,Amount\n", None)
+        assert response.status_code == 400
+        assert response.json()["message"].startswith("Choose the file's format: it looks like none")
+
+    def test_it_leaves_a_file_it_cannot_read_to_the_import_to_name(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "w.csv", b"\xff\xfe\x00junk", "portal_workloads_csv",
+                  django_capture_on_commit_callbacks)  # fmt: skip
+        assert job["status"] == "failed"
+        assert "Not UTF-8 text" in job["errors"][-1]["message"]
+
+    def test_it_keeps_the_uploaded_file_whole_after_reading_its_header(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        job = run(tenant.token_client(), "w.csv", WORKLOADS_CSV.encode(), None,
+                  django_capture_on_commit_callbacks)  # fmt: skip
+        assert (job["status"], job["rows_created"]) == ("completed", 2)
+        assert job["size_bytes"] == len(WORKLOADS_CSV.encode())

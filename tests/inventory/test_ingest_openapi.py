@@ -63,3 +63,20 @@ def test_the_docs_page_is_served(client):
     response = client.get("/api/docs/")
     assert response.status_code == 200
     assert b"swagger" in response.content.lower()
+
+
+def test_the_records_declare_the_constraints_the_api_enforces(schema):
+    content = schema["paths"]["/api/v1/workloads/"]["post"]["requestBody"]["content"]
+    record = content["application/json"]["schema"]["oneOf"][0]
+    fields = record["properties"]
+    assert "ended_at must be after started_at" in record["description"]
+    assert "ended_at must be after started_at" in fields["ended_at"]["description"]
+    assert "from 2000-01-01" in fields["started_at"]["description"]
+    # whole numbers fit a 64-bit column: 2^63 - 1 = 9223372036854775807
+    assert (fields["tokens"]["minimum"], fields["tokens"]["maximum"]) == (0, 9223372036854775807)
+    usage = schema["paths"]["/api/v1/cloud-usage/"]["post"]["requestBody"]["content"]
+    usage_record = usage["application/json"]["schema"]["oneOf"][0]
+    assert (
+        "usage_end must be after usage_start"
+        in usage_record["properties"]["usage_end"]["description"]
+    )

@@ -1,6 +1,6 @@
 import pytest
 
-from inventory.models import WorkloadRecord
+from inventory.models import Location, WorkloadRecord
 from tests.conftest import workload
 
 URL = "/api/v1/workloads/"
@@ -116,3 +116,102 @@ class TestWorkloadIngest:
         from rest_framework.test import APIClient
 
         assert post(APIClient(), workload()).status_code == 401
+
+
+@pytest.mark.django_db
+class TestEveryProblemAtOnce:
+    NINE_PROBLEMS = [
+        workload(
+            external_id="a",
+            started_at="2026-01-10T08:00:00Z",
+            ended_at="2026-01-10T07:00:00Z",
+            device_count=0,
+            utilization=1.5,
+        ),
+        workload(
+            external_id="b",
+            team="nope",
+            location="mars:1",
+            hardware="gpu-9000",
+            phase="pretraining",
+            started_at="yesterday",
+            device_count="eight",
+        ),
+    ]
+
+    def test_it_names_all_nine_problems_of_two_rows_in_one_answer(self, tenant):
+        response = post(tenant.token_client(), self.NINE_PROBLEMS)
+        assert response.status_code == 400
+        # row 0: 2 bad values + end before start (its dates parsed) = 3;
+        # row 1: 3 bad values + unknown team, location and hardware = 6; 3 + 6 = 9
+        assert sorted((e["row"], e["field"]) for e in response.json()["errors"]) == [
+            (0, "device_count"),
+            (0, "ended_at"),
+            (0, "utilization"),
+            (1, "device_count"),
+            (1, "hardware"),
+            (1, "location"),
+            (1, "phase"),
+            (1, "started_at"),
+            (1, "team"),
+        ]
+        assert WorkloadRecord.objects.count() == 0
+
+    def test_it_names_them_in_csv_with_each_rows_line(self, tenant):
+        body = (
+            "external_id,team,phase,started_at,ended_at,location,hardware,device_count\n"
+            "a,research,training,2026-01-10T08:00:00Z,2026-01-10T07:00:00Z,lab-paris,,0\n"
+            "b,nope,pretraining,yesterday,2026-01-10T07:00:00Z,mars:1,gpu-9000,eight\n"
+        )
+        response = tenant.token_client().post(URL, body, content_type="text/csv")
+        assert response.status_code == 400
+        found = sorted((e["line"], e["field"]) for e in response.json()["errors"])
+        # line 2: device_count 0, end before start, no energy source (no hardware) = 3;
+        # line 3: phase, started_at, device_count, team, location, hardware = 6
+        assert found == [
+            (2, "device_count"),
+            (2, "ended_at"),
+            (2, "hardware"),
+            (3, "device_count"),
+            (3, "hardware"),
+            (3, "location"),
+            (3, "phase"),
+            (3, "started_at"),
+            (3, "team"),
+        ]
+
+    def test_it_skips_a_cross_field_check_whose_field_is_already_named(self, tenant):
+        response = post(tenant.token_client(), workload(started_at="yesterday"))
+        # the period check cannot run without a start: only the start is named
+        assert [e["field"] for e in response.json()["errors"]] == ["started_at"]
+
+    def test_it_checks_teams_against_the_tokens_team_on_bad_rows_too(self, tenant):
+        client = tenant.token_client(team="research")
+        response = post(client, workload(team="serving", utilization=2))
+        assert sorted(e["field"] for e in response.json()["errors"]) == ["team", "utilization"]
+
+    def test_it_names_another_tenants_location_as_unknown_on_bad_rows(self, tenant, outsider):
+        Location.objects.create(
+            organisation=outsider.organisation, code="lab-globex", name="Globex", zone="FR"
+        )
+        response = post(tenant.token_client(), workload(location="lab-globex", utilization=2))
+        assert sorted(e["field"] for e in response.json()["errors"]) == ["location", "utilization"]
+
+    def test_it_lists_at_most_1000_problems_and_counts_the_rest(self, tenant):
+        body = [workload(external_id=f"j{i}", team="nope") for i in range(1500)]
+        response = post(tenant.token_client(), body)
+        assert response.status_code == 400
+        # 1500 rows with an unknown team: 1000 listed, 1500 - 1000 = 500 counted
+        assert len(response.json()["errors"]) == 1000
+        assert "(500 more errors not shown)" in response.json()["message"]
+
+    def test_it_counts_conflicts_past_1000_too(self, tenant):
+        client = tenant.token_client()
+        post(client, [workload(external_id=f"j{i}") for i in range(1200)])
+        response = post(
+            client, [workload(external_id=f"j{i}", device_count=4) for i in range(1200)]
+        )
+        assert response.status_code == 409
+        # 1200 ids stored with 8 devices, re-sent with 4: 1000 listed, 200 counted
+        assert len(response.json()["errors"]) == 1000
+        assert "(200 more errors not shown)" in response.json()["message"]

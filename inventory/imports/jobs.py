@@ -12,7 +12,6 @@ held. Re-importing a file stores nothing twice (external_ids; billing lines with
 an id hashed from the line).
 """
 
-import gzip
 import io
 import logging
 from collections import Counter
@@ -41,6 +40,9 @@ from inventory.models import (
 from inventory.services import KIND_SPECS, References, content_hash, record_batch_ingest
 
 from . import readers
+from .archives import open_export
+from .billing import billing_rows
+from .parquet import ParquetExport
 
 logger = logging.getLogger(__name__)
 
@@ -115,12 +117,12 @@ class _Position:
             return 0
 
 
-def _open_lines(job: ImportJob) -> tuple[Iterator[str], _Position, Any]:
-    raw = job.file.open("rb")
-    position = _Position(raw)
-    stream = gzip.GzipFile(fileobj=raw) if job.file.name.endswith(".gz") else raw
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
-    return text, position, raw
+def _content(raw) -> Iterator[str] | ParquetExport:
+    """Text lines of the upload (unpacked from gzip or zip), or its Parquet batches."""
+    stream = open_export(raw)
+    if isinstance(stream, ParquetExport):
+        return stream
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
 
 
 def _reader_context(principal: Principal, job: ImportJob) -> readers.ReaderContext:
@@ -142,17 +144,14 @@ def _reader_context(principal: Principal, job: ImportJob) -> readers.ReaderConte
 
 
 def _rows(job: ImportJob, lines, context) -> Iterator[readers.SourceRow]:
+    billing = billing_rows(job.format, lines, context)
+    if billing is not None:
+        return billing
     if job.format == ImportFormat.PORTAL_WORKLOADS_CSV:
         return readers.portal_rows(lines, "workload", SCHEMAS["workload"].field_names)
     if job.format == ImportFormat.PORTAL_CLOUD_USAGE_CSV:
         return readers.portal_rows(lines, "cloud_usage", SCHEMAS["cloud_usage"].field_names)
-    if job.format == ImportFormat.CODECARBON_CSV:
-        return readers.codecarbon_rows(lines, context)
-    return {
-        ImportFormat.AWS_CUR: readers.aws_rows,
-        ImportFormat.GCP_BILLING: readers.gcp_rows,
-        ImportFormat.AZURE_USAGE: readers.azure_rows,
-    }[job.format](lines, context)
+    return readers.codecarbon_rows(lines, context)
 
 
 @dataclass
@@ -169,10 +168,12 @@ def _chunks(
     """Validated records in chunks of one kind, with row errors and skips counted on the way."""
     size = settings.GREENAI_IMPORT_CHUNK_ROWS
     batch = batch_context()
-    lines, position, raw = _open_lines(job)
+    raw = job.file.open("rb")
+    position = _Position(raw)
+    row = 0
     try:
+        lines = _content(raw)
         pending: dict[str, _Chunk] = {}
-        row = 0
         for source in _rows(job, lines, context):
             if isinstance(source.raw, readers.Skip):
                 skipped[source.raw.reason] += 1

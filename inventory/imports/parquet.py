@@ -11,10 +11,14 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import IO, Any
 
+import pyarrow
 import pyarrow.parquet as pq
+
+from greenai_portal.errors import ApplicationError
 
 MAGIC = b"PAR1"
 BATCH_ROWS = 2_000
+STREAM_BUFFER_BYTES = 4 * 1024 * 1024
 
 
 def is_parquet(stream: IO[bytes]) -> bool:
@@ -29,16 +33,23 @@ class ParquetExport:
     """An opened Parquet export: its column names, then its rows, batch by batch."""
 
     def __init__(self, stream: IO[bytes]) -> None:
-        self.file = pq.ParquetFile(stream)
+        # buffer_size streams each column chunk instead of reading it whole: exports are
+        # often written in row groups of hundreds of MB.
+        self.file = pq.ParquetFile(stream, buffer_size=STREAM_BUFFER_BYTES, pre_buffer=False)
         self.columns = list(self.file.schema_arrow.names)
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
-        """(row number, column → value); rows are numbered as a CSV's lines, from 2."""
+        """(row number, column → value); rows are numbered as a CSV's lines, from 2.
+
+        Raises ApplicationError for a page that cannot be decoded."""
         number = 1
-        for batch in self.file.iter_batches(batch_size=BATCH_ROWS):
-            for record in batch.to_pylist():
-                number += 1
-                yield number, {name: _plain(value) for name, value in record.items()}
+        try:
+            for batch in self.file.iter_batches(batch_size=BATCH_ROWS):
+                for record in batch.to_pylist():
+                    number += 1
+                    yield number, {name: _plain(value) for name, value in record.items()}
+        except pyarrow.ArrowException as error:
+            raise ApplicationError(f"Parquet row {number}: {error}") from None
 
 
 def _plain(value: Any) -> Any:

@@ -552,12 +552,19 @@ def azure_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceR
             "usage_start": start,
             "usage_end": end,
             "cost": _number(
-                row.get("costinbillingcurrency") or row.get("costinusd") or row.get("cost")
+                row.get("costinbillingcurrency")
+                or row.get("costinusd")
+                or row.get("cost")
+                or row.get("pretaxcost")  # the older UsageQuantity schema
             ),
             "tags": tags or None,
         }
         base = keep_currency(
-            base, row.get("billingcurrency") or row.get("billingcurrencycode") or "USD"
+            base,
+            row.get("billingcurrency")
+            or row.get("billingcurrencycode")
+            or row.get("currency")
+            or "USD",
         )
         charge = row.get("chargetype") or "Usage"
         result = (

@@ -131,7 +131,9 @@ def _usages(
             "metercategory": _text(row, "x_SkuMeterCategory"),
             "metersubcategory": _text(row, "x_SkuMeterSubcategory"),
             "metername": _text(row, "x_SkuMeterName"),
-            "unitofmeasure": _text(row, "x_PricingUnitDescription") or unit,
+            # ConsumedQuantity counts single units: "10 Hours" must not multiply it again.
+            "unitofmeasure": re.sub(r"^\s*[\d.]+\s*", "", _text(row, "x_PricingUnitDescription"))
+            or unit,
             "quantity": str(quantity),
         }
         return readers._azure_usages(base, native, start, context)

@@ -2,6 +2,8 @@
 
 import pytest
 
+from inventory.imports.focus import focus_records
+from inventory.imports.readers import ReaderContext
 from inventory.models import CloudUsageRecord, TeamMappingRule
 
 from .conftest import FIXTURES
@@ -135,3 +137,16 @@ def test_it_refuses_a_file_that_is_not_focus(import_file, default_team):
     job = import_file("cur.csv", b"identity_line_item_id,line_item_usage_amount\na,1\n", "focus")
     assert job["status"] == "failed"
     assert "Not a FOCUS export" in job["errors"][0]["message"]
+
+
+def test_it_counts_azure_consumed_quantity_once_whatever_the_pricing_unit():
+    row = {
+        "ChargeCategory": "Usage", "ProviderName": "Microsoft", "RegionId": "westeurope",
+        "ChargePeriodStart": "2026-01-10T00:00:00Z", "ChargePeriodEnd": "2026-01-11T00:00:00Z",
+        "ConsumedQuantity": "24", "ConsumedUnit": "Hours", "x_SkuMeterCategory":
+        "Virtual Machines", "x_SkuMeterName": "D4s v3", "x_PricingUnitDescription": "10 Hours",
+    }  # fmt: skip
+    context = ReaderContext(rules=[], codecarbon_rules=[], default_team="ml", replication={})
+    (source,) = focus_records([(2, row)], context)
+    # 24 consumed hours × 4 vCPUs (priced per 10 hours, which changes nothing consumed)
+    assert (source.raw["usage_kind"], source.raw["quantity"]) == ("compute", 96.0)

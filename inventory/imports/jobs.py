@@ -46,7 +46,11 @@ from inventory.models import (
 from inventory.services import KIND_SPECS, References, content_hash, record_batch_ingest
 
 from . import readers
+from .archives import open_export
+from .billing import BILLING_FORMATS, billing_rows
 from .codecarbon import CodeCarbonImport, codecarbon_file_import, codecarbon_file_runs
+from .focus import is_focus
+from .parquet import ParquetExport
 
 logger = logging.getLogger(__name__)
 
@@ -108,8 +112,12 @@ def _format_of(upload, chosen: str | None) -> str:
             errors=[{"field": "format", "message": "This field is required"}],
         )
     found = readers.header_formats(header)
+    found += [ImportFormat.FOCUS] if is_focus(h.strip() for h in header) else []
     if chosen in found or (not chosen and len(found) == 1):
         return chosen or found[0]
+    # The providers' FOCUS exports are read as FOCUS under any billing format (billing_rows).
+    if chosen in BILLING_FORMATS and ImportFormat.FOCUS in found:
+        return chosen
     labels = dict(ImportFormat.choices)
     looks = (
         "it looks like " + " or ".join(f"a {labels[f]}" for f in found)
@@ -125,16 +133,21 @@ def _format_of(upload, chosen: str | None) -> str:
 
 
 def _upload_header(upload) -> list[str] | None:
-    """The first CSV row of an upload, gzipped or not; None if it cannot be read."""
+    """The first CSV row of an upload (gzipped or zipped), or a Parquet export's columns; None
+    if it cannot be read."""
     upload.seek(0)
-    text = _text(upload.file)
     try:
-        first = next(_bounded_lines(text), "")
-        return next(csv.reader([first]), None) or None  # an empty file: the import says so
+        content = _content(upload.file)
+        if isinstance(content, ParquetExport):
+            return list(content.columns)
+        try:
+            first = next(_bounded_lines(content), "")
+            return next(csv.reader([first]), None) or None  # an empty file: the import says so
+        finally:
+            content.detach()  # the upload stays open, to be saved
     except (ApplicationError, UnicodeDecodeError, csv.Error, *GZIP_ERRORS):
         return None
     finally:
-        text.detach()  # the upload stays open, to be saved
         upload.seek(0)
 
 
@@ -160,24 +173,21 @@ class _Position:
             return 0
 
 
-GZIP_MAGIC = b"\x1f\x8b"
 GZIP_ERRORS = (gzip.BadGzipFile, EOFError, zlib.error)
 
 
-def _open_text(job: ImportJob) -> tuple[io.TextIOWrapper, _Position, Any]:
-    """The upload as text, where it is read, and the file to close. The caller holds the text
-    until done: once it is dropped, it closes the file under it, and the position with it."""
-    raw = job.file.open("rb")
-    return _text(raw), _Position(raw), raw
-
-
-def _text(binary) -> io.TextIOWrapper:
-    """A binary file as UTF-8 text, ungzipped if it is gzip (known by its first bytes, whatever
-    the file is called)."""
-    gzipped = binary.read(2) == GZIP_MAGIC
-    binary.seek(0)
-    stream = gzip.GzipFile(fileobj=binary) if gzipped else binary
+def _content(raw) -> io.TextIOWrapper | ParquetExport:
+    """The upload as UTF-8 text (unpacked from gzip or zip, known by their first bytes whatever
+    the file is called), or its Parquet batches. The caller holds the text until done: once it
+    is dropped, it closes the file under it, and the position with it."""
+    stream = open_export(raw)
+    if isinstance(stream, ParquetExport):
+        return stream
     return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="", errors="strict")
+
+
+def _lines(content: io.TextIOWrapper | ParquetExport) -> Iterator[str] | ParquetExport:
+    return content if isinstance(content, ParquetExport) else _bounded_lines(content)
 
 
 def _bounded_lines(text: io.TextIOWrapper) -> Iterator[str]:
@@ -220,15 +230,14 @@ def _reader_context(principal: Principal, job: ImportJob) -> readers.ReaderConte
 
 
 def _rows(job: ImportJob, lines, context) -> Iterator[readers.SourceRow]:
+    billing = billing_rows(job.format, lines, context)
+    if billing is not None:
+        return billing
     if job.format == ImportFormat.PORTAL_WORKLOADS_CSV:
         return readers.portal_rows(lines, "workload", SCHEMAS["workload"].field_names)
     if job.format == ImportFormat.PORTAL_CLOUD_USAGE_CSV:
         return readers.portal_rows(lines, "cloud_usage", SCHEMAS["cloud_usage"].field_names)
-    return {
-        ImportFormat.AWS_CUR: readers.aws_rows,
-        ImportFormat.GCP_BILLING: readers.gcp_rows,
-        ImportFormat.AZURE_USAGE: readers.azure_rows,
-    }[job.format](lines, context)
+    raise ValueError(f"No reader for {job.format}")
 
 
 class _Row(NamedTuple):  # one per row read: a tuple is the cheapest to make
@@ -255,14 +264,15 @@ def _chunks(
     with the file as a whole (not CSV, not UTF-8) is added to `errors` after its rows."""
     size = settings.GREENAI_IMPORT_CHUNK_ROWS
     batch = batch_context()
-    text, position, raw = _open_text(job)
-    lines = _bounded_lines(text)
+    raw = job.file.open("rb")
+    position = _Position(raw)
     pending: dict[str, _Chunk] = {}
     file_problems: list[tuple[str, str]] = []
     row = 0
     try:
         try:
-            for source in _rows(job, lines, context):
+            content = _content(raw)
+            for source in _rows(job, _lines(content), context):
                 if isinstance(source.raw, readers.Skip):
                     skipped[source.raw.reason] += 1
                     continue
@@ -279,7 +289,7 @@ def _chunks(
             file_problems.append(("file", f"Not UTF-8 text ({error.reason})"))
         except GZIP_ERRORS as error:
             file_problems.append(("file", f"The gzip data is damaged or cut short ({error})"))
-        except ApplicationError as error:  # a malformed CSV (quotes, header)
+        except ApplicationError as error:  # a malformed CSV (quotes, header), zip or Parquet
             file_problems.append(("file", error.message))
             file_problems.extend((e.get("field", "file"), e["message"]) for e in error.errors)
         yield from (c for c in pending.values() if c.rows)
@@ -450,8 +460,11 @@ def _run(job: ImportJob) -> ImportJob:
 def _run_codecarbon(job: ImportJob, principal: Principal) -> ImportJob:
     """emissions.csv: run by run (inventory.imports.codecarbon); each run is stored or
     refused on its own, and the job reports both."""
-    text, _, raw = _open_text(job)
+    raw = job.file.open("rb")
     try:
+        text = _content(raw)
+        if isinstance(text, ParquetExport):
+            raise ApplicationError("A CodeCarbon emissions.csv is text, not Parquet")
         runs = codecarbon_file_runs(_bounded_lines(text))
     except UnicodeDecodeError as error:
         return _finish(job, ImportStatus.FAILED, f"Not UTF-8 text ({error.reason})")

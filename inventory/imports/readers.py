@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from inventory.imports import ec2
 from inventory.ingestion.mapping import match_rule
 from inventory.ingestion.parsers import csv_rows
 from inventory.models import ImportFormat
@@ -51,7 +52,8 @@ _HEADER_MARKS = (
     (ImportFormat.CODECARBON_CSV, "plain", {"timestamp", "run_id", "duration"}, set()),
     (ImportFormat.AWS_CUR, "snake", {"line_item_usage_start_date", "line_item_usage_type"}, set()),
     (ImportFormat.GCP_BILLING, "plain", {"sku.description", "usage_start_time"}, set()),
-    (ImportFormat.AZURE_USAGE, "lower", {"metercategory", "quantity"}, set()),
+    # Azure's current and older (UsageQuantity) schemas.
+    (ImportFormat.AZURE_USAGE, "lower", {"metercategory"}, {"quantity", "usagequantity"}),
 )
 
 
@@ -121,6 +123,15 @@ def _team(context: ReaderContext, keys: dict[str, str | None]) -> tuple[str | No
     return context.default_team, None
 
 
+def keep_currency(base: dict[str, Any], value: str | None) -> dict[str, Any]:
+    """A three-letter code goes in `currency`; any other text is kept in the tags
+    (`billing_currency`) instead of rejecting the line."""
+    text = (value or "").strip()
+    if not text or re.fullmatch(r"[A-Za-z]{3}", text):
+        return {**base, "currency": text.upper() or None}
+    return {**base, "currency": None, "tags": {**(base["tags"] or {}), "billing_currency": text}}
+
+
 def _usage(
     base: dict[str, Any], suffix: str, kind: str, quantity: float, **extra: Any
 ) -> dict[str, Any]:
@@ -166,22 +177,32 @@ def _aws_vcpus(size: str) -> float | None:
 
 
 def aws_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
+    """A CUR (legacy `lineItem/...` or CUR 2.0 snake_case headers) in CSV."""
     reader = csv.reader(lines)
     header = [snake(h) for h in next(reader, [])]
-    tag_columns = [
-        (i, name.removeprefix("resource_tags_").removeprefix("user_"))
-        for i, name in enumerate(header)
-        if name.startswith("resource_tags_")
-    ]
-    for cells in reader:
-        row = dict(zip(header, cells, strict=False))
-        line = reader.line_num
+    rows = ((reader.line_num, dict(zip(header, cells, strict=False))) for cells in reader)
+    return aws_records(rows, context)
+
+
+def aws_records(
+    rows: Iterable[tuple[int, dict[str, Any]]], context: ReaderContext
+) -> Iterator[SourceRow]:
+    """CUR rows as (line, column → value), from CSV or Parquet; CUR 2.0's `product` and
+    `resource_tags` map columns are read as the legacy flat columns they replace."""
+    from inventory.imports.cur2 import flatten_maps
+
+    for line, raw in rows:
+        row = flatten_maps(raw)
         if row.get("line_item_line_item_type", "Usage") not in _AWS_USAGE_LINES:
             yield SourceRow(
                 line, "cloud_usage", Skip(f"line item type {row.get('line_item_line_item_type')}")
             )
             continue
-        tags = {key: cells[i] for i, key in tag_columns if i < len(cells) and cells[i]}
+        tags = {
+            name.removeprefix("resource_tags_").removeprefix("user_"): value
+            for name, value in row.items()
+            if name.startswith("resource_tags_") and value
+        }
         account = row.get("line_item_usage_account_id") or None
         team, model = _team(
             context, {"account": account, **{f"tag:{k}": v for k, v in tags.items()}}
@@ -191,7 +212,7 @@ def aws_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow
         ident = (
             f"aws:{item}:{row.get('identity_time_interval', '')}"
             if item
-            else f"aws:{_digest(cells)}"
+            else f"aws:{_digest(str(v) for v in raw.values())}"
         )
         start = _iso(row.get("line_item_usage_start_date", ""))
         base = {
@@ -235,10 +256,24 @@ def _aws_usages(base, row, usage_type, unit, amount, start, context) -> list | S
     ):
         instance = row.get("product_instance_type") or usage_type.partition(":")[2]
         family, _, size = instance.partition(".")
-        vcpus = _number(row.get("product_vcpu")) or _aws_vcpus(size)
+        vcpus = (
+            _number(row.get("product_vcpu"))
+            or ec2.burstable_vcpus(family, size)
+            or _aws_vcpus(size)
+        )
         if not vcpus:
             return Skip("instance type without a vCPU count")
-        records = [_usage(base, "vcpu", "compute", amount * vcpus, hardware=_AWS_CPUS.get(family))]
+        hardware = _AWS_CPUS.get(family)
+        records = [_usage(base, "vcpu", "compute", amount * vcpus, hardware=hardware)]
+        memory = ec2.memory_gb_hours(
+            family=family,
+            vcpus=vcpus,
+            hours=amount,
+            hardware=hardware,
+            instance_gb=ec2.memory_gb(row.get("product_memory") or ""),
+        )
+        if memory:
+            records.append({**_usage(base, "memory", "memory", memory), "cost": None})
         if family in _AWS_GPUS:
             code, sizes = _AWS_GPUS[family]
             gpus = sizes.get(size, 1)
@@ -445,12 +480,26 @@ def azure_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceR
             "usage_start": start,
             "usage_end": end,
             "cost": _number(
-                row.get("costinbillingcurrency") or row.get("costinusd") or row.get("cost")
+                row.get("costinbillingcurrency")
+                or row.get("costinusd")
+                or row.get("cost")
+                or row.get("pretaxcost")  # the older UsageQuantity schema
             ),
-            "currency": (row.get("billingcurrency") or row.get("billingcurrencycode") or "USD"),
             "tags": tags or None,
         }
-        result = _azure_usages(base, row, start, context)
+        base = keep_currency(
+            base,
+            row.get("billingcurrency")
+            or row.get("billingcurrencycode")
+            or row.get("currency")
+            or "USD",
+        )
+        charge = row.get("chargetype") or "Usage"
+        result = (
+            _azure_usages(base, row, start, context)
+            if charge == "Usage"
+            else Skip(f"charge type {charge}")  # Purchase, UnusedReservation, Refund, ...
+        )
         if not isinstance(result, Skip) and not region:
             result = Skip("no resource location")
         if isinstance(result, Skip):
@@ -465,7 +514,7 @@ def _azure_usages(base, row, start, context) -> list | Skip:
     meter = row.get("metername", "")
     sub = row.get("metersubcategory", "")
     unit = row.get("unitofmeasure", "")
-    quantity = _number(row.get("quantity"))
+    quantity = _number(row.get("quantity") or row.get("usagequantity"))  # older schema
     if quantity is None:
         return Skip("no quantity")
     amount = quantity * _unit_multiplier(unit)
@@ -510,6 +559,7 @@ def _azure_usages(base, row, start, context) -> list | Skip:
                 base, "disk", kind, tb_hours, replication=_rep(context, "azure", "managed_disks")
             )
         ]
-    if category == "Bandwidth" and ("Inter-Region" in meter or "Inter Continent" in meter):
+    between_regions = ("Inter-Region", "Inter Continent", "Intra Continent")
+    if category == "Bandwidth" and any(k in f"{sub} {meter}" for k in between_regions):
         return [_usage(base, "network", "network", amount)]
     return Skip("not energy the CCF methodology counts")

@@ -92,9 +92,10 @@ class ImportFormat(models.TextChoices):
     PORTAL_WORKLOADS_CSV = "portal_workloads_csv", "Portal workloads CSV"
     PORTAL_CLOUD_USAGE_CSV = "portal_cloud_usage_csv", "Portal cloud usage CSV"
     CODECARBON_CSV = "codecarbon_csv", "CodeCarbon emissions.csv"
-    AWS_CUR = "aws_cur", "AWS Cost and Usage Report (CSV)"
+    AWS_CUR = "aws_cur", "AWS Cost and Usage Report (legacy or CUR 2.0)"
     GCP_BILLING = "gcp_billing", "GCP billing export (CSV)"
     AZURE_USAGE = "azure_usage", "Azure cost/usage details (CSV)"
+    FOCUS = "focus", "FOCUS 1.0–1.2 billing export (AWS, Azure, GCP)"
 
 
 class ImportStatus(models.TextChoices):

@@ -317,9 +317,10 @@ class TestBillingExports:
                   django_capture_on_commit_callbacks)  # fmt: skip
         assert job["status"] == "completed", job
         assert job["skipped_reasons"] == {"line item type Tax": 1}
-        # a1 vCPU, a2 vCPU + GPU, a3 EBS, a4 S3, a6 network: 6 records; a5 (Tax) skipped
+        # a1 vCPU + memory, a2 vCPU + GPU + memory, a3 EBS, a4 S3, a6 network: 8 records;
+        # a5 (Tax) skipped
         assert job["message"] == (
-            "6 records stored, 0 already known, 1 lines skipped: line item type Tax (1)"
+            "8 records stored, 0 already known, 1 lines skipped: line item type Tax (1)"
         )
         rows = {r.external_id: r for r in CloudUsageRecord.objects.all()}
         m5 = rows["aws:a1:2026-01-10/2026-01-11:vcpu"]
@@ -457,7 +458,7 @@ class TestHostileFiles:
         self, tenant, django_capture_on_commit_callbacks
     ):
         job = self.fails(
-            tenant, django_capture_on_commit_callbacks, "w.csv.gz", b"PK\x03\x04\xff\xfe"
+            tenant, django_capture_on_commit_callbacks, "w.csv.gz", b"\x89\xff\xfe\x00"
         )
         assert "Not UTF-8 text" in job["errors"][-1]["message"]
 
@@ -491,8 +492,8 @@ class TestHeaderAndFormat:
         response = upload(tenant.token_client(), "w.csv", body.encode(), "aws_cur")
         assert response.status_code == 400
         assert response.json()["message"] == (
-            "This file is not a AWS Cost and Usage Report (CSV): it looks like a Portal "
-            "workloads CSV"
+            "This file is not a AWS Cost and Usage Report (legacy or CUR 2.0): it looks like a "
+            "Portal workloads CSV"
         )
         assert response.json()["errors"][0]["field"] == "format"
         assert ImportJob.objects.count() == 0

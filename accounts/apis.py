@@ -1,12 +1,29 @@
-from drf_spectacular.utils import OpenApiExample, extend_schema
-from rest_framework import serializers
+from django.http import Http404
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_event_list
-from accounts.models import AuditEvent
-from accounts.principal import Access
-from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from accounts.models import AuditEvent, Membership, Role, Team
+from accounts.permissions import ReadOrManageApi
+from accounts.principal import Access, Principal
+from accounts.selectors import team_list, teams_by_slug
+from accounts.services import (
+    member_create,
+    member_remove,
+    member_update,
+    team_add,
+    team_delete,
+    team_update,
+)
+from greenai_portal.errors import (
+    ApplicationError,
+    flatten_validation_errors,
+    validated_input,
+    validated_patch,
+)
 
 
 class AuditEventListApi(APIView):
@@ -76,3 +93,161 @@ class AuditEventListApi(APIView):
         paginator = self.Pagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(self.AuditEventSerializer(page, many=True).data)
+
+
+# --- Teams and members: what the settings pages set, over the API -------------------------
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ("id", "slug", "name", "created_at")
+
+
+@extend_schema_serializer(component_name="TeamInput")
+class TeamInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(
+        max_length=60,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="how records and URLs name the team; the name's slug when not given",
+    )
+
+
+class TeamListApi(ReadOrManageApi, APIView):
+    """The organisation's teams (a team-limited caller sees its own); admins add one."""
+
+    @extend_schema(responses=TeamSerializer(many=True))
+    def get(self, request):
+        teams = team_list(principal=request.principal).order_by("name")
+        return Response(TeamSerializer(teams, many=True).data)
+
+    @extend_schema(request=TeamInputSerializer, responses={201: TeamSerializer})
+    def post(self, request):
+        data = validated_input(TeamInputSerializer, request.data)
+        team = team_add(organisation=request.principal.organisation, actor=request.user, **data)
+        return Response(TeamSerializer(team).data, status=status.HTTP_201_CREATED)
+
+
+class TeamDetailApi(ReadOrManageApi, APIView):
+    """A team; admins rename it (name, slug) or delete one that no record, member or active
+    token depends on (409 otherwise)."""
+
+    def team(self, request, pk: int) -> Team:
+        team = team_list(principal=request.principal).filter(pk=pk).first()
+        if team is None:
+            raise Http404
+        return team
+
+    @extend_schema(responses=TeamSerializer)
+    def get(self, request, pk: int):
+        return Response(TeamSerializer(self.team(request, pk)).data)
+
+    @extend_schema(request=TeamInputSerializer(partial=True), responses=TeamSerializer)
+    def patch(self, request, pk: int):
+        team = self.team(request, pk)
+        current = {"name": team.name, "slug": team.slug}
+        data = validated_patch(TeamInputSerializer, current, request.data)
+        team = team_update(team=team, actor=request.user, **data)
+        return Response(TeamSerializer(team).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        team_delete(team=self.team(request, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.EmailField(source="user.email")
+    teams = serializers.SlugRelatedField(
+        slug_field="slug",
+        many=True,
+        read_only=True,
+        help_text="the teams an engineer is limited to; empty: every team",
+    )
+
+    class Meta:
+        model = Membership
+        fields = ("id", "username", "email", "role", "teams", "created_at")
+
+
+@extend_schema_serializer(component_name="MemberInput")
+class MemberInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, default="", allow_blank=True)
+    password = serializers.CharField(
+        min_length=8, write_only=True, trim_whitespace=False, help_text="the initial password"
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+    teams = serializers.ListField(
+        child=serializers.SlugField(max_length=60),
+        default=list,
+        help_text="team slugs an engineer is limited to (ignored for other roles); empty: all",
+    )
+
+
+@extend_schema_serializer(component_name="MemberUpdateInput")
+class MemberUpdateInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    teams = serializers.ListField(child=serializers.SlugField(max_length=60), default=list)
+
+
+def _members(principal: Principal):
+    """The organisation's members; a team-limited caller sees none (as on the teams page)."""
+    members = Membership.objects.filter(organisation=principal.organisation)
+    if principal.team_ids is not None:
+        members = members.none()
+    return members.select_related("user").prefetch_related("teams").order_by("user__username")
+
+
+def _teams(principal: Principal, data: dict) -> dict:
+    slugs = data["teams"]
+    return {**data, "teams": teams_by_slug(organisation=principal.organisation, slugs=slugs)}
+
+
+class MemberListApi(ReadOrManageApi, APIView):
+    """The organisation's members and roles; admins add a new login with a role (and, for an
+    engineer, the teams they are limited to). A username already taken is refused."""
+
+    @extend_schema(responses=MemberSerializer(many=True))
+    def get(self, request):
+        return Response(MemberSerializer(_members(request.principal), many=True).data)
+
+    @extend_schema(request=MemberInputSerializer, responses={201: MemberSerializer})
+    def post(self, request):
+        principal = request.principal
+        data = _teams(principal, validated_input(MemberInputSerializer, request.data))
+        membership = member_create(organisation=principal.organisation, actor=request.user, **data)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(ReadOrManageApi, APIView):
+    """A member; admins change their role and team limits (PATCH: the fields given) or remove
+    them from the organisation. The last admin can be neither demoted nor removed (400)."""
+
+    def member(self, request, pk: int) -> Membership:
+        membership = _members(request.principal).filter(pk=pk).first()
+        if membership is None:
+            raise Http404
+        return membership
+
+    @extend_schema(responses=MemberSerializer)
+    def get(self, request, pk: int):
+        return Response(MemberSerializer(self.member(request, pk)).data)
+
+    @extend_schema(request=MemberUpdateInputSerializer(partial=True), responses=MemberSerializer)
+    def patch(self, request, pk: int):
+        membership = self.member(request, pk)
+        current = {"role": membership.role, "teams": [t.slug for t in membership.teams.all()]}
+        data = validated_patch(MemberUpdateInputSerializer, current, request.data)
+        data = _teams(request.principal, data)
+        membership = member_update(membership=membership, actor=request.user, **data)
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk: int):
+        member_remove(membership=self.member(request, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -21,7 +21,11 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     Role.AUDITOR: frozenset({Access.READ, Access.AUDIT}),
 }
 
-SCOPE_ACCESS: dict[str, str] = {Scope.READ: Access.READ, Scope.INGEST: Access.INGEST}
+SCOPE_ACCESS: dict[str, str] = {
+    Scope.READ: Access.READ,
+    Scope.INGEST: Access.INGEST,
+    Scope.MANAGE: Access.MANAGE,
+}
 
 
 @dataclass(frozen=True)

@@ -173,6 +173,10 @@ def _own_key(world: World, caller: Caller) -> dict:
     return {"key": world.key(caller) or "gai_000000000000_not-a-token"}
 
 
+def _research_team(world: World, caller: Caller) -> dict:
+    return {"pk": world.same.tenant.teams["research"].pk}
+
+
 def _form(**values) -> Callable[[World, Caller], dict]:
     return lambda world, caller: values
 
@@ -372,6 +376,56 @@ EXPECTATIONS: dict[str, Row] = {
     "override-detail": Row(
         {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
     ),
+    "mapping-rule-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(source="aws", key="account", value="1", team="serving"))},
+    ),
+    "mapping-rule-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        },
+        {"PATCH": Call(data=_form(priority=5))},
+    ),
+    # The team "research" (the engineers are limited to "serving"); it has records, so
+    # deleting it is refused (409).
+    "team-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(name="Platform"))},
+    ),
+    "team-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True, overrides=engineers(NOT_FOUND)),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 409, object_url=True),
+        },
+        {
+            method: Call(url=_research_team, data=_form(name="Research 2") if data else None)
+            for method, data in (("GET", False), ("PATCH", True), ("DELETE", False))
+        },
+    ),
+    # Team-limited callers see no members (as on the teams page).
+    "member-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {
+            "POST": Call(
+                data=lambda w, c: {
+                    "username": f"api-{c.org}-{c.kind}".replace(":", "-"),
+                    "password": "a-long-enough-passphrase-42",
+                    "role": "auditor",
+                }
+            )
+        },
+    ),
+    "member-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True, overrides=engineers(NOT_FOUND)),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        },
+        {"PATCH": Call(data=_form(role="esg_officer"))},
+    ),
     "import-create": Row({"POST": api(INGEST, 202)}, {"POST": Call(data=_csv_upload, format=FORM)}),
     "import-detail": Row({"GET": api(READ, 200, object_url=True)}),
     # CodeCarbon's clients authenticate with a token only (no session, no cookies).
@@ -443,6 +497,8 @@ PK_OBJECTS = {
     "instrument-detail": "instrument",
     "override-detail": "override",
     "recalculation-detail": "recalculation",
+    "mapping-rule-detail": "mapping_rule",
+    "member-detail": "member",
     "report-version": "report_version",
     "report-export": "report_export",
     "report-export-pdf": "report_export",

@@ -33,7 +33,7 @@ from reports.services import report_lock
 from tests.conftest import Tenant, make_tenant, workload
 
 ROLES = tuple(Role.values)  # admin, esg_officer, engineer, auditor
-SCOPES = ("ingest", "read")
+SCOPES = ("ingest", "read", "manage")
 # Who calls: each role of a session user, each token scope, and nobody.
 SAME = "same"
 OTHER = "other"

@@ -1,5 +1,5 @@
 from django.conf import settings
-from django.shortcuts import get_object_or_404
+from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiResponse,
@@ -33,7 +33,8 @@ from inventory.ingestion.fields import RecordSchema
 from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
 from inventory.ingestion.throttling import TokenRateThrottle
-from inventory.models import Hardware, ImportFormat, ImportJob
+from inventory.models import Hardware, ImportFormat
+from inventory.selectors import import_job_for
 from inventory.services import record_batch_ingest
 
 
@@ -537,12 +538,17 @@ class ImportJobCreateApi(APIView):
 
 
 class ImportJobDetailApi(APIView):
-    """An import's status, progress, counts and the errors by row and line."""
+    """An import's status, progress, counts and the errors by row and line. A token with the
+    ingest scope alone reads the imports it uploaded itself (others are 404)."""
+
+    required_access = (Access.READ, Access.INGEST)
 
     @extend_schema(
-        responses={200: ImportJobOutputSerializer, **error_responses(401, 403)},
+        responses={200: ImportJobOutputSerializer, **error_responses(401, 403, 404)},
         examples=[OpenApiExample("In progress", value=IMPORT_JOB_EXAMPLE, response_only=True)],
     )
     def get(self, request, job_id: int):
-        job = get_object_or_404(ImportJob, pk=job_id, organisation=request.principal.organisation)
+        job = import_job_for(principal=request.principal, job_id=job_id)
+        if job is None:
+            raise Http404
         return Response(import_job_data(job))

@@ -5,7 +5,8 @@ from datetime import date
 from django.db.models import Sum
 
 from accounts.models import Organisation
-from inventory.models import DailyRollup
+from accounts.principal import Access, Principal
+from inventory.models import DailyRollup, ImportJob
 
 
 def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
@@ -30,3 +31,13 @@ def computed_records_by_location(*, organisation: Organisation) -> dict[int, int
         .order_by()
     )
     return {row["location_id"]: row["records"] for row in rows}
+
+
+def import_job_for(*, principal: Principal, job_id: int) -> ImportJob | None:
+    """An import the principal may read: any of the organisation's with read access; with
+    ingest alone (an upload-only token), only the ones that token uploaded, so a pipeline can
+    poll its own import without reading anyone else's."""
+    jobs = ImportJob.objects.filter(organisation=principal.organisation)
+    if not principal.can(Access.READ):
+        jobs = jobs.filter(token=principal.token) if principal.token else jobs.none()
+    return jobs.filter(pk=job_id).first()

@@ -427,7 +427,17 @@ EXPECTATIONS: dict[str, Row] = {
         {"PATCH": Call(data=_form(role="esg_officer"))},
     ),
     "import-create": Row({"POST": api(INGEST, 202)}, {"POST": Call(data=_csv_upload, format=FORM)}),
-    "import-detail": Row({"GET": api(READ, 200, object_url=True)}),
+    # An ingest-only token reads only the imports it uploaded; the world's is the admin's.
+    "import-detail": Row(
+        {
+            "GET": api(
+                READ,
+                200,
+                object_url=True,
+                overrides={f"{org}:token:ingest": NOT_FOUND for org in (SAME, OTHER)},
+            )
+        }
+    ),
     # CodeCarbon's clients authenticate with a token only (no session, no cookies).
     "codecarbon-output": Row(
         {"POST": api(INGEST, 201, sessions=False)},

@@ -24,6 +24,7 @@ from greenai_portal.errors import (
     validated_input,
     validated_patch,
 )
+from greenai_portal.openapi import error_responses
 
 
 class AuditEventListApi(APIView):
@@ -153,7 +154,12 @@ class TeamDetailApi(ReadOrManageApi, APIView):
         team = team_update(team=team, actor=request.user, **data)
         return Response(TeamSerializer(team).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={
+            204: None,
+            **error_responses(409, m409="Records, members or active tokens depend on the team"),
+        }
+    )
     def delete(self, request, pk: int):
         team_delete(team=self.team(request, pk), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -161,7 +167,7 @@ class TeamDetailApi(ReadOrManageApi, APIView):
 
 class MemberSerializer(serializers.ModelSerializer):
     username = serializers.CharField(source="user.username")
-    email = serializers.EmailField(source="user.email")
+    email = serializers.CharField(source="user.email", help_text="may be empty")
     teams = serializers.SlugRelatedField(
         slug_field="slug",
         many=True,
@@ -247,7 +253,9 @@ class MemberDetailApi(ReadOrManageApi, APIView):
         membership = member_update(membership=membership, actor=request.user, **data)
         return Response(MemberSerializer(membership).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={204: None, **error_responses(400, m400="The organisation's last admin")}
+    )
     def delete(self, request, pk: int):
         member_remove(membership=self.member(request, pk), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,8 +1,10 @@
-"""The API for people and access (mounted under /api/v1/): audit trail, teams, members."""
+"""The API for people and access (under /api/v1/): audit trail, teams, members, API tokens."""
 
 from django.urls import path
 
 from accounts.apis import (
+    ApiTokenDetailApi,
+    ApiTokenListApi,
     AuditEventListApi,
     MemberDetailApi,
     MemberListApi,
@@ -16,4 +18,6 @@ urlpatterns = [
     path("teams/<int:pk>/", TeamDetailApi.as_view(), name="team-detail"),
     path("members/", MemberListApi.as_view(), name="member-list"),
     path("members/<int:pk>/", MemberDetailApi.as_view(), name="member-detail"),
+    path("tokens/", ApiTokenListApi.as_view(), name="token-list"),
+    path("tokens/<int:pk>/", ApiTokenDetailApi.as_view(), name="token-detail"),
 ]

@@ -1,3 +1,4 @@
+from django.db.models import QuerySet
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_serializer
 from rest_framework import serializers, status
@@ -6,11 +7,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_event_list
-from accounts.models import AuditEvent, Membership, Role, Team
+from accounts.models import ApiToken, AuditEvent, Membership, Role, Scope, Team
 from accounts.permissions import ReadOrManageApi
 from accounts.principal import Access, Principal
-from accounts.selectors import team_list, teams_by_slug
+from accounts.selectors import api_token_list, team_list, teams_by_slug
 from accounts.services import (
+    api_token_create,
+    api_token_revoke,
     member_create,
     member_remove,
     member_update,
@@ -99,6 +102,14 @@ class AuditEventListApi(APIView):
 # --- Teams and members: what the settings pages set, over the API -------------------------
 
 
+def _one(rows: QuerySet, pk: int):
+    """The row of `rows` (what the caller may see) with this pk, or 404."""
+    row = rows.filter(pk=pk).first()
+    if row is None:
+        raise Http404
+    return row
+
+
 class TeamSerializer(serializers.ModelSerializer):
     class Meta:
         model = Team
@@ -137,10 +148,7 @@ class TeamDetailApi(ReadOrManageApi, APIView):
     token depends on (409 otherwise)."""
 
     def team(self, request, pk: int) -> Team:
-        team = team_list(principal=request.principal).filter(pk=pk).first()
-        if team is None:
-            raise Http404
-        return team
+        return _one(team_list(principal=request.principal), pk)
 
     @extend_schema(responses=TeamSerializer)
     def get(self, request, pk: int):
@@ -235,10 +243,7 @@ class MemberDetailApi(ReadOrManageApi, APIView):
     them from the organisation. The last admin can be neither demoted nor removed (400)."""
 
     def member(self, request, pk: int) -> Membership:
-        membership = _members(request.principal).filter(pk=pk).first()
-        if membership is None:
-            raise Http404
-        return membership
+        return _one(_members(request.principal), pk)
 
     @extend_schema(responses=MemberSerializer)
     def get(self, request, pk: int):
@@ -259,3 +264,94 @@ class MemberDetailApi(ReadOrManageApi, APIView):
     def delete(self, request, pk: int):
         member_remove(membership=self.member(request, pk), actor=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="the team it is limited to; null: all"
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = (
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "team",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        )
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    key = serializers.CharField(help_text="the secret key: shown this once, never stored")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = (*ApiTokenSerializer.Meta.fields, "key")
+
+
+@extend_schema_serializer(component_name="ApiTokenInput")
+class ApiTokenInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, help_text="where it is used")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices),
+        min_length=1,
+        help_text="manage only when an admin creates it, and never with a team",
+    )
+    team = serializers.SlugField(
+        max_length=60, required=False, allow_null=True, default=None, help_text="limit to a team"
+    )
+
+
+class ApiTokenListApi(APIView):
+    """The organisation's API tokens (admins, and tokens with manage); a new one answers with
+    its key, once. Only an admin creates a token with the manage scope."""
+
+    required_access = Access.MANAGE
+
+    @extend_schema(responses=ApiTokenSerializer(many=True))
+    def get(self, request):
+        tokens = api_token_list(organisation=request.principal.organisation)
+        return Response(
+            ApiTokenSerializer(tokens.order_by("revoked_at", "-created_at"), many=True).data
+        )
+
+    @extend_schema(request=ApiTokenInputSerializer, responses={201: ApiTokenCreatedSerializer})
+    def post(self, request):
+        organisation = request.principal.organisation
+        data = validated_input(ApiTokenInputSerializer, request.data)
+        slugs = [data["team"]] if data["team"] else []
+        teams = teams_by_slug(organisation=organisation, slugs=slugs)
+        token, key = api_token_create(
+            organisation=organisation,
+            name=data["name"],
+            scopes=data["scopes"],
+            team=teams[0] if teams else None,
+            created_by=request.user,
+        )
+        token.key = key
+        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenDetailApi(APIView):
+    """A token; DELETE revokes it (it stops authenticating at once; the row stays, for the
+    audit trail)."""
+
+    required_access = Access.MANAGE
+
+    def token(self, request, pk: int) -> ApiToken:
+        return _one(api_token_list(organisation=request.principal.organisation), pk)
+
+    @extend_schema(responses=ApiTokenSerializer)
+    def get(self, request, pk: int):
+        return Response(ApiTokenSerializer(self.token(request, pk)).data)
+
+    @extend_schema(responses=ApiTokenSerializer)
+    def delete(self, request, pk: int):
+        token = api_token_revoke(token=self.token(request, pk), actor=request.user)
+        return Response(ApiTokenSerializer(token).data)

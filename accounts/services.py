@@ -9,7 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import tokens
-from accounts.audit import audit_record, audited_update
+from accounts.audit import actor_user, audit_record, audited_update
 from accounts.models import ApiToken, Membership, Organisation, Role, Scope, Team
 from greenai_portal.errors import ApplicationError
 
@@ -79,7 +79,7 @@ def api_token_create(
         prefix=prefix,
         key_hash=tokens.hash_key(key),
         scopes=scopes,
-        created_by=created_by,
+        created_by=actor_user(created_by),
     )
     _token_audited(token, "token.create", created_by)
     return token, key
@@ -95,9 +95,10 @@ def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
 
 
 def _may_grant_manage(organisation: Organisation, team: Team | None, created_by) -> None:
-    """The manage scope writes what only admins write: only an admin grants it (no creator:
-    an operator's script, e.g. create_api_token), and a team-limited token never has it,
-    since the settings it writes are the whole organisation's."""
+    """The manage scope writes what only admins write: only an admin grants it (not a token,
+    even one with manage; no creator: an operator's script, e.g. create_api_token), and a
+    team-limited token never has it, since the settings it writes are the whole
+    organisation's."""
     if team is not None:
         raise ApplicationError("A token limited to a team cannot have the manage scope")
     if created_by is None:

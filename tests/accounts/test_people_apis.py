@@ -4,7 +4,9 @@ organisation (another organisation's teams and members are 404)."""
 
 import pytest
 from django.contrib.auth.models import User
+from rest_framework.test import APIClient
 
+from accounts import tokens
 from accounts.audit import audit_event_list
 from accounts.models import ApiToken, Membership, Role, Team
 from accounts.services import api_token_create, api_token_revoke
@@ -260,3 +262,59 @@ class TestMembersApi:
         )
         assert response.status_code == 400
         assert [t.slug for t in engineer.teams.all()] == ["serving"]
+
+
+class TestTokensApi:
+    def test_an_admin_creates_a_token_whose_key_works_once_shown(self, tenant):
+        client = tenant.client_for("admin")
+        body = {"name": "ci", "scopes": ["ingest"], "team": "serving"}
+        response = client.post("/api/v1/tokens/", body, format="json")
+        assert response.status_code == 201, response.content
+        created = response.json()
+        assert (created["scopes"], created["team"]) == (["ingest"], "serving")
+        token = ApiToken.objects.get(pk=created["id"])
+        assert tokens.key_matches(created["key"], token.key_hash)
+        assert token.created_by == tenant.members["admin"].user
+        listed = client.get("/api/v1/tokens/").json()
+        assert [t["prefix"] for t in listed] == [token.prefix]
+        assert "key" not in listed[0]
+
+    def test_a_manage_token_creates_ingest_tokens_but_never_a_manage_one(self, tenant):
+        client = tenant.manage_client()
+        ingest = client.post("/api/v1/tokens/", {"name": "ci", "scopes": ["ingest"]}, format="json")
+        assert ingest.status_code == 201, ingest.content
+        assert ApiToken.objects.get(pk=ingest.json()["id"]).created_by is None
+        assert last_event(tenant).actor_label.startswith("token test (")
+        manage = client.post("/api/v1/tokens/", {"name": "x", "scopes": ["manage"]}, format="json")
+        assert manage.status_code == 403
+        assert not ApiToken.objects.filter(name="x").exists()
+
+    def test_no_manage_scope_for_a_team_token_or_a_non_admin(self, tenant):
+        body = {"name": "x", "scopes": ["manage"], "team": "serving"}
+        admin = tenant.client_for("admin")
+        assert admin.post("/api/v1/tokens/", body, format="json").status_code == 400
+        officer = tenant.client_for("esg_officer")
+        assert (
+            officer.post("/api/v1/tokens/", {**body, "team": None}, format="json").status_code
+            == 403
+        )
+        assert not ApiToken.objects.filter(name="x").exists()
+
+    def test_it_revokes_a_token_and_it_stops_authenticating(self, tenant):
+        token, key = api_token_create(organisation=tenant.organisation, name="ci", scopes=["read"])
+        response = tenant.manage_client().delete(f"/api/v1/tokens/{token.pk}/")
+        assert response.status_code == 200
+        assert response.json()["revoked_at"] is not None
+        revoked = APIClient()
+        revoked.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert revoked.get("/api/v1/teams/").status_code == 401
+        assert last_event(tenant).action == "token.revoke"
+
+    def test_another_organisations_tokens_are_not_found(self, tenant, outsider):
+        theirs, _ = api_token_create(organisation=outsider.organisation, name="x", scopes=["read"])
+        client = tenant.manage_client()
+        assert client.get(f"/api/v1/tokens/{theirs.pk}/").status_code == 404
+        assert client.delete(f"/api/v1/tokens/{theirs.pk}/").status_code == 404
+        theirs.refresh_from_db()
+        assert theirs.revoked_at is None
+        assert theirs.prefix not in {t["prefix"] for t in client.get("/api/v1/tokens/").json()}

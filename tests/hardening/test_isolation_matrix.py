@@ -426,6 +426,13 @@ EXPECTATIONS: dict[str, Row] = {
         },
         {"PATCH": Call(data=_form(role="esg_officer"))},
     ),
+    "token-list": Row(
+        {"GET": api(MANAGE, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(name="ci", scopes=["ingest"]))},
+    ),
+    "token-detail": Row(
+        {"GET": api(MANAGE, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+    ),
     "import-create": Row({"POST": api(INGEST, 202)}, {"POST": Call(data=_csv_upload, format=FORM)}),
     # An ingest-only token reads only the imports it uploaded; the world's is the admin's.
     "import-detail": Row(
@@ -509,6 +516,7 @@ PK_OBJECTS = {
     "recalculation-detail": "recalculation",
     "mapping-rule-detail": "mapping_rule",
     "member-detail": "member",
+    "token-detail": "token",
     "report-version": "report_version",
     "report-export": "report_export",
     "report-export-pdf": "report_export",

@@ -1,17 +1,38 @@
+from django.db.models import QuerySet
+from django.http import Http404
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     extend_schema,
+    extend_schema_serializer,
     inline_serializer,
 )
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_event_list
-from accounts.models import AuditEvent
-from accounts.principal import Access
-from greenai_portal.errors import ApplicationError, flatten_validation_errors
+from accounts.models import ApiToken, AuditEvent, Membership, Role, Scope, Team
+from accounts.permissions import ReadOrManageApi
+from accounts.principal import Access, Principal
+from accounts.selectors import api_token_list, team_list, teams_by_slug
+from accounts.services import (
+    api_token_create,
+    api_token_revoke,
+    member_create,
+    member_remove,
+    member_update,
+    team_add,
+    team_delete,
+    team_update,
+)
+from greenai_portal.errors import (
+    ApplicationError,
+    flatten_validation_errors,
+    validated_input,
+    validated_patch,
+)
 from greenai_portal.openapi import error_responses
 
 
@@ -98,3 +119,261 @@ class AuditEventListApi(APIView):
         paginator = self.Pagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(self.AuditEventSerializer(page, many=True).data)
+
+
+# --- Teams and members: what the settings pages set, over the API -------------------------
+
+
+def _one(rows: QuerySet, pk: int):
+    """The row of `rows` (what the caller may see) with this pk, or 404."""
+    row = rows.filter(pk=pk).first()
+    if row is None:
+        raise Http404
+    return row
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Team
+        fields = ("id", "slug", "name", "created_at")
+
+
+@extend_schema_serializer(component_name="TeamInput")
+class TeamInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(
+        max_length=60,
+        required=False,
+        default="",
+        allow_blank=True,
+        help_text="how records and URLs name the team; the name's slug when not given",
+    )
+
+
+class TeamListApi(ReadOrManageApi, APIView):
+    """The organisation's teams (a team-limited caller sees its own); admins add one."""
+
+    @extend_schema(responses=TeamSerializer(many=True))
+    def get(self, request):
+        teams = team_list(principal=request.principal).order_by("name")
+        return Response(TeamSerializer(teams, many=True).data)
+
+    @extend_schema(request=TeamInputSerializer, responses={201: TeamSerializer})
+    def post(self, request):
+        data = validated_input(TeamInputSerializer, request.data)
+        team = team_add(organisation=request.principal.organisation, actor=request.user, **data)
+        return Response(TeamSerializer(team).data, status=status.HTTP_201_CREATED)
+
+
+class TeamDetailApi(ReadOrManageApi, APIView):
+    """A team; admins rename it (name, slug) or delete one that no record, member or active
+    token depends on (409 otherwise)."""
+
+    def team(self, request, pk: int) -> Team:
+        return _one(team_list(principal=request.principal), pk)
+
+    @extend_schema(responses=TeamSerializer)
+    def get(self, request, pk: int):
+        return Response(TeamSerializer(self.team(request, pk)).data)
+
+    @extend_schema(request=TeamInputSerializer(partial=True), responses=TeamSerializer)
+    def patch(self, request, pk: int):
+        team = self.team(request, pk)
+        current = {"name": team.name, "slug": team.slug}
+        data = validated_patch(TeamInputSerializer, current, request.data)
+        team = team_update(team=team, actor=request.user, **data)
+        return Response(TeamSerializer(team).data)
+
+    @extend_schema(
+        responses={
+            204: None,
+            **error_responses(409, m409="Records, members or active tokens depend on the team"),
+        }
+    )
+    def delete(self, request, pk: int):
+        team_delete(team=self.team(request, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    username = serializers.CharField(source="user.username")
+    email = serializers.CharField(source="user.email", help_text="may be empty")
+    teams = serializers.SlugRelatedField(
+        slug_field="slug",
+        many=True,
+        read_only=True,
+        help_text="the teams an engineer is limited to; empty: every team",
+    )
+
+    class Meta:
+        model = Membership
+        fields = ("id", "username", "email", "role", "teams", "created_at")
+
+
+@extend_schema_serializer(component_name="MemberInput")
+class MemberInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    email = serializers.EmailField(required=False, default="", allow_blank=True)
+    password = serializers.CharField(
+        min_length=8, write_only=True, trim_whitespace=False, help_text="the initial password"
+    )
+    role = serializers.ChoiceField(choices=Role.choices)
+    teams = serializers.ListField(
+        child=serializers.SlugField(max_length=60),
+        default=list,
+        help_text="team slugs an engineer is limited to (ignored for other roles); empty: all",
+    )
+
+
+@extend_schema_serializer(component_name="MemberUpdateInput")
+class MemberUpdateInputSerializer(serializers.Serializer):
+    role = serializers.ChoiceField(choices=Role.choices)
+    teams = serializers.ListField(child=serializers.SlugField(max_length=60), default=list)
+
+
+def _members(principal: Principal):
+    """The organisation's members; a team-limited caller sees none (as on the teams page)."""
+    members = Membership.objects.filter(organisation=principal.organisation)
+    if principal.team_ids is not None:
+        members = members.none()
+    return members.select_related("user").prefetch_related("teams").order_by("user__username")
+
+
+def _teams(principal: Principal, data: dict) -> dict:
+    slugs = data["teams"]
+    return {**data, "teams": teams_by_slug(organisation=principal.organisation, slugs=slugs)}
+
+
+class MemberListApi(ReadOrManageApi, APIView):
+    """The organisation's members and roles; admins add a new login with a role (and, for an
+    engineer, the teams they are limited to). A username already taken is refused."""
+
+    @extend_schema(responses=MemberSerializer(many=True))
+    def get(self, request):
+        return Response(MemberSerializer(_members(request.principal), many=True).data)
+
+    @extend_schema(request=MemberInputSerializer, responses={201: MemberSerializer})
+    def post(self, request):
+        principal = request.principal
+        data = _teams(principal, validated_input(MemberInputSerializer, request.data))
+        membership = member_create(organisation=principal.organisation, actor=request.user, **data)
+        return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
+
+
+class MemberDetailApi(ReadOrManageApi, APIView):
+    """A member; admins change their role and team limits (PATCH: the fields given) or remove
+    them from the organisation. The last admin can be neither demoted nor removed (400)."""
+
+    def member(self, request, pk: int) -> Membership:
+        return _one(_members(request.principal), pk)
+
+    @extend_schema(responses=MemberSerializer)
+    def get(self, request, pk: int):
+        return Response(MemberSerializer(self.member(request, pk)).data)
+
+    @extend_schema(request=MemberUpdateInputSerializer(partial=True), responses=MemberSerializer)
+    def patch(self, request, pk: int):
+        membership = self.member(request, pk)
+        current = {"role": membership.role, "teams": [t.slug for t in membership.teams.all()]}
+        data = validated_patch(MemberUpdateInputSerializer, current, request.data)
+        data = _teams(request.principal, data)
+        membership = member_update(membership=membership, actor=request.user, **data)
+        return Response(MemberSerializer(membership).data)
+
+    @extend_schema(
+        responses={204: None, **error_responses(400, m400="The organisation's last admin")}
+    )
+    def delete(self, request, pk: int):
+        member_remove(membership=self.member(request, pk), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- API tokens -----------------------------------------------------------------------------
+
+
+class ApiTokenSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, help_text="the team it is limited to; null: all"
+    )
+
+    class Meta:
+        model = ApiToken
+        fields = (
+            "id",
+            "name",
+            "prefix",
+            "scopes",
+            "team",
+            "created_at",
+            "last_used_at",
+            "revoked_at",
+        )
+
+
+class ApiTokenCreatedSerializer(ApiTokenSerializer):
+    key = serializers.CharField(help_text="the secret key: shown this once, never stored")
+
+    class Meta(ApiTokenSerializer.Meta):
+        fields = (*ApiTokenSerializer.Meta.fields, "key")
+
+
+@extend_schema_serializer(component_name="ApiTokenInput")
+class ApiTokenInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120, help_text="where it is used")
+    scopes = serializers.ListField(
+        child=serializers.ChoiceField(choices=Scope.choices),
+        min_length=1,
+        help_text="manage only when an admin creates it, and never with a team",
+    )
+    team = serializers.SlugField(
+        max_length=60, required=False, allow_null=True, default=None, help_text="limit to a team"
+    )
+
+
+class ApiTokenListApi(APIView):
+    """The organisation's API tokens (admins, and tokens with manage); a new one answers with
+    its key, once. Only an admin creates a token with the manage scope."""
+
+    required_access = Access.MANAGE
+
+    @extend_schema(responses=ApiTokenSerializer(many=True))
+    def get(self, request):
+        tokens = api_token_list(organisation=request.principal.organisation)
+        return Response(
+            ApiTokenSerializer(tokens.order_by("revoked_at", "-created_at"), many=True).data
+        )
+
+    @extend_schema(request=ApiTokenInputSerializer, responses={201: ApiTokenCreatedSerializer})
+    def post(self, request):
+        organisation = request.principal.organisation
+        data = validated_input(ApiTokenInputSerializer, request.data)
+        slugs = [data["team"]] if data["team"] else []
+        teams = teams_by_slug(organisation=organisation, slugs=slugs)
+        token, key = api_token_create(
+            organisation=organisation,
+            name=data["name"],
+            scopes=data["scopes"],
+            team=teams[0] if teams else None,
+            created_by=request.user,
+        )
+        token.key = key
+        return Response(ApiTokenCreatedSerializer(token).data, status=status.HTTP_201_CREATED)
+
+
+class ApiTokenDetailApi(APIView):
+    """A token; DELETE revokes it (it stops authenticating at once; the row stays, for the
+    audit trail)."""
+
+    required_access = Access.MANAGE
+
+    def token(self, request, pk: int) -> ApiToken:
+        return _one(api_token_list(organisation=request.principal.organisation), pk)
+
+    @extend_schema(responses=ApiTokenSerializer)
+    def get(self, request, pk: int):
+        return Response(ApiTokenSerializer(self.token(request, pk)).data)
+
+    @extend_schema(responses=ApiTokenSerializer)
+    def delete(self, request, pk: int):
+        token = api_token_revoke(token=self.token(request, pk), actor=request.user)
+        return Response(ApiTokenSerializer(token).data)

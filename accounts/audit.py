@@ -18,7 +18,7 @@ def audit_record(
 ) -> AuditEvent:
     """Append an event; `actor` is a user, a token-authenticated user or None (a script)."""
     token = getattr(actor, "token", None)
-    user = actor if getattr(actor, "pk", None) else None
+    user = actor_user(actor)
     if token is not None:
         label = f"token {token.name} ({token.prefix})"
     elif user is not None:
@@ -34,6 +34,28 @@ def audit_record(
         target_id=str(getattr(target, "pk", "") or ""),
         details=details or {},
     )
+
+
+def audited_update(target: Any, *, action: str, actor=None, **changes: Any) -> dict[str, Any]:
+    """Set `changes` on `target` (a row with an organisation), save those fields, and record
+    the event with the values before and after; returns the values before."""
+    before = {name: getattr(target, name) for name in changes}
+    for name, value in changes.items():
+        setattr(target, name, value)
+    target.save(update_fields=list(changes))
+    audit_record(
+        organisation=target.organisation,
+        action=action,
+        target=target,
+        actor=actor,
+        details={"before": before, "after": changes},
+    )
+    return before
+
+
+def actor_user(actor):
+    """The person behind `actor`, for a `created_by` column: None for a token or a script."""
+    return actor if getattr(actor, "pk", None) else None
 
 
 def audit_event_list(

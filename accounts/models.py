@@ -83,6 +83,9 @@ class Membership(models.Model):
 class Scope(models.TextChoices):
     INGEST = "ingest", "Ingest records"
     READ = "read", "Read footprint and reports"
+    # Admin-equivalent writes (teams, members, mapping rules, facilities, instruments,
+    # overrides): only an admin may create it, and never for a single team.
+    MANAGE = "manage", "Manage settings (admins only)"
 
 
 class ApiToken(models.Model):

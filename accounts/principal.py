@@ -43,7 +43,12 @@ ROLE_ACCESS: dict[str, frozenset[str]] = {
     Role.AUDITOR: frozenset({Access.READ, Access.AUDIT}),
 }
 
-SCOPE_ACCESS: dict[str, str] = {Scope.READ: Access.READ, Scope.INGEST: Access.INGEST}
+# A manage token sets what an admin sets in the web UI, the contractual instruments included.
+SCOPE_ACCESS: dict[str, frozenset[str]] = {
+    Scope.READ: frozenset({Access.READ}),
+    Scope.INGEST: frozenset({Access.INGEST}),
+    Scope.MANAGE: frozenset({Access.MANAGE, Access.INSTRUMENTS}),
+}
 
 
 @dataclass(frozen=True)
@@ -96,7 +101,7 @@ class Principal:
 def principal_for_token(token: ApiToken) -> Principal:
     return Principal(
         organisation=token.organisation,
-        access=frozenset(SCOPE_ACCESS[s] for s in token.scopes if s in SCOPE_ACCESS),
+        access=frozenset().union(*(SCOPE_ACCESS[s] for s in token.scopes if s in SCOPE_ACCESS)),
         team_ids=None if token.team_id is None else frozenset({token.team_id}),
         token=token,
     )

@@ -13,5 +13,9 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": "`Token <key>`; create keys in Settings → API tokens or with "
-            "`manage.py create_api_token`. Scopes: ingest, read.",
+            "`manage.py create_api_token`. Scopes: ingest (send records and uploads, and "
+            "poll the imports this token uploaded), read (footprint, reports, settings), "
+            "manage (write teams, members, mapping rules, facilities, instruments, factor "
+            "overrides, recalculations; only an admin creates it, never for one team). "
+            "Every write is in the audit trail (/api/v1/audit-events/).",
         }

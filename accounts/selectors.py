@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from accounts.models import ApiToken, Membership, Organisation, Team
 from accounts.principal import Principal, principal_for_membership, principal_for_token
 from greenai_portal.db import ModelColumns, model_columns, prepared_cursor
+from greenai_portal.errors import ApplicationError
 
 
 def membership_for_user(*, user) -> Membership | None:
@@ -78,3 +79,13 @@ def _token_statement() -> tuple[str, tuple[ModelColumns, ...]]:
         f"LEFT JOIN {table[Team]} m ON m.id = t.team_id WHERE t.prefix = %s",
         parts,
     )
+
+
+def teams_by_slug(*, organisation: Organisation, slugs: list[str]) -> list[Team]:
+    """The organisation's teams with these slugs, in the order given; an unknown slug (another
+    organisation's teams are unknown here) is a 400 naming it."""
+    found = {t.slug: t for t in Team.objects.filter(organisation=organisation, slug__in=slugs)}
+    unknown = [slug for slug in slugs if slug not in found]
+    if unknown:
+        raise ApplicationError(f"Unknown team {', '.join(map(repr, unknown))}")
+    return [found[slug] for slug in dict.fromkeys(slugs)]

@@ -5,11 +5,12 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts import tokens
-from accounts.audit import audit_record
+from accounts.audit import actor_user, audit_record, audited_update
 from accounts.models import (
     ApiToken,
     Membership,
@@ -89,6 +90,9 @@ def api_token_create(
             "Limit the token to one of your teams",
             errors=[{"field": "team", "message": "Choose one of your teams."}],
         )
+    scopes = _validated_scopes(scopes)
+    if Scope.MANAGE in scopes:
+        _may_grant_manage(organisation, team, created_by)
     prefix, key = tokens.generate_key()
     token = ApiToken.objects.create(
         organisation=organisation,
@@ -96,8 +100,8 @@ def api_token_create(
         name=name,
         prefix=prefix,
         key_hash=tokens.hash_key(key),
-        scopes=_validated_scopes(scopes),
-        created_by=created_by,
+        scopes=scopes,
+        created_by=actor_user(created_by),
     )
     _token_audited(token, "token.create", created_by)
     return token, key
@@ -110,6 +114,24 @@ def api_token_revoke(*, token: ApiToken, actor=None) -> ApiToken:
         token.save(update_fields=["revoked_at"])
         _token_audited(token, "token.revoke", actor)
     return token
+
+
+def _may_grant_manage(organisation: Organisation, team: Team | None, created_by) -> None:
+    """The manage scope writes what only admins write: only an admin grants it (not a token,
+    even one with manage; no creator: an operator's script, e.g. create_api_token), and a
+    team-limited token never has it, since the settings it writes are the whole
+    organisation's."""
+    if team is not None:
+        raise ApplicationError("A token limited to a team cannot have the manage scope")
+    if created_by is None:
+        return
+    is_admin = Membership.objects.filter(
+        organisation=organisation, user_id=getattr(created_by, "pk", None), role=Role.ADMIN
+    ).exists()
+    if not is_admin:
+        raise ApplicationError(
+            "Only an organisation admin can create a token with the manage scope", status_code=403
+        )
 
 
 def _token_audited(token: ApiToken, action: str, actor) -> None:
@@ -142,15 +164,25 @@ def api_token_touch(*, token: ApiToken, min_interval_s: int) -> None:
 # --- Settings pages: teams and members ---------------------------------------------------
 
 
-@transaction.atomic
-def team_add(*, organisation: Organisation, name: str, actor=None) -> Team:
-    """A new team named by an admin; its slug (used by the API and URLs) must be free."""
-    name = name.strip()
-    slug = slugify(name)
+def _free_team_slug(organisation: Organisation, slug: str, team: Team | None = None) -> str:
+    """`slug` as a slug, refused when empty or when another team of the organisation has it."""
+    slug = slugify(slug)
     if not slug:
         raise ApplicationError("Give the team a name with at least one letter or digit")
-    if Team.objects.filter(organisation=organisation, slug=slug).exists():
+    taken = Team.objects.filter(organisation=organisation, slug=slug)
+    if team is not None:
+        taken = taken.exclude(pk=team.pk)
+    if taken.exists():
         raise ApplicationError(f"A team with the slug {slug!r} already exists")
+    return slug
+
+
+@transaction.atomic
+def team_add(*, organisation: Organisation, name: str, slug: str = "", actor=None) -> Team:
+    """A new team named by an admin; its slug (used by the API and URLs; the name's, unless
+    given) must be free."""
+    name = name.strip()
+    slug = _free_team_slug(organisation, slug or name)
     team = team_create(organisation=organisation, name=name, slug=slug)
     audit_record(
         organisation=organisation,
@@ -184,6 +216,49 @@ def organisation_time_zone_set(
         details={"before": before, "after": time_zone},
     )
     return organisation
+
+
+@transaction.atomic
+def team_update(*, team: Team, name: str, slug: str, actor=None) -> Team:
+    """Rename a team. A new slug changes the team named by records sent from then on; records
+    already stored keep their team (they refer to it, not to its slug)."""
+    name = name.strip()
+    if not name:
+        raise ApplicationError("Give the team a name")
+    slug = _free_team_slug(team.organisation, slug, team)
+    audited_update(team, action="team.update", actor=actor, name=name, slug=slug)
+    return team
+
+
+@transaction.atomic
+def team_delete(*, team: Team, actor=None) -> None:
+    """Delete a team that nothing depends on. Refused while records or CodeCarbon runs name it
+    (they keep it), while an active token is limited to it, or while a member is limited to it
+    (removing an engineer's last team would widen them to every team)."""
+    if team.memberships.exists():
+        raise ApplicationError(
+            f"Members are limited to team {team.slug!r}; change their teams first",
+            status_code=409,
+        )
+    if team.api_tokens.filter(revoked_at__isnull=True).exists():
+        raise ApplicationError(
+            f"Active tokens are limited to team {team.slug!r}; revoke them first", status_code=409
+        )
+    details = {"name": team.name, "slug": team.slug}
+    audit_record(
+        organisation=team.organisation,
+        action="team.delete",
+        target=team,
+        actor=actor,
+        details=details,
+    )
+    try:
+        team.delete()  # its mapping rules and revoked tokens go with it
+    except ProtectedError as error:
+        raise ApplicationError(
+            f"Team {details['slug']!r} has records; a team with records cannot be deleted",
+            status_code=409,
+        ) from error
 
 
 def _member_audited(membership: Membership, action: str, actor, **details) -> None:

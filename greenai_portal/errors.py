@@ -53,3 +53,10 @@ def validated_input(serializer_class, data: Any) -> dict[str, Any]:
             "Invalid parameters", errors=flatten_validation_errors(serializer.errors)
         )
     return serializer.validated_data
+
+
+def validated_patch(serializer_class, current: dict[str, Any], data: Any) -> dict[str, Any]:
+    """A PATCH: the fields given replace the `current` ones, then the whole is validated as a
+    full input (so a rule across fields still holds). The API takes JSON; a form value is one
+    string, never a list."""
+    return validated_input(serializer_class, {**current, **dict(data.items())})

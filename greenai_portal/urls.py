@@ -3,14 +3,13 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.apis import AuditEventListApi
 from greenai_portal.exception_handler import not_found, unavailable_or_server_error
 from greenai_portal.health import health
 from reports.dashboard import model_page, overview, team_page
 
 api_v1 = [
     path("", include("inventory.urls")),
-    path("audit-events/", AuditEventListApi.as_view(), name="audit-events"),
+    path("", include("accounts.api_urls")),
     path("", include("inventory.pipeline.urls")),
     path("", include("reports.urls")),
 ]

@@ -579,7 +579,10 @@ class ImportJobCreateApi(APIView):
 
 
 class ImportJobDetailApi(APIView):
-    """An import's status, progress, counts and the errors by row and line."""
+    """An import's status, progress, counts and the errors by row and line. A token with the
+    ingest scope alone reads the imports it uploaded itself (others are 404)."""
+
+    required_access = (Access.READ, Access.INGEST)
 
     @extend_schema(
         responses={200: ImportJobOutputSerializer, **error_responses(401, 403, 404)},

@@ -7,7 +7,7 @@ from itertools import islice
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 
-from accounts.principal import Principal
+from accounts.principal import Access, Principal
 from inventory.models import (
     CodeCarbonRun,
     DailyRollup,
@@ -148,7 +148,13 @@ def import_jobs_recent(*, principal: Principal, limit: int) -> list[ImportJob]:
 
 
 def import_job_get(*, principal: Principal, job_id: int) -> ImportJob | None:
-    job = ImportJob.objects.filter(organisation=principal.organisation, pk=job_id).first()
+    """An import the principal may read: with read access, one its teams cover; with ingest
+    alone (an upload-only token), only the ones that token uploaded, so a pipeline can poll
+    its own import without reading anyone else's."""
+    jobs = ImportJob.objects.filter(organisation=principal.organisation)
+    if not principal.can(Access.READ):
+        jobs = jobs.filter(token=principal.token) if principal.token else jobs.none()
+    job = jobs.filter(pk=job_id).first()
     return job if job is not None and principal.sees_teams(job.team_ids) else None
 
 

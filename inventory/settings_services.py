@@ -11,7 +11,7 @@ from datetime import date
 from django.db import IntegrityError, transaction
 from django.db.models import ProtectedError
 
-from accounts.audit import audit_record
+from accounts.audit import actor_user, audit_record, audited_update
 from accounts.models import Organisation
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.mapping import rule_location_check
@@ -108,16 +108,12 @@ def facility_pue_update(
         raise ApplicationError("Cloud regions use the provider's published PUE", status_code=404)
     if pue is not None and not pue_source.strip():
         raise ApplicationError("Say where the PUE comes from (metered, design, provider report)")
-    before = {"pue": location.pue, "pue_source": location.pue_source}
-    location.pue = _pue(pue)
-    location.pue_source = pue_source.strip()
-    location.save(update_fields=["pue", "pue_source"])
-    audit_record(
-        organisation=location.organisation,
+    before = audited_update(
+        location,
         action="facility.pue_update",
-        target=location,
         actor=actor,
-        details={"before": before, "after": {"pue": location.pue, "pue_source": pue_source}},
+        pue=_pue(pue),
+        pue_source=pue_source.strip(),
     )
     if before["pue"] == location.pue:
         return None
@@ -159,7 +155,7 @@ def instrument_create(
         kg_per_kwh=kg_per_kwh,
         reference=reference.strip(),
         supplier=supplier.strip(),
-        created_by=created_by,
+        created_by=actor_user(created_by),  # a token has no user: its audit event names it
     )
     return instrument, _instrument_changed(instrument, "instrument.create", created_by)
 
@@ -231,7 +227,7 @@ def factor_override_create(
         valid_to=valid_to,
         kg_per_kwh=kg_per_kwh,
         source=source.strip(),
-        created_by=created_by,
+        created_by=actor_user(created_by),  # a token has no user: its audit event names it
     )
     return override, _override_changed(override, "override.create", created_by)
 
@@ -274,9 +270,9 @@ def _override_changed(override: FactorOverride, action: str, actor) -> Recalcula
     )
 
 
-def mapping_rule_create(
-    *,
+def _mapping_rule_fields(
     organisation: Organisation,
+    *,
     source: str,
     key: str,
     value: str,
@@ -285,9 +281,8 @@ def mapping_rule_create(
     location_code: str = "",
     phase: str = "",
     priority: int = 100,
-    actor=None,
-) -> TeamMappingRule:
-    """A rule that gives records naming no team (billing lines, CodeCarbon runs) a team."""
+) -> dict:
+    """A rule's fields, checked: the organisation's team, a known source, something to match."""
     if team.organisation_id != organisation.id:
         raise ApplicationError("Unknown team", status_code=404)
     if source not in MappingSource.values:
@@ -296,18 +291,38 @@ def mapping_rule_create(
     if not key or not value:
         raise ApplicationError("Give what to match (e.g. tag:team) and its value (or *)")
     rule_location_check(organisation=organisation, code=location_code.strip())
+    return {
+        "source": source,
+        "key": key,
+        "value": value,
+        "team": team,
+        "model_name": model_name.strip(),
+        "location_code": location_code.strip(),
+        "phase": phase,
+        "priority": priority,
+    }
+
+
+def mapping_rule_create(*, organisation: Organisation, actor=None, **fields) -> TeamMappingRule:
+    """A rule that gives records naming no team (billing lines, CodeCarbon runs) a team.
+    `fields`: source, key, value, team, and optionally model_name, location_code, phase,
+    priority (lower wins)."""
     rule = TeamMappingRule.objects.create(
-        organisation=organisation,
-        source=source,
-        key=key,
-        value=value,
-        team=team,
-        model_name=model_name.strip(),
-        location_code=location_code.strip(),
-        phase=phase,
-        priority=priority,
+        organisation=organisation, **_mapping_rule_fields(organisation, **fields)
     )
     _mapping_rule_changed(rule, "mapping_rule.create", actor)
+    return rule
+
+
+@transaction.atomic
+def mapping_rule_update(*, rule: TeamMappingRule, actor=None, **fields) -> TeamMappingRule:
+    """Change a rule (all its fields, as for create). Records already stored keep the team
+    they were given; the rule applies to what arrives from now on."""
+    before = _mapping_rule_summary(rule)
+    for name, value in _mapping_rule_fields(rule.organisation, **fields).items():
+        setattr(rule, name, value)
+    rule.save()
+    _mapping_rule_changed(rule, "mapping_rule.update", actor, before=before)
     return rule
 
 
@@ -316,16 +331,20 @@ def mapping_rule_delete(*, rule: TeamMappingRule, actor=None) -> None:
     rule.delete()
 
 
-def _mapping_rule_changed(rule: TeamMappingRule, action: str, actor) -> None:
+def _mapping_rule_summary(rule: TeamMappingRule) -> dict:
+    return {
+        "source": rule.source,
+        "match": f"{rule.key}={rule.value}",
+        "team": rule.team.slug,
+        "priority": rule.priority,
+    }
+
+
+def _mapping_rule_changed(rule: TeamMappingRule, action: str, actor, **details) -> None:
     audit_record(
         organisation=rule.organisation,
         action=action,
         target=rule,
         actor=actor,
-        details={
-            "source": rule.source,
-            "match": f"{rule.key}={rule.value}",
-            "team": rule.team.slug,
-            "priority": rule.priority,
-        },
+        details={**_mapping_rule_summary(rule), **details},
     )

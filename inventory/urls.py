@@ -16,6 +16,8 @@ from inventory.settings_apis import (
     FacilityListApi,
     InstrumentDetailApi,
     InstrumentListApi,
+    MappingRuleDetailApi,
+    MappingRuleListApi,
     OverrideDetailApi,
     OverrideListApi,
 )
@@ -44,6 +46,8 @@ urlpatterns = [
     path("instruments/<int:pk>/", InstrumentDetailApi.as_view(), name="instrument-detail"),
     path("factor-overrides/", OverrideListApi.as_view(), name="override-list"),
     path("factor-overrides/<int:pk>/", OverrideDetailApi.as_view(), name="override-detail"),
+    path("mapping-rules/", MappingRuleListApi.as_view(), name="mapping-rule-list"),
+    path("mapping-rules/<int:pk>/", MappingRuleDetailApi.as_view(), name="mapping-rule-detail"),
     path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
     path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
 ]

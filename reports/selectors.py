@@ -657,8 +657,11 @@ def _hash_value(value) -> str:
     return "" if value is None else repr(value) if isinstance(value, float) else str(value)
 
 
-def quarter_inputs(*, organisation_id: int, start: date, end: date) -> QuarterInputs:
-    """Count, hash and lineage of an organisation's records of [start, end).
+def quarter_inputs(
+    *, organisation_id: int, start: date, end: date, up_to: dict[str, int] | None = None
+) -> QuarterInputs:
+    """Count, hash and lineage of an organisation's records of [start, end) (only those at or
+    below the `up_to` record ids, a lock's cut-off, when given).
 
     content_hash = SHA-256 over one line per record, workload records ("W") then cloud usage
     records ("C"), each sorted by external_id: kind|external_id|content_hash|status|it_kwh|
@@ -681,9 +684,7 @@ def quarter_inputs(*, organisation_id: int, start: date, end: date) -> QuarterIn
         ("C", CloudUsageRecord, ("power_model_id", "coefficient_id")),
     ):
         rows = (
-            model.objects.filter(
-                organisation_id=organisation_id, activity_date__gte=start, activity_date__lt=end
-            )
+            _records_of(model, organisation_id, start, end, up_to)
             .order_by("external_id")
             .values_list(*_HASHED_FIELDS, *extra, "batch_id")
         )
@@ -965,6 +966,26 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
 
 
 _RECORD_MODELS = {"workload": WorkloadRecord, "cloud": CloudUsageRecord}
+
+
+def _records_of(model, organisation_id: int, start: date, end: date, up_to: dict | None):
+    records = model.objects.filter(
+        organisation_id=organisation_id, activity_date__gte=start, activity_date__lt=end
+    )
+    if up_to is not None:
+        kind = next(k for k, m in _RECORD_MODELS.items() if m is model)
+        records = records.filter(id__lte=up_to[kind])
+    return records
+
+
+def pending_records(*, organisation_id: int, start: date, end: date, up_to: dict[str, int]) -> int:
+    """Records of [start, end) at or below the `up_to` record ids still waiting to be computed."""
+    return sum(
+        _records_of(model, organisation_id, start, end, up_to)
+        .filter(status=ComputeStatus.PENDING)
+        .count()
+        for model in _RECORD_MODELS.values()
+    )
 
 
 def last_record_ids() -> dict[str, int]:

@@ -14,7 +14,8 @@ from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
 from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.pipeline import market_allocations_rebuild
-from inventory.pipeline.sql import organisation_lock
+from inventory.pipeline.compute import window_compute
+from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
 from reports import periods
 from reports.models import ReportExport, ReportVersion, restating
 from reports.pdf import render_report_pdf
@@ -22,6 +23,7 @@ from reports.selectors import (
     BREAKDOWNS,
     audit_document,
     last_record_ids,
+    pending_records,
     quarter_factor_rows,
     quarter_inputs,
     report_versions,
@@ -33,6 +35,9 @@ logger = logging.getLogger(__name__)
 _EXPORT_FINISHED = (ReportExport.Status.DONE, ReportExport.Status.FAILED)
 
 _COMPARED = ("record_count", "mwh", "location_t", "market_t")
+# Rounds of computing a quarter's pending records up to a lock's cut-off (_quarter_cut_off):
+# only records whose storing transaction was still open at the cut-off are left for the next.
+CUT_OFF_ROUNDS = 5
 
 
 def _require_whole_organisation(principal: Principal, access: str) -> None:
@@ -74,13 +79,51 @@ def report_differences(old: dict, new: dict) -> dict:
     return {"totals": totals, "lines": lines}
 
 
-def _snapshot(principal: Principal, year: int, quarter: int) -> dict:
-    """Everything a version stores, read live; refuses a quarter that is not ready."""
+def _months(quarter: periods.Period) -> list[date]:
+    first = quarter.start
+    return [date(first.year, month, 1) for month in range(first.month, first.month + 3)]
+
+
+def _quarter_cut_off(organisation_id: int, period: periods.Period) -> dict[str, int]:
+    """Cut the quarter off at the records stored by now, and compute those here: a steady
+    trickle of new records can never keep a lock waiting.
+
+    The quarter's windows are taken first, for the rest of the transaction, in month order and
+    before the organisation lock (the pipeline's order, so no wait can form a cycle): from then
+    on no worker computes them, so every record computed so far is at or below the last record
+    ids read next, the cut-off. The records up to it still pending are computed here; those
+    above it stay pending (late records, found by records_after, for a restatement). A record
+    whose id was drawn before the cut-off but stored after it is taken by another round.
+    """
+    months = _months(period)
+    for month in months:
+        window_lock(organisation_id, month, wait=True)
+    cut_off = last_record_ids()
+    for _ in range(CUT_OFF_ROUNDS):
+        for month in months:
+            window_compute(organisation_id, month, up_to=cut_off)
+        pending = pending_records(
+            organisation_id=organisation_id, start=period.start, end=period.end, up_to=cut_off
+        )
+        if not pending:
+            durable_commit()  # the windows' compute commits lazily; a lock must not
+            return cut_off
+    raise ApplicationError(
+        f"{pending} records of {period.label} stored before the lock are still being "
+        "written; try again in a minute",
+        status_code=409,
+    )
+
+
+def _snapshot(principal: Principal, year: int, quarter: int, cut_off: dict[str, int]) -> dict:
+    """Everything a version stores, read live up to the `cut_off` record ids; refuses a
+    quarter that is not ready."""
     period = periods.quarter(year, quarter)
     organisation_id = principal.organisation.id
-    # Before reading the inputs: whatever is stored from now on has a higher id.
-    last_ids = last_record_ids()
-    inputs = quarter_inputs(organisation_id=organisation_id, start=period.start, end=period.end)
+    last_ids = cut_off  # a record with a higher id is a late one
+    inputs = quarter_inputs(
+        organisation_id=organisation_id, start=period.start, end=period.end, up_to=cut_off
+    )
     if inputs.pending_count:
         raise ApplicationError(
             f"{inputs.pending_count} records of {period.label} are still waiting to be "
@@ -145,6 +188,14 @@ def _require_reason_for_early_lock(year: int, quarter: int, reason: str) -> None
     )
 
 
+def _take_turns(organisation: Organisation) -> None:
+    """Locks and restatements of one organisation take turns. FOR NO KEY UPDATE: a row that
+    references the organisation (a batch, a rollup) may still be written meanwhile; FOR
+    UPDATE would stop ingestion and deadlock with a worker inside a window the lock waits for.
+    """
+    Organisation.objects.select_for_update(no_key=True).filter(pk=organisation.pk).first()
+
+
 @transaction.atomic
 def report_lock(
     *, principal: Principal, year: int, quarter: int, reason: str = "", user=None
@@ -156,17 +207,18 @@ def report_lock(
     _require_whole_organisation(principal, Access.LOCK)
     reason = (reason or "").strip()
     _require_reason_for_early_lock(year, quarter, reason)
-    # Locks and restatements of one organisation take turns; and, as a restatement does, the
-    # lock reads its counts and figures while no rollup rebuild or market allocation of the
-    # organisation is half-way (those hold the organisation lock until they commit).
-    Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
-    organisation_lock(principal.organisation.id)
+    _take_turns(principal.organisation)
     if report_versions(principal=principal, year=year, quarter=quarter):
         raise ApplicationError(
             f"{year} Q{quarter} is already locked; make a restatement with a reason to change it",
             status_code=409,
         )
-    snapshot = _snapshot(principal, year, quarter)
+    cut_off = _quarter_cut_off(principal.organisation.id, periods.quarter(year, quarter))
+    # As a restatement does, the lock reads its counts and figures while no rollup rebuild or
+    # market allocation of the organisation is half-way: those hold the organisation lock
+    # (taken after the quarter's windows, the pipeline's order) until they commit.
+    organisation_lock(principal.organisation.id)
+    snapshot = _snapshot(principal, year, quarter, cut_off)
     version = _create_version(
         principal, user, year=year, quarter=quarter, version=1, reason=reason, **snapshot
     )
@@ -196,8 +248,7 @@ def _market_recompute(organisation_id: int, year: int, quarter: int) -> None:
     The pipeline leaves locked quarters alone; a restatement is the one moment it may redo
     one, so the quarter is unlocked for this call only (reports.models.restating).
     """
-    period = periods.quarter(year, quarter)
-    months = [date(year, month, 1) for month in range(period.start.month, period.start.month + 3)]
+    months = _months(periods.quarter(year, quarter))
     token = restating.set((organisation_id, year, quarter))
     try:
         organisation_lock(organisation_id)
@@ -221,13 +272,14 @@ def report_restate(
             "A restatement needs a reason",
             errors=[{"field": "reason", "message": "This field may not be blank."}],
         )
-    Organisation.objects.select_for_update().filter(pk=principal.organisation.pk).first()
+    _take_turns(principal.organisation)
     versions = report_versions(principal=principal, year=year, quarter=quarter)
     if not versions:
         raise ApplicationError(f"{year} Q{quarter} is not locked; lock it first", status_code=409)
     latest = versions[-1]
+    cut_off = _quarter_cut_off(principal.organisation.id, periods.quarter(year, quarter))
     _market_recompute(principal.organisation.id, year, quarter)
-    snapshot = _snapshot(principal, year, quarter)
+    snapshot = _snapshot(principal, year, quarter, cut_off)
     differences = report_differences(latest.report, snapshot["report"])
     if snapshot["content_hash"] == latest.content_hash and not any(
         _changed(d) for d in differences["totals"].values()

@@ -48,16 +48,23 @@ class Tenant:
         client.force_login(self.members[role].user)
         return client
 
-    def token_client(self, scopes=("ingest", "read"), team: str | None = None) -> APIClient:
+    def token_client(
+        self, scopes=("ingest", "read"), team: str | None = None, created_by=None
+    ) -> APIClient:
         _, key = api_token_create(
             organisation=self.organisation,
             name="test",
             scopes=scopes,
             team=self.teams[team] if team else None,
+            created_by=created_by,
         )
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
         return client
+
+    def manage_client(self, scopes=("manage", "read")) -> APIClient:
+        """A token the admin created with the manage scope."""
+        return self.token_client(scopes, created_by=self.members[Role.ADMIN].user)
 
 
 def make_tenant(slug: str) -> Tenant:

@@ -151,9 +151,11 @@ def window_compute(
     wait: bool = True,
     batch_id: int | None = None,
     recalculation_job_id: int | None = None,
+    up_to: dict[str, int] | None = None,
 ) -> ComputeResult | None:
-    """Compute one window's pending records (only a batch's or a job's, if given); None when
-    wait is False and another worker holds the window."""
+    """Compute one window's pending records (only a batch's or a job's, if given; only those
+    at or below the `up_to` record ids, {"workload": id, "cloud": id}, a report lock's
+    cut-off, if given); None when wait is False and another worker holds the window."""
     only, only_w, only_params = _only(batch_id, recalculation_job_id)
     with transaction.atomic():
         if not window_lock(organisation_id, month, wait=wait):
@@ -169,11 +171,16 @@ def window_compute(
             if month + timedelta(days=n) not in rolled_up
         ]
         counts: dict[tuple[date, str], int] = defaultdict(int)
-        for module in (workloads, cloud):
+        for kind, module in (("workload", workloads), ("cloud", cloud)):
             ctes = module.CTES.replace("/*only*/", only)
-            update = module.UPDATE.replace("/*only_w*/", only_w)
+            bound = " AND w.id <= %(up_to)s" if up_to else ""
+            update = module.UPDATE.replace("/*only_w*/", only_w + bound)
             computed = run_compute_update(
-                ctes, update, params, rollup_select=module.ROLLUP_SELECT, fresh_days=fresh
+                ctes,
+                update,
+                {**params, "up_to": up_to[kind]} if up_to else params,
+                rollup_select=module.ROLLUP_SELECT,
+                fresh_days=fresh,
             )
             for key, count in computed.items():
                 counts[key] += count

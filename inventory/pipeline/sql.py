@@ -157,6 +157,14 @@ def window_lock(organisation_id: int, month: date, *, wait: bool) -> bool:
     return True if wait else bool(acquired)
 
 
+def durable_commit() -> None:
+    """Undo window_lock's synchronous_commit = off for the rest of this transaction: it also
+    writes what must not be lost on a crash (a locked report)."""
+    if is_postgres():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit = on")
+
+
 def organisation_lock(organisation_id: int) -> None:
     """Serialise rollup rebuilds and the market allocation of one organisation.
 

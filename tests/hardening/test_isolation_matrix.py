@@ -64,7 +64,7 @@ def _access_of(caller: Caller) -> frozenset[str]:
     if caller.role:
         return ROLE_ACCESS[caller.role]
     if caller.is_token:
-        return frozenset(SCOPE_ACCESS[scope] for scope in TOKEN_SCOPES[caller.scope])
+        return frozenset().union(*(SCOPE_ACCESS[scope] for scope in TOKEN_SCOPES[caller.scope]))
     return frozenset()
 
 
@@ -182,6 +182,10 @@ def _emissions_data(world: World, caller: Caller) -> dict:
 
 def _own_key(world: World, caller: Caller) -> dict:
     return {"key": world.key(caller) or "gai_000000000000_not-a-token"}
+
+
+def _research_team(world: World, caller: Caller) -> dict:
+    return {"pk": world.same.tenant.teams["research"].pk}
 
 
 def _form(**values) -> Callable[[World, Caller], dict]:
@@ -400,10 +404,79 @@ EXPECTATIONS: dict[str, Row] = {
     "override-detail": Row(
         {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
     ),
+    "mapping-rule-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(source="aws", key="account", value="1", team="serving"))},
+    ),
+    # The rule is research's: team-limited callers ("serving") do not see it.
+    "mapping-rule-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND)),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        },
+        {"PATCH": Call(data=_form(priority=5))},
+    ),
+    # The team "research" (team-limited callers have "serving"); it has records, so deleting
+    # it is refused (409).
+    "team-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(name="Platform"))},
+    ),
+    "team-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND)),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 409, object_url=True),
+        },
+        {
+            method: Call(url=_research_team, data=_form(name="Research 2") if data else None)
+            for method, data in (("GET", False), ("PATCH", True), ("DELETE", False))
+        },
+    ),
+    # Team-limited callers see no members (as on the teams page).
+    "member-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {
+            "POST": Call(
+                data=lambda w, c: {
+                    "username": f"api-{c.org}-{c.kind}".replace(":", "-"),
+                    "password": "a-long-enough-passphrase-42",
+                    "role": "auditor",
+                }
+            )
+        },
+    ),
+    "member-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND)),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        },
+        {"PATCH": Call(data=_form(role="esg_officer"))},
+    ),
+    "token-list": Row(
+        {"GET": api(MANAGE, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(name="ci", scopes=["ingest"]))},
+    ),
+    "token-detail": Row(
+        {"GET": api(MANAGE, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+    ),
     "import-create": Row({"POST": api(INGEST, 202)}, {"POST": Call(data=_csv_upload, format=FORM)}),
-    # The job the URL names is an upload of the whole organisation.
+    # The job the URL names is an upload of the whole organisation: team-limited callers do
+    # not see it, and an ingest-only token reads only the imports it uploaded itself.
     "import-detail": Row(
-        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))}
+        {
+            "GET": api(
+                READ,
+                200,
+                object_url=True,
+                overrides={
+                    **team_limited(NOT_FOUND, orgs=(SAME,)),
+                    **{f"{org}:token:ingest": NOT_FOUND for org in (SAME, OTHER)},
+                },
+            )
+        }
     ),
     # CodeCarbon's clients authenticate with a token only (no session, no cookies). The
     # organisation's rule sends every run to "research", but a token limited to "serving"
@@ -478,6 +551,9 @@ PK_OBJECTS = {
     "instrument-detail": "instrument",
     "override-detail": "override",
     "recalculation-detail": "recalculation",
+    "mapping-rule-detail": "mapping_rule",
+    "member-detail": "member",
+    "token-detail": "token",
     "report-version": "report_version",
     "report-export": "report_export",
     "report-export-pdf": "report_export",

@@ -37,7 +37,12 @@ from tests.conftest import Tenant, make_tenant, workload
 
 ROLES = tuple(Role.values)  # admin, esg_officer, engineer, auditor
 # Token kinds and their scopes; "team" is limited to the team "serving".
-TOKEN_SCOPES = {"ingest": ["ingest"], "read": ["read"], "team": ["ingest", "read"]}
+TOKEN_SCOPES = {
+    "ingest": ["ingest"],
+    "read": ["read"],
+    "manage": ["manage"],
+    "team": ["ingest", "read"],
+}
 LIMITED_TEAM = "serving"
 RESEARCH_ONLY = "research-only"  # in every name of the other team's objects
 # Who calls: each role of a session user, each token scope, and nobody.

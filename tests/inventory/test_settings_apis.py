@@ -6,10 +6,19 @@ from datetime import date
 
 import pytest
 
+from accounts.audit import audit_event_list
 from accounts.principal import principal_for_membership
-from inventory.models import FactorOverride, Location, MarketAllocation, WorkloadRecord
+from inventory.ingestion.mapping import mapping_rules, match_rule
+from inventory.models import (
+    FactorOverride,
+    Location,
+    MarketAllocation,
+    TeamMappingRule,
+    WorkloadRecord,
+)
 from inventory.pipeline import records_compute
 from reports.services import report_lock
+from tests.hardening.test_isolation_matrix import INSTRUMENT, OVERRIDE
 from tests.inventory.test_pipeline import stored_workload
 from tests.inventory.test_recalculation import fresh
 
@@ -275,3 +284,101 @@ def test_the_data_page_shows_a_recalculations_progress(
     assert "PUE of lab-paris is now 1.3" in page
     assert "3 / 3" in page
     assert 'value="1.0000"' in page
+
+
+class TestMappingRules:
+    """The billing / CodeCarbon team mapping rules over the API (the manage scope writes them)."""
+
+    @pytest.fixture
+    def manager(self, tenant):
+        return tenant.manage_client()
+
+    RULE = {"source": "aws", "key": "account", "value": "123456789012", "team": "research"}
+
+    def team_for(self, tenant, account: str) -> str | None:
+        principal = principal_for_membership(tenant.members["admin"])
+        rule = match_rule(mapping_rules(principal=principal, source="aws"), {"account": account})
+        return rule.team.slug if rule else None
+
+    def test_a_rule_added_changed_and_deleted_over_the_api_decides_the_team(self, tenant, manager):
+        created = manager.post("/api/v1/mapping-rules/", self.RULE, format="json")
+        assert created.status_code == 201, created.content
+        body = created.json()
+        assert (body["team"], body["priority"], body["phase"]) == ("research", 100, "")
+        assert self.team_for(tenant, "123456789012") == "research"
+        # A catch-all of lower priority number wins over it once changed to priority 10.
+        catch_all = manager.post(
+            "/api/v1/mapping-rules/", {**self.RULE, "value": "*", "team": "serving"}
+        ).json()
+        assert self.team_for(tenant, "123456789012") == "research"  # same priority: older wins
+        changed = manager.patch(
+            f"/api/v1/mapping-rules/{catch_all['id']}/", {"priority": 10}, format="json"
+        )
+        assert (changed.status_code, changed.json()["value"]) == (200, "*")
+        assert self.team_for(tenant, "123456789012") == "serving"
+        assert manager.delete(f"/api/v1/mapping-rules/{catch_all['id']}/").status_code == 204
+        assert self.team_for(tenant, "123456789012") == "research"
+        actions = [e.action for e in audit_event_list(organisation=tenant.organisation)]
+        assert actions[:4] == [
+            "mapping_rule.delete",
+            "mapping_rule.update",
+            "mapping_rule.create",
+            "mapping_rule.create",
+        ]
+        update = audit_event_list(organisation=tenant.organisation, action="mapping_rule.update")
+        assert (update.get().details["before"]["priority"], update.get().details["priority"]) == (
+            100,
+            10,
+        )
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"team": "nope"}, {"source": "oracle"}, {"key": ""}, {"value": "  "}, {"phase": "x"}],
+    )
+    def test_bad_rules_are_refused(self, tenant, manager, change):
+        response = manager.post("/api/v1/mapping-rules/", {**self.RULE, **change}, format="json")
+        assert response.status_code == 400, change
+        assert not TeamMappingRule.objects.exists()
+
+    def test_members_read_rules_and_only_manage_writes_them(self, tenant, manager):
+        manager.post("/api/v1/mapping-rules/", self.RULE, format="json")
+        listed = tenant.client_for("auditor").get("/api/v1/mapping-rules/").json()
+        assert [r["value"] for r in listed] == ["123456789012"]
+        # The engineer is limited to "serving": research's rule is not theirs to read.
+        assert tenant.client_for("engineer").get("/api/v1/mapping-rules/").json() == []
+        refused = tenant.client_for("esg_officer").post("/api/v1/mapping-rules/", self.RULE)
+        assert refused.status_code == 403
+        assert TeamMappingRule.objects.count() == 1
+
+    def test_another_organisations_rules_and_teams_are_not_found(self, tenant, outsider, manager):
+        theirs = TeamMappingRule.objects.create(
+            organisation=outsider.organisation,
+            source="aws",
+            key="account",
+            value="999",
+            team=outsider.teams["research"],
+        )
+        url = f"/api/v1/mapping-rules/{theirs.pk}/"
+        assert manager.get(url).status_code == 404
+        assert manager.patch(url, {"priority": 1}, format="json").status_code == 404
+        assert manager.delete(url).status_code == 404
+        theirs.refresh_from_db()
+        assert theirs.priority == 100
+        assert manager.get("/api/v1/mapping-rules/").json() == []
+
+
+class TestManageScopeReachesTheSettings:
+    def test_a_manage_token_adds_a_facility_an_instrument_and_an_override(self, tenant):
+        client = tenant.manage_client(scopes=["manage"])
+        facility = {"code": "dc-2", "kind": "owned", "zone": "FR", "pue": 1.3, "pue_source": "m"}
+        for path, body in (
+            ("/api/v1/facilities/", facility),
+            ("/api/v1/instruments/", INSTRUMENT),
+            ("/api/v1/factor-overrides/", OVERRIDE),
+        ):
+            response = client.post(path, body, format="json")
+            assert response.status_code == 201, (path, response.content)
+        actions = {e.action for e in audit_event_list(organisation=tenant.organisation)}
+        assert {"facility.create", "instrument.create", "override.create"} <= actions
+        # manage writes; reading is the read scope's
+        assert client.get("/api/v1/facilities/").status_code == 403

@@ -119,12 +119,21 @@ class TestLock:
         assert response.status_code == 409
         assert "market-based" in response.json()["message"]
 
-    def test_it_refuses_a_quarter_with_records_waiting_to_be_computed(self, tenant):
+    def test_it_computes_the_quarters_waiting_records_before_locking_them(self, tenant):
         client = seed_quarter(tenant)
+        draft = scope2(client).json()["scope2"]
+        # A record stored before the lock and not computed yet (its worker is behind).
         WorkloadRecord.objects.filter(external_id="jan-train").update(status="pending")
         response = lock(client)
-        assert response.status_code == 409
-        assert "waiting" in response.json()["message"]
+        assert response.status_code == 201, response.content
+        assert response.json()["record_count"] == 4
+        assert WorkloadRecord.objects.get(external_id="jan-train").status == "computed"
+        locked = ReportVersion.objects.get().report["scope2"]
+        # Recomputed as before: 0.216 MWh, the same location-based tonnes.
+        assert (locked["mwh"], locked["location_t"]) == pytest.approx(
+            (draft["mwh"], draft["location_t"])
+        )
+        assert locked["mwh"] == pytest.approx(0.216)
 
     def test_it_refuses_an_empty_quarter_and_names_bad_input(self, tenant):
         client = seed_quarter(tenant)

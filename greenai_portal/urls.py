@@ -7,12 +7,15 @@ from accounts.apis import AuditEventListApi
 from greenai_portal.exception_handler import not_found
 from greenai_portal.health import health
 from reports.dashboard import model_page, overview, team_page
+from reports.records_urls import api_urlpatterns as records_api
+from reports.records_urls import page_urlpatterns as records_pages
 
 api_v1 = [
     path("", include("inventory.urls")),
     path("audit-events/", AuditEventListApi.as_view(), name="audit-events"),
     path("", include("inventory.pipeline.urls")),
     path("", include("reports.urls")),
+    path("", include(records_api)),
 ]
 
 urlpatterns = [
@@ -28,6 +31,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reports/", include("reports.page_urls")),
+    path("records/", include(records_pages)),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

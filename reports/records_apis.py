@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -136,6 +136,7 @@ class RecordListApi(APIView):
     """A page of 100 records, newest first, and the figure of the filter (computed records
     only: what the dashboards and reports show for the same filter)."""
 
+    @extend_schema_serializer(component_name="RecordPage")
     class OutputSerializer(serializers.Serializer):
         kind = serializers.CharField()
         totals = TotalsSerializer(allow_null=True)
@@ -143,6 +144,7 @@ class RecordListApi(APIView):
         next_cursor = serializers.CharField(allow_null=True)
 
     @extend_schema(
+        operation_id="records_list",
         parameters=_FILTER_PARAMETERS,
         responses={200: OutputSerializer, **error_responses(400, 404)},
     )
@@ -179,6 +181,7 @@ class RecordDetailApi(APIView):
     sources), each intermediate figure and the result. Another team's or organisation's
     record is 404."""
 
+    @extend_schema_serializer(component_name="RecordDetail")
     class OutputSerializer(serializers.Serializer):
         kind = serializers.CharField()
         record = RecordRowSerializer()
@@ -192,7 +195,9 @@ class RecordDetailApi(APIView):
         compute_error = serializers.CharField(source="record.compute_error")
         batch_url = serializers.CharField()
 
-    @extend_schema(responses={200: OutputSerializer, **error_responses(404)})
+    @extend_schema(
+        operation_id="record_retrieve", responses={200: OutputSerializer, **error_responses(404)}
+    )
     def get(self, request, kind: str, pk: int):
         detail = record_detail(principal=request.principal, kind=kind, record_id=pk)
         if detail is None:
@@ -208,6 +213,7 @@ class RecordBatchApi(APIView):
     """A batch: when it arrived, how (source, token name, user), what it held; its records
     are `GET records/<kind>/?batch=<id>&status=all`."""
 
+    @extend_schema_serializer(component_name="RecordBatch")
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField(source="batch.id")
         source = serializers.CharField(source="batch.source")
@@ -219,7 +225,10 @@ class RecordBatchApi(APIView):
         duplicates = serializers.IntegerField(source="batch.duplicates")
         visible_records = serializers.DictField(child=serializers.IntegerField())
 
-    @extend_schema(responses={200: OutputSerializer, **error_responses(404)})
+    @extend_schema(
+        operation_id="record_batch_retrieve",
+        responses={200: OutputSerializer, **error_responses(404)},
+    )
     def get(self, request, pk: int):
         summary = batch_summary(principal=request.principal, batch_id=pk)
         if summary is None:

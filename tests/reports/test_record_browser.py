@@ -2,7 +2,9 @@
 batch says when and how it arrived; teams and tenants are respected; CSV streams safely."""
 
 import csv
+import html
 import io
+import re
 from datetime import date
 
 import pytest
@@ -81,9 +83,10 @@ class TestRecordList:
             page = record_page(principal=principal, filters=filters, before=cursor, size=2)
             seen += [(r.activity_date, r.id) for r in page.records]
             cursor = page.next_cursor
-        assert cursor is None or not record_page(
-            principal=principal, filters=filters, before=cursor, size=2
-        ).records
+        assert (
+            cursor is None
+            or not record_page(principal=principal, filters=filters, before=cursor, size=2).records
+        )
         assert len(seen) == len(set(seen)) == 6
         assert seen == sorted(seen, reverse=True)
         # March (jobs 2 and 5) first, January (jobs 0 and 3) last.
@@ -231,16 +234,68 @@ class TestCsv:
 
     def test_labels_that_look_like_formulas_stay_text(self, tenant):
         seed(tenant)
-        AiModel.objects.filter(name="atlas-7b").update(name="=HYPERLINK(\"http://x\")")
+        AiModel.objects.filter(name="atlas-7b").update(name='=HYPERLINK("http://x")')
         response = tenant.client_for("admin").get(f"/records/csv/?{Q1}")
         rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
-        assert {r["model"] for r in rows} == {"atlas-chat", "'=HYPERLINK(\"http://x\")"}
+        assert {r["model"] for r in rows} == {"atlas-chat", '\'=HYPERLINK("http://x")'}
 
     def test_an_engineers_csv_holds_only_their_teams(self, tenant):
         seed(tenant)
         response = tenant.client_for("engineer").get(f"/records/csv/?{Q1}")
         rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
         assert {r["team"] for r in rows} == {"Serving"}
+
+
+def record_links(page: str, table_id: str) -> dict[str, str]:
+    """{line label: the record browser link of its records cell} of a breakdown table."""
+    table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S).group(0)
+    links = {}
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        label = re.sub(r"<[^>]+>", "", re.search(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S).group(1))
+        link = re.search(r'href="(/records/\?[^"]*)"', row)
+        if link:
+            links[label.strip()] = html.unescape(link.group(1)).split("?", 1)[1]
+    return links
+
+
+@pytest.mark.django_db
+class TestDrillDown:
+    def test_an_overview_team_line_opens_the_records_that_sum_to_it(self, tenant):
+        seed(tenant)
+        client = tenant.client_for("auditor")
+        links = record_links(client.get(f"/?{Q1}").content.decode(), "teams-table")
+        research = team_id(tenant, "research")
+        assert links["Research"] == f"{Q1}&team={research}"
+        records = listed(client, links["Serving"])
+        # Serving: jobs 4 and 5, 2 × 2.4 kg = 4.8 kg, the line's 0.0048 t.
+        assert sum(r["location_kg"] for r in records) == pytest.approx(4.8)
+
+    def test_model_and_location_lines_of_the_team_page_carry_the_team(self, tenant):
+        seed(tenant)
+        client = tenant.client_for("admin")
+        page = client.get(f"/teams/research/?{Q1}").content.decode()
+        research = team_id(tenant, "research")
+        models = record_links(page, "models-table")
+        # Research × atlas-7b: jobs 1 and 3 = 2 × 2.4 kg.
+        records = listed(client, models["atlas-7b"])
+        assert f"team={research}" in models["atlas-7b"]
+        assert sum(r["location_kg"] for r in records) == pytest.approx(4.8)
+        locations = record_links(page, "locations-table")
+        assert sum(r["location_kg"] for r in listed(client, locations["lab-paris (FR)"])) == (
+            pytest.approx(9.6)
+        )
+
+    def test_scope2_report_lines_open_their_records(self, tenant):
+        seed(tenant)
+        client = tenant.client_for("esg_officer")
+        page = client.get("/reports/2026/Q1/").content.decode()
+        teams = record_links(page, "by-team")
+        assert teams["Research"] == f"{Q1}&team={team_id(tenant, 'research')}&scope=scope2"
+        tiers = record_links(page, "by-tier")
+        # Every job gives its average power: 6 metered records × 2.4 kg = 14.4 kg.
+        records = listed(client, tiers["Metered power"])
+        assert len(records) == 6
+        assert sum(r["location_kg"] for r in records) == pytest.approx(14.4)
 
 
 def test_a_cursor_reads_back_what_it_wrote():

@@ -156,9 +156,12 @@ def record_page(
     """One page of the filtered records, newest first, starting after `before`."""
     rows = records_filtered(principal=principal, filters=filters)
     if before is not None:
+        # The plain bound on the day lets the index range start at the cursor; the OR alone
+        # would scan from the newest record on.
         rows = rows.filter(
             Q(activity_date__lt=before.activity_date)
-            | Q(activity_date=before.activity_date, id__lt=before.id)
+            | Q(activity_date=before.activity_date, id__lt=before.id),
+            activity_date__lte=before.activity_date,
         )
     records = list(_newest_first(rows).select_related("team", "ai_model", "location")[: size + 1])
     more = len(records) > size

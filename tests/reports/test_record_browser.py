@@ -250,7 +250,7 @@ def record_links(page: str, table_id: str) -> dict[str, str]:
     """{line label: the record browser link of its records cell} of a breakdown table."""
     table = re.search(rf'<table[^>]*id="{table_id}".*?</table>', page, re.S).group(0)
     links = {}
-    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S):
         label = re.sub(r"<[^>]+>", "", re.search(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S).group(1))
         link = re.search(r'href="(/records/\?[^"]*)"', row)
         if link:
@@ -296,6 +296,19 @@ class TestDrillDown:
         records = listed(client, tiers["Metered power"])
         assert len(records) == 6
         assert sum(r["location_kg"] for r in records) == pytest.approx(14.4)
+
+    def test_the_data_pages_tier_and_batch_lines_open_their_records(self, tenant):
+        seed(tenant)
+        client = tenant.client_for("auditor")
+        page = client.get(f"/data/?{Q1}").content.decode()
+        tiers = record_links(page, "quality")
+        assert tiers["Metered power"] == f"{Q1}&tier=metered"
+        # All 6 jobs are metered: 6 × 2.4 kg.
+        assert sum(r["location_kg"] for r in listed(client, tiers["Metered power"])) == (
+            pytest.approx(14.4)
+        )
+        batch = IngestBatch.objects.get(organisation=tenant.organisation)
+        assert f'href="/records/batches/{batch.id}/?status=all"' in page
 
 
 def test_a_cursor_reads_back_what_it_wrote():

@@ -1,6 +1,7 @@
 """Record browser API: the records behind a figure (keyset pages), one record with its
 lineage, a batch. GET only; an engineer limited to teams reads those teams' records only."""
 
+import re
 from dataclasses import replace
 
 from django.http import Http404
@@ -26,6 +27,7 @@ from reports.records_selectors import (
 )
 
 STATUSES = [*ComputeStatus.values, ALL_STATUSES]
+LOCKED_VERSION = re.compile(r"^([0-9]{4})-Q([1-4])-v([1-9][0-9]{0,3})$")  # 2026-Q1-v1
 
 
 class RecordFilterSerializer(serializers.Serializer):
@@ -45,6 +47,11 @@ class RecordFilterSerializer(serializers.Serializer):
     phase = serializers.ChoiceField(choices=Phase.values, required=False)
     status = serializers.ChoiceField(choices=STATUSES, default=ComputeStatus.COMPUTED)
     batch = serializers.IntegerField(min_value=1, required=False)
+    locked = serializers.RegexField(
+        LOCKED_VERSION,
+        required=False,
+        help_text="e.g. 2026-Q1-v1: only the records that locked report version holds",
+    )
     before = serializers.CharField(
         required=False, help_text="the cursor of the previous page (next_cursor)"
     )
@@ -54,6 +61,10 @@ class RecordFilterSerializer(serializers.Serializer):
             return Cursor.parse(value)
         except ValueError as exc:
             raise serializers.ValidationError("Not a cursor from this API") from exc
+
+    def validate_locked(self, value: str) -> tuple[int, int, int]:
+        year, quarter, version = LOCKED_VERSION.match(value).groups()
+        return int(year), int(quarter), int(version)
 
     def validate(self, attrs):
         if attrs.get("start") and attrs.get("end") and attrs["end"] <= attrs["start"]:
@@ -77,6 +88,7 @@ def record_filters(query, *, kind: str, **fixed) -> tuple[RecordFilters, Cursor 
         phase=values.get("phase"),
         status=values["status"],
         batch_id=values.get("batch"),
+        locked=values.get("locked"),
     )
     return replace(filters, **fixed), values.get("before")
 
@@ -128,6 +140,7 @@ _FILTER_PARAMETERS = [
     OpenApiParameter("phase", str, enum=Phase.values),
     OpenApiParameter("status", str, enum=STATUSES, default=ComputeStatus.COMPUTED),
     OpenApiParameter("batch", int),
+    OpenApiParameter("locked", str, description="a locked report version, e.g. 2026-Q1-v1"),
     OpenApiParameter("before", str, description="next_cursor of the previous page"),
 ]
 

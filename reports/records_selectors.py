@@ -26,6 +26,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.services import CLOUD_USAGE_CONTENT_FIELDS, WORKLOAD_CONTENT_FIELDS
+from reports.models import ReportVersion
 from reports.selectors import Sums
 
 PAGE_SIZE = 100
@@ -54,6 +55,8 @@ class RecordFilters:
     phase: str | None = None
     status: str = ComputeStatus.COMPUTED
     batch_id: int | None = None
+    # (year, quarter, version): only the records that locked report version holds.
+    locked: tuple[int, int, int] | None = None
 
     @property
     def model_class(self) -> type[WorkloadRecord] | type[CloudUsageRecord]:
@@ -129,12 +132,35 @@ def _shared_conditions(filters: RecordFilters, day: str) -> Q:
     return given & _model_condition(filters.model, "ai_model_id")
 
 
+LOCK_KINDS = {"workloads": "workload", "cloud-usage": "cloud"}  # ReportVersion lineage keys
+
+
+def _held_by_lock(principal: Principal, filters: RecordFilters) -> Q | None:
+    """The records a locked version holds: those stored before it was locked (the record ids
+    it kept; versions locked before those were kept compare created_at). None when the
+    version does not exist or is not the principal's to see (a locked version covers the
+    whole organisation)."""
+    if filters.locked is None:
+        return Q()
+    year, quarter, number = filters.locked
+    version = ReportVersion.objects.filter(
+        organisation=principal.organisation, year=year, quarter=quarter, version=number
+    ).first()
+    if version is None or principal.team_ids is not None:
+        return None
+    last_ids = (version.lineage or {}).get("last_record_ids")
+    if last_ids:
+        return Q(id__lte=last_ids[LOCK_KINDS[filters.kind]])
+    return Q(created_at__lte=version.locked_at)
+
+
 def records_filtered(*, principal: Principal, filters: RecordFilters) -> QuerySet:
     rows = records_visible(principal=principal, kind=filters.kind)
     phase = _phase_condition(filters)
-    if phase is None:
+    held = _held_by_lock(principal, filters)
+    if phase is None or held is None:
         return rows.none()
-    rows = rows.filter(phase, _shared_conditions(filters, "activity_date"))
+    rows = rows.filter(phase, held, _shared_conditions(filters, "activity_date"))
     if filters.batch_id:
         rows = rows.filter(batch_id=filters.batch_id)
     if filters.status != ALL_STATUSES:
@@ -211,10 +237,10 @@ def _record_totals(principal: Principal, filters: RecordFilters) -> Sums:
 
 def record_totals(*, principal: Principal, filters: RecordFilters) -> Sums | None:
     """The computed records' energy and location-based kg under this filter: the figure the
-    dashboards and reports show for it (from the same rollups). A batch's come from its own
-    records (its index bounds them); with pending or failed records asked for, None: those
-    have no figures."""
-    if filters.batch_id:
+    dashboards and reports show for it (from the same rollups). A batch's, and a locked
+    version's (rollups also hold records that arrived after the lock), come from the records
+    themselves; with pending or failed records asked for, None: those have no figures."""
+    if filters.batch_id or filters.locked:
         return _record_totals(principal, filters)
     if filters.status != ComputeStatus.COMPUTED:
         return None

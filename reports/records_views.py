@@ -33,7 +33,7 @@ from reports.records_selectors import (
 
 KIND_LABELS = {"workloads": "Workload records", "cloud-usage": "Cloud usage records"}
 # Query names of the filters a link may carry, as RecordFilterSerializer reads them.
-LINK_FILTERS = ("team", "model", "location", "scope", "tier", "phase", "status", "batch")
+LINK_FILTERS = ("team", "model", "location", "scope", "tier", "phase", "status", "batch", "locked")
 
 
 def record_browser_url(
@@ -45,6 +45,11 @@ def record_browser_url(
     params.update({name: filters.get(name) for name in LINK_FILTERS})
     query = urlencode({k: v for k, v in params.items() if v not in (None, "")})
     return reverse("records") + (f"?{query}" if query else "")
+
+
+def _locked_text(filters: RecordFilters) -> str | None:
+    """The `locked` filter as a query value (2026-Q1-v1)."""
+    return "{}-Q{}-v{}".format(*filters.locked) if filters.locked else None
 
 
 def _query(filters: RecordFilters, **changes) -> str:
@@ -61,6 +66,7 @@ def _query(filters: RecordFilters, **changes) -> str:
         "phase": filters.phase,
         "status": None if filters.status == ComputeStatus.COMPUTED else filters.status,
         "batch": filters.batch_id,
+        "locked": _locked_text(filters),
     }
     params.update(changes)
     return urlencode({k: v for k, v in params.items() if v not in (None, "")})
@@ -104,6 +110,10 @@ def _chips(principal: Principal, filters: RecordFilters) -> list[tuple[str, str]
     ):
         if value:
             chips.append((f"{label}: {value}", _query(filters, **{name: None})))
+    if filters.locked:
+        year, quarter, version = filters.locked
+        label = f"as locked: {year} Q{quarter} version {version}"
+        chips.append((label, _query(filters, locked=None)))
     return chips
 
 
@@ -158,6 +168,7 @@ def _list_page(
                     ("scope", filters.scope),
                     ("phase", filters.phase),
                     ("batch", None if batch_id else filters.batch_id),
+                    ("locked", _locked_text(filters)),
                 )
                 if value
             ],

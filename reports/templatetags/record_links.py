@@ -25,12 +25,15 @@ BREAKDOWN_FILTERS = {
 def report_line_records_url(doc: dict, breakdown: str, key: str) -> str:
     """The records of a Scope 2 report line: the report's quarter, the line's scope (public
     cloud lines are Scope 3 category 1), and its team, model (none: naming no model),
-    location, phase or tier."""
+    location, phase or tier. A locked version's lines open the records it holds, without
+    those that arrived after the lock."""
     scope = EmissionScope.SCOPE3_CAT1 if breakdown == "cloud" else EmissionScope.SCOPE2
     value = NO_MODEL if breakdown == "model" and not key else key
+    locked = doc["status"] == "locked"
     return record_browser_url(
         start=date.fromisoformat(doc["period"]["start"]),
         end=date.fromisoformat(doc["period"]["end"]),
         scope=scope,
+        locked=f"{doc['year']}-Q{doc['quarter']}-v{doc['version']}" if locked else None,
         **{BREAKDOWN_FILTERS[breakdown]: value},
     )

@@ -10,12 +10,14 @@ from datetime import date
 import pytest
 
 from inventory.models import AiModel, IngestBatch, WorkloadRecord
-from inventory.pipeline import records_compute
+from inventory.pipeline import records_compute, workload_records_compute
 from reports.records_selectors import Cursor, RecordFilters, record_page
+from tests.conftest import workload
 from tests.inventory.test_pipeline import stored_cloud_usage
 from tests.reports.test_footprint_api import seed
 
 Q1 = "start=2026-01-01&end=2026-04-01"
+Q1_LOCK = {"year": 2026, "quarter": 1}
 
 
 def listed(client, query: str, kind: str = "workloads") -> list[dict]:
@@ -309,6 +311,36 @@ class TestDrillDown:
         )
         batch = IngestBatch.objects.get(organisation=tenant.organisation)
         assert f'href="/records/batches/{batch.id}/?status=all"' in page
+
+    def test_a_locked_reports_lines_open_the_records_it_holds_not_late_ones(self, tenant):
+        client = seed(tenant)
+        officer = tenant.client_for("esg_officer")
+        lock = officer.post("/api/v1/reports/scope2/locks/", Q1_LOCK, format="json")
+        assert lock.status_code == 201
+        late = workload(
+            external_id="job-late",
+            avg_power_w=500.0,
+            started_at="2026-01-20T00:00:00Z",
+            ended_at="2026-01-20T10:00:00Z",
+        )
+        assert client.post("/api/v1/workloads/", [late], format="json").status_code == 201
+        workload_records_compute()
+        page = officer.get("/reports/2026/Q1/").content.decode()
+        research = record_links(page, "by-team")["Research"]
+        assert "locked=2026-Q1-v1" in research
+        # Locked: jobs 0-3, 4 × 2.4 kg = 9.6 kg; the late job (another 2.4 kg) is not in it.
+        records = listed(officer, research)
+        assert sorted(r["external_id"] for r in records) == ["job-0", "job-1", "job-2", "job-3"]
+        assert sum(r["location_kg"] for r in records) == pytest.approx(9.6)
+        totals = officer.get(f"/api/v1/records/workloads/?{research}").json()["totals"]
+        assert totals["record_count"] == 4
+        assert totals["location_kg"] == pytest.approx(9.6)
+        # Today's records of the same line hold the late job too: 5 × 2.4 kg.
+        today = research.replace("&locked=2026-Q1-v1", "")
+        assert sum(r["location_kg"] for r in listed(officer, today)) == pytest.approx(12.0)
+        # A locked version covers the whole organisation: not an engineer's to read.
+        assert listed(tenant.client_for("engineer"), research) == []
+        assert listed(officer, research.replace("v1", "v2")) == []
 
 
 def test_a_cursor_reads_back_what_it_wrote():

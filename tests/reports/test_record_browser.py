@@ -13,7 +13,7 @@ from inventory.models import AiModel, IngestBatch, WorkloadRecord
 from inventory.pipeline import records_compute, workload_records_compute
 from reports.records_selectors import Cursor, RecordFilters, record_page
 from tests.conftest import workload
-from tests.inventory.test_pipeline import stored_cloud_usage
+from tests.inventory.test_pipeline import fr_override, stored_cloud_usage
 from tests.reports.test_footprint_api import seed
 
 Q1 = "start=2026-01-01&end=2026-04-01"
@@ -188,6 +188,35 @@ class TestRecordDetail:
         assert body["pue"]["label"].startswith("published PUE of provider aws")
         assert body["pue"]["source"]
         assert body["steps"][0]["value"] == pytest.approx(2.12)
+
+    def test_a_modelled_record_without_a_model_shows_the_power_model_sum(self, tenant):
+        fr_override(tenant.organisation)
+        client = tenant.token_client()
+        job = workload(external_id="job-modelled", model=None)  # H100 × 8 at 0.5, 10 h
+        assert client.post("/api/v1/workloads/", [job], format="json").status_code == 201
+        workload_records_compute()
+        auditor = tenant.client_for("auditor")
+        [row] = listed(auditor, f"{Q1}&model=none")
+        body = auditor.get(f"/api/v1/records/workloads/{row['id']}/").json()
+        assert body["energy_rule"].startswith("3. hardware power model")
+        assert body["power_model"]["row"].endswith("(nvidia-h100-sxm)")
+        # (79.1 + 0.5 × (700 − 79.1)) W = 389.55 W × 8 × 10 h = 31.164 kWh; × PUE 1.2 =
+        # 37.3968 kWh; × 0.05 kg/kWh = 1.86984 kg.
+        assert body["steps"][0]["formula"].startswith("(79.1 + utilisation 0.5 × (700 − 79.1)) W")
+        assert [s["value"] for s in body["steps"]] == pytest.approx([31.164, 37.3968, 1.86984])
+
+    def test_a_storage_line_names_its_coefficient_and_replication(self, tenant):
+        record = stored_cloud_usage(
+            tenant, service="AmazonS3", usage_kind="storage_ssd", quantity=10.0, replication=6.0
+        )
+        records_compute()
+        body = tenant.client_for("auditor").get(f"/api/v1/records/cloud-usage/{record.id}/").json()
+        assert body["coefficient"]["row"].startswith("cloud coefficient #")
+        assert body["coefficient"]["label"].startswith("storage_ssd_wh_per_tb_hour = 1.2")
+        assert body["power_model"] is None
+        # 10 TB-h × 1.2 Wh/TB-h × 6 copies / 1000 = 0.072 kWh before PUE.
+        assert "× replication 6 ÷ 1000" in body["steps"][0]["formula"]
+        assert body["steps"][0]["value"] == pytest.approx(0.072)
 
 
 @pytest.mark.django_db

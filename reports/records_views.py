@@ -21,6 +21,7 @@ from greenai_portal.errors import ApplicationError
 from inventory.models import AiModel, ComputeStatus, EmissionScope, EnergyTier, Location, Phase
 from reports.records_apis import STATUSES, record_filters
 from reports.records_selectors import (
+    ALL_STATUSES,
     NO_MODEL,
     RECORD_MODELS,
     RecordFilters,
@@ -121,11 +122,15 @@ def _list_page(
     request: HttpRequest, principal: Principal, *, batch_id: int | None = None
 ) -> HttpResponse:
     fixed = {"batch_id": batch_id} if batch_id else {}
+    if batch_id and "status" not in request.GET:
+        # A batch opens to everything it held, waiting and failed records included.
+        fixed["status"] = ALL_STATUSES
     try:
         kind = _kind_for(principal, request)
         filters, before = record_filters(request.GET, kind=kind, **fixed)
     except ApplicationError as error:
-        return render(request, "records/list.html", {"error": error}, status=400)
+        context = {"error": error, "principal": principal}
+        return render(request, "records/list.html", context, status=400)
     batch = None
     if batch_id:
         batch = batch_summary(principal=principal, batch_id=batch_id)

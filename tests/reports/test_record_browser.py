@@ -119,6 +119,10 @@ class TestRecordList:
         assert bad.status_code == 400
         assert {e["field"] for e in bad.json()["errors"]} == {"before", "model"}
         assert client.get("/api/v1/records/jobs/").status_code == 404
+        page = client.get("/records/?start=2026-04-01&end=2026-01-01")
+        assert page.status_code == 400
+        assert "end — Must be after start" in page.content.decode()
+        assert client.get("/records/csv/?before=x").status_code == 400
 
     def test_cloud_usage_records_are_browsable_too(self, tenant):
         stored_cloud_usage(tenant, usage_kind="compute", quantity=1000.0)
@@ -229,8 +233,10 @@ class TestBatch:
         assert body["token_name"] == "test"
         assert body["received"] == 6 and body["created"] == 6
         assert body["visible_records"] == {"workloads": 6, "cloud-usage": 0}
-        html = client.get(f"/records/batches/{batch.id}/?status=all").content.decode()
+        WorkloadRecord.objects.filter(external_id="job-5").update(status="failed")
+        html = client.get(f"/records/batches/{batch.id}/").content.decode()
         assert 'data-batch="token">test<' in html
+        # A batch lists every record it held, the failed one too.
         assert html.count("<tr data-record=") == 6
 
     def test_an_engineer_sees_only_their_teams_part_of_a_batch(self, tenant):

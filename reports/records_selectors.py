@@ -3,7 +3,8 @@
 A list is keyset-paginated newest first on (activity_date, id) within the organisation, so a
 page is an index range scan of `workload_org_day` / `cloud_usage_org_day` (or the model
 indexes when a model is named) however deep it is. The figures of a filter come from the
-daily rollups the pages read, so the records listed sum to the figure they were reached from.
+daily rollups the pages read (a batch's and a locked version's from their records), so the
+records listed sum to the figure they were reached from.
 """
 
 from collections.abc import Iterator
@@ -57,10 +58,6 @@ class RecordFilters:
     batch_id: int | None = None
     # (year, quarter, version): only the records that locked report version holds.
     locked: tuple[int, int, int] | None = None
-
-    @property
-    def model_class(self) -> type[WorkloadRecord] | type[CloudUsageRecord]:
-        return RECORD_MODELS[self.kind]
 
 
 @dataclass(frozen=True)

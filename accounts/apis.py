@@ -233,9 +233,7 @@ class MemberUpdateInputSerializer(serializers.Serializer):
 
 def _members(principal: Principal):
     """The organisation's members; a team-limited caller sees none (as on the teams page)."""
-    members = Membership.objects.filter(organisation=principal.organisation)
-    if principal.team_ids is not None:
-        members = members.none()
+    members = principal.visible(Membership.objects.all(), team=None)
     return members.select_related("user").prefetch_related("teams").order_by("user__username")
 
 

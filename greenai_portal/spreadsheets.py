@@ -17,7 +17,7 @@ def is_formula_like(value: object) -> bool:
     return isinstance(value, str) and value.startswith(FORMULA_LEADS)
 
 
-def _csv_cell(value: object) -> object:
+def csv_cell(value: object) -> object:
     # A CSV cell has no type: a leading apostrophe makes the spreadsheet read it as text.
     return "'" + value if is_formula_like(value) else value
 
@@ -26,7 +26,7 @@ def csv_text(rows: Iterable[Sequence]) -> str:
     """Rows as CSV text; numbers stay numbers, formula-like text is quoted out."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerows([_csv_cell(value) for value in row] for row in rows)
+    writer.writerows([csv_cell(value) for value in row] for row in rows)
     return out.getvalue()
 
 

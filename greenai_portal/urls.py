@@ -6,12 +6,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from greenai_portal.exception_handler import not_found, unavailable_or_server_error
 from greenai_portal.health import health
 from reports.dashboard import model_page, overview, team_page
+from reports.records_urls import api_urlpatterns as records_api
+from reports.records_urls import page_urlpatterns as records_pages
 
 api_v1 = [
     path("", include("inventory.urls")),
     path("", include("accounts.api_urls")),
     path("", include("inventory.pipeline.urls")),
     path("", include("reports.urls")),
+    path("", include(records_api)),
 ]
 
 urlpatterns = [
@@ -27,6 +30,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("reports/", include("reports.page_urls")),
+    path("records/", include(records_pages)),
     path("admin/", admin.site.urls),
     path("health/", health, name="health"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -50,11 +50,14 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
+from reports.records_selectors import NO_MODEL
+from reports.records_views import record_browser_url
 from reports.selectors import REPORTED_SCOPES, Sums, first_day_of
 
 PHASE_LABELS = dict(Phase.choices)
 TIER_LABELS = dict(EnergyTier.choices)
 SCOPE_LABELS = {"": "All scopes", **dict(EmissionScope.choices)}
+OTHER_LINES = "other"  # the key of the line summing the lines past the top ones
 TEAM_GROUPINGS = (
     ("month", "ai_model_id", "scope", "location_id"),
     ("ai_model_id", "phase", "scope"),
@@ -382,6 +385,25 @@ def table(groups: dict, label_of, url_of=None, total_kwh: float = 0.0) -> list[d
     return sorted(rows, key=lambda r: (-r["mwh"], r["label"]))
 
 
+def with_record_links(rows: list[dict], filters: Filters, dimension: str) -> list[dict]:
+    """Each line links to the records behind it: the page's period and filters, and the
+    line's team, model (none: the records naming no model) or location."""
+    page = {
+        "team": filters.team_id,
+        "model": filters.model_id,
+        "location": filters.location_id,
+        "scope": filters.scope,
+    }
+    for row in rows:
+        if row["key"] == OTHER_LINES:
+            continue
+        line = {dimension: NO_MODEL if row["key"] is None else row["key"]}
+        row["records_url"] = record_browser_url(
+            start=filters.start, end=filters.end, **{**page, **line}
+        )
+    return rows
+
+
 def _top_lines(
     groups: dict, rows: list[dict], *, noun: str, total_kwh: float, top: int = 10
 ) -> list[dict]:
@@ -394,7 +416,7 @@ def _top_lines(
         for scope, sums in groups[row["key"]].items():
             rest.setdefault(scope, Sums()).add(asdict(sums))
     label = f"{len(rows) - top} other {noun}"
-    return [*rows[:top], *table({"other": rest}, lambda _: label, None, total_kwh)]
+    return [*rows[:top], *table({OTHER_LINES: rest}, lambda _: label, None, total_kwh)]
 
 
 def _with_intensity(rows: list[dict]) -> list[dict]:
@@ -531,17 +553,25 @@ def overview(request: HttpRequest) -> HttpResponse:
         period_key=period_key,
         cube=cube,
         charts=charts,
-        teams=table(
-            teams,
-            team_of,
-            lambda t: team_url(names.teams[t], drill) if t in names.teams else None,
-            total_kwh,
+        teams=with_record_links(
+            table(
+                teams,
+                team_of,
+                lambda t: team_url(names.teams[t], drill) if t in names.teams else None,
+                total_kwh,
+            ),
+            filters,
+            "team",
         ),
-        models=_top_lines(
-            models,
-            table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh),
-            noun="models",
-            total_kwh=total_kwh,
+        models=with_record_links(
+            _top_lines(
+                models,
+                table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh),
+                noun="models",
+                total_kwh=total_kwh,
+            ),
+            filters,
+            "model",
         ),
     )
 
@@ -590,9 +620,13 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         cube=cube,
         charts=charts,
         team=team,
-        models=table(models, model_of, url_of, total_kwh),
+        models=with_record_links(table(models, model_of, url_of, total_kwh), filters, "model"),
         intensity=_with_intensity(table(inference, model_of, url_of)),
-        locations=table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
+        locations=with_record_links(
+            table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
+            filters,
+            "location",
+        ),
         hardware=hardware_used(principal=principal, filters=filters),
         back_query=drill,
     )
@@ -645,8 +679,12 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         charts=charts,
         model=model,
         inference=_with_intensity(table(inference, lambda _: "Inference")),
-        teams=table(teams, team_of, team_link, total_kwh),
-        locations=table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
+        teams=with_record_links(table(teams, team_of, team_link, total_kwh), filters, "team"),
+        locations=with_record_links(
+            table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
+            filters,
+            "location",
+        ),
         hardware=hardware_used(principal=principal, filters=filters),
         back_query=drill,
     )

@@ -221,6 +221,7 @@ OVERRIDE = {
 }
 Q1 = {"year": 2026, "quarter": 1}  # locked in the world
 Q2 = {"year": 2026, "quarter": 2}  # computed, open
+WORKLOADS = {"kind": "workloads"}  # the record browser's kind in a URL
 
 EXPECTATIONS: dict[str, Row] = {
     # --- pages ---------------------------------------------------------------------------
@@ -340,6 +341,13 @@ EXPECTATIONS: dict[str, Row] = {
     ),
     "report-export-download": Row(
         {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}
+    ),
+    "records": Row({"GET": page()}),
+    "records-csv": Row({"GET": page()}),
+    "record-batch": Row({"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}),
+    "record-detail": Row(
+        {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})},
+        {"GET": Call(url=lambda w, c: WORKLOADS)},
     ),
     "health": Row({"GET": public()}),
     "schema": Row({"GET": public()}),
@@ -514,6 +522,14 @@ EXPECTATIONS: dict[str, Row] = {
         {"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q1, reason="late records"))}
     ),
     "report-versions": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
+    "record-list-api": Row({"GET": api(READ, 200)}, {"GET": Call(url=lambda w, c: WORKLOADS)}),
+    "record-detail-api": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))},
+        {"GET": Call(url=lambda w, c: WORKLOADS)},
+    ),
+    "record-batch-api": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))}
+    ),
     "report-version": Row(
         {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))}
     ),
@@ -557,6 +573,10 @@ PK_OBJECTS = {
     "report-version": "report_version",
     "report-export": "report_export",
     "report-export-pdf": "report_export",
+    "record-batch": "batch",
+    "record-detail": "workload_record",
+    "record-batch-api": "batch",
+    "record-detail-api": "workload_record",
 }
 
 

@@ -28,6 +28,7 @@ from inventory.models import (
     Location,
     RecalculationJob,
     TeamMappingRule,
+    WorkloadRecord,
 )
 from inventory.pipeline import records_compute
 from inventory.services import workload_batch_ingest
@@ -219,6 +220,7 @@ def build_org(slug: str) -> OrgWorld:
     recalculation = RecalculationJob.objects.create(
         organisation=org, trigger="manual", description=f"{slug} recalculation"
     )
+    january = WorkloadRecord.objects.get(organisation=org, external_id=f"{slug}-jan")
     world.objects = {
         "slug": "research",  # a team slug: the team-limited engineer is on "serving"
         "model_id": AiModel.objects.get(organisation=org, name=model).pk,
@@ -232,6 +234,9 @@ def build_org(slug: str) -> OrgWorld:
         "report_export": export.pk,
         "import_job": job.pk,
         "recalculation": recalculation.pk,
+        # A research record and its batch: the team-limited engineer may not open them.
+        "workload_record": january.pk,
+        "batch": january.batch_id,
     }
     return world
 

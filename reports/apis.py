@@ -350,7 +350,13 @@ class ReportExportCreateApi(APIView):
         request=ReportQuerySerializer,
         responses={
             202: ExportOutputSerializer,
-            **error_responses(404, m404="No such locked version of the quarter"),
+            **error_responses(
+                404,
+                429,
+                m404="No such locked version of the quarter",
+                m429="Too many exports of the organisation in flight or in the last hour; "
+                "see Retry-After",
+            ),
         },
     )
     def post(self, request):

@@ -64,8 +64,9 @@ def test_drill_down_from_organisation_to_team_to_model(page):
     assert re.search(rf"/models/{model.id}/", page.tab.url)
     assert page.tab.get_by_role("heading", level=1).inner_text() == f"Model {model_name}"
     assert page.charts_drawn() >= 4
-    # Serving records carry inference and token counts: the intensity is shown.
-    assert page.tab.locator("[data-kpi=g_per_1k_inferences]").inner_text() != "—"
+    # Serving records carry inference and token counts: the intensity is shown (per scope).
+    intensities = page.tab.locator("[data-kpi$='-g_per_1k_inferences']").all_inner_texts()
+    assert [value for value in intensities if value != "—"]
     page.screenshot("model-serving")
     # The breadcrumb leads back to the organisation.
     page.tab.get_by_role("navigation", name="Breadcrumb").get_by_role("link").first.click()
@@ -76,7 +77,7 @@ def test_drill_down_from_organisation_to_team_to_model(page):
 def test_clicking_a_bar_of_the_trend_opens_that_team(page):
     page.log_in("admin")
     page.charts_drawn()
-    bar = page.tab.locator("#trend-chart g.trace.bars g.point path").last
+    bar = page.tab.locator("#trend-scope2-chart g.trace.bars g.point path").last
     bar.click(force=True)
     page.tab.wait_for_url(re.compile(r"/teams/[\w-]+/"))
     assert page.tab.get_by_role("heading", level=1).inner_text().startswith("Team ")
@@ -89,11 +90,12 @@ def test_every_chart_downloads_its_data_as_csv(page):
     with page.tab.expect_download() as info:
         page.tab.locator(".chart-card").first.locator("a.download").click()
     download = info.value
-    assert download.suggested_filename.startswith("overview-trend-")
+    assert download.suggested_filename.startswith("overview-trend-scope2-")
     with open(download.path(), encoding="utf-8") as handle:
         rows = list(csv.reader(io.StringIO(handle.read())))
     assert rows[0] == ["month", "team", "mwh", "location_t_co2e", "market_t_co2e", "records"]
-    assert {row[1] for row in rows[1:]} == {"Research", "Applied ML", "Platform & Serving"}
+    # The first chart is Scope 2's trend: Applied ML runs in the public cloud only.
+    assert {row[1] for row in rows[1:]} == {"Research", "Platform & Serving"}
 
 
 def test_filters_narrow_the_page(page):

@@ -59,7 +59,7 @@ def test_an_upload_shows_its_progress_until_100_percent(page, slow_worker, tmp_p
     page.tab.get_by_role("link", name="Import a CSV file").click()
     page.tab.wait_for_load_state("networkidle")
 
-    page.tab.get_by_label("File").set_input_files(str(upload))
+    page.tab.get_by_label("File", exact=True).set_input_files(str(upload))
     page.tab.get_by_label("Format").select_option(label="Portal workloads CSV")
     page.tab.get_by_role("button", name="Upload and import").click()
     page.tab.wait_for_selector("#import-status:not([hidden])")

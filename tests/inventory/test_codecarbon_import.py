@@ -12,6 +12,9 @@ from inventory.models import CodeCarbonRun, ImportJob, WorkloadRecord
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
 from tests.inventory.test_imports_api import CODECARBON_HEADER, run
 
+# Imports and computations run as the worker would, in-process, with or without a broker.
+pytestmark = pytest.mark.usefixtures("eager_celery")
+
 COLUMNS = CODECARBON_HEADER.split(",")
 EXPERIMENT = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"  # CodeCarbon's default experiment_id
 

@@ -9,6 +9,9 @@ from inventory.models import WorkloadRecord
 from inventory.selectors import codecarbon_run_lines
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
 
+# Imports and computations run as the worker would, in-process, with or without a broker.
+pytestmark = pytest.mark.usefixtures("eager_celery")
+
 
 def _admin_principal(tenant) -> Principal:
     return principal_for_membership(tenant.members["admin"])

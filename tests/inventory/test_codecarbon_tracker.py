@@ -112,7 +112,7 @@ def test_a_tracker_in_api_mode_registers_a_run_and_sends_its_deltas(tenant, live
 
 @pytest.mark.django_db(transaction=True)
 def test_an_api_mode_file_imported_after_the_posts_counts_each_run_once(
-    tenant, live_server, tmp_path
+    tenant, live_server, tmp_path, eager_celery
 ):
     """Two API-mode runs append to one emissions.csv, both as run_id None; importing it
     after their posts adds nothing, and neither run is lost."""

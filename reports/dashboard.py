@@ -242,6 +242,11 @@ def quarter_comparison(
     }
 
 
+def _no_records(key: str, label: str, scope_name: str) -> Kpi:
+    """A scope with no records is a gap, not 0.000 t beside a change of other data."""
+    return Kpi(key, label, "—", "", f"no {scope_name} records for these filters")
+
+
 def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     scope2 = cube.total(scope=EmissionScope.SCOPE2)
     cloud = cube.total(scope=EmissionScope.SCOPE3_CAT1)
@@ -274,7 +279,9 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
             "t CO2e",
             compare_note,
             compare["location"],
-        ),
+        )
+        if scope2.record_count
+        else _no_records("t", "Scope 2, location-based", "Scope 2"),
         Kpi(
             "market_t",
             "Scope 2, market-based",
@@ -284,14 +291,18 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
             "t CO2e",
             market_note,
             compare["market"],
-        ),
+        )
+        if scope2.record_count
+        else _no_records("market_t", "Scope 2, market-based", "Scope 2"),
         Kpi(
             "cloud_t",
             "Public cloud (Scope 3 cat. 1)",
             _fmt(cloud.location_kg / 1000.0),
             "t CO2e",
             "location-based; reported beside Scope 2, not in it",
-        ),
+        )
+        if cloud.record_count
+        else _no_records("cloud_t", "Public cloud (Scope 3 cat. 1)", "public cloud"),
         Kpi(
             "renewable",
             "Renewable share",

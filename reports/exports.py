@@ -3,6 +3,7 @@
 import io
 
 from greenai_portal.spreadsheets import csv_text, xlsx_append
+from reports import periods
 from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
 
 HEADER = ("section", "key", "label", "records", "MWh", "location_t_CO2e", "market_t_CO2e", "share")
@@ -24,6 +25,20 @@ def _row(section: str, key: str, label: str, figures: dict, market_based: bool =
     ]
 
 
+def _period_rows(section: str, period: dict) -> list[list]:
+    """A period's Scope 2 and cloud lines, marked as the page marks them: a partial period
+    names its gap, and a period with no records has empty figures, not zeros."""
+    coverage = period.get("coverage", periods.COMPLETE)  # versions locked before coverage
+    mark = "" if coverage == periods.COMPLETE else f" ({period['coverage_note']})"
+    scope2, cloud = (
+        ({}, {}) if coverage == periods.NO_DATA else (period["scope2"], period["scope3_cat1"])
+    )
+    return [
+        _row(section, period["label"], f"Scope 2{mark}", scope2),
+        _row(section, period["label"], f"Scope 3 cat. 1{mark}", cloud, market_based=False),
+    ]
+
+
 def report_rows(document: dict) -> list[list]:
     """Every figure of a report document as flat rows (section, key, label, figures...)."""
     rows = [
@@ -40,16 +55,7 @@ def report_rows(document: dict) -> list[list]:
         *document["periods"].items(),
         *document["comparison"].items(),
     ):
-        rows.append(_row(f"period:{name}", period["label"], "Scope 2", period["scope2"]))
-        rows.append(
-            _row(
-                f"period:{name}",
-                period["label"],
-                "Scope 3 cat. 1",
-                period["scope3_cat1"],
-                market_based=False,
-            )
-        )
+        rows += _period_rows(f"period:{name}", period)
     for category in document["market"]["categories"]:
         rows.append(_row("market_coverage", category["key"], category["label"], category))
     rows.append(

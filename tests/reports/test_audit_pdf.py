@@ -8,6 +8,7 @@ import pytest
 from inventory.models import ContractualInstrument
 from reports.models import ReportExport
 from reports.services import report_export_build
+from tests.conftest import workload
 from tests.reports.scope2_data import allocate_market, job, scope2, seed_quarter, send
 
 EXPORTS = "/api/v1/reports/scope2/exports/"
@@ -182,3 +183,29 @@ class TestAuditPdf:
         download = client.get(f"/reports/exports/{export_id}/pdf/")
         assert download["Content-Type"] == "application/pdf"
         assert "Generate the audit PDF" in client.get("/reports/2026/Q1/").content.decode()
+
+
+@pytest.mark.django_db
+def test_it_prints_a_dash_not_none_as_the_year_of_a_power_model_factor(tenant):
+    client = seed_quarter(tenant)
+    # A job with neither energy nor power: modelled from the H100's power figures, so the
+    # factor table gets a hardware row, which has no year.
+    send(
+        tenant,
+        [
+            workload(
+                external_id="mar-modelled",
+                started_at="2026-03-10T00:00:00Z",
+                ended_at="2026-03-10T10:00:00Z",
+            )
+        ],
+    )
+
+    text = pdf_text(client.get(export(client)["download_url"]).content)
+    # The section itself, after its line in the contents.
+    factors = text[text.rindex("7. Emission factors") :]
+    factors = factors[: factors.index("8. Contractual instruments")]
+    hardware_row = re.search(r"hardware\s+(\S+)\s+n/a\s+NVIDIA H100", factors)
+    assert hardware_row, factors
+    assert hardware_row.group(1) == "—"
+    assert "None" not in factors

@@ -2,6 +2,7 @@
 without data say so instead of showing 0.000, months without data are gaps, and a quarter's
 report holds nothing after the quarter's end."""
 
+import csv
 import re
 from datetime import date
 
@@ -148,3 +149,26 @@ class TestReportPeriods:
         assert (
             "Mar 2026" in report_svgs(stored)["trend"] or "Jan 2026" in report_svgs(stored)["trend"]
         )
+
+
+def report_csv_period_rows(client, year: int, quarter: int) -> dict[tuple[str, str], list[str]]:
+    response = client.get(f"/api/v1/reports/scope2/csv/?year={year}&quarter={quarter}")
+    assert response.status_code == 200
+    lines = [line for line in response.content.decode().splitlines() if line.startswith("period:")]
+    return {(row[0], row[2]): row for row in csv.reader(lines)}
+
+
+@pytest.mark.django_db
+def test_it_marks_partial_and_empty_periods_in_the_report_csv(tenant):
+    client = seed_quarter(tenant)
+    # 2026 Q1: the records begin on 5 Feb 2025, so 2025 Q1 (same quarter last year) is partial.
+    rows = report_csv_period_rows(client, 2026, 1)
+    assert ("period:quarter", "Scope 2") in rows
+    last_year = rows[("period:same_quarter_last_year", "Scope 2 (data only from 5 Feb 2025)")]
+    assert last_year[3] == "1"
+    # 2025 Q1: 2024 Q4 holds no records, a gap: no zeros in its figures.
+    rows = report_csv_period_rows(client, 2025, 1)
+    gap = rows[("period:previous_quarter", "Scope 2 (no data)")]
+    assert gap[3:7] == ["", "", "", ""]
+    cloud_gap = rows[("period:previous_quarter", "Scope 3 cat. 1 (no data)")]
+    assert cloud_gap[3:7] == ["", "", "", "not applicable"]

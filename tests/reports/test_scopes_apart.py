@@ -203,7 +203,10 @@ class TestScopesApart:
         report = scope2(client).json()
         text = client.get("/api/v1/reports/scope2/csv/?year=2026&quarter=1").content.decode()
         rows = [r for r in csv.reader(io.StringIO(text)) if r and not r[0].startswith("#")]
-        cloud = [r for r in rows if r[0].startswith("scope3_cat1") or r[2] == "Scope 3 cat. 1"]
+        # Period lines: "Scope 3 cat. 1", with its coverage after it when partial or empty.
+        cloud = [
+            r for r in rows if r[0].startswith("scope3_cat1") or r[2].startswith("Scope 3 cat. 1")
+        ]
         assert len(cloud) == 1 + 4 + 1  # total; quarter, YTD and 2 comparisons; one region
         assert {r[6] for r in cloud} == {"not applicable"}
         [total] = [r for r in rows if r[:2] == ["scope2", "total"]]
@@ -237,3 +240,21 @@ class TestScopesApart:
         body = client.get(f"/api/v1/footprint/?{Q1}&group_by=team").json()
         assert body["groups"] == []
         assert body["totals"]["scope3_cat1"]["location_kg"] == 0
+
+
+@pytest.mark.django_db
+def test_it_shows_a_dash_not_zero_in_a_scope_card_with_no_records(tenant):
+    client = seed_quarter(tenant)
+    # Public cloud only: the quarter's one cloud record, and no Scope 2 record at all.
+    html = client.get(f"/?{Q1}&scope=scope3_cat1").content.decode()
+    assert 'data-kpi="t">—<' in html
+    assert 'data-kpi="market_t">—<' in html
+    assert html.count("no Scope 2 records for these filters") == 2
+    assert 'data-kpi="t">0.000<' not in html
+    # Scope 2 only: the cloud card has nothing to show either.
+    html = client.get(f"/?{Q1}&scope=scope2").content.decode()
+    assert 'data-kpi="cloud_t">—<' in html
+    assert "no public cloud records for these filters" in html
+    # With both scopes the figures are there (0.0108 t location-based, as above).
+    html = client.get(f"/?{Q1}").content.decode()
+    assert 'data-kpi="t">0.011<' in html

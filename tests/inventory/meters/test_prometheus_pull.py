@@ -15,6 +15,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.pipeline import records_compute
+from inventory.tasks import pull_prometheus_source, pull_prometheus_sources
 from tests.inventory.meters.prometheus_server import free_port, needs_prometheus, prometheus_server
 
 HOUR = timedelta(hours=1)
@@ -155,15 +156,48 @@ class TestPull:
         assert record.location_kg == pytest.approx(0.0216)
 
 
-class TestPullFailures:
-    def test_it_keeps_its_place_and_says_why_when_prometheus_does_not_answer(self, tenant):
-        source = PrometheusSource.objects.create(
+class TestBeat:
+    def test_it_pulls_every_enabled_source_and_skips_disabled_ones(
+        self, source, tenant, eager_celery
+    ):
+        disabled = PrometheusSource.objects.create(
             organisation=tenant.organisation,
-            name="down",
-            url=f"http://127.0.0.1:{free_port()}",
-            location=Location.objects.get(organisation=tenant.organisation, code="lab-paris"),
+            name="old cluster",
+            url=source.url,
+            location=source.location,
+            enabled=False,
             pulled_until=T0,
         )
+
+        assert pull_prometheus_sources.delay().get() == 1
+
+        # 3 hours × 2 mapped series, all from the enabled source
+        assert WorkloadRecord.objects.count() == 6
+        disabled.refresh_from_db()
+        assert disabled.pulled_until == T0
+
+    def test_a_failed_pull_is_kept_on_the_source_for_the_next_beat(self, tenant, eager_celery):
+        source = _unreachable_source(tenant)
+
+        assert pull_prometheus_source.delay(source.id).get() == 0
+
+        source.refresh_from_db()
+        assert "did not answer" in source.last_error
+
+
+def _unreachable_source(tenant) -> PrometheusSource:
+    return PrometheusSource.objects.create(
+        organisation=tenant.organisation,
+        name="down",
+        url=f"http://127.0.0.1:{free_port()}",
+        location=Location.objects.get(organisation=tenant.organisation, code="lab-paris"),
+        pulled_until=T0,
+    )
+
+
+class TestPullFailures:
+    def test_it_keeps_its_place_and_says_why_when_prometheus_does_not_answer(self, tenant):
+        source = _unreachable_source(tenant)
 
         with pytest.raises(ApplicationError, match="did not answer"):
             prometheus_source_pull(source_id=source.id, now=H)

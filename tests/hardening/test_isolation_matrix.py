@@ -425,6 +425,18 @@ EXPECTATIONS: dict[str, Row] = {
         },
         {"PATCH": Call(data=_form(priority=5))},
     ),
+    "prometheus-source-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(name="dc", url="http://127.0.0.1:9/", location="lab-paris"))},
+    ),
+    "prometheus-source-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        },
+        {"PATCH": Call(data=_form(enabled=False))},
+    ),
     # The team "research" (team-limited callers have "serving"); it has records, so deleting
     # it is refused (409).
     "team-list": Row(
@@ -568,6 +580,7 @@ PK_OBJECTS = {
     "override-detail": "override",
     "recalculation-detail": "recalculation",
     "mapping-rule-detail": "mapping_rule",
+    "prometheus-source-detail": "prometheus_source",
     "member-detail": "member",
     "token-detail": "token",
     "report-version": "report_version",

@@ -138,7 +138,8 @@ class TestPull:
         again = prometheus_source_pull(source_id=source.id, now=H + timedelta(minutes=5))
 
         assert (first.hours, first.created) == (2, 4)
-        assert (second.hours, second.created) == (1, 2)
+        # the resumed pull starts after the hour it stored last: nothing read twice
+        assert (second.hours, second.created, second.duplicates) == (1, 2, 0)
         assert (again.created, again.duplicates) == (0, 6)
         # 3 × 0.5 + 3 × 0.25 = 2.25 kWh, never counted twice
         assert sum(r.energy_kwh for r in _stored()) == pytest.approx(2.25, rel=1e-9)

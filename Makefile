@@ -27,13 +27,15 @@ run: $(STAMP)
 	@echo
 	@DJANGO_RUNSERVER_HIDE_WARNING=true $(BIN)/python manage.py runserver --skip-checks 127.0.0.1:$(PORT)
 
-# Chromium runs the browser tests; pdftotext lets the tests read the audit PDF back.
+# Chromium runs the browser tests; pdftotext lets the tests read the audit PDF back; the GPU
+# meter tests pull from a real Prometheus (prometheus, promtool).
 system-packages:
-	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; then \
+	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null \
+		|| ! command -v prometheus >/dev/null; then \
 		if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
-			apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null; \
+			apt-get update -qq && apt-get install -y -qq chromium poppler-utils prometheus >/dev/null; \
 		else \
-			echo "install Debian's chromium and poppler-utils for the browser and PDF tests"; \
+			echo "install Debian's chromium, poppler-utils and prometheus for the browser, PDF and meter tests"; \
 		fi; \
 	fi
 

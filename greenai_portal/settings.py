@@ -255,6 +255,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.sweep_report_exports",
         "schedule": env.float("GREENAI_SWEEP_SECONDS", default=60.0),
     },
+    # GPU energy from Prometheus, by complete hours: a pull within the hour finds nothing new.
+    "pull-prometheus-sources": {
+        "task": "inventory.tasks.pull_prometheus_sources",
+        "schedule": env.float("GREENAI_METER_PULL_SECONDS", default=600.0),
+    },
 }
 # PDF exports per organisation: at most this many being built at once, and per hour.
 GREENAI_EXPORTS_IN_FLIGHT = env.int("GREENAI_EXPORTS_IN_FLIGHT", default=3)

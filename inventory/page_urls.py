@@ -3,8 +3,24 @@
 from django.urls import path
 
 from inventory import views
+from inventory.meters import views as meter_views
 
 urlpatterns = [
+    path(
+        "settings/prometheus-sources/",
+        meter_views.prometheus_sources_page,
+        name="settings-prometheus-sources",
+    ),
+    path(
+        "settings/prometheus-sources/create/",
+        meter_views.prometheus_source_create_view,
+        name="settings-prometheus-source-create",
+    ),
+    path(
+        "settings/prometheus-sources/<int:pk>/delete/",
+        meter_views.prometheus_source_delete_view,
+        name="settings-prometheus-source-delete",
+    ),
     path("settings/facilities/", views.facilities_page, name="settings-facilities"),
     path(
         "settings/facilities/create/", views.facility_create_view, name="settings-facility-create"

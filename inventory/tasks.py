@@ -11,8 +11,11 @@ from celery import shared_task
 from django.conf import settings
 from django.db import OperationalError
 
+from greenai_portal.errors import ApplicationError
 from greenai_portal.logs import log_context
 from inventory.imports.jobs import import_job_run, import_jobs_resume
+from inventory.meters.selectors import prometheus_sources_due
+from inventory.meters.services import prometheus_source_pull
 from inventory.pipeline import batch_compute, pending_sweep, records_compute
 from inventory.pipeline.recalculation import recalculation_run, recalculations_resume
 
@@ -72,3 +75,24 @@ def run_import_job(job_id: int) -> str:
     """Import one uploaded file; the job row carries status, progress and errors."""
     with log_context(import_job_id=job_id):
         return import_job_run(job_id=job_id).status
+
+
+@shared_task(**_RETRY)
+def pull_prometheus_source(source_id: int) -> int:
+    """Store the complete hours of GPU energy since this source's last pull."""
+    with log_context(prometheus_source_id=source_id):
+        try:
+            return prometheus_source_pull(source_id=source_id).created
+        except ApplicationError as error:
+            # Kept on the source (last_error) for its settings page; the next beat retries.
+            logger.warning("prometheus pull failed", extra={"error": str(error)})
+            return 0
+
+
+@shared_task(acks_late=True)
+def pull_prometheus_sources() -> int:
+    """Beat: one pull task per enabled source, so one slow Prometheus delays no other."""
+    due = prometheus_sources_due()
+    for source_id in due:
+        pull_prometheus_source.delay(source_id)
+    return len(due)

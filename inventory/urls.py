@@ -11,6 +11,7 @@ from inventory.apis import (
     ImportJobDetailApi,
     WorkloadIngestApi,
 )
+from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
 from inventory.settings_apis import (
     FacilityDetailApi,
     FacilityListApi,
@@ -48,6 +49,12 @@ urlpatterns = [
     path("factor-overrides/<int:pk>/", OverrideDetailApi.as_view(), name="override-detail"),
     path("mapping-rules/", MappingRuleListApi.as_view(), name="mapping-rule-list"),
     path("mapping-rules/<int:pk>/", MappingRuleDetailApi.as_view(), name="mapping-rule-detail"),
+    path("prometheus-sources/", PrometheusSourceListApi.as_view(), name="prometheus-source-list"),
+    path(
+        "prometheus-sources/<int:pk>/",
+        PrometheusSourceDetailApi.as_view(),
+        name="prometheus-source-detail",
+    ),
     path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
     path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
 ]

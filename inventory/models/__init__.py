@@ -26,6 +26,7 @@ from inventory.models.imports import (
 from inventory.models.locations import (
     Location,
 )
+from inventory.models.meters import PrometheusSource
 from inventory.models.pipeline import (
     BatchComputation,
     RecalculationJob,
@@ -77,6 +78,7 @@ __all__ = [
     "MarketAllocation",
     "MarketBasis",
     "Phase",
+    "PrometheusSource",
     "Provenance",
     "ProviderPue",
     "RecalculationJob",

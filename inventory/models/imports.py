@@ -14,6 +14,7 @@ class MappingSource(models.TextChoices):
     AWS = "aws", "AWS Cost and Usage Report"
     GCP = "gcp", "GCP billing export"
     AZURE = "azure", "Azure usage details"
+    PROMETHEUS = "prometheus", "Prometheus GPU energy meters"
 
 
 class TeamMappingRule(models.Model):

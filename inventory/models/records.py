@@ -36,6 +36,7 @@ class IngestBatch(models.Model):
         CODECARBON = "codecarbon", "CodeCarbon"
         IMPORT = "import", "File import"
         DEMO = "demo", "Demo seed"
+        PROMETHEUS = "prometheus", "Prometheus GPU energy meters"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="batches")
     source = models.CharField(max_length=16, choices=Source.choices)

@@ -311,6 +311,12 @@ EXPECTATIONS: dict[str, Row] = {
         },
     ),
     "settings-mapping-rule-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "settings-prometheus-sources": Row({"GET": page()}),
+    "settings-prometheus-source-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_form(name="dc", url="http://127.0.0.1:9/", location="lab-paris"))},
+    ),
+    "settings-prometheus-source-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "factor-library": Row({"GET": page()}),
     "data": Row({"GET": page()}),
     "codecarbon-runs-page": Row({"GET": page()}),
@@ -424,6 +430,18 @@ EXPECTATIONS: dict[str, Row] = {
             "DELETE": api(MANAGE, 204, object_url=True),
         },
         {"PATCH": Call(data=_form(priority=5))},
+    ),
+    "prometheus-source-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(name="dc", url="http://127.0.0.1:9/", location="lab-paris"))},
+    ),
+    "prometheus-source-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        },
+        {"PATCH": Call(data=_form(enabled=False))},
     ),
     # The team "research" (team-limited callers have "serving"); it has records, so deleting
     # it is refused (409).
@@ -560,6 +578,7 @@ PK_OBJECTS = {
     "settings-instrument-delete": "instrument",
     "settings-override-delete": "override",
     "settings-mapping-rule-delete": "mapping_rule",
+    "settings-prometheus-source-delete": "prometheus_source",
     "report-export-page": "report_export",
     "report-export-download": "report_export",
     "import-detail": "import_job",
@@ -568,6 +587,7 @@ PK_OBJECTS = {
     "override-detail": "override",
     "recalculation-detail": "recalculation",
     "mapping-rule-detail": "mapping_rule",
+    "prometheus-source-detail": "prometheus_source",
     "member-detail": "member",
     "token-detail": "token",
     "report-version": "report_version",

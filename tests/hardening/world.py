@@ -26,6 +26,7 @@ from inventory.models import (
     ImportFormat,
     ImportJob,
     Location,
+    PrometheusSource,
     RecalculationJob,
     TeamMappingRule,
     WorkloadRecord,
@@ -221,6 +222,12 @@ def build_org(slug: str) -> OrgWorld:
         organisation=org, trigger="manual", description=f"{slug} recalculation"
     )
     january = WorkloadRecord.objects.get(organisation=org, external_id=f"{slug}-jan")
+    prometheus = PrometheusSource.objects.create(
+        organisation=org,
+        name=f"{slug} cluster",
+        url="http://127.0.0.1:9/",
+        location=Location.objects.get(organisation=org, code="lab-paris"),
+    )
     world.objects = {
         "slug": "research",  # a team slug: the team-limited engineer is on "serving"
         "model_id": AiModel.objects.get(organisation=org, name=model).pk,
@@ -230,6 +237,7 @@ def build_org(slug: str) -> OrgWorld:
         "instrument": instrument.pk,
         "override": override.pk,
         "mapping_rule": rule.pk,
+        "prometheus_source": prometheus.pk,
         "report_version": version.pk,
         "report_export": export.pk,
         "import_job": job.pk,

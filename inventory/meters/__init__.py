@@ -1,0 +1,1 @@
+"""GPU energy meters read from an organisation's Prometheus (DCGM exporter, Kepler)."""

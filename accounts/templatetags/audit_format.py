@@ -1,5 +1,6 @@
 """How the audit trail reads to a person: labels and sentences, not Python values."""
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -50,6 +51,37 @@ def label(key: str) -> str:
     return key.replace("_", " ")
 
 
+# What happened, in the past tense, by the action's last part ("instrument.create").
+_DONE = {
+    "create": "added",
+    "delete": "deleted",
+    "update": "changed",
+    "revoke": "revoked",
+    "start": "started",
+    "lock": "locked",
+    "restate": "restated",
+    "export": "exported",
+    "remove": "removed",
+    "pue_update": "PUE changed",
+    "time_zone": "time zone set",
+}
+_CAMEL_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
+def action_label(action: str) -> str:
+    """ "instrument.create" as "Instrument added", "facility.pue_update" as "Facility PUE
+    changed"; the code stays on the page for those who search by it."""
+    subject, _, verb = action.partition(".")
+    text = f"{label(subject)} {_DONE.get(verb, label(verb))}".strip()
+    return text[:1].upper() + text[1:]
+
+
+def object_label(target_type: str) -> str:
+    """ "ContractualInstrument" as "Contractual instrument"."""
+    words = _CAMEL_WORD.sub(" ", target_type).split()
+    return " ".join([words[0], *(w.lower() for w in words[1:])]) if words else ""
+
+
 @register.filter
 def audit_details(details: dict[str, Any]) -> list[tuple[str, str]]:
     """An event's details as (label, text) pairs, in the order they were recorded."""
@@ -58,3 +90,5 @@ def audit_details(details: dict[str, Any]) -> list[tuple[str, str]]:
 
 register.filter("when", when)
 register.filter("role_label", role_label)
+register.filter("action_label", action_label)
+register.filter("object_label", object_label)

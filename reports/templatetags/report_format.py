@@ -1,5 +1,7 @@
 """Number formats of the Scope 2 report: the page, the PDF and the downloads agree on them."""
 
+from datetime import date, timedelta
+
 from django import template
 
 register = template.Library()
@@ -39,3 +41,11 @@ def signed(value: float | None) -> str:
 @register.filter
 def get(mapping: dict, key: str):
     return mapping.get(key) if mapping else None
+
+
+@register.filter
+def days(period: dict) -> str:
+    """A period (ISO start, exclusive ISO end) as people write it: "1 Jul 2026 – 30 Sep 2026"."""
+    first = date.fromisoformat(period["start"])
+    last = date.fromisoformat(period["end"]) - timedelta(days=1)
+    return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"

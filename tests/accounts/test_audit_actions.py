@@ -4,6 +4,7 @@ through (settings pages, REST API, Django admin), with who did it and what chang
 import pytest
 
 from accounts.models import ApiToken, AuditEvent, Membership
+from accounts.templatetags.audit_format import action_label, object_label
 from accounts.views import NEW_KEY_SESSION
 from inventory.models import ContractualInstrument, FactorOverride, Location, TeamMappingRule
 from tests.reports.scope2_data import seed_quarter
@@ -202,6 +203,30 @@ def test_the_trail_page_reads_as_sentences_not_python_values(tenant):
     assert "<strong>team</strong>: —" in html
     assert "<strong>role</strong>: ESG officer" in html
     assert "[&#x27;ingest&#x27;" not in html and "None" not in html and "esg_officer<" not in html
+    # Actions and objects read as words; the code stays in the title for searching.
+    assert '<th scope="row" title="token.create">Token added</th><td>Api token ' in html
+    assert '<th scope="row" title="member.create">Member added</th>' in html
+
+
+@pytest.mark.parametrize(
+    ("action", "words"),
+    [
+        ("instrument.create", "Instrument added"),
+        ("facility.pue_update", "Facility PUE changed"),
+        ("organisation.time_zone", "Organisation time zone set"),
+        ("report.lock", "Report locked"),
+        ("mapping_rule.delete", "Mapping rule deleted"),
+        ("prometheus_source.poke", "Prometheus source poke"),  # an unknown verb: its words
+    ],
+)
+def test_an_action_reads_as_what_happened(action, words):
+    assert action_label(action) == words
+
+
+def test_an_object_type_reads_as_words():
+    assert object_label("ContractualInstrument") == "Contractual instrument"
+    assert object_label("Team") == "Team"
+    assert object_label("") == ""
 
 
 def test_a_bad_audit_filter_is_named_not_ignored(tenant):

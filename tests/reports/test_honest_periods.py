@@ -102,6 +102,8 @@ class TestReportPeriods:
         assert last_year["change_note"] == "2025 Q1: data only from 5 Feb 2025"
         assert last_year["change_pct"] == {"mwh": None, "location_t": None, "market_t": None}
         html = client.get("/reports/2026/Q1/").content.decode()
+        # The quarter as people write it: its first and last day, no ISO and no exclusive end.
+        assert "1 Jan 2026 – 31 Mar 2026" in html and "end exclusive" not in html
         row = re.search(r'<tr data-period="last-year".*?</tr>', html, re.S).group(0)
         assert "data only from 5 Feb 2025" in row
         assert "not comparable" in row

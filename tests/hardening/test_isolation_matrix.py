@@ -135,6 +135,15 @@ def team_limited(expect: Expect, *, orgs: tuple[str, ...] = (SAME, OTHER)) -> di
     return {f"{org}:{kind}": expect for org in orgs for kind in ("engineer", "token:team")}
 
 
+def preparers(expect: Expect) -> dict[str, Expect]:
+    """The ESG officers of both organisations prepared their Q2 close (world.build_org)."""
+    return {f"{org}:esg_officer": expect for org in (SAME, OTHER)}
+
+
+def lock_holders(expect: Expect) -> dict[str, Expect]:
+    return {f"{org}:{role}": expect for org in (SAME, OTHER) for role in ("admin", "esg_officer")}
+
+
 NOT_FOUND = Expect(404, False)
 REFUSED_BY_SERVICE = Expect(403, False)
 TEAM_TOKENS_REFUSED = {f"{org}:token:team": Expect(400, False) for org in (SAME, OTHER)}
@@ -520,6 +529,21 @@ EXPECTATIONS: dict[str, Row] = {
     "report-lock": Row({"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q2))}),
     "report-restate": Row(
         {"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q1, reason="late records"))}
+    ),
+    # Q2 of each organisation waits for approval, prepared by its ESG officer: preparing it
+    # again is refused, and only a second person (the admin) approves or sends it back.
+    "quarter-closes": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=2")}),
+    "quarter-close-prepare": Row(
+        {"POST": api(LOCK, 409, overrides=lock_holders(Expect(409, False)))},
+        {"POST": Call(data=_form(**Q2, note="checked"))},
+    ),
+    "quarter-close-approve": Row(
+        {"POST": api(LOCK, 200, overrides=preparers(REFUSED_BY_SERVICE))},
+        {"POST": Call(data=_form(**Q2))},
+    ),
+    "quarter-close-send-back": Row(
+        {"POST": api(LOCK, 200, overrides=preparers(REFUSED_BY_SERVICE))},
+        {"POST": Call(data=_form(**Q2, comment="PUE of May missing"))},
     ),
     "report-versions": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "record-list-api": Row({"GET": api(READ, 200)}, {"GET": Call(url=lambda w, c: WORKLOADS)}),

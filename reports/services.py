@@ -297,6 +297,7 @@ def _close_audited(close: QuarterClose, action: str, user, **details) -> None:
         details={
             "period": f"{close.year} Q{close.quarter}",
             "prepared_by": close.prepared_by.get_username(),
+            "prepared_at": close.prepared_at.isoformat(),
             "content_hash": close.content_hash,
             **details,
         },
@@ -348,7 +349,7 @@ def _require_second_person(close: QuarterClose, user, step: str) -> None:
     if close.prepared_by_id == user.pk:
         raise ApplicationError(
             f"You prepared {close.year} Q{close.quarter}; a second person (an admin or another "
-            f"ESG officer) must {step} it",
+            f"ESG officer) must {step}",
             status_code=403,
         )
 
@@ -374,7 +375,7 @@ def report_close_approve(
     _require_person(user)
     _take_turns(principal.organisation)
     close = _pending_close(principal, year, quarter)
-    _require_second_person(close, user, "approve")
+    _require_second_person(close, user, "approve it")
     version = report_lock(
         principal=principal, year=year, quarter=quarter, reason=close.reason, user=user
     )
@@ -419,7 +420,7 @@ def report_close_send_back(
     comment = _required_text(comment, "comment", "Sending a close back needs a comment")
     _take_turns(principal.organisation)
     close = _pending_close(principal, year, quarter)
-    _require_second_person(close, user, "send back")
+    _require_second_person(close, user, "send it back")
     close.status = QuarterClose.Status.SENT_BACK
     close.decided_by = user
     close.decided_by_role = principal.role or ""

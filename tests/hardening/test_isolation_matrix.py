@@ -329,13 +329,25 @@ EXPECTATIONS: dict[str, Row] = {
     "report-quarter": Row({"GET": page()}, {"GET": Call(url=lambda w, c: Q1)}),
     # The report forms answer every refusal with a message on the report page (302); the
     # fingerprint proves that nothing was locked, restated or exported.
-    # GET asks to confirm what the lock freezes; POST locks.
+    # GET shows what the lock freezes and the close of Q2 waiting for approval; POST prepares
+    # a close (refused here: Q2 already waits). Only a second person approves or sends back.
     "report-lock-page": Row(
         {
             "GET": page(LOCK),
-            "POST": page(LOCK, 302, refused=302),
+            "POST": page(LOCK, 302, refused=302, overrides=lock_holders(Expect(302, False))),
         },
-        {"GET": Call(url=lambda w, c: Q2), "POST": Call(url=lambda w, c: Q2, format=FORM)},
+        {
+            "GET": Call(url=lambda w, c: Q2),
+            "POST": Call(url=lambda w, c: Q2, data=_form(note="checked"), format=FORM),
+        },
+    ),
+    "report-close-approve-page": Row(
+        {"POST": page(LOCK, 302, refused=302, overrides=preparers(Expect(302, False)))},
+        {"POST": Call(url=lambda w, c: Q2, data=_form(comment="ok"), format=FORM)},
+    ),
+    "report-close-send-back-page": Row(
+        {"POST": page(LOCK, 302, refused=302, overrides=preparers(Expect(302, False)))},
+        {"POST": Call(url=lambda w, c: Q2, data=_form(comment="PUE missing"), format=FORM)},
     ),
     "report-restate-page": Row(
         {"POST": page(LOCK, 302, refused=302)},

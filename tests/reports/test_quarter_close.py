@@ -1,5 +1,7 @@
 """Closing a quarter with two people: prepare with a note, then approve (the lock) or send back."""
 
+import shutil
+import subprocess
 from datetime import date
 
 import pytest
@@ -10,6 +12,7 @@ from inventory.models import ContractualInstrument
 from reports.models import QuarterClose, ReportVersion
 from tests.conftest import PASSWORD, make_tenant
 from tests.reports.scope2_data import allocate_market, job, scope2, seed_quarter, send
+from tests.reports.test_audit_pdf import export
 from tests.reports.test_report_lock import independent_hash
 
 CLOSES = "/api/v1/reports/scope2/closes/"
@@ -89,6 +92,11 @@ class TestTwoPeopleClose:
         assert approved.details["version"] == 1
         assert approved.details["period"] == "2026 Q1"
         assert events[2].details["note"] == "with the March invoice"
+        # The audit page reads as sentences: who prepared, when, and who approved.
+        trail_page = tenant.client_for("auditor").get("/settings/audit/").content.decode()
+        prepared_at = QuarterClose.objects.get(status="approved").prepared_at
+        assert "report.close.approve" in trail_page
+        assert f"{prepared_at:%Y-%m-%d %H:%M} UTC" in trail_page
 
     def test_the_preparer_can_never_approve_or_send_back(self, tenant):
         esg = seed_quarter(tenant)
@@ -233,3 +241,153 @@ class TestCloseRefusals:
         assert post(other, SEND_BACK, comment="no").status_code == 409
         assert QuarterClose.objects.get().status == "pending"
         assert ReportVersion.objects.count() == 0
+
+
+def page(client, url="/reports/2026/Q1/lock/", **form):
+    if form:
+        return client.post(url, form, follow=True).content.decode()
+    return client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+class TestClosePages:
+    def test_the_pages_walk_through_prepare_then_approve(self, tenant):
+        esg = seed_quarter(tenant)
+        assert "Prepare the close of 2026 Q1…" in page(esg, "/reports/2026/Q1/")
+        form = page(esg)
+        assert 'name="note" required' in form
+        assert 'data-confirm="records">4<' in form  # what the approval will freeze
+
+        done = page(esg, note="Meters read on 2 April")
+        assert "2026 Q1 is prepared for closing" in done
+        assert ReportVersion.objects.count() == 0
+        report = page(esg, "/reports/2026/Q1/")
+        assert "Waiting for approval: prepared for closing by acme-esg_officer (ESG officer)" in (
+            report
+        )
+        assert "Review and approve" not in report  # never to the preparer
+        own = page(esg)
+        assert 'data-close="own"' in own and "Approve and lock" not in own
+
+        admin = tenant.client_for("admin")
+        review = page(admin)
+        assert 'data-close="note">Meters read on 2 April<' in review
+        assert 'data-close="records">4 / 4<' in review
+        assert 'data-close="changed"' not in review
+        assert "accept_changed_figures" not in review
+        locked = page(admin, "/reports/2026/Q1/close/approve/", comment="Matches finance")
+        assert "2026 Q1 is approved and locked as version 1." in locked
+        assert 'data-status="locked"' in locked
+        assert '<tr data-close-row="approved">' in locked
+        assert "acme-admin (Admin)" in locked and "Matches finance" in locked
+        # An auditor reads who closed it; the page never shows internal role codes.
+        audited = page(tenant.client_for("auditor"), "/reports/2026/Q1/")
+        assert "acme-esg_officer (ESG officer)" in audited
+        assert "(esg_officer)" not in audited and "None" not in audited
+
+    def test_the_preparer_posting_the_approval_is_told_why_nothing_happened(self, tenant):
+        esg = seed_quarter(tenant)
+        page(esg, note="checked")
+        answer = page(esg, "/reports/2026/Q1/close/approve/", comment="self")
+        assert "a second person (an admin or another ESG officer) must approve it" in answer
+        answer = page(esg, "/reports/2026/Q1/close/send-back/", comment="self")
+        assert "must send it back" in answer
+        assert ReportVersion.objects.count() == 0
+
+    def test_changed_figures_are_shown_and_must_be_accepted_on_the_page(self, tenant):
+        esg = seed_quarter(tenant)
+        page(esg, note="checked")
+        send(tenant, [job("late-train", date(2026, 3, 20))])
+        allocate_market(tenant.organisation, ContractualInstrument.objects.get())
+        admin = tenant.client_for("admin")
+        review = page(admin)
+        assert 'data-close="records">4 / 5<' in review
+        assert 'data-close="changed"' in review
+        assert 'name="accept_changed_figures" required' in review
+        refused = page(admin, "/reports/2026/Q1/close/approve/", comment="")
+        assert "changed since acme-esg_officer prepared the close" in refused
+        assert ReportVersion.objects.count() == 0
+        locked = page(admin, "/reports/2026/Q1/close/approve/", accept_changed_figures="on")
+        assert "locked as version 1" in locked
+        assert "figures changed since preparation, accepted" in locked
+
+    def test_sending_back_on_the_page_needs_a_comment(self, tenant):
+        esg = seed_quarter(tenant)
+        page(esg, note="checked")
+        admin = tenant.client_for("admin")
+        assert "needs a comment" in page(admin, "/reports/2026/Q1/close/send-back/", comment="")
+        answer = page(admin, "/reports/2026/Q1/close/send-back/", comment="Add the May PUE")
+        assert "sent back to acme-esg_officer with your comments; nothing was locked" in answer
+        report = page(esg, "/reports/2026/Q1/")
+        assert '<tr data-close-row="sent_back">' in report and "Add the May PUE" in report
+        assert "Prepare the close of 2026 Q1…" in report  # it can be prepared again
+
+    def test_people_without_lock_access_or_of_another_organisation_take_no_part(self, tenant):
+        seed_quarter(tenant)
+        page(tenant.client_for("esg_officer"), note="checked")
+        for role in ("engineer", "auditor"):
+            client = tenant.client_for(role)
+            assert client.get("/reports/2026/Q1/lock/").status_code == 403
+            page(client, "/reports/2026/Q1/close/approve/", comment="x")
+        engineer_view = page(tenant.client_for("engineer"), "/reports/2026/Q1/")
+        assert "checked" not in engineer_view  # a team-limited reader sees no close
+        other = make_tenant("globex").client_for("admin")
+        page(other, "/reports/2026/Q1/close/approve/", comment="x")
+        assert "Waiting for approval" not in page(other, "/reports/2026/Q1/")
+        assert ReportVersion.objects.count() == 0
+        assert QuarterClose.objects.get().status == "pending"
+
+
+def sign_off_page(client) -> str:
+    """The text of the audit PDF's sign-off page (section 12, the last one)."""
+    job = export(client)
+    assert job["status"] == "done", job
+    # -raw: the text in the order it was written, so a table cell wrapped over lines reads whole.
+    result = subprocess.run(
+        [shutil.which("pdftotext") or "pdftotext", "-raw", "-", "-"],
+        input=client.get(job["download_url"]).content,
+        capture_output=True,
+        check=True,
+    )
+    text = result.stdout.decode()
+    return text[text.rindex("12. Sign-off") :]
+
+
+@pytest.mark.django_db
+class TestSignOffPage:
+    def test_the_pdf_names_both_people_their_roles_notes_and_times(self, tenant):
+        esg = seed_quarter(tenant)
+        prepare(esg, note="Meters read on 2 April")
+        post(tenant.client_for("admin"), SEND_BACK, comment="Add the March invoice")
+        prepare(esg, note="March invoice added")
+        post(tenant.client_for("admin"), APPROVE, comment="Matches finance")
+        approved = QuarterClose.objects.get(status="approved")
+
+        text = sign_off_page(esg)
+        flat = " ".join(text.split())
+        assert "closed by two people" in flat
+        assert (
+            f"Prepared acme-esg_officer ESG officer {approved.prepared_at:%-d %b %Y, %H:%M} UTC"
+            in (flat)
+        )
+        assert "March invoice added" in flat
+        decided = f"{approved.decided_at:%-d %b %Y, %H:%M} UTC"
+        assert f"Approved and locked acme-admin Admin {decided} Matches finance" in flat
+        assert "Sent back before" in flat and "Add the March invoice" in flat
+        assert "4 input records" in flat
+        for internal in ("None", "esg_officer)", "sent_back", "pending"):
+            assert internal not in flat.replace("acme-esg_officer", "")
+
+    def test_a_draft_waiting_for_approval_says_so(self, tenant):
+        esg = seed_quarter(tenant)
+        prepare(esg, note="Meters read on 2 April")
+        flat = " ".join(sign_off_page(esg).split())
+        assert "Not approved yet: prepared for closing by acme-esg_officer (ESG officer)" in flat
+        assert "Meters read on 2 April" in flat
+
+    def test_a_quarter_locked_in_one_step_says_no_second_person_approved(self, tenant):
+        esg = seed_quarter(tenant)
+        assert esg.post("/api/v1/reports/scope2/locks/", Q1, format="json").status_code == 201
+        flat = " ".join(sign_off_page(esg).split())
+        assert "Locked in one step by acme-esg_officer (ESG officer)" in flat
+        assert "no second person approved this close" in flat

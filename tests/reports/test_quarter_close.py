@@ -2,9 +2,12 @@
 
 import shutil
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, Role
 from accounts.services import member_add
@@ -338,9 +341,9 @@ class TestClosePages:
         assert QuarterClose.objects.get().status == "pending"
 
 
-def sign_off_page(client) -> str:
+def sign_off_page(client, **quarter) -> str:
     """The text of the audit PDF's sign-off page (section 12, the last one)."""
-    job = export(client)
+    job = export(client, **quarter)
     assert job["status"] == "done", job
     # -raw: the text in the order it was written, so a table cell wrapped over lines reads whole.
     result = subprocess.run(
@@ -391,3 +394,34 @@ class TestSignOffPage:
         flat = " ".join(sign_off_page(esg).split())
         assert "Locked in one step by acme-esg_officer (ESG officer)" in flat
         assert "no second person approved this close" in flat
+
+
+@pytest.mark.django_db
+def test_the_demo_seed_closes_its_last_ended_quarter_by_two_people(factors, capsys):
+    from django.core.management import call_command
+
+    from inventory.management.commands.seed_demo import DAYS
+    from reports import periods
+
+    today = timezone.now().date()
+    year, quarter = periods.previous_quarter(*periods.quarter_of(today))
+    if periods.quarter(year, quarter).end <= today - timedelta(days=DAYS):
+        pytest.skip("the demo's days do not reach back into the last quarter today")
+    call_command("seed_demo")
+    close = QuarterClose.objects.get()
+    assert (close.year, close.quarter, close.status) == (year, quarter, "approved")
+    assert (close.prepared_by.username, close.prepared_by_role) == ("esg", "esg_officer")
+    assert (close.decided_by.username, close.decided_by_role) == ("admin", "admin")
+    assert close.version.version == 1 and close.version.locked_by_name == "admin"
+    assert f"{year} Q{quarter} closed by esg (prepared) and admin (approved)" in (
+        capsys.readouterr().out
+    )
+    call_command("seed_demo")  # seeding again closes nothing twice
+    assert QuarterClose.objects.count() == 1
+    assert f"{year} Q{quarter} already closed" in capsys.readouterr().out
+
+    auditor = APIClient()
+    auditor.force_login(get_user_model().objects.get(username="auditor"))
+    flat = " ".join(sign_off_page(auditor, year=year, quarter=quarter).split())
+    assert "closed by two people" in flat
+    assert "Prepared esg ESG officer" in flat and "Approved and locked admin Admin" in flat

@@ -5,7 +5,7 @@ from django.db.models import QuerySet
 
 from accounts.principal import Principal
 from reports import periods
-from reports.models import QuarterClose
+from reports.models import QuarterClose, ReportVersion
 from reports.selectors import quarter_inputs
 
 
@@ -71,7 +71,18 @@ def quarter_sign_off(*, organisation_id: int, year: int, quarter: int) -> dict:
     by_status = {
         status: [s for s in steps if s["status"] == status] for status in QuarterClose.Status
     }
+    lock = ReportVersion.objects.filter(
+        organisation_id=organisation_id, year=year, quarter=quarter, version=1
+    ).first()
     return {
+        # The lock itself, for a quarter locked in one step (the single-step API).
+        "lock": {
+            "locked_by": lock.locked_by_name,
+            "locked_by_role": lock.locked_by_role,
+            "locked_at": lock.locked_at,
+        }
+        if lock
+        else None,
         "approved": next(iter(by_status[QuarterClose.Status.APPROVED]), None),
         "pending": next(iter(by_status[QuarterClose.Status.PENDING]), None),
         "sent_back": by_status[QuarterClose.Status.SENT_BACK],

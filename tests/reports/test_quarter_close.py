@@ -390,10 +390,15 @@ class TestSignOffPage:
 
     def test_a_quarter_locked_in_one_step_says_no_second_person_approved(self, tenant):
         esg = seed_quarter(tenant)
+        prepare(esg, note="Meters read on 2 April")  # still waiting when the script locks
         assert esg.post("/api/v1/reports/scope2/locks/", Q1, format="json").status_code == 201
+        locked_at = ReportVersion.objects.get().locked_at
         flat = " ".join(sign_off_page(esg).split())
-        assert "Locked in one step by acme-esg_officer (ESG officer)" in flat
-        assert "no second person approved this close" in flat
+        assert (
+            "Locked in one step by acme-esg_officer (ESG officer) on "
+            f"{locked_at:%-d %b %Y, %H:%M} UTC: no second person approved this close"
+        ) in flat
+        assert "Not approved yet" not in flat
 
 
 @pytest.mark.django_db

@@ -17,7 +17,7 @@ from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
 from reports import periods
 from reports.exports import report_csv, report_xlsx
-from reports.models import ReportExport, ReportVersion
+from reports.models import QuarterClose, ReportExport, ReportVersion
 from reports.selectors import (
     GROUPINGS,
     MARKET_COMPLETE,
@@ -27,7 +27,14 @@ from reports.selectors import (
     quarter_factor_lines,
     scope2_document,
 )
-from reports.services import report_export_request, report_lock, report_restate
+from reports.services import (
+    report_close_approve,
+    report_close_prepare,
+    report_close_send_back,
+    report_export_request,
+    report_lock,
+    report_restate,
+)
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -307,6 +314,135 @@ class ReportVersionDetailApi(APIView):
     def get(self, request, pk: int):
         version = get_object_or_404(_versions(request.principal), pk=pk)
         return Response(VersionDetailSerializer(version).data)
+
+
+class CloseOutputSerializer(serializers.ModelSerializer):
+    prepared_by_name = serializers.CharField(source="prepared_by.username")
+    decided_by_name = serializers.CharField(source="decided_by.username", allow_null=True)
+    version = serializers.IntegerField(source="version.version", allow_null=True)
+
+    class Meta:
+        model = QuarterClose
+        fields = (
+            "id",
+            "year",
+            "quarter",
+            "status",
+            "note",
+            "reason",
+            "prepared_by_name",
+            "prepared_by_role",
+            "prepared_at",
+            "record_count",
+            "content_hash",
+            "totals",
+            "decided_by_name",
+            "decided_by_role",
+            "decided_at",
+            "comment",
+            "figures_changed",
+            "version",
+        )
+
+
+def _closes(principal) -> QuerySet[QuarterClose]:
+    # Closing covers the whole organisation: a principal limited to teams sees none.
+    return principal.visible(QuarterClose.objects.all(), team=None).select_related(
+        "prepared_by", "decided_by", "version"
+    )
+
+
+class QuarterCloseListApi(APIView):
+    """A quarter's closes, oldest first: the one waiting for approval, those sent back and the
+    approved one, each with who prepared and decided it, when, and their notes."""
+
+    @extend_schema(parameters=_REPORT_PARAMETERS[:2], responses=CloseOutputSerializer(many=True))
+    def get(self, request):
+        data = validated_input(QuarterSerializer, request.query_params)
+        closes = _closes(request.principal).filter(**data).order_by("prepared_at", "id")
+        return Response(CloseOutputSerializer(closes, many=True).data)
+
+
+class QuarterClosePrepareApi(APIView):
+    """Prepare a quarter's close (esg_officer or admin) with a note for the approver: records
+    the figures it would freeze; nothing is locked until a second person approves. 400 for a
+    quarter that has not ended unless a reason is given; 409 if locked, already waiting, or
+    not ready to lock."""
+
+    required_access = Access.LOCK
+
+    class PrepareInputSerializer(QuarterSerializer):
+        note = serializers.CharField(max_length=2000, help_text="for the approver")
+        reason = serializers.CharField(
+            max_length=2000,
+            required=False,
+            default="",
+            allow_blank=True,
+            help_text="why a quarter that has not ended is closed now (required then)",
+        )
+
+    @extend_schema(
+        request=PrepareInputSerializer,
+        responses={
+            201: CloseOutputSerializer,
+            **error_responses(409, m409="Locked, already waiting, or not ready to lock"),
+        },
+    )
+    def post(self, request):
+        data = validated_input(self.PrepareInputSerializer, request.data)
+        close = report_close_prepare(principal=request.principal, user=_user(request), **data)
+        return Response(CloseOutputSerializer(close).data, status=status.HTTP_201_CREATED)
+
+
+class QuarterCloseApproveApi(APIView):
+    """Approve a prepared close: locks the quarter (version 1). 403 for the preparer; 409 if
+    nothing waits, or the figures changed since preparation and `accept_changed_figures` is
+    not set."""
+
+    required_access = Access.LOCK
+
+    class ApproveInputSerializer(QuarterSerializer):
+        comment = serializers.CharField(
+            max_length=2000, required=False, default="", allow_blank=True
+        )
+        accept_changed_figures = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="lock even though the inputs changed since preparation",
+        )
+
+    @extend_schema(
+        request=ApproveInputSerializer,
+        responses={
+            200: CloseOutputSerializer,
+            **error_responses(409, m409="Nothing waits, or the figures changed since"),
+        },
+    )
+    def post(self, request):
+        data = validated_input(self.ApproveInputSerializer, request.data)
+        close = report_close_approve(principal=request.principal, user=_user(request), **data)
+        return Response(CloseOutputSerializer(close).data)
+
+
+class QuarterCloseSendBackApi(APIView):
+    """Send a prepared close back with comments: nothing is locked. 403 for the preparer."""
+
+    required_access = Access.LOCK
+
+    class SendBackInputSerializer(QuarterSerializer):
+        comment = serializers.CharField(max_length=2000)
+
+    @extend_schema(
+        request=SendBackInputSerializer,
+        responses={
+            200: CloseOutputSerializer,
+            **error_responses(409, m409="Nothing waits for approval"),
+        },
+    )
+    def post(self, request):
+        data = validated_input(self.SendBackInputSerializer, request.data)
+        close = report_close_send_back(principal=request.principal, user=_user(request), **data)
+        return Response(CloseOutputSerializer(close).data)
 
 
 class ExportOutputSerializer(serializers.ModelSerializer):

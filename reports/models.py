@@ -155,3 +155,58 @@ class ReportExport(models.Model):
         version = f"-v{self.report_version.version}" if self.report_version_id else "-draft"
         slug = self.organisation.slug
         return f"{slug}-scope2-{self.year}-Q{self.quarter}{version}.pdf"
+
+
+class QuarterClose(models.Model):
+    """Closing a quarter with two people: one prepares it with a note and the figures it
+    would freeze (their input hash), another approves (the lock) or sends it back.
+
+    At most one preparation of a quarter is pending at a time; decided ones stay as history.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for approval"
+        APPROVED = "approved", "Approved and locked"
+        SENT_BACK = "sent_back", "Sent back"
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="quarter_closes"
+    )
+    year = models.PositiveSmallIntegerField()
+    quarter = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    note = models.TextField(help_text="the preparer's note to the approver")
+    reason = models.TextField(blank=True, help_text="why a quarter still running is closed now")
+    prepared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    prepared_by_role = models.CharField(max_length=20)
+    prepared_at = models.DateTimeField()
+    record_count = models.PositiveIntegerField(help_text="records the preparation would freeze")
+    content_hash = models.CharField(max_length=64, help_text="input hash at preparation")
+    totals = models.JSONField(default=dict, help_text="the totals shown at preparation")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by_role = models.CharField(max_length=20, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True, help_text="the approver's comment")
+    figures_changed = models.BooleanField(
+        default=False, help_text="approved knowing the inputs changed since preparation"
+    )
+    version = models.OneToOneField(
+        ReportVersion, null=True, blank=True, on_delete=models.PROTECT, related_name="close"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "year", "quarter"],
+                condition=models.Q(status="pending"),
+                name="one_pending_close_per_quarter",
+            ),
+        ]
+        ordering = ["organisation", "year", "quarter", "prepared_at"]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.year} Q{self.quarter} close ({self.status})"

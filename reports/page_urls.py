@@ -9,6 +9,16 @@ urlpatterns = [
     path("<int:year>/Q<int:quarter>/", views.report_quarter, name="report-quarter"),
     path("<int:year>/Q<int:quarter>/lock/", views.report_lock_page, name="report-lock-page"),
     path(
+        "<int:year>/Q<int:quarter>/close/approve/",
+        views.report_close_approve_page,
+        name="report-close-approve-page",
+    ),
+    path(
+        "<int:year>/Q<int:quarter>/close/send-back/",
+        views.report_close_send_back_page,
+        name="report-close-send-back-page",
+    ),
+    path(
         "<int:year>/Q<int:quarter>/restate/",
         views.report_restate_page,
         name="report-restate-page",

@@ -1095,7 +1095,12 @@ def audit_document(*, export) -> dict:
     principal = Principal(
         organisation=export.organisation, access=frozenset({Access.READ}), team_ids=None
     )
+    from reports.close_selectors import quarter_sign_off  # it reads quarter_inputs from here
+
     chosen = export.report_version
+    sign_off = quarter_sign_off(
+        organisation_id=export.organisation_id, year=export.year, quarter=export.quarter
+    )
     document = scope2_document(
         principal=principal,
         year=export.year,
@@ -1103,13 +1108,19 @@ def audit_document(*, export) -> dict:
         version=chosen.version if chosen else None,
     )
     if chosen is not None:
-        return {**document, "factors": chosen.factors, "lineage": chosen.lineage}
+        return {
+            **document,
+            "factors": chosen.factors,
+            "lineage": chosen.lineage,
+            "sign_off": sign_off,
+        }
     period = periods.quarter(export.year, export.quarter)
     inputs = quarter_inputs(
         organisation_id=export.organisation_id, start=period.start, end=period.end
     )
     return {
         **document,
+        "sign_off": sign_off,
         "factors": quarter_factor_rows(organisation_id=export.organisation_id, inputs=inputs),
         "lineage": {
             "record_count": inputs.record_count,

@@ -17,7 +17,7 @@ from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.compute import window_compute
 from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
 from reports import periods
-from reports.models import ReportExport, ReportVersion, restating
+from reports.models import QuarterClose, ReportExport, ReportVersion, restating
 from reports.pdf import render_report_pdf
 from reports.selectors import (
     BREAKDOWNS,
@@ -188,6 +188,14 @@ def _require_reason_for_early_lock(year: int, quarter: int, reason: str) -> None
     )
 
 
+def _require_not_locked(principal: Principal, year: int, quarter: int) -> None:
+    if report_versions(principal=principal, year=year, quarter=quarter):
+        raise ApplicationError(
+            f"{year} Q{quarter} is already locked; make a restatement with a reason to change it",
+            status_code=409,
+        )
+
+
 def _take_turns(organisation: Organisation) -> None:
     """Locks and restatements of one organisation take turns. FOR NO KEY UPDATE: a row that
     references the organisation (a batch, a rollup) may still be written meanwhile; FOR
@@ -208,11 +216,7 @@ def report_lock(
     reason = (reason or "").strip()
     _require_reason_for_early_lock(year, quarter, reason)
     _take_turns(principal.organisation)
-    if report_versions(principal=principal, year=year, quarter=quarter):
-        raise ApplicationError(
-            f"{year} Q{quarter} is already locked; make a restatement with a reason to change it",
-            status_code=409,
-        )
+    _require_not_locked(principal, year, quarter)
     cut_off = _quarter_cut_off(principal.organisation.id, periods.quarter(year, quarter))
     # As a restatement does, the lock reads its counts and figures while no rollup rebuild or
     # market allocation of the organisation is half-way: those hold the organisation lock
@@ -240,6 +244,191 @@ def _version_audited(version: ReportVersion, action: str, user) -> None:
             "reason": version.reason,
         },
     )
+
+
+# --- Closing a quarter with two people: prepare, then approve (the lock) or send back -------
+
+
+def _require_person(user) -> None:
+    # Two people answer for a close: each step is a named person, never a token or a script.
+    if getattr(user, "pk", None) is None:
+        raise ApplicationError("Closing a quarter is done by a signed-in person", status_code=403)
+
+
+def _pending_closes(principal: Principal, year: int, quarter: int):
+    return QuarterClose.objects.filter(
+        organisation=principal.organisation,
+        year=year,
+        quarter=quarter,
+        status=QuarterClose.Status.PENDING,
+    )
+
+
+def _pending_close(principal: Principal, year: int, quarter: int) -> QuarterClose:
+    close = (
+        _pending_closes(principal, year, quarter)
+        .select_for_update()
+        .select_related("prepared_by")
+        .first()
+    )
+    if close is None:
+        raise ApplicationError(
+            f"{year} Q{quarter} has no close waiting for approval; prepare it first",
+            status_code=409,
+        )
+    return close
+
+
+def _required_text(value: str, field: str, message: str) -> str:
+    value = (value or "").strip()
+    if not value:
+        raise ApplicationError(
+            message, errors=[{"field": field, "message": "This field may not be blank."}]
+        )
+    return value
+
+
+def _close_audited(close: QuarterClose, action: str, user, **details) -> None:
+    audit_record(
+        organisation=close.organisation,
+        action=action,
+        target=close,
+        actor=user,
+        details={
+            "period": f"{close.year} Q{close.quarter}",
+            "prepared_by": close.prepared_by.get_username(),
+            "prepared_at": close.prepared_at.isoformat(),
+            "content_hash": close.content_hash,
+            **details,
+        },
+    )
+
+
+@transaction.atomic
+def report_close_prepare(
+    *, principal: Principal, year: int, quarter: int, note: str, reason: str = "", user=None
+) -> QuarterClose:
+    """Prepare a quarter's close: a note for the approver and the figures it would freeze
+    (records stored by now, their input hash and totals). Nothing is locked yet."""
+    _require_whole_organisation(principal, Access.LOCK)
+    _require_person(user)
+    note = _required_text(note, "note", "Preparing a close needs a note for the approver")
+    reason = (reason or "").strip()
+    _require_reason_for_early_lock(year, quarter, reason)
+    _take_turns(principal.organisation)
+    _require_not_locked(principal, year, quarter)
+    if _pending_closes(principal, year, quarter).exists():
+        raise ApplicationError(
+            f"{year} Q{quarter} is already waiting for approval; approve it or send it back",
+            status_code=409,
+        )
+    # The same checks as the lock (nothing pending, market-based figures complete), read up
+    # to the records stored by now; the lock itself computes up to its own cut-off.
+    preview = _snapshot(principal, year, quarter, last_record_ids())
+    report = preview["report"]
+    close = QuarterClose.objects.create(
+        organisation=principal.organisation,
+        year=year,
+        quarter=quarter,
+        note=note,
+        reason=reason,
+        prepared_by=user,
+        prepared_by_role=principal.role or "",
+        prepared_at=timezone.now(),
+        record_count=preview["record_count"],
+        content_hash=preview["content_hash"],
+        totals={scope: report[scope] for scope in ("scope2", "scope3_cat1")},
+    )
+    _close_audited(
+        close, "report.close.prepare", user, note=note, reason=reason, records=close.record_count
+    )
+    return close
+
+
+def _require_second_person(close: QuarterClose, user, step: str) -> None:
+    if close.prepared_by_id == user.pk:
+        raise ApplicationError(
+            f"You prepared {close.year} Q{close.quarter}; a second person (an admin or another "
+            f"ESG officer) must {step}",
+            status_code=403,
+        )
+
+
+@transaction.atomic
+def report_close_approve(
+    *,
+    principal: Principal,
+    year: int,
+    quarter: int,
+    comment: str = "",
+    accept_changed_figures: bool = False,
+    user=None,
+) -> QuarterClose:
+    """Approve a prepared close: a second person locks the quarter (report_lock).
+
+    If the inputs changed since preparation (records arrived or were recomputed), the
+    approval is refused unless the approver accepts the changed figures: they see the new
+    figures on the page and answer for them, recorded in the close and the audit trail;
+    sending it back for a new preparation remains open to them.
+    """
+    _require_whole_organisation(principal, Access.LOCK)
+    _require_person(user)
+    _take_turns(principal.organisation)
+    close = _pending_close(principal, year, quarter)
+    _require_second_person(close, user, "approve it")
+    version = report_lock(
+        principal=principal, year=year, quarter=quarter, reason=close.reason, user=user
+    )
+    changed = version.content_hash != close.content_hash
+    if changed and not accept_changed_figures:
+        # Raising undoes the lock above: this whole function is one transaction.
+        raise ApplicationError(
+            f"The figures of {year} Q{quarter} changed since "
+            f"{close.prepared_by.get_username()} prepared the close ({close.record_count} "
+            f"records then, {version.record_count} now); approve again accepting the changed "
+            "figures, or send it back to be prepared again",
+            status_code=409,
+            errors=[{"field": "accept_changed_figures", "message": "The figures changed."}],
+        )
+    close.status = QuarterClose.Status.APPROVED
+    close.decided_by = user
+    close.decided_by_role = principal.role or ""
+    close.decided_at = version.locked_at
+    close.comment = (comment or "").strip()
+    close.figures_changed = changed
+    close.version = version
+    close.save()
+    _close_audited(
+        close,
+        "report.close.approve",
+        user,
+        comment=close.comment,
+        version=version.version,
+        locked_content_hash=version.content_hash,
+        figures_changed=changed,
+    )
+    return close
+
+
+@transaction.atomic
+def report_close_send_back(
+    *, principal: Principal, year: int, quarter: int, comment: str, user=None
+) -> QuarterClose:
+    """Send a prepared close back with comments: nothing is locked; it can be prepared again."""
+    _require_whole_organisation(principal, Access.LOCK)
+    _require_person(user)
+    comment = _required_text(comment, "comment", "Sending a close back needs a comment")
+    _take_turns(principal.organisation)
+    close = _pending_close(principal, year, quarter)
+    _require_second_person(close, user, "send it back")
+    close.status = QuarterClose.Status.SENT_BACK
+    close.decided_by = user
+    close.decided_by_role = principal.role or ""
+    close.decided_at = timezone.now()
+    close.comment = comment
+    close.save()
+    _close_audited(close, "report.close.send_back", user, comment=comment)
+    return close
 
 
 def _market_recompute(organisation_id: int, year: int, quarter: int) -> None:

@@ -2,6 +2,10 @@ from django.urls import path
 
 from reports.apis import (
     FootprintApi,
+    QuarterCloseApproveApi,
+    QuarterCloseListApi,
+    QuarterClosePrepareApi,
+    QuarterCloseSendBackApi,
     ReportExportCreateApi,
     ReportExportDetailApi,
     ReportExportPdfApi,
@@ -23,6 +27,22 @@ urlpatterns = [
     path("reports/scope2/xlsx/", Scope2XlsxApi.as_view(), name="scope2-xlsx"),
     path("reports/scope2/locks/", ReportLockApi.as_view(), name="report-lock"),
     path("reports/scope2/restatements/", ReportRestateApi.as_view(), name="report-restate"),
+    path("reports/scope2/closes/", QuarterCloseListApi.as_view(), name="quarter-closes"),
+    path(
+        "reports/scope2/closes/prepare/",
+        QuarterClosePrepareApi.as_view(),
+        name="quarter-close-prepare",
+    ),
+    path(
+        "reports/scope2/closes/approve/",
+        QuarterCloseApproveApi.as_view(),
+        name="quarter-close-approve",
+    ),
+    path(
+        "reports/scope2/closes/send-back/",
+        QuarterCloseSendBackApi.as_view(),
+        name="quarter-close-send-back",
+    ),
     path("reports/scope2/versions/", ReportVersionListApi.as_view(), name="report-versions"),
     path(
         "reports/scope2/versions/<int:pk>/",

@@ -1,5 +1,6 @@
 """Scope 2 report pages: the quarter's report, lock / restate / export forms, export status."""
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib import messages
@@ -17,9 +18,16 @@ from greenai_portal.errors import ApplicationError
 from reports import periods
 from reports.apis import pdf_response
 from reports.charts import report_figures
+from reports.close_selectors import close_review, pending_close, quarter_closes
 from reports.models import ReportExport, ReportVersion
 from reports.selectors import quarters_with_data, scope2_document
-from reports.services import report_export_request, report_lock, report_restate
+from reports.services import (
+    report_close_approve,
+    report_close_prepare,
+    report_close_send_back,
+    report_export_request,
+    report_restate,
+)
 
 # --- Scope 2 report pages -------------------------------------------------------------------
 
@@ -87,6 +95,7 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
     query = f"?year={year}&quarter={quarter}" + (
         f"&version={document['version']}" if document["version"] else ""
     )
+    closes = list(quarter_closes(principal=principal, year=year, quarter=quarter))
     return render(
         request,
         "reports/scope2.html",
@@ -96,6 +105,8 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
             "doc": document,
             "can_lock": whole and principal.can(Access.LOCK),
             "can_export": whole,
+            "closes": closes,
+            "pending_close": pending_close(closes),
             "charts": {name: figure.to_plotly_json() for name, figure in figures.items()},
             "csv_url": reverse("scope2-csv") + query,
             "xlsx_url": reverse("scope2-xlsx") + query,
@@ -111,48 +122,69 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
     )
 
 
-def _act(request: HttpRequest, year: int, quarter: int, action) -> HttpResponse:
-    """Run a report service for a form POST; its refusal is shown on the report page."""
+def _act(
+    request: HttpRequest,
+    year: int,
+    quarter: int,
+    action,
+    done: Callable[[object], str] | None = None,
+    refused_url: str = "",
+) -> HttpResponse:
+    """Run a report service for a form POST; its refusal is shown on the report page (or on
+    `refused_url`), its outcome in the `done` message (by default: the version locked)."""
     principal = _principal(request)
     _quarter_or_404(year, quarter)
     try:
         outcome = action(principal)
     except ApplicationError as exc:
         messages.error(request, exc.message)
-        return redirect(_quarter_url(year, quarter))
+        return redirect(refused_url or _quarter_url(year, quarter))
     if isinstance(outcome, ReportExport):
         return redirect("report-export-page", pk=outcome.pk)
-    messages.success(request, f"{year} Q{quarter} version {outcome.version} is locked.")
+    message = done(outcome) if done else f"{year} Q{quarter} version {outcome.version} is locked."
+    messages.success(request, message)
     return redirect(_quarter_url(year, quarter))
+
+
+def _close_url(year: int, quarter: int) -> str:
+    return reverse("report-lock-page", kwargs={"year": year, "quarter": quarter})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def report_lock_page(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
-    """GET: what locking freezes, to confirm (and, for a quarter still running, why);
-    POST: the lock."""
+    """Closing a quarter with two people. GET: what the lock freezes and, for a quarter still
+    running, why; then the preparation form, or the close waiting for a second person with
+    its approve and send-back forms. POST: prepare the close with a note."""
     if request.method == "POST":
         return _act(
             request,
             year,
             quarter,
-            lambda p: report_lock(
+            lambda p: report_close_prepare(
                 principal=p,
                 year=year,
                 quarter=quarter,
+                note=request.POST.get("note", ""),
                 reason=request.POST.get("reason", ""),
                 user=request.user,
             ),
+            done=lambda close: (
+                f"{year} Q{quarter} is prepared for closing; a second person (an admin or "
+                "another ESG officer) reviews and approves it."
+            ),
+            refused_url=_close_url(year, quarter),
         )
     principal = _principal(request)
     _quarter_or_404(year, quarter)
     if not principal.sees_whole_organisation or not principal.can(Access.LOCK):
-        raise PermissionDenied("Your role does not allow locking a quarter")
+        raise PermissionDenied("Your role does not allow closing a quarter")
     document = scope2_document(principal=principal, year=year, quarter=quarter)
     if document["versions"]:
         messages.info(request, f"{year} Q{quarter} is already locked; restate it to change it.")
         return redirect(_quarter_url(year, quarter))
     period = periods.quarter(year, quarter)
+    waiting = pending_close(quarter_closes(principal=principal, year=year, quarter=quarter))
     return render(
         request,
         "reports/lock_confirm.html",
@@ -163,7 +195,54 @@ def report_lock_page(request: HttpRequest, year: int, quarter: int) -> HttpRespo
             "ended": periods.has_ended(period, timezone.localdate()),
             "first_day": period.start,
             "last_day": period.end - timedelta(days=1),
+            "close": waiting,
+            "review": close_review(waiting) if waiting else None,
+            "is_preparer": waiting is not None and waiting.prepared_by_id == request.user.pk,
         },
+    )
+
+
+@login_required
+@require_POST
+def report_close_approve_page(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    return _act(
+        request,
+        year,
+        quarter,
+        lambda p: report_close_approve(
+            principal=p,
+            year=year,
+            quarter=quarter,
+            comment=request.POST.get("comment", ""),
+            accept_changed_figures=request.POST.get("accept_changed_figures") == "on",
+            user=request.user,
+        ),
+        done=lambda close: (
+            f"{year} Q{quarter} is approved and locked as version {close.version.version}."
+        ),
+        refused_url=_close_url(year, quarter),
+    )
+
+
+@login_required
+@require_POST
+def report_close_send_back_page(request: HttpRequest, year: int, quarter: int) -> HttpResponse:
+    return _act(
+        request,
+        year,
+        quarter,
+        lambda p: report_close_send_back(
+            principal=p,
+            year=year,
+            quarter=quarter,
+            comment=request.POST.get("comment", ""),
+            user=request.user,
+        ),
+        done=lambda close: (
+            f"{year} Q{quarter} was sent back to {close.prepared_by.get_username()} with your "
+            "comments; nothing was locked."
+        ),
+        refused_url=_close_url(year, quarter),
     )
 
 

@@ -1,6 +1,7 @@
-"""The workflows in real Chromium: upload a CSV and watch its import reach 100 %, lock a
-quarter as the ESG officer (the control is absent for other roles), generate and download the
-audit PDF, whose text carries the API's figures."""
+"""The workflows in real Chromium: upload a CSV and watch its import reach 100 %, close a
+quarter with two people (the ESG officer prepares, the admin sends back, then approves; the
+controls are absent for other roles), generate and download the audit PDF, whose text carries
+the API's figures and the sign-off of the demo's closed quarter."""
 
 import json
 import re
@@ -79,45 +80,79 @@ def test_an_upload_shows_its_progress_until_100_percent(page, slow_worker, tmp_p
     page.screenshot("import-completed")
 
 
-def test_the_esg_officer_locks_a_quarter_and_other_roles_see_no_lock(page):
-    lock = re.compile("^Lock ")
-    for username in ("engineer", "auditor"):
-        page.log_in(username)
-        page.open(QUARTER)
-        assert page.tab.get_by_role("button", name=lock).count() == 0
-        assert page.tab.get_by_role("link", name=lock).count() == 0
-        page.context.clear_cookies()
-
-    page.log_in("esg")
-    page.open(QUARTER)
-    assert page.tab.locator("[data-status]").first.inner_text() == "Draft: not locked"
-    location_t = page.tab.locator("[data-kpi=location]").inner_text()
-    page.tab.get_by_role("link", name="Lock 2026 Q3…").click()
-    page.tab.wait_for_load_state("networkidle")
-    # The confirmation step: what version 1 will freeze, nothing locked yet.
-    assert page.tab.get_by_role("heading", name="Lock 2026 Q3?").is_visible()
-    assert page.tab.locator("[data-confirm=location]").inner_text() == f"{location_t} t CO2e"
-    page.screenshot("report-lock-confirm")
-    page.tab.get_by_role("button", name="Lock 2026 Q3").click()
-    page.tab.wait_for_load_state("networkidle")
-    assert page.tab.locator("[data-status=locked]").inner_text() == "Locked, version 1"
-    assert page.tab.get_by_role("link", name=lock).count() == 0
-    assert page.tab.get_by_text("2026 Q3 version 1 is locked.").count() == 1
-    page.screenshot("report-locked")
-
-
-def test_locking_the_running_quarter_asks_why(page):
+def test_two_people_close_the_running_quarter_and_other_roles_see_no_control(page):
     today = date.today()
     label = f"{today.year} Q{(today.month - 1) // 3 + 1}"
+    report = f"/reports/{label.replace(' ', '/')}/"
+    close = re.compile("^(Prepare the close|Review and approve|Lock )")
+    for username in ("engineer", "auditor"):
+        page.log_in(username)
+        page.open(report)
+        assert page.tab.get_by_role("link", name=close).count() == 0
+        assert page.tab.get_by_role("button", name=close).count() == 0
+        page.context.clear_cookies()
+
+    # The ESG officer prepares: what the lock would freeze, why now, a note for the approver.
     page.log_in("esg")
-    page.open(f"/reports/{label.replace(' ', '/')}/lock/")
+    page.open(report)
+    assert page.tab.locator("[data-status]").first.inner_text() == "Draft: not locked"
+    location_t = page.tab.locator("[data-kpi=location]").inner_text()
+    page.screenshot("close-1-draft")
+    page.tab.get_by_role("link", name=f"Prepare the close of {label}…").click()
+    page.tab.wait_for_load_state("networkidle")
     assert page.tab.get_by_role("heading", name=f"{label} has not ended").is_visible()
+    assert page.tab.locator("[data-confirm=location]").inner_text() == f"{location_t} t CO2e"
     page.tab.get_by_label("Reason for locking early (required)").fill("Board pack due this week")
-    page.screenshot("report-lock-early")
-    page.tab.get_by_role("button", name=f"Lock {label}").click()
+    page.tab.get_by_label("Note for the approver (required)").fill("Meters read on 4 Dec")
+    page.screenshot("close-2-prepare")
+    page.tab.get_by_role("button", name=f"Prepare {label} for approval").click()
+    page.tab.wait_for_load_state("networkidle")
+    assert page.tab.get_by_text(f"{label} is prepared for closing").count() == 1
+    assert page.tab.locator("[data-close-status=pending]").is_visible()
+    assert page.tab.get_by_role("link", name=f"Review and approve {label}…").count() == 0
+    page.screenshot("close-3-waiting-preparer")
+    page.context.clear_cookies()
+
+    # The admin reviews and sends it back with a comment: nothing is locked.
+    page.log_in("admin")
+    page.open(report)
+    page.tab.get_by_role("link", name=f"Review and approve {label}…").click()
+    page.tab.wait_for_load_state("networkidle")
+    assert page.tab.locator("[data-close=note]").inner_text() == "Meters read on 4 Dec"
+    page.screenshot("close-4-review")
+    page.tab.get_by_label("What needs to change (required)").fill("Add the colocation PUE")
+    page.tab.get_by_role("button", name="Send back to esg").click()
+    page.tab.wait_for_load_state("networkidle")
+    assert page.tab.locator("[data-status]").first.inner_text() == "Draft: not locked"
+    assert page.tab.locator("tr[data-close-row=sent_back]").inner_text().count("Add the") == 1
+    page.screenshot("close-5-sent-back")
+    page.context.clear_cookies()
+
+    # Prepared again; the admin approves, which locks it as version 1 in both names.
+    page.log_in("esg")
+    page.open(report)
+    page.tab.get_by_role("link", name=f"Prepare the close of {label}…").click()
+    page.tab.wait_for_load_state("networkidle")
+    page.tab.get_by_label("Reason for locking early (required)").fill("Board pack due this week")
+    page.tab.get_by_label("Note for the approver (required)").fill("Colocation PUE added")
+    page.tab.get_by_role("button", name=f"Prepare {label} for approval").click()
+    page.tab.wait_for_load_state("networkidle")
+    page.context.clear_cookies()
+    page.log_in("admin")
+    page.open(report)
+    page.tab.get_by_role("link", name=f"Review and approve {label}…").click()
+    page.tab.wait_for_load_state("networkidle")
+    assert page.tab.get_by_role("heading", name=f"Approve and lock {label}?").is_visible()
+    page.tab.get_by_label("Comment (optional)").fill("Matches finance")
+    page.tab.get_by_role("button", name=f"Approve and lock {label}").click()
     page.tab.wait_for_load_state("networkidle")
     assert page.tab.locator("[data-status=locked]").inner_text() == "Locked, version 1"
+    assert page.tab.get_by_text(f"{label} is approved and locked as version 1.").count() == 1
+    approved = page.tab.locator("tr[data-close-row=approved]").inner_text()
+    assert "esg (ESG officer)" in approved and "admin (Admin)" in approved
+    assert "Matches finance" in approved
     assert page.tab.get_by_text("Board pack due this week").count() == 1  # the versions table
+    page.screenshot("close-6-locked")
 
 
 def test_a_quarter_without_data_says_so_instead_of_drawing_empty_axes(page):
@@ -155,5 +190,9 @@ def test_the_audit_pdf_is_generated_and_downloaded_with_the_api_figures(page):
     assert pdf.startswith(b"%PDF-")
     text = pdf_text(pdf)
     assert "Demo AI Lab" in text and "2026 Q3" in text
+    # The demo closed 2026 Q3 by two people: the sign-off page names both.
+    sign_off = " ".join(text[text.rindex("12. Sign-off") :].split())
+    assert "closed by two people" in sign_off
+    assert "Prepared esg ESG" in sign_off and "admin Admin" in sign_off  # cells wrap
     for figure in ("mwh", "location_t", "market_t"):
         assert f"{figures[figure]:,.3f}" in text, figure

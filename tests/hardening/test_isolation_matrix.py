@@ -135,6 +135,15 @@ def team_limited(expect: Expect, *, orgs: tuple[str, ...] = (SAME, OTHER)) -> di
     return {f"{org}:{kind}": expect for org in orgs for kind in ("engineer", "token:team")}
 
 
+def preparers(expect: Expect) -> dict[str, Expect]:
+    """The ESG officers of both organisations prepared their Q2 close (world.build_org)."""
+    return {f"{org}:esg_officer": expect for org in (SAME, OTHER)}
+
+
+def lock_holders(expect: Expect) -> dict[str, Expect]:
+    return {f"{org}:{role}": expect for org in (SAME, OTHER) for role in ("admin", "esg_officer")}
+
+
 NOT_FOUND = Expect(404, False)
 REFUSED_BY_SERVICE = Expect(403, False)
 TEAM_TOKENS_REFUSED = {f"{org}:token:team": Expect(400, False) for org in (SAME, OTHER)}
@@ -326,13 +335,25 @@ EXPECTATIONS: dict[str, Row] = {
     "report-quarter": Row({"GET": page()}, {"GET": Call(url=lambda w, c: Q1)}),
     # The report forms answer every refusal with a message on the report page (302); the
     # fingerprint proves that nothing was locked, restated or exported.
-    # GET asks to confirm what the lock freezes; POST locks.
+    # GET shows what the lock freezes and the close of Q2 waiting for approval; POST prepares
+    # a close (refused here: Q2 already waits). Only a second person approves or sends back.
     "report-lock-page": Row(
         {
             "GET": page(LOCK),
-            "POST": page(LOCK, 302, refused=302),
+            "POST": page(LOCK, 302, refused=302, overrides=lock_holders(Expect(302, False))),
         },
-        {"GET": Call(url=lambda w, c: Q2), "POST": Call(url=lambda w, c: Q2, format=FORM)},
+        {
+            "GET": Call(url=lambda w, c: Q2),
+            "POST": Call(url=lambda w, c: Q2, data=_form(note="checked"), format=FORM),
+        },
+    ),
+    "report-close-approve-page": Row(
+        {"POST": page(LOCK, 302, refused=302, overrides=preparers(Expect(302, False)))},
+        {"POST": Call(url=lambda w, c: Q2, data=_form(comment="ok"), format=FORM)},
+    ),
+    "report-close-send-back-page": Row(
+        {"POST": page(LOCK, 302, refused=302, overrides=preparers(Expect(302, False)))},
+        {"POST": Call(url=lambda w, c: Q2, data=_form(comment="PUE missing"), format=FORM)},
     ),
     "report-restate-page": Row(
         {"POST": page(LOCK, 302, refused=302)},
@@ -538,6 +559,21 @@ EXPECTATIONS: dict[str, Row] = {
     "report-lock": Row({"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q2))}),
     "report-restate": Row(
         {"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q1, reason="late records"))}
+    ),
+    # Q2 of each organisation waits for approval, prepared by its ESG officer: preparing it
+    # again is refused, and only a second person (the admin) approves or sends it back.
+    "quarter-closes": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=2")}),
+    "quarter-close-prepare": Row(
+        {"POST": api(LOCK, 409, overrides=lock_holders(Expect(409, False)))},
+        {"POST": Call(data=_form(**Q2, note="checked"))},
+    ),
+    "quarter-close-approve": Row(
+        {"POST": api(LOCK, 200, overrides=preparers(REFUSED_BY_SERVICE))},
+        {"POST": Call(data=_form(**Q2))},
+    ),
+    "quarter-close-send-back": Row(
+        {"POST": api(LOCK, 200, overrides=preparers(REFUSED_BY_SERVICE))},
+        {"POST": Call(data=_form(**Q2, comment="PUE of May missing"))},
     ),
     "report-versions": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "record-list-api": Row({"GET": api(READ, 200)}, {"GET": Call(url=lambda w, c: WORKLOADS)}),

@@ -34,7 +34,7 @@ from inventory.models import (
 from inventory.pipeline import records_compute
 from inventory.services import workload_batch_ingest
 from reports.models import ReportExport
-from reports.services import report_lock
+from reports.services import report_close_prepare, report_lock
 from tests.conftest import Tenant, make_tenant, workload
 
 ROLES = tuple(Role.values)  # admin, esg_officer, engineer, auditor
@@ -170,6 +170,15 @@ def build_org(slug: str) -> OrgWorld:
     _ingest(tenant, [_job(f"{slug}-feb-late", date(2026, 2, 5), model=model)])
     # Q2: computed, open: lockable.
     _ingest(tenant, [_job(f"{slug}-may", date(2026, 5, 5), model=model)])
+    # ... and prepared for closing by the ESG officer: a second person approves or sends back.
+    esg_officer = tenant.members[Role.ESG_OFFICER]
+    report_close_prepare(
+        principal=principal_for_membership(esg_officer),
+        year=2026,
+        quarter=2,
+        note=f"{slug} Q2 checked",
+        user=esg_officer.user,
+    )
 
     export = ReportExport.objects.create(
         organisation=org,

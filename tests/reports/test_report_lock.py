@@ -202,11 +202,13 @@ class TestLockConfirmationPage:
         html = client.get("/reports/2026/Q1/lock/").content.decode()
         assert "2026 Q1 has not ended" in html and "runs to 31 Mar 2026" in html
         assert 'name="reason" required' in html
-        response = client.post("/reports/2026/Q1/lock/", {"reason": ""}, follow=True)
+        note = {"note": "checked"}
+        response = client.post("/reports/2026/Q1/lock/", {**note, "reason": ""}, follow=True)
         assert "give a reason to lock it early" in response.content.decode()
-        assert ReportVersion.objects.count() == 0
-        response = client.post("/reports/2026/Q1/lock/", {"reason": "audit visit"}, follow=True)
-        assert response.content.decode().count("version 1 is locked") == 1  # shown once
+        response = client.post("/reports/2026/Q1/lock/", {**note, "reason": "audit visit"})
+        admin = tenant.client_for("admin")
+        response = admin.post("/reports/2026/Q1/close/approve/", follow=True)
+        assert response.content.decode().count("locked as version 1") == 1  # shown once
         assert ReportVersion.objects.get().reason == "audit visit"
 
     def test_people_who_may_not_lock_get_no_confirmation_page(self, tenant, outsider):
@@ -342,8 +344,9 @@ class TestLateDataAndRestatements:
 
     def test_the_page_locks_and_restates(self, tenant):
         client = seed_quarter(tenant)
-        response = client.post("/reports/2026/Q1/lock/", follow=True)
-        assert "version 1 is locked" in response.content.decode()
+        client.post("/reports/2026/Q1/lock/", {"note": "checked"})
+        response = tenant.client_for("admin").post("/reports/2026/Q1/close/approve/", follow=True)
+        assert "approved and locked as version 1" in response.content.decode()
         self.late_record(tenant)
         response = client.post("/reports/2026/Q1/restate/", {"reason": ""}, follow=True)
         assert "needs a reason" in response.content.decode()

@@ -183,7 +183,7 @@ class TestScope2Report:
         assert 'data-figure="instrument-share">46.3 %<' in html
         assert 'id="trend-data"' in html
         assert "Public cloud: Scope 3 category 1, shown beside, not included in Scope 2" in html
-        assert "Lock 2026 Q1" in html
+        assert "Prepare the close of 2026 Q1…" in html
         index = client.get("/reports/").content.decode()
         assert "/reports/2026/Q1/" in index
         assert "/reports/2025/Q4/" in index

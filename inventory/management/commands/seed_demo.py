@@ -10,9 +10,14 @@ from django.db import transaction
 from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
+from greenai_portal.errors import ApplicationError
 from inventory.models import IngestBatch, InstrumentKind, Location
+from inventory.pipeline import records_compute
 from inventory.services import workload_batch_ingest
 from inventory.settings_services import instrument_create
+from reports import periods
+from reports.models import QuarterClose
+from reports.services import report_close_approve, report_close_prepare
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "greenai-demo"  # noqa: S105 - a published demo login, never used in production
@@ -160,6 +165,37 @@ def demo_instruments(*, organisation: Organisation, first_day: date, last_day: d
     return created
 
 
+def close_last_quarter(*, organisation: Organisation, today: date) -> str:
+    """Close the last quarter that has ended as two people do: the ESG officer prepares it,
+    the admin approves (which locks it). Done once; says what happened."""
+    year, quarter = periods.previous_quarter(*periods.quarter_of(today))
+    label = periods.quarter(year, quarter).label
+    if QuarterClose.objects.filter(organisation=organisation, year=year, quarter=quarter).exists():
+        return f"{label} already closed"
+    esg = organisation.memberships.get(role=Role.ESG_OFFICER)
+    admin = organisation.memberships.get(role=Role.ADMIN)
+    # Closing reads computed records only: compute the seeded ones now, not on commit.
+    records_compute(organisation_id=organisation.id)
+    try:
+        report_close_prepare(
+            principal=principal_for_membership(esg),
+            year=year,
+            quarter=quarter,
+            note=f"{label}: GPU meters, colocation PUE and cloud bills checked; ready to lock.",
+            user=esg.user,
+        )
+        report_close_approve(
+            principal=principal_for_membership(admin),
+            year=year,
+            quarter=quarter,
+            comment="Reviewed against the finance ledger; approved.",
+            user=admin.user,
+        )
+    except ApplicationError as exc:  # e.g. no data in that quarter on this seeding day
+        return f"{label} not closed: {exc.message}"
+    return f"{label} closed by esg (prepared) and admin (approved)"
+
+
 class Command(BaseCommand):
     help = "Create the demo organisation (idempotent) and ingest its workloads."
 
@@ -216,7 +252,9 @@ class Command(BaseCommand):
             records=demo_records(today),
             source=IngestBatch.Source.DEMO,
         )
+        closed = close_last_quarter(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
-            f"{result.duplicates} already there; {instruments} contractual instruments added"
+            f"{result.duplicates} already there; {instruments} contractual instruments added; "
+            f"{closed}"
         )

@@ -64,6 +64,9 @@ _DONE = {
     "remove": "removed",
     "pue_update": "PUE changed",
     "time_zone": "time zone set",
+    "prepare": "prepared",
+    "approve": "approved",
+    "send_back": "sent back",
 }
 _CAMEL_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
@@ -71,8 +74,8 @@ _CAMEL_WORD = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 def action_label(action: str) -> str:
     """ "instrument.create" as "Instrument added", "facility.pue_update" as "Facility PUE
     changed"; the code stays on the page for those who search by it."""
-    subject, _, verb = action.partition(".")
-    text = f"{label(subject)} {_DONE.get(verb, label(verb))}".strip()
+    subject, _, verb = action.rpartition(".")
+    text = f"{label(subject.replace('.', ' '))} {_DONE.get(verb, label(verb))}".strip()
     return text[:1].upper() + text[1:]
 
 

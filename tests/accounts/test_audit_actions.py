@@ -216,6 +216,7 @@ def test_the_trail_page_reads_as_sentences_not_python_values(tenant):
         ("organisation.time_zone", "Organisation time zone set"),
         ("report.lock", "Report locked"),
         ("mapping_rule.delete", "Mapping rule deleted"),
+        ("report.close.send_back", "Report close sent back"),
         ("prometheus_source.poke", "Prometheus source poke"),  # an unknown verb: its words
     ],
 )

@@ -118,10 +118,22 @@ class ReportQuerySerializer(QuarterSerializer):
     )
 
 
+# The quarter's parameters as the serializers check them (years 2000-2100, quarters 1-4).
+_QUARTER_PARAMETERS = [
+    OpenApiParameter(
+        "year",
+        {"type": "integer", "minimum": periods.FIRST_YEAR, "maximum": periods.LAST_YEAR},
+        required=True,
+    ),
+    OpenApiParameter("quarter", {"type": "integer", "minimum": 1, "maximum": 4}, required=True),
+]
 _REPORT_PARAMETERS = [
-    OpenApiParameter("year", int, required=True),
-    OpenApiParameter("quarter", int, required=True, enum=[1, 2, 3, 4]),
-    OpenApiParameter("version", int, description="locked version; the latest when omitted"),
+    *_QUARTER_PARAMETERS,
+    OpenApiParameter(
+        "version",
+        {"type": "integer", "minimum": 1},
+        description="locked version; the latest when omitted",
+    ),
 ]
 
 
@@ -157,10 +169,7 @@ class Scope2FactorsApi(APIView):
     stored at the lock (`locked_version`)."""
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("year", int, required=True),
-            OpenApiParameter("quarter", int, required=True, enum=[1, 2, 3, 4]),
-        ],
+        parameters=_QUARTER_PARAMETERS,
         responses=OpenApiTypes.OBJECT,
     )
     def get(self, request):

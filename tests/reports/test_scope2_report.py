@@ -3,6 +3,7 @@ import io
 
 import pytest
 from django.db.models import Sum
+from drf_spectacular.generators import SchemaGenerator
 from openpyxl import load_workbook
 
 from inventory.models import DailyRollup
@@ -192,3 +193,11 @@ class TestScope2Report:
         assert client.get("/reports/2026/Q1/").status_code == 302
         client.force_login(django_user_model.objects.create_user("loner", password="x" * 12))
         assert client.get("/reports/2026/Q1/").status_code == 404
+
+
+def test_the_schema_declares_the_quarter_bounds_the_report_api_enforces():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    for path in ("/api/v1/reports/scope2/", "/api/v1/reports/scope2/factors/"):
+        parameters = {p["name"]: p["schema"] for p in schema["paths"][path]["get"]["parameters"]}
+        assert parameters["year"] == {"type": "integer", "minimum": 2000, "maximum": 2100}
+        assert parameters["quarter"] == {"type": "integer", "minimum": 1, "maximum": 4}

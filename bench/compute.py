@@ -114,18 +114,23 @@ def reset(org_id: int) -> None:
         )
 
 
-WORKLOAD_COLUMNS = (
-    "organisation_id, batch_id, external_id, content_hash, team_id, ai_model_id, phase, "
-    "started_at, ended_at, duration_s, activity_date, location_id, hardware_id, device_count, "
-    "energy_kwh, avg_power_w, utilization, pue, energy_includes_pue, inferences, tokens, tags, "
-    "created_at, status, energy_tier, scope, methodology_version, compute_error"
+# What the pipeline finds on a pending record, after the kind's declared ingest columns.
+PENDING_COLUMNS = (
+    "created_at",
+    "status",
+    "energy_tier",
+    "scope",
+    "methodology_version",
+    "compute_error",
 )
-CLOUD_COLUMNS = (
-    "organisation_id, batch_id, external_id, content_hash, team_id, ai_model_id, location_id, "
-    "service, usage_kind, quantity, hardware_id, utilization, replication, usage_start, "
-    "usage_end, activity_date, cost, currency, tags, created_at, status, energy_tier, scope, "
-    "methodology_version, compute_error"
-)
+
+
+def copy_columns(kind: str) -> str:
+    """The COPY column list of pending records of one kind, from its declaration
+    (inventory.services.KIND_SPECS): rows below are written in that order."""
+    from inventory.services import KIND_SPECS
+
+    return ", ".join((*KIND_SPECS[kind].table.columns, *PENDING_COLUMNS))
 
 
 def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
@@ -159,7 +164,9 @@ def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
     started = time.monotonic()
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(f"COPY inventory_workloadrecord ({WORKLOAD_COLUMNS}) FROM STDIN") as copy:
+        with raw.copy(
+            f"COPY inventory_workloadrecord ({copy_columns('workload')}) FROM STDIN"
+        ) as copy:
             for n in range(workload):
                 begin = start + timedelta(seconds=when(n, workload, 365 * 86400))
                 seconds = rng.uniform(60, 36000)
@@ -178,7 +185,9 @@ def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
                     )
                 )  # fmt: skip
         kinds = ("compute", "gpu", "memory", "storage_ssd", "storage_hdd", "network")
-        with raw.copy(f"COPY inventory_cloudusagerecord ({CLOUD_COLUMNS}) FROM STDIN") as copy:
+        with raw.copy(
+            f"COPY inventory_cloudusagerecord ({copy_columns('cloud_usage')}) FROM STDIN"
+        ) as copy:
             for n in range(cloud):
                 begin = start + timedelta(hours=int(when(n, cloud, 365 * 24)))
                 kind = kinds[n % len(kinds)]

@@ -148,7 +148,7 @@ def records_build(built: dict, records: int, seed: int = 7) -> dict:
     phases = ("training", "fine_tuning", "inference")
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        columns = compute_bench.WORKLOAD_COLUMNS
+        columns = compute_bench.copy_columns("workload")
         with cursor.cursor.copy(f"COPY inventory_workloadrecord ({columns}) FROM STDIN") as copy:
             for n in range(records):
                 model = n % 1000

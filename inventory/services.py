@@ -13,7 +13,7 @@ from django.db import transaction
 
 from accounts.principal import Principal
 from accounts.selectors import team_list
-from inventory.ingestion.fields import RowErrors
+from inventory.ingestion.fields import ContentFields, RecordSchema, RowErrors
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.ingestion.writers import RecordTable, write_rows
 from inventory.models import (
@@ -28,42 +28,6 @@ from inventory.models import (
 
 logger = logging.getLogger(__name__)
 
-# The fields whose values make a record what it is; a re-sent id must match on all of them.
-WORKLOAD_CONTENT_FIELDS = (
-    "team",
-    "model",
-    "phase",
-    "started_at",
-    "ended_at",
-    "location",
-    "hardware",
-    "device_count",
-    "energy_kwh",
-    "avg_power_w",
-    "utilization",
-    "pue",
-    "energy_includes_pue",
-    "inferences",
-    "tokens",
-    "tags",
-)
-CLOUD_USAGE_CONTENT_FIELDS = (
-    "team",
-    "model",
-    "location",
-    "service",
-    "usage_kind",
-    "quantity",
-    "hardware",
-    "utilization",
-    "replication",
-    "usage_start",
-    "usage_end",
-    "cost",
-    "currency",
-    "tags",
-)
-
 
 @dataclass(frozen=True)
 class IngestResult:
@@ -77,7 +41,7 @@ _canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 _sorted_json = msgspec.json.Encoder(order="sorted").encode
 
 
-def content_hash(record: dict[str, Any], fields: Sequence[str] = WORKLOAD_CONTENT_FIELDS) -> str:
+def content_hash(record: dict[str, Any], content: ContentFields) -> str:
     """SHA-256 of the record's content fields as sorted, compact JSON (datetimes in ISO 8601,
     non-ASCII escaped: what `json.dumps(sort_keys=True)` writes).
 
@@ -85,10 +49,15 @@ def content_hash(record: dict[str, Any], fields: Sequence[str] = WORKLOAD_CONTEN
     three places, where the standard library's encoder takes over: floats below 1e-4 or from
     1e16 up (Python writes 1e-05 and 1e+16, msgspec 0.00001 and 1e16), non-ASCII text and DEL
     (which only Python escapes). Stored hashes never change, so neither do idempotency nor
-    locked reports' input hashes.
+    locked reports' input hashes: fields added to a kind later enter only when given
+    (`Field.hashed_when_given`).
     """
     get = record.get
-    canonical = {field: get(field) for field in fields}
+    canonical = {field: get(field) for field in content.always}
+    for field, default in content.when_given:
+        value = get(field)
+        if value is not None and value != default:
+            canonical[field] = value
     plain = True
     for field, value in canonical.items():
         kind = value.__class__
@@ -194,9 +163,9 @@ def _add_conflict(errors: RowErrors, row: int, external_id: str) -> None:
 
 @dataclass(frozen=True)
 class RecordKindSpec:
-    """One ingestible record kind: its content fields, table and row builder."""
+    """One ingestible record kind: its schema (fields, content fields), table and row builder."""
 
-    content_fields: tuple[str, ...]
+    schema: RecordSchema
     table: RecordTable
     # (record, hash, batch ids, refs, model ids) -> tuple in table.columns order (JSON columns
     # as Python objects)
@@ -267,7 +236,7 @@ _COMMON_COLUMNS = (
 )
 
 WORKLOADS = RecordKindSpec(
-    content_fields=WORKLOAD_CONTENT_FIELDS,
+    schema=WORKLOAD,
     table=RecordTable(
         WorkloadRecord,
         (
@@ -294,7 +263,7 @@ WORKLOADS = RecordKindSpec(
 )
 
 CLOUD_USAGES = RecordKindSpec(
-    content_fields=CLOUD_USAGE_CONTENT_FIELDS,
+    schema=CLOUD_USAGE,
     table=RecordTable(
         CloudUsageRecord,
         (
@@ -336,7 +305,7 @@ def _batch_rows(
     """
     seen: dict[str, str] = {}
     numbers, hashes, conflicts = [], [], RowErrors()
-    fields = spec.content_fields
+    fields = spec.schema.content_fields
     for row, record in enumerate(records):
         digest = content_hash(record, fields)
         external_id = record["external_id"]

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.principal import Principal
 from inventory.calculation.methodology import DEFAULT_UTILIZATION
+from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.models import (
     CloudUsageRecord,
     ComputeStatus,
@@ -26,7 +27,6 @@ from inventory.models import (
     RecordKind,
     WorkloadRecord,
 )
-from inventory.services import CLOUD_USAGE_CONTENT_FIELDS, WORKLOAD_CONTENT_FIELDS
 from reports.models import ReportVersion
 from reports.selectors import Sums
 
@@ -401,7 +401,10 @@ def _cloud_energy(record: CloudUsageRecord) -> tuple[str, Step]:
 
 
 # What was sent is what makes a record what it is (its content hash's fields).
-SENT_FIELDS = {"workloads": WORKLOAD_CONTENT_FIELDS, "cloud-usage": CLOUD_USAGE_CONTENT_FIELDS}
+SENT_FIELDS = {
+    "workloads": WORKLOAD.content_fields.names,
+    "cloud-usage": CLOUD_USAGE.content_fields.names,
+}
 # Fields sent as a reference, shown by the name or code the client sent.
 SENT_AS = {
     "team": lambda r: r.team.slug,

@@ -420,7 +420,7 @@ def _store_record(
         "energy_includes_pue": True,
         "tags": tags,
     }
-    digest = content_hash(record)
+    digest = content_hash(record, WORKLOADS.schema.content_fields)
     batch = BatchIds(run.batch_id, run.organisation_id)
     models = {run.model_name: run.ai_model_id} if run.ai_model_id else {}
     row = WORKLOADS.build_row(record, digest, batch, _RunRefs(run), models)

@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Annotated, Any, Literal, Protocol
 
 import msgspec
@@ -288,6 +289,26 @@ class Field:
     parse: Parser
     required: bool = False
     default: Any = MISSING
+    # A field added after records of its kind were first stored enters their content hash
+    # only when a record gives it (a value other than None and its default): the hashes
+    # already stored, and with them duplicates and locked reports' input hashes, never change.
+    hashed_when_given: bool = False
+
+
+# What names a record rather than being part of it: re-sent with other content, a conflict.
+IDENTITY_FIELD = "external_id"
+
+
+@dataclass(frozen=True)
+class ContentFields:
+    """The fields whose values make a record what it is; a re-sent id must match on them."""
+
+    always: tuple[str, ...]
+    when_given: tuple[tuple[str, Any], ...] = ()  # (name, default)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return self.always + tuple(name for name, _ in self.when_given)
 
 
 @dataclass(frozen=True)
@@ -355,6 +376,14 @@ class RecordSchema:
     @property
     def field_names(self) -> frozenset[str]:
         return frozenset(f.name for f in self.fields)
+
+    @cached_property
+    def content_fields(self) -> ContentFields:
+        content = [f for f in self.fields if f.name != IDENTITY_FIELD]
+        return ContentFields(
+            always=tuple(f.name for f in content if not f.hashed_when_given),
+            when_given=tuple((f.name, f.default) for f in content if f.hashed_when_given),
+        )
 
     def validate_one(
         self, raw: Any, context: BatchContext

@@ -9,7 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inventory.services import CLOUD_USAGE_CONTENT_FIELDS, WORKLOAD_CONTENT_FIELDS, content_hash
+from inventory.ingestion.fields import MISSING, ContentFields
+from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
+from inventory.services import content_hash
+
+WORKLOAD_FIELDS = WORKLOAD.content_fields
+CLOUD_USAGE_FIELDS = CLOUD_USAGE.content_fields
 
 RECORD = {
     "team": "research",
@@ -39,11 +44,11 @@ def reference_hash(record: dict, fields) -> str:
 
 def test_a_record_keeps_the_hash_earlier_releases_stored():
     # Figures from the release before msgspec wrote the canonical JSON.
-    assert content_hash(RECORD) == (
+    assert content_hash(RECORD, WORKLOAD_FIELDS) == (
         "e652843840d30def51acc70ed1095ed1a4cb5dce584181f8b51a60c46490361c"
     )
     tiny_and_accented = {**RECORD, "energy_kwh": 3.2e-05, "tags": {"projet": "été"}}
-    assert content_hash(tiny_and_accented) == (
+    assert content_hash(tiny_and_accented, WORKLOAD_FIELDS) == (
         "752e706b25335361c58098126eb895e2139d6ce9684911658b4bd3d0a9c8841b"
     )
 
@@ -68,17 +73,31 @@ TAGS = st.dictionaries(st.text(min_size=1, max_size=10), st.text(max_size=20), m
 
 @settings(max_examples=500, deadline=None)
 @given(
-    fields=st.sampled_from([WORKLOAD_CONTENT_FIELDS, CLOUD_USAGE_CONTENT_FIELDS]),
+    fields=st.sampled_from([WORKLOAD_FIELDS, CLOUD_USAGE_FIELDS]),
     values=st.lists(VALUES, min_size=20, max_size=20),
     tags=st.one_of(st.none(), TAGS),
 )
 def test_any_record_hashes_as_the_standard_library_writes_it(fields, values, tags):
-    record = dict(zip(fields, values, strict=False)) | {"tags": tags}
-    assert content_hash(record, fields) == reference_hash(record, fields)
+    record = dict(zip(fields.names, values, strict=False)) | {"tags": tags}
+    assert content_hash(record, fields) == reference_hash(record, fields.names)
 
 
 @settings(max_examples=300, deadline=None)
 @given(kwh=FLOATS, text=st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=20))
 def test_floats_and_ascii_control_characters_hash_as_python_writes_them(kwh, text):
     record = {**RECORD, "energy_kwh": kwh, "model": text}
-    assert content_hash(record) == reference_hash(record, WORKLOAD_CONTENT_FIELDS)
+    assert content_hash(record, WORKLOAD_FIELDS) == reference_hash(record, WORKLOAD_FIELDS.names)
+
+
+def test_a_field_hashed_when_given_leaves_the_hash_of_records_without_it_unchanged():
+    later = ContentFields(
+        always=WORKLOAD_FIELDS.always, when_given=(("water_l", MISSING), ("region", ""))
+    )
+    before = content_hash(RECORD, WORKLOAD_FIELDS)
+    assert content_hash(RECORD, later) == before
+    # Its default counts as not given.
+    assert content_hash({**RECORD, "region": ""}, later) == before
+    given_water = {**RECORD, "water_l": 4.5}
+    assert content_hash(given_water, later) == reference_hash(
+        given_water, (*WORKLOAD_FIELDS.always, "water_l")
+    )

@@ -71,6 +71,19 @@ def settings_page(access: str | None = None) -> Callable:
     return decorate
 
 
+def settings_context(
+    principal: Principal, section: str, manage: str = Access.MANAGE, **extra
+) -> dict:
+    """A settings page's context; `manage` is the access that may change what it shows."""
+    return {
+        "principal": principal,
+        "role": principal.role,
+        "section": section,
+        "can_manage": principal.can(manage),
+        **extra,
+    }
+
+
 def run_service(request: HttpRequest, success: str, call: Callable) -> bool:
     """Run a write; show its refusal (or `success`) as a message. True when it succeeded."""
     try:

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from greenai_portal.exception_handler import not_found, unavailable_or_server_error
 from greenai_portal.health import health
 from reports.dashboard import model_page, overview, team_page
+from reports.data_page import data_page
 from reports.records_urls import api_urlpatterns as records_api
 from reports.records_urls import page_urlpatterns as records_pages
 
@@ -25,6 +26,7 @@ urlpatterns = [
     path("teams/<slug:slug>/", team_page, name="dashboard-team"),
     path("models/<int:model_id>/", model_page, name="dashboard-model"),
     path("settings/", include("accounts.urls")),
+    path("data/", data_page, name="data"),
     path("data/imports/", include("inventory.imports.urls")),
     path("", include("inventory.page_urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),

@@ -58,6 +58,5 @@ urlpatterns = [
         name="settings-mapping-rule-delete",
     ),
     path("factors/", views.factors_page, name="factor-library"),
-    path("data/", views.data_page, name="data"),
     path("data/codecarbon-runs/", views.codecarbon_runs_page, name="codecarbon-runs-page"),
 ]

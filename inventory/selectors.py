@@ -1,7 +1,7 @@
 """inventory reads shared with other apps."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from itertools import islice
 
 from django.db.models import Count, Max, Min, Q, QuerySet, Sum
@@ -16,18 +16,6 @@ from inventory.models import (
     TeamMappingRule,
     WorkloadRecord,
 )
-
-
-def locked_periods(organisation_id: int) -> list[tuple[date, date]]:
-    """The organisation's periods that a locked report freezes, as [start, end) date pairs.
-
-    Recalculation and the market-based allocation leave records, allocations and rollups of
-    these periods as they are. They are the quarters with a locked report version
-    (reports.models.ReportVersion), less the one a restatement is recomputing right now.
-    """
-    from reports.models import locked_quarters
-
-    return locked_quarters(organisation_id)
 
 
 def computed_records_by_location(*, principal: Principal) -> dict[int, int]:

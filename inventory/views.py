@@ -5,24 +5,21 @@ Admins manage; ESG officers keep the contractual instruments too; other roles re
 Writes go through inventory.settings_services.
 """
 
-from datetime import date
-
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
 from accounts.views import DATE_INPUT, run_service, settings_page, submit_form
+from accounts.views import settings_context as _context
 from inventory.models import (
     CloudCoefficient,
     ContractualInstrument,
-    EnergyTier,
     FactorDataset,
     FactorKind,
     FactorOverride,
@@ -39,7 +36,6 @@ from inventory.models import (
 from inventory.selectors import (
     codecarbon_run_lines,
     computed_records_by_location,
-    import_jobs_recent,
     mapping_rule_list,
 )
 from inventory.settings_services import (
@@ -53,29 +49,10 @@ from inventory.settings_services import (
     mapping_rule_create,
     mapping_rule_delete,
 )
-from reports.dashboard import parse_filters, period_presets
-from reports.dashboard_selectors import (
-    batches_recent,
-    recalculations_recent,
-    records_failed,
-    records_waiting,
-    rollup_cube,
-)
 
 
 def _zones() -> list[tuple[str, str]]:
     return [(code, f"{code} — {name}") for code, name in Zone.objects.values_list("code", "name")]
-
-
-def _context(principal: Principal, section: str, manage: str = Access.MANAGE, **extra) -> dict:
-    """A settings page's context; `manage` is the access that may change what it shows."""
-    return {
-        "principal": principal,
-        "role": principal.role,
-        "section": section,
-        "can_manage": principal.can(manage),
-        **extra,
-    }
 
 
 # --- Facilities and PUE -------------------------------------------------------------------
@@ -396,16 +373,6 @@ def factors_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 # --- Data ---------------------------------------------------------------------------------
 
 
-def _url_if_built(*names: str) -> str | None:
-    """The URL of a page another part of the app provides, if it exists yet."""
-    for name in names:
-        try:
-            return reverse(name)
-        except NoReverseMatch:
-            continue
-    return None
-
-
 @settings_page()
 def codecarbon_runs_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     """CodeCarbon runs, CodeCarbon's own kg beside the portal's, with both factors."""
@@ -413,45 +380,4 @@ def codecarbon_runs_page(request: HttpRequest, principal: Principal) -> HttpResp
         request,
         "dashboard/codecarbon_runs.html",
         _context(principal, "data", runs=codecarbon_run_lines(principal=principal)),
-    )
-
-
-@settings_page()
-def data_page(request: HttpRequest, principal: Principal) -> HttpResponse:
-    """What came in, what waits, what failed, and how good the energy data is."""
-    filters, period_key = parse_filters(request)
-    cube = rollup_cube(principal=principal, filters=filters, groupings=[("energy_tier",)])
-    tiers = cube.by("energy_tier")
-    total = cube.total()
-    quality = [
-        {
-            "key": tier,
-            "label": label,
-            "records": tiers[tier].record_count if tier in tiers else 0,
-            "mwh": tiers[tier].facility_kwh / 1000.0 if tier in tiers else 0.0,
-            "share": tiers[tier].facility_kwh / total.facility_kwh
-            if tier in tiers and total.facility_kwh
-            else 0.0,
-        }
-        for tier, label in EnergyTier.choices
-    ]
-    return render(
-        request,
-        "dashboard/data.html",
-        _context(
-            principal,
-            "data",
-            filters=filters,
-            period_key=period_key,
-            presets=period_presets(date.today()),
-            quality=quality,
-            total=total,
-            waiting=records_waiting(principal=principal),
-            failed=records_failed(principal=principal),
-            batches=batches_recent(principal=principal),
-            recalculations=recalculations_recent(principal=principal),
-            imports=import_jobs_recent(principal=principal, limit=10),
-            imports_url=_url_if_built("data-imports", "imports", "import-upload"),
-            can_ingest=principal.can(Access.INGEST),
-        ),
     )

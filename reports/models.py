@@ -1,6 +1,5 @@
 """Locked report versions (immutable once written) and PDF export jobs."""
 
-from contextvars import ContextVar
 from datetime import date
 
 from django.conf import settings
@@ -92,24 +91,18 @@ class ReportVersion(models.Model):
         raise ReportImmutableError()
 
 
-# (organisation_id, year, quarter) a restatement is recomputing: the pipeline may touch it.
-restating: ContextVar[tuple[int, int, int] | None] = ContextVar("restating", default=None)
-
-
 def locked_quarters(organisation_id: int) -> list[tuple[date, date]]:
-    """[start, end) of every quarter the organisation has locked (inventory.selectors)."""
-    skip = restating.get()
+    """[start, end) of every quarter the organisation has locked (the pipeline's
+    inventory.pipeline.locks source)."""
     found = (
         ReportVersion.objects.filter(organisation_id=organisation_id)
         .values_list("year", "quarter")
         .distinct()
         .order_by("year", "quarter")
     )
-    quarters = [periods.quarter(year, quarter) for year, quarter in found]
     return [
-        (q.start, q.end)
-        for q, (year, number) in zip(quarters, found, strict=True)
-        if (organisation_id, year, number) != skip
+        (quarter.start, quarter.end)
+        for quarter in (periods.quarter(year, number) for year, number in found)
     ]
 
 

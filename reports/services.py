@@ -17,7 +17,7 @@ from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.compute import window_compute
 from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
 from reports import periods
-from reports.models import QuarterClose, ReportExport, ReportVersion, restating
+from reports.models import QuarterClose, ReportExport, ReportVersion
 from reports.pdf import render_report_pdf
 from reports.selectors import (
     BREAKDOWNS,
@@ -435,15 +435,15 @@ def _market_recompute(organisation_id: int, year: int, quarter: int) -> None:
     """Recompute the quarter's market-based allocation from today's instruments and rollups.
 
     The pipeline leaves locked quarters alone; a restatement is the one moment it may redo
-    one, so the quarter is unlocked for this call only (reports.models.restating).
+    one, so it says which.
     """
-    months = _months(periods.quarter(year, quarter))
-    token = restating.set((organisation_id, year, quarter))
-    try:
-        organisation_lock(organisation_id)
-        market_allocations_rebuild(organisation_id=organisation_id, months=months)
-    finally:
-        restating.reset(token)
+    restated = periods.quarter(year, quarter)
+    organisation_lock(organisation_id)
+    market_allocations_rebuild(
+        organisation_id=organisation_id,
+        months=_months(restated),
+        restating=(restated.start, restated.end),
+    )
 
 
 @transaction.atomic

@@ -48,8 +48,8 @@ from inventory.models import (
     MarketAllocation,
     MarketBasis,
 )
+from inventory.pipeline.locks import Period, locked_periods
 from inventory.pipeline.sql import as_date, in_list, month_start, next_month
-from inventory.selectors import locked_periods
 
 logger = logging.getLogger(__name__)
 
@@ -235,8 +235,8 @@ def _same_rows(old: list[MarketAllocation], new: list[MarketAllocation], *, exac
     return True
 
 
-def _locked_test(organisation_id: int):
-    periods = locked_periods(organisation_id)
+def _locked_test(organisation_id: int, restating: Period | None):
+    periods = [period for period in locked_periods(organisation_id) if period != restating]
 
     def is_locked(month: date) -> bool:
         end = next_month(month)
@@ -246,10 +246,15 @@ def _locked_test(organisation_id: int):
 
 
 def market_allocations_rebuild(
-    *, organisation_id: int, months: Iterable[date], zones: Iterable[str] | None = None
+    *,
+    organisation_id: int,
+    months: Iterable[date],
+    zones: Iterable[str] | None = None,
+    restating: Period | None = None,
 ) -> MarketRebuild:
     """Recompute the market-based allocation of these months (all zones, or these zones).
 
+    Locked periods are left alone, except the one a restatement is recomputing (`restating`).
     The caller holds the organisation lock (inventory.pipeline.sql.organisation_lock) and
     has rebuilt the rollups the months read.
     """
@@ -258,7 +263,7 @@ def market_allocations_rebuild(
         return MarketRebuild(0, 0)
     organisation = Organisation.objects.get(pk=organisation_id)
     first = months[0]
-    is_locked = _locked_test(organisation_id)
+    is_locked = _locked_test(organisation_id, restating)
     only_zones = None if zones is None else set(zones)
 
     instruments: dict[str, list[ContractualInstrument]] = defaultdict(list)

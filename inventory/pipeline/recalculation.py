@@ -34,6 +34,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.pipeline.compute import records_compute
+from inventory.pipeline.locks import locked_periods
 from inventory.pipeline.market import market_allocations_rebuild
 from inventory.pipeline.sql import (
     as_date,
@@ -42,7 +43,6 @@ from inventory.pipeline.sql import (
     organisation_lock,
     window_lock,
 )
-from inventory.selectors import locked_periods
 
 logger = logging.getLogger(__name__)
 

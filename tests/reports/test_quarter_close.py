@@ -405,8 +405,8 @@ class TestSignOffPage:
 def test_the_demo_seed_closes_its_last_ended_quarter_by_two_people(factors, capsys):
     from django.core.management import call_command
 
-    from inventory.management.commands.seed_demo import DAYS
     from reports import periods
+    from reports.management.commands.seed_demo import DAYS
 
     today = timezone.now().date()
     year, quarter = periods.previous_quarter(*periods.quarter_of(today))

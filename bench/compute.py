@@ -127,8 +127,8 @@ PENDING_COLUMNS = (
 
 def copy_columns(kind: str) -> str:
     """The COPY column list of pending records of one kind, from its declaration
-    (inventory.services.KIND_SPECS): rows below are written in that order."""
-    from inventory.services import KIND_SPECS
+    (inventory.ingestion.services.KIND_SPECS): rows below are written in that order."""
+    from inventory.ingestion.services import KIND_SPECS
 
     return ", ".join((*KIND_SPECS[kind].table.columns, *PENDING_COLUMNS))
 

@@ -113,7 +113,7 @@ def setup_job(path: Path):
     from ingest import migrated_django
 
     from accounts.models import Organisation, Team
-    from inventory.factor_library import factor_dataset_load
+    from inventory.factors.library import factor_dataset_load
     from inventory.models import ImportJob, TeamMappingRule
 
     migrated_django()
@@ -140,7 +140,7 @@ def setup_job(path: Path):
 def sample_progress(job_id: int, seen: list, stop: threading.Event) -> None:
     from django.db import connection
 
-    from inventory.imports.jobs import import_progress
+    from inventory.imports.services import import_progress
     from inventory.models import ImportJob
 
     while not stop.wait(0.5):
@@ -184,7 +184,7 @@ def main() -> None:
         stop = threading.Event()
         sampler = threading.Thread(target=sample_progress, args=(job.id, seen, stop))
         sampler.start()
-        from inventory.imports.jobs import import_job_run
+        from inventory.imports.services import import_job_run
 
         began = time.perf_counter()
         try:

@@ -152,8 +152,8 @@ def raw_copy(organisation, count: int) -> dict:
     """COPY the same rows, pre-rendered, into a table shaped like inventory_workloadrecord."""
     from django.db import connection
 
+    from inventory.ingestion.services import WORKLOADS
     from inventory.models import AiModel, IngestBatch, Location, WorkloadRecord
-    from inventory.services import WORKLOADS
 
     organisation_id = organisation.id
     batch = IngestBatch.objects.create(organisation_id=organisation_id, source="api")
@@ -322,7 +322,7 @@ def import_child(job_id: int) -> None:
     import django
 
     django.setup()
-    from inventory.imports.jobs import import_job_run
+    from inventory.imports.services import import_job_run
 
     job = import_job_run(job_id=job_id)
     peak_kb = peak_rss_kb()
@@ -371,7 +371,7 @@ def migrated_django() -> None:
 def setup_tenant():
     from accounts.models import Organisation
     from accounts.services import api_token_create, organisation_create, team_create
-    from inventory.factor_library import factor_dataset_load
+    from inventory.factors.library import factor_dataset_load
     from inventory.models import Location
 
     factor_dataset_load()

@@ -21,7 +21,7 @@ from greenai_portal.errors import ApplicationError, flatten_validation_errors
 from greenai_portal.memory import collector_paused
 from greenai_portal.openapi import error_responses
 from greenai_portal.parsers import SafeJSONParser, too_large
-from inventory.imports.jobs import import_job_create
+from inventory.imports.services import import_job_create
 from inventory.ingestion.authentication import CodeCarbonKeyAuthentication
 from inventory.ingestion.codecarbon import (
     EMISSION_CREATE,
@@ -34,10 +34,10 @@ from inventory.ingestion.codecarbon import (
 from inventory.ingestion.fields import RecordSchema
 from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
+from inventory.ingestion.services import References, record_batch_ingest
 from inventory.ingestion.throttling import TokenRateThrottle
 from inventory.models import Hardware, ImportFormat
 from inventory.selectors import import_job_get
-from inventory.services import References, record_batch_ingest
 
 
 def raw_rows(request) -> RawRows:

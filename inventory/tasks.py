@@ -13,7 +13,7 @@ from django.db import OperationalError
 
 from greenai_portal.errors import ApplicationError
 from greenai_portal.logs import log_context
-from inventory.imports.jobs import import_job_run, import_jobs_resume
+from inventory.imports.services import import_job_run, import_jobs_resume
 from inventory.meters.selectors import prometheus_sources_due
 from inventory.meters.services import prometheus_source_pull
 from inventory.pipeline import batch_compute, pending_sweep, records_compute

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organisation, Role, Team
 from accounts.services import api_token_create, member_add, organisation_create, team_create
-from inventory.factor_library import factor_dataset_load
+from inventory.factors.library import factor_dataset_load
 from inventory.models import Location
 
 PASSWORD = "correct-horse-battery"

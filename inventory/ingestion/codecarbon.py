@@ -43,6 +43,7 @@ from inventory.ingestion.mapping import (
     match_rule,
 )
 from inventory.ingestion.schemas import MAX_DURATION_S, MAX_RECORD_KWH, batch_context
+from inventory.ingestion.services import WORKLOADS, BatchIds, _queue_compute, content_hash
 from inventory.ingestion.writers import write_rows
 from inventory.models import (
     AiModel,
@@ -53,7 +54,6 @@ from inventory.models import (
     MappingSource,
     Phase,
 )
-from inventory.services import WORKLOADS, BatchIds, _queue_compute, content_hash
 
 # CodeCarbon's default project name: it names no model.
 DEFAULT_PROJECT = "codecarbon"
@@ -225,7 +225,7 @@ def _unknown_run(run_id: str) -> ApplicationError:
 
 
 class _RunRefs:
-    """The References interface of inventory.services for a run's already-resolved rows."""
+    """The References interface of inventory.ingestion.services for a run's resolved rows."""
 
     def __init__(self, run: LockedRun) -> None:
         self.teams = {run.team_slug: run.team_id}

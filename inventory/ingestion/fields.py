@@ -343,11 +343,12 @@ class RowErrors:
     def add(self, row: int, field_name: str, message: str, line: int | None = None) -> None:
         self.count += 1
         if len(self.errors) < self.limit:
-            # Each bounded too: a field name or message may carry megabytes that were sent.
+            # Each bounded too: a field name or message may carry megabytes that were sent;
+            # and a NUL, which Postgres cannot keep in the import job's jsonb, is shown escaped.
             entry: dict[str, Any] = {
                 "row": row,
-                "field": field_name[:MAX_NAME],
-                "message": message[:MAX_MESSAGE],
+                "field": field_name[:MAX_NAME].replace("\x00", "\\x00"),
+                "message": message[:MAX_MESSAGE].replace("\x00", "\\x00"),
             }
             if line is not None:
                 entry["line"] = line
@@ -580,6 +581,6 @@ class RecordSchema:
 
 class ReferenceCheck(Protocol):
     """What names the references of a record to objects that do not exist
-    (inventory.services.References)."""
+    (inventory.ingestion.services.References)."""
 
     def problems(self, record: dict[str, Any]) -> list[tuple[str, str]]: ...

@@ -20,9 +20,9 @@ from accounts.principal import Access, Principal
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.mapping import mapping_rules, match_rule
 from inventory.ingestion.schemas import WORKLOAD, batch_context
+from inventory.ingestion.services import record_batch_ingest
 from inventory.meters.prometheus import Series, range_query
 from inventory.models import IngestBatch, MappingSource, Phase, PrometheusSource, TeamMappingRule
-from inventory.services import record_batch_ingest
 
 logger = logging.getLogger(__name__)
 

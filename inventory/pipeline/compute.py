@@ -30,7 +30,7 @@ from inventory.calculation.methodology import (
     DEFAULT_UTILIZATION,
     METHODOLOGY_VERSION,
 )
-from inventory.factor_library import active_dataset
+from inventory.factors.library import active_dataset
 from inventory.models import BatchComputation, IngestBatch
 from inventory.pipeline import cloud, workloads
 from inventory.pipeline.market import market_allocations_rebuild

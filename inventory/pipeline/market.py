@@ -39,7 +39,7 @@ from accounts.models import Organisation
 from inventory.calculation.errors import CalculationError
 from inventory.calculation.market import Consumption, Instrument, allocate_market_based
 from inventory.calculation.methodology import METHODOLOGY_VERSION
-from inventory.factor_library import active_dataset
+from inventory.factors.library import active_dataset
 from inventory.models import (
     ContractualInstrument,
     FactorKind,

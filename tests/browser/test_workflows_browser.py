@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from django.db import connection
 
-from inventory.imports.jobs import import_job_run
+from inventory.imports.services import import_job_run
 from inventory.tasks import run_import_job
 from tests.browser.conftest import ARTIFACTS
 from tests.reports.test_audit_pdf import pdf_text

@@ -22,12 +22,12 @@ from hypothesis import strategies as st
 from greenai_portal.errors import ApplicationError
 from inventory.imports import readers
 from inventory.imports.codecarbon import codecarbon_file_runs
-from inventory.imports.jobs import import_job_create, import_job_run
+from inventory.imports.services import import_job_create, import_job_run
 from inventory.ingestion.fields import RowProblem
 from inventory.ingestion.parsers import TAG_PREFIX, parse_csv, parse_json, parse_ndjson
 from inventory.ingestion.schemas import CLOUD_USAGE, SCHEMAS, WORKLOAD, batch_context
+from inventory.ingestion.services import content_hash
 from inventory.models import ImportFormat, ImportJob, ImportStatus, Phase
-from inventory.services import content_hash
 
 FAST = settings(max_examples=300, deadline=None)
 

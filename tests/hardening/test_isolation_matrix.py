@@ -28,7 +28,7 @@ from django.db import transaction
 from django.test import override_settings
 
 from accounts.principal import ROLE_ACCESS, SCOPE_ACCESS, Access
-from inventory.factor_library import factor_dataset_load
+from inventory.factors.library import factor_dataset_load
 from tests.conftest import workload
 from tests.hardening.discovery import Route, routes
 from tests.hardening.world import (

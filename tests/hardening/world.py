@@ -18,7 +18,8 @@ from rest_framework.test import APIClient
 from accounts.models import ApiToken, Membership, Role, Team
 from accounts.principal import Principal, principal_for_membership
 from accounts.services import api_token_create
-from inventory.imports.jobs import import_job_create
+from inventory.imports.services import import_job_create
+from inventory.ingestion.services import workload_batch_ingest
 from inventory.models import (
     AiModel,
     ContractualInstrument,
@@ -32,7 +33,6 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.pipeline import records_compute
-from inventory.services import workload_batch_ingest
 from reports.models import ReportExport
 from reports.services import report_close_prepare, report_lock
 from tests.conftest import Tenant, make_tenant, workload

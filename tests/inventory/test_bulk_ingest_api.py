@@ -273,3 +273,13 @@ class TestBadInput:
         assert response.status_code == 400
         assert len(response.json()["errors"]) == 1000
         assert "200 more errors not shown" in response.json()["message"]
+
+
+def test_a_nul_in_an_error_s_field_name_or_message_is_kept_escaped():
+    from inventory.ingestion.fields import RowErrors
+
+    errors = RowErrors()
+    errors.add(0, "col\x00umn", "Unknown column 'a\x00b'")
+    assert errors.errors == [
+        {"row": 0, "field": "col\\x00umn", "message": "Unknown column 'a\\x00b'"}
+    ]

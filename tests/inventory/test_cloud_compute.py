@@ -10,7 +10,7 @@ from inventory.calculation.cloud import CloudCoefficients, cloud_usage_it_kwh
 from inventory.calculation.emissions import location_based_kg
 from inventory.calculation.energy import PowerProfile, facility_energy_kwh
 from inventory.calculation.methodology import METHODOLOGY_VERSION
-from inventory.factor_library import active_dataset
+from inventory.factors.library import active_dataset
 from inventory.models import CloudCoefficient, CloudUsageRecord, DailyRollup, Hardware, Location
 from inventory.pipeline import records_compute, rollup_mismatches
 from tests.inventory.test_pipeline import stored_batch, stored_cloud_usage, stored_workload

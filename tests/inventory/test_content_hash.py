@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from inventory.ingestion.fields import MISSING, ContentFields
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
-from inventory.services import content_hash
+from inventory.ingestion.services import content_hash
 
 WORKLOAD_FIELDS = WORKLOAD.content_fields
 CLOUD_USAGE_FIELDS = CLOUD_USAGE.content_fields

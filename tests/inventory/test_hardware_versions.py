@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from accounts.principal import principal_for_membership
-from inventory.factor_library import factor_dataset_load
+from inventory.factors.library import factor_dataset_load
 from inventory.models import CloudUsageRecord, Hardware, WorkloadRecord
 from inventory.pipeline import records_compute
 from inventory.pipeline.recalculation import recalculation_for_dataset, recalculation_run

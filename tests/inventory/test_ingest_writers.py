@@ -10,8 +10,8 @@ from accounts.services import api_token_create
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion import writers
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
+from inventory.ingestion.services import record_batch_ingest
 from inventory.models import CloudUsageRecord, WorkloadRecord
-from inventory.services import record_batch_ingest
 from tests.conftest import workload
 
 needs_postgres = pytest.mark.skipif(

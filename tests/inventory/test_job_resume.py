@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from greenai_portal.job_locks import JobKind
-from inventory.imports import jobs
+from inventory.imports import services as jobs
 from inventory.models import ImportJob, WorkloadRecord
 from inventory.tasks import sweep_pending_records
 from reports.models import ReportExport

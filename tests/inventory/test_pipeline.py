@@ -8,6 +8,7 @@ from django.db.models import Sum
 from accounts.principal import principal_for_membership
 from inventory.calculation.emissions import location_based_kg
 from inventory.calculation.energy import PowerProfile, facility_energy_kwh, it_energy
+from inventory.ingestion.services import workload_batch_ingest
 from inventory.models import (
     CloudUsageRecord,
     DailyRollup,
@@ -28,7 +29,6 @@ from inventory.pipeline import (
     rollup_mismatches,
     workload_records_compute,
 )
-from inventory.services import workload_batch_ingest
 
 
 def ingest(tenant, *records):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from inventory.factor_library import DATA_DIR, factor_dataset_load
+from inventory.factors.library import DATA_DIR, factor_dataset_load
 from inventory.models import (
     ContractualInstrument,
     DailyRollup,

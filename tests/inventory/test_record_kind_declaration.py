@@ -9,7 +9,7 @@ import pytest
 from inventory.apis import WorkloadIngestApi
 from inventory.ingestion.fields import Field, number
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
-from inventory.services import KIND_SPECS
+from inventory.ingestion.services import KIND_SPECS
 from tests.conftest import workload
 
 URL = "/api/v1/workloads/"

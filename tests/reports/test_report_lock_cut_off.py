@@ -17,9 +17,9 @@ from django.db.models import Sum
 from accounts.models import Role
 from accounts.principal import principal_for_membership
 from inventory.ingestion.schemas import WORKLOAD, batch_context
+from inventory.ingestion.services import workload_batch_ingest
 from inventory.models import WorkloadRecord
 from inventory.pipeline import records_compute
-from inventory.services import workload_batch_ingest
 from reports.selectors import records_after
 from reports.services import report_lock
 from tests.conftest import needs_services, workload

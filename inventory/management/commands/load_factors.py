@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand
 
-from inventory.factor_library import DATA_DIR, factor_dataset_load
+from inventory.factors.library import DATA_DIR, factor_dataset_load
 from inventory.pipeline.recalculation import recalculation_for_dataset
 
 

@@ -3,7 +3,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organisation
-from inventory.factor_library import active_dataset
+from inventory.factors.library import active_dataset
 from inventory.models import RecalculationTrigger
 from inventory.pipeline.recalculation import (
     RecalculationScope,

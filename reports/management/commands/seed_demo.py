@@ -11,9 +11,9 @@ from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion.services import workload_batch_ingest
 from inventory.models import IngestBatch, InstrumentKind, Location
 from inventory.pipeline import records_compute
-from inventory.services import workload_batch_ingest
 from inventory.settings_services import instrument_create
 from reports import periods
 from reports.models import QuarterClose

@@ -20,7 +20,7 @@ from inventory.models import (
     Zone,
 )
 
-DATA_DIR = Path(__file__).resolve().parent / "factors" / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 
 
 def _rows(directory: Path, filename: str) -> list[dict[str, str]]:

@@ -35,6 +35,7 @@ from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.ingestion.fields import RowErrors, shown
 from inventory.ingestion.mapping import mapping_rules
 from inventory.ingestion.schemas import SCHEMAS, batch_context
+from inventory.ingestion.services import KIND_SPECS, References, content_hash, record_batch_ingest
 from inventory.models import (
     ImportFormat,
     ImportJob,
@@ -43,7 +44,6 @@ from inventory.models import (
     MappingSource,
     ReplicationFactor,
 )
-from inventory.services import KIND_SPECS, References, content_hash, record_batch_ingest
 
 from . import readers
 from .archives import open_export

@@ -7,6 +7,7 @@ from greenai_portal.exception_handler import not_found, unavailable_or_server_er
 from greenai_portal.health import health
 from reports.dashboard import model_page, overview, team_page
 from reports.data_page import data_page
+from reports.model_documentation_apis import model_documentation_pdf
 from reports.records_urls import api_urlpatterns as records_api
 from reports.records_urls import page_urlpatterns as records_pages
 
@@ -25,6 +26,11 @@ urlpatterns = [
     path("", overview, name="overview"),
     path("teams/<slug:slug>/", team_page, name="dashboard-team"),
     path("models/<int:model_id>/", model_page, name="dashboard-model"),
+    path(
+        "models/<int:model_id>/ai-act.pdf",
+        model_documentation_pdf,
+        name="model-documentation-pdf",
+    ),
     path("settings/", include("accounts.urls")),
     path("data/", data_page, name="data"),
     path("data/imports/", include("inventory.imports.urls")),

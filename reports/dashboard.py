@@ -19,9 +19,7 @@ from accounts.principal import Principal
 from accounts.selectors import team_list
 from accounts.views import principal_or_404
 from inventory.models import (
-    AiModel,
     CloudUsageRecord,
-    DailyRollup,
     EmissionScope,
     EnergyTier,
     Location,
@@ -50,6 +48,7 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
+from reports.model_documentation import visible_model
 from reports.records_selectors import NO_MODEL
 from reports.records_views import record_browser_url
 from reports.selectors import REPORTED_SCOPES, Sums, first_day_of
@@ -646,14 +645,8 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     principal = principal_or_404(request)
-    model = AiModel.objects.filter(organisation=principal.organisation, id=model_id).first()
+    model = visible_model(principal=principal, model_id=model_id)
     if model is None:
-        raise Http404("No such model")
-    if (
-        not principal.sees_whole_organisation
-        and not principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
-    ):
-        # A model only other teams use is not this engineer's to see.
         raise Http404("No such model")
     filters, period_key = parse_filters(request, model_id=model.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=MODEL_GROUPINGS)

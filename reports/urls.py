@@ -18,9 +18,15 @@ from reports.apis import (
     Scope2ReportApi,
     Scope2XlsxApi,
 )
+from reports.model_documentation_apis import ModelDocumentationApi
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
+    path(
+        "models/<int:model_id>/documentation/",
+        ModelDocumentationApi.as_view(),
+        name="model-documentation",
+    ),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),

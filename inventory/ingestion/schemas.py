@@ -27,6 +27,7 @@ from inventory.models import Phase, UsageKind
 MAX_RECORD_KWH = 1e9
 MAX_USAGE_QUANTITY = 1e12
 MAX_DURATION_S = 10 * 366 * 86400
+MAX_FLOPS = 1e30
 
 
 def batch_context() -> BatchContext:
@@ -89,6 +90,9 @@ WORKLOAD = RecordSchema(
         Field("inferences", integer(min_value=0)),
         Field("tokens", integer(min_value=0)),
         Field("tags", tags()),
+        # The job's floating point operations, when the client counts them (EU AI Act
+        # Annex XI 1.2(d)); the largest published training runs are near 5e25.
+        Field("flops", number(min_value=0, max_value=MAX_FLOPS), hashed_when_given=True),
     ),
     checks=(
         _period("started_at", "ended_at"),

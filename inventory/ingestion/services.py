@@ -198,6 +198,7 @@ def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -
         record.get("inferences"),
         record.get("tokens"),
         record.get("tags") or {},
+        record.get("flops"),
     )
 
 
@@ -257,6 +258,7 @@ WORKLOADS = RecordKindSpec(
             "inferences",
             "tokens",
             "tags",
+            "flops",
         ),
     ),
     build_row=_workload_row,

@@ -215,6 +215,9 @@ class WorkloadRecord(IngestedRecord):
     energy_includes_pue = models.BooleanField(default=False)
     inferences = models.BigIntegerField(null=True, blank=True)
     tokens = models.BigIntegerField(null=True, blank=True)
+    flops = models.FloatField(
+        null=True, blank=True, help_text="floating point operations, when the client counts them"
+    )
 
     class Meta:
         constraints = [

@@ -48,6 +48,7 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
+from reports.lifecycle import model_lifecycle
 from reports.model_documentation import visible_model
 from reports.records_selectors import NO_MODEL
 from reports.records_views import record_browser_url
@@ -690,6 +691,7 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
             "location",
         ),
         hardware=hardware_used(principal=principal, filters=filters),
+        lifecycle=model_lifecycle(principal=principal, model=model),
         back_query=drill,
     )
 

@@ -18,6 +18,7 @@ from reports.apis import (
     Scope2ReportApi,
     Scope2XlsxApi,
 )
+from reports.lifecycle_apis import ModelLifecycleApi
 from reports.model_documentation_apis import ModelDocumentationApi
 
 urlpatterns = [
@@ -27,6 +28,7 @@ urlpatterns = [
         ModelDocumentationApi.as_view(),
         name="model-documentation",
     ),
+    path("models/<int:model_id>/lifecycle/", ModelLifecycleApi.as_view(), name="model-lifecycle"),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),

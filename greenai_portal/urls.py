@@ -10,6 +10,7 @@ from reports.data_page import data_page
 from reports.model_documentation_apis import model_documentation_pdf
 from reports.records_urls import api_urlpatterns as records_api
 from reports.records_urls import page_urlpatterns as records_pages
+from reports.variants_apis import variant_comparison_page
 
 api_v1 = [
     path("", include("inventory.urls")),
@@ -26,6 +27,7 @@ urlpatterns = [
     path("", overview, name="overview"),
     path("teams/<slug:slug>/", team_page, name="dashboard-team"),
     path("models/<int:model_id>/", model_page, name="dashboard-model"),
+    path("models/<int:model_id>/variants/", variant_comparison_page, name="model-variants"),
     path(
         "models/<int:model_id>/ai-act.pdf",
         model_documentation_pdf,

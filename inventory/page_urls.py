@@ -2,10 +2,16 @@
 
 from django.urls import path
 
-from inventory import views
+from inventory import model_variant_views, views
 from inventory.meters import views as meter_views
 
 urlpatterns = [
+    path("settings/models/", model_variant_views.models_page, name="settings-models"),
+    path(
+        "settings/models/<int:pk>/variant/",
+        model_variant_views.model_variant_view,
+        name="settings-model-variant",
+    ),
     path(
         "settings/prometheus-sources/",
         meter_views.prometheus_sources_page,

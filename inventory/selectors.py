@@ -9,6 +9,7 @@ from django.db.models.fields.json import KeyTextTransform
 
 from accounts.principal import Access, Principal
 from inventory.models import (
+    AiModel,
     CodeCarbonRun,
     DailyRollup,
     GridFactor,
@@ -16,6 +17,25 @@ from inventory.models import (
     TeamMappingRule,
     WorkloadRecord,
 )
+
+
+def visible_model(*, principal: Principal, model_id: int) -> AiModel | None:
+    """The organisation's model, if the principal may see it: a model only other teams use is
+    not a team-limited engineer's to see."""
+    model = AiModel.objects.filter(organisation=principal.organisation, id=model_id).first()
+    if model is None or principal.sees_whole_organisation:
+        return model
+    used = principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
+    return model if used else None
+
+
+def visible_models(*, principal: Principal) -> QuerySet[AiModel]:
+    """The organisation's models the principal may see (see visible_model)."""
+    models = AiModel.objects.filter(organisation=principal.organisation)
+    if principal.sees_whole_organisation:
+        return models
+    used = principal.visible(DailyRollup.objects.filter(ai_model__isnull=False))
+    return models.filter(id__in=used.values("ai_model_id"))
 
 
 def computed_records_by_location(*, principal: Principal) -> dict[int, int]:

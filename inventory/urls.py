@@ -12,6 +12,7 @@ from inventory.apis import (
     WorkloadIngestApi,
 )
 from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
+from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
 from inventory.settings_apis import (
     FacilityDetailApi,
     FacilityListApi,
@@ -41,6 +42,8 @@ urlpatterns = [
     path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
     path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
     path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
+    path("models/", AiModelListApi.as_view(), name="model-list"),
+    path("models/<int:model_id>/variant/", AiModelVariantApi.as_view(), name="model-variant"),
     path("facilities/", FacilityListApi.as_view(), name="facility-list"),
     path("facilities/<int:pk>/", FacilityDetailApi.as_view(), name="facility-detail"),
     path("instruments/", InstrumentListApi.as_view(), name="instrument-list"),

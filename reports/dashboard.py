@@ -26,6 +26,7 @@ from inventory.models import (
     Phase,
     WorkloadRecord,
 )
+from inventory.selectors import visible_model
 from reports import periods
 from reports.dashboard_charts import (
     Chart,
@@ -49,7 +50,6 @@ from reports.dashboard_selectors import (
     rollup_cube,
 )
 from reports.lifecycle import model_lifecycle
-from reports.model_documentation import visible_model
 from reports.records_selectors import NO_MODEL
 from reports.records_views import record_browser_url
 from reports.selectors import REPORTED_SCOPES, Sums, first_day_of

@@ -9,8 +9,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from greenai_portal.openapi import error_responses
+from inventory.selectors import visible_model
 from reports.lifecycle import model_lifecycle
-from reports.model_documentation import visible_model
 
 
 class LifecyclePhaseSerializer(serializers.Serializer):

@@ -22,7 +22,6 @@ from accounts.principal import Principal
 from inventory.models import (
     AiModel,
     ComputeStatus,
-    DailyRollup,
     EnergyTier,
     Hardware,
     Phase,
@@ -93,16 +92,6 @@ class ModelDocumentation:
     whole_organisation: bool
     generated_at: datetime
     phases: list[PhaseDocumentation]
-
-
-def visible_model(*, principal: Principal, model_id: int) -> AiModel | None:
-    """The organisation's model, if the principal may see it: a model only other teams use is
-    not a team-limited engineer's to see."""
-    model = AiModel.objects.filter(organisation=principal.organisation, id=model_id).first()
-    if model is None or principal.sees_whole_organisation:
-        return model
-    used = principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
-    return model if used else None
 
 
 def _energy_basis(tiers: list[TierEnergy]) -> tuple[str | None, float | None]:

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from accounts.principal import Principal
 from accounts.views import settings_page
 from greenai_portal.openapi import error_responses
-from reports.model_documentation import ModelDocumentation, model_documentation, visible_model
+from inventory.selectors import visible_model
+from reports.model_documentation import ModelDocumentation, model_documentation
 
 
 class HardwareUseSerializer(serializers.Serializer):

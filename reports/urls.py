@@ -20,6 +20,7 @@ from reports.apis import (
 )
 from reports.lifecycle_apis import ModelLifecycleApi
 from reports.model_documentation_apis import ModelDocumentationApi
+from reports.variants_apis import VariantComparisonApi
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
@@ -29,6 +30,11 @@ urlpatterns = [
         name="model-documentation",
     ),
     path("models/<int:model_id>/lifecycle/", ModelLifecycleApi.as_view(), name="model-lifecycle"),
+    path(
+        "models/<int:model_id>/variants/comparison/",
+        VariantComparisonApi.as_view(),
+        name="model-variant-comparison",
+    ),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),

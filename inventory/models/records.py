@@ -13,12 +13,30 @@ from inventory.models.factors import (
 from inventory.models.locations import Location
 
 
+class OptimisationTechnique(models.TextChoices):
+    """How a variant differs from its base model."""
+
+    QUANTISATION = "quantisation", "Quantisation"
+    PRUNING = "pruning", "Pruning"
+    DISTILLATION = "distillation", "Distillation"
+    MIXTURE_OF_EXPERTS = "mixture_of_experts", "Mixture of experts"
+    SERVING = "serving", "Batching or serving change"
+    HARDWARE = "hardware", "Hardware change"
+
+
 class AiModel(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, related_name="ai_models"
     )
     name = models.CharField(max_length=160)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A variant of another model of the organisation: how it was made from it, and why.
+    base_model = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="variants"
+    )
+    technique = models.CharField(max_length=20, choices=OptimisationTechnique.choices, blank=True)
+    precision = models.CharField(max_length=20, blank=True, help_text="quantised: e.g. int8, fp8")
+    variant_note = models.CharField(max_length=500, blank=True)
 
     class Meta:
         constraints = [

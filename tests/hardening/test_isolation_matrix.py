@@ -231,6 +231,8 @@ OVERRIDE = {
 Q1 = {"year": 2026, "quarter": 1}  # locked in the world
 Q2 = {"year": 2026, "quarter": 2}  # computed, open
 WORKLOADS = {"kind": "workloads"}  # the record browser's kind in a URL
+# The world's model is used by the team "research" only: not for those limited to "serving".
+OTHER_TEAMS_MODEL = {"same:engineer": NOT_FOUND, "same:token:team": NOT_FOUND}
 
 EXPECTATIONS: dict[str, Row] = {
     # --- pages ---------------------------------------------------------------------------
@@ -328,6 +330,35 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-prometheus-source-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "factor-library": Row({"GET": page()}),
     "data": Row({"GET": page()}),
+    "settings-models": Row({"GET": page()}),
+    "settings-model-variant": Row(
+        {"POST": page(MANAGE, 302, object_url=True)},
+        {"POST": Call(data=_form(**{"base_model": ""}), format=FORM)},
+    ),
+    # The world's model is used by the team "research" only: not the serving engineer's.
+    "model-variants": Row(
+        {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})},
+        {"GET": Call(query="start=2026-01-01&end=2026-04-01")},
+    ),
+    "model-documentation-pdf": Row(
+        {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})}
+    ),
+    "model-list": Row({"GET": api(READ, 200)}),
+    "model-variant": Row(
+        {
+            "GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL),
+            "PUT": api(MANAGE, 200, object_url=True),
+        },
+        {"PUT": Call(data=_form(base_model=None))},
+    ),
+    "model-documentation": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL)}
+    ),
+    "model-lifecycle": Row({"GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL)}),
+    "model-variant-comparison": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL)},
+        {"GET": Call(query="start=2026-01-01&end=2026-04-01")},
+    ),
     "codecarbon-runs-page": Row({"GET": page()}),
     "login": Row({"GET": public()}),
     "logout": Row({"POST": public(302)}),
@@ -615,6 +646,7 @@ PK_OBJECTS = {
     "settings-override-delete": "override",
     "settings-mapping-rule-delete": "mapping_rule",
     "settings-prometheus-source-delete": "prometheus_source",
+    "settings-model-variant": "model_id",
     "report-export-page": "report_export",
     "report-export-download": "report_export",
     "import-detail": "import_job",

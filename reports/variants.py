@@ -1,0 +1,168 @@
+"""What an optimisation did: a base model beside its variants, per unit of inference served.
+
+Like with like only: the inference records of each model over the same period, per 1k
+inferences and per 1M tokens (facility energy and location-based CO2e, own facilities and
+public cloud together, as the SCI counts them). A side with too little data says so instead of
+showing a figure; the yearly saving is the difference per inference times the variant's
+inference volume over the period, scaled to a year.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.db.models import Sum
+
+from accounts.principal import Principal
+from inventory.models import AiModel, DailyRollup, EnergyTier, Phase
+from inventory.selectors import visible_models
+
+# Below these, per-unit figures say more about noise than about the model.
+MIN_RECORDS = 5
+MIN_INFERENCES = 10_000
+MIN_TOKENS = 1_000_000
+DAYS_PER_YEAR = 365.0
+
+
+@dataclass(frozen=True)
+class PerUnit:
+    """Figures per 1k inferences or per 1M tokens; None with the reason when too little data."""
+
+    kwh: float | None
+    g_co2e: float | None
+    too_little_data: str = ""
+
+
+@dataclass(frozen=True)
+class ModelSide:
+    model_id: int
+    name: str
+    technique: str
+    precision: str
+    note: str
+    records: int
+    inferences: int
+    tokens: int
+    facility_kwh: float
+    location_kg: float
+    # Share of facility kWh per data-quality tier.
+    tiers: dict[str, float]
+    per_1k_inferences: PerUnit
+    per_1m_tokens: PerUnit
+    # Against the base, in %, per 1k inferences; None when either side has too little data.
+    change_per_inference_pct: float | None = None
+    change_per_token_pct: float | None = None
+    # What the variant saves a year at its current inference volume (base minus variant).
+    yearly_saving_kwh: float | None = None
+    yearly_saving_kg: float | None = None
+
+
+@dataclass(frozen=True)
+class VariantComparison:
+    start: date
+    end: date
+    base: ModelSide
+    variants: list[ModelSide] = field(default_factory=list)
+
+
+def _per_unit(sums: dict, count: int, minimum: int, unit: int, what: str, records: int) -> PerUnit:
+    if records < MIN_RECORDS:
+        plural = "" if records == 1 else "s"
+        return PerUnit(None, None, f"too little data: {records} inference record{plural}")
+    if count < minimum:
+        return PerUnit(None, None, f"too little data: {count:,} {what} counted")
+    return PerUnit(kwh=sums["kwh"] / count * unit, g_co2e=sums["kg"] * 1000.0 / count * unit)
+
+
+def _change(variant: float | None, base: float | None) -> float | None:
+    if variant is None or not base:
+        return None
+    return (variant - base) / base * 100.0
+
+
+def _side(model: AiModel, sums: dict, tiers: dict[str, float]) -> ModelSide:
+    total = sums["kwh"]
+    return ModelSide(
+        model_id=model.id,
+        name=model.name,
+        technique=model.get_technique_display() if model.technique else "",
+        precision=model.precision,
+        note=model.variant_note,
+        records=sums["records"],
+        inferences=sums["inferences"],
+        tokens=sums["tokens"],
+        facility_kwh=total,
+        location_kg=sums["kg"],
+        tiers={
+            tier.value: (tiers.get(tier.value, 0.0) / total if total else 0.0)
+            for tier in EnergyTier
+        },
+        per_1k_inferences=_per_unit(
+            sums, sums["inferences"], MIN_INFERENCES, 1_000, "inferences", sums["records"]
+        ),
+        per_1m_tokens=_per_unit(
+            sums, sums["tokens"], MIN_TOKENS, 1_000_000, "tokens", sums["records"]
+        ),
+    )
+
+
+def _against_base(side: ModelSide, base: ModelSide, days: int) -> ModelSide:
+    variant_unit, base_unit = side.per_1k_inferences, base.per_1k_inferences
+    saving_kwh = saving_kg = None
+    if variant_unit.kwh is not None and base_unit.kwh is not None:
+        thousands_a_year = side.inferences / 1000.0 * DAYS_PER_YEAR / days
+        saving_kwh = (base_unit.kwh - variant_unit.kwh) * thousands_a_year
+        saving_kg = (base_unit.g_co2e - variant_unit.g_co2e) / 1000.0 * thousands_a_year
+    return ModelSide(
+        **{
+            **side.__dict__,
+            "change_per_inference_pct": _change(variant_unit.g_co2e, base_unit.g_co2e),
+            "change_per_token_pct": _change(side.per_1m_tokens.g_co2e, base.per_1m_tokens.g_co2e),
+            "yearly_saving_kwh": saving_kwh,
+            "yearly_saving_kg": saving_kg,
+        }
+    )
+
+
+def variant_comparison(
+    *, principal: Principal, base: AiModel, start: date, end: date
+) -> VariantComparison:
+    """The base model and its direct variants over [start, end), from the inference rollups
+    the principal sees."""
+    variants = list(visible_models(principal=principal).filter(base_model=base).order_by("name"))
+    models = [base, *variants]
+    rows = (
+        principal.visible(DailyRollup.objects.filter(organisation_id=base.organisation_id))
+        .filter(
+            ai_model_id__in=[m.id for m in models],
+            phase=Phase.INFERENCE,
+            day__gte=start,
+            day__lt=end,
+        )
+        .values("ai_model_id", "energy_tier")
+        .annotate(
+            records=Sum("record_count"),
+            kwh=Sum("facility_kwh"),
+            kg=Sum("location_kg"),
+            inferences=Sum("inferences"),
+            tokens=Sum("tokens"),
+        )
+        .order_by()
+    )
+    sums = defaultdict(lambda: {"records": 0, "kwh": 0.0, "kg": 0.0, "inferences": 0, "tokens": 0})
+    tiers: dict[int, dict[str, float]] = defaultdict(dict)
+    for row in rows:
+        total = sums[row["ai_model_id"]]
+        for key in total:
+            total[key] += row[key] or 0
+        tiers[row["ai_model_id"]][row["energy_tier"]] = row["kwh"] or 0.0
+    base_side = _side(base, sums[base.id], tiers[base.id])
+    days = (end - start).days
+    return VariantComparison(
+        start=start,
+        end=end,
+        base=base_side,
+        variants=[
+            _against_base(_side(v, sums[v.id], tiers[v.id]), base_side, days) for v in variants
+        ],
+    )

@@ -11,12 +11,13 @@ the record column), and a migration adding the column to the records and to Dail
 (docs/architecture.md, "Adding a figure").
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, make_dataclass
 from enum import StrEnum
 
 from django.db.models import Case, F, Sum, Value, When
 
-from inventory.calculation.emissions import Scope
+from inventory.calculation.emissions import Scope, grams_per_1k_inferences, grams_per_1m_tokens
 
 WORKLOAD, CLOUD_USAGE = "workload", "cloud_usage"  # inventory.models.RecordKind values
 RECORD_KINDS = (WORKLOAD, CLOUD_USAGE)
@@ -213,6 +214,37 @@ def rollup_select_sums(kind: str) -> str:
     return ", ".join(figure.record_aggregate(kind) for figure in FIGURES)
 
 
+@dataclass(frozen=True)
+class Intensity:
+    """Grams CO2e per functional unit of inference, from an emissions figure's kg over an
+    activity count (inventory.calculation.emissions does the arithmetic)."""
+
+    key: str  # suffix of the shown figure: "g_per_1k_inferences"
+    label: str
+    count: Figure
+    grams: Callable[[float, int | None], float | None]
+
+    def of(self, kg: float | None, count: int | None) -> float | None:
+        """None when there is no kg (not available) or nothing to divide by."""
+        return None if kg is None else self.grams(kg, count)
+
+
+INTENSITIES: tuple[Intensity, ...] = (
+    Intensity(
+        "g_per_1k_inferences", "g CO2e per 1k inferences", INFERENCES, grams_per_1k_inferences
+    ),
+    Intensity("g_per_1m_tokens", "g CO2e per 1M tokens", TOKENS, grams_per_1m_tokens),
+)
+
+
+def intensities(kg: float | None, sums: "Sums", prefix: str = "") -> dict[str, float | None]:
+    """{prefix + intensity key: g CO2e per unit} of these kg over the counts of `sums`."""
+    return {
+        f"{prefix}{intensity.key}": intensity.of(kg, getattr(sums, intensity.count.column))
+        for intensity in INTENSITIES
+    }
+
+
 # --- The read model: sums of rollup rows ------------------------------------------------
 
 
@@ -272,6 +304,11 @@ def _totals(self, market_based: bool = True) -> dict:
     return shown
 
 
+def _shown(self, figure: Figure) -> float | int | None:
+    """This figure's sum in its shown unit (kWh → MWh, kg → t)."""
+    return figure.shown(getattr(self, figure.column))
+
+
 def _market_zero(figure: Figure) -> float | int | None:
     # Sums start the market figure at 0.0: its "not available" is said by unallocated_kwh.
     return 0.0 if figure.summing is Summing.MARKET else figure.zero
@@ -288,5 +325,5 @@ Sums = make_dataclass(
         ),
         (UNALLOCATED_KWH, float, field(default=0.0)),
     ],
-    namespace={"add": _add, "totals": _totals, "__module__": __name__},
+    namespace={"add": _add, "totals": _totals, "shown": _shown, "__module__": __name__},
 )

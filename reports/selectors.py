@@ -17,9 +17,11 @@ from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
 from inventory.figures import (
     FACILITY_ENERGY,
+    FIGURES,
     LOCATION_EMISSIONS,
     MARKET_EMISSIONS,
     ROLLUP_SUMS,
+    Summing,
     Sums,
     intensities,
 )
@@ -71,22 +73,25 @@ class ReportedScope:
 
 
 REPORTED_SCOPES = (
-    ReportedScope(EmissionScope.SCOPE2, "Scope 2", market_based=True),
-    ReportedScope(EmissionScope.SCOPE3_CAT1, "Public cloud (Scope 3 cat. 1)", market_based=False),
+    ReportedScope(
+        EmissionScope.SCOPE2,
+        "Scope 2",
+        market_based=EmissionScope.SCOPE2 in MARKET_EMISSIONS.scopes,
+    ),
+    ReportedScope(
+        EmissionScope.SCOPE3_CAT1,
+        "Public cloud (Scope 3 cat. 1)",
+        market_based=EmissionScope.SCOPE3_CAT1 in MARKET_EMISSIONS.scopes,
+    ),
 )
 NOT_APPLICABLE = "not applicable"
 MARKET_COMPLETE, MARKET_PARTIAL = "complete", "partial: not yet allocated"
 
 
-@dataclass(frozen=True)
-class ScopeFootprint:
-    record_count: int
-    it_kwh: float
-    facility_kwh: float
-    location_kg: float
-    # None where there is no market-based figure: `market_status` says why.
-    market_kg: float | None
-    market_status: str  # complete / partial: not yet allocated / not applicable
+# A scope's figures in stored units (kWh, kg, counts), by stored column of every figure
+# `in_totals` (inventory.figures), plus `market_status`: a figure the scope does not report
+# (market-based for public cloud) or not yet allocated is None, never 0.
+ScopeFootprint = dict
 
 
 @dataclass(frozen=True)
@@ -108,24 +113,25 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _scope_footprint(sums: "Sums", scope: ReportedScope) -> ScopeFootprint:
+def _scope_footprint(sums: Sums, scope: ReportedScope) -> ScopeFootprint:
     if not scope.market_based:
-        market_kg, status = None, NOT_APPLICABLE
+        status = NOT_APPLICABLE
     elif sums.unallocated_kwh:
-        market_kg, status = None, MARKET_PARTIAL
+        status = MARKET_PARTIAL
     else:
-        market_kg, status = sums.market_kg, MARKET_COMPLETE
-    return ScopeFootprint(
-        record_count=sums.record_count,
-        it_kwh=sums.it_kwh,
-        facility_kwh=sums.facility_kwh,
-        location_kg=sums.location_kg,
-        market_kg=market_kg,
-        market_status=status,
-    )
+        status = MARKET_COMPLETE
+    footprint = {}
+    for figure in FIGURES:
+        if not figure.in_totals:
+            continue
+        reported = scope.key in figure.scopes
+        if figure.summing is Summing.MARKET and status != MARKET_COMPLETE:
+            reported = False
+        footprint[figure.column] = getattr(sums, figure.column) if reported else None
+    return {**footprint, "market_status": status}
 
 
-def _group(key: str, label: str, by_scope: dict[str, "Sums"]) -> FootprintGroup:
+def _group(key: str, label: str, by_scope: dict[str, Sums]) -> FootprintGroup:
     figures = {s.key: _scope_footprint(by_scope.get(s.key, Sums()), s) for s in REPORTED_SCOPES}
     return FootprintGroup(key=key, label=label, **figures)
 

@@ -256,11 +256,25 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("GREENAI_SWEEP_SECONDS", default=60.0),
     },
     # GPU energy from Prometheus, by complete hours: a pull within the hour finds nothing new.
+    # Targets and budgets: an alert once per crossing of a forecast over its limit.
+    "check-targets": {
+        "task": "reports.tasks.check_targets",
+        "schedule": env.float("GREENAI_TARGETS_CHECK_SECONDS", default=900.0),
+    },
     "pull-prometheus-sources": {
         "task": "inventory.tasks.pull_prometheus_sources",
         "schedule": env.float("GREENAI_METER_PULL_SECONDS", default=600.0),
     },
 }
+# Alert e-mails (targets and budgets) go through Django's e-mail backend.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="greenai@localhost")
+GREENAI_WEBHOOK_TIMEOUT = env.float("GREENAI_WEBHOOK_TIMEOUT", default=10.0)
 # PDF exports per organisation: at most this many being built at once, and per hour.
 GREENAI_EXPORTS_IN_FLIGHT = env.int("GREENAI_EXPORTS_IN_FLIGHT", default=3)
 GREENAI_EXPORTS_PER_HOUR = env.int("GREENAI_EXPORTS_PER_HOUR", default=30)
@@ -301,6 +315,7 @@ SPECTACULAR_SETTINGS = {
         "LocationKindEnum": "inventory.models.Location.Kind",
         "InstrumentKindEnum": "inventory.models.InstrumentKind",
         "FactorKindEnum": "inventory.models.FactorKind",
+        "TargetKindEnum": "reports.models.Target.Kind",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

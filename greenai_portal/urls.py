@@ -10,6 +10,7 @@ from reports.data_page import data_page
 from reports.model_documentation_apis import model_documentation_pdf
 from reports.records_urls import api_urlpatterns as records_api
 from reports.records_urls import page_urlpatterns as records_pages
+from reports.target_apis import target_create_view, target_delete_view, targets_page
 from reports.variants_apis import variant_comparison_page
 
 api_v1 = [
@@ -33,6 +34,9 @@ urlpatterns = [
         model_documentation_pdf,
         name="model-documentation-pdf",
     ),
+    path("settings/targets/", targets_page, name="settings-targets"),
+    path("settings/targets/create/", target_create_view, name="settings-target-create"),
+    path("settings/targets/<int:pk>/delete/", target_delete_view, name="settings-target-delete"),
     path("settings/", include("accounts.urls")),
     path("data/", data_page, name="data"),
     path("data/imports/", include("inventory.imports.urls")),

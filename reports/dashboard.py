@@ -54,6 +54,7 @@ from reports.lifecycle import model_lifecycle
 from reports.records_selectors import NO_MODEL
 from reports.records_views import record_browser_url
 from reports.selectors import REPORTED_SCOPES, first_day_of
+from reports.targets import targets_progress
 
 PHASE_LABELS = dict(Phase.choices)
 TIER_LABELS = dict(EnergyTier.choices)
@@ -561,6 +562,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         "dashboard/overview.html",
         principal=principal,
         page="overview",
+        target_progress=targets_progress(principal=principal),
         filters=filters,
         period_key=period_key,
         cube=cube,
@@ -627,6 +629,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         "dashboard/team.html",
         principal=principal,
         page=f"team-{team.slug}",
+        target_progress=targets_progress(principal=principal, team_id=team.id),
         filters=filters,
         period_key=period_key,
         cube=cube,

@@ -203,3 +203,69 @@ class QuarterClose(models.Model):
 
     def __str__(self) -> str:
         return f"{self.organisation} {self.year} Q{self.quarter} close ({self.status})"
+
+
+class Target(models.Model):
+    """A reduction target from a base year, or a budget per quarter, for the organisation or
+    one team, on one reported scope (scopes are never added) and one basis."""
+
+    class Kind(models.TextChoices):
+        REDUCTION = "reduction", "Reduction from a base year"
+        BUDGET = "budget", "Budget per quarter"
+
+    class Basis(models.TextChoices):
+        LOCATION = "location", "t CO2e, location-based"
+        MARKET = "market", "t CO2e, market-based"
+        ENERGY = "energy", "MWh (facility energy)"
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="targets")
+    team = models.ForeignKey(
+        "accounts.Team", null=True, blank=True, on_delete=models.CASCADE, related_name="targets"
+    )
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    scope = models.CharField(max_length=12, help_text="a reported scope: scope2 or scope3_cat1")
+    basis = models.CharField(max_length=10, choices=Basis.choices)
+    base_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    target_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    reduction_pct = models.FloatField(null=True, blank=True)
+    budget = models.FloatField(null=True, blank=True, help_text="per quarter, in the basis' unit")
+    # Alerts: a signed POST of the crossing to this URL (optional), signed with the secret.
+    webhook_url = models.URLField(blank=True)
+    webhook_secret = models.CharField(max_length=64)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "team", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TargetAlert(models.Model):
+    """A crossing: the forecast of a period passed its limit. Open until the forecast comes
+    back under; one alert per crossing."""
+
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="alerts")
+    period = models.CharField(max_length=10, help_text="2026-Q4 or 2026")
+    forecast = models.FloatField()
+    limit = models.FloatField()
+    crossed_at = models.DateTimeField(auto_now_add=True)
+    cleared_at = models.DateTimeField(null=True, blank=True)
+    emailed_to = models.JSONField(default=list)
+    webhook_status = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["target", "period"],
+                condition=models.Q(cleared_at__isnull=True),
+                name="one_open_alert_per_target_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.target} {self.period}"

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from greenai_portal.logs import log_context
 from reports.services import report_export_build, report_exports_resume
+from reports.target_services import alert_webhook_deliver, targets_check
 
 
 @shared_task(acks_late=True)
@@ -21,3 +22,15 @@ def build_report_export(export_id: int) -> int:
 def sweep_report_exports() -> int:
     """Queue again the exports no worker holds (message lost, or worker died)."""
     return report_exports_resume(quiet_for=timedelta(seconds=settings.GREENAI_RESUME_AFTER_SECONDS))
+
+
+@shared_task(acks_late=True)
+def check_targets() -> int:
+    """Compare every target's forecast with its limit; alert once per crossing."""
+    return targets_check()
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def deliver_alert_webhook(alert_id: int, body: str) -> str:
+    """POST one alert's signed body to its target's webhook."""
+    return alert_webhook_deliver(alert_id=alert_id, body=body.encode())

@@ -20,10 +20,13 @@ from reports.apis import (
 )
 from reports.lifecycle_apis import ModelLifecycleApi
 from reports.model_documentation_apis import ModelDocumentationApi
+from reports.target_apis import TargetDetailApi, TargetListApi
 from reports.variants_apis import VariantComparisonApi
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
+    path("targets/", TargetListApi.as_view(), name="target-list"),
+    path("targets/<int:pk>/", TargetDetailApi.as_view(), name="target-detail"),
     path(
         "models/<int:model_id>/documentation/",
         ModelDocumentationApi.as_view(),

@@ -231,8 +231,10 @@ OVERRIDE = {
 Q1 = {"year": 2026, "quarter": 1}  # locked in the world
 Q2 = {"year": 2026, "quarter": 2}  # computed, open
 WORKLOADS = {"kind": "workloads"}  # the record browser's kind in a URL
-# The world's model is used by the team "research" only: not for those limited to "serving".
-OTHER_TEAMS_MODEL = {"same:engineer": NOT_FOUND, "same:token:team": NOT_FOUND}
+BUDGET = {"name": "Budget", "kind": "budget", "scope": "scope2", "basis": "energy", "budget": 1.0}
+# The world's model (used by "research" only) and target (organisation-wide) are not for those
+# limited to the team "serving".
+LIMITED_TO_SERVING_NOT_FOUND = {"same:engineer": NOT_FOUND, "same:token:team": NOT_FOUND}
 
 EXPECTATIONS: dict[str, Row] = {
     # --- pages ---------------------------------------------------------------------------
@@ -331,6 +333,21 @@ EXPECTATIONS: dict[str, Row] = {
     "factor-library": Row({"GET": page()}),
     "data": Row({"GET": page()}),
     "settings-models": Row({"GET": page()}),
+    "settings-targets": Row({"GET": page()}),
+    "settings-target-create": Row(
+        {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(**BUDGET), format=FORM)}
+    ),
+    "settings-target-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
+    "target-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)}, {"POST": Call(data=_form(**BUDGET))}
+    ),
+    # The world's target is the whole organisation's: not followed by those limited to a team.
+    "target-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True, overrides=LIMITED_TO_SERVING_NOT_FOUND),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        }
+    ),
     "settings-model-variant": Row(
         {"POST": page(MANAGE, 302, object_url=True)},
         {"POST": Call(data=_form(**{"base_model": ""}), format=FORM)},
@@ -346,17 +363,19 @@ EXPECTATIONS: dict[str, Row] = {
     "model-list": Row({"GET": api(READ, 200)}),
     "model-variant": Row(
         {
-            "GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL),
+            "GET": api(READ, 200, object_url=True, overrides=LIMITED_TO_SERVING_NOT_FOUND),
             "PUT": api(MANAGE, 200, object_url=True),
         },
         {"PUT": Call(data=_form(base_model=None))},
     ),
     "model-documentation": Row(
-        {"GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL)}
+        {"GET": api(READ, 200, object_url=True, overrides=LIMITED_TO_SERVING_NOT_FOUND)}
     ),
-    "model-lifecycle": Row({"GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL)}),
+    "model-lifecycle": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=LIMITED_TO_SERVING_NOT_FOUND)}
+    ),
     "model-variant-comparison": Row(
-        {"GET": api(READ, 200, object_url=True, overrides=OTHER_TEAMS_MODEL)},
+        {"GET": api(READ, 200, object_url=True, overrides=LIMITED_TO_SERVING_NOT_FOUND)},
         {"GET": Call(query="start=2026-01-01&end=2026-04-01")},
     ),
     "codecarbon-runs-page": Row({"GET": page()}),
@@ -647,6 +666,8 @@ PK_OBJECTS = {
     "settings-mapping-rule-delete": "mapping_rule",
     "settings-prometheus-source-delete": "prometheus_source",
     "settings-model-variant": "model_id",
+    "settings-target-delete": "target",
+    "target-detail": "target",
     "report-export-page": "report_export",
     "report-export-download": "report_export",
     "import-detail": "import_job",

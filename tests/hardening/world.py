@@ -33,7 +33,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.pipeline import records_compute
-from reports.models import ReportExport
+from reports.models import ReportExport, Target
 from reports.services import report_close_prepare, report_lock
 from tests.conftest import Tenant, make_tenant, workload
 
@@ -231,6 +231,10 @@ def build_org(slug: str) -> OrgWorld:
         organisation=org, trigger="manual", description=f"{slug} recalculation"
     )
     january = WorkloadRecord.objects.get(organisation=org, external_id=f"{slug}-jan")
+    target = Target.objects.create(
+        organisation=org, name=f"{slug} budget", kind="budget", scope="scope2",
+        basis="energy", budget=1.0, webhook_secret="0" * 64,
+    )  # fmt: skip
     prometheus = PrometheusSource.objects.create(
         organisation=org,
         name=f"{slug} cluster",
@@ -247,6 +251,7 @@ def build_org(slug: str) -> OrgWorld:
         "override": override.pk,
         "mapping_rule": rule.pk,
         "prometheus_source": prometheus.pk,
+        "target": target.pk,
         "report_version": version.pk,
         "report_export": export.pk,
         "import_job": job.pk,

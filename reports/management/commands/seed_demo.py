@@ -17,8 +17,9 @@ from inventory.models import IngestBatch, InstrumentKind, Location, Optimisation
 from inventory.pipeline import records_compute
 from inventory.settings_services import instrument_create
 from reports import periods
-from reports.models import QuarterClose
+from reports.models import QuarterClose, Target
 from reports.services import report_close_approve, report_close_prepare
+from reports.target_services import target_create
 
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "greenai-demo"  # noqa: S105 - a published demo login, never used in production
@@ -201,6 +202,24 @@ def declare_variants(*, organisation: Organisation, admin) -> None:
     )
 
 
+DEMO_BUDGETS = [
+    # (name, team, scope, basis, budget per quarter)
+    ("Serving: Scope 2 budget", "platform", "scope2", "location", 0.30),
+    ("Applied ML: cloud energy budget", "applied-ml", "scope3_cat1", "energy", 1.2),
+]
+
+
+def demo_targets(*, organisation: Organisation, admin) -> None:
+    """Quarterly budgets for two teams, so progress and forecasts show on the overview."""
+    for name, team, scope, basis, budget in DEMO_BUDGETS:
+        if not organisation.targets.filter(name=name).exists():
+            target_create(
+                organisation=organisation, name=name, kind=Target.Kind.BUDGET,
+                team=organisation.teams.get(slug=team), scope=scope, basis=basis,
+                budget=budget, actor=admin,
+            )  # fmt: skip
+
+
 def close_last_quarter(*, organisation: Organisation, today: date) -> str:
     """Close the last quarter that has ended as two people do: the ESG officer prepares it,
     the admin approves (which locks it). Done once; says what happened."""
@@ -289,6 +308,7 @@ class Command(BaseCommand):
             source=IngestBatch.Source.DEMO,
         )
         declare_variants(organisation=organisation, admin=admin.user)
+        demo_targets(organisation=organisation, admin=admin.user)
         closed = close_last_quarter(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "

@@ -12,6 +12,7 @@ from reports.records_urls import api_urlpatterns as records_api
 from reports.records_urls import page_urlpatterns as records_pages
 from reports.target_apis import target_create_view, target_delete_view, targets_page
 from reports.variants_apis import variant_comparison_page
+from reports.what_if_apis import what_if_page
 
 api_v1 = [
     path("", include("inventory.urls")),
@@ -34,6 +35,7 @@ urlpatterns = [
         model_documentation_pdf,
         name="model-documentation-pdf",
     ),
+    path("what-if/", what_if_page, name="what-if-page"),
     path("settings/targets/", targets_page, name="settings-targets"),
     path("settings/targets/create/", target_create_view, name="settings-target-create"),
     path("settings/targets/<int:pk>/delete/", target_delete_view, name="settings-target-delete"),

@@ -22,10 +22,12 @@ from reports.lifecycle_apis import ModelLifecycleApi
 from reports.model_documentation_apis import ModelDocumentationApi
 from reports.target_apis import TargetDetailApi, TargetListApi
 from reports.variants_apis import VariantComparisonApi
+from reports.what_if_apis import WhatIfApi
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
     path("targets/", TargetListApi.as_view(), name="target-list"),
+    path("what-if/", WhatIfApi.as_view(), name="what-if"),
     path("targets/<int:pk>/", TargetDetailApi.as_view(), name="target-detail"),
     path(
         "models/<int:model_id>/documentation/",

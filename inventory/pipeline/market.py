@@ -86,8 +86,9 @@ def _library_pick(rows: list[GridFactor], day: date, basis: str) -> GridFactor |
     return None
 
 
-class _Factors:
-    """Residual-mix and grid-average factors of an organisation's zones, by month."""
+class ZoneFactors:
+    """Residual-mix and grid-average factors of an organisation's zones, by day: the picks
+    of the market allocation, and of a what-if in another place (reports.what_if)."""
 
     def __init__(self, organisation: Organisation, zones: set[str]) -> None:
         self.basis = organisation.factor_basis
@@ -285,7 +286,7 @@ def market_allocations_rebuild(
     zones_here = set(consumption) | set(stored) | set(carried_zones)
     if only_zones is not None:
         zones_here &= only_zones
-    factors = _Factors(organisation, zones_here)
+    factors = ZoneFactors(organisation, zones_here)
     now = timezone.now()
     recomputed = changed = 0
     shares: list[tuple[str, date, float, float | None]] = []
@@ -331,7 +332,7 @@ def _allocate_month(
     kwh: float | None,
     zone_instruments: list[ContractualInstrument],
     left: dict[int, float],
-    factors: _Factors,
+    factors: ZoneFactors,
     now,
 ) -> tuple[list[MarketAllocation], float | None]:
     """Price one zone-month with the engine; deduct what it claimed from `left`."""

@@ -334,6 +334,22 @@ EXPECTATIONS: dict[str, Row] = {
     "data": Row({"GET": page()}),
     "settings-models": Row({"GET": page()}),
     "settings-targets": Row({"GET": page()}),
+    "what-if-page": Row({"GET": page()}),
+    # Each organisation has its own team "research"; a member limited to "serving" has not.
+    "what-if": Row(
+        {
+            "GET": api(
+                READ,
+                200,
+                overrides={
+                    f"{org}:{kind}": NOT_FOUND
+                    for org in (SAME, OTHER)
+                    for kind in ("engineer", "token:team")
+                },
+            )
+        },
+        {"GET": Call(query="team=research&start=2026-01-01&end=2026-04-01")},
+    ),
     "settings-target-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(**BUDGET), format=FORM)}
     ),

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from accounts.principal import Access, Principal
 from accounts.views import settings_context, settings_page
+from inventory.figures import FACILITY_ENERGY
 from inventory.models import EnergyTier
 from inventory.selectors import import_jobs_recent
 from reports.dashboard import parse_filters, period_presets
@@ -36,7 +37,7 @@ def data_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "key": tier,
             "label": label,
             "records": tiers[tier].record_count if tier in tiers else 0,
-            "mwh": tiers[tier].facility_kwh / 1000.0 if tier in tiers else 0.0,
+            "mwh": tiers[tier].shown(FACILITY_ENERGY) if tier in tiers else 0.0,
             "share": tiers[tier].facility_kwh / total.facility_kwh
             if tier in tiers and total.facility_kwh
             else 0.0,

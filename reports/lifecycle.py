@@ -17,6 +17,7 @@ from datetime import date
 from django.db.models import Sum
 
 from accounts.principal import Principal
+from inventory.calculation.emissions import grams_per_1k_inferences
 from inventory.models import AiModel, DailyRollup, Phase
 
 BUILDING_PHASES = (Phase.TRAINING, Phase.FINE_TUNING)
@@ -58,10 +59,6 @@ class ModelLifecycle:
     # Cumulative inference kg as a share of training + fine-tuning kg (None without them).
     inference_share_of_building: float | None
     months: list[MonthSplit]
-
-
-def _per_1k(kg: float, inferences: int) -> float | None:
-    return kg / inferences * 1_000_000.0 if inferences else None  # kg → g, per 1k
 
 
 def model_lifecycle(*, principal: Principal, model: AiModel) -> ModelLifecycle:
@@ -117,8 +114,10 @@ def model_lifecycle(*, principal: Principal, model: AiModel) -> ModelLifecycle:
             if phase in by_phase
         ],
         inferences=inferences,
-        building_g_per_1k_inferences=_per_1k(building_kg, inferences) if building_kg else None,
-        inference_g_per_1k_inferences=_per_1k(inference_kg, inferences),
+        building_g_per_1k_inferences=grams_per_1k_inferences(building_kg, inferences)
+        if building_kg
+        else None,
+        inference_g_per_1k_inferences=grams_per_1k_inferences(inference_kg, inferences),
         inference_overtook_on=overtook,
         inference_share_of_building=inference_kg / building_kg if building_kg else None,
         months=[

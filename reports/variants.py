@@ -14,6 +14,7 @@ from datetime import date
 from django.db.models import Sum
 
 from accounts.principal import Principal
+from inventory.calculation.emissions import grams_per_1k_inferences, grams_per_1m_tokens
 from inventory.models import AiModel, DailyRollup, EnergyTier, Phase
 from inventory.selectors import visible_models
 
@@ -22,6 +23,11 @@ MIN_RECORDS = 5
 MIN_INFERENCES = 10_000
 MIN_TOKENS = 1_000_000
 DAYS_PER_YEAR = 365.0
+# Per count: the g CO2e intensity (inventory.calculation.emissions) and the count per unit.
+UNIT_INTENSITY = {
+    "inferences": (grams_per_1k_inferences, 1_000),
+    "tokens": (grams_per_1m_tokens, 1_000_000),
+}
 
 
 @dataclass(frozen=True)
@@ -65,13 +71,15 @@ class VariantComparison:
     variants: list[ModelSide] = field(default_factory=list)
 
 
-def _per_unit(sums: dict, count: int, minimum: int, unit: int, what: str, records: int) -> PerUnit:
+def _per_unit(sums: dict, count_key: str, minimum: int, records: int) -> PerUnit:
+    count = sums[count_key]
     if records < MIN_RECORDS:
         plural = "" if records == 1 else "s"
         return PerUnit(None, None, f"too little data: {records} inference record{plural}")
     if count < minimum:
-        return PerUnit(None, None, f"too little data: {count:,} {what} counted")
-    return PerUnit(kwh=sums["kwh"] / count * unit, g_co2e=sums["kg"] * 1000.0 / count * unit)
+        return PerUnit(None, None, f"too little data: {count:,} {count_key} counted")
+    grams, unit = UNIT_INTENSITY[count_key]
+    return PerUnit(kwh=sums["kwh"] / count * unit, g_co2e=grams(sums["kg"], count))
 
 
 def _change(variant: float | None, base: float | None) -> float | None:
@@ -97,12 +105,8 @@ def _side(model: AiModel, sums: dict, tiers: dict[str, float]) -> ModelSide:
             tier.value: (tiers.get(tier.value, 0.0) / total if total else 0.0)
             for tier in EnergyTier
         },
-        per_1k_inferences=_per_unit(
-            sums, sums["inferences"], MIN_INFERENCES, 1_000, "inferences", sums["records"]
-        ),
-        per_1m_tokens=_per_unit(
-            sums, sums["tokens"], MIN_TOKENS, 1_000_000, "tokens", sums["records"]
-        ),
+        per_1k_inferences=_per_unit(sums, "inferences", MIN_INFERENCES, sums["records"]),
+        per_1m_tokens=_per_unit(sums, "tokens", MIN_TOKENS, sums["records"]),
     )
 
 
@@ -110,9 +114,10 @@ def _against_base(side: ModelSide, base: ModelSide, days: int) -> ModelSide:
     variant_unit, base_unit = side.per_1k_inferences, base.per_1k_inferences
     saving_kwh = saving_kg = None
     if variant_unit.kwh is not None and base_unit.kwh is not None:
-        thousands_a_year = side.inferences / 1000.0 * DAYS_PER_YEAR / days
+        # Per 1k inferences × thousands of inferences a year; g → kg.
+        thousands_a_year = side.inferences / 1_000 * DAYS_PER_YEAR / days
         saving_kwh = (base_unit.kwh - variant_unit.kwh) * thousands_a_year
-        saving_kg = (base_unit.g_co2e - variant_unit.g_co2e) / 1000.0 * thousands_a_year
+        saving_kg = (base_unit.g_co2e - variant_unit.g_co2e) * thousands_a_year / 1_000
     return ModelSide(
         **{
             **side.__dict__,

@@ -2,8 +2,6 @@
 
 import gzip
 import json
-from datetime import UTC, datetime
-
 import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -47,8 +45,8 @@ def test_it_turns_a_chat_span_into_one_usage_row():
             "output_tokens": 350,
             "requests": 1,
             "latency_s": 2.5,  # 2,500,000,000 ns
-            "started_at": datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC),
-            "ended_at": datetime(2026, 3, 2, 9, 0, 2, 500000, tzinfo=UTC),
+            "started_at": "2026-03-02T09:00:00+00:00",
+            "ended_at": "2026-03-02T09:00:02.500000+00:00",
             "team": "research",
             "application": "support-bot",
         }
@@ -306,3 +304,42 @@ def test_an_error_body_is_a_google_rpc_status():
         "code": 3,
         "message": "x",
     }
+
+
+def test_it_names_providers_as_ecologits_does():
+    recorder = SpanRecorder({"greenai.team": "research"})
+    recorder.span("azure", chat_attributes(**{"gen_ai.provider.name": "azure.ai.openai"}))
+    recorder.span("mistral", chat_attributes(**{"gen_ai.provider.name": "mistral_ai"}))
+    recorder.span("gemini", chat_attributes(**{"gen_ai.provider.name": "gcp.gemini"}))
+    recorder.span("bedrock", chat_attributes(**{"gen_ai.provider.name": "aws.bedrock"}))
+    assert [row["provider"] for row in rows_of(recorder).rows] == [
+        "openai",
+        "mistralai",
+        "google_genai",
+        "aws.bedrock",  # serves many companies' models: kept as sent
+    ]
+
+
+def test_what_the_span_view_skips_does_not_change_what_it_reads():
+    """Events, links, status, arrays and booleans are skipped as unknown by the span view;
+    a boolean where a token count belongs is still refused."""
+    recorder = SpanRecorder({"greenai.team": "research", "deployment.regions": ("eu", "us")})
+    span = recorder.tracer.start_span(
+        "chat",
+        attributes=chat_attributes(**{"gen_ai.response.finish_reasons": ("stop", "length")}),
+        start_time=10**18 * 2,
+        links=[],
+    )
+    span.add_event("gen_ai.content.prompt", {"gen_ai.prompt": "hello"}, timestamp=10**18 * 2)
+    span.set_attribute("gen_ai.request.stream", True)
+    span.end(end_time=10**18 * 2 + 10**9)
+    recorder.span("bool count", chat_attributes(**{"gen_ai.usage.output_tokens": True}))
+    usage = rows_of(recorder)
+    [row] = usage.rows
+    assert (row["model"], row["input_tokens"], row["output_tokens"]) == (
+        "gpt-4o-mini-2024-07-18",
+        1200,
+        350,
+    )
+    assert row["started_at"] == "2033-05-18T03:33:20+00:00"  # 2e18 ns after the epoch
+    assert dict(usage.rejected) == {"gen_ai.usage.output_tokens is not a whole number >= 0": 1}

@@ -12,6 +12,7 @@ from inventory.apis import (
     WorkloadIngestApi,
 )
 from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
+from inventory.otlp.apis import OtlpTraceExportApi
 from inventory.settings_apis import (
     FacilityDetailApi,
     FacilityListApi,
@@ -38,6 +39,8 @@ urlpatterns = [
     path(
         "codecarbon/emissions", CodeCarbonEmissionCreateApi.as_view(), name="codecarbon-emissions"
     ),
+    # OpenTelemetry's OTLP/HTTP exporter: endpoint <portal>/api/v1/otlp/v1/traces.
+    path("otlp/v1/traces", OtlpTraceExportApi.as_view(), name="otlp-traces"),
     path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
     path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
     path("hardware/", HardwareListApi.as_view(), name="hardware-list"),

@@ -1,0 +1,95 @@
+"""OTLP trace exports in: decode once, keep the LLM calls, store them as LLM usage records."""
+
+import logging
+from dataclasses import dataclass
+
+from accounts.principal import Principal
+from greenai_portal.errors import ApplicationError
+from inventory.llm.services import llm_usage_ingest
+from inventory.otlp.decoding import (
+    OtlpBodyError,
+    OtlpBodyTooLarge,
+    OtlpUnsupported,
+    SpanUsage,
+    read_request,
+    usage_rows,
+)
+
+logger = logging.getLogger(__name__)
+
+SOURCE = "otlp"
+
+
+@dataclass
+class OtlpExport:
+    usage: SpanUsage
+    created: int = 0
+    duplicates: int = 0
+
+
+def otlp_traces_ingest(
+    *,
+    principal: Principal,
+    body: bytes,
+    content_type: str,
+    content_encoding: str | None,
+    limit: int,
+    user=None,
+) -> OtlpExport:
+    """Store the LLM calls of one ExportTraceServiceRequest. A span whose row the record
+    schema refuses (an unknown team, a name too long, ...) is rejected with the reason and the
+    others are stored: OTLP answers a partial success, and a sender must not retry it."""
+    try:
+        request = read_request(
+            body, content_type=content_type, content_encoding=content_encoding, limit=limit
+        )
+    except OtlpUnsupported as error:
+        raise ApplicationError(str(error), status_code=415) from None
+    except OtlpBodyTooLarge as error:
+        raise ApplicationError(str(error), status_code=413) from None
+    except OtlpBodyError as error:
+        raise ApplicationError(str(error)) from None
+    token = principal.token
+    usage = usage_rows(request, default_team=token.team.slug if token and token.team else None)
+    export = OtlpExport(usage)
+    if usage.rows:
+        _store(export, principal=principal, user=user)
+    logger.info(
+        "otlp traces export",
+        extra={
+            "created": export.created,
+            "duplicates": export.duplicates,
+            "rejected": usage.rejected_count,
+            "ignored": usage.ignored,
+        },
+    )
+    return export
+
+
+def _store(export: OtlpExport, *, principal: Principal, user) -> None:
+    """Ingest the rows; when the schema names bad rows, reject those and store the rest (one
+    more pass: the first names every problem of every row)."""
+    usage = export.usage
+    try:
+        result = _ingest(usage.rows, principal=principal, user=user)
+    except ApplicationError as error:
+        bad = {problem["row"]: problem for problem in error.errors if "row" in problem}
+        if not bad:
+            raise
+        for problem in bad.values():
+            usage.rejected[f"{problem.get('field', 'span')}: {problem['message']}"] += 1
+        usage.rows = [row for index, row in enumerate(usage.rows) if index not in bad]
+        if not usage.rows:
+            return
+        result = _ingest(usage.rows, principal=principal, user=user)
+    export.created, export.duplicates = result.created, result.duplicates
+
+
+def _ingest(rows: list[dict], *, principal: Principal, user):
+    return llm_usage_ingest(
+        organisation=principal.organisation,
+        token=principal.token,
+        user=user,
+        rows=rows,
+        source=SOURCE,
+    )

@@ -9,6 +9,7 @@ from inventory.apis import (
     HardwareListApi,
     ImportJobCreateApi,
     ImportJobDetailApi,
+    LlmUsageIngestApi,
     WorkloadIngestApi,
 )
 from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
@@ -43,6 +44,7 @@ urlpatterns = [
     path("otlp/v1/traces", OtlpTraceExportApi.as_view(), name="otlp-traces"),
     path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
     path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
+    path("llm-usage/", LlmUsageIngestApi.as_view(), name="llm-usage-ingest"),
     path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
     path("facilities/", FacilityListApi.as_view(), name="facility-list"),
     path("facilities/<int:pk>/", FacilityDetailApi.as_view(), name="facility-detail"),

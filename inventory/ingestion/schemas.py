@@ -35,7 +35,7 @@ def batch_context() -> BatchContext:
     )
 
 
-def _period(start: str, end: str) -> Check:
+def period_check(start: str, end: str) -> Check:
     def check(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
         if record[end] <= record[start]:
             return [(end, f"Must be after {start} (durations must be positive)")]
@@ -91,7 +91,7 @@ WORKLOAD = RecordSchema(
         Field("tags", tags()),
     ),
     checks=(
-        _period("started_at", "ended_at"),
+        period_check("started_at", "ended_at"),
         Check(
             ("energy_kwh", "avg_power_w", "hardware"),
             _energy_source,
@@ -120,7 +120,7 @@ CLOUD_USAGE = RecordSchema(
         Field("tags", tags()),
     ),
     checks=(
-        _period("usage_start", "usage_end"),
+        period_check("usage_start", "usage_end"),
         Check(
             ("usage_kind", "hardware"),
             _gpu_needs_hardware,

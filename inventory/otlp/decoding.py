@@ -295,7 +295,8 @@ def _row(
         "started_at": _iso(start),
         "ended_at": _iso(end),
         "team": team,
-        "application": (application or "")[:MAX_APPLICATION],
+        # Left out when the resource has no service.name: unknown, not "".
+        **({"application": application[:MAX_APPLICATION]} if application else {}),
     }
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from accounts.principal import Principal
 from greenai_portal.errors import ApplicationError
 from inventory.llm.services import llm_usage_ingest
+from inventory.models import IngestBatch
 from inventory.otlp.decoding import (
     OtlpBodyError,
     OtlpBodyTooLarge,
@@ -14,10 +15,9 @@ from inventory.otlp.decoding import (
     read_request,
     usage_rows,
 )
+from inventory.services import IngestResult
 
 logger = logging.getLogger(__name__)
-
-SOURCE = "otlp"
 
 
 @dataclass
@@ -57,10 +57,10 @@ def otlp_traces_ingest(
     logger.info(
         "otlp traces export",
         extra={
-            "created": export.created,
-            "duplicates": export.duplicates,
-            "rejected": usage.rejected_count,
-            "ignored": usage.ignored,
+            "records_created": export.created,
+            "records_duplicate": export.duplicates,
+            "spans_rejected": usage.rejected_count,
+            "spans_ignored": usage.ignored,
         },
     )
     return export
@@ -85,11 +85,7 @@ def _store(export: OtlpExport, *, principal: Principal, user) -> None:
     export.created, export.duplicates = result.created, result.duplicates
 
 
-def _ingest(rows: list[dict], *, principal: Principal, user):
+def _ingest(rows: list[dict], *, principal: Principal, user) -> IngestResult:
     return llm_usage_ingest(
-        organisation=principal.organisation,
-        token=principal.token,
-        user=user,
-        rows=rows,
-        source=SOURCE,
+        principal=principal, rows=rows, source=IngestBatch.Source.OTLP, user=user
     )

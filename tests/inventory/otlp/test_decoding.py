@@ -2,6 +2,7 @@
 
 import gzip
 import json
+
 import pytest
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse

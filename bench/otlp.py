@@ -43,6 +43,7 @@ from bench.ingest import (  # noqa: E402  (the path above first)
 )
 
 PATH = "/api/v1/otlp/v1/traces"
+OK = (200, 201)
 # 2026-03-02T09:00:00Z: in the past, so no span is refused as future.
 START_NS = 1_772_442_000_000_000_000
 MODELS = (
@@ -104,32 +105,33 @@ def span_bodies(count: int, batch: int) -> tuple[list[bytes], int]:
     return bodies, chats
 
 
-def run(port: int, key: str, bodies: list[bytes], clients: int) -> dict:
-    """Every body posted once from `clients` threads, each on its keep-alive connection."""
+def run(port: int, path: str, headers: dict, bodies: list[bytes], clients: int) -> dict:
+    """Every body posted once from `clients` threads, each on its keep-alive connection;
+    OTLP answers are checked for rejected spans."""
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
         ExportTraceServiceResponse,
     )
 
-    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-protobuf"}
     local = threading.local()
 
     def send(body: bytes) -> tuple[float, int, bytes]:
         if not hasattr(local, "conn"):
             local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
         began = time.perf_counter()
-        status, answer = post(local.conn, PATH, body, headers)
+        status, answer = post(local.conn, path, body, headers)
         return time.perf_counter() - began, status, answer
 
     began = time.perf_counter()
     with ThreadPoolExecutor(clients) as pool:
         answers = list(pool.map(send, bodies))
     elapsed = time.perf_counter() - began
-    failures = [(status, answer[:300]) for _, status, answer in answers if status != 200]
+    failures = [(status, answer[:300]) for _, status, answer in answers if status not in OK]
     if failures:
         raise SystemExit(f"{len(failures)} failed requests, e.g. {failures[0]}")
-    partials = [ExportTraceServiceResponse.FromString(a).partial_success for _, _, a in answers]
-    if any(partial.rejected_spans for partial in partials):
-        raise SystemExit(f"spans rejected: {partials[0].error_message}")
+    if path == PATH:
+        partials = [ExportTraceServiceResponse.FromString(a).partial_success for _, _, a in answers]
+        if any(partial.rejected_spans for partial in partials):
+            raise SystemExit(f"spans rejected: {partials[0].error_message}")
     latencies = sorted(seconds for seconds, _, _ in answers)
     return {
         "seconds": round(elapsed, 3),
@@ -137,6 +139,20 @@ def run(port: int, key: str, bodies: list[bytes], clients: int) -> dict:
         "latency_ms_p50": round(statistics.median(latencies) * 1000, 1),
         "latency_ms_p95": round(latencies[int(len(latencies) * 0.95) - 1] * 1000, 1),
     }
+
+
+def json_bodies(bodies: list[bytes]) -> list[bytes]:
+    """The same usage rows as the OTLP bodies carry, as JSON arrays for POST /llm-usage/
+    (new external ids): what the OTLP path costs over the plain ingest API."""
+    from inventory.otlp.decoding import PROTOBUF, read_request, usage_rows
+
+    arrays = []
+    for body in bodies:
+        request = read_request(body, content_type=PROTOBUF, content_encoding=None, limit=len(body))
+        rows = usage_rows(request, default_team=None).rows
+        arrays.append(json.dumps([{**row, "external_id": "json-" + row["external_id"]}
+                                  for row in rows]).encode())  # fmt: skip
+    return arrays
 
 
 def profile(key: str, bodies: list[bytes]) -> None:
@@ -159,7 +175,8 @@ def profile(key: str, bodies: list[bytes]) -> None:
     spans = 512 * (len(bodies) - 1)
     per_batch_ms = elapsed / (len(bodies) - 1) * 1000
     print(f"in-process: {spans / elapsed:,.0f} spans/s ({per_batch_ms:.1f} ms a batch)")
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+    pstats.Stats(profiler).sort_stats("cumulative").print_stats(60)
+    pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
 
 
 def main() -> None:
@@ -185,19 +202,21 @@ def main() -> None:
           f"{sum(map(len, bodies)) / len(bodies) / 1024:.0f} kB each")  # fmt: skip
     port = free_port()
     server = start_server(port, args.workers, 1)
+    otlp = {"Authorization": f"Bearer {key}", "Content-Type": "application/x-protobuf"}
+    plain = {"Authorization": f"Token {key}", "Content-Type": "application/json"}
     try:
-        run(port, key, bodies[:4], args.clients)  # warm: each worker's first requests
+        run(port, PATH, otlp, bodies[:4], args.clients)  # warm: each worker's first requests
         LlmUsageRecord.objects.filter(organisation=organisation).delete()
-        bodies, chats = span_bodies(args.spans, args.batch)  # new ids: nothing a duplicate
-        # ...with a new start, so the warm-up's spans are not these.
-        measured = run(port, key, bodies, args.clients)
-        again = run(port, key, bodies, args.clients)  # an exporter's retries: all duplicates
+        bodies, chats = span_bodies(args.spans, args.batch)  # new trace ids: none a duplicate
+        measured = run(port, PATH, otlp, bodies, args.clients)
+        again = run(port, PATH, otlp, bodies, args.clients)  # an exporter's retries: duplicates
+        as_json = run(port, "/api/v1/llm-usage/", plain, json_bodies(bodies), args.clients)
     finally:
         server.terminate()
         server.wait(timeout=30)
     stored = LlmUsageRecord.objects.filter(organisation=organisation).count()
-    if stored != chats:
-        raise SystemExit(f"stored {stored} records for {chats} LLM-call spans")
+    if stored != 2 * chats:  # each LLM-call span once through OTLP, once as JSON
+        raise SystemExit(f"stored {stored} records for 2 x {chats} LLM-call spans")
     purge_queued_tasks()
     spans_per_s = round(args.spans / measured["seconds"])
     result = {
@@ -219,6 +238,10 @@ def main() -> None:
             "records_per_s": round(chats / measured["seconds"]),
         },
         "re_export_duplicates": {**again, "spans_per_s": round(args.spans / again["seconds"])},
+        # The same rows through the plain JSON ingest API, in the same run: the machine's
+        # speed varies (other work on it), the ratio of the two less.
+        "same_rows_as_json": {**as_json, "records_per_s": round(chats / as_json["seconds"])},
+        "otlp_over_json_records_ratio": round(as_json["seconds"] / measured["seconds"], 2),
         "records_stored": stored,
         "target_spans_per_s": 20_000,
         "met": spans_per_s >= 20_000,

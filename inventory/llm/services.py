@@ -139,12 +139,16 @@ def llm_usage_ingest(
     rows: Sequence[dict[str, Any]],
     source: str = IngestBatch.Source.API,
     user=None,
+    one_pass: str | None = None,
 ) -> IngestResult:
     """Check and store rows as sent (JSON values: timestamps as ISO 8601 strings); every
-    problem of every row raised at once (ApplicationError, 400), conflicts as a 409."""
+    problem of every row raised at once (ApplicationError, 400), conflicts as a 409.
+    `one_pass` "json": rows of JSON values holding no NUL, checked in one msgspec pass when
+    clean (RecordSchema.validate)."""
     records, errors = LLM_USAGE.validate(
         list(rows),
         batch_context(),
+        one_pass=one_pass,
         references=lambda checked: LlmReferences(principal, checked),
     )
     if errors:

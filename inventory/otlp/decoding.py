@@ -284,20 +284,22 @@ def _row(
             f"no team: set the resource (or span) attribute {TEAM_KEY} to a team slug, "
             "or send with a team's token"
         )
-    return {
+    row = {
         "external_id": f"{span.trace_id.hex()}:{span.span_id.hex()}",
         "provider": PROVIDER_ALIASES.get(provider, provider),
         "model": model,
-        "input_tokens": input_tokens or 0,
         "output_tokens": output_tokens,
         "requests": 1,
         "latency_s": (end - start) / 1e9,
         "started_at": _iso(start),
         "ended_at": _iso(end),
         "team": team,
-        # Left out when the resource has no service.name: unknown, not "".
-        **({"application": application[:MAX_APPLICATION]} if application else {}),
     }
+    if input_tokens is not None:  # not sent: the record schema's default
+        row["input_tokens"] = input_tokens
+    if application:  # no service.name: unknown, not ""
+        row["application"] = application[:MAX_APPLICATION]
+    return row
 
 
 def _iso(unix_nano: int) -> str:

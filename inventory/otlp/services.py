@@ -86,6 +86,12 @@ def _store(export: OtlpExport, *, principal: Principal, user) -> None:
 
 
 def _ingest(rows: list[dict], *, principal: Principal, user) -> IngestResult:
+    # Rows are JSON values; a NUL (which only the row-by-row check words) is in a name or not.
+    has_nul = any("\x00" in value for row in rows for value in row.values() if type(value) is str)
     return llm_usage_ingest(
-        principal=principal, rows=rows, source=IngestBatch.Source.OTLP, user=user
+        principal=principal,
+        rows=rows,
+        source=IngestBatch.Source.OTLP,
+        user=user,
+        one_pass=None if has_nul else "json",
     )

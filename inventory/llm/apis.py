@@ -1,7 +1,7 @@
 """Declared LLMs over the API: members read them, admins and manage tokens write (audited)."""
 
 from django.http import Http404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -70,7 +70,23 @@ class CustomLlmListApi(_CustomLlmApi):
         declared = custom_llm_list(principal=request.principal)
         return Response(CustomLlmSerializer(declared, many=True).data)
 
-    @extend_schema(request=CustomLlmInputSerializer, responses={201: CustomLlmSerializer})
+    @extend_schema(
+        request=CustomLlmInputSerializer,
+        responses={201: CustomLlmSerializer},
+        examples=[
+            OpenApiExample(
+                "A fine-tuned model served by Mistral AI",
+                value={
+                    "provider": "mistralai",
+                    "name": "ft:our-support-model",
+                    "active_parameters_b": 24,
+                    "total_parameters_b": 24,
+                    "source_note": "dense 24B base model, per its model card",
+                },
+                request_only=True,
+            )
+        ],
+    )
     def post(self, request):
         data = validated_input(CustomLlmInputSerializer, request.data)
         declaration = custom_llm_create(
@@ -87,7 +103,13 @@ class CustomLlmDetailApi(_CustomLlmApi):
     def get(self, request, pk: int):
         return Response(CustomLlmSerializer(self.owned(pk)).data)
 
-    @extend_schema(request=CustomLlmUpdateSerializer(partial=True), responses=CustomLlmSerializer)
+    @extend_schema(
+        request=CustomLlmUpdateSerializer(partial=True),
+        responses=CustomLlmSerializer,
+        examples=[
+            OpenApiExample("New counts", value={"active_parameters_b": 22}, request_only=True)
+        ],
+    )
     def patch(self, request, pk: int):
         declaration = self.owned(pk)
         current = CustomLlmSerializer(declaration).data

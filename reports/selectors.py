@@ -15,7 +15,13 @@ from accounts.models import Team
 from accounts.principal import Access, Principal
 from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
-from inventory.llm.selectors import LLM_GROUPINGS, LlmApiFootprint, LlmApiGroup, llm_api_summary
+from inventory.llm.selectors import (
+    LLM_GROUPINGS,
+    LlmApiFootprint,
+    LlmApiGroup,
+    llm_api_groups,
+    llm_api_total,
+)
 from inventory.models import (
     AiModel,
     CloudCoefficient,
@@ -134,13 +140,13 @@ def _llm_api_groups(
     """LLM API usage in the footprint's groups: by team, model and month as the rollups; all
     of it in the Scope 3 category 1 group by scope; by location, in the total only (it runs
     in the provider's data centres, none of the organisation's locations)."""
-    by = group_by if group_by in LLM_GROUPINGS else "team"
-    total, groups = llm_api_summary(principal=principal, start=start, end=end, group_by=by)
+    total = llm_api_total(principal=principal, start=start, end=end)
+    if total is None or group_by not in (*LLM_GROUPINGS, "scope"):
+        return total, {}
     if group_by == "scope":
         scope = EmissionScope.SCOPE3_CAT1
-        return total, {scope: LlmApiGroup(scope, scope, total)} if total else {}
-    if group_by not in LLM_GROUPINGS:
-        return total, {}
+        return total, {scope: LlmApiGroup(scope, scope, total)}
+    groups = llm_api_groups(principal=principal, start=start, end=end, group_by=group_by)
     return total, {group.key: group for group in groups}
 
 

@@ -103,15 +103,42 @@ class LlmApiGroup:
     figures: LlmApiFootprint
 
 
-def llm_api_summary(
-    *, principal: Principal, start: date, end: date, group_by: str
-) -> tuple[LlmApiFootprint | None, list[LlmApiGroup]]:
-    """The period's total and one line per group (team, the organisation's AI model, month,
-    or `llm`: provider/model called), in two aggregate queries. No records: (None, [])."""
+def _records(
+    principal: Principal, start: date, end: date, team_id: int | None, ai_model_id: int | None
+) -> QuerySet[LlmUsageRecord]:
     records = llm_usage_visible(principal=principal, start=start, end=end)
-    total = records.aggregate(**_SUMS)
-    if not total["record_count"]:
-        return None, []
+    if team_id is not None:
+        records = records.filter(team_id=team_id)
+    if ai_model_id is not None:
+        records = records.filter(ai_model_id=ai_model_id)
+    return records
+
+
+def llm_api_total(
+    *,
+    principal: Principal,
+    start: date,
+    end: date,
+    team_id: int | None = None,
+    ai_model_id: int | None = None,
+) -> LlmApiFootprint | None:
+    """The period's LLM API usage (of one team or AI model if given); None without records."""
+    total = _records(principal, start, end, team_id, ai_model_id).aggregate(**_SUMS)
+    return llm_api_footprint(total) if total["record_count"] else None
+
+
+def llm_api_groups(
+    *,
+    principal: Principal,
+    start: date,
+    end: date,
+    group_by: str,
+    team_id: int | None = None,
+    ai_model_id: int | None = None,
+) -> list[LlmApiGroup]:
+    """One line per group: team, the organisation's AI model, month, or `llm` (the provider
+    and model called); by label (months in order), in one aggregate query."""
+    records = _records(principal, start, end, team_id, ai_model_id)
     key_field, label_field = LLM_GROUPINGS[group_by]
     if group_by == "month":
         records = records.annotate(month=TruncMonth("activity_date"))
@@ -128,7 +155,7 @@ def llm_api_summary(
             for r in rows
         ]
     groups.sort(key=lambda g: g.key if group_by == "month" else g.label)
-    return llm_api_footprint(total), groups
+    return groups
 
 
 def _key(value) -> str:

@@ -12,6 +12,7 @@ from inventory.apis import (
     LlmUsageIngestApi,
     WorkloadIngestApi,
 )
+from inventory.llm.apis import CustomLlmDetailApi, CustomLlmListApi
 from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
 from inventory.otlp.apis import OtlpTraceExportApi
 from inventory.settings_apis import (
@@ -45,6 +46,8 @@ urlpatterns = [
     path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
     path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
     path("llm-usage/", LlmUsageIngestApi.as_view(), name="llm-usage-ingest"),
+    path("llm-models/", CustomLlmListApi.as_view(), name="custom-llm-list"),
+    path("llm-models/<int:pk>/", CustomLlmDetailApi.as_view(), name="custom-llm-detail"),
     path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
     path("facilities/", FacilityListApi.as_view(), name="facility-list"),
     path("facilities/<int:pk>/", FacilityDetailApi.as_view(), name="facility-detail"),

@@ -1,5 +1,5 @@
-"""Seed a demo organisation with teams, facilities, users, contractual instruments and ~90 days
-of realistic AI workloads."""
+"""Seed a demo organisation with teams, facilities, users, contractual instruments, ~90 days
+of realistic AI workloads and a year of hourly LLM API usage."""
 
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -11,6 +11,8 @@ from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
 from greenai_portal.errors import ApplicationError
+from inventory.llm.demo import demo_custom_llm, demo_llm_usage
+from inventory.llm.services import llm_usage_ingest
 from inventory.models import IngestBatch, InstrumentKind, Location
 from inventory.pipeline import records_compute
 from inventory.services import workload_batch_ingest
@@ -252,9 +254,16 @@ class Command(BaseCommand):
             records=demo_records(today),
             source=IngestBatch.Source.DEMO,
         )
+        demo_custom_llm(organisation=organisation, actor=admin.user)
+        llm = llm_usage_ingest(
+            principal=principal_for_membership(admin),
+            rows=demo_llm_usage(today),
+            source=IngestBatch.Source.DEMO,
+        )
         closed = close_last_quarter(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
-            f"{result.duplicates} already there; {instruments} contractual instruments added; "
+            f"{result.duplicates} already there; {llm.created} hours of LLM API usage created, "
+            f"{llm.duplicates} already there; {instruments} contractual instruments added; "
             f"{closed}"
         )

@@ -14,6 +14,9 @@ from greenai_portal.errors import ApplicationError
 from inventory.llm.demo import demo_custom_llm, demo_llm_usage
 from inventory.llm.services import llm_usage_ingest
 from inventory.models import IngestBatch, InstrumentKind, Location
+from inventory.otlp.decoding import PROTOBUF
+from inventory.otlp.demo import demo_trace_export
+from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
 from inventory.services import workload_batch_ingest
 from inventory.settings_services import instrument_create
@@ -260,10 +263,21 @@ class Command(BaseCommand):
             rows=demo_llm_usage(today),
             source=IngestBatch.Source.DEMO,
         )
+        # A week of an instrumented app's traces, through the OTLP endpoint's own service.
+        body = demo_trace_export(today)
+        traces = otlp_traces_ingest(
+            principal=principal_for_membership(admin),
+            body=body,
+            content_type=PROTOBUF,
+            content_encoding=None,
+            limit=len(body),
+        )
         closed = close_last_quarter(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
             f"{result.duplicates} already there; {llm.created} hours of LLM API usage created, "
-            f"{llm.duplicates} already there; {instruments} contractual instruments added; "
+            f"{llm.duplicates} already there; {traces.created} LLM calls from OpenTelemetry "
+            f"traces created, {traces.duplicates} already there; "
+            f"{instruments} contractual instruments added; "
             f"{closed}"
         )

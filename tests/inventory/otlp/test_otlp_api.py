@@ -9,7 +9,8 @@ from google.rpc import status_pb2
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
-from opentelemetry.sdk.trace.export import SpanExportResult
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from rest_framework.test import APIClient
 
 from accounts.services import api_token_create
@@ -244,3 +245,34 @@ def test_an_empty_export_is_a_success(tenant):
     response = post(bearer_client(token_key(tenant)), b"")
     assert response.status_code == 200
     assert response.content == b""  # an ExportTraceServiceResponse with nothing set
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_exporter_configured_by_the_environment_alone_works(tenant, live_server, monkeypatch):
+    """What docs/otlp.md tells users to set, read by the SDK itself."""
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", f"{live_server.url}{PATH}")
+    monkeypatch.setenv(
+        "OTEL_EXPORTER_OTLP_TRACES_HEADERS", f"Authorization=Bearer%20{token_key(tenant)}"
+    )
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "service.name=docs-bot,greenai.team=serving")
+    provider = TracerProvider()  # its resource from OTEL_RESOURCE_ATTRIBUTES
+    exporter = OTLPSpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    span = provider.get_tracer("docs").start_span("chat", attributes=chat_attributes())
+    span.end()  # exported as it ends
+    record = LlmUsageRecord.objects.get()
+    assert (record.team.slug, record.application) == ("serving", "docs-bot")
+    provider.shutdown()
+
+
+@pytest.mark.django_db
+def test_past_the_token_rate_it_answers_429_with_retry_after_which_exporters_honour(
+    tenant, settings
+):
+    settings.GREENAI_THROTTLE_RATES = {**settings.GREENAI_THROTTLE_RATES, "otlp": "2/min"}
+    client = bearer_client(token_key(tenant))
+    codes = [post(client, b"").status_code for _ in range(3)]
+    assert codes == [200, 200, 429]
+    throttled = post(client, b"")
+    assert 1 <= int(throttled["Retry-After"]) <= 60
+    assert status_pb2.Status.FromString(throttled.content).code == 8  # RESOURCE_EXHAUSTED

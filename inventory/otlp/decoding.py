@@ -13,11 +13,12 @@ https://opentelemetry.io/docs/specs/semconv/gen-ai/gen-ai-spans/.
 
 import base64
 import json
+import time
 import zlib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
@@ -60,7 +61,6 @@ TEAM_KEY = "greenai.team"
 APPLICATION_KEY = "service.name"
 MAX_APPLICATION = 200  # service.name is cut to what the record keeps
 MAX_REASONS = 10  # the rejection message names this many reasons, with their counts
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class OtlpBodyError(ValueError):
@@ -304,7 +304,15 @@ def _row(
 
 def _iso(unix_nano: int) -> str:
     """ISO 8601 in UTC to the microsecond, as the record schema reads timestamps."""
-    return (_EPOCH + timedelta(microseconds=unix_nano // 1000)).isoformat()
+    seconds, nanoseconds = divmod(unix_nano, 1_000_000_000)
+    return f"{_iso_second(seconds)}.{nanoseconds // 1000:06d}Z"
+
+
+@lru_cache(maxsize=4096)
+def _iso_second(seconds: int) -> str:
+    # A batch's spans share a few seconds: formatting each second once is 5 times as fast
+    # as a datetime per timestamp (bench/otlp.py).
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
 
 
 def _text(value) -> str | None:

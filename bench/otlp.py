@@ -141,6 +141,43 @@ def run(port: int, path: str, headers: dict, bodies: list[bytes], clients: int) 
     }
 
 
+def server_pids(server_pid: int) -> list[int]:
+    """gunicorn's master and workers, and the Postgres backends serving this database (all
+    but the bench's own connection): the processes whose CPU time a request costs."""
+    from django.db import connection
+
+    children = Path(f"/proc/{server_pid}/task/{server_pid}/children").read_text().split()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        backends = [pid for (pid,) in cursor.fetchall()]
+    return [server_pid, *map(int, children), *backends]
+
+
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU time of each process still alive (/proc/<pid>/stat)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return found
+
+
+def timed(server_pid: int, measure) -> tuple[dict, float]:
+    """What `measure()` returns, and the server's CPU seconds it took: on a machine others
+    share, throughput follows their load, CPU time per span much less."""
+    before = cpu_seconds(server_pids(server_pid))
+    result = measure()
+    after = cpu_seconds(server_pids(server_pid))
+    return result, sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
 def json_bodies(bodies: list[bytes]) -> list[bytes]:
     """The same usage rows as the OTLP bodies carry, as JSON arrays for POST /llm-usage/
     (new external ids): what the OTLP path costs over the plain ingest API."""
@@ -208,9 +245,12 @@ def main() -> None:
         run(port, PATH, otlp, bodies[:4], args.clients)  # warm: each worker's first requests
         LlmUsageRecord.objects.filter(organisation=organisation).delete()
         bodies, chats = span_bodies(args.spans, args.batch)  # new trace ids: none a duplicate
-        measured = run(port, PATH, otlp, bodies, args.clients)
+        measured, otlp_cpu = timed(server.pid, lambda: run(port, PATH, otlp, bodies, args.clients))
         again = run(port, PATH, otlp, bodies, args.clients)  # an exporter's retries: duplicates
-        as_json = run(port, "/api/v1/llm-usage/", plain, json_bodies(bodies), args.clients)
+        arrays = json_bodies(bodies)
+        as_json, json_cpu = timed(
+            server.pid, lambda: run(port, "/api/v1/llm-usage/", plain, arrays, args.clients)
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -242,6 +282,12 @@ def main() -> None:
         # speed varies (other work on it), the ratio of the two less.
         "same_rows_as_json": {**as_json, "records_per_s": round(chats / as_json["seconds"])},
         "otlp_over_json_records_ratio": round(as_json["seconds"] / measured["seconds"], 2),
+        # Server CPU (gunicorn + Postgres backends) per span, and the rate it allows on this
+        # machine's cores with no other work on them.
+        "server_cpu_seconds": {"otlp": round(otlp_cpu, 2), "json": round(json_cpu, 2)},
+        "server_cpu_us_per_span": round(otlp_cpu / args.spans * 1e6, 1),
+        "spans_per_s_on_idle_cores": round(args.spans / (otlp_cpu / os.cpu_count())),
+        "json_records_per_s_on_idle_cores": round(chats / (json_cpu / os.cpu_count())),
         "records_stored": stored,
         "target_spans_per_s": 20_000,
         "met": spans_per_s >= 20_000,

@@ -115,7 +115,14 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict
     raise RuntimeError("unreachable")
 
 
-def run_bulk(port: int, token: str, fmt: str, payloads: list[bytes], clients: int) -> dict:
+def run_bulk(
+    port: int,
+    token: str,
+    fmt: str,
+    payloads: list[bytes],
+    clients: int,
+    path: str = "/api/v1/workloads/",
+) -> dict:
     work: queue.Queue = queue.Queue()
     for body in payloads:
         work.put(body)
@@ -129,7 +136,7 @@ def run_bulk(port: int, token: str, fmt: str, payloads: list[bytes], clients: in
                 body = work.get_nowait()
             except queue.Empty:
                 return
-            status, answer = post(conn, "/api/v1/workloads/", body, headers)
+            status, answer = post(conn, path, body, headers)
             if status in (200, 201):
                 created.append(json.loads(answer)["created"])
             else:

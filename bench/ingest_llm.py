@@ -91,8 +91,9 @@ def raw_copy(organisation, count: int) -> dict:
     """COPY the same rows, pre-rendered, into a table shaped like inventory_llmusagerecord."""
     from django.db import connection
 
+    from accounts.models import Team
     from inventory.llm.services import LLM_USAGES
-    from inventory.models import IngestBatch, Team
+    from inventory.models import IngestBatch
 
     batch = IngestBatch.objects.create(organisation_id=organisation.id, source="api")
     teams = dict(Team.objects.filter(organisation=organisation).values_list("slug", "id"))

@@ -27,12 +27,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import (
     ROOT,
+    copy_text,
     free_port,
     migrated_django,
     purge_queued_tasks,
     run_bulk,
     setup_tenant,
     start_server,
+    timed_copy,
     warm_up,
 )
 
@@ -89,8 +91,6 @@ def bodies(fmt: str, prefix: str, count: int, batch: int) -> list[bytes]:
 
 def raw_copy(organisation, count: int) -> dict:
     """COPY the same rows, pre-rendered, into a table shaped like inventory_llmusagerecord."""
-    from django.db import connection
-
     from accounts.models import Team
     from inventory.llm.services import LLM_USAGES
     from inventory.models import IngestBatch
@@ -100,14 +100,7 @@ def raw_copy(organisation, count: int) -> dict:
     fixed = LLM_USAGES.table.fixed_values()
     columns = [*LLM_USAGES.table.columns, *(c for c, _ in fixed)]
 
-    def text(value) -> str:
-        if value is None:
-            return "\\N"
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return str(value)
-
-    fixed_text = "\t".join(text(v) for _, v in fixed)
+    fixed_text = "\t".join(copy_text(v) for _, v in fixed)
     lines = []
     for i in range(count):
         r = record("copy", i)
@@ -118,25 +111,8 @@ def raw_copy(organisation, count: int) -> dict:
             r["requests"], r["latency_s"], started.isoformat(),
             datetime.fromisoformat(r["ended_at"]).isoformat(), started.date().isoformat(),
         )  # fmt: skip
-        lines.append("\t".join(text(v) for v in row) + "\t" + fixed_text + "\n")
-    data = "".join(lines).encode()
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        raw.execute("DROP TABLE IF EXISTS bench_copy_llm")
-        raw.execute("CREATE TABLE bench_copy_llm (LIKE inventory_llmusagerecord INCLUDING ALL)")
-        began = time.perf_counter()
-        with raw.copy(f"COPY bench_copy_llm ({', '.join(columns)}) FROM STDIN") as copy:
-            for start in range(0, len(data), 1 << 20):
-                copy.write(data[start : start + (1 << 20)])
-        elapsed = time.perf_counter() - began
-        raw.execute("SELECT count(*) FROM bench_copy_llm")
-        stored = raw.fetchone()[0]
-        raw.execute("DROP TABLE bench_copy_llm")
-    return {
-        "records": stored,
-        "seconds": round(elapsed, 3),
-        "records_per_s": round(stored / elapsed),
-    }
+        lines.append("\t".join(copy_text(v) for v in row) + "\t" + fixed_text + "\n")
+    return timed_copy("inventory_llmusagerecord", columns, "".join(lines).encode())
 
 
 def estimate_one_batch(organisation) -> dict:

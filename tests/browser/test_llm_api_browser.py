@@ -5,6 +5,7 @@ import re
 import pytest
 
 from inventory.llm.estimation import llm_usage_estimate
+from inventory.models import AiModel
 
 pytestmark = pytest.mark.usefixtures("demo")
 RANGE = re.compile(r"^[\d.,]+–[\d.,]+$")
@@ -29,3 +30,7 @@ def test_the_overview_and_a_team_show_llm_usage_as_ranges(page):
     page.open("/teams/platform/?period=12m")
     assert page.tab.locator("#llm-llms tbody th").all_inner_texts() == ["openai/gpt-4o-mini"]
     page.screenshot("team-llm-api")
+    classifier = AiModel.objects.get(name="support-classifier")
+    page.open(f"/models/{classifier.id}/?period=12m")
+    assert page.tab.locator("#llm-teams tbody th").all_inner_texts() == ["Applied ML"]
+    page.screenshot("model-llm-api")

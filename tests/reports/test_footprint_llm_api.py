@@ -108,3 +108,15 @@ class TestFootprintLlmApi:
         assert (
             footprint(outsider.token_client(scopes=("read",))).json()["totals"]["llm_api"] is None
         )
+
+    def test_by_scope_it_sits_in_scope_3_category_1_and_by_location_in_the_total_only(
+        self, tenant
+    ):
+        client = seed(tenant)
+        seed_llm(tenant)
+        by_scope = {g["key"]: g["llm_api"] for g in footprint(client, "scope").json()["groups"]}
+        assert by_scope["scope2"] is None
+        assert by_scope["scope3_cat1"]["requests"] == 4
+        by_location = footprint(client, "location").json()
+        assert all(g["llm_api"] is None for g in by_location["groups"])
+        assert by_location["totals"]["llm_api"]["requests"] == 4

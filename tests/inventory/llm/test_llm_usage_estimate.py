@@ -10,6 +10,7 @@ from inventory.llm.estimation import llm_usage_estimate
 from inventory.llm.services import custom_llm_create, custom_llm_delete
 from inventory.models import CustomLlm, LlmUsageRecord
 from tests.inventory.llm.test_llm_usage_ingest import post, usage
+from tests.inventory.test_celery_worker import tail, wait_for
 
 
 def ranges(record: LlmUsageRecord) -> dict[str, tuple[float, float]]:
@@ -150,3 +151,14 @@ def test_the_worker_has_the_estimate_task():
     app.loader.import_default_modules()
     assert "inventory.tasks.compute_batch" in app.tasks
     assert "inventory.tasks.estimate_llm_usage" in app.tasks
+
+
+@pytest.mark.services
+def test_a_real_worker_estimates_posted_llm_usage(worker, tenant):
+    # 2 requests × 500 output tokens, 2 s each: the worker's figures are 2 × ecologits' own
+    response = post(tenant.token_client(), usage(output_tokens=1000, requests=2))
+    assert response.status_code == 201
+    estimated = LlmUsageRecord.objects.filter(status="computed")
+    assert wait_for(estimated.exists), tail(worker)
+    one = llm_impacts("openai", "gpt-4o-mini", 500, 2.0)
+    assert ranges(estimated.get()) == ecologits_ranges(one, 2)

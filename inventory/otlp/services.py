@@ -66,23 +66,30 @@ def otlp_traces_ingest(
     return export
 
 
+# A first pass names every row the schema refuses, a second the rows stored before with other
+# content (checked only once the rest is valid); a third covers a concurrent writer.
+MAX_PASSES = 3
+
+
 def _store(export: OtlpExport, *, principal: Principal, user) -> None:
-    """Ingest the rows; when the schema names bad rows, reject those and store the rest (one
-    more pass: the first names every problem of every row)."""
+    """Ingest the rows; while the service names bad rows (400) or conflicting ones (409),
+    reject those and store the rest."""
     usage = export.usage
-    try:
-        result = _ingest(usage.rows, principal=principal, user=user)
-    except ApplicationError as error:
-        bad = {problem["row"]: problem for problem in error.errors if "row" in problem}
-        if not bad:
-            raise
-        for problem in bad.values():
-            usage.rejected[f"{problem.get('field', 'span')}: {problem['message']}"] += 1
-        usage.rows = [row for index, row in enumerate(usage.rows) if index not in bad]
-        if not usage.rows:
-            return
-        result = _ingest(usage.rows, principal=principal, user=user)
-    export.created, export.duplicates = result.created, result.duplicates
+    for attempt in range(MAX_PASSES):
+        try:
+            result = _ingest(usage.rows, principal=principal, user=user)
+        except ApplicationError as error:
+            bad = {problem["row"]: problem for problem in error.errors if "row" in problem}
+            if not bad or attempt == MAX_PASSES - 1:
+                raise
+            for problem in bad.values():
+                usage.rejected[f"{problem.get('field', 'span')}: {problem['message']}"] += 1
+            usage.rows = [row for index, row in enumerate(usage.rows) if index not in bad]
+            if not usage.rows:
+                return
+            continue
+        export.created, export.duplicates = result.created, result.duplicates
+        return
 
 
 def _ingest(rows: list[dict], *, principal: Principal, user) -> IngestResult:

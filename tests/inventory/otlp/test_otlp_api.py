@@ -6,6 +6,7 @@ import json
 
 import pytest
 from google.rpc import status_pb2
+from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 from opentelemetry.exporter.otlp.proto.http import Compression
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -276,3 +277,30 @@ def test_past_the_token_rate_it_answers_429_with_retry_after_which_exporters_hon
     throttled = post(client, b"")
     assert 1 <= int(throttled["Retry-After"]) <= 60
     assert status_pb2.Status.FromString(throttled.content).code == 8  # RESOURCE_EXHAUSTED
+
+
+@pytest.mark.django_db
+def test_a_span_stored_before_with_other_content_is_rejected_and_the_rest_stored(tenant):
+    client = bearer_client(token_key(tenant))
+    recorder = SpanRecorder({"greenai.team": "research"})
+    recorder.span("chat", chat_attributes())
+    post(client, recorder.request().SerializeToString())
+    [stored] = recorder.memory.get_finished_spans()
+    changed = encode_spans([stored]).resource_spans[0]
+    changed.scope_spans[0].spans[0].attributes[-2].value.int_value = 999  # other output tokens
+    request = SpanRecorder({"greenai.team": "research"})
+    request.span("unknown team", chat_attributes(**{"greenai.team": "nobody"}))
+    request.span("new", chat_attributes())
+    body = request.request()
+    body.resource_spans.append(changed)
+    answer = ExportTraceServiceResponse.FromString(post(client, body.SerializeToString()).content)
+    # Pass 1 rejects the unknown team, pass 2 the conflict; the new span is stored.
+    assert answer.partial_success.rejected_spans == 2
+    assert "was already sent with other content" in answer.partial_success.error_message
+    assert LlmUsageRecord.objects.count() == 2
+    assert LlmUsageRecord.objects.get(external_id=stored_id(stored)).output_tokens == 350
+
+
+def stored_id(span) -> str:
+    context = span.get_span_context()
+    return f"{context.trace_id:032x}:{context.span_id:016x}"

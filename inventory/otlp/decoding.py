@@ -51,7 +51,8 @@ PROVIDER_ALIASES = {
     "mistral_ai": "mistralai",
 }
 MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model")
-# The current names first, then the ones instrumentations sent before semconv 1.27.
+# The current names first, then the ones instrumentations sent before semconv 1.27.0
+# renamed them (open-telemetry/semantic-conventions#1200).
 INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens")
 OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens")
 OPERATION_KEY = "gen_ai.operation.name"

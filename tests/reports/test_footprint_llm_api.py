@@ -109,9 +109,7 @@ class TestFootprintLlmApi:
             footprint(outsider.token_client(scopes=("read",))).json()["totals"]["llm_api"] is None
         )
 
-    def test_by_scope_it_sits_in_scope_3_category_1_and_by_location_in_the_total_only(
-        self, tenant
-    ):
+    def test_by_scope_it_sits_in_scope_3_category_1_and_by_location_in_the_total_only(self, tenant):
         client = seed(tenant)
         seed_llm(tenant)
         by_scope = {g["key"]: g["llm_api"] for g in footprint(client, "scope").json()["groups"]}

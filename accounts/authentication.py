@@ -45,9 +45,18 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() != self.keyword.lower().encode():
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Authorization header must be 'Token <key>'")
+            raise exceptions.AuthenticationFailed(
+                f"Authorization header must be '{self.keyword} <key>'"
+            )
         token = token_authenticate(header[1].decode("latin-1"))
         return TokenUser(token), token
 
     def authenticate_header(self, request) -> str:
         return self.keyword
+
+
+class BearerTokenAuthentication(ApiTokenAuthentication):
+    """`Authorization: Bearer <key>`: the same portal API tokens, in the form OpenTelemetry
+    exporters and most HTTP clients are configured with."""
+
+    keyword = "Bearer"

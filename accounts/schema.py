@@ -19,3 +19,17 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
             "overrides, recalculations; only an admin creates it, never for one team). "
             "Every write is in the audit trail (/api/v1/audit-events/).",
         }
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "BearerToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A portal API token as `Bearer <key>` (what OpenTelemetry "
+            "exporters send with `headers={'Authorization': 'Bearer <key>'}`); the same "
+            "tokens and scopes as `Token <key>`.",
+        }

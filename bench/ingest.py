@@ -115,7 +115,14 @@ def post(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict
     raise RuntimeError("unreachable")
 
 
-def run_bulk(port: int, token: str, fmt: str, payloads: list[bytes], clients: int) -> dict:
+def run_bulk(
+    port: int,
+    token: str,
+    fmt: str,
+    payloads: list[bytes],
+    clients: int,
+    path: str = "/api/v1/workloads/",
+) -> dict:
     work: queue.Queue = queue.Queue()
     for body in payloads:
         work.put(body)
@@ -129,7 +136,7 @@ def run_bulk(port: int, token: str, fmt: str, payloads: list[bytes], clients: in
                 body = work.get_nowait()
             except queue.Empty:
                 return
-            status, answer = post(conn, "/api/v1/workloads/", body, headers)
+            status, answer = post(conn, path, body, headers)
             if status in (200, 201):
                 created.append(json.loads(answer)["created"])
             else:
@@ -150,8 +157,6 @@ def run_bulk(port: int, token: str, fmt: str, payloads: list[bytes], clients: in
 
 def raw_copy(organisation, count: int) -> dict:
     """COPY the same rows, pre-rendered, into a table shaped like inventory_workloadrecord."""
-    from django.db import connection
-
     from inventory.ingestion.services import WORKLOADS
     from inventory.models import AiModel, IngestBatch, Location, WorkloadRecord
 
@@ -174,17 +179,7 @@ def raw_copy(organisation, count: int) -> dict:
     )
     fixed = WORKLOADS.table.fixed_values()
     columns = [*WORKLOADS.table.columns, *(c for c, _ in fixed)]
-
-    def text(value) -> str:
-        if value is None:
-            return "\\N"
-        if isinstance(value, bool):
-            return "t" if value else "f"
-        if isinstance(value, datetime):
-            return value.isoformat()
-        return str(value)
-
-    fixed_text = "\t".join(text(v) for _, v in fixed)
+    fixed_text = "\t".join(copy_text(v) for _, v in fixed)
     lines = []
     for i in range(count):
         r = record("copy", i)
@@ -197,22 +192,37 @@ def raw_copy(organisation, count: int) -> dict:
             locations[r["location"]], hardware, r["device_count"], r["energy_kwh"], None,
             r["utilization"], None, False, None, None, "{}", None,
         )  # fmt: skip
-        lines.append("\t".join(text(v) for v in row) + "\t" + fixed_text + "\n")
-    data = "".join(lines).encode()
+        lines.append("\t".join(copy_text(v) for v in row) + "\t" + fixed_text + "\n")
+    return timed_copy("inventory_workloadrecord", columns, "".join(lines).encode())
+
+
+def copy_text(value) -> str:
+    """A value as text COPY reads it."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def timed_copy(table: str, columns: list[str], data: bytes) -> dict:
+    """Text COPY of `data` into a fresh table shaped like `table` (its indexes included)."""
+    from django.db import connection
+
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        raw.execute("DROP TABLE IF EXISTS bench_copy_workload")
-        raw.execute(
-            "CREATE TABLE bench_copy_workload (LIKE inventory_workloadrecord INCLUDING ALL)"
-        )
+        raw.execute("DROP TABLE IF EXISTS bench_copy")
+        raw.execute(f"CREATE TABLE bench_copy (LIKE {table} INCLUDING ALL)")
         began = time.perf_counter()
-        with raw.copy(f"COPY bench_copy_workload ({', '.join(columns)}) FROM STDIN") as copy:
+        with raw.copy(f"COPY bench_copy ({', '.join(columns)}) FROM STDIN") as copy:
             for start in range(0, len(data), 1 << 20):
                 copy.write(data[start : start + (1 << 20)])
         elapsed = time.perf_counter() - began
-        raw.execute("SELECT count(*) FROM bench_copy_workload")
+        raw.execute("SELECT count(*) FROM bench_copy")
         stored = raw.fetchone()[0]
-        raw.execute("DROP TABLE bench_copy_workload")
+        raw.execute("DROP TABLE bench_copy")
     return {
         "records": stored,
         "seconds": round(elapsed, 3),

@@ -333,6 +333,8 @@ GREENAI_THROTTLE_RATES = {
     "ingest": env.str("GREENAI_THROTTLE_INGEST", default="1200/min"),
     "codecarbon": env.str("GREENAI_THROTTLE_CODECARBON", default="6000/min"),
     "imports": env.str("GREENAI_THROTTLE_IMPORTS", default="60/min"),
+    # An OpenTelemetry batch span processor exports every 5 s or 512 spans, per process.
+    "otlp": env.str("GREENAI_THROTTLE_OTLP", default="6000/min"),
 }
 # File imports: uploads are kept under MEDIA_ROOT and streamed in chunks by a worker.
 MEDIA_ROOT = Path(env.str("GREENAI_MEDIA_ROOT", default=str(BASE_DIR / "media")))

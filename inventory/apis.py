@@ -31,11 +31,13 @@ from inventory.ingestion.codecarbon import (
     codecarbon_output_ingest,
     codecarbon_run_create,
 )
-from inventory.ingestion.fields import RecordSchema
+from inventory.ingestion.fields import RecordSchema, ReferenceCheck
 from inventory.ingestion.parsers import MEDIA_TYPES, RECORD_PARSERS, RawRows
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD, batch_context
-from inventory.ingestion.services import References, record_batch_ingest
+from inventory.ingestion.services import IngestResult, References, record_batch_ingest
 from inventory.ingestion.throttling import TokenRateThrottle
+from inventory.llm.schemas import LLM_USAGE
+from inventory.llm.services import LlmReferences, llm_usage_batch_ingest
 from inventory.models import Hardware, ImportFormat
 from inventory.selectors import import_job_get
 
@@ -61,9 +63,12 @@ def raw_rows(request) -> RawRows:
     raise ApplicationError("Send records as " + ", ".join(MEDIA_TYPES), status_code=415)
 
 
-def validated_records(request, schema: RecordSchema) -> list[dict]:
+def validated_records(
+    request, schema: RecordSchema, references: type[ReferenceCheck] | None = None
+) -> list[dict]:
     """Parse and check every row of the body; 4xx naming every problem of every row otherwise
-    (references to unknown teams, locations and hardware included)."""
+    (references to unknown teams, locations and hardware included: `references`, given the
+    principal and the rows, names them; the workload kinds' References by default)."""
     raw = raw_rows(request)
     if not raw.rows:
         raise ApplicationError("Send at least one record")
@@ -79,7 +84,7 @@ def validated_records(request, schema: RecordSchema) -> list[dict]:
         batch_context(),
         lines=raw.lines,
         one_pass=raw.one_pass,
-        references=partial(References, request.principal),
+        references=partial(references or References, request.principal),
     )
     if errors:
         raise errors.error("Validation failed")
@@ -150,12 +155,15 @@ class _RecordIngestApi(APIView):
     throttle_classes = [TokenRateThrottle]
     throttle_scope = "ingest"
     record_schema: RecordSchema
+    references: type[ReferenceCheck] | None = None  # the workload kinds' References
+
+    def store(self, **kwargs) -> IngestResult:
+        return record_batch_ingest(kind=self.record_schema.name, **kwargs)
 
     def post(self, request):
         with collector_paused():
-            records = validated_records(request, self.record_schema)
-            result = record_batch_ingest(
-                kind=self.record_schema.name,
+            records = validated_records(request, self.record_schema, self.references)
+            result = self.store(
                 principal=request.principal,
                 records=records,
                 user=request.user if getattr(request.user, "pk", None) else None,
@@ -225,6 +233,45 @@ class CloudUsageIngestApi(_RecordIngestApi):
             "tag:env\n"
             "gcs-1,research,gcp:europe-west4,Cloud Storage,storage_hdd,720,"
             "2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,prod\n"
+        ),
+    )
+    def post(self, request):
+        return super().post(request)
+
+
+class LlmUsageIngestApi(_RecordIngestApi):
+    """Send third-party LLM API usage: one request per record, or a window's requests
+    aggregated (e.g. per hour: tokens summed, latency the average seconds per request). JSON,
+    NDJSON or CSV; idempotent by external_id. The worker estimates energy, GWP (usage and
+    embodied) and water with EcoLogits, as min-max ranges (Scope 3 category 1). A model
+    EcoLogits does not know must be declared first (POST /api/v1/llm-models/)."""
+
+    record_schema = LLM_USAGE
+    references = LlmReferences
+
+    def store(self, **kwargs) -> IngestResult:
+        return llm_usage_batch_ingest(**kwargs)
+
+    @_ingest_schema(
+        LLM_USAGE,
+        example={
+            "external_id": "chat-2026-10-01T09",
+            "team": "serving",
+            "application": "support-chatbot",
+            "provider": "openai",
+            "model": "gpt-4o-mini",
+            "input_tokens": 182000,
+            "output_tokens": 61000,
+            "requests": 240,
+            "latency_s": 3.1,
+            "started_at": "2026-10-01T09:00:00Z",
+            "ended_at": "2026-10-01T10:00:00Z",
+        },
+        csv_example=(
+            "external_id,team,application,provider,model,input_tokens,output_tokens,requests,"
+            "latency_s,started_at,ended_at\n"
+            "chat-1,serving,support-chatbot,openai,gpt-4o-mini,1200,500,2,2.0,"
+            "2026-10-01T09:00:00Z,2026-10-01T10:00:00Z\n"
         ),
     )
     def post(self, request):

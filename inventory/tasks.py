@@ -14,6 +14,7 @@ from django.db import OperationalError
 from greenai_portal.errors import ApplicationError
 from greenai_portal.logs import log_context
 from inventory.imports.services import import_job_run, import_jobs_resume
+from inventory.llm.estimation import llm_usage_estimate
 from inventory.meters.selectors import prometheus_sources_due
 from inventory.meters.services import prometheus_source_pull
 from inventory.pipeline import batch_compute, pending_sweep, records_compute
@@ -39,6 +40,14 @@ def compute_batch(batch_id: int) -> int:
 
 
 @shared_task(**_RETRY)
+def estimate_llm_usage(organisation_id: int) -> int:
+    """Estimate an organisation's pending LLM usage records (after a model declaration
+    changed; new batches are estimated by compute_batch)."""
+    with log_context(organisation_id=organisation_id):
+        return llm_usage_estimate(organisation_id=organisation_id).estimated
+
+
+@shared_task(**_RETRY)
 def sweep_pending_records() -> int:
     """Compute the batches still waiting (their task was lost, or never queued because the
     broker was down), resume recalculations whose worker died and queue again the imports
@@ -61,7 +70,8 @@ def sweep_pending_records() -> int:
 @shared_task(**_RETRY)
 def sweep_all_pending_records() -> int:
     """Backstop: a full scan for pending records however they got there (hourly)."""
-    return records_compute().computed
+    llm = llm_usage_estimate()
+    return records_compute().computed + llm.estimated + llm.failed
 
 
 @shared_task(**_RETRY)

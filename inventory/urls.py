@@ -9,10 +9,13 @@ from inventory.apis import (
     HardwareListApi,
     ImportJobCreateApi,
     ImportJobDetailApi,
+    LlmUsageIngestApi,
     WorkloadIngestApi,
 )
+from inventory.llm.apis import CustomLlmDetailApi, CustomLlmListApi
 from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
 from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
+from inventory.otlp.apis import OtlpTraceExportApi
 from inventory.settings_apis import (
     FacilityDetailApi,
     FacilityListApi,
@@ -39,8 +42,13 @@ urlpatterns = [
     path(
         "codecarbon/emissions", CodeCarbonEmissionCreateApi.as_view(), name="codecarbon-emissions"
     ),
+    # OpenTelemetry's OTLP/HTTP exporter: endpoint <portal>/api/v1/otlp/v1/traces.
+    path("otlp/v1/traces", OtlpTraceExportApi.as_view(), name="otlp-traces"),
     path("workloads/", WorkloadIngestApi.as_view(), name="workload-ingest"),
     path("cloud-usage/", CloudUsageIngestApi.as_view(), name="cloud-usage-ingest"),
+    path("llm-usage/", LlmUsageIngestApi.as_view(), name="llm-usage-ingest"),
+    path("llm-models/", CustomLlmListApi.as_view(), name="custom-llm-list"),
+    path("llm-models/<int:pk>/", CustomLlmDetailApi.as_view(), name="custom-llm-detail"),
     path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
     path("models/", AiModelListApi.as_view(), name="model-list"),
     path("models/<int:model_id>/variant/", AiModelVariantApi.as_view(), name="model-variant"),

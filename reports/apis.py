@@ -71,16 +71,45 @@ ScopeFootprintSerializer = type(
 )
 
 
+class RangeSerializer(serializers.Serializer):
+    min = serializers.FloatField()
+    max = serializers.FloatField()
+
+
+def _range(help_text: str) -> RangeSerializer:
+    return RangeSerializer(allow_null=True, help_text=f"{help_text}; null: none estimated yet")
+
+
+class LlmApiSerializer(serializers.Serializer):
+    record_count = serializers.IntegerField()
+    estimated_count = serializers.IntegerField(help_text="records the worker has estimated")
+    requests = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    energy_kwh = _range("kWh at the provider's data centre (PUE included)")
+    gwp_usage_kg = _range("kg CO2e of the electricity used")
+    gwp_embodied_kg = _range("kg CO2e of the hardware's manufacture, the requests' share")
+    gwp_kg = _range("kg CO2e, usage + embodied")
+    water_l = _range("litres, EcoLogits' water consumption footprint (on- and off-site)")
+
+
 class GroupSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     scope2 = ScopeFootprintSerializer()
     scope3_cat1 = ScopeFootprintSerializer(help_text="public cloud, never added to Scope 2")
+    llm_api = LlmApiSerializer(
+        allow_null=True,
+        help_text="third-party LLM API usage (Scope 3 category 1), EcoLogits min-max "
+        "estimates; never added to scope2 or scope3_cat1. By location: in the totals only. "
+        "null: no LLM usage in the group",
+    )
 
 
 class FootprintApi(APIView):
     """Energy and emissions of computed records summed by a grouping, each scope apart:
-    Scope 2 location- and market-based, public cloud (Scope 3 category 1) beside it."""
+    Scope 2 location- and market-based, public cloud (Scope 3 category 1) beside it, and
+    third-party LLM API usage (EcoLogits ranges) beside both."""
 
     class FilterSerializer(serializers.Serializer):
         start = serializers.DateField()

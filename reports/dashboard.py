@@ -18,11 +18,14 @@ from accounts.models import Role, Team
 from accounts.principal import Principal
 from accounts.selectors import team_list
 from accounts.views import principal_or_404
+from inventory.calculation.llm import ECOLOGITS_VERSION
 from inventory.figures import FACILITY_ENERGY, LOCATION_EMISSIONS, MARKET_EMISSIONS, Sums
+from inventory.llm.selectors import llm_api_groups, llm_api_total
 from inventory.models import (
     CloudUsageRecord,
     EmissionScope,
     EnergyTier,
+    LlmUsageRecord,
     Location,
     Phase,
     WorkloadRecord,
@@ -466,8 +469,43 @@ def _csv_response(chart: Chart, page: str, filters: Filters) -> HttpResponse:
 def _has_any_records(principal: Principal) -> bool:
     return any(
         model.objects.filter(organisation=principal.organisation).exists()
-        for model in (WorkloadRecord, CloudUsageRecord)
+        for model in (WorkloadRecord, CloudUsageRecord, LlmUsageRecord)
     )
+
+
+# The LLM API card's tables per page: (id, title, dimension, grouping of llm_api_groups).
+LLM_TABLES = {
+    "overview": (("teams", "By team", "Team", "team"), ("llms", "By LLM", "Provider/model", "llm")),
+    "team": (("llms", "By LLM", "Provider/model", "llm"),),
+    "model": (("llms", "By LLM", "Provider/model", "llm"), ("teams", "By team", "Team", "team")),
+}
+
+
+def llm_api_card(principal: Principal, filters: Filters, page: str) -> dict | None:
+    """The "LLM API usage (EcoLogits estimate)" card: None when nothing matches, or when the
+    filters name a location or Scope 2 (LLM API usage has neither)."""
+    if filters.location_id or filters.scope not in (None, "", EmissionScope.SCOPE3_CAT1):
+        return None
+    scope = {
+        "principal": principal,
+        "start": filters.start,
+        "end": filters.end,
+        "team_id": filters.team_id,
+        "ai_model_id": filters.model_id,
+    }
+    total = llm_api_total(**scope)
+    if total is None:
+        return None
+    tables = [
+        {
+            "id": table_id,
+            "title": title,
+            "dimension": dimension,
+            "groups": llm_api_groups(group_by=group_by, **scope),
+        }
+        for table_id, title, dimension, group_by in LLM_TABLES[page]
+    ]
+    return {"total": total, "tables": tables, "ecologits_version": ECOLOGITS_VERSION}
 
 
 def _render(
@@ -567,6 +605,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         period_key=period_key,
         cube=cube,
         charts=charts,
+        llm_api=llm_api_card(principal, filters, "overview"),
         teams=with_record_links(
             table(
                 teams,
@@ -635,6 +674,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         cube=cube,
         charts=charts,
         team=team,
+        llm_api=llm_api_card(principal, filters, "team"),
         models=with_record_links(table(models, model_of, url_of, total_kwh), filters, "model"),
         intensity=_with_intensity(table(inference, model_of, url_of)),
         locations=with_record_links(
@@ -687,6 +727,7 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         cube=cube,
         charts=charts,
         model=model,
+        llm_api=llm_api_card(principal, filters, "model"),
         inference=_with_intensity(table(inference, lambda _: "Inference")),
         teams=with_record_links(table(teams, team_of, team_link, total_kwh), filters, "team"),
         locations=with_record_links(

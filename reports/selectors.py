@@ -25,6 +25,13 @@ from inventory.figures import (
     Sums,
     intensities,
 )
+from inventory.llm.selectors import (
+    LLM_GROUPINGS,
+    LlmApiFootprint,
+    LlmApiGroup,
+    llm_api_groups,
+    llm_api_total,
+)
 from inventory.models import (
     AiModel,
     CloudCoefficient,
@@ -101,6 +108,9 @@ class FootprintGroup:
     label: str
     scope2: ScopeFootprint
     scope3_cat1: ScopeFootprint
+    # Third-party LLM API usage (EcoLogits ranges): Scope 3 category 1 beside the public
+    # cloud, never added to either figure above; None where the group has none.
+    llm_api: LlmApiFootprint | None = None
 
 
 def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet[DailyRollup]:
@@ -132,9 +142,27 @@ def _scope_footprint(sums: Sums, scope: ReportedScope) -> ScopeFootprint:
     return {**footprint, "market_status": status}
 
 
-def _group(key: str, label: str, by_scope: dict[str, Sums]) -> FootprintGroup:
+def _group(
+    key: str, label: str, by_scope: dict[str, Sums], llm_api: LlmApiFootprint | None = None
+) -> FootprintGroup:
     figures = {s.key: _scope_footprint(by_scope.get(s.key, Sums()), s) for s in REPORTED_SCOPES}
-    return FootprintGroup(key=key, label=label, **figures)
+    return FootprintGroup(key=key, label=label, llm_api=llm_api, **figures)
+
+
+def _llm_api_groups(
+    *, principal: Principal, start: date, end: date, group_by: str
+) -> tuple[LlmApiFootprint | None, dict[str, LlmApiGroup]]:
+    """LLM API usage in the footprint's groups: by team, model and month as the rollups; all
+    of it in the Scope 3 category 1 group by scope; by location, in the total only (it runs
+    in the provider's data centres, none of the organisation's locations)."""
+    total = llm_api_total(principal=principal, start=start, end=end)
+    if total is None or group_by not in (*LLM_GROUPINGS, "scope"):
+        return total, {}
+    if group_by == "scope":
+        scope = EmissionScope.SCOPE3_CAT1
+        return total, {scope: LlmApiGroup(scope, scope, total)}
+    groups = llm_api_groups(principal=principal, start=start, end=end, group_by=group_by)
+    return total, {group.key: group for group in groups}
 
 
 def footprint_summary(
@@ -154,8 +182,17 @@ def footprint_summary(
         labels[key] = key if group_by == "month" else _text(row[label_field]) or "(unspecified)"
         groups[key][row["scope"]].add(row)
         totals[row["scope"]].add(row)
+    llm_total, llm_groups = _llm_api_groups(
+        principal=principal, start=start, end=end, group_by=group_by
+    )
+    for key, llm in llm_groups.items():
+        labels.setdefault(key, llm.label)
+        groups.setdefault(key, defaultdict(Sums))
     order = sorted(groups) if group_by == "month" else sorted(groups, key=lambda k: labels[k])
-    return _group("total", "Total", totals), [_group(k, labels[k], groups[k]) for k in order]
+    return _group("total", "Total", totals, llm_total), [
+        _group(k, labels[k], groups[k], llm_groups[k].figures if k in llm_groups else None)
+        for k in order
+    ]
 
 
 # --- Scope 2 report ----------------------------------------------------------------------

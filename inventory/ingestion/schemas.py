@@ -36,7 +36,7 @@ def batch_context() -> BatchContext:
     )
 
 
-def _period(start: str, end: str) -> Check:
+def period_check(start: str, end: str) -> Check:
     def check(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
         if record[end] <= record[start]:
             return [(end, f"Must be after {start} (durations must be positive)")]
@@ -95,7 +95,7 @@ WORKLOAD = RecordSchema(
         Field("flops", number(min_value=0, max_value=MAX_FLOPS), hashed_when_given=True),
     ),
     checks=(
-        _period("started_at", "ended_at"),
+        period_check("started_at", "ended_at"),
         Check(
             ("energy_kwh", "avg_power_w", "hardware"),
             _energy_source,
@@ -124,7 +124,7 @@ CLOUD_USAGE = RecordSchema(
         Field("tags", tags()),
     ),
     checks=(
-        _period("usage_start", "usage_end"),
+        period_check("usage_start", "usage_end"),
         Check(
             ("usage_kind", "hardware"),
             _gpu_needs_hardware,

@@ -71,7 +71,7 @@ def content_hash(record: dict[str, Any], content: ContentFields) -> str:
     return hashlib.sha256(text).hexdigest()
 
 
-def _choices_hint(field: str, value: str, valid: list[str]) -> str:
+def choices_hint(field: str, value: str, valid: list[str]) -> str:
     shown = ", ".join(sorted(valid)[:20])
     more = f" (and {len(valid) - 20} more)" if len(valid) > 20 else ""
     return f"Unknown {field} {value!r}; valid: {shown}{more}" if valid else f"No {field}s exist"
@@ -111,7 +111,7 @@ class References:
         found = []
         team, location = record.get("team"), record.get("location")
         if team is not None and team not in self.teams:
-            found.append(("team", _choices_hint("team", team, list(self.teams))))
+            found.append(("team", choices_hint("team", team, list(self.teams))))
         if location is not None and location not in self.locations:
             found.append(
                 (
@@ -152,7 +152,7 @@ def _models_by_name(organisation, names: set[str]) -> dict[str, int]:
     )
 
 
-def _add_conflict(errors: RowErrors, row: int, external_id: str) -> None:
+def add_conflict(errors: RowErrors, row: int, external_id: str) -> None:
     errors.add(
         row,
         "external_id",
@@ -170,18 +170,28 @@ class RecordKindSpec:
     # (record, hash, batch ids, refs, model ids) -> tuple in table.columns order (JSON columns
     # as Python objects)
     build_row: Callable[..., tuple]
+    # (principal, records) -> what resolves their references and names the unknown ones
+    references: Callable[[Principal, Sequence[dict[str, Any]]], Any] = References
+    # The field naming the organisation's AI model (created on first use).
+    ai_model_field: str = "model"
 
 
-def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
-    started_at, ended_at = record["started_at"], record["ended_at"]
-    model_name = record.get("model")
+def common_values(record, digest, batch: "BatchIds", team_ids, model_ids, ai_model) -> tuple:
+    """The values of COMMON_COLUMNS for a record naming the organisation's `ai_model`."""
     return (
         batch.organisation_id,
         batch.id,
         record["external_id"],
         digest,
-        refs.teams[record["team"]],
-        models[model_name] if model_name else None,
+        team_ids[record["team"]],
+        model_ids[ai_model] if ai_model else None,
+    )
+
+
+def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
+    started_at, ended_at = record["started_at"], record["ended_at"]
+    return (
+        *common_values(record, digest, batch, refs.teams, models, record.get("model")),
         record["phase"],
         started_at,
         ended_at,
@@ -203,14 +213,8 @@ def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -
 
 
 def _cloud_usage_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
-    model_name = record.get("model")
     return (
-        batch.organisation_id,
-        batch.id,
-        record["external_id"],
-        digest,
-        refs.teams[record["team"]],
-        models[model_name] if model_name else None,
+        *common_values(record, digest, batch, refs.teams, models, record.get("model")),
         refs.locations[record["location"]],
         record["service"],
         record["usage_kind"],
@@ -227,7 +231,7 @@ def _cloud_usage_row(record, digest, batch: "BatchIds", refs: References, models
     )
 
 
-_COMMON_COLUMNS = (
+COMMON_COLUMNS = (
     "organisation_id",
     "batch_id",
     "external_id",
@@ -241,7 +245,7 @@ WORKLOADS = RecordKindSpec(
     table=RecordTable(
         WorkloadRecord,
         (
-            *_COMMON_COLUMNS,
+            *COMMON_COLUMNS,
             "phase",
             "started_at",
             "ended_at",
@@ -269,7 +273,7 @@ CLOUD_USAGES = RecordKindSpec(
     table=RecordTable(
         CloudUsageRecord,
         (
-            *_COMMON_COLUMNS,
+            *COMMON_COLUMNS,
             "location_id",
             "service",
             "usage_kind",
@@ -317,13 +321,13 @@ def _batch_rows(
             numbers.append(row)
             hashes.append(digest)
         elif known != digest:
-            _add_conflict(conflicts, row, external_id)
+            add_conflict(conflicts, row, external_id)
     return numbers, hashes, conflicts
 
 
 def record_batch_ingest(
     *,
-    kind: str,
+    kind: "str | RecordKindSpec",
     principal: Principal,
     records: Sequence[dict[str, Any]],
     source: str = IngestBatch.Source.API,
@@ -332,12 +336,13 @@ def record_batch_ingest(
 ) -> IngestResult:
     """Store a batch of validated records of one kind; all or nothing, idempotent by external_id.
 
-    `records` come out of the kind's RecordSchema (inventory.ingestion.schemas). Unknown
-    references are a 400 naming each row, ids stored (or repeated) with other content a 409.
+    `kind`: a name in KIND_SPECS, or the spec of a kind living in its own app. `records` come
+    out of the kind's RecordSchema (inventory.ingestion.schemas). Unknown references are a 400
+    naming each row, ids stored (or repeated) with other content a 409.
     """
-    spec = KIND_SPECS[kind]
+    spec = KIND_SPECS[kind] if isinstance(kind, str) else kind
     organisation = principal.organisation
-    refs = References(principal, records)
+    refs = spec.references(principal, records)
     errors = RowErrors()
     for row, record in enumerate(records):
         for field, message in refs.problems(record):
@@ -357,7 +362,8 @@ def record_batch_ingest(
             received=len(records),
         )
         ids = BatchIds(batch.id, organisation.id)
-        models = _models_by_name(organisation, {r["model"] for r in records if r.get("model")})
+        named = spec.ai_model_field
+        models = _models_by_name(organisation, {r[named] for r in records if r.get(named)})
         build = spec.build_row
         rows = [
             build(records[row], digest, ids, refs, models)
@@ -374,7 +380,7 @@ def record_batch_ingest(
             # Raising rolls back this batch: nothing of it is stored.
             conflicts = RowErrors()
             for row, external_id in result.conflicts:
-                _add_conflict(conflicts, row, external_id)
+                add_conflict(conflicts, row, external_id)
             raise conflicts.error("Some external_ids conflict with stored records", status_code=409)
         created = result.created
         IngestBatch.objects.filter(pk=batch.pk).update(
@@ -386,7 +392,7 @@ def record_batch_ingest(
         "ingested batch",
         extra={
             "batch_id": batch.id,
-            "kind": kind,
+            "table": spec.table.name,
             "records_created": created,
             "organisation_id": organisation.id,
         },

@@ -23,6 +23,7 @@ from inventory.models.imports import (
     MappingSource,
     TeamMappingRule,
 )
+from inventory.models.llm import CustomLlm, LlmUsageRecord
 from inventory.models.locations import (
     Location,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "ComputeStatus",
     "ComputedResult",
     "ContractualInstrument",
+    "CustomLlm",
     "DailyRollup",
     "EmissionScope",
     "EnergyTier",
@@ -74,6 +76,7 @@ __all__ = [
     "ImportStatus",
     "IngestBatch",
     "InstrumentKind",
+    "LlmUsageRecord",
     "Location",
     "MappingSource",
     "MarketAllocation",

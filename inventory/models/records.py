@@ -55,6 +55,7 @@ class IngestBatch(models.Model):
         IMPORT = "import", "File import"
         DEMO = "demo", "Demo seed"
         PROMETHEUS = "prometheus", "Prometheus GPU energy meters"
+        OTLP = "otlp", "OpenTelemetry traces (OTLP)"
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="batches")
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -175,8 +176,8 @@ class ComputedResult(models.Model):
         abstract = True
 
 
-class IngestedRecord(ComputedResult):
-    """What every ingested record carries: its tenant, batch, idempotency key and attribution.
+class SentRecord(models.Model):
+    """What every record sent in carries: its tenant, batch, idempotency key and attribution.
 
     Its references carry no database FK constraint either: ingestion resolves every one from
     the organisation's own rows inside the writing transaction, and a deferred FK check per
@@ -199,11 +200,20 @@ class IngestedRecord(ComputedResult):
         db_index=False,
         db_constraint=False,
     )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+
+
+class IngestedRecord(ComputedResult, SentRecord):
+    """A record of the organisation's own (or public cloud) computing, estimated by the
+    pipeline: where it ran, and its tags."""
+
     location = models.ForeignKey(
         Location, on_delete=models.PROTECT, db_index=False, db_constraint=False
     )
     tags = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         abstract = True

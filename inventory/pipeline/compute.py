@@ -31,6 +31,7 @@ from inventory.calculation.methodology import (
     METHODOLOGY_VERSION,
 )
 from inventory.factors.library import active_dataset
+from inventory.llm.estimation import llm_usage_estimate
 from inventory.models import BatchComputation, IngestBatch
 from inventory.pipeline import cloud, workloads
 from inventory.pipeline.market import market_allocations_rebuild
@@ -275,6 +276,10 @@ def batch_compute(*, batch_id: int) -> ComputeResult:
     that queues a new task; one stored before it is committed, and computed here."""
     IngestBatch.objects.filter(pk=batch_id, compute_queued=True).update(compute_queued=False)
     result = records_compute(batch_id=batch_id)
+    # A batch holds one kind of record: LLM API usage is estimated with EcoLogits instead.
+    llm = llm_usage_estimate(batch_id=batch_id)
+    result.computed += llm.estimated + llm.failed
+    result.failed += llm.failed
     BatchComputation.objects.update_or_create(
         batch_id=batch_id, defaults={"records": result.computed}
     )

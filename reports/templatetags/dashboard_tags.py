@@ -1,5 +1,7 @@
 """Template helpers for the dashboard: who is signed in (for the navigation) and number formats."""
 
+import math
+
 from django import template
 
 from accounts.principal import Access
@@ -44,6 +46,25 @@ def num(value, digits: int = 3) -> str:
     if value is None or value == "":
         return "—"
     return f"{float(value):,.{int(digits)}f}"
+
+
+@register.filter
+def span(bounds) -> str:
+    """A min–max range (anything with .min and .max) to three significant figures, e.g.
+    "0.121–0.152"; "not available" when there is none (never zero)."""
+    if bounds is None:
+        return "not available"
+    low, high = _significant(bounds.min), _significant(bounds.max)
+    return low if low == high else f"{low}–{high}"
+
+
+def _significant(value: float) -> str:
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    decimals = 2 - math.floor(math.log10(abs(value)))
+    return f"{value:.{decimals}f}"
 
 
 @register.filter

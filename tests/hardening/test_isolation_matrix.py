@@ -189,6 +189,28 @@ def _emissions_data(world: World, caller: Caller) -> dict:
     }
 
 
+def _otlp_export(world: World, caller: Caller) -> dict:
+    """One chat call of the team "serving" (which team-limited callers may send for), as
+    OTLP JSON."""
+    text = lambda key, value: {"key": key, "value": {"stringValue": value}}  # noqa: E731
+    count = lambda key, value: {"key": key, "value": {"intValue": str(value)}}  # noqa: E731
+    span = {
+        "traceId": "5b8efff798038103d269b633813fc60c",
+        "spanId": "eee19b7ec3c1b174",
+        "name": "chat gpt-4o-mini",
+        "startTimeUnixNano": "1767340800000000000",  # 2026-01-02T08:00:00Z
+        "endTimeUnixNano": "1767340801000000000",
+        "attributes": [
+            text("gen_ai.provider.name", "openai"),
+            text("gen_ai.request.model", "gpt-4o-mini"),
+            count("gen_ai.usage.input_tokens", 100),
+            count("gen_ai.usage.output_tokens", 20),
+        ],
+    }
+    resource = {"attributes": [text("greenai.team", "serving")]}
+    return {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": [span]}]}]}
+
+
 def _own_key(world: World, caller: Caller) -> dict:
     return {"key": world.key(caller) or "gai_000000000000_not-a-token"}
 
@@ -609,6 +631,11 @@ EXPECTATIONS: dict[str, Row] = {
     "codecarbon-emissions": Row(
         {"POST": api(INGEST, 201, sessions=False)},
         {"POST": Call(data=_emissions_data)},
+    ),
+    # OpenTelemetry exporters send a token header, never a session.
+    "otlp-traces": Row(
+        {"POST": api(INGEST, 200, sessions=False)},
+        {"POST": Call(data=_otlp_export)},
     ),
     "recalculation-list": Row(
         {"GET": api(READ, 200), "POST": api(MANAGE, 202)},

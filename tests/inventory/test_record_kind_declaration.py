@@ -10,6 +10,7 @@ from inventory.apis import WorkloadIngestApi
 from inventory.ingestion.fields import Field, number
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.ingestion.services import KIND_SPECS
+from inventory.llm.schemas import LLM_USAGE
 from tests.conftest import workload
 
 URL = "/api/v1/workloads/"
@@ -52,9 +53,25 @@ FIRST_CLOUD_USAGE_FIELDS = [
 ]
 
 
+FIRST_LLM_USAGE_FIELDS = [
+    "team",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "requests",
+    "latency_s",
+    "started_at",
+    "ended_at",
+    "application",
+    "ai_model",
+]
+
+
 def test_the_fields_hashed_for_every_record_are_those_first_stored():
     assert list(WORKLOAD.content_fields.always) == FIRST_WORKLOAD_FIELDS
     assert list(CLOUD_USAGE.content_fields.always) == FIRST_CLOUD_USAGE_FIELDS
+    assert list(LLM_USAGE.content_fields.always) == FIRST_LLM_USAGE_FIELDS
 
 
 def _with_field(monkeypatch, new_field: Field) -> None:

@@ -86,3 +86,30 @@ def test_the_demo_report_shows_its_instruments_and_renewable_share(factors):
     assert body["scope2"]["market_t"] < body["scope2"]["location_t"]
     html = client.get(f"/reports/{year}/Q{quarter}/").content.decode()
     assert f"GO-FR-{year}-DEMO" in html and "renewable" in html
+
+
+@pytest.mark.django_db
+def test_the_demo_has_a_year_of_hourly_llm_usage_estimated_by_ecologits(factors, capsys):
+    from inventory.llm.estimation import llm_usage_estimate
+    from inventory.models import CustomLlm, LlmUsageRecord
+
+    call_command("seed_demo")
+    records = LlmUsageRecord.objects.all()
+    # the chatbot every hour of 365 days, triage on weekday daytimes, evaluations 2 h a night
+    assert records.filter(application="support-chatbot").count() == 365 * 24
+    assert records.filter(application="eval-harness").count() == 365 * 2
+    assert set(records.values_list("provider", "model").distinct()) == {
+        ("openai", "gpt-4o-mini"),
+        ("anthropic", "claude-haiku-4-5"),
+        ("mistralai", "open-mistral-nemo-2407"),
+    }
+    declared = CustomLlm.objects.get()
+    assert (declared.active_parameters_b, declared.total_parameters_b) == (12, 12)
+    assert AuditEvent.objects.filter(action="custom_llm.create").count() == 1
+    llm_usage_estimate()
+    assert not records.exclude(status="computed").exists()
+    assert records.filter(custom_llm=declared).count() == 365 * 2
+    count = records.count()
+    call_command("seed_demo")
+    assert LlmUsageRecord.objects.count() == count
+    assert CustomLlm.objects.count() == 1

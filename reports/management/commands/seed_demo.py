@@ -1,5 +1,5 @@
-"""Seed a demo organisation with teams, facilities, users, contractual instruments and ~90 days
-of realistic AI workloads."""
+"""Seed a demo organisation with teams, facilities, users, contractual instruments, ~90 days
+of realistic AI workloads and a year of hourly LLM API usage."""
 
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -12,8 +12,13 @@ from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.services import workload_batch_ingest
+from inventory.llm.demo import demo_custom_llm, demo_llm_usage
+from inventory.llm.services import llm_usage_ingest
 from inventory.model_variants import model_variant_set
 from inventory.models import IngestBatch, InstrumentKind, Location, OptimisationTechnique
+from inventory.otlp.decoding import PROTOBUF
+from inventory.otlp.demo import demo_trace_export
+from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
 from inventory.settings_services import instrument_create
 from reports import periods
@@ -309,9 +314,27 @@ class Command(BaseCommand):
         )
         declare_variants(organisation=organisation, admin=admin.user)
         demo_targets(organisation=organisation, admin=admin.user)
+        demo_custom_llm(organisation=organisation, actor=admin.user)
+        llm = llm_usage_ingest(
+            principal=principal_for_membership(admin),
+            rows=demo_llm_usage(today),
+            source=IngestBatch.Source.DEMO,
+        )
+        # A week of an instrumented app's traces, through the OTLP endpoint's own service.
+        body = demo_trace_export(today)
+        traces = otlp_traces_ingest(
+            principal=principal_for_membership(admin),
+            body=body,
+            content_type=PROTOBUF,
+            content_encoding=None,
+            limit=len(body),
+        )
         closed = close_last_quarter(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
-            f"{result.duplicates} already there; {instruments} contractual instruments added; "
+            f"{result.duplicates} already there; {llm.created} hours of LLM API usage created, "
+            f"{llm.duplicates} already there; {traces.created} LLM calls from OpenTelemetry "
+            f"traces created, {traces.duplicates} already there; "
+            f"{instruments} contractual instruments added; "
             f"{closed}"
         )

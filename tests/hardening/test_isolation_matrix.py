@@ -632,6 +632,46 @@ EXPECTATIONS: dict[str, Row] = {
         {"POST": api(INGEST, 201, sessions=False)},
         {"POST": Call(data=_emissions_data)},
     ),
+    "llm-usage-ingest": Row(
+        {"POST": api(INGEST, 201, overrides=team_limited(Expect(400, False)))},
+        {
+            "POST": Call(
+                data=lambda w, c: [
+                    {
+                        "external_id": f"l-{c.kind}",
+                        "team": "research",
+                        "provider": "openai",
+                        "model": "gpt-4o-mini",
+                        "output_tokens": 120,
+                        "started_at": "2026-05-01T00:00:00Z",
+                        "ended_at": "2026-05-01T01:00:00Z",
+                    }
+                ]
+            )
+        },
+    ),
+    "custom-llm-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {
+            "POST": Call(
+                data=lambda w, c: {
+                    "provider": "mistralai",
+                    "name": f"ft-{c.org}-{c.kind}",
+                    "active_parameters_b": 7,
+                    "total_parameters_b": 7,
+                    "source_note": "model card",
+                }
+            )
+        },
+    ),
+    "custom-llm-detail": Row(
+        {
+            "GET": api(READ, 200, object_url=True),
+            "PATCH": api(MANAGE, 200, object_url=True),
+            "DELETE": api(MANAGE, 204, object_url=True),
+        },
+        {"PATCH": Call(data=_form(source_note="vendor page"))},
+    ),
     # OpenTelemetry exporters send a token header, never a session.
     "otlp-traces": Row(
         {"POST": api(INGEST, 200, sessions=False)},
@@ -711,6 +751,7 @@ PK_OBJECTS = {
     "settings-model-variant": "model_id",
     "settings-target-delete": "target",
     "target-detail": "target",
+    "custom-llm-detail": "custom_llm",
     "report-export-page": "report_export",
     "report-export-download": "report_export",
     "import-detail": "import_job",

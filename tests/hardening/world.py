@@ -23,6 +23,7 @@ from inventory.ingestion.services import workload_batch_ingest
 from inventory.models import (
     AiModel,
     ContractualInstrument,
+    CustomLlm,
     FactorOverride,
     ImportFormat,
     ImportJob,
@@ -231,6 +232,10 @@ def build_org(slug: str) -> OrgWorld:
         organisation=org, trigger="manual", description=f"{slug} recalculation"
     )
     january = WorkloadRecord.objects.get(organisation=org, external_id=f"{slug}-jan")
+    custom_llm = CustomLlm.objects.create(
+        organisation=org, provider="mistralai", name=f"{slug}-support-model",
+        active_parameters_b=24, total_parameters_b=24, source_note=f"{slug} model card",
+    )  # fmt: skip
     target = Target.objects.create(
         organisation=org, name=f"{slug} budget", kind="budget", scope="scope2",
         basis="energy", budget=1.0, webhook_secret="0" * 64,
@@ -252,6 +257,7 @@ def build_org(slug: str) -> OrgWorld:
         "mapping_rule": rule.pk,
         "prometheus_source": prometheus.pk,
         "target": target.pk,
+        "custom_llm": custom_llm.pk,
         "report_version": version.pk,
         "report_export": export.pk,
         "import_job": job.pk,

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from reports.annual_apis import AnnualPdfApi, AnnualReportApi, AnnualXlsxApi
 from reports.apis import (
     FootprintApi,
     QuarterCloseApproveApi,
@@ -21,6 +22,9 @@ from reports.apis import (
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
+    path("reports/annual/", AnnualReportApi.as_view(), name="annual-report"),
+    path("reports/annual/xlsx/", AnnualXlsxApi.as_view(), name="annual-xlsx"),
+    path("reports/annual/pdf/", AnnualPdfApi.as_view(), name="annual-pdf"),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),

@@ -1,7 +1,7 @@
 """Reads for the record browser: the records behind a figure, one record's lineage, a batch.
 
 A list is keyset-paginated newest first on (activity_date, id) within the organisation, so a
-page is an index range scan of `workload_org_day` / `cloud_usage_org_day` (or the model
+page is an index range scan of `workload_org_day_id` / `cloud_usage_org_day_id` (or the model
 indexes when a model is named) however deep it is. The figures of a filter come from the
 daily rollups the pages read (a batch's and a locked version's from their records), so the
 records listed sum to the figure they were reached from.

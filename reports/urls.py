@@ -10,7 +10,6 @@ from reports.apis import (
     ReportExportCreateApi,
     ReportExportDetailApi,
     ReportExportPdfApi,
-    ReportLockApi,
     ReportRestateApi,
     ReportVersionDetailApi,
     ReportVersionListApi,
@@ -29,7 +28,6 @@ urlpatterns = [
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),
     path("reports/scope2/xlsx/", Scope2XlsxApi.as_view(), name="scope2-xlsx"),
-    path("reports/scope2/locks/", ReportLockApi.as_view(), name="report-lock"),
     path("reports/scope2/restatements/", ReportRestateApi.as_view(), name="report-restate"),
     path("reports/scope2/closes/", QuarterCloseListApi.as_view(), name="quarter-closes"),
     path(

@@ -1,8 +1,6 @@
 """The annual report of a fiscal year: its quarters, the year, comparisons, final or draft."""
 
 import io
-import shutil
-import subprocess
 from datetime import date
 
 import pytest
@@ -16,6 +14,7 @@ from inventory.models import DailyRollup
 from reports.services import report_close_approve, report_close_prepare
 from tests.reports.annual_data import annual, seed_fiscal_year
 from tests.reports.scope2_data import rollup, scope2
+from tests.reports.test_audit_pdf import pdf_text
 
 
 def cloud_t(start: str, end: str) -> float:
@@ -258,18 +257,11 @@ class TestAnnualDownloads:
         assert change[market] is None  # a partial previous year: no change given
 
     def test_the_pdf_text_reads_back_the_apis_figures(self, tenant):
-        tool = shutil.which("pdftotext")
-        assert tool, "pdftotext is missing: apt-get install poppler-utils"
         esg = seed_fiscal_year(tenant)
         body = annual(esg).json()
         response = annual(esg, suffix="pdf/")
         assert response.status_code == 200 and response.content[:4] == b"%PDF"
-        text = subprocess.run(
-            [tool, "-layout", "-", "-"],
-            input=response.content,
-            capture_output=True,
-            check=True,
-        ).stdout.decode()
+        text = pdf_text(response.content)
         flat = " ".join(text.split())
         assert "Annual report · FY2025/26" in flat
         assert "draft: open quarters Q1 (Apr–Jun 2025), Q2" in flat

@@ -37,10 +37,11 @@ DEMO_USERS = [
 # Fiscal years from April; the base year is the one before the last whole fiscal year, and
 # the records begin on its first day.
 FISCAL_YEAR_START_MONTH = 4
-# What the ESG officer bought for each calendar year, so the market-based figures and the
-# renewable share have something to show: guarantees of origin for part of the Paris
-# pre-training (~40 MWh a quarter) and a wind PPA for part of the Frankfurt serving
-# (~2.7 MWh a quarter); the rest of each market takes its residual mix.
+# What the ESG officer buys for each calendar quarter, so the market-based figures and the
+# renewable share have something to show in every quarter: guarantees of origin for part of
+# the Paris pre-training (~40 MWh a quarter) and a wind PPA for part of the Frankfurt serving
+# (~2.7 MWh a quarter); the rest of each market takes its residual mix. (Bought for a whole
+# year, they would be used up by the first months: the allocation goes month by month.)
 DEMO_INSTRUMENTS = [
     (
         InstrumentKind.EAC,
@@ -159,20 +160,22 @@ def demo_records(today: datetime) -> list[dict]:
 
 
 def demo_instruments(*, organisation: Organisation, first_day: date, last_day: date, buyer) -> int:
-    """One zero-emission instrument per market and calendar year from `first_day` to
+    """One zero-emission instrument per market and calendar quarter from `first_day` to
     `last_day`; those there already are kept. Returns how many were created."""
     created = 0
-    for year in range(first_day.year, last_day.year + 1):
+    year, number = periods.quarter_of(first_day)
+    while (year, number) <= periods.quarter_of(last_day):
+        quarter = periods.quarter(year, number)
         for kind, zone, mwh, prefix, supplier in DEMO_INSTRUMENTS:
-            reference = f"{prefix}-{year}-DEMO"
+            reference = f"{prefix}-{year}Q{number}-DEMO"
             if organisation.instruments.filter(reference=reference).exists():
                 continue
             instrument_create(
                 organisation=organisation,
                 kind=kind,
                 zone=zone,
-                valid_from=date(year, 1, 1),
-                valid_to=date(year, 12, 31),
+                valid_from=quarter.start,
+                valid_to=quarter.end - timedelta(days=1),
                 mwh=mwh,
                 kg_per_kwh=0.0,
                 reference=reference,
@@ -180,6 +183,7 @@ def demo_instruments(*, organisation: Organisation, first_day: date, last_day: d
                 created_by=buyer,
             )
             created += 1
+        year, number = (year + 1, 1) if number == 4 else (year, number + 1)
     return created
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0005_organisation_fiscal_year'),
+        ('accounts', '0004_membership_team_limited'),
         ('inventory', '0013_prometheus_gpu_energy_sources'),
     ]
 

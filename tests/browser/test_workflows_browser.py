@@ -1,7 +1,7 @@
 """The workflows in real Chromium: upload a CSV and watch its import reach 100 %, close a
-quarter with two people (the ESG officer prepares and cannot approve it, the admin sends back, then approves; the
-controls are absent for other roles), generate and download the audit PDF, whose text carries
-the API's figures and the sign-off of the demo's closed quarter."""
+quarter with two people (the ESG officer prepares and cannot approve it, the admin sends back,
+then approves; the controls are absent for other roles), generate and download the audit PDF,
+whose text carries the API's figures and the sign-off of the demo's closed quarter."""
 
 import json
 import re

@@ -215,12 +215,7 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "member_form": MemberForm(organisation=organisation),
             "all_teams": Team.objects.filter(organisation=organisation).order_by("name"),
             "time_zones": sorted(zoneinfo.available_timezones()),
-            "fiscal_year_form": FiscalYearForm(
-                initial={
-                    "fiscal_year_start_month": organisation.fiscal_year_start_month,
-                    "base_fiscal_year": organisation.base_fiscal_year,
-                }
-            ),
+            "fiscal_year_months": FISCAL_YEAR_MONTHS,
             "fiscal_year_label": _fiscal_year_label(organisation),
         },
     )
@@ -266,10 +261,11 @@ def _fiscal_year_label(organisation) -> str:
     return f"{months}; base year {label}"
 
 
+FISCAL_YEAR_MONTHS = [(m, MONTH_NAMES[m - 1]) for m in QUARTER_START_MONTHS]
+
+
 class FiscalYearForm(forms.Form):
-    fiscal_year_start_month = forms.TypedChoiceField(
-        coerce=int, choices=[(m, MONTH_NAMES[m - 1]) for m in QUARTER_START_MONTHS]
-    )
+    fiscal_year_start_month = forms.TypedChoiceField(coerce=int, choices=FISCAL_YEAR_MONTHS)
     base_fiscal_year = forms.IntegerField(required=False, min_value=FIRST_YEAR, max_value=LAST_YEAR)
 
 

@@ -8,12 +8,14 @@ from accounts.apis import (
     AuditEventListApi,
     MemberDetailApi,
     MemberListApi,
+    OrganisationDetailApi,
     TeamDetailApi,
     TeamListApi,
 )
 
 urlpatterns = [
     path("audit-events/", AuditEventListApi.as_view(), name="audit-events"),
+    path("organisation/", OrganisationDetailApi.as_view(), name="organisation-detail"),
     path("teams/", TeamListApi.as_view(), name="team-list"),
     path("teams/<int:pk>/", TeamDetailApi.as_view(), name="team-detail"),
     path("members/", MemberListApi.as_view(), name="member-list"),

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_event_list
-from accounts.models import ApiToken, AuditEvent, Membership, Role, Scope, Team
+from accounts.models import ApiToken, AuditEvent, Membership, Organisation, Role, Scope, Team
 from accounts.permissions import ReadOrManageApi
 from accounts.principal import Access, Principal
 from accounts.selectors import api_token_list, team_list, teams_by_slug
@@ -23,6 +23,7 @@ from accounts.services import (
     member_create,
     member_remove,
     member_update,
+    organisation_fiscal_year_set,
     team_add,
     team_delete,
     team_update,
@@ -375,3 +376,58 @@ class ApiTokenDetailApi(APIView):
     def delete(self, request, pk: int):
         token = api_token_revoke(token=self.token(request, pk), actor=request.user)
         return Response(ApiTokenSerializer(token).data)
+
+
+class OrganisationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Organisation
+        fields = (
+            "id",
+            "name",
+            "slug",
+            "factor_basis",
+            "time_zone",
+            "fiscal_year_start_month",
+            "base_fiscal_year",
+        )
+        read_only_fields = fields
+
+
+class OrganisationFiscalYearInputSerializer(serializers.Serializer):
+    fiscal_year_start_month = serializers.IntegerField(
+        min_value=1,
+        max_value=12,
+        help_text="the month fiscal years start in: 1, 4, 7 or 10 (whole calendar quarters)",
+    )
+    base_fiscal_year = serializers.IntegerField(
+        allow_null=True,
+        help_text="the base year, named by the calendar year it starts in; null for none",
+    )
+
+
+class OrganisationDetailApi(ReadOrManageApi, APIView):
+    """The caller's organisation; admins (or a manage token) set its fiscal year's start month
+    and its base year (audited)."""
+
+    @extend_schema(responses=OrganisationSerializer)
+    def get(self, request):
+        return Response(OrganisationSerializer(request.principal.organisation).data)
+
+    @extend_schema(
+        request=OrganisationFiscalYearInputSerializer(partial=True),
+        responses={200: OrganisationSerializer, **error_responses(400)},
+    )
+    def patch(self, request):
+        organisation = request.principal.organisation
+        current = {
+            "fiscal_year_start_month": organisation.fiscal_year_start_month,
+            "base_fiscal_year": organisation.base_fiscal_year,
+        }
+        data = validated_patch(OrganisationFiscalYearInputSerializer, current, request.data)
+        organisation = organisation_fiscal_year_set(
+            organisation=organisation,
+            start_month=data["fiscal_year_start_month"],
+            base_year=data["base_fiscal_year"],
+            actor=request.user,
+        )
+        return Response(OrganisationSerializer(organisation).data)

@@ -21,6 +21,8 @@ from accounts.models import (
     validate_time_zone,
 )
 from greenai_portal.errors import ApplicationError
+from reports.fiscal_years import start_month_problem
+from reports.periods import FIRST_YEAR, LAST_YEAR
 
 
 def organisation_create(*, name: str, slug: str | None = None) -> Organisation:
@@ -214,6 +216,46 @@ def organisation_time_zone_set(
         target=organisation,
         actor=actor,
         details={"before": before, "after": time_zone},
+    )
+    return organisation
+
+
+@transaction.atomic
+def organisation_fiscal_year_set(
+    *, organisation: Organisation, start_month: int, base_year: int | None, actor=None
+) -> Organisation:
+    """The month the organisation's fiscal years start in (one that begins a calendar quarter:
+    reports.fiscal_years) and its base year, named by the calendar year it starts in (None:
+    no base year)."""
+    errors = []
+    problem = start_month_problem(start_month)
+    if problem:
+        errors.append({"field": "fiscal_year_start_month", "message": problem})
+    if base_year is not None and not FIRST_YEAR <= base_year <= LAST_YEAR:
+        errors.append(
+            {
+                "field": "base_fiscal_year",
+                "message": f"A base year from {FIRST_YEAR} to {LAST_YEAR}, not {base_year}",
+            }
+        )
+    if errors:
+        raise ApplicationError(" ".join(e["message"] for e in errors), errors=errors)
+    before = {
+        "fiscal_year_start_month": organisation.fiscal_year_start_month,
+        "base_fiscal_year": organisation.base_fiscal_year,
+    }
+    organisation.fiscal_year_start_month = start_month
+    organisation.base_fiscal_year = base_year
+    organisation.save(update_fields=["fiscal_year_start_month", "base_fiscal_year"])
+    audit_record(
+        organisation=organisation,
+        action="organisation.fiscal_year",
+        target=organisation,
+        actor=actor,
+        details={
+            "before": before,
+            "after": {"fiscal_year_start_month": start_month, "base_fiscal_year": base_year},
+        },
     )
     return organisation
 

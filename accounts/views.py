@@ -36,10 +36,13 @@ from accounts.services import (
     member_login,
     member_remove,
     member_update,
+    organisation_fiscal_year_set,
     organisation_time_zone_set,
     team_add,
 )
 from greenai_portal.errors import ApplicationError
+from reports.fiscal_years import MONTH_NAMES, QUARTER_START_MONTHS, fiscal_year
+from reports.periods import FIRST_YEAR, LAST_YEAR
 
 NEW_KEY_SESSION = "greenai_new_token_key"
 AUDIT_PAGE_SIZE = 50
@@ -225,6 +228,8 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "member_form": MemberForm(organisation=organisation),
             "all_teams": Team.objects.filter(organisation=organisation).order_by("name"),
             "time_zones": sorted(zoneinfo.available_timezones()),
+            "fiscal_year_months": FISCAL_YEAR_MONTHS,
+            "fiscal_year_label": _fiscal_year_label(organisation),
         },
     )
 
@@ -252,6 +257,47 @@ def time_zone_set_view(request: HttpRequest, principal: Principal) -> HttpRespon
         f"Times without an offset are now read in {time_zone.strip()}",
         lambda: organisation_time_zone_set(
             organisation=principal.organisation, time_zone=time_zone, actor=request.user
+        ),
+    )
+    return redirect("settings-teams")
+
+
+def _fiscal_year_label(organisation) -> str:
+    """How the organisation's fiscal years and base year read, e.g. "April to March; base
+    year FY2024/25"."""
+    start = organisation.fiscal_year_start_month
+    months = f"{MONTH_NAMES[start - 1]} to {MONTH_NAMES[(start + 10) % 12]}"
+    base = organisation.base_fiscal_year
+    if base is None:
+        return f"{months}; no base year chosen"
+    label = fiscal_year(base, start).label if start in QUARTER_START_MONTHS else base
+    return f"{months}; base year {label}"
+
+
+FISCAL_YEAR_MONTHS = [(m, MONTH_NAMES[m - 1]) for m in QUARTER_START_MONTHS]
+
+
+class FiscalYearForm(forms.Form):
+    fiscal_year_start_month = forms.TypedChoiceField(coerce=int, choices=FISCAL_YEAR_MONTHS)
+    base_fiscal_year = forms.IntegerField(required=False, min_value=FIRST_YEAR, max_value=LAST_YEAR)
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def fiscal_year_set_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    submit_form(
+        request,
+        FiscalYearForm(request.POST),
+        lambda data: (
+            "Fiscal years now start in "
+            f"{MONTH_NAMES[data['fiscal_year_start_month'] - 1]}"
+            + (f"; base year {data['base_fiscal_year']}" if data["base_fiscal_year"] else "")
+        ),
+        lambda data: organisation_fiscal_year_set(
+            organisation=principal.organisation,
+            start_month=data["fiscal_year_start_month"],
+            base_year=data["base_fiscal_year"],
+            actor=request.user,
         ),
     )
     return redirect("settings-teams")

@@ -34,7 +34,6 @@ from reports.services import (
     report_close_prepare,
     report_close_send_back,
     report_export_request,
-    report_lock,
     report_restate,
 )
 
@@ -315,29 +314,6 @@ class VersionDetailSerializer(VersionOutputSerializer):
             "lineage",
             "differences",
         )
-
-
-class ReportLockApi(APIView):
-    """Lock a quarter (esg_officer or admin): version 1, frozen. 400 for a quarter that has
-    not ended unless a reason is given; 409 if already locked, if records are still waiting
-    to be computed, or market-based figures are missing."""
-
-    required_access = Access.LOCK
-
-    class LockInputSerializer(QuarterSerializer):
-        reason = serializers.CharField(
-            max_length=2000,
-            required=False,
-            default="",
-            allow_blank=True,
-            help_text="why a quarter that has not ended is locked now (required then)",
-        )
-
-    @extend_schema(request=LockInputSerializer, responses={201: VersionOutputSerializer})
-    def post(self, request):
-        data = validated_input(self.LockInputSerializer, request.data)
-        version = report_lock(principal=request.principal, user=_user(request), **data)
-        return Response(VersionOutputSerializer(version).data, status=status.HTTP_201_CREATED)
 
 
 class ReportRestateApi(APIView):

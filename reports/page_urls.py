@@ -2,10 +2,12 @@
 
 from django.urls import path
 
-from reports import views
+from reports import annual_views, views
 
 urlpatterns = [
     path("", views.reports_index, name="reports"),
+    path("annual/", annual_views.annual_latest, name="report-annual-latest"),
+    path("annual/<int:fiscal_year>/", annual_views.annual_page, name="report-annual"),
     path("<int:year>/Q<int:quarter>/", views.report_quarter, name="report-quarter"),
     path("<int:year>/Q<int:quarter>/lock/", views.report_lock_page, name="report-lock-page"),
     path(

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from reports.annual_apis import AnnualPdfApi, AnnualReportApi, AnnualXlsxApi
 from reports.apis import (
     FootprintApi,
     QuarterCloseApproveApi,
@@ -9,7 +10,6 @@ from reports.apis import (
     ReportExportCreateApi,
     ReportExportDetailApi,
     ReportExportPdfApi,
-    ReportLockApi,
     ReportRestateApi,
     ReportVersionDetailApi,
     ReportVersionListApi,
@@ -40,11 +40,13 @@ urlpatterns = [
         VariantComparisonApi.as_view(),
         name="model-variant-comparison",
     ),
+    path("reports/annual/", AnnualReportApi.as_view(), name="annual-report"),
+    path("reports/annual/xlsx/", AnnualXlsxApi.as_view(), name="annual-xlsx"),
+    path("reports/annual/pdf/", AnnualPdfApi.as_view(), name="annual-pdf"),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),
     path("reports/scope2/xlsx/", Scope2XlsxApi.as_view(), name="scope2-xlsx"),
-    path("reports/scope2/locks/", ReportLockApi.as_view(), name="report-lock"),
     path("reports/scope2/restatements/", ReportRestateApi.as_view(), name="report-restate"),
     path("reports/scope2/closes/", QuarterCloseListApi.as_view(), name="quarter-closes"),
     path(

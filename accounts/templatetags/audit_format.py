@@ -64,6 +64,7 @@ _DONE = {
     "remove": "removed",
     "pue_update": "PUE changed",
     "time_zone": "time zone set",
+    "fiscal_year": "fiscal year set",
     "prepare": "prepared",
     "approve": "approved",
     "send_back": "sent back",

@@ -29,8 +29,11 @@ def pct(share: float | None) -> str:
 
 @register.filter
 def change(percent: float | None) -> str:
-    """A relative change in percent, signed; n/a without a base to compare with."""
-    return "n/a" if percent is None else f"{percent:+.1f} %"
+    """A relative change in percent, signed; n/a without a base to compare with. A change
+    that rounds to nothing reads 0.0 %, not -0.0 %."""
+    if percent is None:
+        return "n/a"
+    return "0.0 %" if round(percent, 1) == 0 else f"{percent:+.1f} %"
 
 
 @register.filter

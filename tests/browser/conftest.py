@@ -110,7 +110,8 @@ class Page:
 
 @pytest.fixture
 def demo(transactional_db):
-    """The demo organisation: four logins, 90 days of training, fine-tuning and serving."""
+    """The demo organisation: four logins, training, fine-tuning and serving from the first
+    day of its base fiscal year; the last whole fiscal year closed."""
     call_command("load_factors", verbosity=0)
     call_command("seed_demo", verbosity=0)
     # With REDIS_URL set (CI) the seed's compute task goes to a broker no worker reads here.

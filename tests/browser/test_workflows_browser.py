@@ -1,7 +1,7 @@
 """The workflows in real Chromium: upload a CSV and watch its import reach 100 %, close a
-quarter with two people (the ESG officer prepares, the admin sends back, then approves; the
-controls are absent for other roles), generate and download the audit PDF, whose text carries
-the API's figures and the sign-off of the demo's closed quarter."""
+quarter with two people (the ESG officer prepares and cannot approve it, the admin sends back,
+then approves; the controls are absent for other roles), generate and download the audit PDF,
+whose text carries the API's figures and the sign-off of the demo's closed quarter."""
 
 import json
 import re
@@ -111,6 +111,20 @@ def test_two_people_close_the_running_quarter_and_other_roles_see_no_control(pag
     assert page.tab.locator("[data-close-status=pending]").is_visible()
     assert page.tab.get_by_role("link", name=f"Review and approve {label}…").count() == 0
     page.screenshot("close-3-waiting-preparer")
+    # The preparer's own approval is refused: the close page offers them nothing to approve,
+    # and posting the approval anyway (as a hand-made form would) locks nothing.
+    page.open(report + "lock/")
+    assert page.tab.locator("[data-close=own]").is_visible()
+    assert page.tab.get_by_role("button", name=f"Approve and lock {label}").count() == 0
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
+    refused = page.context.request.post(
+        page.base_url + report + "close/approve/",
+        form={"csrfmiddlewaretoken": csrf, "comment": "my own"},
+        headers={"Referer": page.base_url + report},
+    )
+    assert "a second person (an admin or another ESG officer) must approve it" in refused.text()
+    page.open(report)
+    assert page.tab.locator("[data-status]").first.inner_text() == "Draft: not locked"
     page.context.clear_cookies()
 
     # The admin reviews and sends it back with a comment: nothing is locked.
@@ -157,7 +171,7 @@ def test_two_people_close_the_running_quarter_and_other_roles_see_no_control(pag
 
 def test_a_quarter_without_data_says_so_instead_of_drawing_empty_axes(page):
     page.log_in("esg")
-    page.open("/reports/2025/Q2/")
+    page.open("/reports/2023/Q2/")  # before the demo's records (they start in 2024)
     # The instruments' coverage and the teams have nothing; the monthly trend still has its
     # 24 months (at zero here), so it is drawn.
     empty = page.tab.locator(".chart[data-empty]")

@@ -46,7 +46,7 @@ class TestMethodNotAllowed:
         assert "Not this way" in html and "the target of a form (POST)" in html
 
     def test_the_api_405_stays_json(self, tenant, debug):
-        response = tenant.client_for("admin").get("/api/v1/reports/scope2/locks/")
+        response = tenant.client_for("admin").get("/api/v1/reports/scope2/restatements/")
         assert response.status_code == 405
         assert response.json()["message"] == 'Method "GET" not allowed.'
 

@@ -270,6 +270,10 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-time-zone": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(time_zone="Asia/Tokyo"), format=FORM)}
     ),
+    "settings-fiscal-year": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_form(fiscal_year_start_month="4"), format=FORM)},
+    ),
     "settings-team-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}
     ),
@@ -421,6 +425,8 @@ EXPECTATIONS: dict[str, Row] = {
     "logout": Row({"POST": public(302)}),
     "reports": Row({"GET": page()}),
     "report-quarter": Row({"GET": page()}, {"GET": Call(url=lambda w, c: Q1)}),
+    "report-annual-latest": Row({"GET": page(ok=302)}),
+    "report-annual": Row({"GET": page()}, {"GET": Call(url=lambda w, c: {"fiscal_year": 2025})}),
     # The report forms answer every refusal with a message on the report page (302); the
     # fingerprint proves that nothing was locked, restated or exported.
     # GET shows what the lock freezes and the close of Q2 waiting for approval; POST prepares
@@ -689,7 +695,16 @@ EXPECTATIONS: dict[str, Row] = {
     "scope2-factors": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-csv": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-xlsx": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
-    "report-lock": Row({"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q2))}),
+    # The annual report reads like the Scope 2 report: every member, a team-limited one
+    # their teams' live figures.
+    **{
+        name: Row({"GET": api(READ, 200)}, {"GET": Call(query="fiscal_year=2025")})
+        for name in ("annual-report", "annual-xlsx", "annual-pdf")
+    },
+    "organisation-detail": Row(
+        {"GET": api(READ, 200), "PATCH": api(MANAGE, 200)},
+        {"PATCH": Call(data=_form(fiscal_year_start_month=4, base_fiscal_year=2024))},
+    ),
     "report-restate": Row(
         {"POST": api(LOCK, 201)}, {"POST": Call(data=_form(**Q1, reason="late records"))}
     ),

@@ -9,6 +9,7 @@ from inventory.models import ContractualInstrument
 from reports.models import ReportExport
 from reports.services import report_export_build
 from tests.conftest import workload
+from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import allocate_market, job, scope2, seed_quarter, send
 
 EXPORTS = "/api/v1/reports/scope2/exports/"
@@ -40,9 +41,7 @@ def t(value: float) -> str:
 class TestAuditPdf:
     def test_the_pdf_of_a_locked_quarter_shows_the_api_figures(self, tenant):
         client = seed_quarter(tenant)
-        locked = client.post(
-            "/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1}, format="json"
-        ).json()
+        locked = close_quarter(client).json()
         body = scope2(client).json()
         job = export(client)
         assert job["status"] == "done"
@@ -62,7 +61,7 @@ class TestAuditPdf:
         assert locked["content_hash"] in flat
         # Who locked it and when, as a reader writes them: no role codes, no ISO "T".
         locked_at = locked["locked_at"][:16].replace("T", " ")
-        assert f"acme-esg_officer (ESG officer), {locked_at} UTC" in text
+        assert f"acme-admin (Admin), {locked_at} UTC" in text  # the approver locks
         # Page numbers and a table of contents that points at them.
         assert re.search(r"Page 1 of (\d+)", text)
         assert re.search(r"7\. Emission factors[ .]*\d+", text)
@@ -106,7 +105,7 @@ class TestAuditPdf:
 
     def test_a_restated_version_prints_the_reason_and_the_differences(self, tenant):
         client = seed_quarter(tenant)
-        client.post("/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1}, format="json")
+        close_quarter(client)
         send(tenant, [job("late-train", date(2026, 3, 20))])
         allocate_market(tenant.organisation, ContractualInstrument.objects.get())
         reason = "Late March job from the Paris lab"

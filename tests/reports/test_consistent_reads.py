@@ -15,6 +15,7 @@ from reports.selectors import audit_document
 from tests.conftest import needs_services, workload
 from tests.inventory.test_celery_worker import wait_for, worker  # noqa: F401 (fixture)
 from tests.inventory.test_pipeline import stored_workload
+from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import allocate_market, eac, scope2, seed_quarter
 
 LYON = {"code": "lab-lyon", "name": "Lyon lab", "kind": "owned", "zone": "FR", "pue": 1.5}
@@ -111,7 +112,7 @@ def test_the_draft_pdf_lists_the_factor_rows_the_lock_stores(tenant):
     allocate_market(tenant.organisation, eac(tenant.organisation))
     draft = ReportExport.objects.create(organisation=tenant.organisation, year=2026, quarter=1)
     draft_rows = [row["id"] for row in audit_document(export=draft)["factors"]]
-    response = client.post("/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1})
+    response = close_quarter(client)
     assert response.status_code == 201, response.json()
     version = tenant.organisation.report_versions.get()
     assert draft_rows == [row["id"] for row in version.factors]

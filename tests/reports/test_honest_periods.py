@@ -13,6 +13,7 @@ from reports import periods
 from reports.charts import report_figures, report_svgs
 from reports.dashboard import quarter_comparison
 from reports.dashboard_selectors import Filters
+from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import job, rollup, scope2, seed_quarter, send
 
 TODAY = date(2026, 12, 4)
@@ -136,7 +137,7 @@ class TestReportPeriods:
         client = seed_quarter(tenant)
         send(tenant, [job("may-train", date(2026, 5, 5))])
         admin = tenant.client_for("admin")
-        lock = admin.post("/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1})
+        lock = close_quarter(admin)
         assert lock.status_code == 201, lock.content
         body = scope2(client).json()
         assert body["status"] == "locked"

@@ -2,7 +2,7 @@
 
 import shutil
 import subprocess
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -10,9 +10,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import AuditEvent, Role
+from accounts.principal import principal_for_membership
 from accounts.services import member_add
 from inventory.models import ContractualInstrument
 from reports.models import QuarterClose, ReportVersion
+from reports.services import report_lock
 from tests.conftest import PASSWORD, make_tenant
 from tests.reports.scope2_data import allocate_market, job, scope2, seed_quarter, send
 from tests.reports.test_audit_pdf import export
@@ -390,8 +392,11 @@ class TestSignOffPage:
 
     def test_a_quarter_locked_in_one_step_says_no_second_person_approved(self, tenant):
         esg = seed_quarter(tenant)
-        prepare(esg, note="Meters read on 2 April")  # still waiting when the script locks
-        assert esg.post("/api/v1/reports/scope2/locks/", Q1, format="json").status_code == 201
+        prepare(esg, note="Meters read on 2 April")  # still waiting when the script locked
+        # Versions locked before locking took two people (the one-step lock API, since
+        # removed) keep saying so.
+        officer = tenant.members["esg_officer"]
+        report_lock(principal=principal_for_membership(officer), **Q1, user=officer.user)
         locked_at = ReportVersion.objects.get().locked_at
         flat = " ".join(sign_off_page(esg).split())
         assert (
@@ -401,20 +406,37 @@ class TestSignOffPage:
         assert "Not approved yet" not in flat
 
 
+def test_the_demo_closes_the_last_whole_fiscal_year_and_the_last_ended_quarter():
+    from reports.management.commands.seed_demo import demo_days, quarters_to_close
+
+    # Fiscal years from April: on 5 Dec 2026 the last whole one is FY2025/26 (2025 Q2 to
+    # 2026 Q1), the last ended quarter 2026 Q3; the records start with the base year
+    # FY2024/25 on 1 Apr 2024, 978 days before.
+    assert quarters_to_close(date(2026, 12, 5)) == [
+        (2025, 2),
+        (2025, 3),
+        (2025, 4),
+        (2026, 1),
+        (2026, 3),
+    ]
+    assert quarters_to_close(date(2026, 4, 2)) == [(2025, 2), (2025, 3), (2025, 4), (2026, 1)]
+    assert demo_days(date(2026, 12, 5)) == (date(2026, 12, 5) - date(2024, 4, 1)).days == 978
+
+
 @pytest.mark.django_db
-def test_the_demo_seed_closes_its_last_ended_quarter_by_two_people(factors, capsys):
+def test_the_demo_seed_closes_its_quarters_by_two_people(factors, capsys):
     from django.core.management import call_command
 
-    from reports import periods
-    from reports.management.commands.seed_demo import DAYS
+    from reports.management.commands.seed_demo import quarters_to_close
 
     today = timezone.now().date()
-    year, quarter = periods.previous_quarter(*periods.quarter_of(today))
-    if periods.quarter(year, quarter).end <= today - timedelta(days=DAYS):
-        pytest.skip("the demo's days do not reach back into the last quarter today")
     call_command("seed_demo")
-    close = QuarterClose.objects.get()
-    assert (close.year, close.quarter, close.status) == (year, quarter, "approved")
+    closes = QuarterClose.objects.order_by("year", "quarter")
+    assert [(c.year, c.quarter, c.status) for c in closes] == [
+        (year, quarter, "approved") for year, quarter in sorted(quarters_to_close(today))
+    ]
+    year, quarter = quarters_to_close(today)[-1]
+    close = closes.get(year=year, quarter=quarter)
     assert (close.prepared_by.username, close.prepared_by_role) == ("esg", "esg_officer")
     assert (close.decided_by.username, close.decided_by_role) == ("admin", "admin")
     assert close.version.version == 1 and close.version.locked_by_name == "admin"
@@ -422,7 +444,7 @@ def test_the_demo_seed_closes_its_last_ended_quarter_by_two_people(factors, caps
         capsys.readouterr().out
     )
     call_command("seed_demo")  # seeding again closes nothing twice
-    assert QuarterClose.objects.count() == 1
+    assert QuarterClose.objects.count() == len(quarters_to_close(today))
     assert f"{year} Q{quarter} already closed" in capsys.readouterr().out
 
     auditor = APIClient()

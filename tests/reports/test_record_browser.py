@@ -14,6 +14,7 @@ from inventory.pipeline import records_compute, workload_records_compute
 from reports.records_selectors import Cursor, RecordFilters, record_page
 from tests.conftest import workload
 from tests.inventory.test_pipeline import fr_override, stored_cloud_usage
+from tests.reports.closing import close_quarter
 from tests.reports.test_footprint_api import seed
 
 Q1 = "start=2026-01-01&end=2026-04-01"
@@ -350,7 +351,7 @@ class TestDrillDown:
     def test_a_locked_reports_lines_open_the_records_it_holds_not_late_ones(self, tenant):
         client = seed(tenant)
         officer = tenant.client_for("esg_officer")
-        lock = officer.post("/api/v1/reports/scope2/locks/", Q1_LOCK, format="json")
+        lock = close_quarter(officer, **Q1_LOCK)
         assert lock.status_code == 201
         late = workload(
             external_id="job-late",

@@ -8,6 +8,7 @@ from accounts.models import AuditEvent
 from inventory.models import ContractualInstrument, DailyRollup, WorkloadRecord
 from reports.models import ReportImmutableError, ReportVersion
 from reports.selectors import records_after
+from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import (
     allocate_market,
     job,
@@ -16,13 +17,13 @@ from tests.reports.scope2_data import (
     send,
 )
 
-LOCK = "/api/v1/reports/scope2/locks/"
 RESTATE = "/api/v1/reports/scope2/restatements/"
 Q1 = {"year": 2026, "quarter": 1}
 
 
 def lock(client, **body):
-    return client.post(LOCK, {**Q1, **body}, format="json")
+    """`client` prepares 2026 Q1's close, a second person approves it: the only way to lock."""
+    return close_quarter(client, **{**Q1, **body})
 
 
 def independent_hash(organisation) -> str:
@@ -64,8 +65,9 @@ class TestLock:
         assert response.status_code == 201, response.content
         body = response.json()
         assert body["version"] == 1
-        assert body["locked_by_name"] == "acme-esg_officer"
-        assert body["locked_by_role"] == "esg_officer"
+        # The second person's approval locks: the version names them.
+        assert body["locked_by_name"] == "acme-admin"
+        assert body["locked_by_role"] == "admin"
         assert body["record_count"] == 4
         assert body["methodology_versions"] == ["2026.1"]
         assert body["content_hash"] == independent_hash(tenant.organisation)
@@ -103,7 +105,13 @@ class TestLock:
         assert lock(tenant.client_for("auditor")).status_code == 403
         assert lock(tenant.token_client(scopes=("ingest", "read"))).status_code == 403
         assert ReportVersion.objects.count() == 0
-        assert lock(tenant.client_for("admin")).status_code == 201
+        assert lock(tenant.client_for("admin")).status_code == 201  # the ESG officer approves
+
+    def test_there_is_no_one_step_lock_for_scripts(self, tenant):
+        client = seed_quarter(tenant)
+        for who in (client, tenant.manage_client(scopes=("manage", "read"))):
+            assert who.post("/api/v1/reports/scope2/locks/", Q1, format="json").status_code == 404
+        assert ReportVersion.objects.count() == 0
 
     def test_a_locked_quarter_cannot_be_locked_again(self, tenant):
         client = seed_quarter(tenant)
@@ -122,11 +130,17 @@ class TestLock:
     def test_it_computes_the_quarters_waiting_records_before_locking_them(self, tenant):
         client = seed_quarter(tenant)
         draft = scope2(client).json()["scope2"]
-        # A record stored before the lock and not computed yet (its worker is behind).
+        closes = "/api/v1/reports/scope2/closes/"
+        prepared = client.post(closes + "prepare/", {**Q1, "note": "checked"}, format="json")
+        assert prepared.status_code == 201, prepared.content
+        # A record stored before the approval and not computed yet (its worker is behind).
         WorkloadRecord.objects.filter(external_id="jan-train").update(status="pending")
-        response = lock(client)
-        assert response.status_code == 201, response.content
-        assert response.json()["record_count"] == 4
+        # Recomputing it reallocates its month with the pipeline's own market allocation (the
+        # seed's is the test's): the approver accepts the figures that changed.
+        approval = {**Q1, "accept_changed_figures": True}
+        response = tenant.client_for("admin").post(closes + "approve/", approval, format="json")
+        assert response.status_code == 200, response.content
+        assert ReportVersion.objects.get().record_count == 4
         assert WorkloadRecord.objects.get(external_id="jan-train").status == "computed"
         locked = ReportVersion.objects.get().report["scope2"]
         # Recomputed as before: 0.216 MWh, the same location-based tonnes.
@@ -137,8 +151,8 @@ class TestLock:
 
     def test_it_refuses_an_empty_quarter_and_names_bad_input(self, tenant):
         client = seed_quarter(tenant)
-        assert client.post(LOCK, {"year": 2024, "quarter": 2}, format="json").status_code == 409
-        response = client.post(LOCK, {"year": 2026, "quarter": 9}, format="json")
+        assert lock(client, year=2024, quarter=2).status_code == 409
+        response = lock(client, quarter=9)
         assert response.status_code == 400
         assert response.json()["errors"][0]["field"] == "quarter"
 

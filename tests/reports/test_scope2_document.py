@@ -12,9 +12,8 @@ from inventory.figures import FIGURES
 from reports.models import ReportVersion
 from reports.scope2_document import typed_document
 from reports.selectors import scope2_document
+from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import scope2, seed_quarter
-
-LOCK = "/api/v1/reports/scope2/locks/"
 
 
 @pytest.mark.django_db
@@ -34,7 +33,7 @@ class TestTypedDocument:
 
     def test_it_reads_fields_a_version_locked_before_them_lacks_as_not_computed(self, tenant):
         client = seed_quarter(tenant)
-        assert client.post(LOCK, {"year": 2026, "quarter": 1}, format="json").status_code == 201
+        assert close_quarter(client, year=2026, quarter=1).status_code == 201
         version = ReportVersion.objects.get()
         old = dict(version.report)
         # As a version locked before IT energy and period coverage were reported.

@@ -46,12 +46,14 @@ def test_the_demo_buys_instruments_so_market_based_figures_and_renewables_show(f
 
     workload_records_compute()
     instruments = ContractualInstrument.objects.order_by("zone", "valid_from")
-    years = {i.valid_from.year for i in instruments}
-    # A guarantee of origin (FR, 30 MWh) and a wind PPA (DE, 1.5 MWh) per calendar year seeded.
+    quarters = {quarter_of(i.valid_from) for i in instruments}
+    # A guarantee of origin (FR, 30 MWh) and a wind PPA (DE, 1.5 MWh) per calendar quarter
+    # seeded, each valid for its quarter.
     assert [(i.zone, i.mwh, i.kg_per_kwh) for i in instruments] == [
-        *[("DE", 1.5, 0.0)] * len(years),
-        *[("FR", 30.0, 0.0)] * len(years),
+        *[("DE", 1.5, 0.0)] * len(quarters),
+        *[("FR", 30.0, 0.0)] * len(quarters),
     ]
+    assert {quarter_of(i.valid_to) for i in instruments} == quarters
     assert AuditEvent.objects.filter(action="instrument.create").count() == len(instruments)
     assert {e.actor_label for e in AuditEvent.objects.filter(action="instrument.create")} == {"esg"}
     for zone in ("FR", "DE"):
@@ -85,7 +87,7 @@ def test_the_demo_report_shows_its_instruments_and_renewable_share(factors):
     assert market["renewable_share"] > 0
     assert body["scope2"]["market_t"] < body["scope2"]["location_t"]
     html = client.get(f"/reports/{year}/Q{quarter}/").content.decode()
-    assert f"GO-FR-{year}-DEMO" in html and "renewable" in html
+    assert f"GO-FR-{year}Q{quarter}-DEMO" in html and "renewable" in html
 
 
 @pytest.mark.django_db

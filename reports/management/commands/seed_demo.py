@@ -1,5 +1,7 @@
-"""Seed a demo organisation with teams, facilities, users, contractual instruments, ~90 days
-of realistic AI workloads and a year of hourly LLM API usage."""
+"""Seed a demo organisation with teams, facilities, users, contractual instruments and about
+two and a half years of realistic AI workloads (fiscal years from April, a base year, and the
+last whole fiscal year closed quarter by quarter, so the annual report is final), a year of
+hourly LLM API usage, an optimised model variant and team budgets."""
 
 import random
 from datetime import UTC, date, datetime, timedelta
@@ -9,7 +11,12 @@ from django.db import transaction
 
 from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
-from accounts.services import member_add, organisation_create, team_create
+from accounts.services import (
+    member_add,
+    organisation_create,
+    organisation_fiscal_year_set,
+    team_create,
+)
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.services import workload_batch_ingest
 from inventory.llm.demo import demo_custom_llm, demo_llm_usage
@@ -22,6 +29,7 @@ from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
 from inventory.settings_services import instrument_create
 from reports import periods
+from reports.fiscal_years import FiscalYear, fiscal_year_of
 from reports.models import QuarterClose, Target
 from reports.services import report_close_approve, report_close_prepare
 from reports.target_services import target_create
@@ -34,11 +42,14 @@ DEMO_USERS = [
     ("engineer", Role.ENGINEER),
     ("auditor", Role.AUDITOR),
 ]
-DAYS = 90
-# What the ESG officer bought for each calendar year, so the market-based figures and the
-# renewable share have something to show: guarantees of origin for part of the Paris
-# pre-training (~40 MWh a quarter) and a wind PPA for part of the Frankfurt serving
-# (~2.7 MWh a quarter); the rest of each market takes its residual mix.
+# Fiscal years from April; the base year is the one before the last whole fiscal year, and
+# the records begin on its first day.
+FISCAL_YEAR_START_MONTH = 4
+# What the ESG officer buys for each calendar quarter, so the market-based figures and the
+# renewable share have something to show in every quarter: guarantees of origin for part of
+# the Paris pre-training (~40 MWh a quarter) and a wind PPA for part of the Frankfurt serving
+# (~2.7 MWh a quarter); the rest of each market takes its residual mix. (Bought for a whole
+# year, they would be used up by the first months: the allocation goes month by month.)
 DEMO_INSTRUMENTS = [
     (
         InstrumentKind.EAC,
@@ -68,14 +79,23 @@ def _job(external_id, team, model, phase, start, hours, location, hardware, devi
     }
 
 
+def last_whole_fiscal_year(today: date) -> FiscalYear:
+    return fiscal_year_of(today, FISCAL_YEAR_START_MONTH).shifted(-1)
+
+
+def demo_days(today: date) -> int:
+    """Days of records before `today`: from the first day of the base year."""
+    return (today - last_whole_fiscal_year(today).shifted(-1).start).days
+
+
 def demo_records(today: datetime) -> list[dict]:
-    """Demo workloads for the DAYS before `today` (UTC midnight).
+    """Demo workloads for the demo_days before `today` (UTC midnight).
 
     Each day's records derive from its date alone, so seeding again on a later day re-sends
     identical records for the days already there (counted as duplicates) and adds the new ones.
     """
     records = []
-    for offset in range(DAYS, 0, -1):
+    for offset in range(demo_days(today.date()), 0, -1):
         midnight = today - timedelta(days=offset)
         day = midnight.date().toordinal()
         rng = random.Random(day)
@@ -170,20 +190,22 @@ def demo_records(today: datetime) -> list[dict]:
 
 
 def demo_instruments(*, organisation: Organisation, first_day: date, last_day: date, buyer) -> int:
-    """One zero-emission instrument per market and calendar year from `first_day` to
+    """One zero-emission instrument per market and calendar quarter from `first_day` to
     `last_day`; those there already are kept. Returns how many were created."""
     created = 0
-    for year in range(first_day.year, last_day.year + 1):
+    year, number = periods.quarter_of(first_day)
+    while (year, number) <= periods.quarter_of(last_day):
+        quarter = periods.quarter(year, number)
         for kind, zone, mwh, prefix, supplier in DEMO_INSTRUMENTS:
-            reference = f"{prefix}-{year}-DEMO"
+            reference = f"{prefix}-{year}Q{number}-DEMO"
             if organisation.instruments.filter(reference=reference).exists():
                 continue
             instrument_create(
                 organisation=organisation,
                 kind=kind,
                 zone=zone,
-                valid_from=date(year, 1, 1),
-                valid_to=date(year, 12, 31),
+                valid_from=quarter.start,
+                valid_to=quarter.end - timedelta(days=1),
                 mwh=mwh,
                 kg_per_kwh=0.0,
                 reference=reference,
@@ -191,6 +213,7 @@ def demo_instruments(*, organisation: Organisation, first_day: date, last_day: d
                 created_by=buyer,
             )
             created += 1
+        year, number = (year + 1, 1) if number == 4 else (year, number + 1)
     return created
 
 
@@ -225,17 +248,21 @@ def demo_targets(*, organisation: Organisation, admin) -> None:
             )  # fmt: skip
 
 
-def close_last_quarter(*, organisation: Organisation, today: date) -> str:
-    """Close the last quarter that has ended as two people do: the ESG officer prepares it,
-    the admin approves (which locks it). Done once; says what happened."""
-    year, quarter = periods.previous_quarter(*periods.quarter_of(today))
+def quarters_to_close(today: date) -> list[tuple[int, int]]:
+    """The last whole fiscal year's quarters and the last quarter that has ended."""
+    quarters = [(q.year, q.quarter) for q in last_whole_fiscal_year(today).quarters]
+    last_ended = periods.previous_quarter(*periods.quarter_of(today))
+    return quarters + ([last_ended] if last_ended not in quarters else [])
+
+
+def close_quarter(*, organisation: Organisation, year: int, quarter: int) -> str:
+    """Close a quarter as two people do: the ESG officer prepares it, the admin approves
+    (which locks it). Done once; says what happened."""
     label = periods.quarter(year, quarter).label
     if QuarterClose.objects.filter(organisation=organisation, year=year, quarter=quarter).exists():
         return f"{label} already closed"
     esg = organisation.memberships.get(role=Role.ESG_OFFICER)
     admin = organisation.memberships.get(role=Role.ADMIN)
-    # Closing reads computed records only: compute the seeded ones now, not on commit.
-    records_compute(organisation_id=organisation.id)
     try:
         report_close_prepare(
             principal=principal_for_membership(esg),
@@ -254,6 +281,15 @@ def close_last_quarter(*, organisation: Organisation, today: date) -> str:
     except ApplicationError as exc:  # e.g. no data in that quarter on this seeding day
         return f"{label} not closed: {exc.message}"
     return f"{label} closed by esg (prepared) and admin (approved)"
+
+
+def close_quarters(*, organisation: Organisation, today: date) -> str:
+    # Closing reads computed records only: compute the seeded ones now, not on commit.
+    records_compute(organisation_id=organisation.id)
+    return "; ".join(
+        close_quarter(organisation=organisation, year=year, quarter=quarter)
+        for year, quarter in quarters_to_close(today)
+    )
 
 
 class Command(BaseCommand):
@@ -300,10 +336,17 @@ class Command(BaseCommand):
                 )
         admin = organisation.memberships.get(role=Role.ADMIN)
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        if organisation.base_fiscal_year is None:
+            organisation_fiscal_year_set(
+                organisation=organisation,
+                start_month=FISCAL_YEAR_START_MONTH,
+                base_year=last_whole_fiscal_year(today.date()).shifted(-1).start_year,
+                actor=admin.user,
+            )
         # Before the records: their computation allocates the instruments as it goes.
         instruments = demo_instruments(
             organisation=organisation,
-            first_day=(today - timedelta(days=DAYS)).date(),
+            first_day=(today - timedelta(days=demo_days(today.date()))).date(),
             last_day=today.date(),
             buyer=organisation.memberships.get(role=Role.ESG_OFFICER).user,
         )
@@ -329,7 +372,7 @@ class Command(BaseCommand):
             content_encoding=None,
             limit=len(body),
         )
-        closed = close_last_quarter(organisation=organisation, today=today.date())
+        closed = close_quarters(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
             f"{result.duplicates} already there; {llm.created} hours of LLM API usage created, "

@@ -29,7 +29,7 @@ class Organisation(models.Model):
     # IANA name. CodeCarbon writes local time without an offset (emissions.csv, its HTTP
     # output): such times are read in this zone.
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
-    # Fiscal years (reports.fiscal_years): the month each one starts in, and the one the
+    # Fiscal years (greenai_portal.fiscal_years): the month each one starts in, and the one the
     # organisation compares against (a base year, named by the calendar year it starts in).
     fiscal_year_start_month = models.PositiveSmallIntegerField(
         default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]

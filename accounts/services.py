@@ -21,8 +21,8 @@ from accounts.models import (
     validate_time_zone,
 )
 from greenai_portal.errors import ApplicationError
-from reports.fiscal_years import start_month_problem
-from reports.periods import FIRST_YEAR, LAST_YEAR
+from greenai_portal.fiscal_years import start_month_problem
+from greenai_portal.periods import FIRST_YEAR, LAST_YEAR
 
 
 def organisation_create(*, name: str, slug: str | None = None) -> Organisation:
@@ -225,7 +225,7 @@ def organisation_fiscal_year_set(
     *, organisation: Organisation, start_month: int, base_year: int | None, actor=None
 ) -> Organisation:
     """The month the organisation's fiscal years start in (one that begins a calendar quarter:
-    reports.fiscal_years) and its base year, named by the calendar year it starts in (None:
+    greenai_portal.fiscal_years) and its base year, named by the calendar year it starts in (None:
     no base year)."""
     errors = []
     problem = start_month_problem(start_month)

@@ -41,8 +41,8 @@ from accounts.services import (
     team_add,
 )
 from greenai_portal.errors import ApplicationError
-from reports.fiscal_years import MONTH_NAMES, QUARTER_START_MONTHS, fiscal_year
-from reports.periods import FIRST_YEAR, LAST_YEAR
+from greenai_portal.fiscal_years import MONTH_NAMES, QUARTER_START_MONTHS, fiscal_year
+from greenai_portal.periods import FIRST_YEAR, LAST_YEAR
 
 NEW_KEY_SESSION = "greenai_new_token_key"
 AUDIT_PAGE_SIZE = 50

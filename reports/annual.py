@@ -15,9 +15,9 @@ the energy the organisation consumed (Scope 2 facility MWh), of which from renew
 from dataclasses import dataclass
 
 from accounts.principal import Principal
+from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
-from reports import periods
-from reports.fiscal_years import FiscalYear, UnsupportedStartMonth, fiscal_year
+from greenai_portal.fiscal_years import FiscalYear, UnsupportedStartMonth, fiscal_year
 from reports.selectors import scope2_document
 
 # The figures of a quarter, a year and a comparison, in this order (tables, XLSX, PDF).

@@ -8,8 +8,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from greenai_portal import periods
 from greenai_portal.errors import validated_input
-from reports import periods
 from reports.annual import DRAFT, FIGURE_KEYS, FINAL, TEAM_VIEW, annual_report
 from reports.annual_exports import annual_filename, annual_pdf, annual_xlsx
 from reports.apis import XLSX, DownloadApi, DownloadRenderer, XlsxRenderer

@@ -8,10 +8,10 @@ from django.utils import timezone
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
+from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
-from reports import periods
+from greenai_portal.fiscal_years import MONTH_NAMES, UnsupportedStartMonth, fiscal_year_of
 from reports.annual import TABLE_SECTIONS, TOTALS, annual_report
-from reports.fiscal_years import MONTH_NAMES, UnsupportedStartMonth, fiscal_year_of
 
 
 def _principal(request: HttpRequest):

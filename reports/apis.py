@@ -13,10 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import Access
+from greenai_portal import periods
 from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
 from inventory.figures import BOTH_SCOPES, FIGURES, Figure, Summing
-from reports import periods
 from reports.exports import report_csv, report_xlsx
 from reports.models import QuarterClose, ReportExport, ReportVersion
 from reports.scope2_document import schema_components, typed_document

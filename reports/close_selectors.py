@@ -4,7 +4,7 @@ the sign-off the audit PDF prints."""
 from django.db.models import QuerySet
 
 from accounts.principal import Principal
-from reports import periods
+from greenai_portal import periods
 from reports.models import QuarterClose, ReportVersion
 from reports.selectors import quarter_inputs
 

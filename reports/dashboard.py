@@ -18,6 +18,7 @@ from accounts.models import Role, Team
 from accounts.principal import Principal
 from accounts.selectors import team_list
 from accounts.views import principal_or_404
+from greenai_portal import periods
 from inventory.calculation.llm import ECOLOGITS_VERSION
 from inventory.figures import FACILITY_ENERGY, LOCATION_EMISSIONS, MARKET_EMISSIONS, Sums
 from inventory.llm.selectors import llm_api_groups, llm_api_total
@@ -31,7 +32,6 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.selectors import visible_model
-from reports import periods
 from reports.dashboard_charts import (
     Chart,
     intensity_trend,

@@ -2,10 +2,10 @@
 
 import io
 
+from greenai_portal import periods
 from greenai_portal.spreadsheets import csv_text, xlsx_append
 from inventory.calculation.emissions import Scope
 from inventory.figures import FACILITY_ENERGY, FIGURES, INTENSITIES
-from reports import periods
 from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
 
 # The figures of a report line in CSV/XLSX, in display order (inventory.figures).

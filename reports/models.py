@@ -6,8 +6,8 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Organisation
+from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
-from reports import periods
 
 
 class ReportImmutableError(ApplicationError):

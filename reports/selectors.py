@@ -13,6 +13,7 @@ from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
+from greenai_portal import periods
 from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
 from inventory.figures import (
@@ -53,7 +54,6 @@ from inventory.models import (
     Phase,
     WorkloadRecord,
 )
-from reports import periods
 from reports.models import ReportVersion
 
 GROUPINGS = {

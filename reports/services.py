@@ -11,12 +11,12 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import Organisation
 from accounts.principal import Access, Principal
+from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
 from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.compute import window_compute
 from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
-from reports import periods
 from reports.models import QuarterClose, ReportExport, ReportVersion
 from reports.pdf import render_report_pdf
 from reports.selectors import (

@@ -14,6 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.principal import Principal
+from greenai_portal import periods
 from inventory.figures import (
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
@@ -22,7 +23,6 @@ from inventory.figures import (
     Sums,
 )
 from inventory.models import DailyRollup
-from reports import periods
 from reports.models import Target
 
 ON_TRACK, FORECAST_OVER, OVER, NOT_AVAILABLE = "on_track", "forecast_over", "over", "not_available"

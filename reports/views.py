@@ -14,8 +14,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
+from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
-from reports import periods
 from reports.apis import pdf_response
 from reports.charts import report_figures
 from reports.close_selectors import close_review, pending_close, quarter_closes

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from accounts.principal import principal_for_membership
-from reports import periods
+from greenai_portal import periods
 from reports.charts import report_figures, report_svgs
 from reports.dashboard import quarter_comparison
 from reports.dashboard_selectors import Filters

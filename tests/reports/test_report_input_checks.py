@@ -30,8 +30,6 @@ def test_a_page_answers_404_for_a_quarter_that_does_not_exist(tenant, method, ur
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("locks/", {"year": 2026, "quarter": 0}, "quarter"),
-        ("locks/", {"year": 2026, "quarter": 9}, "quarter"),
         ("exports/", {"year": 2026, "quarter": 0}, "quarter"),
         ("exports/", {"year": 2026, "quarter": 9}, "quarter"),
         ("exports/", {"year": 10**20, "quarter": 1}, "year"),

@@ -7,8 +7,8 @@ from django.db.models import Sum
 from django.test import Client
 
 from accounts.models import AuditEvent, Membership
+from greenai_portal.periods import quarter_of
 from inventory.models import ContractualInstrument, DailyRollup, MarketAllocation, WorkloadRecord
-from reports.periods import quarter_of
 
 
 @pytest.mark.django_db

@@ -17,7 +17,9 @@ from accounts.services import (
     organisation_fiscal_year_set,
     team_create,
 )
+from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
+from greenai_portal.fiscal_years import FiscalYear, fiscal_year_of
 from inventory.ingestion.services import workload_batch_ingest
 from inventory.llm.demo import demo_custom_llm, demo_llm_usage
 from inventory.llm.services import llm_usage_ingest
@@ -28,8 +30,6 @@ from inventory.otlp.demo import demo_trace_export
 from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
 from inventory.settings_services import instrument_create
-from reports import periods
-from reports.fiscal_years import FiscalYear, fiscal_year_of
 from reports.models import QuarterClose, Target
 from reports.services import report_close_approve, report_close_prepare
 from reports.target_services import target_create

@@ -10,7 +10,7 @@ fiscal years).
 from dataclasses import dataclass
 from datetime import date
 
-from reports import periods
+from greenai_portal import periods
 
 QUARTER_START_MONTHS = (1, 4, 7, 10)
 MONTH_NAMES = (

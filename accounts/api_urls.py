@@ -8,12 +8,18 @@ from accounts.apis import (
     AuditEventListApi,
     MemberDetailApi,
     MemberListApi,
+    OrganisationReportingApi,
     TeamDetailApi,
     TeamListApi,
 )
 
 urlpatterns = [
     path("audit-events/", AuditEventListApi.as_view(), name="audit-events"),
+    path(
+        "organisation/reporting/",
+        OrganisationReportingApi.as_view(),
+        name="organisation-reporting",
+    ),
     path("teams/", TeamListApi.as_view(), name="team-list"),
     path("teams/<int:pk>/", TeamDetailApi.as_view(), name="team-detail"),
     path("members/", MemberListApi.as_view(), name="member-list"),

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.audit import audit_event_list
-from accounts.models import ApiToken, AuditEvent, Membership, Role, Scope, Team
+from accounts.models import ApiToken, AuditEvent, Membership, Organisation, Role, Scope, Team
 from accounts.permissions import ReadOrManageApi
 from accounts.principal import Access, Principal
 from accounts.selectors import api_token_list, team_list, teams_by_slug
@@ -23,6 +23,7 @@ from accounts.services import (
     member_create,
     member_remove,
     member_update,
+    organisation_reporting_set,
     team_add,
     team_delete,
     team_update,
@@ -375,3 +376,50 @@ class ApiTokenDetailApi(APIView):
     def delete(self, request, pk: int):
         token = api_token_revoke(token=self.token(request, pk), actor=request.user)
         return Response(ApiTokenSerializer(token).data)
+
+
+class OrganisationReportingApi(ReadOrManageApi, APIView):
+    """What the inventory covers, printed on the audit PDF's cover: the organisational
+    boundary, the consolidation approach (GHG Protocol Corporate Standard, chapter 3) and the
+    exclusions with their reasons. Members read it; admins and manage tokens change it."""
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Organisation
+            fields = ("reporting_boundary", "consolidation_approach", "reporting_exclusions")
+
+    @extend_schema_serializer(component_name="OrganisationReportingInput")
+    class InputSerializer(serializers.Serializer):
+        reporting_boundary = serializers.CharField(
+            max_length=2000,
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text="the entities and facilities the inventory covers; empty: not stated",
+        )
+        consolidation_approach = serializers.ChoiceField(
+            choices=Organisation.Consolidation.choices, allow_blank=True
+        )
+        reporting_exclusions = serializers.CharField(
+            max_length=4000,
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text="what is left out of the inventory and why, one exclusion a line",
+        )
+
+    @extend_schema(operation_id="organisation_reporting_retrieve", responses=OutputSerializer)
+    def get(self, request):
+        return Response(self.OutputSerializer(request.principal.organisation).data)
+
+    @extend_schema(
+        operation_id="organisation_reporting_update",
+        request=InputSerializer(partial=True),
+        responses=OutputSerializer,
+    )
+    def patch(self, request):
+        organisation = request.principal.organisation
+        current = self.OutputSerializer(organisation).data
+        data = validated_patch(self.InputSerializer, current, request.data)
+        organisation = organisation_reporting_set(
+            organisation=organisation, actor=request.user, **data
+        )
+        return Response(self.OutputSerializer(organisation).data)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_actions, audit_event_list
-from accounts.models import ApiToken, Membership, Role, Scope, Team
+from accounts.models import ApiToken, Membership, Organisation, Role, Scope, Team
 from accounts.principal import Access, Principal
 from accounts.selectors import api_token_list, principal_for_request, team_list
 from accounts.services import (
@@ -36,6 +36,7 @@ from accounts.services import (
     member_login,
     member_remove,
     member_update,
+    organisation_reporting_set,
     organisation_time_zone_set,
     team_add,
 )
@@ -212,6 +213,7 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "member_form": MemberForm(organisation=organisation),
             "all_teams": Team.objects.filter(organisation=organisation).order_by("name"),
             "time_zones": sorted(zoneinfo.available_timezones()),
+            "consolidation_approaches": Organisation.Consolidation.choices,
         },
     )
 
@@ -239,6 +241,24 @@ def time_zone_set_view(request: HttpRequest, principal: Principal) -> HttpRespon
         f"Times without an offset are now read in {time_zone.strip()}",
         lambda: organisation_time_zone_set(
             organisation=principal.organisation, time_zone=time_zone, actor=request.user
+        ),
+    )
+    return redirect("settings-teams")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def reporting_set_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    """The boundary, consolidation approach and exclusions the audit PDF's cover states."""
+    run_service(
+        request,
+        "Reporting boundary saved: the next audit PDF states it on its cover",
+        lambda: organisation_reporting_set(
+            organisation=principal.organisation,
+            reporting_boundary=request.POST.get("reporting_boundary", ""),
+            consolidation_approach=request.POST.get("consolidation_approach", ""),
+            reporting_exclusions=request.POST.get("reporting_exclusions", ""),
+            actor=request.user,
         ),
     )
     return redirect("settings-teams")

@@ -1,76 +1,15 @@
 """The audit PDF: the report's HTML laid out by WeasyPrint, charts inline as vector SVG."""
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from html import escape
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 
 from reports.charts import report_svgs
 
-METHODOLOGY_DOC = "docs/methodology.md"
-
 Progress = Callable[[int, str], None]
-
-
-def _inline(text: str) -> str:
-    text = escape(text)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
-
-
-def _table(lines: list[str]) -> str:
-    rows = [
-        [cell.strip() for cell in line.strip().strip("|").split("|")]
-        for line in lines
-        if not re.fullmatch(r"\|?[\s:|-]+\|?", line.strip())
-    ]
-    if not rows:
-        return ""
-    head = "".join(f"<th>{_inline(c)}</th>" for c in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
-    )
-    return f"<table class='doc'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def markdown_to_html(text: str) -> SafeString:
-    """Just enough Markdown for docs/methodology.md: headings, lists, tables, paragraphs."""
-    html: list[str] = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        first = lines[0].lstrip()
-        if first.startswith("```"):
-            code = "\n".join(line for line in lines if not line.lstrip().startswith("```"))
-            html.append(f"<pre>{escape(code)}</pre>")
-        elif first.startswith("#"):
-            level = min(len(first) - len(first.lstrip("#")) + 2, 6)
-            html.append(f"<h{level}>{_inline(first.lstrip('#').strip())}</h{level}>")
-            if lines[1:]:
-                html.append(f"<p>{_inline(' '.join(lines[1:]))}</p>")
-        elif first.startswith("|"):
-            html.append(_table(lines))
-        elif re.match(r"([-*]|\d+\.)\s", first):
-            items: list[str] = []
-            for line in lines:
-                if re.match(r"\s*([-*]|\d+\.)\s", line):
-                    items.append(re.sub(r"^\s*([-*]|\d+\.)\s+", "", line))
-                elif items:
-                    items[-1] += " " + line.strip()
-            html.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
-        else:
-            html.append(f"<p>{_inline(' '.join(line.strip() for line in lines))}</p>")
-    return mark_safe("\n".join(html))  # noqa: S308 - every piece of text above is escaped
-
-
-def methodology_html() -> SafeString | None:
-    path = settings.BASE_DIR / METHODOLOGY_DOC
-    if not path.exists():
-        return None
-    return markdown_to_html(path.read_text(encoding="utf-8"))
 
 
 # A breakdown longer than this prints its largest lines and one line for the rest: the full
@@ -142,7 +81,7 @@ def for_print(document: dict) -> dict:
 
 
 def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes:
-    """The audit PDF of a report document (selectors.audit_document)."""
+    """The audit PDF of a report document (audit_selectors.audit_pdf_document)."""
     from weasyprint import HTML
 
     def step(percent: int, text: str) -> None:
@@ -160,8 +99,6 @@ def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes
         {
             "doc": for_print(document),
             "charts": charts,
-            "methodology": methodology_html(),
-            "methodology_doc": METHODOLOGY_DOC,
             "generated_at": datetime.now(UTC),
         },
     )

@@ -64,6 +64,7 @@ _DONE = {
     "remove": "removed",
     "pue_update": "PUE changed",
     "time_zone": "time zone set",
+    "reporting": "reporting boundary set",
     "prepare": "prepared",
     "approve": "approved",
     "send_back": "sent back",

@@ -9,7 +9,12 @@ from django.db import transaction
 
 from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
-from accounts.services import member_add, organisation_create, team_create
+from accounts.services import (
+    member_add,
+    organisation_create,
+    organisation_reporting_set,
+    team_create,
+)
 from greenai_portal.errors import ApplicationError
 from inventory.models import IngestBatch, InstrumentKind, Location
 from inventory.pipeline import records_compute
@@ -28,6 +33,18 @@ DEMO_USERS = [
     ("auditor", Role.AUDITOR),
 ]
 DAYS = 90
+# What the audit PDF's cover states the inventory covers.
+DEMO_REPORTING = {
+    "reporting_boundary": (
+        "Demo AI Lab SAS: its AI compute in Paris DC1 (owned) and the Frankfurt colocation, and"
+        " its public cloud use on AWS, Google Cloud and Azure."
+    ),
+    "consolidation_approach": Organisation.Consolidation.OPERATIONAL_CONTROL,
+    "reporting_exclusions": (
+        "Office laptops and desktops: under 1 % of the lab's electricity, not metered.\n"
+        "Embodied emissions of servers and GPUs: outside Scope 2; no supplier data yet."
+    ),
+}
 # What the ESG officer bought for each calendar year, so the market-based figures and the
 # renewable share have something to show: guarantees of origin for part of the Paris
 # pre-training (~40 MWh a quarter) and a wind PPA for part of the Frankfurt serving
@@ -239,6 +256,10 @@ class Command(BaseCommand):
                     teams=[teams["applied-ml"]] if role == Role.ENGINEER else [],
                 )
         admin = organisation.memberships.get(role=Role.ADMIN)
+        if not organisation.reporting_boundary:
+            organisation_reporting_set(
+                organisation=organisation, actor=admin.user, **DEMO_REPORTING
+            )
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         # Before the records: their computation allocates the instruments as it goes.
         instruments = demo_instruments(

@@ -38,12 +38,12 @@ from reports.records_selectors import (
 from reports.selectors import audit_document, factor_rows
 
 NOT_STATED = "not stated"
-# Largest quarter whose records the annex lists whole; above it, a sample of this many.
-ANNEX_LIMIT_DEFAULT = 500
 
 
 def annex_limit() -> int:
-    return int(getattr(settings, "AUDIT_ANNEX_RECORD_LIMIT", ANNEX_LIMIT_DEFAULT))
+    """The largest quarter whose records the annex lists whole; above it, a sample of this
+    many (GREENAI_AUDIT_ANNEX_RECORD_LIMIT)."""
+    return settings.AUDIT_ANNEX_RECORD_LIMIT
 
 
 def _reader(organisation: Organisation) -> Principal:

@@ -247,6 +247,10 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-team-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}
     ),
+    "settings-reporting": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_form(reporting_boundary="The lab"), format=FORM)},
+    ),
     "settings-member-create": Row(
         {"POST": page(MANAGE, 302)},
         {
@@ -466,6 +470,10 @@ EXPECTATIONS: dict[str, Row] = {
     ),
     # The team "research" (team-limited callers have "serving"); it has records, so deleting
     # it is refused (409).
+    "organisation-reporting": Row(
+        {"GET": api(READ, 200), "PATCH": api(MANAGE, 200)},
+        {"PATCH": Call(data=_form(reporting_boundary="The lab"))},
+    ),
     "team-list": Row(
         {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
         {"POST": Call(data=_form(name="Platform"))},

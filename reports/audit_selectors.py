@@ -12,12 +12,13 @@ from collections import defaultdict
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db import connection, transaction
+from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Organisation
 from accounts.principal import Access, Principal
-from greenai_portal.spreadsheets import csv_cell
+from greenai_portal.spreadsheets import FORMULA_LEADS, csv_cell
 from inventory.calculation import methodology
 from inventory.models import (
     CloudCoefficient,
@@ -400,8 +401,10 @@ def record_annex(
     content_hash = SHA-256 over one line per record, workload records then cloud usage
     records, each in ascending id: the ANNEX_HASH_COLUMNS of the record browser's CSV export,
     as written there, joined by "|", each line ending in "\\n". The sample: positions
-    random.Random(seed).sample(range(count), limit) in that same order. Both are read in one
-    stream of the records' ids and figures, never the records whole.
+    random.Random(seed).sample(range(count), limit) in that same order. Neither loads the
+    records: on Postgres the lines are written and concatenated in SQL, in chunks the hash
+    reads in turn, and the sample's ids are picked by their row number (`annex_sql`);
+    elsewhere ids and figures are streamed (`annex_stream`, the portable twin).
     """
     principal = _reader(organisation)
     querysets = {
@@ -410,12 +413,39 @@ def record_annex(
         )
         for kind in RECORD_MODELS
     }
-    count = sum(rows.count() for rows in querysets.values())
+    counts = {kind: rows.count() for kind, rows in querysets.items()}
+    count = sum(counts.values())
     limit = annex_limit()
     sampled = count > limit
     positions = set(random.Random(seed).sample(range(count), limit)) if sampled else None
+    read = annex_sql if connection.vendor == "postgresql" else annex_stream
+    content_hash, picked = read(querysets, counts, positions)
+    period = periods.quarter(year, quarter)
+    return {
+        "count": count,
+        "content_hash": content_hash,
+        "sampled": sampled,
+        "sample_size": sum(len(ids) for ids in picked.values()),
+        "limit": limit,
+        "seed": seed if sampled else None,
+        "filter": {
+            "start": period.start,
+            "end": period.end,
+            "locked": f"{year}-Q{quarter}-v{version}" if version else None,
+        },
+        "rows": _annex_rows(querysets, picked),
+    }
+
+
+Picked = dict[str, list[int]]
+
+
+def annex_stream(
+    querysets: dict[str, QuerySet], counts: dict[str, int], positions: set[int] | None
+) -> tuple[str, Picked]:
+    """The annex hash and the picked ids from one stream of ids and figures, in Python."""
     digest = hashlib.sha256()
-    picked: dict[str, list[int]] = defaultdict(list)
+    picked: Picked = defaultdict(list)
     position = 0
     for kind, rows in querysets.items():
         stream = rows.order_by("id").values_list(*ANNEX_HASH_COLUMNS[1:])
@@ -424,20 +454,81 @@ def record_annex(
             if positions is None or position in positions:
                 picked[kind].append(row[0])
             position += 1
-    return {
-        "count": count,
-        "content_hash": digest.hexdigest(),
-        "sampled": sampled,
-        "sample_size": sum(len(ids) for ids in picked.values()),
-        "limit": limit,
-        "seed": seed if sampled else None,
-        "filter": {
-            "start": periods.quarter(year, quarter).start,
-            "end": periods.quarter(year, quarter).end,
-            "locked": f"{year}-Q{quarter}-v{version}" if version else None,
-        },
-        "rows": _annex_rows(querysets, picked),
-    }
+    return digest.hexdigest(), picked
+
+
+# The hash reads the lines of ~10k ids at a time, each chunk concatenated in SQL.
+_CHUNK_IDS = 10000
+
+
+def _float_sql(column: str) -> str:
+    """A float column as Python's repr() writes it, and so the CSV export: Postgres prints
+    the same shortest round-trip digits (extra_float_digits > 0), but an integral value
+    without Python's ".0" (48 for 48.0)."""
+    return (
+        f"CASE WHEN {column} IS NULL THEN '' WHEN {column} = trunc({column})"
+        f" AND abs({column}) < 1e15 THEN trunc({column})::bigint::text || '.0'"
+        f" ELSE {column}::text END"
+    )
+
+
+def _line_sql() -> str:
+    """One record's annex line as `annex_stream` writes it, the external id with the
+    apostrophe the CSV puts before a formula-like value."""
+    leads = ", ".join(["%s"] * len(FORMULA_LEADS))
+    external = (
+        f"CASE WHEN left(external_id, 1) IN ({leads}) THEN chr(39) || external_id"
+        " ELSE external_id END"
+    )
+    figures = " || '|' || ".join(_float_sql(c) for c in ANNEX_HASH_COLUMNS[3:])
+    return f"%s || '|' || id::text || '|' || {external} || '|' || {figures} || chr(10)"
+
+
+def annex_sql(
+    querysets: dict[str, QuerySet], counts: dict[str, int], positions: set[int] | None
+) -> tuple[str, Picked]:
+    """`annex_stream` on Postgres, set-based: the same hash and picks (a test compares)."""
+    digest = hashlib.sha256()
+    picked: Picked = {}
+    offset = 0
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL extra_float_digits = 1")
+            cursor.execute("SET LOCAL jit = off")
+        for kind, rows in querysets.items():
+            inner, params = rows.order_by().values(*ANNEX_HASH_COLUMNS[1:]).query.sql_with_params()
+            # A server-side cursor: one chunk's text in memory at a time, never all of them.
+            with connection.chunked_cursor() as chunks:
+                chunks.execute(
+                    f"SELECT string_agg(line, '' ORDER BY id) FROM (SELECT id,"  # noqa: S608 - the ORM's SQL and our columns; values are parameters
+                    f" id / %s AS chunk, {_line_sql()} AS line FROM ({inner}) AS r) AS l"
+                    " GROUP BY chunk ORDER BY chunk",
+                    [_CHUNK_IDS, kind, *FORMULA_LEADS, *params],
+                )
+                while batch := chunks.fetchmany(8):
+                    for (text,) in batch:
+                        digest.update(text.encode())
+            if positions is None:
+                picked[kind] = list(rows.order_by("id").values_list("id", flat=True))
+            else:
+                mine = [p - offset for p in positions if offset <= p < offset + counts[kind]]
+                picked[kind] = _ids_at(rows, mine)
+            offset += counts[kind]
+    return digest.hexdigest(), picked
+
+
+def _ids_at(rows: QuerySet, positions: list[int]) -> list[int]:
+    """The ids at these positions of `rows` in ascending id (0 the first)."""
+    inner, params = rows.order_by().values("id").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n"  # noqa: S608 - the ORM's SQL; values are parameters
+            f" FROM ({inner}) AS r) AS numbered"
+            # A semi-join on the positions: `n = ANY(array)` would compare every row with each.
+            " WHERE n IN (SELECT unnest(%s::bigint[])) ORDER BY id",
+            [*params, positions],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _annex_rows(querysets: dict, picked: dict[str, list[int]]) -> list[dict]:
@@ -465,7 +556,6 @@ def _annex_rows(querysets: dict, picked: dict[str, list[int]]) -> list[dict]:
                     "kg_per_kwh": r.location_kg_per_kwh,
                     "location_kg": r.location_kg,
                     "tier": r.get_energy_tier_display(),
-                    "scope": "Scope 2" if r.scope == "scope2" else "Scope 3 cat. 1",
                 }
             )
     return rows

@@ -7,7 +7,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from reports import human
 from reports.charts import report_svgs
+from reports.templatetags.report_format import num
 
 Progress = Callable[[int, str], None]
 
@@ -58,6 +60,55 @@ def _reconciliation(document: dict) -> dict:
     return {"counted": counted, "inputs": inputs, "difference": inputs - counted}
 
 
+ANNEX_COLUMNS = (
+    human.Column("Record", 9),
+    human.Column("External id", 28),
+    human.Column("Team", 18),
+    human.Column("Model", 18),
+    human.Column("Location", 16),
+    human.Column("Start", 17),
+    human.Column("IT kWh", 12, right=True),
+    human.Column("PUE", 6, right=True),
+    human.Column("Facility kWh", 12, right=True),
+    human.Column("kg/kWh", 8, right=True),
+    human.Column("Location kg", 11, right=True),
+    human.Column("Tier", 22),
+)
+# Listing lines per block: a block is kept on one landscape page, its heading repeated.
+ANNEX_BLOCK_LINES = 58
+
+
+def annex_listing(annex: dict, time_zone: str) -> list[dict]:
+    """The annex's records as monospace listing blocks, workload records then cloud usage."""
+    kinds: dict[str, list] = {}
+    for r in annex["rows"]:
+        kinds.setdefault(r["kind"], []).append(
+            (
+                str(r["id"]),
+                r["external_id"],
+                r["team"],
+                r["model"] or human.MISSING,
+                r["location"],
+                human.local_minute(r["start"], time_zone),
+                num(r["it_kwh"]),
+                num(r["pue"]),
+                num(r["facility_kwh"]),
+                num(r["kg_per_kwh"], 4),
+                num(r["location_kg"]),
+                r["tier"],
+            )
+        )
+    listed = []
+    for kind, rows in kinds.items():
+        heading, rule, *lines = human.listing(ANNEX_COLUMNS, rows)
+        blocks = [
+            "\n".join([heading, rule, *lines[i : i + ANNEX_BLOCK_LINES]])
+            for i in range(0, len(lines), ANNEX_BLOCK_LINES)
+        ]
+        listed.append({"kind": kind, "blocks": blocks})
+    return listed
+
+
 def for_print(document: dict) -> dict:
     """The document with long breakdowns cut to their largest lines plus a remainder line,
     and long lists of restated lines to the largest changes; totals are untouched."""
@@ -77,6 +128,9 @@ def for_print(document: dict) -> dict:
         "intensity_cut": len(document["intensity"]) - len(intensity),
         "restatements": [_restatement_for_print(r) for r in document["restatements"]],
         "reconciliation": _reconciliation(document),
+        "annex_listing": annex_listing(document["annex"], document["time_zone"])
+        if "annex" in document
+        else [],
     }
 
 

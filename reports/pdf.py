@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -61,8 +62,8 @@ def _reconciliation(document: dict) -> dict:
 
 
 ANNEX_COLUMNS = (
-    human.Column("Record", 9),
-    human.Column("External id", 28),
+    human.Column("Record", 8),
+    human.Column("External id", 32),
     human.Column("Team", 18),
     human.Column("Model", 18),
     human.Column("Location", 16),
@@ -74,8 +75,9 @@ ANNEX_COLUMNS = (
     human.Column("Location kg", 11, right=True),
     human.Column("Tier", 22),
 )
-# Listing lines per block: a block is kept on one landscape page, its heading repeated.
-ANNEX_BLOCK_LINES = 58
+# Listing lines per block: a block is kept on one landscape page, its heading repeated; the
+# first block of a kind is shorter, to fit under the annex's introduction.
+ANNEX_BLOCK_LINES, ANNEX_FIRST_BLOCK_LINES = 52, 36
 
 
 def annex_listing(annex: dict, time_zone: str) -> list[dict]:
@@ -101,9 +103,11 @@ def annex_listing(annex: dict, time_zone: str) -> list[dict]:
     listed = []
     for kind, rows in kinds.items():
         heading, rule, *lines = human.listing(ANNEX_COLUMNS, rows)
+        cuts = [0, *range(ANNEX_FIRST_BLOCK_LINES, len(lines), ANNEX_BLOCK_LINES), len(lines)]
         blocks = [
-            "\n".join([heading, rule, *lines[i : i + ANNEX_BLOCK_LINES]])
-            for i in range(0, len(lines), ANNEX_BLOCK_LINES)
+            "\n".join([heading, rule, *lines[start:end]])
+            for start, end in pairwise(cuts)
+            if end > start
         ]
         listed.append({"kind": kind, "blocks": blocks})
     return listed

@@ -131,6 +131,10 @@ class TestAuditPdf:
         )
         assert re.search(r"Research\s+\S+\s+\S+", restatement)  # the changed team line
         assert restated["differences"]["content_hash"]["old"] in re.sub(r"\s+", "", text)
+        # Annex A traces the restated lines to the records version 2 holds, late job included.
+        trace = text[text.rindex("Annex A. Calculation trace") :]
+        assert "These sums are the figures of the report line" in trace
+        assert "These sums differ" not in trace
 
         old = pdf_text(client.get(export(client, version=1)["download_url"]).content)
         assert "SUPERSEDED BY A RESTATEMENT · VERSION 1" in old

@@ -9,6 +9,8 @@ records it holds), so what the PDF traces and lists is what the browser shows an
 import hashlib
 import random
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 
 from django.conf import settings
@@ -132,9 +134,30 @@ _BASIS_WORDS = {
 }
 
 
+@contextmanager
+def _large_read(*, shortest_floats: bool = False) -> Iterator[None]:
+    """A transaction whose Postgres reads of millions of records group in memory (64 MB of
+    work_mem rather than sorting on disk) without JIT compilation, which costs more than it
+    saves on reads of seconds; with `shortest_floats`, floats as text in their shortest
+    round-trip form (Python's repr digits). SET LOCAL ends with the transaction."""
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '64MB'")
+                cursor.execute("SET LOCAL jit = off")
+                if shortest_floats:
+                    cursor.execute("SET LOCAL extra_float_digits = 1")
+        yield
+
+
 def _record_groups(principal: Principal, year: int, quarter: int, version: int | None) -> list:
     """The quarter's records summed per location, scope, month, PUE and factor row: one
     GROUP BY per record table, never a record loaded."""
+    with _large_read():
+        return _grouped(principal, year, quarter, version)
+
+
+def _grouped(principal: Principal, year: int, quarter: int, version: int | None) -> list:
     groups = []
     for kind in RECORD_MODELS:
         columns = [*_TRACE_GROUP, "pue", "energy_includes_pue"] if kind == "workloads" else []
@@ -491,10 +514,7 @@ def annex_sql(
     digest = hashlib.sha256()
     picked: Picked = {}
     offset = 0
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL extra_float_digits = 1")
-            cursor.execute("SET LOCAL jit = off")
+    with _large_read(shortest_floats=True):
         for kind, rows in querysets.items():
             inner, params = rows.order_by().values(*ANNEX_HASH_COLUMNS[1:]).query.sql_with_params()
             # A server-side cursor: one chunk's text in memory at a time, never all of them.

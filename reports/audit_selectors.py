@@ -266,14 +266,16 @@ def _market_trace(organisation: Organisation, zone: str, months: dict[str, float
     return steps, (total_kg / 1000.0 if complete else None)
 
 
-def calculation_trace(
-    *, organisation: Organisation, year: int, quarter: int, version: int | None, document: dict
-) -> list[dict]:
-    """For each location line of the report (Scope 2, then public cloud): IT MWh × PUE (value,
-    source) = facility MWh × factor (row, source) = t, one step per PUE value and factor row
-    with its share of the line's energy; and for Scope 2 the market-based tonnes from the
-    zone's monthly allocation. Each trace states whether its sums equal the report line."""
-    principal = _reader(organisation)
+def calculation_trace(*, principal: Principal, document: dict) -> list[dict]:
+    """For each location line of the report `document` (selectors.scope2_document of this
+    principal: Scope 2, then public cloud): IT MWh × PUE (value, source) = facility MWh ×
+    factor (row, source) = t, one step per PUE value and factor row with its share of the
+    line's energy; and for Scope 2 the market-based tonnes from the zone's monthly allocation
+    (a principal limited to teams: its teams' share of it). From the records the document's
+    figures hold: a locked version's, or the live ones of a draft or team view. Each trace
+    states whether its sums equal the report line."""
+    organisation = principal.organisation
+    year, quarter, version = document["year"], document["quarter"], document["version"]
     period = periods.quarter(year, quarter)
     groups = _record_groups(principal, year, quarter, version)
     factors = {
@@ -605,13 +607,7 @@ def audit_pdf_document(*, export) -> dict:
         "time_zone": organisation.time_zone,
         "reporting": reporting_boundary(organisation),
         "auditor_methodology": auditor_methodology(dataset_labels=[d for d in datasets if d]),
-        "trace": calculation_trace(
-            organisation=organisation,
-            year=export.year,
-            quarter=export.quarter,
-            version=version,
-            document=document,
-        ),
+        "trace": calculation_trace(principal=_reader(organisation), document=document),
         "annex": record_annex(
             organisation=organisation,
             year=export.year,

@@ -16,6 +16,7 @@ from reports.apis import (
     Scope2CsvApi,
     Scope2FactorsApi,
     Scope2ReportApi,
+    Scope2TraceApi,
     Scope2XlsxApi,
 )
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
+    path("reports/scope2/trace/", Scope2TraceApi.as_view(), name="scope2-trace"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),
     path("reports/scope2/xlsx/", Scope2XlsxApi.as_view(), name="scope2-xlsx"),
     path("reports/scope2/locks/", ReportLockApi.as_view(), name="report-lock"),

@@ -15,7 +15,7 @@ from django.db import connection
 from accounts.models import AuditEvent
 from inventory.models import WorkloadRecord
 from reports import audit_selectors
-from reports.audit_selectors import calculation_trace, record_annex
+from reports.audit_selectors import record_annex
 from reports.records_selectors import RECORD_MODELS, records_filtered
 from tests.reports.scope2_data import scope2, seed_quarter
 from tests.reports.test_audit_pdf import export, pdf_text
@@ -115,10 +115,12 @@ class TestTheAuditorsPdf:
         )
         assert paris["location_t"] == pytest.approx(0.0108)
         assert paris["market_t"] == pytest.approx(0.0116)
-        traces = calculation_trace(
-            organisation=tenant.organisation, year=2026, quarter=1, version=1, document=body
+        trace_api = tenant.client_for("auditor").get(
+            "/api/v1/reports/scope2/trace/?year=2026&quarter=1"
         )
-        by_line = {(tr["scope"], tr["key"]): tr for tr in traces}
+        assert trace_api.status_code == 200
+        assert trace_api.json()["version"] == 1
+        by_line = {(tr["scope"], tr["key"]): tr for tr in trace_api.json()["lines"]}
         trace = by_line[("scope2", paris["key"])]
         assert trace["agrees"]
         assert [(s["records"], s["pue"]["value"]) for s in trace["steps"]] == [(3, 1.2)]
@@ -150,6 +152,27 @@ class TestTheAuditorsPdf:
         cloud = body["scope3_cat1"]["by_location"][0]
         assert re.search(rf"Location-based\s+{re.escape(t(cloud['location_t']))}", annex_a)
         assert "These sums differ" not in annex_a
+
+    def test_a_team_limited_engineer_gets_the_trace_of_its_teams_lines(self, tenant):
+        seed_quarter(tenant)
+        engineer = tenant.client_for("engineer")
+        body = scope2(engineer).json()
+        traces = engineer.get("/api/v1/reports/scope2/trace/?year=2026&quarter=1").json()
+        lines = {(t["scope"], t["key"]): t for t in traces["lines"]}
+        assert traces["version"] is None and traces["status"] == body["status"]
+        for line in body["breakdowns"]["location"]:
+            trace = lines[("scope2", line["key"])]
+            assert trace["agrees"], trace
+            assert trace["records"] == line["record_count"]
+            assert trace["location_t"] == pytest.approx(line["location_t"], rel=1e-12)
+        # The engineer is limited to serving: at lab-paris only feb-serve, 40 kWh IT × 1.2 =
+        # 48 kWh × 0.05 = 2.4 kg; market: all 48 kWh of February under the EAC at 0.
+        paris = next(t for t in traces["lines"] if "lab-paris" in t["label"])
+        assert paris["records"] == 1
+        assert paris["location_t"] == pytest.approx(0.0024)
+        assert paris["market_t"] == pytest.approx(0.0)
+        bad = engineer.get("/api/v1/reports/scope2/trace/?year=2026&quarter=5")
+        assert bad.status_code == 400
 
     def test_the_annex_lists_every_record_and_its_hash_is_the_csv_exports(self, tenant):
         body, _, text = locked_pdf(tenant)

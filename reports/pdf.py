@@ -156,6 +156,7 @@ def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes
         "reports/pdf/scope2.html",
         {
             "doc": for_print(document),
+            "time_zone": document.get("time_zone", "UTC"),
             "charts": charts,
             "generated_at": datetime.now(UTC),
         },

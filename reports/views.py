@@ -101,6 +101,7 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
         "reports/scope2.html",
         {
             "organisation": principal.organisation,
+            "time_zone": principal.organisation.time_zone,
             "role": principal.role,
             "doc": document,
             "can_lock": whole and principal.can(Access.LOCK),

@@ -9,6 +9,7 @@ from accounts.apis import (
     MemberDetailApi,
     MemberListApi,
     OrganisationDetailApi,
+    OrganisationReportingApi,
     TeamDetailApi,
     TeamListApi,
 )
@@ -16,6 +17,11 @@ from accounts.apis import (
 urlpatterns = [
     path("audit-events/", AuditEventListApi.as_view(), name="audit-events"),
     path("organisation/", OrganisationDetailApi.as_view(), name="organisation-detail"),
+    path(
+        "organisation/reporting/",
+        OrganisationReportingApi.as_view(),
+        name="organisation-reporting",
+    ),
     path("teams/", TeamListApi.as_view(), name="team-list"),
     path("teams/<int:pk>/", TeamDetailApi.as_view(), name="team-detail"),
     path("members/", MemberListApi.as_view(), name="member-list"),

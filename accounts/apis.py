@@ -24,6 +24,7 @@ from accounts.services import (
     member_remove,
     member_update,
     organisation_fiscal_year_set,
+    organisation_reporting_set,
     team_add,
     team_delete,
     team_update,
@@ -431,3 +432,50 @@ class OrganisationDetailApi(ReadOrManageApi, APIView):
             actor=request.user,
         )
         return Response(OrganisationSerializer(organisation).data)
+
+
+class OrganisationReportingApi(ReadOrManageApi, APIView):
+    """What the inventory covers, printed on the audit PDF's cover: the organisational
+    boundary, the consolidation approach (GHG Protocol Corporate Standard, chapter 3) and the
+    exclusions with their reasons. Members read it; admins and manage tokens change it."""
+
+    class OutputSerializer(serializers.ModelSerializer):
+        class Meta:
+            model = Organisation
+            fields = ("reporting_boundary", "consolidation_approach", "reporting_exclusions")
+
+    @extend_schema_serializer(component_name="OrganisationReportingInput")
+    class InputSerializer(serializers.Serializer):
+        reporting_boundary = serializers.CharField(
+            max_length=2000,
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text="the entities and facilities the inventory covers; empty: not stated",
+        )
+        consolidation_approach = serializers.ChoiceField(
+            choices=Organisation.Consolidation.choices, allow_blank=True
+        )
+        reporting_exclusions = serializers.CharField(
+            max_length=4000,
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text="what is left out of the inventory and why, one exclusion a line",
+        )
+
+    @extend_schema(operation_id="organisation_reporting_retrieve", responses=OutputSerializer)
+    def get(self, request):
+        return Response(self.OutputSerializer(request.principal.organisation).data)
+
+    @extend_schema(
+        operation_id="organisation_reporting_update",
+        request=InputSerializer(partial=True),
+        responses=OutputSerializer,
+    )
+    def patch(self, request):
+        organisation = request.principal.organisation
+        current = self.OutputSerializer(organisation).data
+        data = validated_patch(self.InputSerializer, current, request.data)
+        organisation = organisation_reporting_set(
+            organisation=organisation, actor=request.user, **data
+        )
+        return Response(self.OutputSerializer(organisation).data)

@@ -37,14 +37,15 @@ def audit_record(
 
 
 def audited_update(target: Any, *, action: str, actor=None, **changes: Any) -> dict[str, Any]:
-    """Set `changes` on `target` (a row with an organisation), save those fields, and record
-    the event with the values before and after; returns the values before."""
+    """Set `changes` on `target` (a row with an organisation, or the organisation itself),
+    save those fields, and record the event with the values before and after; returns the
+    values before."""
     before = {name: getattr(target, name) for name in changes}
     for name, value in changes.items():
         setattr(target, name, value)
     target.save(update_fields=list(changes))
     audit_record(
-        organisation=target.organisation,
+        organisation=target if isinstance(target, Organisation) else target.organisation,
         action=action,
         target=target,
         actor=actor,

@@ -17,6 +17,14 @@ def validate_time_zone(value: str) -> None:
 
 
 class Organisation(models.Model):
+    class Consolidation(models.TextChoices):
+        """GHG Protocol Corporate Standard, chapter 3: how an organisation's operations are
+        brought into its inventory."""
+
+        EQUITY_SHARE = "equity_share", "Equity share"
+        FINANCIAL_CONTROL = "financial_control", "Financial control"
+        OPERATIONAL_CONTROL = "operational_control", "Operational control"
+
     class FactorBasis(models.TextChoices):
         DIRECT = "direct", "Direct (combustion), as GHG Protocol Scope 2 asks"
         LIFECYCLE = "lifecycle", "Lifecycle"
@@ -35,6 +43,16 @@ class Organisation(models.Model):
         default=1, validators=[MinValueValidator(1), MaxValueValidator(12)]
     )
     base_fiscal_year = models.PositiveSmallIntegerField(null=True, blank=True)
+    # What the inventory covers, as the audit PDF's cover states it; empty: "not stated".
+    reporting_boundary = models.TextField(
+        blank=True, max_length=2000, help_text="the entities and facilities the inventory covers"
+    )
+    consolidation_approach = models.CharField(
+        max_length=20, choices=Consolidation.choices, blank=True
+    )
+    reporting_exclusions = models.TextField(
+        blank=True, max_length=4000, help_text="what is left out and why, one exclusion a line"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

@@ -260,6 +260,42 @@ def organisation_fiscal_year_set(
     return organisation
 
 
+def organisation_reporting_set(
+    *,
+    organisation: Organisation,
+    reporting_boundary: str,
+    consolidation_approach: str,
+    reporting_exclusions: str,
+    actor=None,
+) -> Organisation:
+    """What the inventory covers, as the audit PDF's cover states it: the organisational
+    boundary, the consolidation approach (GHG Protocol) and the exclusions with their reasons."""
+    if consolidation_approach and consolidation_approach not in Organisation.Consolidation.values:
+        raise ApplicationError(
+            f"Unknown consolidation approach {consolidation_approach[:40]!r}",
+            errors=[{"field": "consolidation_approach", "message": "Not a known approach"}],
+        )
+    for field, text in (
+        ("reporting_boundary", reporting_boundary),
+        ("reporting_exclusions", reporting_exclusions),
+    ):
+        limit = Organisation._meta.get_field(field).max_length
+        if len(text) > limit:
+            raise ApplicationError(
+                f"The {field.replace('_', ' ')} is longer than {limit} characters",
+                errors=[{"field": field, "message": f"At most {limit} characters"}],
+            )
+    audited_update(
+        organisation,
+        action="organisation.reporting",
+        actor=actor,
+        reporting_boundary=reporting_boundary.strip(),
+        consolidation_approach=consolidation_approach,
+        reporting_exclusions=reporting_exclusions.strip(),
+    )
+    return organisation
+
+
 @transaction.atomic
 def team_update(*, team: Team, name: str, slug: str, actor=None) -> Team:
     """Rename a team. A new slug changes the team named by records sent from then on; records

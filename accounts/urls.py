@@ -9,6 +9,7 @@ urlpatterns = [
     path("teams/create/", views.team_create_view, name="settings-team-create"),
     path("time-zone/", views.time_zone_set_view, name="settings-time-zone"),
     path("fiscal-year/", views.fiscal_year_set_view, name="settings-fiscal-year"),
+    path("reporting/", views.reporting_set_view, name="settings-reporting"),
     path("members/add/", views.member_create_view, name="settings-member-create"),
     path("members/<int:pk>/", views.member_update_view, name="settings-member-update"),
     path("members/<int:pk>/remove/", views.member_remove_view, name="settings-member-remove"),

@@ -25,7 +25,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.audit import audit_actions, audit_event_list
-from accounts.models import ApiToken, Membership, Role, Scope, Team
+from accounts.models import ApiToken, Membership, Organisation, Role, Scope, Team
 from accounts.principal import Access, Principal
 from accounts.selectors import api_token_list, principal_for_request, team_list
 from accounts.services import (
@@ -37,6 +37,7 @@ from accounts.services import (
     member_remove,
     member_update,
     organisation_fiscal_year_set,
+    organisation_reporting_set,
     organisation_time_zone_set,
     team_add,
 )
@@ -230,6 +231,7 @@ def teams_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             "time_zones": sorted(zoneinfo.available_timezones()),
             "fiscal_year_months": FISCAL_YEAR_MONTHS,
             "fiscal_year_label": _fiscal_year_label(organisation),
+            "consolidation_approaches": Organisation.Consolidation.choices,
         },
     )
 
@@ -297,6 +299,24 @@ def fiscal_year_set_view(request: HttpRequest, principal: Principal) -> HttpResp
             organisation=principal.organisation,
             start_month=data["fiscal_year_start_month"],
             base_year=data["base_fiscal_year"],
+            actor=request.user,
+        ),
+    )
+    return redirect("settings-teams")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def reporting_set_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    """The boundary, consolidation approach and exclusions the audit PDF's cover states."""
+    run_service(
+        request,
+        "Reporting boundary saved: the next audit PDF states it on its cover",
+        lambda: organisation_reporting_set(
+            organisation=principal.organisation,
+            reporting_boundary=request.POST.get("reporting_boundary", ""),
+            consolidation_approach=request.POST.get("consolidation_approach", ""),
+            reporting_exclusions=request.POST.get("reporting_exclusions", ""),
             actor=request.user,
         ),
     )

@@ -326,6 +326,9 @@ SPECTACULAR_SETTINGS = {
 
 # Ingestion limits.
 GREENAI_MAX_BATCH_RECORDS = env.int("GREENAI_MAX_BATCH_RECORDS", default=10000)
+# The audit PDF's record annex lists a quarter's records whole up to this many, else a
+# reproducible sample of this many (reports.audit_selectors.record_annex).
+AUDIT_ANNEX_RECORD_LIMIT = env.int("GREENAI_AUDIT_ANNEX_RECORD_LIMIT", default=500)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("GREENAI_MAX_BODY_BYTES", default=20 * 1024 * 1024)
 GREENAI_MAX_FUTURE_DAYS = env.int("GREENAI_MAX_FUTURE_DAYS", default=1)
 # Requests per API token (or user) per window, by endpoint family; over the rate: 429 + Retry-After.

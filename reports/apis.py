@@ -17,6 +17,7 @@ from greenai_portal import periods
 from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
 from inventory.figures import BOTH_SCOPES, FIGURES, Figure, Summing
+from reports.audit_selectors import calculation_trace
 from reports.exports import report_csv, report_xlsx
 from reports.models import QuarterClose, ReportExport, ReportVersion
 from reports.scope2_document import schema_components, typed_document
@@ -229,6 +230,27 @@ class Scope2FactorsApi(APIView):
     def get(self, request):
         query = validated_input(QuarterSerializer, request.query_params)
         return Response(quarter_factor_lines(principal=request.principal, **query))
+
+
+class Scope2TraceApi(APIView):
+    """The calculation trace of each location line of the report (the audit PDF's Annex A):
+    IT MWh × PUE (value, source) = facility MWh × factor (row, source) = t location-based, one
+    step per PUE and factor row with its share of the line's energy; for Scope 2, per month,
+    the line's share of its zone's allocation (instruments, residual mix) = t market-based.
+    `agrees` says whether the sums equal the report line (`line`) of the same version."""
+
+    @extend_schema(parameters=_REPORT_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    def get(self, request):
+        document = report_document_for(request)
+        return Response(
+            {
+                "year": document["year"],
+                "quarter": document["quarter"],
+                "version": document["version"],
+                "status": document["status"],
+                "lines": calculation_trace(principal=request.principal, document=document),
+            }
+        )
 
 
 class DownloadRenderer(BaseRenderer):

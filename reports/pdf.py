@@ -1,76 +1,18 @@
 """The audit PDF: the report's HTML laid out by WeasyPrint, charts inline as vector SVG."""
 
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime
-from html import escape
+from itertools import pairwise
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import mark_safe
 
+from reports import human
 from reports.charts import report_svgs
-
-METHODOLOGY_DOC = "docs/methodology.md"
+from reports.templatetags.report_format import num
 
 Progress = Callable[[int, str], None]
-
-
-def _inline(text: str) -> str:
-    text = escape(text)
-    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
-    return re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", text)
-
-
-def _table(lines: list[str]) -> str:
-    rows = [
-        [cell.strip() for cell in line.strip().strip("|").split("|")]
-        for line in lines
-        if not re.fullmatch(r"\|?[\s:|-]+\|?", line.strip())
-    ]
-    if not rows:
-        return ""
-    head = "".join(f"<th>{_inline(c)}</th>" for c in rows[0])
-    body = "".join(
-        "<tr>" + "".join(f"<td>{_inline(c)}</td>" for c in row) + "</tr>" for row in rows[1:]
-    )
-    return f"<table class='doc'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def markdown_to_html(text: str) -> SafeString:
-    """Just enough Markdown for docs/methodology.md: headings, lists, tables, paragraphs."""
-    html: list[str] = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        lines = block.splitlines()
-        first = lines[0].lstrip()
-        if first.startswith("```"):
-            code = "\n".join(line for line in lines if not line.lstrip().startswith("```"))
-            html.append(f"<pre>{escape(code)}</pre>")
-        elif first.startswith("#"):
-            level = min(len(first) - len(first.lstrip("#")) + 2, 6)
-            html.append(f"<h{level}>{_inline(first.lstrip('#').strip())}</h{level}>")
-            if lines[1:]:
-                html.append(f"<p>{_inline(' '.join(lines[1:]))}</p>")
-        elif first.startswith("|"):
-            html.append(_table(lines))
-        elif re.match(r"([-*]|\d+\.)\s", first):
-            items: list[str] = []
-            for line in lines:
-                if re.match(r"\s*([-*]|\d+\.)\s", line):
-                    items.append(re.sub(r"^\s*([-*]|\d+\.)\s+", "", line))
-                elif items:
-                    items[-1] += " " + line.strip()
-            html.append("<ul>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ul>")
-        else:
-            html.append(f"<p>{_inline(' '.join(line.strip() for line in lines))}</p>")
-    return mark_safe("\n".join(html))  # noqa: S308 - every piece of text above is escaped
-
-
-def methodology_html() -> SafeString | None:
-    path = settings.BASE_DIR / METHODOLOGY_DOC
-    if not path.exists():
-        return None
-    return markdown_to_html(path.read_text(encoding="utf-8"))
 
 
 # A breakdown longer than this prints its largest lines and one line for the rest: the full
@@ -119,6 +61,58 @@ def _reconciliation(document: dict) -> dict:
     return {"counted": counted, "inputs": inputs, "difference": inputs - counted}
 
 
+ANNEX_COLUMNS = (
+    human.Column("Record", 8),
+    human.Column("External id", 32),
+    human.Column("Team", 18),
+    human.Column("Model", 18),
+    human.Column("Location", 16),
+    human.Column("Start", 17),
+    human.Column("IT kWh", 12, right=True),
+    human.Column("PUE", 6, right=True),
+    human.Column("Facility kWh", 12, right=True),
+    human.Column("kg/kWh", 8, right=True),
+    human.Column("Location kg", 11, right=True),
+    human.Column("Tier", 22),
+)
+# Listing lines per block: a block is kept on one landscape page, its heading repeated; the
+# first block of a kind is shorter, to fit under the annex's introduction.
+ANNEX_BLOCK_LINES, ANNEX_FIRST_BLOCK_LINES = 52, 36
+
+
+def annex_listing(annex: dict, time_zone: str) -> list[dict]:
+    """The annex's records as monospace listing blocks, workload records then cloud usage."""
+    kinds: dict[str, list] = {}
+    for r in annex["rows"]:
+        kinds.setdefault(r["kind"], []).append(
+            (
+                str(r["id"]),
+                r["external_id"],
+                r["team"],
+                r["model"] or human.MISSING,
+                r["location"],
+                human.local_minute(r["start"], time_zone),
+                num(r["it_kwh"]),
+                num(r["pue"]),
+                num(r["facility_kwh"]),
+                num(r["kg_per_kwh"], 4),
+                num(r["location_kg"]),
+                r["tier"],
+            )
+        )
+    listed = []
+    for kind, rows in kinds.items():
+        heading, rule, *lines = human.listing(ANNEX_COLUMNS, rows)
+        cuts = [0, *range(ANNEX_FIRST_BLOCK_LINES, len(lines), ANNEX_BLOCK_LINES), len(lines)]
+        blocks = [
+            "\n".join([heading, rule, *lines[start:end]])
+            for start, end in pairwise(cuts)
+            if end > start
+        ]
+        listed.append({"kind": kind, "blocks": blocks})
+    return listed
+
+
 def for_print(document: dict) -> dict:
     """The document with long breakdowns cut to their largest lines plus a remainder line,
     and long lists of restated lines to the largest changes; totals are untouched."""
@@ -138,11 +132,14 @@ def for_print(document: dict) -> dict:
         "intensity_cut": len(document["intensity"]) - len(intensity),
         "restatements": [_restatement_for_print(r) for r in document["restatements"]],
         "reconciliation": _reconciliation(document),
+        "annex_listing": annex_listing(document["annex"], document["time_zone"])
+        if "annex" in document
+        else [],
     }
 
 
 def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes:
-    """The audit PDF of a report document (selectors.audit_document)."""
+    """The audit PDF of a report document (audit_selectors.audit_pdf_document)."""
     from weasyprint import HTML
 
     def step(percent: int, text: str) -> None:
@@ -159,9 +156,8 @@ def render_report_pdf(document: dict, progress: Progress | None = None) -> bytes
         "reports/pdf/scope2.html",
         {
             "doc": for_print(document),
+            "time_zone": document.get("time_zone", "UTC"),
             "charts": charts,
-            "methodology": methodology_html(),
-            "methodology_doc": METHODOLOGY_DOC,
             "generated_at": datetime.now(UTC),
         },
     )

@@ -17,11 +17,11 @@ from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.compute import window_compute
 from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
+from reports.audit_selectors import audit_pdf_document
 from reports.models import QuarterClose, ReportExport, ReportVersion
 from reports.pdf import render_report_pdf
 from reports.selectors import (
     BREAKDOWNS,
-    audit_document,
     last_record_ids,
     pending_records,
     quarter_factor_rows,
@@ -582,7 +582,7 @@ def _export_build(export: ReportExport) -> ReportExport:
         status=ReportExport.Status.RUNNING, progress=1, step="Reading the report", error=""
     )
     try:
-        document = audit_document(export=export)
+        document = audit_pdf_document(export=export)
         pdf = render_report_pdf(
             document, progress=lambda percent, step: _progress(export_id, percent, step)
         )

@@ -16,6 +16,7 @@ from reports.apis import (
     Scope2CsvApi,
     Scope2FactorsApi,
     Scope2ReportApi,
+    Scope2TraceApi,
     Scope2XlsxApi,
 )
 from reports.lifecycle_apis import ModelLifecycleApi
@@ -45,6 +46,7 @@ urlpatterns = [
     path("reports/annual/pdf/", AnnualPdfApi.as_view(), name="annual-pdf"),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
+    path("reports/scope2/trace/", Scope2TraceApi.as_view(), name="scope2-trace"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),
     path("reports/scope2/xlsx/", Scope2XlsxApi.as_view(), name="scope2-xlsx"),
     path("reports/scope2/restatements/", ReportRestateApi.as_view(), name="report-restate"),

@@ -101,6 +101,7 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
         "reports/scope2.html",
         {
             "organisation": principal.organisation,
+            "time_zone": principal.organisation.time_zone,
             "role": principal.role,
             "doc": document,
             "can_lock": whole and principal.can(Access.LOCK),
@@ -111,6 +112,7 @@ def report_quarter(request: HttpRequest, year: int, quarter: int) -> HttpRespons
             "csv_url": reverse("scope2-csv") + query,
             "xlsx_url": reverse("scope2-xlsx") + query,
             "json_url": reverse("scope2-report") + query,
+            "trace_url": reverse("scope2-trace") + query,
             "exports": principal.visible(
                 ReportExport.objects.filter(year=year, quarter=quarter), team=None
             )

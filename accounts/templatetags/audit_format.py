@@ -65,6 +65,7 @@ _DONE = {
     "pue_update": "PUE changed",
     "time_zone": "time zone set",
     "fiscal_year": "fiscal year set",
+    "reporting": "reporting boundary set",
     "prepare": "prepared",
     "approve": "approved",
     "send_back": "sent back",

@@ -4,6 +4,8 @@ from datetime import date, timedelta
 
 from django import template
 
+from reports import human
+
 register = template.Library()
 
 
@@ -52,3 +54,19 @@ def days(period: dict) -> str:
     first = date.fromisoformat(period["start"])
     last = date.fromisoformat(period["end"]) - timedelta(days=1)
     return f"{first.day} {first:%b %Y} – {last.day} {last:%b %Y}"
+
+
+register.filter("local_time", human.local_time)
+register.filter("local_minute", human.local_minute)
+register.filter("day", human.day)
+register.filter("month_name", human.month)
+register.filter("factor_kind", human.factor_kind)
+register.filter("factor_basis", human.factor_basis)
+register.filter("instrument_kind", human.instrument_kind)
+register.filter("batch_source", human.batch_source)
+
+
+@register.filter
+def or_dash(value) -> str:
+    """A value that may be missing: "—" rather than "None" or nothing."""
+    return human.MISSING if value in (None, "") else str(value)

@@ -6,8 +6,8 @@ import re
 from datetime import date
 
 import pytest
-from inventory.management.commands.seed_demo import last_whole_fiscal_year
 
+from reports.management.commands.seed_demo import last_whole_fiscal_year
 from tests.browser.conftest import ARTIFACTS
 from tests.reports.test_audit_pdf import pdf_text
 

@@ -277,6 +277,10 @@ EXPECTATIONS: dict[str, Row] = {
     "settings-team-create": Row(
         {"POST": page(MANAGE, 302)}, {"POST": Call(data=_form(name="Platform"), format=FORM)}
     ),
+    "settings-reporting": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_form(reporting_boundary="The lab"), format=FORM)},
+    ),
     "settings-member-create": Row(
         {"POST": page(MANAGE, 302)},
         {
@@ -560,6 +564,10 @@ EXPECTATIONS: dict[str, Row] = {
     ),
     # The team "research" (team-limited callers have "serving"); it has records, so deleting
     # it is refused (409).
+    "organisation-reporting": Row(
+        {"GET": api(READ, 200), "PATCH": api(MANAGE, 200)},
+        {"PATCH": Call(data=_form(reporting_boundary="The lab"))},
+    ),
     "team-list": Row(
         {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
         {"POST": Call(data=_form(name="Platform"))},
@@ -693,6 +701,7 @@ EXPECTATIONS: dict[str, Row] = {
     ),
     "scope2-report": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-factors": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
+    "scope2-trace": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-csv": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-xlsx": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     # The annual report reads like the Scope 2 report: every member, a team-limited one

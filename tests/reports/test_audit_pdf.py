@@ -1,7 +1,7 @@
 import re
 import shutil
 import subprocess
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -60,8 +60,9 @@ class TestAuditPdf:
         assert "LOCKED · VERSION 1" in text
         assert locked["content_hash"] in flat
         # Who locked it and when, as a reader writes them: no role codes, no ISO "T".
-        locked_at = locked["locked_at"][:16].replace("T", " ")
-        assert f"acme-admin (Admin), {locked_at} UTC" in text  # the approver locks
+        locked_at = datetime.fromisoformat(locked["locked_at"]).astimezone(UTC)
+        locked_at_text = f"{locked_at.day} {locked_at:%b %Y, %H:%M} UTC"
+        assert f"acme-admin (Admin), {locked_at_text}" in text  # the approver locks
         # Page numbers and a table of contents that points at them.
         assert re.search(r"Page 1 of (\d+)", text)
         assert re.search(r"7\. Emission factors[ .]*\d+", text)
@@ -129,6 +130,10 @@ class TestAuditPdf:
         )
         assert re.search(r"Research\s+\S+\s+\S+", restatement)  # the changed team line
         assert restated["differences"]["content_hash"]["old"] in re.sub(r"\s+", "", text)
+        # Annex A traces the restated lines to the records version 2 holds, late job included.
+        trace = text[text.rindex("Annex A. Calculation trace") :]
+        assert "These sums are the figures of the report line" in trace
+        assert "These sums differ" not in trace
 
         old = pdf_text(client.get(export(client, version=1)["download_url"]).content)
         assert "SUPERSEDED BY A RESTATEMENT · VERSION 1" in old
@@ -204,7 +209,7 @@ def test_it_prints_a_dash_not_none_as_the_year_of_a_power_model_factor(tenant):
     # The section itself, after its line in the contents.
     factors = text[text.rindex("7. Emission factors") :]
     factors = factors[: factors.index("8. Contractual instruments")]
-    hardware_row = re.search(r"hardware\s+(\S+)\s+n/a\s+NVIDIA H100", factors)
+    hardware_row = re.search(r"—\s+Power model\s+(\S+)\s+—\s+idle [\d.]+ W, max 700.0 W", factors)
     assert hardware_row, factors
     assert hardware_row.group(1) == "—"
     assert "None" not in factors

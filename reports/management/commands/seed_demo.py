@@ -15,6 +15,7 @@ from accounts.services import (
     member_add,
     organisation_create,
     organisation_fiscal_year_set,
+    organisation_reporting_set,
     team_create,
 )
 from greenai_portal import periods
@@ -42,6 +43,18 @@ DEMO_USERS = [
     ("engineer", Role.ENGINEER),
     ("auditor", Role.AUDITOR),
 ]
+# What the audit PDF's cover states the inventory covers.
+DEMO_REPORTING = {
+    "reporting_boundary": (
+        "Demo AI Lab SAS: its AI compute in Paris DC1 (owned) and the Frankfurt colocation, and"
+        " its public cloud use on AWS, Google Cloud and Azure."
+    ),
+    "consolidation_approach": Organisation.Consolidation.OPERATIONAL_CONTROL,
+    "reporting_exclusions": (
+        "Office laptops and desktops: under 1 % of the lab's electricity, not metered.\n"
+        "Embodied emissions of servers and GPUs: outside Scope 2; no supplier data yet."
+    ),
+}
 # Fiscal years from April; the base year is the one before the last whole fiscal year, and
 # the records begin on its first day.
 FISCAL_YEAR_START_MONTH = 4
@@ -335,6 +348,10 @@ class Command(BaseCommand):
                     teams=[teams["applied-ml"]] if role == Role.ENGINEER else [],
                 )
         admin = organisation.memberships.get(role=Role.ADMIN)
+        if not organisation.reporting_boundary:
+            organisation_reporting_set(
+                organisation=organisation, actor=admin.user, **DEMO_REPORTING
+            )
         today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         if organisation.base_fiscal_year is None:
             organisation_fiscal_year_set(

@@ -17,6 +17,7 @@ from inventory.models import WorkloadRecord
 from reports import audit_selectors
 from reports.audit_selectors import record_annex
 from reports.records_selectors import RECORD_MODELS, records_filtered
+from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import scope2, seed_quarter
 from tests.reports.test_audit_pdf import export, pdf_text
 
@@ -45,9 +46,7 @@ def locked_pdf(tenant, **boundary) -> tuple[dict, dict, str]:
         admin = tenant.client_for("admin")
         response = admin.patch("/api/v1/organisation/reporting/", boundary, format="json")
         assert response.status_code == 200, response.content
-    lock = client.post(
-        "/api/v1/reports/scope2/locks/", {"year": 2026, "quarter": 1}, format="json"
-    ).json()
+    lock = close_quarter(client, year=2026, quarter=1).json()  # the admin approves and locks
     pdf = client.get(export(client)["download_url"]).content
     if os.environ.get("AUDIT_PDF_OUT"):  # to look at its pages: pdftoppm -png -r 60
         with open(os.environ["AUDIT_PDF_OUT"], "wb") as out:
@@ -74,7 +73,7 @@ class TestTheAuditorsPdf:
             assert forbidden not in text, forbidden
         assert not ISO_TIMESTAMP.search(text)
         # The lock's moment in the organisation's zone, as people write it.
-        assert re.search(r"\(ESG officer\), \d{1,2} [A-Z][a-z]{2} 2026, \d\d:\d\d UTC", cover)
+        assert re.search(r"\(Admin\), \d{1,2} [A-Z][a-z]{2} 2026, \d\d:\d\d UTC", cover)
 
     def test_it_says_not_stated_when_the_organisation_stated_no_boundary(self, tenant):
         _, _, text = locked_pdf(tenant)
@@ -89,7 +88,7 @@ class TestTheAuditorsPdf:
         _, lock, text = locked_pdf(tenant)
         locked_at = datetime.fromisoformat(lock["locked_at"]).astimezone(UTC)
         # Paris is UTC+1 in winter, UTC+2 in summer: the zone's own abbreviation is printed.
-        assert re.search(r"\(ESG officer\), \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d CES?T", text)
+        assert re.search(r"\(Admin\), \d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d CES?T", text)
         assert f"{locked_at:%H:%M} UTC" not in text[: text.index("Contents")]
 
     def test_the_methodology_names_the_standards_and_the_data_it_used(self, tenant):

@@ -16,6 +16,7 @@ from inventory.figures import (
     rollup_select_sums,
 )
 
+# A figure as the whole-footprint issue adds them (the tests add it; it is not declared).
 WATER = Figure(
     key="water_l",
     label="On-site water",
@@ -23,6 +24,7 @@ WATER = Figure(
     family=Family.ENERGY,
     stored_unit="L",
     shown_unit="L",
+    decimals=1,
     nullable=True,
     record_kinds=(WORKLOAD,),
 )

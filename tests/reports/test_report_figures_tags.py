@@ -4,22 +4,11 @@ headed and formatted from its declaration; never a 0 where it has no value."""
 import pytest
 from django.template.loader import render_to_string
 
-from inventory.figures import FIGURES, Family, Figure
+from inventory.figures import FIGURES, Figure
 from reports.templatetags import report_figures
 from reports.templatetags.report_figures import figure_cell, more_figures
+from tests.inventory.test_figures import WATER
 from tests.reports.scope2_data import scope2, seed_quarter
-
-# A figure as the whole-footprint issue adds them (not a declared one: the test adds it).
-WATER = Figure(
-    key="water_l",
-    label="On-site water",
-    column="water_l",
-    family=Family.ENERGY,
-    stored_unit="L",
-    shown_unit="L",
-    decimals=1,
-    nullable=True,
-)
 
 
 def test_it_lays_out_every_declared_figure_by_hand_today():

@@ -65,6 +65,11 @@ CLOUD_USAGE_CONTENT_FIELDS = (
 )
 
 
+# Content fields added after records were stored: in the hash only when a record gives them,
+# so the stored hashes of records sent without them never change (a re-send stays a duplicate).
+OPTIONAL_CONTENT_FIELDS = ("water_l",)
+
+
 @dataclass(frozen=True)
 class IngestResult:
     batch_id: int
@@ -89,6 +94,9 @@ def content_hash(record: dict[str, Any], fields: Sequence[str] = WORKLOAD_CONTEN
     """
     get = record.get
     canonical = {field: get(field) for field in fields}
+    for field in OPTIONAL_CONTENT_FIELDS:
+        if get(field) is not None:
+            canonical[field] = get(field)
     plain = True
     for field, value in canonical.items():
         kind = value.__class__
@@ -229,6 +237,7 @@ def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -
         record.get("inferences"),
         record.get("tokens"),
         record.get("tags") or {},
+        record.get("water_l"),
     )
 
 
@@ -288,6 +297,7 @@ WORKLOADS = RecordKindSpec(
             "inferences",
             "tokens",
             "tags",
+            "water_l",
         ),
     ),
     build_row=_workload_row,

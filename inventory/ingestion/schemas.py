@@ -89,6 +89,8 @@ WORKLOAD = RecordSchema(
         Field("inferences", integer(min_value=0)),
         Field("tokens", integer(min_value=0)),
         Field("tags", tags()),
+        # Litres the record measured itself (on-site, cooling): taken before any WUE.
+        Field("water_l", number(min_value=0, max_value=MAX_RECORD_KWH)),
     ),
     checks=(
         _period("started_at", "ended_at"),

@@ -49,12 +49,14 @@ from inventory.models.records import (
     UsageKind,
     WorkloadRecord,
 )
+from inventory.models.water import CloudWue, FacilityWue, WaterTier
 
 __all__ = [
     "AiModel",
     "BatchComputation",
     "CloudCoefficient",
     "CloudUsageRecord",
+    "CloudWue",
     "CodeCarbonRun",
     "ComputeStatus",
     "ComputedResult",
@@ -62,6 +64,7 @@ __all__ = [
     "DailyRollup",
     "EmissionScope",
     "EnergyTier",
+    "FacilityWue",
     "FactorBasis",
     "FactorDataset",
     "FactorKind",
@@ -88,6 +91,7 @@ __all__ = [
     "ReplicationFactor",
     "TeamMappingRule",
     "UsageKind",
+    "WaterTier",
     "WorkloadRecord",
     "Zone",
 ]

@@ -11,6 +11,7 @@ from inventory.models.factors import (
     Hardware,
 )
 from inventory.models.locations import Location
+from inventory.models.water import CloudWue, FacilityWue, WaterTier
 
 
 class AiModel(models.Model):
@@ -80,6 +81,20 @@ class EmissionScope(models.TextChoices):
     SCOPE3_CAT1 = "scope3_cat1", "Scope 3 category 1 (public cloud)"
 
 
+def lineage_key(to: type[models.Model]) -> models.ForeignKey:
+    """A result column naming the row a figure used: no index, no database constraint (see
+    ComputedResult), the ORM still PROTECTs the row."""
+    return models.ForeignKey(
+        to,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class ComputedResult(models.Model):
     """What the pipeline computed for a record, with the factor rows and versions it used."""
 
@@ -147,6 +162,13 @@ class ComputedResult(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # On-site water (litres): the record's own measurement, else IT kWh × the WUE used, with
+    # the row that WUE came from; NULL when neither exists ("not available", never 0).
+    water_onsite_l = models.FloatField(null=True, blank=True)
+    water_tier = models.CharField(max_length=10, choices=WaterTier.choices, blank=True)
+    wue_used = models.FloatField(null=True, blank=True)
+    facility_wue = lineage_key(FacilityWue)
+    cloud_wue = lineage_key(CloudWue)
     # Market-based kg is allocated per organisation × zone × month (instruments cover
     # consumption, not records), then shared out pro rata to the rollups.
     methodology_version = models.CharField(max_length=20, blank=True)
@@ -215,6 +237,9 @@ class WorkloadRecord(IngestedRecord):
     energy_includes_pue = models.BooleanField(default=False)
     inferences = models.BigIntegerField(null=True, blank=True)
     tokens = models.BigIntegerField(null=True, blank=True)
+    # Water the record measured itself (litres, e.g. CodeCarbon's water_consumed): it takes
+    # precedence over a WUE (water_tier "measured").
+    water_l = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [

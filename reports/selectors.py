@@ -8,13 +8,14 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
 from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
+from inventory.figures import ROLLUP_SUMS, Sums
 from inventory.models import (
     AiModel,
     CloudCoefficient,
@@ -156,59 +157,6 @@ _INSTRUMENT_LABELS = dict(InstrumentKind.choices)
 _BASIS_LABELS = {
     MarketBasis.RESIDUAL_MIX: "Residual mix",
     MarketBasis.GRID_AVERAGE: "Grid average (no residual mix published)",
-}
-
-
-@dataclass
-class Sums:
-    """Running sums of rollup rows, in kWh and kg; shown as MWh and t."""
-
-    record_count: int = 0
-    it_kwh: float = 0.0
-    facility_kwh: float = 0.0
-    location_kg: float = 0.0
-    market_kg: float = 0.0
-    # Facility kWh whose market-based kg the pipeline has not allocated yet.
-    unallocated_kwh: float = 0.0
-    inferences: int = 0
-    tokens: int = 0
-
-    def add(self, row: dict) -> None:
-        self.record_count += row["record_count"] or 0
-        self.it_kwh += row["it_kwh"] or 0.0
-        self.facility_kwh += row["facility_kwh"] or 0.0
-        self.location_kg += row["location_kg"] or 0.0
-        self.market_kg += row["market_kg"] or 0.0
-        self.unallocated_kwh += row["unallocated_kwh"] or 0.0
-        self.inferences += row["inferences"] or 0
-        self.tokens += row["tokens"] or 0
-
-    def totals(self, market_based: bool = True) -> dict:
-        """Figures in MWh and t; without `market_based` the market ones are None (not
-        applicable): rollups of public cloud carry a market_kg, which is not one."""
-        return {
-            "record_count": self.record_count,
-            "it_mwh": self.it_kwh / 1000.0,
-            "mwh": self.facility_kwh / 1000.0,
-            "location_t": self.location_kg / 1000.0,
-            "market_t": self.market_kg / 1000.0 if market_based else None,
-            "market_complete": self.unallocated_kwh == 0 if market_based else None,
-            "unallocated_mwh": self.unallocated_kwh / 1000.0 if market_based else None,
-        }
-
-
-ROLLUP_SUMS = {
-    # First: later keys shadow the column names with their sums.
-    "unallocated_kwh": Sum(
-        Case(When(market_kg__isnull=True, then=F("facility_kwh")), default=Value(0.0))
-    ),
-    "record_count": Sum("record_count"),
-    "it_kwh": Sum("it_kwh"),
-    "facility_kwh": Sum("facility_kwh"),
-    "location_kg": Sum("location_kg"),
-    "market_kg": Sum("market_kg"),
-    "inferences": Sum("inferences"),
-    "tokens": Sum("tokens"),
 }
 
 

@@ -369,6 +369,8 @@ class DailyRollup(models.Model):
     facility_kwh = models.FloatField()
     location_kg = models.FloatField()
     market_kg = models.FloatField(null=True, blank=True)
+    water_onsite_l = models.FloatField(null=True, blank=True)
+    water_record_count = models.PositiveIntegerField(default=0)
     inferences = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
 

@@ -14,7 +14,10 @@ from inventory.apis import (
 from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
 from inventory.settings_apis import (
     FacilityDetailApi,
+    FacilityIndicatorsApi,
     FacilityListApi,
+    FacilityWueDetailApi,
+    FacilityWueListApi,
     InstrumentDetailApi,
     InstrumentListApi,
     MappingRuleDetailApi,
@@ -43,6 +46,9 @@ urlpatterns = [
     path("hardware/", HardwareListApi.as_view(), name="hardware-list"),
     path("facilities/", FacilityListApi.as_view(), name="facility-list"),
     path("facilities/<int:pk>/", FacilityDetailApi.as_view(), name="facility-detail"),
+    path("facilities/wue/", FacilityWueListApi.as_view(), name="facility-wue-list"),
+    path("facilities/wue/<int:pk>/", FacilityWueDetailApi.as_view(), name="facility-wue-detail"),
+    path("facilities/indicators/", FacilityIndicatorsApi.as_view(), name="facility-indicators"),
     path("instruments/", InstrumentListApi.as_view(), name="instrument-list"),
     path("instruments/<int:pk>/", InstrumentDetailApi.as_view(), name="instrument-detail"),
     path("factor-overrides/", OverrideListApi.as_view(), name="override-list"),

@@ -59,7 +59,7 @@ class FacilityIndicators:
     it_mwh: float
     facility_mwh: float
     pue: float | None
-    water_l: float | None
+    water_m3: float | None
     wue: float | None
     renewable_mwh: float | None
     non_renewable_mwh: float | None
@@ -87,7 +87,7 @@ def facility_indicators(
         it_mwh=it_kwh / 1000.0,
         facility_mwh=facility_kwh / 1000.0,
         pue=facility_kwh / it_kwh if it_kwh else None,
-        water_l=water_l,
+        water_m3=None if water_l is None else water_l / 1000.0,
         wue=water_l / water_it_kwh if water_l is not None and water_it_kwh else None,
         renewable_mwh=None if renewable is None else renewable / 1000.0,
         non_renewable_mwh=None if renewable is None else (facility_kwh - renewable) / 1000.0,

@@ -11,10 +11,10 @@ from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
 from greenai_portal.errors import ApplicationError
-from inventory.models import IngestBatch, InstrumentKind, Location
+from inventory.models import FacilityWue, IngestBatch, InstrumentKind, Location
 from inventory.pipeline import records_compute
 from inventory.services import workload_batch_ingest
-from inventory.settings_services import instrument_create
+from inventory.settings_services import facility_wue_create, instrument_create
 from reports import periods
 from reports.models import QuarterClose
 from reports.services import report_close_approve, report_close_prepare
@@ -165,6 +165,33 @@ def demo_instruments(*, organisation: Organisation, first_day: date, last_day: d
     return created
 
 
+# The demo facilities' own site-water readings (fictional, like their PUE): Paris is cooled
+# mostly by dry coolers, the Frankfurt colocation by evaporative towers in summer.
+DEMO_WUE = {
+    "paris-dc1": (0.3, "Facility BMS: site water meter ÷ IT meter, 2025 annual (demo figure)"),
+    "frankfurt-colo": (
+        0.9,
+        "Colocation provider's 2025 sustainability report, site WUE (demo figure)",
+    ),
+}
+
+
+def demo_wue(*, organisation: Organisation, first_day: date, last_day: date, actor) -> int:
+    """The facilities' WUE over the demo period (once): on-site water shows from the start."""
+    if FacilityWue.objects.filter(organisation=organisation).exists():
+        return 0
+    for code, (wue, source) in DEMO_WUE.items():
+        facility_wue_create(
+            location=Location.objects.get(organisation=organisation, code=code),
+            valid_from=date(first_day.year, 1, 1),
+            valid_to=date(last_day.year, 12, 31),
+            wue_l_per_kwh=wue,
+            source=source,
+            actor=actor,
+        )
+    return len(DEMO_WUE)
+
+
 def close_last_quarter(*, organisation: Organisation, today: date) -> str:
     """Close the last quarter that has ended as two people do: the ESG officer prepares it,
     the admin approves (which locks it). Done once; says what happened."""
@@ -247,6 +274,12 @@ class Command(BaseCommand):
             last_day=today.date(),
             buyer=organisation.memberships.get(role=Role.ESG_OFFICER).user,
         )
+        wue_rows = demo_wue(
+            organisation=organisation,
+            first_day=(today - timedelta(days=DAYS)).date(),
+            last_day=today.date(),
+            actor=admin.user,
+        )
         result = workload_batch_ingest(
             principal=principal_for_membership(admin),
             records=demo_records(today),
@@ -256,5 +289,6 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
             f"{result.duplicates} already there; {instruments} contractual instruments added; "
+            f"{wue_rows} facility WUE rows added; "
             f"{closed}"
         )

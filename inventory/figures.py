@@ -11,12 +11,13 @@ the record column), and a migration adding the column to the records and to Dail
 (docs/architecture.md, "Adding a figure").
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, make_dataclass
 from enum import StrEnum
 
 from django.db.models import Case, F, Sum, Value, When
 
-from inventory.calculation.emissions import Scope
+from inventory.calculation.emissions import Scope, grams_per_1k_inferences, grams_per_1m_tokens
 
 WORKLOAD, CLOUD_USAGE = "workload", "cloud_usage"  # inventory.models.RecordKind values
 RECORD_KINDS = (WORKLOAD, CLOUD_USAGE)
@@ -69,6 +70,14 @@ class Figure:
     in_totals: bool = True
     # The rollup's aggregate over records when it is not a sum of `column` ("" = a sum).
     record_sql: str = ""
+    # A column of the report's CSV/XLSX lines (with `in_totals`), titled `export_title`.
+    in_exports: bool = True
+    export_title: str = ""  # "" = the key
+
+    @property
+    def column_title(self) -> str:
+        """The figure's column title in CSV/XLSX exports."""
+        return self.export_title or self.key
 
     @property
     def is_count(self) -> bool:
@@ -114,6 +123,7 @@ RECORD_COUNT = Figure(
     decimals=0,
     record_kinds=(),
     record_sql="COUNT(*)",
+    export_title="records",
 )
 IT_ENERGY = Figure(
     key="it_mwh",
@@ -123,6 +133,7 @@ IT_ENERGY = Figure(
     stored_unit="kWh",
     shown_unit="MWh",
     scale=1000.0,
+    in_exports=False,
 )
 FACILITY_ENERGY = Figure(
     key="mwh",
@@ -132,6 +143,7 @@ FACILITY_ENERGY = Figure(
     stored_unit="kWh",
     shown_unit="MWh",
     scale=1000.0,
+    export_title="MWh",
 )
 LOCATION_EMISSIONS = Figure(
     key="location_t",
@@ -141,6 +153,7 @@ LOCATION_EMISSIONS = Figure(
     stored_unit="kg CO2e",
     shown_unit="t CO2e",
     scale=1000.0,
+    export_title="location_t_CO2e",
 )
 MARKET_EMISSIONS = Figure(
     key="market_t",
@@ -156,6 +169,7 @@ MARKET_EMISSIONS = Figure(
     scopes=(Scope.SCOPE2,),
     nullable=True,
     record_kinds=(),
+    export_title="market_t_CO2e",
     record_sql="CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END",
 )
 # On-site (cooling) water: measured, or IT kWh × WUE (inventory.calculation.water). Not
@@ -240,6 +254,37 @@ def rollup_select_sums(kind: str) -> str:
     return ", ".join(figure.record_aggregate(kind) for figure in FIGURES)
 
 
+@dataclass(frozen=True)
+class Intensity:
+    """Grams CO2e per functional unit of inference, from an emissions figure's kg over an
+    activity count (inventory.calculation.emissions does the arithmetic)."""
+
+    key: str  # suffix of the shown figure: "g_per_1k_inferences"
+    label: str
+    count: Figure
+    grams: Callable[[float, int | None], float | None]
+
+    def of(self, kg: float | None, count: int | None) -> float | None:
+        """None when there is no kg (not available) or nothing to divide by."""
+        return None if kg is None else self.grams(kg, count)
+
+
+INTENSITIES: tuple[Intensity, ...] = (
+    Intensity(
+        "g_per_1k_inferences", "g CO2e per 1k inferences", INFERENCES, grams_per_1k_inferences
+    ),
+    Intensity("g_per_1m_tokens", "g CO2e per 1M tokens", TOKENS, grams_per_1m_tokens),
+)
+
+
+def intensities(kg: float | None, sums: "Sums", prefix: str = "") -> dict[str, float | None]:
+    """{prefix + intensity key: g CO2e per unit} of these kg over the counts of `sums`."""
+    return {
+        f"{prefix}{intensity.key}": intensity.of(kg, getattr(sums, intensity.count.column))
+        for intensity in INTENSITIES
+    }
+
+
 # --- The read model: sums of rollup rows ------------------------------------------------
 
 
@@ -299,6 +344,11 @@ def _totals(self, market_based: bool = True) -> dict:
     return shown
 
 
+def _shown(self, figure: Figure) -> float | int | None:
+    """This figure's sum in its shown unit (kWh → MWh, kg → t)."""
+    return figure.shown(getattr(self, figure.column))
+
+
 def _market_zero(figure: Figure) -> float | int | None:
     # Sums start the market figure at 0.0: its "not available" is said by unallocated_kwh.
     return 0.0 if figure.summing is Summing.MARKET else figure.zero
@@ -315,5 +365,5 @@ Sums = make_dataclass(
         ),
         (UNALLOCATED_KWH, float, field(default=0.0)),
     ],
-    namespace={"add": _add, "totals": _totals, "__module__": __name__},
+    namespace={"add": _add, "totals": _totals, "shown": _shown, "__module__": __name__},
 )

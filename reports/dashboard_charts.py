@@ -9,38 +9,16 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from greenai_portal.spreadsheets import csv_text
+from inventory.figures import (
+    FACILITY_ENERGY,
+    LOCATION_EMISSIONS,
+    MARKET_EMISSIONS,
+    Sums,
+    intensities,
+)
+from reports.palette import OTHER, SCOPE2_LOCATION, SCOPE2_MARKET, colour, series_of
 from reports.plotly_text import plotly_text
-from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope, Sums
-
-# Okabe-Ito and Tol colours: distinguishable with the common colour-vision deficiencies.
-PALETTE = [
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#332288",
-    "#117733",
-    "#AA4499",
-    "#882255",
-]
-OTHER_COLOUR = "#8a949e"
-# Phases and data-quality tiers keep one colour on every chart.
-FIXED_COLOURS = {
-    "Training": "#0072B2",
-    "Fine-tuning": "#E69F00",
-    "Inference": "#009E73",
-    "Other": "#CC79A7",
-    "Measured energy": "#009E73",
-    "Metered power": "#56B4E9",
-    "Modelled from hardware": "#D55E00",
-}
-
-
-def colour(label: str, index: int) -> str:
-    return FIXED_COLOURS.get(label) or PALETTE[index % len(PALETTE)]
-
+from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope
 
 MAX_SERIES = 9  # more than this are summed as "Other", so the legend stays readable
 
@@ -103,12 +81,7 @@ def months_between(start: date, end: date) -> list[date]:
 
 def _market_t(sums: Sums) -> float | None:
     """Market-based t, or None while part of the energy has no allocation yet."""
-    return sums.market_kg / 1000.0 if sums.unallocated_kwh == 0 else None
-
-
-def _per(kg: float, count: int, per: float) -> float | None:
-    """g CO2e per `per` units (inferences, tokens); None without a count."""
-    return kg * 1000.0 * per / count if count else None
+    return sums.shown(MARKET_EMISSIONS) if sums.unallocated_kwh == 0 else None
 
 
 def scope_figures(sums: Sums, scope: ReportedScope) -> dict:
@@ -118,14 +91,13 @@ def scope_figures(sums: Sums, scope: ReportedScope) -> dict:
         "key": scope.key,
         "label": scope.label,
         "records": sums.record_count,
-        "mwh": sums.facility_kwh / 1000.0,
-        "location_t": sums.location_kg / 1000.0,
+        "mwh": sums.shown(FACILITY_ENERGY),
+        "location_t": sums.shown(LOCATION_EMISSIONS),
         "market_based": scope.market_based,
         "market_t": _market_t(sums) if scope.market_based else None,
         "inferences": sums.inferences,
         "tokens": sums.tokens,
-        "g_per_1k_inferences": _per(sums.location_kg, sums.inferences, 1e3),
-        "g_per_1m_tokens": _per(sums.location_kg, sums.tokens, 1e6),
+        **intensities(sums.location_kg, sums),
     }
 
 
@@ -180,7 +152,7 @@ def stacked_trend(
                 "name": plotly_text(label),
                 "x": x,
                 "y": [
-                    _round(by_month[m].location_kg / 1000.0) if m in by_month else None
+                    _round(by_month[m].shown(LOCATION_EMISSIONS)) if m in by_month else None
                     for m in months
                 ],
                 "marker": {"color": colour(label, i)},
@@ -199,8 +171,8 @@ def stacked_trend(
                 "type": "bar",
                 "name": f"Other ({len(rest)})",
                 "x": x,
-                "y": [_round(sum(kgs) / 1000.0) if kgs else None for kgs in other],
-                "marker": {"color": OTHER_COLOUR},
+                "y": [_round(LOCATION_EMISSIONS.shown(sum(kgs))) if kgs else None for kgs in other],
+                "marker": {"color": OTHER},
                 "hovertemplate": "%{x}<br>Other: %{y:.3f} t CO2e<extra></extra>",
             }
         )
@@ -215,8 +187,8 @@ def stacked_trend(
         [
             month.isoformat()[:7],
             label,
-            _round(series[label][month].facility_kwh / 1000.0),
-            _round(series[label][month].location_kg / 1000.0),
+            _round(series[label][month].shown(FACILITY_ENERGY)),
+            _round(series[label][month].shown(LOCATION_EMISSIONS)),
             market(series[label][month]),
             series[label][month].record_count,
         ]
@@ -245,7 +217,9 @@ def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Cha
     """Scope 2 location- and market-based t CO2e per month (market gaps: not allocated yet)."""
     x = [m.strftime("%b %Y") for m in months]
     # A month without records is a gap in the lines, not a zero.
-    location = [_round(by_month[m].location_kg / 1000.0) if m in by_month else None for m in months]
+    location = [
+        _round(by_month[m].shown(LOCATION_EMISSIONS)) if m in by_month else None for m in months
+    ]
     market = [_round(_market_t(by_month[m])) if m in by_month else None for m in months]
     traces = [
         {
@@ -254,7 +228,7 @@ def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Cha
             "name": "Location-based",
             "x": x,
             "y": location,
-            "line": {"color": PALETTE[0], "width": 3},
+            "line": {"color": SCOPE2_LOCATION.colour, "width": 3},
             "hovertemplate": "%{x}<br>location-based: %{y:.3f} t<extra></extra>",
         },
         {
@@ -263,17 +237,17 @@ def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Cha
             "name": "Market-based",
             "x": x,
             "y": market,
-            "line": {"color": PALETTE[2], "width": 3, "dash": "dash"},
+            "line": {"color": SCOPE2_MARKET.colour, "width": 3, "dash": SCOPE2_MARKET.dash},
             "hovertemplate": "%{x}<br>market-based: %{y:.3f} t<extra></extra>",
         },
     ]
     rows = [
         [
             m.isoformat()[:7],
-            _round(by_month[m].facility_kwh / 1000.0),
-            _round(by_month[m].location_kg / 1000.0),
+            _round(by_month[m].shown(FACILITY_ENERGY)),
+            _round(by_month[m].shown(LOCATION_EMISSIONS)),
             _round(_market_t(by_month[m])),
-            _round(by_month[m].unallocated_kwh / 1000.0),
+            _round(FACILITY_ENERGY.shown(by_month[m].unallocated_kwh)),
         ]
         for m in months
         if m in by_month
@@ -315,6 +289,7 @@ def ranked_bars(
         bases = ("location", "market") if scope.market_based else ("location",)
         for basis in bases:
             name = f"{scope.label}, {basis}-based"
+            figure = MARKET_EMISSIONS if basis == "market" else LOCATION_EMISSIONS
             traces.append(
                 {
                     "type": "bar",
@@ -323,7 +298,7 @@ def ranked_bars(
                     "y": labels,
                     "x": [_round(line[i][f"{basis}_t"]) for line in figures],
                     "customdata": urls,
-                    "marker": {"color": PALETTE[len(traces) * 2 % len(PALETTE)]},
+                    "marker": {"color": series_of(scope.key, figure).colour},
                     "hovertemplate": "%{y}: %{x:.3f} t (" + name + ")<extra></extra>",
                 }
             )
@@ -362,7 +337,7 @@ def split_donut(
             "hole": 0.55,
             "sort": False,
             "labels": [plotly_text(label) for label, _ in parts],
-            "values": [_round(s.facility_kwh / 1000.0) for _, s in parts],
+            "values": [_round(s.shown(FACILITY_ENERGY)) for _, s in parts],
             "marker": {"colors": [colour(label, i) for i, (label, _) in enumerate(parts)]},
             "textinfo": "percent",
             "hovertemplate": "%{label}: %{value:.3f} MWh (%{percent})<extra></extra>",
@@ -372,7 +347,7 @@ def split_donut(
         [
             label,
             s.record_count,
-            _round(s.facility_kwh / 1000.0),
+            _round(s.shown(FACILITY_ENERGY)),
             _round(s.facility_kwh / total if total else 0.0),
         ]
         for label, s in parts
@@ -398,6 +373,8 @@ def intensity_trend(*, months: list[date], by_month: dict[date, dict[str, Sums]]
     figures = {m: scopes_apart(by_scope) for m, by_scope in by_month.items()}
     traces = []
     for i, scope in enumerate(REPORTED_SCOPES):
+        # A scope's colour; its two units told apart by the line's dash.
+        colour_of_scope = series_of(scope.key, LOCATION_EMISSIONS).colour
         counted = [m for m in months if m in figures and figures[m][i]["g_per_1k_inferences"]]
         tokened = [m for m in months if m in figures and figures[m][i]["g_per_1m_tokens"]]
         for unit, wanted, axis, dash in (
@@ -414,7 +391,7 @@ def intensity_trend(*, months: list[date], by_month: dict[date, dict[str, Sums]]
                     "name": f"{scope.label}: g CO2e per {unit}",
                     "x": x,
                     "y": [_round(figures[m][i][key], 4) if m in wanted else None for m in months],
-                    "line": {"color": PALETTE[len(traces)], "width": 3, "dash": dash},
+                    "line": {"color": colour_of_scope, "width": 3, "dash": dash},
                     "yaxis": axis,
                 }
             )

@@ -305,3 +305,27 @@ class TestFacilityIndicators:
         assert "Facility indicators 2026" in text
         # Three records of 10 kWh IT at 1.8 L/kWh: 54 L = 0.05 m³ (two decimals).
         assert ">0.05<" in text
+
+
+class TestWaterLineage:
+    def test_the_quarters_factor_rows_name_the_wue_rows_with_their_sources(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        set_wue(tenant, django_capture_on_commit_callbacks)
+        ingest(tenant, h100_day())
+        stored_cloud_usage(tenant, usage_kind="gpu", quantity=10.0, hardware=_h100())
+        records_compute()
+        lines = (
+            tenant.client_for("auditor")
+            .get("/api/v1/reports/scope2/factors/", {"year": 2026, "quarter": 1})
+            .json()
+        )
+        wue = {f["kind"]: f for f in lines["factors"] if f["id"].split(":")[0].endswith("wue")}
+        facility = wue["WUE (facility setting)"]
+        assert (facility["zone"], facility["value"]) == ("lab-paris", 1.8)
+        assert WUE_2026["source"] in facility["source"]
+        cloud = wue["WUE (cloud region)"]
+        assert (cloud["zone"], cloud["value"], cloud["year"]) == ("aws:us-east-1", 0.12, 2024)
+        assert "real-time-cloud" in cloud["source_url"]
+        paris = next(line for line in lines["locations"] if line["code"] == "lab-paris")
+        assert facility["id"] in paris["factor_ids"]

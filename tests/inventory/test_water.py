@@ -94,11 +94,18 @@ class TestOnsiteWater:
         footprint = tenant.client_for("admin").get(
             "/api/v1/footprint/", {"start": "2026-01-01", "end": "2026-02-01"}
         )
-        assert footprint.status_code == 200, footprint.content
+        scope2 = footprint.json()["totals"]["scope2"]
+        assert (scope2["water_onsite_l"], scope2["water_record_count"]) == (20.0, 1)
+        assert scope2["record_count"] == 2
 
     def test_a_day_with_no_water_at_all_sums_to_none(self, tenant):
         ingest(tenant, h100_day())
         assert DailyRollup.objects.get().water_onsite_l is None
+        footprint = tenant.client_for("admin").get(
+            "/api/v1/footprint/", {"start": "2026-01-01", "end": "2026-02-01"}
+        )
+        scope2 = footprint.json()["totals"]["scope2"]
+        assert (scope2["water_onsite_l"], scope2["water_record_count"]) == (None, 0)
 
     def test_a_cloud_region_uses_its_providers_published_wue(self, tenant):
         row = CloudWue.objects.get(dataset__is_active=True, provider="aws", region="us-east-1")

@@ -1,6 +1,7 @@
 """Water through the pipeline: records pushed as users push them (API, CodeCarbon), facility WUE
 set over the API, figures read back and compared with litres worked out by hand."""
 
+import csv
 from datetime import date
 
 import pytest
@@ -336,3 +337,19 @@ class TestWaterLineage:
         assert "real-time-cloud" in cloud["source_url"]
         paris = next(line for line in lines["locations"] if line["code"] == "lab-paris")
         assert facility["id"] in paris["factor_ids"]
+
+    def test_the_quarters_csv_has_the_water_columns(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        set_wue(tenant, django_capture_on_commit_callbacks)
+        ingest(tenant, h100_day())
+        response = tenant.client_for("admin").get(
+            "/api/v1/reports/scope2/csv/", {"year": 2026, "quarter": 1}
+        )
+        lines = response.content.decode("utf-8-sig").splitlines()
+        table = lines[next(n for n, line in enumerate(lines) if line.startswith("section,")) :]
+        rows = csv.DictReader(table)
+        total = next(r for r in rows if (r["section"], r["key"]) == ("scope2", "total"))
+        # 134.62848 L = 0.13462848 m³ of on-site water, from 1 record of 1.
+        assert float(total["water_onsite_m3"]) == pytest.approx(0.13462848)
+        assert total["water_records"] == "1"

@@ -353,3 +353,16 @@ class TestWaterLineage:
         # 134.62848 L = 0.13462848 m³ of on-site water, from 1 record of 1.
         assert float(total["water_onsite_m3"]) == pytest.approx(0.13462848)
         assert total["water_records"] == "1"
+
+    def test_a_records_page_shows_how_its_water_was_worked_out(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        set_wue(tenant, django_capture_on_commit_callbacks)
+        ingest(tenant, h100_day(), h100_day(external_id="job-2", location="aws:us-east-1"))
+        paris, aws = (WorkloadRecord.objects.get(external_id=e) for e in ("job-1", "job-2"))
+        client = tenant.client_for("auditor")
+        text = client.get(f"/records/workloads/{paris.pk}/").content.decode()
+        assert "74.7936 kWh IT × WUE 1.8 L/kWh (Site water meter 2025 / IT meter 2025)" in text
+        assert ">134.628480 L<" in text
+        text = client.get(f"/records/workloads/{aws.pk}/").content.decode()
+        assert "74.7936 kWh IT × WUE 0.12 L/kWh (aws:us-east-1 2024" in text

@@ -165,7 +165,10 @@ class ComputedResult(models.Model):
     # On-site water (litres): the record's own measurement, else IT kWh × the WUE used, with
     # the row that WUE came from; NULL when neither exists ("not available", never 0).
     water_onsite_l = models.FloatField(null=True, blank=True)
-    water_tier = models.CharField(max_length=10, choices=WaterTier.choices, blank=True)
+    # Defaults in the database too: raw inserts (bench/) that predate the column still work.
+    water_tier = models.CharField(
+        max_length=10, choices=WaterTier.choices, blank=True, default="", db_default=""
+    )
     wue_used = models.FloatField(null=True, blank=True)
     facility_wue = lineage_key(FacilityWue)
     cloud_wue = lineage_key(CloudWue)
@@ -370,7 +373,7 @@ class DailyRollup(models.Model):
     location_kg = models.FloatField()
     market_kg = models.FloatField(null=True, blank=True)
     water_onsite_l = models.FloatField(null=True, blank=True)
-    water_record_count = models.PositiveIntegerField(default=0)
+    water_record_count = models.PositiveIntegerField(default=0, db_default=0)
     inferences = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
 

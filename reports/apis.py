@@ -19,7 +19,7 @@ from inventory.figures import BOTH_SCOPES, FIGURES, Figure, Summing
 from reports import periods
 from reports.exports import report_csv, report_xlsx
 from reports.models import QuarterClose, ReportExport, ReportVersion
-from reports.scope2_document import schema_components, typed_document
+from reports.scope2_document import document_json, schema_components
 from reports.selectors import (
     GROUPINGS,
     MARKET_COMPLETE,
@@ -184,7 +184,8 @@ class Scope2ReportApi(APIView):
         ),
     )
     def get(self, request):
-        return Response(typed_document(report_document_for(request)))
+        body = document_json(report_document_for(request))
+        return HttpResponse(body, content_type="application/json")
 
 
 class Scope2FactorsApi(APIView):

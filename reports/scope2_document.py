@@ -271,10 +271,16 @@ class Scope2Document(Scope2Report, kw_only=True):
     restatements: list[Scope2Restatement] | None = None
 
 
-def typed_document(document: dict) -> dict:
-    """The document as the API serves it: every declared field, None where a version locked
-    before the field existed has none. Raises msgspec.ValidationError on a wrong type."""
-    return msgspec.to_builtins(msgspec.convert(document, Scope2Document))
+def typed_document(document: dict) -> Scope2Document:
+    """The document read through its declaration: every declared field, None where a version
+    locked before the field existed has none. Raises msgspec.ValidationError on a wrong type."""
+    return msgspec.convert(document, Scope2Document)
+
+
+def document_json(document: dict) -> bytes:
+    """The typed document as the API's JSON (msgspec encodes it several times faster than
+    the json module would the dict)."""
+    return msgspec.json.encode(typed_document(document))
 
 
 # --- OpenAPI ---------------------------------------------------------------------------

@@ -162,15 +162,8 @@ def facility_wue_create(
 
 @transaction.atomic
 def facility_wue_delete(*, row: FacilityWue, actor=None) -> RecalculationJob:
-    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
     job = _wue_changed(row, "facility_wue.delete", actor)
-    try:
-        row.delete()
-    except ProtectedError as error:
-        raise ApplicationError(
-            "Computed records use this WUE; it stays for the audit trail"
-        ) from error
-    return job
+    return _delete_unless_used(row, job, "Computed records use this WUE")
 
 
 def _wue_changed(row: FacilityWue, action: str, actor) -> RecalculationJob:
@@ -234,14 +227,17 @@ def instrument_create(
 
 @transaction.atomic
 def instrument_delete(*, instrument: ContractualInstrument, actor=None) -> RecalculationJob:
-    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
     job = _instrument_changed(instrument, "instrument.delete", actor)
+    return _delete_unless_used(instrument, job, "Market-based figures already use this instrument")
+
+
+def _delete_unless_used(row, job: RecalculationJob, used: str) -> RecalculationJob:
+    """Delete a settings row whose change `job` recorded first (the pk is gone after delete();
+    a refused delete rolls it all back): refused while a computed figure names the row."""
     try:
-        instrument.delete()
+        row.delete()
     except ProtectedError as error:
-        raise ApplicationError(
-            "Market-based figures already use this instrument; it stays for the audit trail"
-        ) from error
+        raise ApplicationError(f"{used}; it stays for the audit trail") from error
     return job
 
 
@@ -306,15 +302,8 @@ def factor_override_create(
 
 @transaction.atomic
 def factor_override_delete(*, override: FactorOverride, actor=None) -> RecalculationJob:
-    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
     job = _override_changed(override, "override.delete", actor)
-    try:
-        override.delete()
-    except ProtectedError as error:
-        raise ApplicationError(
-            "Computed records use this override; it stays for the audit trail"
-        ) from error
-    return job
+    return _delete_unless_used(override, job, "Computed records use this override")
 
 
 def _override_changed(override: FactorOverride, action: str, actor) -> RecalculationJob:

@@ -180,7 +180,7 @@ def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
                         rng.uniform(0.1, 50) if tier == 0 else None,
                         rng.uniform(50, 700) if tier == 1 else None,
                         rng.random() if tier == 2 and n % 2 else None,
-                        None, False, n if n % 5 == 0 else None, None, "{}", None,
+                        None, False, n if n % 5 == 0 else None, None, "{}", None, None,
                         now, "pending", "", "", "", "",
                     )
                 )  # fmt: skip

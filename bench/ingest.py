@@ -190,7 +190,7 @@ def raw_copy(organisation, count: int) -> dict:
             models.get(r["model"]), r["phase"], started.isoformat(), ended.isoformat(),
             (ended - started).total_seconds(), started.date().isoformat(),
             locations[r["location"]], hardware, r["device_count"], r["energy_kwh"], None,
-            r["utilization"], None, False, None, None, "{}", None,
+            r["utilization"], None, False, None, None, "{}", None, None,
         )  # fmt: skip
         lines.append("\t".join(copy_text(v) for v in row) + "\t" + fixed_text + "\n")
     return timed_copy("inventory_workloadrecord", columns, "".join(lines).encode())

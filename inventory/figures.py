@@ -40,6 +40,7 @@ class Family(StrEnum):
     ACTIVITY = "activity"
     ENERGY = "energy"
     EMISSIONS = "emissions"
+    WATER = "water"
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,30 @@ MARKET_EMISSIONS = Figure(
     export_title="market_t_CO2e",
     record_sql="CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END",
 )
+# On-site (cooling) water: measured, or IT kWh × WUE (inventory.calculation.water). Not
+# available for records with neither, so a sum covers only `water_records` of the records.
+WATER_ONSITE = Figure(
+    key="water_onsite_m3",
+    label="On-site water",
+    column="water_onsite_l",
+    family=Family.WATER,
+    stored_unit="L",
+    shown_unit="m³",
+    scale=1000.0,
+    nullable=True,
+)
+WATER_RECORDS = Figure(
+    key="water_records",
+    label="Records with on-site water",
+    column="water_record_count",
+    family=Family.ACTIVITY,
+    stored_unit="records",
+    shown_unit="records",
+    summing=Summing.COUNT,
+    decimals=0,
+    record_kinds=(),
+    record_sql=f"COUNT({WATER_ONSITE.column})",
+)
 INFERENCES = Figure(
     key="inferences",
     label="Inferences",
@@ -203,6 +228,8 @@ FIGURES: tuple[Figure, ...] = (
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     MARKET_EMISSIONS,
+    WATER_ONSITE,
+    WATER_RECORDS,
     INFERENCES,
     TOKENS,
 )

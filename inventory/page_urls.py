@@ -34,6 +34,16 @@ urlpatterns = [
     path(
         "settings/facilities/<int:pk>/pue/", views.facility_pue_view, name="settings-facility-pue"
     ),
+    path(
+        "settings/facilities/wue/create/",
+        views.facility_wue_create_view,
+        name="settings-facility-wue-create",
+    ),
+    path(
+        "settings/facilities/wue/<int:pk>/delete/",
+        views.facility_wue_delete_view,
+        name="settings-facility-wue-delete",
+    ),
     path("settings/instruments/", views.instruments_page, name="settings-instruments"),
     path(
         "settings/instruments/create/",

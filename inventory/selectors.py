@@ -1,19 +1,26 @@
 """inventory reads shared with other apps."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from itertools import islice
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, When
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import TruncMonth
 
 from accounts.principal import Access, Principal
+from inventory.calculation.water import FacilityIndicators, facility_indicators
 from inventory.models import (
     AiModel,
     CodeCarbonRun,
     DailyRollup,
+    FacilityWue,
     GridFactor,
     ImportJob,
+    InstrumentKind,
+    Location,
+    MarketAllocation,
+    MarketBasis,
     TeamMappingRule,
     WorkloadRecord,
 )
@@ -48,6 +55,126 @@ def computed_records_by_location(*, principal: Principal) -> dict[int, int]:
         .order_by()
     )
     return {row["location_id"]: row["records"] for row in rows}
+
+
+# Instruments counted as renewable energy in the renewable energy factor: certificates, PPAs
+# and green tariffs entered at 0 kg CO2e/kWh (the portal holds no fuel per instrument).
+RENEWABLE_INSTRUMENT_KINDS = (InstrumentKind.EAC, InstrumentKind.PPA, InstrumentKind.GREEN_TARIFF)
+
+
+@dataclass(frozen=True)
+class FacilityYear:
+    """A facility's indicators for a year (inventory.calculation.water.facility_indicators),
+    with the settings they sit beside and how many records carried water."""
+
+    facility: Location
+    year: int
+    records: int
+    water_records: int
+    indicators: FacilityIndicators
+    wue_settings: list[FacilityWue]
+
+
+def _renewable_shares(principal: Principal, year: int) -> dict[tuple[str, date], float] | None:
+    """Per (zone, month) of the year: the share of Scope 2 consumption that renewable
+    instruments covered, from the market allocation (organisation-wide rows: None for a
+    principal limited to teams)."""
+    if not principal.sees_whole_organisation:
+        return None
+    renewable = Q(
+        basis=MarketBasis.INSTRUMENT,
+        instrument__kind__in=RENEWABLE_INSTRUMENT_KINDS,
+        instrument__kg_per_kwh=0,
+    )
+    rows = (
+        principal.visible(MarketAllocation.objects.filter(month__year=year), team=None)
+        .values("zone", "month")
+        .annotate(total=Sum("kwh"), renewable=Sum("kwh", filter=renewable, default=0.0))
+        .order_by()
+    )
+    return {(r["zone"], r["month"]): r["renewable"] / r["total"] for r in rows if r["total"]}
+
+
+def facility_indicators_for_year(*, principal: Principal, year: int) -> list[FacilityYear]:
+    """Each facility of the organisation for a year: PUE (energy-weighted from the records),
+    WUE (site water over the IT energy of the records whose water is known), renewable
+    energy factor and energy by source, as Delegated Regulation (EU) 2024/1364 and ESRS E1-5
+    read them (docs/methodology.md, Facility indicators), from the principal's rollups."""
+    facilities = {
+        f.id: f
+        for f in Location.objects.filter(organisation=principal.organisation)
+        .exclude(kind=Location.Kind.CLOUD)
+        .order_by("code")
+    }
+    with_water = Q(water_record_count=F("record_count"))
+    monthly = (
+        principal.visible(DailyRollup.objects.filter(day__year=year, location_id__in=facilities))
+        .annotate(month=TruncMonth("day"))
+        .values("location_id", "month")
+        # Named apart from the columns: a sum named like its column would shadow it.
+        .annotate(
+            records=Sum("record_count"),
+            water_records=Sum("water_record_count"),
+            it=Sum("it_kwh"),
+            facility=Sum("facility_kwh"),
+            water=Sum("water_onsite_l"),
+            water_it=Sum(Case(When(with_water, then="it_kwh"), default=0.0)),
+        )
+        .order_by()
+    )
+    shares = _renewable_shares(principal, year)
+    sums: dict[int, dict] = {}
+    for row in monthly:
+        facility = facilities[row["location_id"]]
+        total = sums.setdefault(
+            facility.id,
+            {
+                "records": 0,
+                "water_records": 0,
+                "it": 0.0,
+                "facility": 0.0,
+                "water": None,
+                "water_it": 0.0,
+                "renewable": 0.0,
+            },
+        )
+        for key in ("records", "water_records", "it", "facility", "water_it"):
+            total[key] += row[key] or 0
+        if row["water"] is not None:
+            total["water"] = (total["water"] or 0.0) + row["water"]
+        share = None if shares is None else shares.get((facility.zone, row["month"]))
+        # A month not allocated yet leaves the year's renewable energy not available.
+        if share is None or total["renewable"] is None:
+            total["renewable"] = None
+        else:
+            total["renewable"] += share * (row["facility"] or 0.0)
+    wue_rows: dict[int, list[FacilityWue]] = {}
+    for wue in FacilityWue.objects.filter(
+        organisation=principal.organisation, valid_from__year__lte=year, valid_to__year__gte=year
+    ).order_by("valid_from", "id"):
+        wue_rows.setdefault(wue.location_id, []).append(wue)
+    lines = []
+    for facility in facilities.values():
+        total = sums.get(facility.id)
+        if total is None:
+            continue
+        lines.append(
+            FacilityYear(
+                facility=facility,
+                year=year,
+                records=total["records"],
+                water_records=total["water_records"],
+                indicators=facility_indicators(
+                    it_kwh=total["it"],
+                    facility_kwh=total["facility"],
+                    water_l=total["water"],
+                    water_it_kwh=total["water_it"],
+                    renewable_kwh=total["renewable"],
+                ),
+                wue_settings=wue_rows.get(facility.id, []),
+            )
+        )
+    return lines
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,19 @@
-"""The settings over the API: facilities and their PUE, contractual instruments, factor
-overrides, team mapping rules. Members read them; admins (and tokens with the manage scope)
-write them, through the same services as the settings pages, so each write is audited and
-queues the recalculation of exactly the open periods it affects. A write that moves figures
-answers with that recalculation (null when nothing moved), whose progress is at
-/api/v1/recalculations/<id>/.
+"""The settings over the API: facilities (their PUE and WUE, their yearly indicators),
+contractual instruments, factor overrides, team mapping rules. Members read them; admins (and
+tokens with the manage scope) write them, through the same services as the settings pages, so
+each write is audited and queues the recalculation of exactly the open periods it affects. A
+write that moves figures answers with that recalculation (null when nothing moved), whose
+progress is at /api/v1/recalculations/<id>/.
 """
 
 from django.db.models import Model
 from django.http import Http404
-from drf_spectacular.utils import extend_schema, extend_schema_serializer, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    extend_schema_view,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -19,6 +24,7 @@ from accounts.selectors import teams_by_slug
 from greenai_portal.errors import validated_input, validated_patch
 from inventory.models import (
     ContractualInstrument,
+    FacilityWue,
     FactorKind,
     FactorOverride,
     InstrumentKind,
@@ -29,10 +35,12 @@ from inventory.models import (
     TeamMappingRule,
 )
 from inventory.pipeline.apis import RecalculationOutputSerializer
-from inventory.selectors import mapping_rule_list
+from inventory.selectors import facility_indicators_for_year, mapping_rule_list
 from inventory.settings_services import (
     facility_create,
     facility_pue_update,
+    facility_wue_create,
+    facility_wue_delete,
     factor_override_create,
     factor_override_delete,
     instrument_create,
@@ -190,6 +198,121 @@ class FacilityDetailApi(_ManagedApi):
         data = validated_input(FacilityPueInputSerializer, request.data)
         job = facility_pue_update(location=facility, actor=request.user, **data)
         return _answer(FacilitySerializer(facility).data, job)
+
+
+# --- Facility WUE -------------------------------------------------------------------------
+
+
+class FacilityWueSerializer(serializers.ModelSerializer):
+    facility = serializers.SlugRelatedField(slug_field="code", source="location", read_only=True)
+
+    class Meta:
+        model = FacilityWue
+        fields = ("id", "facility", "valid_from", "valid_to", "wue_l_per_kwh", "source")
+
+
+@extend_schema_serializer(component_name="FacilityWueInput")
+class FacilityWueInputSerializer(serializers.Serializer):
+    facility = serializers.CharField(max_length=80, help_text="the facility's code")
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(help_text="inclusive")
+    wue_l_per_kwh = serializers.FloatField(
+        min_value=0.0, max_value=10.0, help_text="site water (L) per IT kWh (The Green Grid)"
+    )
+    source = serializers.CharField(
+        max_length=300, help_text="where the figure comes from (metered site water, report)"
+    )
+
+
+@_schema(FacilityWueSerializer, FacilityWueInputSerializer, "FacilityWueCreated")
+class FacilityWueListApi(_RowsApi):
+    """The WUE of the organisation's facilities by period; admins add one, which recomputes
+    that facility's records of the period in open quarters (locked ones keep their figures).
+    Records in a facility and day without a WUE have on-site water "not available"."""
+
+    model = FacilityWue
+    serializer_class = FacilityWueSerializer
+    input_serializer = FacilityWueInputSerializer
+    ordering = ("location__code", "valid_from", "id")
+
+    def create(self, request, data: dict) -> tuple[FacilityWue, RecalculationJob]:
+        organisation = request.principal.organisation
+        facility = Location.objects.filter(organisation=organisation, code=data.pop("facility"))
+        if not facility.exists():
+            raise Http404
+        return facility_wue_create(location=facility.get(), actor=request.user, **data)
+
+
+class FacilityWueDetailApi(_RowApi):
+    """A facility WUE row; admins delete one that no computed figure has used yet."""
+
+    model = FacilityWue
+    serializer_class = FacilityWueSerializer
+
+    def remove(self, row, actor) -> RecalculationJob:
+        return facility_wue_delete(row=row, actor=actor)
+
+
+# --- Facility indicators ------------------------------------------------------------------
+
+
+class FacilityIndicatorsQuerySerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100)
+
+
+class FacilityIndicatorsSerializer(serializers.Serializer):
+    facility = serializers.CharField(source="facility.code")
+    name = serializers.CharField(source="facility.name")
+    kind = serializers.CharField(source="facility.kind")
+    zone = serializers.CharField(source="facility.zone")
+    year = serializers.IntegerField()
+    records = serializers.IntegerField(help_text="computed records of the year")
+    water_records = serializers.IntegerField(help_text="of which with on-site water")
+    it_mwh = serializers.FloatField(source="indicators.it_mwh")
+    facility_mwh = serializers.FloatField(source="indicators.facility_mwh")
+    pue = serializers.FloatField(
+        source="indicators.pue", allow_null=True, help_text="facility ÷ IT energy of the records"
+    )
+    pue_setting = serializers.FloatField(source="facility.pue", allow_null=True)
+    pue_setting_source = serializers.CharField(source="facility.pue_source")
+    water_onsite_m3 = serializers.FloatField(
+        source="indicators.water_m3",
+        allow_null=True,
+        help_text="null: no record of the year has on-site water",
+    )
+    wue = serializers.FloatField(
+        source="indicators.wue",
+        allow_null=True,
+        help_text="L per IT kWh, over the records whose water is known",
+    )
+    wue_settings = FacilityWueSerializer(many=True)
+    renewable_mwh = serializers.FloatField(source="indicators.renewable_mwh", allow_null=True)
+    non_renewable_mwh = serializers.FloatField(
+        source="indicators.non_renewable_mwh", allow_null=True
+    )
+    ref = serializers.FloatField(
+        source="indicators.ref",
+        allow_null=True,
+        help_text="renewable energy factor; null until the year's months are allocated, or for "
+        "a member limited to teams (instruments are organisation-wide)",
+    )
+
+
+class FacilityIndicatorsApi(APIView):
+    """Per facility and year: PUE, WUE, renewable energy factor and energy by source
+    (renewable / non-renewable MWh), as Delegated Regulation (EU) 2024/1364 and ESRS E1-5
+    read them, from the principal's computed records and the market allocation."""
+
+    required_access = Access.READ
+
+    @extend_schema(
+        parameters=[OpenApiParameter("year", int, required=True)],
+        responses=FacilityIndicatorsSerializer(many=True),
+    )
+    def get(self, request):
+        year = validated_input(FacilityIndicatorsQuerySerializer, request.query_params)["year"]
+        lines = facility_indicators_for_year(principal=request.principal, year=year)
+        return Response(FacilityIndicatorsSerializer(lines, many=True).data)
 
 
 # --- Contractual instruments --------------------------------------------------------------

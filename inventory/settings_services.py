@@ -1,4 +1,5 @@
-"""Writes behind the settings pages: facilities and PUE, contractual instruments, factor overrides.
+"""Writes behind the settings pages: facilities, their PUE and WUE, contractual instruments,
+factor overrides.
 
 Each validates what the methodology needs (a known grid zone, a PUE of at least 1, a period that
 ends after it starts, a cited source) and refuses to delete a row a computed figure names. Each
@@ -17,6 +18,7 @@ from greenai_portal.errors import ApplicationError
 from inventory.ingestion.mapping import rule_location_check
 from inventory.models import (
     ContractualInstrument,
+    FacilityWue,
     FactorKind,
     FactorOverride,
     InstrumentKind,
@@ -28,6 +30,7 @@ from inventory.models import (
 )
 from inventory.pipeline.recalculation import (
     recalculation_for_facility_pue,
+    recalculation_for_facility_wue,
     recalculation_for_instruments,
     recalculation_for_override,
 )
@@ -120,6 +123,68 @@ def facility_pue_update(
     return recalculation_for_facility_pue(location=location, user=actor)
 
 
+# The Green Grid's WUE is litres per IT kWh: 0 for a facility cooled without water; published
+# regional figures run to about 3 (GSF region metadata, 2022-2024), so above 10 is a typo.
+MAX_WUE = 10.0
+
+
+@transaction.atomic
+def facility_wue_create(
+    *,
+    location: Location,
+    valid_from: date,
+    valid_to: date,
+    wue_l_per_kwh: float,
+    source: str,
+    actor=None,
+) -> tuple[FacilityWue, RecalculationJob]:
+    """A facility's WUE for a period, with its source; its records of that period in open
+    periods are recomputed (the job returned). The latest row starting on or before a day
+    applies to that day."""
+    if location.organisation_id is None:
+        raise ApplicationError("Cloud regions use the provider's published WUE", status_code=404)
+    _period(valid_from, valid_to)
+    if not 0.0 <= wue_l_per_kwh <= MAX_WUE:
+        raise ApplicationError(f"WUE must be between 0 and {MAX_WUE:g} L per IT kWh")
+    if not source.strip():
+        raise ApplicationError("Say where the WUE comes from (metered site water, design, report)")
+    row = FacilityWue.objects.create(
+        organisation_id=location.organisation_id,
+        location=location,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        wue_l_per_kwh=wue_l_per_kwh,
+        source=source.strip(),
+        created_by=actor_user(actor),  # a token has no user: its audit event names it
+    )
+    return row, _wue_changed(row, "facility_wue.create", actor)
+
+
+@transaction.atomic
+def facility_wue_delete(*, row: FacilityWue, actor=None) -> RecalculationJob:
+    job = _wue_changed(row, "facility_wue.delete", actor)
+    return _delete_unless_used(row, job, "Computed records use this WUE")
+
+
+def _wue_changed(row: FacilityWue, action: str, actor) -> RecalculationJob:
+    audit_record(
+        organisation=row.organisation,
+        action=action,
+        target=row,
+        actor=actor,
+        details={
+            "facility": row.location.code,
+            "valid_from": row.valid_from.isoformat(),
+            "valid_to": row.valid_to.isoformat(),
+            "wue_l_per_kwh": row.wue_l_per_kwh,
+            "source": row.source,
+        },
+    )
+    return recalculation_for_facility_wue(
+        location=row.location, valid_from=row.valid_from, valid_to=row.valid_to, user=actor
+    )
+
+
 @transaction.atomic
 def instrument_create(
     *,
@@ -162,14 +227,17 @@ def instrument_create(
 
 @transaction.atomic
 def instrument_delete(*, instrument: ContractualInstrument, actor=None) -> RecalculationJob:
-    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
     job = _instrument_changed(instrument, "instrument.delete", actor)
+    return _delete_unless_used(instrument, job, "Market-based figures already use this instrument")
+
+
+def _delete_unless_used(row, job: RecalculationJob, used: str) -> RecalculationJob:
+    """Delete a settings row whose change `job` recorded first (the pk is gone after delete();
+    a refused delete rolls it all back): refused while a computed figure names the row."""
     try:
-        instrument.delete()
+        row.delete()
     except ProtectedError as error:
-        raise ApplicationError(
-            "Market-based figures already use this instrument; it stays for the audit trail"
-        ) from error
+        raise ApplicationError(f"{used}; it stays for the audit trail") from error
     return job
 
 
@@ -234,15 +302,8 @@ def factor_override_create(
 
 @transaction.atomic
 def factor_override_delete(*, override: FactorOverride, actor=None) -> RecalculationJob:
-    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
     job = _override_changed(override, "override.delete", actor)
-    try:
-        override.delete()
-    except ProtectedError as error:
-        raise ApplicationError(
-            "Computed records use this override; it stays for the audit trail"
-        ) from error
-    return job
+    return _delete_unless_used(override, job, "Computed records use this override")
 
 
 def _override_changed(override: FactorOverride, action: str, actor) -> RecalculationJob:

@@ -18,7 +18,10 @@ from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
 from inventory.otlp.apis import OtlpTraceExportApi
 from inventory.settings_apis import (
     FacilityDetailApi,
+    FacilityIndicatorsApi,
     FacilityListApi,
+    FacilityWueDetailApi,
+    FacilityWueListApi,
     InstrumentDetailApi,
     InstrumentListApi,
     MappingRuleDetailApi,
@@ -54,6 +57,9 @@ urlpatterns = [
     path("models/<int:model_id>/variant/", AiModelVariantApi.as_view(), name="model-variant"),
     path("facilities/", FacilityListApi.as_view(), name="facility-list"),
     path("facilities/<int:pk>/", FacilityDetailApi.as_view(), name="facility-detail"),
+    path("facilities/wue/", FacilityWueListApi.as_view(), name="facility-wue-list"),
+    path("facilities/wue/<int:pk>/", FacilityWueDetailApi.as_view(), name="facility-wue-detail"),
+    path("facilities/indicators/", FacilityIndicatorsApi.as_view(), name="facility-indicators"),
     path("instruments/", InstrumentListApi.as_view(), name="instrument-list"),
     path("instruments/<int:pk>/", InstrumentDetailApi.as_view(), name="instrument-detail"),
     path("factor-overrides/", OverrideListApi.as_view(), name="override-list"),

@@ -1,9 +1,12 @@
-"""Pages for the inventory: settings (facilities and PUE, contractual instruments, factor
-overrides), the factor library browser and the data page (batches, waiting records, quality).
+"""Pages for the inventory: settings (facilities with their PUE, WUE and yearly indicators,
+contractual instruments, factor overrides), the factor library browser and the data page
+(batches, waiting records, quality).
 
 Admins manage; ESG officers keep the contractual instruments too; other roles read.
 Writes go through inventory.settings_services.
 """
+
+from datetime import date
 
 from django import forms
 from django.contrib import messages
@@ -20,6 +23,7 @@ from accounts.views import settings_context as _context
 from inventory.models import (
     CloudCoefficient,
     ContractualInstrument,
+    FacilityWue,
     FactorDataset,
     FactorKind,
     FactorOverride,
@@ -36,12 +40,15 @@ from inventory.models import (
 from inventory.selectors import (
     codecarbon_run_lines,
     computed_records_by_location,
+    facility_indicators_for_year,
     mapping_rule_list,
 )
 from inventory.settings_services import (
     FACILITY_KINDS,
     facility_create,
     facility_pue_update,
+    facility_wue_create,
+    facility_wue_delete,
     factor_override_create,
     factor_override_delete,
     instrument_create,
@@ -79,13 +86,39 @@ class PueForm(forms.Form):
     pue_source = forms.CharField(max_length=300, required=False, label="PUE source")
 
 
+class WueForm(forms.Form):
+    facility = forms.ChoiceField(choices=(), label="Facility")
+    valid_from = forms.DateField(widget=DATE_INPUT, label="Valid from")
+    valid_to = forms.DateField(widget=DATE_INPUT, label="Valid to (inclusive)")
+    wue_l_per_kwh = forms.FloatField(min_value=0.0, max_value=10.0, label="WUE (L per IT kWh)")
+    source = forms.CharField(max_length=300, label="Source (metered site water, report, year)")
+
+    def __init__(self, *args, facilities: list[Location], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["facility"].choices = [(f.code, f.code) for f in facilities]
+
+
+def _facilities(principal: Principal) -> list[Location]:
+    return list(Location.objects.filter(organisation=principal.organisation).order_by("code"))
+
+
+def _indicator_year(request: HttpRequest) -> int:
+    """?year= (2000-2100), else the current year."""
+    year = request.GET.get("year", "")
+    return int(year) if year.isdigit() and 2000 <= int(year) <= 2100 else date.today().year
+
+
 @settings_page()
 def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
-    facilities = list(Location.objects.filter(organisation=principal.organisation).order_by("code"))
+    facilities = _facilities(principal)
     computed = computed_records_by_location(principal=principal)
     for facility in facilities:
         facility.records = computed.get(facility.id, 0)
     providers = ProviderPue.objects.filter(dataset__is_active=True).order_by("provider")
+    wue_rows = FacilityWue.objects.filter(organisation=principal.organisation).select_related(
+        "location"
+    )
+    year = _indicator_year(request)
     return render(
         request,
         "dashboard/settings/facilities.html",
@@ -95,8 +128,40 @@ def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             facilities=facilities,
             providers=providers,
             form=FacilityForm(),
+            wue_rows=wue_rows.order_by("location__code", "-valid_from"),
+            wue_form=WueForm(facilities=facilities),
+            year=year,
+            indicators=facility_indicators_for_year(principal=principal, year=year),
         ),
     )
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def facility_wue_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    facilities = _facilities(principal)
+    by_code = {f.code: f for f in facilities}
+    submit_form(
+        request,
+        WueForm(request.POST, facilities=facilities),
+        lambda data: f"WUE of {data['facility']} added; its open periods are being recomputed",
+        lambda data: facility_wue_create(
+            location=by_code[data.pop("facility")], actor=request.user, **data
+        ),
+    )
+    return redirect("settings-facilities")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def facility_wue_delete_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
+    row = get_object_or_404(FacilityWue, pk=pk, organisation=principal.organisation)
+    run_service(
+        request,
+        f"WUE of {row.location.code} from {row.valid_from} deleted",
+        lambda: facility_wue_delete(row=row, actor=request.user),
+    )
+    return redirect("settings-facilities")
 
 
 @require_POST

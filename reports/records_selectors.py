@@ -457,6 +457,7 @@ def record_detail(*, principal: Principal, kind: str, record_id: int) -> RecordD
         return None
     related = ["team", "ai_model", "location", "hardware", "power_model"]
     related += ["grid_factor__dataset", "factor_override", "factor_dataset"]
+    related += ["facility_wue", "cloud_wue"]
     if kind == "cloud-usage":
         related.append("coefficient")
     record = (
@@ -491,8 +492,28 @@ def record_detail(*, principal: Principal, kind: str, record_id: int) -> RecordD
         factor=_factor_source(record),
         power_model=_power_model_source(record),
         coefficient=_coefficient_source(record),
-        steps=[energy, facility, emissions],
+        steps=[energy, facility, emissions, _water_step(record)],
     )
+
+
+def _water_step(record) -> Step:
+    """On-site water and where it came from (inventory.calculation.water): measured, or IT
+    energy × the WUE row the record names; not available without either."""
+    litres = record.water_onsite_l
+    if record.water_tier == "measured":
+        formula = "measured water as sent (water_l)"
+    elif record.facility_wue is not None:
+        row = record.facility_wue
+        formula = f"{_n(record.it_kwh)} kWh IT × WUE {_n(record.wue_used)} L/kWh ({row.source})"
+    elif record.cloud_wue is not None:
+        row = record.cloud_wue
+        formula = (
+            f"{_n(record.it_kwh)} kWh IT × WUE {_n(record.wue_used)} L/kWh "
+            f"({row.provider}:{row.region} {row.year}, {row.source})"
+        )
+    else:
+        formula = "not available: no measured water and no WUE for this facility and day"
+    return Step("On-site water", formula, litres, "L")
 
 
 # --- A batch ------------------------------------------------------------------------------

@@ -37,11 +37,13 @@ from inventory.models import (
     AiModel,
     CloudCoefficient,
     CloudUsageRecord,
+    CloudWue,
     ComputeStatus,
     ContractualInstrument,
     DailyRollup,
     EmissionScope,
     EnergyTier,
+    FacilityWue,
     FactorDataset,
     FactorOverride,
     GridFactor,
@@ -646,6 +648,8 @@ class QuarterInputs:
     override_ids: frozenset[int]
     hardware_ids: frozenset[int]
     coefficient_ids: frozenset[int]
+    facility_wue_ids: frozenset[int] = frozenset()
+    cloud_wue_ids: frozenset[int] = frozenset()
 
 
 def _hash_value(value) -> str:
@@ -671,13 +675,15 @@ def quarter_inputs(
     batches: dict[int, int] = defaultdict(int)
     grid_ids: set[int] = set()
     override_ids: set[int] = set()
-    # Factor rows a record names beside its grid factor: its power model (both kinds) and,
-    # for cloud usage, its coefficient (not hashed: they follow from the hashed inputs).
-    lineage: dict[str, set[int]] = {"power_model_id": set(), "coefficient_id": set()}
+    # Factor rows a record names beside its grid factor: its power model and WUE row (both
+    # kinds) and, for cloud usage, its coefficient (not hashed: they follow from the hashed
+    # inputs).
+    water = ("facility_wue_id", "cloud_wue_id")
+    lineage: dict[str, set[int]] = defaultdict(set)
     hashed = len(_HASHED_FIELDS)
     for kind, model, extra in (
-        ("W", WorkloadRecord, ("power_model_id",)),
-        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id")),
+        ("W", WorkloadRecord, ("power_model_id", *water)),
+        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id", *water)),
     ):
         rows = (
             _records_of(model, organisation_id, start, end, up_to)
@@ -748,6 +754,8 @@ def quarter_inputs(
         override_ids=frozenset(override_ids),
         hardware_ids=frozenset(lineage["power_model_id"]),
         coefficient_ids=frozenset(lineage["coefficient_id"]),
+        facility_wue_ids=frozenset(lineage["facility_wue_id"]),
+        cloud_wue_ids=frozenset(lineage["cloud_wue_id"]),
     )
 
 
@@ -758,9 +766,11 @@ def factor_rows(
     override_ids,
     hardware_ids=(),
     coefficient_ids=(),
+    facility_wue_ids=(),
+    cloud_wue_ids=(),
 ) -> list[dict]:
     """The factor rows a quarter's figures used, with their provenance; `id` is
-    "<grid|override|hardware|coefficient>:<row id>"."""
+    "<grid|override|hardware|coefficient|facility_wue|cloud_wue>:<row id>"."""
     grid = GridFactor.objects.filter(id__in=grid_factor_ids).select_related("dataset")
     rows = [
         {
@@ -833,9 +843,50 @@ def factor_rows(
         }
         for c in coefficients
     ]
+    rows += _wue_rows(organisation_id, facility_wue_ids, cloud_wue_ids)
     return sorted(
         rows, key=lambda r: (r["zone"], r["kind"], r["year"] or 0, r["month"] or 0, r["id"])
     )
+
+
+def _wue_rows(organisation_id: int, facility_wue_ids, cloud_wue_ids) -> list[dict]:
+    """The WUE rows behind on-site water: the organisation's facility settings and the
+    providers' published regional figures (the WUE is in `value`, L per IT kWh)."""
+    facility = FacilityWue.objects.filter(
+        organisation_id=organisation_id, id__in=facility_wue_ids
+    ).select_related("location")
+    cloud = CloudWue.objects.filter(id__in=cloud_wue_ids).select_related("dataset")
+    common = {"month": None, "basis": "", "kg_per_kwh": None, "unit": "L per IT kWh"}
+    return [
+        {
+            **common,
+            "kind": "WUE (facility setting)",
+            "zone": w.location.code,
+            "year": w.valid_from.year,
+            "value": w.wue_l_per_kwh,
+            "source": f"WUE {w.wue_l_per_kwh} L/kWh: {w.source} "
+            f"(valid {w.valid_from} to {w.valid_to})",
+            "source_url": "",
+            "licence": "organisation's own figure",
+            "dataset": "organisation setting",
+            "id": f"facility_wue:{w.id}",
+        }
+        for w in facility
+    ] + [
+        {
+            **common,
+            "kind": "WUE (cloud region)",
+            "zone": f"{w.provider}:{w.region}",
+            "year": w.year,
+            "value": w.wue_l_per_kwh,
+            "source": f"WUE {w.wue_l_per_kwh} L/kWh: {w.source}",
+            "source_url": w.source_url,
+            "licence": w.licence,
+            "dataset": f"{w.dataset.name} {w.dataset.version}",
+            "id": f"cloud_wue:{w.id}",
+        }
+        for w in cloud
+    ]
 
 
 def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[dict]:
@@ -847,6 +898,8 @@ def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[
         override_ids=inputs.override_ids,
         hardware_ids=inputs.hardware_ids,
         coefficient_ids=inputs.coefficient_ids,
+        facility_wue_ids=inputs.facility_wue_ids,
+        cloud_wue_ids=inputs.cloud_wue_ids,
     )
 
 
@@ -855,6 +908,8 @@ _LINEAGE_FIELDS = {
     "grid_factor_id": "grid",
     "factor_override_id": "override",
     "power_model_id": "hardware",
+    "facility_wue_id": "facility_wue",
+    "cloud_wue_id": "cloud_wue",
 }
 
 
@@ -957,6 +1012,8 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             override_ids=used["override"] - {None},
             hardware_ids=used["hardware"],
             coefficient_ids=used["coefficient"],
+            facility_wue_ids=used["facility_wue"],
+            cloud_wue_ids=used["cloud_wue"],
         ),
     }
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from greenai_portal.errors import ApplicationError
 from inventory.models import (
     CloudCoefficient,
+    CloudWue,
     FactorDataset,
     GridFactor,
     Hardware,
@@ -141,6 +142,17 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
             **_provenance(row),
         )
         for row in _rows(directory, files["replication_factors"])
+    )
+    CloudWue.objects.bulk_create(
+        CloudWue(
+            dataset=dataset,
+            provider=row["provider"],
+            region=row["region"],
+            wue_l_per_kwh=float(row["wue_l_per_kwh"]),
+            year=int(row["year"]),
+            **_provenance(row),
+        )
+        for row in _rows(directory, files["cloud_wue"])
     )
     _cloud_regions_upsert(_rows(directory, files["cloud_regions"]))
     FactorDataset.objects.exclude(pk=dataset.pk).update(is_active=False)

@@ -69,6 +69,8 @@ EMISSIONS_DATA = RecordSchema(
         Field("timestamp", timestamp(), required=True),
         Field("duration", number(min_value=0, max_value=MAX_DURATION_S), required=True),
         Field("energy_consumed", number(min_value=0, max_value=MAX_RECORD_KWH), required=True),
+        Field("water_consumed", number(min_value=0)),
+        Field("wue", number(min_value=0, max_value=20)),
         Field("emissions", number(min_value=0)),
         Field("cpu_energy", number()),
         Field("gpu_energy", number()),
@@ -111,6 +113,7 @@ EMISSION_CREATE = RecordSchema(
         Field("timestamp", timestamp(), required=True),
         Field("duration", number(min_value=0, max_value=MAX_DURATION_S), required=True),
         Field("energy_consumed", number(min_value=0, max_value=MAX_RECORD_KWH), required=True),
+        Field("wue", number(min_value=0, max_value=20)),
         Field("emissions_sum", number(min_value=0)),
         Field("cpu_energy", number()),
         Field("gpu_energy", number()),
@@ -397,6 +400,16 @@ def _run_get_or_create(
     )
 
 
+def codecarbon_water(data: dict[str, Any], energy_kwh: float) -> float | None:
+    """CodeCarbon's own water (litres) for `energy_kwh` of a post: its water_consumed in the
+    proportion of the energy (CodeCarbon writes water = WUE × energy after PUE, so the share
+    is exact), else its wue × the energy; None when it had no WUE (its default, 0)."""
+    water, energy = data.get("water_consumed"), data["energy_consumed"]
+    if water and energy:
+        return energy_kwh * (water / energy)
+    return energy_kwh * data["wue"] if data.get("wue") else None
+
+
 def _store_record(
     *,
     run: LockedRun,
@@ -404,10 +417,14 @@ def _store_record(
     started_at: datetime,
     ended_at: datetime,
     energy_kwh: float,
+    water_l: float | None,
     tags: dict[str, str],
 ) -> int:
     """Write one workload record for the run; returns 1 if new, 0 if stored before."""
+    # water_l only when known: records without it keep the content hash they always had.
+    measured = {} if water_l is None else {"water_l": water_l}
     record = {
+        **measured,
         "external_id": external_id,
         "team": run.team_slug,
         "model": run.model_name,
@@ -564,6 +581,7 @@ def _totals_ingest(run: LockedRun, data: dict[str, Any]) -> tuple[CodeCarbonResu
         started_at=min(started_at, ended_at),
         ended_at=ended_at,
         energy_kwh=delta_energy,
+        water_l=codecarbon_water(data, delta_energy),
         tags=record_tags(run_id=run.run_id, emissions_kg=delta_kg, data=data),
     )
     totals = {
@@ -692,6 +710,7 @@ def _api_run_completed(run: LockedRun, data: list[dict[str, Any]]) -> FileRunRes
         started_at=min(run.last_ended_at or ended_at, ended_at),
         ended_at=ended_at,
         energy_kwh=missing,
+        water_l=codecarbon_water(last, missing),
         tags=record_tags(
             run_id=run.run_id,
             emissions_kg=None if emissions is None else max(0.0, emissions - run.emissions_kg),
@@ -756,6 +775,7 @@ def codecarbon_emission_ingest(*, principal: Principal, payload: Any) -> CodeCar
         started_at=started_at,
         ended_at=ended_at,
         energy_kwh=energy,
+        water_l=codecarbon_water(data, energy),
         tags=record_tags(
             run_id=run.run_id,
             emissions_kg=emissions,

@@ -93,6 +93,8 @@ WORKLOAD = RecordSchema(
         # The job's floating point operations, when the client counts them (EU AI Act
         # Annex XI 1.2(d)); the largest published training runs are near 5e25.
         Field("flops", number(min_value=0, max_value=MAX_FLOPS), hashed_when_given=True),
+        # Litres the record measured itself (on-site, cooling): taken before any WUE.
+        Field("water_l", number(min_value=0, max_value=MAX_RECORD_KWH), hashed_when_given=True),
     ),
     checks=(
         period_check("started_at", "ended_at"),

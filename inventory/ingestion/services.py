@@ -209,6 +209,7 @@ def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -
         record.get("tokens"),
         record.get("tags") or {},
         record.get("flops"),
+        record.get("water_l"),
     )
 
 
@@ -263,6 +264,7 @@ WORKLOADS = RecordKindSpec(
             "tokens",
             "tags",
             "flops",
+            "water_l",
         ),
     ),
     build_row=_workload_row,

@@ -51,12 +51,14 @@ from inventory.models.records import (
     UsageKind,
     WorkloadRecord,
 )
+from inventory.models.water import CloudWue, FacilityWue, WaterTier
 
 __all__ = [
     "AiModel",
     "BatchComputation",
     "CloudCoefficient",
     "CloudUsageRecord",
+    "CloudWue",
     "CodeCarbonRun",
     "ComputeStatus",
     "ComputedResult",
@@ -65,6 +67,7 @@ __all__ = [
     "DailyRollup",
     "EmissionScope",
     "EnergyTier",
+    "FacilityWue",
     "FactorBasis",
     "FactorDataset",
     "FactorKind",
@@ -93,6 +96,7 @@ __all__ = [
     "ReplicationFactor",
     "TeamMappingRule",
     "UsageKind",
+    "WaterTier",
     "WorkloadRecord",
     "Zone",
 ]

@@ -8,6 +8,7 @@ class RecalculationTrigger(models.TextChoices):
     DATASET = "dataset", "New factor dataset version"
     OVERRIDE = "override", "Factor override changed"
     FACILITY_PUE = "facility_pue", "Facility PUE changed"
+    FACILITY_WUE = "facility_wue", "Facility WUE changed"
     INSTRUMENT = "instrument", "Contractual instruments changed"
     MANUAL = "manual", "Requested by an admin"
 

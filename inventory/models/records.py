@@ -11,6 +11,7 @@ from inventory.models.factors import (
     Hardware,
 )
 from inventory.models.locations import Location
+from inventory.models.water import CloudWue, FacilityWue, WaterTier
 
 
 class OptimisationTechnique(models.TextChoices):
@@ -99,6 +100,20 @@ class EmissionScope(models.TextChoices):
     SCOPE3_CAT1 = "scope3_cat1", "Scope 3 category 1 (public cloud)"
 
 
+def lineage_key(to: type[models.Model]) -> models.ForeignKey:
+    """A result column naming the row a figure used: no index, no database constraint (see
+    ComputedResult), the ORM still PROTECTs the row."""
+    return models.ForeignKey(
+        to,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+
+
 class ComputedResult(models.Model):
     """What the pipeline computed for a record, with the factor rows and versions it used."""
 
@@ -166,6 +181,16 @@ class ComputedResult(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # On-site water (litres): the record's own measurement, else IT kWh × the WUE used, with
+    # the row that WUE came from; NULL when neither exists ("not available", never 0).
+    water_onsite_l = models.FloatField(null=True, blank=True)
+    # Defaults in the database too: raw inserts (bench/) that predate the column still work.
+    water_tier = models.CharField(
+        max_length=10, choices=WaterTier.choices, blank=True, default="", db_default=""
+    )
+    wue_used = models.FloatField(null=True, blank=True)
+    facility_wue = lineage_key(FacilityWue)
+    cloud_wue = lineage_key(CloudWue)
     # Market-based kg is allocated per organisation × zone × month (instruments cover
     # consumption, not records), then shared out pro rata to the rollups.
     methodology_version = models.CharField(max_length=20, blank=True)
@@ -246,6 +271,9 @@ class WorkloadRecord(IngestedRecord):
     flops = models.FloatField(
         null=True, blank=True, help_text="floating point operations, when the client counts them"
     )
+    # Water the record measured itself (litres, e.g. CodeCarbon's water_consumed): it takes
+    # precedence over a WUE (water_tier "measured").
+    water_l = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -377,6 +405,8 @@ class DailyRollup(models.Model):
     facility_kwh = models.FloatField()
     location_kg = models.FloatField()
     market_kg = models.FloatField(null=True, blank=True)
+    water_onsite_l = models.FloatField(null=True, blank=True)
+    water_record_count = models.PositiveIntegerField(default=0, db_default=0)
     inferences = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
 

@@ -6,12 +6,19 @@ of the dataset version in use (the row of the record's hardware code; a compute 
 without hardware uses the provider's ``unknown-cpu-<provider>`` row),
 memory, storage and network from the dataset's cloud coefficients; times replication (the
 record's, else DEFAULT_REPLICATION; never on network), then PUE once (region, provider,
-methodology default), then kg at the grid factor.
+methodology default), then kg at the grid factor; on-site water is IT kWh × the region's
+published WUE (inventory.calculation.water).
 """
 
 from inventory.figures import CLOUD_USAGE, record_columns
 from inventory.pipeline.rollups import CLOUD_SELECT
-from inventory.pipeline.sql import LINEAGE_SET, OUT_OF_RANGE, WINDOW_WHERE, window_picks
+from inventory.pipeline.sql import (
+    LINEAGE_SET,
+    OUT_OF_RANGE,
+    WINDOW_WHERE,
+    water_set,
+    window_picks,
+)
 
 # The cloud_coefficients.csv key each usage kind reads (compute and gpu read a power row).
 COEFFICIENT_KEYS = {
@@ -87,7 +94,7 @@ priced AS MATERIALIZED (
     SELECT m.location_id AS pick_location, m.activity_date AS pick_day, m.usage_kind,
         m.hardware_key, m.power_model_id, m.coefficient_id, h.idle_w, h.max_w,
         c.value AS coefficient, p.zone, p.scope AS pick_scope, p.location_pue, p.override_id,
-        p.grid_factor_id, p.kg_per_kwh
+        p.grid_factor_id, p.kg_per_kwh, p.facility_wue_id, p.cloud_wue_id, p.wue
     FROM models m
     JOIN day_picks p ON p.location_id = m.location_id AND p.activity_date = m.activity_date
     LEFT JOIN inventory_hardware h ON h.id = m.power_model_id
@@ -111,6 +118,7 @@ UPDATE inventory_cloudusagerecord AS w SET
     power_model_id = p.power_model_id,
     coefficient_id = p.coefficient_id,
     replication_used = {_REPLICATION},
+    {water_set(_IT_KWH)}
     {LINEAGE_SET}
     compute_error = {_ERROR}
 FROM priced AS p

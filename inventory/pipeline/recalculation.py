@@ -1,5 +1,5 @@
-"""Recalculation of open periods after a factor dataset, an override, a facility's PUE or the
-contractual instruments change.
+"""Recalculation of open periods after a factor dataset, an override, a facility's PUE or WUE
+or the contractual instruments change.
 
 A job marks exactly the affected records pending (tagged with the job), window by window
 under the window lock, leaving periods a report locks alone; the pipeline then computes them
@@ -60,6 +60,9 @@ class RecalculationScope:
     dataset_id: int | None = None  # records not computed with this dataset version
     records: bool = True  # recompute records (else only the market allocation)
     market: bool = False  # rebuild the market allocation of the months in range
+    # With location_id: the facility setting that changed ("pue" or "wue"); only the records
+    # that rely on it are recomputed.
+    facility_setting: str = "pue"
 
     def as_json(self) -> dict:
         return {
@@ -86,7 +89,9 @@ def _record_filter(table: str, scope: RecalculationScope, locked: list) -> tuple
     if scope.location_id is not None:
         clauses.append("location_id = %(location)s")
         params["location"] = scope.location_id
-        if table == "inventory_workloadrecord":
+        if table == "inventory_workloadrecord" and scope.facility_setting == "wue":
+            clauses.append("water_l IS NULL")  # measured water uses no WUE
+        elif table == "inventory_workloadrecord":
             # Records with their own PUE, or energy that includes one, do not use the facility's.
             clauses.append("pue IS NULL AND NOT energy_includes_pue")
     if scope.date_from is not None:
@@ -329,6 +334,25 @@ def recalculation_for_facility_pue(*, location: Location, user=None) -> Recalcul
         trigger=RecalculationTrigger.FACILITY_PUE,
         description=f"PUE of {location.code} is now {location.pue}",
         scope=RecalculationScope(location_id=location.id),
+        user=user,
+    )
+
+
+def recalculation_for_facility_wue(
+    *, location: Location, valid_from: date, valid_to: date, user=None
+) -> RecalculationJob:
+    """A facility's WUE row was added or removed: its records of that period that use a WUE
+    (not those with measured water)."""
+    return recalculation_start(
+        organisation=location.organisation,
+        trigger=RecalculationTrigger.FACILITY_WUE,
+        description=f"WUE of {location.code}, {valid_from} to {valid_to}",
+        scope=RecalculationScope(
+            location_id=location.id,
+            date_from=valid_from,
+            date_to=valid_to,
+            facility_setting="wue",
+        ),
         user=user,
     )
 

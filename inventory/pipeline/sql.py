@@ -36,6 +36,32 @@ OVERRIDE_PICK = """(SELECT o.id FROM inventory_factoroverride o
      ORDER BY o.valid_from DESC, o.id DESC LIMIT 1)"""
 
 
+# The WUE of a location and day: the organisation's facility setting valid that day (latest
+# start first), or, for a cloud region, its provider's published WUE in the active dataset.
+# Neither: no WUE, and the record's water is not available (docs/methodology.md, Water).
+FACILITY_WUE_PICK = """(SELECT fw.id FROM inventory_facilitywue fw
+     WHERE fw.organisation_id = %(organisation)s AND fw.location_id = l.id
+       AND fw.valid_from <= d.activity_date AND fw.valid_to >= d.activity_date
+     ORDER BY fw.valid_from DESC, fw.id DESC LIMIT 1)"""
+CLOUD_WUE_PICK = """(SELECT cw.id FROM inventory_cloudwue cw
+     WHERE l.kind = 'cloud' AND cw.dataset_id = %(dataset)s AND cw.provider = l.provider
+       AND l.code = cw.provider || ':' || cw.region)"""
+
+
+def water_set(it_kwh: str, measured: str = "NULL") -> str:
+    """The SET lines of a compute UPDATE's on-site water (inventory.calculation.water's
+    onsite_water): the record's measured litres, else IT kWh × the day's WUE (``priced`` p)."""
+    return f"""water_onsite_l = CASE WHEN {measured} IS NOT NULL THEN {measured}
+        ELSE {it_kwh} * p.wue END,
+    water_tier = CASE WHEN {measured} IS NOT NULL THEN 'measured'
+        WHEN {it_kwh} IS NULL THEN ''
+        WHEN p.facility_wue_id IS NOT NULL THEN 'facility'
+        WHEN p.cloud_wue_id IS NOT NULL THEN 'provider' ELSE '' END,
+    wue_used = CASE WHEN {measured} IS NULL THEN p.wue END,
+    facility_wue_id = CASE WHEN {measured} IS NULL THEN p.facility_wue_id END,
+    cloud_wue_id = CASE WHEN {measured} IS NULL THEN p.cloud_wue_id END,"""
+
+
 def grid_factor_pick(activity_date: str, zone: str) -> str:
     """SQL choosing the library grid factor for a day, best first: the organisation's
     basis (direct by default), latest period not after the day; else the earliest after it
@@ -60,7 +86,7 @@ def grid_factor_pick(activity_date: str, zone: str) -> str:
 def window_picks(keys_sql: str) -> str:
     """CTEs for a window's UPDATE: ``keys`` (the distinct join keys of its pending records,
     from keys_sql, with location_id and activity_date among them) and ``day_picks``: per
-    (location, day), the zone, scope, location PUE and grid factor (override or library).
+    (location, day), the zone, scope, location PUE, grid factor (override or library) and WUE.
 
     MATERIALIZED: the factor picks run once per location and day, not once per record.
     """
@@ -71,15 +97,20 @@ day_factors AS MATERIALIZED (
         {SCOPE} AS scope,
         {LOCATION_PUE} AS location_pue,
         {OVERRIDE_PICK} AS override_id,
-        {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id
+        {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id,
+        {FACILITY_WUE_PICK} AS facility_wue_id,
+        {CLOUD_WUE_PICK} AS cloud_wue_id
     FROM (SELECT DISTINCT location_id, activity_date FROM keys) AS d
     JOIN inventory_location l ON l.id = d.location_id
 ),
 day_picks AS MATERIALIZED (
-    SELECT f.*, COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh
+    SELECT f.*, COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh,
+        COALESCE(fw.wue_l_per_kwh, cw.wue_l_per_kwh) AS wue
     FROM day_factors f
     LEFT JOIN inventory_factoroverride fo ON fo.id = f.override_id
     LEFT JOIN inventory_gridfactor gf ON gf.id = f.grid_factor_id
+    LEFT JOIN inventory_facilitywue fw ON fw.id = f.facility_wue_id
+    LEFT JOIN inventory_cloudwue cw ON cw.id = f.cloud_wue_id
 )"""
 
 

@@ -4,7 +4,8 @@ The expressions are inventory.calculation.energy's and emissions', in the same o
 operations (docs/methodology.md), so SQL and the pure engine agree to the last bit: the IT
 energy by tier, the PUE (record, then location, then provider default, then methodology
 default; none, i.e. 1.0, when the energy already includes one), facility energy, then kg at the grid
-factor (the organisation's override, else the library's).
+factor (the organisation's override, else the library's); on-site water: the record's
+measured litres, else IT kWh × the facility's (or the cloud region's) WUE.
 
 Factor picks are made once per distinct (location, day) of the window and hardware rows
 joined once per distinct (location, day, hardware), not per record: the UPDATE then joins
@@ -14,7 +15,13 @@ version it arrived under; the watts are those of the same code in the version in
 
 from inventory.figures import WORKLOAD, record_columns
 from inventory.pipeline.rollups import WORKLOAD_SELECT
-from inventory.pipeline.sql import LINEAGE_SET, OUT_OF_RANGE, WINDOW_WHERE, window_picks
+from inventory.pipeline.sql import (
+    LINEAGE_SET,
+    OUT_OF_RANGE,
+    WINDOW_WHERE,
+    water_set,
+    window_picks,
+)
 
 _OUT_OF_RANGE = """(w.energy_kwh < 0 OR w.energy_kwh > %(max_figure)s
     OR w.avg_power_w < 0 OR w.avg_power_w > %(max_figure)s
@@ -60,7 +67,8 @@ CTES = (
 priced AS MATERIALIZED (
     SELECT k.location_id AS pick_location, k.activity_date AS pick_day, k.hardware_key,
         h.id AS power_model_id, h.idle_w, h.max_w, p.zone, p.scope AS pick_scope,
-        p.location_pue, p.override_id, p.grid_factor_id, p.kg_per_kwh
+        p.location_pue, p.override_id, p.grid_factor_id, p.kg_per_kwh,
+        p.facility_wue_id, p.cloud_wue_id, p.wue
     FROM keys k
     JOIN day_picks p ON p.location_id = k.location_id AND p.activity_date = k.activity_date
     LEFT JOIN inventory_hardware named ON named.id = k.hardware_key
@@ -83,6 +91,7 @@ UPDATE inventory_workloadrecord AS w SET
     location_kg = {_FACILITY_KWH} * p.kg_per_kwh,
     power_model_id = CASE WHEN w.energy_kwh IS NULL AND w.avg_power_w IS NULL
         THEN p.power_model_id END,
+    {water_set(_IT_KWH, "w.water_l")}
     {LINEAGE_SET}
     compute_error = {_ERROR}
 FROM priced AS p

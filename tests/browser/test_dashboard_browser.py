@@ -39,6 +39,10 @@ def test_an_auditor_reads_settings_but_cannot_change_them(page):
     page.open("/settings/facilities/")
     assert page.tab.locator("table#facilities tbody tr").count() == 2
     assert page.tab.locator("form[action*='/pue/']").count() == 0
+    # The demo facilities' WUE rows and this year's indicators, readable but not changeable.
+    assert page.tab.locator("table#facility-wue tbody tr").count() == 2
+    assert page.tab.locator("form[action*='/wue/']").count() == 0
+    assert page.tab.locator("table#facility-indicators tbody tr").count() == 2
     assert page.tab.get_by_role("link", name="API tokens").count() == 0
     assert page.refused("/settings/tokens/") == 403
     page.open("/settings/teams/")

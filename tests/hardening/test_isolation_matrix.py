@@ -250,6 +250,13 @@ OVERRIDE = {
     "kg_per_kwh": 0.04,
     "source": "RTE 2027",
 }
+FACILITY_WUE = {
+    "facility": "lab-paris",
+    "valid_from": "2027-01-01",
+    "valid_to": "2027-12-31",
+    "wue_l_per_kwh": 1.1,
+    "source": "meter 2027",
+}
 Q1 = {"year": 2026, "quarter": 1}  # locked in the world
 Q2 = {"year": 2026, "quarter": 2}  # computed, open
 WORKLOADS = {"kind": "workloads"}  # the record browser's kind in a URL
@@ -325,6 +332,11 @@ EXPECTATIONS: dict[str, Row] = {
         {"POST": page(MANAGE, 302, object_url=True)},
         {"POST": Call(data=_form(pue=1.4, pue_source="meter 2026"), format=FORM)},
     ),
+    "settings-facility-wue-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_form(**FACILITY_WUE), format=FORM)},
+    ),
+    "settings-facility-wue-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "settings-instruments": Row({"GET": page()}),
     "settings-instrument-create": Row(
         {"POST": page(INSTRUMENTS, 302)},
@@ -520,6 +532,14 @@ EXPECTATIONS: dict[str, Row] = {
         },
         {"PATCH": Call(data=_form(pue=1.4, pue_source="meter 2026"))},
     ),
+    "facility-wue-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {"POST": Call(data=_form(**FACILITY_WUE))},
+    ),
+    "facility-wue-detail": Row(
+        {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+    ),
+    "facility-indicators": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026")}),
     "instrument-list": Row(
         {"GET": api(READ, 200), "POST": api(INSTRUMENTS, 201)},
         {"POST": Call(data=_form(**INSTRUMENT))},
@@ -770,6 +790,8 @@ PK_OBJECTS = {
     "settings-facility-pue": "facility",
     "settings-instrument-delete": "instrument",
     "settings-override-delete": "override",
+    "settings-facility-wue-delete": "facility_wue",
+    "facility-wue-detail": "facility_wue",
     "settings-mapping-rule-delete": "mapping_rule",
     "settings-prometheus-source-delete": "prometheus_source",
     "settings-model-variant": "model_id",

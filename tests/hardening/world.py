@@ -24,6 +24,7 @@ from inventory.models import (
     AiModel,
     ContractualInstrument,
     CustomLlm,
+    FacilityWue,
     FactorOverride,
     ImportFormat,
     ImportJob,
@@ -211,6 +212,15 @@ def build_org(slug: str) -> OrgWorld:
         kg_per_kwh=0.3,
         source=f"{slug} supplier letter",
     )
+    # 2025: no record of the world falls in it, so no result names the row (it may be deleted).
+    facility_wue = FacilityWue.objects.create(
+        organisation=org,
+        location=Location.objects.get(organisation=org, code="lab-paris"),
+        valid_from=date(2025, 1, 1),
+        valid_to=date(2025, 12, 31),
+        wue_l_per_kwh=1.8,
+        source=f"{slug} metered site water 2025",
+    )
     rule = TeamMappingRule.objects.create(
         organisation=org, key="tag:team", value=f"{slug}-{RESEARCH_ONLY}-rule", team=research
     )
@@ -254,6 +264,7 @@ def build_org(slug: str) -> OrgWorld:
         "facility": Location.objects.get(organisation=org, code="lab-paris").pk,
         "instrument": instrument.pk,
         "override": override.pk,
+        "facility_wue": facility_wue.pk,
         "mapping_rule": rule.pk,
         "prometheus_source": prometheus.pk,
         "target": target.pk,

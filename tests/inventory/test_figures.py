@@ -43,17 +43,25 @@ def test_the_rollup_sql_sums_every_declared_figure_per_record_kind():
         "facility_kwh",
         "location_kg",
         "market_kg",
+        "water_onsite_l",
+        "water_record_count",
         "inferences",
         "tokens",
     )
     market = "CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END"
+    water = "SUM(water_onsite_l), COUNT(water_onsite_l)"
     assert rollup_select_sums(WORKLOAD) == (
-        f"COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg), {market}, "
+        f"COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg), {market}, {water}, "
         "COALESCE(SUM(inferences), 0), COALESCE(SUM(tokens), 0)"
     )
     # Billing lines carry no inference counts: 0, not NULL.
-    assert rollup_select_sums(CLOUD_USAGE).endswith(f"{market}, 0, 0")
-    assert record_columns(CLOUD_USAGE) == ("it_kwh", "facility_kwh", "location_kg")
+    assert rollup_select_sums(CLOUD_USAGE).endswith(f"{market}, {water}, 0, 0")
+    assert record_columns(CLOUD_USAGE) == (
+        "it_kwh",
+        "facility_kwh",
+        "location_kg",
+        "water_onsite_l",
+    )
     assert ROLLUP_SUMS_SQL["tokens"] == "SUM(tokens)::bigint"
 
 

@@ -114,7 +114,8 @@ def test_a_locked_version_keeps_every_factor_row_its_figures_used(tenant, quarte
     locked = {row["id"]: row for row in version.factors}
     assert set(locked) == {row["id"] for row in before["factors"]}
     kinds = {row_id.split(":")[0] for row_id in locked}
-    assert kinds == {"grid", "override", "hardware", "coefficient"}
+    # cloud_wue: AWS us-east-1's published WUE behind the cloud records' on-site water.
+    assert kinds == {"grid", "override", "hardware", "coefficient", "cloud_wue"}
 
     # The version holds the figures as they were: a later edit of a row does not reach it.
     h100 = Hardware.objects.get(code="nvidia-h100-sxm", dataset__is_active=True)

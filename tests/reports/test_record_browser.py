@@ -156,7 +156,9 @@ class TestRecordDetail:
         assert body["factor"]["source"] == "Supplier letter 2026-01"
         assert body["factor"]["row"].startswith("factor override #")
         # 500 W × 8 × 36 000 s / 3 600 000 = 40 kWh; × 1.2 = 48 kWh; × 0.05 = 2.4 kg.
-        assert [s["value"] for s in body["steps"]] == pytest.approx([40.0, 48.0, 2.4])
+        assert [s["value"] for s in body["steps"][:3]] == pytest.approx([40.0, 48.0, 2.4])
+        # No WUE for the Paris lab and no measured water: on-site water is not available.
+        assert (body["steps"][3]["label"], body["steps"][3]["value"]) == ("On-site water", None)
         assert body["steps"][0]["formula"] == "500 W × 8 devices × 36000 s ÷ 3 600 000"
 
     def test_the_page_shows_the_same_lineage(self, tenant):
@@ -208,7 +210,7 @@ class TestRecordDetail:
         # (79.1 + 0.5 × (700 − 79.1)) W = 389.55 W × 8 × 10 h = 31.164 kWh; × PUE 1.2 =
         # 37.3968 kWh; × 0.05 kg/kWh = 1.86984 kg.
         assert body["steps"][0]["formula"].startswith("(79.1 + utilisation 0.5 × (700 − 79.1)) W")
-        assert [s["value"] for s in body["steps"]] == pytest.approx([31.164, 37.3968, 1.86984])
+        assert [s["value"] for s in body["steps"][:3]] == pytest.approx([31.164, 37.3968, 1.86984])
 
     def test_a_storage_line_names_its_coefficient_and_replication(self, tenant):
         record = stored_cloud_usage(

@@ -115,3 +115,24 @@ def test_the_demo_has_a_year_of_hourly_llm_usage_estimated_by_ecologits(factors,
     call_command("seed_demo")
     assert LlmUsageRecord.objects.count() == count
     assert CustomLlm.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_water_from_its_facility_wue_and_the_cloud_regions(factors, capsys):
+    call_command("seed_demo")
+    from inventory.pipeline import workload_records_compute
+
+    workload_records_compute()
+    paris = WorkloadRecord.objects.filter(location__code="paris-dc1").first()
+    # The demo's Paris WUE of 0.3 L per IT kWh.
+    assert paris.water_onsite_l == pytest.approx(paris.it_kwh * 0.3)
+    assert paris.water_tier == "facility"
+    aws = WorkloadRecord.objects.filter(location__code="aws:us-east-1").first()
+    assert aws.water_onsite_l == pytest.approx(aws.it_kwh * 0.12)  # AWS us-east-1, 2024
+    assert aws.water_tier == "provider"
+    # Google publishes no WUE per region: not available, never 0.
+    gcp = WorkloadRecord.objects.filter(location__code="gcp:europe-west4").first()
+    assert (gcp.water_onsite_l, gcp.water_tier) == (None, "")
+    assert AuditEvent.objects.filter(action="facility_wue.create").count() == 2
+    call_command("seed_demo")
+    assert "0 facility WUE rows added" in capsys.readouterr().out

@@ -25,12 +25,18 @@ from inventory.ingestion.services import workload_batch_ingest
 from inventory.llm.demo import demo_custom_llm, demo_llm_usage
 from inventory.llm.services import llm_usage_ingest
 from inventory.model_variants import model_variant_set
-from inventory.models import IngestBatch, InstrumentKind, Location, OptimisationTechnique
+from inventory.models import (
+    FacilityWue,
+    IngestBatch,
+    InstrumentKind,
+    Location,
+    OptimisationTechnique,
+)
 from inventory.otlp.decoding import PROTOBUF
 from inventory.otlp.demo import demo_trace_export
 from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
-from inventory.settings_services import instrument_create
+from inventory.settings_services import facility_wue_create, instrument_create
 from reports.models import QuarterClose, Target
 from reports.services import report_close_approve, report_close_prepare
 from reports.target_services import target_create
@@ -261,6 +267,33 @@ def demo_targets(*, organisation: Organisation, admin) -> None:
             )  # fmt: skip
 
 
+# The demo facilities' own site-water readings (fictional, like their PUE): Paris is cooled
+# mostly by dry coolers, the Frankfurt colocation by evaporative towers in summer.
+DEMO_WUE = {
+    "paris-dc1": (0.3, "Facility BMS: site water meter ÷ IT meter, 2025 annual (demo figure)"),
+    "frankfurt-colo": (
+        0.9,
+        "Colocation provider's 2025 sustainability report, site WUE (demo figure)",
+    ),
+}
+
+
+def demo_wue(*, organisation: Organisation, first_day: date, last_day: date, actor) -> int:
+    """The facilities' WUE over the demo period (once): on-site water shows from the start."""
+    if FacilityWue.objects.filter(organisation=organisation).exists():
+        return 0
+    for code, (wue, source) in DEMO_WUE.items():
+        facility_wue_create(
+            location=Location.objects.get(organisation=organisation, code=code),
+            valid_from=date(first_day.year, 1, 1),
+            valid_to=date(last_day.year, 12, 31),
+            wue_l_per_kwh=wue,
+            source=source,
+            actor=actor,
+        )
+    return len(DEMO_WUE)
+
+
 def quarters_to_close(today: date) -> list[tuple[int, int]]:
     """The last whole fiscal year's quarters and the last quarter that has ended."""
     quarters = [(q.year, q.quarter) for q in last_whole_fiscal_year(today).quarters]
@@ -367,6 +400,12 @@ class Command(BaseCommand):
             last_day=today.date(),
             buyer=organisation.memberships.get(role=Role.ESG_OFFICER).user,
         )
+        wue_rows = demo_wue(
+            organisation=organisation,
+            first_day=(today - timedelta(days=demo_days(today.date()))).date(),
+            last_day=today.date(),
+            actor=admin.user,
+        )
         result = workload_batch_ingest(
             principal=principal_for_membership(admin),
             records=demo_records(today),
@@ -396,5 +435,6 @@ class Command(BaseCommand):
             f"{llm.duplicates} already there; {traces.created} LLM calls from OpenTelemetry "
             f"traces created, {traces.duplicates} already there; "
             f"{instruments} contractual instruments added; "
+            f"{wue_rows} facility WUE rows added; "
             f"{closed}"
         )

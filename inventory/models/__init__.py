@@ -3,6 +3,7 @@
 from inventory.models.factors import (
     CloudCoefficient,
     ContractualInstrument,
+    EmbodiedFactor,
     FactorBasis,
     FactorDataset,
     FactorKind,
@@ -24,6 +25,7 @@ from inventory.models.imports import (
     TeamMappingRule,
 )
 from inventory.models.locations import (
+    ElectricityTariff,
     Location,
 )
 from inventory.models.meters import PrometheusSource
@@ -60,6 +62,8 @@ __all__ = [
     "ComputedResult",
     "ContractualInstrument",
     "DailyRollup",
+    "ElectricityTariff",
+    "EmbodiedFactor",
     "EmissionScope",
     "EnergyTier",
     "FactorBasis",

@@ -47,6 +47,9 @@ WORKLOAD_CONTENT_FIELDS = (
     "tokens",
     "tags",
 )
+# Fields added to the workload kind after records were stored: hashed only when a record
+# carries them, so a record sent before (or without them) keeps its stored hash.
+WORKLOAD_ADDED_CONTENT_FIELDS = ("cost", "currency")
 CLOUD_USAGE_CONTENT_FIELDS = (
     "team",
     "model",
@@ -77,7 +80,11 @@ _canonical_json = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
 _sorted_json = msgspec.json.Encoder(order="sorted").encode
 
 
-def content_hash(record: dict[str, Any], fields: Sequence[str] = WORKLOAD_CONTENT_FIELDS) -> str:
+def content_hash(
+    record: dict[str, Any],
+    fields: Sequence[str] = WORKLOAD_CONTENT_FIELDS,
+    added_fields: Sequence[str] = (),
+) -> str:
     """SHA-256 of the record's content fields as sorted, compact JSON (datetimes in ISO 8601,
     non-ASCII escaped: what `json.dumps(sort_keys=True)` writes).
 
@@ -89,6 +96,9 @@ def content_hash(record: dict[str, Any], fields: Sequence[str] = WORKLOAD_CONTEN
     """
     get = record.get
     canonical = {field: get(field) for field in fields}
+    for field in added_fields:
+        if get(field) is not None:
+            canonical[field] = get(field)
     plain = True
     for field, value in canonical.items():
         kind = value.__class__
@@ -201,6 +211,7 @@ class RecordKindSpec:
     # (record, hash, batch ids, refs, model ids) -> tuple in table.columns order (JSON columns
     # as Python objects)
     build_row: Callable[..., tuple]
+    added_content_fields: tuple[str, ...] = ()
 
 
 def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -> tuple:
@@ -228,6 +239,8 @@ def _workload_row(record, digest, batch: "BatchIds", refs: References, models) -
         record.get("energy_includes_pue", False),
         record.get("inferences"),
         record.get("tokens"),
+        record.get("cost"),
+        record.get("currency") or "",
         record.get("tags") or {},
     )
 
@@ -287,10 +300,13 @@ WORKLOADS = RecordKindSpec(
             "energy_includes_pue",
             "inferences",
             "tokens",
+            "cost",
+            "currency",
             "tags",
         ),
     ),
     build_row=_workload_row,
+    added_content_fields=WORKLOAD_ADDED_CONTENT_FIELDS,
 )
 
 CLOUD_USAGES = RecordKindSpec(
@@ -338,7 +354,7 @@ def _batch_rows(
     numbers, hashes, conflicts = [], [], RowErrors()
     fields = spec.content_fields
     for row, record in enumerate(records):
-        digest = content_hash(record, fields)
+        digest = content_hash(record, fields, spec.added_content_fields)
         external_id = record["external_id"]
         known = seen.get(external_id)
         if known is None:

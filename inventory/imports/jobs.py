@@ -332,7 +332,8 @@ def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
     return {
         by_id[external_id].row: f"external_id {external_id!r} was already stored with other content"
         for external_id, digest in stored
-        if content_hash(by_id[external_id].record, spec.content_fields) != digest
+        if content_hash(by_id[external_id].record, spec.content_fields, spec.added_content_fields)
+        != digest
     }
 
 

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.principal import Access
 from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
+from inventory.figures import BOTH_SCOPES, FIGURES, Figure, Summing
 from reports import periods
 from reports.exports import report_csv, report_xlsx
 from reports.models import QuarterClose, ReportExport, ReportVersion
@@ -39,17 +40,33 @@ from reports.services import (
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class ScopeFootprintSerializer(serializers.Serializer):
-    record_count = serializers.IntegerField()
-    it_kwh = serializers.FloatField()
-    facility_kwh = serializers.FloatField()
-    location_kg = serializers.FloatField()
-    market_kg = serializers.FloatField(
-        allow_null=True, help_text="null when not applicable or not yet allocated"
-    )
-    market_status = serializers.ChoiceField(
-        choices=[MARKET_COMPLETE, MARKET_PARTIAL, NOT_APPLICABLE]
-    )
+def _stored_figure_field(figure: Figure) -> serializers.Field:
+    """A figure in its stored unit; null where the scope does not report it, it is not yet
+    allocated, or it is not available."""
+    may_be_null = figure.nullable or figure.scopes != BOTH_SCOPES
+    help_text = figure.label if figure.is_count else f"{figure.label}, {figure.stored_unit}"
+    if may_be_null:
+        help_text += (
+            "; null when not applicable or not yet allocated"
+            if figure.summing is Summing.MARKET
+            else "; null when not applicable or not available"
+        )
+    field = serializers.IntegerField if figure.is_count else serializers.FloatField
+    return field(allow_null=may_be_null, help_text=help_text)
+
+
+ScopeFootprintSerializer = type(
+    "ScopeFootprintSerializer",
+    (serializers.Serializer,),
+    {
+        **{f.column: _stored_figure_field(f) for f in FIGURES if f.in_totals},
+        "market_status": serializers.ChoiceField(
+            choices=[MARKET_COMPLETE, MARKET_PARTIAL, NOT_APPLICABLE]
+        ),
+        "__module__": __name__,
+        "__doc__": "A scope's figures in stored units (inventory.figures, in_totals).",
+    },
+)
 
 
 class GroupSerializer(serializers.Serializer):

@@ -18,6 +18,7 @@ from accounts.models import Role, Team
 from accounts.principal import Principal
 from accounts.selectors import team_list
 from accounts.views import principal_or_404
+from inventory.figures import FACILITY_ENERGY, LOCATION_EMISSIONS, MARKET_EMISSIONS, Sums
 from inventory.models import (
     AiModel,
     CloudUsageRecord,
@@ -52,7 +53,7 @@ from reports.dashboard_selectors import (
 )
 from reports.records_selectors import NO_MODEL
 from reports.records_views import record_browser_url
-from reports.selectors import REPORTED_SCOPES, Sums, first_day_of
+from reports.selectors import REPORTED_SCOPES, first_day_of
 
 PHASE_LABELS = dict(Phase.choices)
 TIER_LABELS = dict(EnergyTier.choices)
@@ -261,21 +262,21 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     market_note = (
         compare_note
         if scope2.unallocated_kwh == 0
-        else f"{_fmt(scope2.unallocated_kwh / 1000.0)} MWh not yet allocated: partial"
+        else f"{_fmt(FACILITY_ENERGY.shown(scope2.unallocated_kwh))} MWh not yet allocated: partial"
     )
     return [
         Kpi(
             "mwh",
             "Energy (facility)",
-            _fmt(everything.facility_kwh / 1000.0),
+            _fmt(everything.shown(FACILITY_ENERGY)),
             "MWh",
-            f"Scope 2 {_fmt(scope2.facility_kwh / 1000.0)}"
-            f" · cloud {_fmt(cloud.facility_kwh / 1000.0)}",
+            f"Scope 2 {_fmt(scope2.shown(FACILITY_ENERGY))}"
+            f" · cloud {_fmt(cloud.shown(FACILITY_ENERGY))}",
         ),
         Kpi(
             "t",
             "Scope 2, location-based",
-            _fmt(scope2.location_kg / 1000.0),
+            _fmt(scope2.shown(LOCATION_EMISSIONS)),
             "t CO2e",
             compare_note,
             compare["location"],
@@ -285,7 +286,7 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         Kpi(
             "market_t",
             "Scope 2, market-based",
-            _fmt(scope2.market_kg / 1000.0)
+            _fmt(scope2.shown(MARKET_EMISSIONS))
             if scope2.unallocated_kwh == 0 or scope2.market_kg
             else "—",
             "t CO2e",
@@ -297,7 +298,7 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         Kpi(
             "cloud_t",
             "Public cloud (Scope 3 cat. 1)",
-            _fmt(cloud.location_kg / 1000.0),
+            _fmt(cloud.shown(LOCATION_EMISSIONS)),
             "t CO2e",
             "location-based; reported beside Scope 2, not in it",
         )
@@ -388,7 +389,7 @@ def table(groups: dict, label_of, url_of=None, total_kwh: float = 0.0) -> list[d
                 "label": label_of(key),
                 "url": url_of(key) if url_of else None,
                 "records": sum(sums.record_count for sums in by_scope.values()),
-                "mwh": kwh / 1000.0,
+                "mwh": FACILITY_ENERGY.shown(kwh),
                 "share": kwh / total_kwh if total_kwh else 0.0,
                 "scopes": scopes_apart(by_scope),
             }

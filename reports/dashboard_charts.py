@@ -9,8 +9,15 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from greenai_portal.spreadsheets import csv_text
+from inventory.figures import (
+    FACILITY_ENERGY,
+    LOCATION_EMISSIONS,
+    MARKET_EMISSIONS,
+    Sums,
+    intensities,
+)
 from reports.plotly_text import plotly_text
-from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope, Sums
+from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope
 
 # Okabe-Ito and Tol colours: distinguishable with the common colour-vision deficiencies.
 PALETTE = [
@@ -103,12 +110,7 @@ def months_between(start: date, end: date) -> list[date]:
 
 def _market_t(sums: Sums) -> float | None:
     """Market-based t, or None while part of the energy has no allocation yet."""
-    return sums.market_kg / 1000.0 if sums.unallocated_kwh == 0 else None
-
-
-def _per(kg: float, count: int, per: float) -> float | None:
-    """g CO2e per `per` units (inferences, tokens); None without a count."""
-    return kg * 1000.0 * per / count if count else None
+    return sums.shown(MARKET_EMISSIONS) if sums.unallocated_kwh == 0 else None
 
 
 def scope_figures(sums: Sums, scope: ReportedScope) -> dict:
@@ -118,14 +120,13 @@ def scope_figures(sums: Sums, scope: ReportedScope) -> dict:
         "key": scope.key,
         "label": scope.label,
         "records": sums.record_count,
-        "mwh": sums.facility_kwh / 1000.0,
-        "location_t": sums.location_kg / 1000.0,
+        "mwh": sums.shown(FACILITY_ENERGY),
+        "location_t": sums.shown(LOCATION_EMISSIONS),
         "market_based": scope.market_based,
         "market_t": _market_t(sums) if scope.market_based else None,
         "inferences": sums.inferences,
         "tokens": sums.tokens,
-        "g_per_1k_inferences": _per(sums.location_kg, sums.inferences, 1e3),
-        "g_per_1m_tokens": _per(sums.location_kg, sums.tokens, 1e6),
+        **intensities(sums.location_kg, sums),
     }
 
 
@@ -180,7 +181,7 @@ def stacked_trend(
                 "name": plotly_text(label),
                 "x": x,
                 "y": [
-                    _round(by_month[m].location_kg / 1000.0) if m in by_month else None
+                    _round(by_month[m].shown(LOCATION_EMISSIONS)) if m in by_month else None
                     for m in months
                 ],
                 "marker": {"color": colour(label, i)},
@@ -199,7 +200,7 @@ def stacked_trend(
                 "type": "bar",
                 "name": f"Other ({len(rest)})",
                 "x": x,
-                "y": [_round(sum(kgs) / 1000.0) if kgs else None for kgs in other],
+                "y": [_round(LOCATION_EMISSIONS.shown(sum(kgs))) if kgs else None for kgs in other],
                 "marker": {"color": OTHER_COLOUR},
                 "hovertemplate": "%{x}<br>Other: %{y:.3f} t CO2e<extra></extra>",
             }
@@ -215,8 +216,8 @@ def stacked_trend(
         [
             month.isoformat()[:7],
             label,
-            _round(series[label][month].facility_kwh / 1000.0),
-            _round(series[label][month].location_kg / 1000.0),
+            _round(series[label][month].shown(FACILITY_ENERGY)),
+            _round(series[label][month].shown(LOCATION_EMISSIONS)),
             market(series[label][month]),
             series[label][month].record_count,
         ]
@@ -245,7 +246,9 @@ def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Cha
     """Scope 2 location- and market-based t CO2e per month (market gaps: not allocated yet)."""
     x = [m.strftime("%b %Y") for m in months]
     # A month without records is a gap in the lines, not a zero.
-    location = [_round(by_month[m].location_kg / 1000.0) if m in by_month else None for m in months]
+    location = [
+        _round(by_month[m].shown(LOCATION_EMISSIONS)) if m in by_month else None for m in months
+    ]
     market = [_round(_market_t(by_month[m])) if m in by_month else None for m in months]
     traces = [
         {
@@ -270,10 +273,10 @@ def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Cha
     rows = [
         [
             m.isoformat()[:7],
-            _round(by_month[m].facility_kwh / 1000.0),
-            _round(by_month[m].location_kg / 1000.0),
+            _round(by_month[m].shown(FACILITY_ENERGY)),
+            _round(by_month[m].shown(LOCATION_EMISSIONS)),
             _round(_market_t(by_month[m])),
-            _round(by_month[m].unallocated_kwh / 1000.0),
+            _round(FACILITY_ENERGY.shown(by_month[m].unallocated_kwh)),
         ]
         for m in months
         if m in by_month
@@ -362,7 +365,7 @@ def split_donut(
             "hole": 0.55,
             "sort": False,
             "labels": [plotly_text(label) for label, _ in parts],
-            "values": [_round(s.facility_kwh / 1000.0) for _, s in parts],
+            "values": [_round(s.shown(FACILITY_ENERGY)) for _, s in parts],
             "marker": {"colors": [colour(label, i) for i, (label, _) in enumerate(parts)]},
             "textinfo": "percent",
             "hovertemplate": "%{label}: %{value:.3f} MWh (%{percent})<extra></extra>",
@@ -372,7 +375,7 @@ def split_donut(
         [
             label,
             s.record_count,
-            _round(s.facility_kwh / 1000.0),
+            _round(s.shown(FACILITY_ENERGY)),
             _round(s.facility_kwh / total if total else 0.0),
         ]
         for label, s in parts

@@ -28,6 +28,7 @@ from django.db.models.functions import TruncMonth
 from accounts.models import Team
 from accounts.principal import Principal
 from accounts.selectors import team_list
+from inventory.figures import ROLLUP_COLUMNS, ROLLUP_SUMS, ROLLUP_SUMS_SQL, Sums
 from inventory.models import (
     AiModel,
     CloudUsageRecord,
@@ -42,7 +43,7 @@ from inventory.models import (
 )
 from inventory.pipeline.sql import as_date, in_list
 from inventory.pipeline.status import records_waiting as pipeline_records_waiting
-from reports.selectors import ROLLUP_SUMS, Sums, rollups_visible
+from reports.selectors import rollups_visible
 
 # What the overview needs: one grouping per family of charts (each is one indexed scan of
 # the period's rollups returning few rows; one grouping by every field would return tens of
@@ -166,21 +167,6 @@ def _grouped_each(rows, groupings: list[tuple[str, ...]]) -> list[tuple[tuple, l
     return rowsets
 
 
-# ROLLUP_SUMS in SQL, for the grouping-sets scan (tests compare both paths' cubes).
-_SUMS_SQL = {
-    "unallocated_kwh": "SUM(CASE WHEN market_kg IS NULL THEN facility_kwh ELSE 0 END)",
-    "record_count": "SUM(record_count)::bigint",
-    "it_kwh": "SUM(it_kwh)",
-    "facility_kwh": "SUM(facility_kwh)",
-    "location_kg": "SUM(location_kg)",
-    "market_kg": "SUM(market_kg)",
-    "inferences": "SUM(inferences)::bigint",
-    "tokens": "SUM(tokens)::bigint",
-}
-# The rollup columns those sums read (unallocated_kwh is derived from two of them).
-_ROLLUP_COLUMNS = tuple(name for name in _SUMS_SQL if name != "unallocated_kwh")
-
-
 def _grouped_in_one_scan(rows, groupings: list[tuple[str, ...]]) -> list[tuple[tuple, list]]:
     """Every grouping of the rollup rows from a single scan of them: the dashboards' rollup
     reads were one index scan per grouping (4 × ~35 ms over a year of a 5M-record org)."""
@@ -194,10 +180,10 @@ def _grouped_in_one_scan(rows, groupings: list[tuple[str, ...]]) -> list[tuple[t
     sets = {absent(grouping): grouping for grouping in groupings}
     columns = [field for field in fields if field != "month"]
     source, params = (
-        rows.values(*columns, "day", *_ROLLUP_COLUMNS).order_by().query.sql_with_params()
+        rows.values(*columns, "day", *ROLLUP_COLUMNS).order_by().query.sql_with_params()
     )
     listed = ", ".join(fields)
-    sums = ", ".join(f"{sql} AS {name}" for name, sql in _SUMS_SQL.items())
+    sums = ", ".join(f"{sql} AS {name}" for name, sql in ROLLUP_SUMS_SQL.items())
     grouping_sets = ", ".join(f"({', '.join(grouping)})" for grouping in sets.values())
     sql = (
         f"SELECT {listed}, GROUPING({listed}) AS absent, {sums} "  # noqa: S608 - names are ours
@@ -211,7 +197,9 @@ def _grouped_in_one_scan(rows, groupings: list[tuple[str, ...]]) -> list[tuple[t
         for values in cursor.fetchall():
             row = dict(zip(names, values, strict=True))
             mask = row.pop("absent")
-            found[mask].append({k: v for k, v in row.items() if k in sets[mask] or k in _SUMS_SQL})
+            found[mask].append(
+                {k: v for k, v in row.items() if k in sets[mask] or k in ROLLUP_SUMS_SQL}
+            )
     return [(grouping, found[absent(grouping)]) for grouping in groupings]
 
 

@@ -8,13 +8,23 @@ from dataclasses import asdict, dataclass
 from datetime import date
 
 from django.db import connection
-from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
 from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
+from inventory.figures import (
+    FACILITY_ENERGY,
+    FIGURES,
+    LOCATION_EMISSIONS,
+    MARKET_EMISSIONS,
+    ROLLUP_SUMS,
+    Summing,
+    Sums,
+    intensities,
+)
 from inventory.models import (
     AiModel,
     CloudCoefficient,
@@ -63,22 +73,25 @@ class ReportedScope:
 
 
 REPORTED_SCOPES = (
-    ReportedScope(EmissionScope.SCOPE2, "Scope 2", market_based=True),
-    ReportedScope(EmissionScope.SCOPE3_CAT1, "Public cloud (Scope 3 cat. 1)", market_based=False),
+    ReportedScope(
+        EmissionScope.SCOPE2,
+        "Scope 2",
+        market_based=EmissionScope.SCOPE2 in MARKET_EMISSIONS.scopes,
+    ),
+    ReportedScope(
+        EmissionScope.SCOPE3_CAT1,
+        "Public cloud (Scope 3 cat. 1)",
+        market_based=EmissionScope.SCOPE3_CAT1 in MARKET_EMISSIONS.scopes,
+    ),
 )
 NOT_APPLICABLE = "not applicable"
 MARKET_COMPLETE, MARKET_PARTIAL = "complete", "partial: not yet allocated"
 
 
-@dataclass(frozen=True)
-class ScopeFootprint:
-    record_count: int
-    it_kwh: float
-    facility_kwh: float
-    location_kg: float
-    # None where there is no market-based figure: `market_status` says why.
-    market_kg: float | None
-    market_status: str  # complete / partial: not yet allocated / not applicable
+# A scope's figures in stored units (kWh, kg, counts), by stored column of every figure
+# `in_totals` (inventory.figures), plus `market_status`: a figure the scope does not report
+# (market-based for public cloud) or not yet allocated is None, never 0.
+ScopeFootprint = dict
 
 
 @dataclass(frozen=True)
@@ -100,24 +113,25 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
-def _scope_footprint(sums: "Sums", scope: ReportedScope) -> ScopeFootprint:
+def _scope_footprint(sums: Sums, scope: ReportedScope) -> ScopeFootprint:
     if not scope.market_based:
-        market_kg, status = None, NOT_APPLICABLE
+        status = NOT_APPLICABLE
     elif sums.unallocated_kwh:
-        market_kg, status = None, MARKET_PARTIAL
+        status = MARKET_PARTIAL
     else:
-        market_kg, status = sums.market_kg, MARKET_COMPLETE
-    return ScopeFootprint(
-        record_count=sums.record_count,
-        it_kwh=sums.it_kwh,
-        facility_kwh=sums.facility_kwh,
-        location_kg=sums.location_kg,
-        market_kg=market_kg,
-        market_status=status,
-    )
+        status = MARKET_COMPLETE
+    footprint = {}
+    for figure in FIGURES:
+        if not figure.in_totals:
+            continue
+        reported = scope.key in figure.scopes
+        if figure.summing is Summing.MARKET and status != MARKET_COMPLETE:
+            reported = False
+        footprint[figure.column] = getattr(sums, figure.column) if reported else None
+    return {**footprint, "market_status": status}
 
 
-def _group(key: str, label: str, by_scope: dict[str, "Sums"]) -> FootprintGroup:
+def _group(key: str, label: str, by_scope: dict[str, Sums]) -> FootprintGroup:
     figures = {s.key: _scope_footprint(by_scope.get(s.key, Sums()), s) for s in REPORTED_SCOPES}
     return FootprintGroup(key=key, label=label, **figures)
 
@@ -156,59 +170,6 @@ _INSTRUMENT_LABELS = dict(InstrumentKind.choices)
 _BASIS_LABELS = {
     MarketBasis.RESIDUAL_MIX: "Residual mix",
     MarketBasis.GRID_AVERAGE: "Grid average (no residual mix published)",
-}
-
-
-@dataclass
-class Sums:
-    """Running sums of rollup rows, in kWh and kg; shown as MWh and t."""
-
-    record_count: int = 0
-    it_kwh: float = 0.0
-    facility_kwh: float = 0.0
-    location_kg: float = 0.0
-    market_kg: float = 0.0
-    # Facility kWh whose market-based kg the pipeline has not allocated yet.
-    unallocated_kwh: float = 0.0
-    inferences: int = 0
-    tokens: int = 0
-
-    def add(self, row: dict) -> None:
-        self.record_count += row["record_count"] or 0
-        self.it_kwh += row["it_kwh"] or 0.0
-        self.facility_kwh += row["facility_kwh"] or 0.0
-        self.location_kg += row["location_kg"] or 0.0
-        self.market_kg += row["market_kg"] or 0.0
-        self.unallocated_kwh += row["unallocated_kwh"] or 0.0
-        self.inferences += row["inferences"] or 0
-        self.tokens += row["tokens"] or 0
-
-    def totals(self, market_based: bool = True) -> dict:
-        """Figures in MWh and t; without `market_based` the market ones are None (not
-        applicable): rollups of public cloud carry a market_kg, which is not one."""
-        return {
-            "record_count": self.record_count,
-            "it_mwh": self.it_kwh / 1000.0,
-            "mwh": self.facility_kwh / 1000.0,
-            "location_t": self.location_kg / 1000.0,
-            "market_t": self.market_kg / 1000.0 if market_based else None,
-            "market_complete": self.unallocated_kwh == 0 if market_based else None,
-            "unallocated_mwh": self.unallocated_kwh / 1000.0 if market_based else None,
-        }
-
-
-ROLLUP_SUMS = {
-    # First: later keys shadow the column names with their sums.
-    "unallocated_kwh": Sum(
-        Case(When(market_kg__isnull=True, then=F("facility_kwh")), default=Value(0.0))
-    ),
-    "record_count": Sum("record_count"),
-    "it_kwh": Sum("it_kwh"),
-    "facility_kwh": Sum("facility_kwh"),
-    "location_kg": Sum("location_kg"),
-    "market_kg": Sum("market_kg"),
-    "inferences": Sum("inferences"),
-    "tokens": Sum("tokens"),
 }
 
 
@@ -360,13 +321,8 @@ def _intensity(lines: dict[tuple[int | None, str], Sums], names: dict) -> list[d
             "market_t": figures["market_t"] if figures["market_complete"] else None,
         }
         market_kg = sums.market_kg if row["market_t"] is not None else None
-        for basis, kg in (("location", sums.location_kg), ("market", market_kg)):
-            row[f"{basis}_g_per_1k_inferences"] = (
-                kg * 1e6 / sums.inferences if sums.inferences and kg is not None else None
-            )
-            row[f"{basis}_g_per_1m_tokens"] = (
-                kg * 1e9 / sums.tokens if sums.tokens and kg is not None else None
-            )
+        row.update(intensities(sums.location_kg, sums, prefix="location_"))
+        row.update(intensities(market_kg, sums, prefix="market_"))
         rows.append(row)
     order = list(scopes)
     return sorted(rows, key=lambda r: (r["label"], order.index(r["scope"])))
@@ -425,8 +381,8 @@ def _instrument_coverage(
             "key": key,
             "label": _INSTRUMENT_LABELS.get(key) or _BASIS_LABELS.get(key, key),
             "is_instrument": key in InstrumentKind.values,
-            "mwh": by_category[key][0] / 1000.0,
-            "market_t": by_category[key][1] / 1000.0,
+            "mwh": FACILITY_ENERGY.shown(by_category[key][0]),
+            "market_t": MARKET_EMISSIONS.shown(by_category[key][1]),
             "share": share(by_category[key][0]),
         }
         for key in order
@@ -450,19 +406,21 @@ def _instrument_coverage(
             "contracted_mwh": i.mwh,
             "kg_per_kwh": i.kg_per_kwh,
             "renewable": i.kind in RENEWABLE_KINDS and i.kg_per_kwh == 0,
-            "allocated_mwh": by_instrument[i.id][0] / 1000.0,
+            "allocated_mwh": FACILITY_ENERGY.shown(by_instrument[i.id][0]),
             "used": i.id in instrument_ids,
         }
         for i in sorted(instruments.values(), key=lambda i: (i.kind, i.reference, i.id))
     ]
-    covered = sum(c["mwh"] for c in categories if c["is_instrument"]) * 1000.0
+    covered = sum(by_category[c["key"]][0] for c in categories if c["is_instrument"])
     return {
         "categories": categories,
         "instruments": listed,
         "instrument_share": share(covered),
         "renewable_share": share(renewable_kwh),
-        "renewable_mwh": renewable_kwh / 1000.0,
-        "grid_average_fallback_mwh": by_category[MarketBasis.GRID_AVERAGE][0] / 1000.0,
+        "renewable_mwh": FACILITY_ENERGY.shown(renewable_kwh),
+        "grid_average_fallback_mwh": FACILITY_ENERGY.shown(
+            by_category[MarketBasis.GRID_AVERAGE][0]
+        ),
     }
 
 
@@ -509,10 +467,10 @@ def _trend_month(month: str, scopes: dict[str, Sums]) -> dict:
     cloud = scopes.get(EmissionScope.SCOPE3_CAT1)
     return {
         "month": month,
-        "scope2_mwh": scope2.facility_kwh / 1000.0 if scope2 else None,
-        "scope2_location_t": scope2.location_kg / 1000.0 if scope2 else None,
-        "scope2_market_t": scope2.market_kg / 1000.0 if scope2 else None,
-        "scope3_cat1_location_t": cloud.location_kg / 1000.0 if cloud else None,
+        "scope2_mwh": scope2.shown(FACILITY_ENERGY) if scope2 else None,
+        "scope2_location_t": scope2.shown(LOCATION_EMISSIONS) if scope2 else None,
+        "scope2_market_t": scope2.shown(MARKET_EMISSIONS) if scope2 else None,
+        "scope3_cat1_location_t": cloud.shown(LOCATION_EMISSIONS) if cloud else None,
     }
 
 
@@ -919,7 +877,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
                 "month": a.month.isoformat(),
                 "basis": a.basis,
                 "instrument_id": a.instrument_id,
-                "mwh": a.kwh / 1000.0,
+                "mwh": FACILITY_ENERGY.shown(a.kwh),
                 "kg_per_kwh": a.kg_per_kwh,
                 "factor_id": factor,
                 "methodology_version": a.methodology_version,

@@ -9,6 +9,7 @@ record's, else DEFAULT_REPLICATION; never on network), then PUE once (region, pr
 methodology default), then kg at the grid factor.
 """
 
+from inventory.figures import CLOUD_USAGE, record_columns
 from inventory.pipeline.rollups import CLOUD_SELECT
 from inventory.pipeline.sql import LINEAGE_SET, OUT_OF_RANGE, WINDOW_WHERE, window_picks
 
@@ -129,7 +130,7 @@ WHERE {WINDOW_WHERE}
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.usage_kind = w.usage_kind AND p.hardware_key = COALESCE(w.hardware_id, 0)
 RETURNING activity_date, status, organisation_id, team_id, ai_model_id, location_id,
-    energy_tier, scope, it_kwh, facility_kwh, location_kg
+    energy_tier, scope, {", ".join(record_columns(CLOUD_USAGE))}
 """
 
 # The rollup rows of the records the UPDATE computed (its RETURNING columns).

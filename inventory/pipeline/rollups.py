@@ -3,7 +3,8 @@ scope, rebuilt from the computed records of the days a computation touched.
 
 Dashboards and reports read only these. Cloud usage rows have phase "other" (billing lines
 carry none). Scope 3 rows get market_kg = location_kg at once (docs/methodology.md §5: only
-Scope 2 is allocated instruments); Scope 2 rows get theirs from the market allocation.
+Scope 2 is allocated instruments; inventory.figures.MARKET_EMISSIONS); Scope 2 rows get
+theirs from the market allocation.
 """
 
 from collections.abc import Iterable
@@ -11,33 +12,30 @@ from datetime import date
 
 from django.db import connection
 
+from inventory.figures import CLOUD_USAGE, ROLLUP_COLUMNS, WORKLOAD, rollup_select_sums
 from inventory.pipeline.sql import PENDING_DAYS_SQL, as_date, in_list
 
-_SCOPE3_MARKET_KG = "CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END"
+_GROUP = "organisation_id, activity_date, team_id, ai_model_id, location_id"
 
-INSERT_INTO = """INSERT INTO inventory_dailyrollup (
+INSERT_INTO = f"""INSERT INTO inventory_dailyrollup (
     organisation_id, day, team_id, ai_model_id, location_id, record_kind, phase, energy_tier,
-    scope, record_count, it_kwh, facility_kwh, location_kg, market_kg, inferences, tokens
+    scope, {", ".join(ROLLUP_COLUMNS)}
 )"""
 
 # The rollup rows of computed records: of the tables (rebuild), or of the rows a compute
-# UPDATE returned (inventory.pipeline.sql.run_compute_update's fast path).
+# UPDATE returned (inventory.pipeline.sql.run_compute_update's fast path). The figures'
+# sums come from their declaration (inventory.figures).
 WORKLOAD_SELECT = f"""
-SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'workload', phase,
-       energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg),
-       {_SCOPE3_MARKET_KG}, COALESCE(SUM(inferences), 0), COALESCE(SUM(tokens), 0)
+SELECT {_GROUP}, 'workload', phase, energy_tier, scope, {rollup_select_sums(WORKLOAD)}
 FROM {{source}}
 WHERE {{where}} AND status = 'computed'
-GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, phase,
-         energy_tier, scope"""
+GROUP BY {_GROUP}, phase, energy_tier, scope"""
 
 CLOUD_SELECT = f"""
-SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'cloud_usage',
-       'other', energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh),
-       SUM(location_kg), {_SCOPE3_MARKET_KG}, 0, 0
+SELECT {_GROUP}, 'cloud_usage', 'other', energy_tier, scope, {rollup_select_sums(CLOUD_USAGE)}
 FROM {{source}}
 WHERE {{where}} AND status = 'computed'
-GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, energy_tier, scope"""
+GROUP BY {_GROUP}, energy_tier, scope"""
 
 _DAYS = "organisation_id = %(organisation)s AND activity_date IN ({days})"
 _INSERT_SQL = (

@@ -12,6 +12,7 @@ that small table. Hardware rows are versioned: the record names its device by a 
 version it arrived under; the watts are those of the same code in the version in use.
 """
 
+from inventory.figures import WORKLOAD, record_columns
 from inventory.pipeline.rollups import WORKLOAD_SELECT
 from inventory.pipeline.sql import LINEAGE_SET, OUT_OF_RANGE, WINDOW_WHERE, window_picks
 
@@ -107,7 +108,7 @@ WHERE {WINDOW_WHERE}
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.hardware_key = COALESCE(w.hardware_id, 0)
 RETURNING activity_date, status, organisation_id, team_id, ai_model_id, location_id,
-    phase, energy_tier, scope, it_kwh, facility_kwh, location_kg, inferences, tokens
+    phase, energy_tier, scope, {", ".join(record_columns(WORKLOAD))}
 """
 
 # The rollup rows of the records the UPDATE computed (its RETURNING columns).

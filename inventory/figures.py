@@ -1,0 +1,329 @@
+"""The impact figures, declared once.
+
+Each `Figure` says what a figure is (label, units), where it is stored (one column of the
+same name on the records and on `DailyRollup`), how rollup rows sum, how it is shown and
+which scopes it is reported under. The rollup SQL (inventory.pipeline.rollups), the compute
+UPDATEs' RETURNING lists, the read model `Sums` and its ORM/SQL sums (below), the API
+serializers, CSV/XLSX columns, charts and the PDF are derived from `FIGURES`.
+
+Adding a figure: one `Figure` in `FIGURES`, its computation (the pipeline's UPDATE that sets
+the record column), and a migration adding the column to the records and to DailyRollup
+(docs/architecture.md, "Adding a figure").
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, make_dataclass
+from enum import StrEnum
+
+from django.db.models import Case, F, Sum, Value, When
+
+from inventory.calculation.emissions import Scope, grams_per_1k_inferences, grams_per_1m_tokens
+
+WORKLOAD, CLOUD_USAGE = "workload", "cloud_usage"  # inventory.models.RecordKind values
+RECORD_KINDS = (WORKLOAD, CLOUD_USAGE)
+BOTH_SCOPES = (Scope.SCOPE2, Scope.SCOPE3_CAT1)
+
+
+class Summing(StrEnum):
+    """How rollup rows of a figure add up."""
+
+    PLAIN = "plain"  # a sum of floats
+    # A sum whose rows may not be allocated yet (NULL): the facility kWh of those rows is
+    # summed beside it as `unallocated_kwh`, and the figure is complete only when it is 0.
+    MARKET = "market"
+    COUNT = "count"  # a sum of integers: a record kind that carries none contributes 0
+
+
+class Family(StrEnum):
+    """What a figure measures; charts and tables group figures by it."""
+
+    ACTIVITY = "activity"
+    ENERGY = "energy"
+    EMISSIONS = "emissions"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One impact figure.
+
+    `key` names the shown figure in documents, APIs and CSV columns; `column` is the stored
+    column on the records and on DailyRollup, in `stored_unit`; shown values are stored values
+    divided by `scale`, in `shown_unit`. A `nullable` figure may be "not available" (None),
+    which is never read as zero.
+    """
+
+    key: str
+    label: str
+    column: str
+    family: Family
+    stored_unit: str
+    shown_unit: str
+    scale: float = 1.0
+    summing: Summing = Summing.PLAIN
+    decimals: int = 3
+    scopes: tuple[str, ...] = BOTH_SCOPES
+    nullable: bool = False
+    # Record kinds whose records carry `column`; the others contribute 0 (counts) or NULL.
+    record_kinds: tuple[str, ...] = RECORD_KINDS
+    # Part of a scope's totals in reports and APIs (activity counts are shown per model).
+    in_totals: bool = True
+    # The rollup's aggregate over records when it is not a sum of `column` ("" = a sum).
+    record_sql: str = ""
+
+    @property
+    def is_count(self) -> bool:
+        return self.summing is Summing.COUNT
+
+    @property
+    def zero(self) -> float | int | None:
+        """A sum of no rows: None for a figure that may be not available."""
+        if self.nullable:
+            return None
+        return 0 if self.is_count else 0.0
+
+    def shown(self, stored: float | None) -> float | None:
+        """A stored value in the shown unit (kWh → MWh, kg → t); None stays None."""
+        if stored is None:
+            return None
+        return stored if self.scale == 1.0 else stored / self.scale
+
+    def record_aggregate(self, kind: str) -> str:
+        """SQL summing this figure over the computed records of one kind (a rollup row)."""
+        if self.record_sql:
+            return self.record_sql
+        if kind not in self.record_kinds:
+            return "0" if self.is_count else "NULL"
+        if self.is_count:
+            return f"COALESCE(SUM({self.column}), 0)"
+        return f"SUM({self.column})"
+
+    def rollup_aggregate(self) -> str:
+        """SQL (Postgres) summing this figure over rollup rows."""
+        cast = "::bigint" if self.is_count else ""
+        return f"SUM({self.column}){cast}"
+
+
+RECORD_COUNT = Figure(
+    key="record_count",
+    label="Records",
+    column="record_count",
+    family=Family.ACTIVITY,
+    stored_unit="records",
+    shown_unit="records",
+    summing=Summing.COUNT,
+    decimals=0,
+    record_kinds=(),
+    record_sql="COUNT(*)",
+)
+IT_ENERGY = Figure(
+    key="it_mwh",
+    label="IT energy",
+    column="it_kwh",
+    family=Family.ENERGY,
+    stored_unit="kWh",
+    shown_unit="MWh",
+    scale=1000.0,
+)
+FACILITY_ENERGY = Figure(
+    key="mwh",
+    label="Facility energy",
+    column="facility_kwh",
+    family=Family.ENERGY,
+    stored_unit="kWh",
+    shown_unit="MWh",
+    scale=1000.0,
+)
+LOCATION_EMISSIONS = Figure(
+    key="location_t",
+    label="Location-based emissions",
+    column="location_kg",
+    family=Family.EMISSIONS,
+    stored_unit="kg CO2e",
+    shown_unit="t CO2e",
+    scale=1000.0,
+)
+MARKET_EMISSIONS = Figure(
+    key="market_t",
+    label="Market-based emissions",
+    column="market_kg",
+    family=Family.EMISSIONS,
+    stored_unit="kg CO2e",
+    shown_unit="t CO2e",
+    scale=1000.0,
+    summing=Summing.MARKET,
+    # Only purchased electricity is allocated instruments (GHG Protocol Scope 2 Guidance);
+    # public cloud rows carry their location-based kg here, which is not a market figure.
+    scopes=(Scope.SCOPE2,),
+    nullable=True,
+    record_kinds=(),
+    record_sql="CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END",
+)
+INFERENCES = Figure(
+    key="inferences",
+    label="Inferences",
+    column="inferences",
+    family=Family.ACTIVITY,
+    stored_unit="inferences",
+    shown_unit="inferences",
+    summing=Summing.COUNT,
+    decimals=0,
+    record_kinds=(WORKLOAD,),
+    in_totals=False,
+)
+TOKENS = Figure(
+    key="tokens",
+    label="Tokens",
+    column="tokens",
+    family=Family.ACTIVITY,
+    stored_unit="tokens",
+    shown_unit="tokens",
+    summing=Summing.COUNT,
+    decimals=0,
+    record_kinds=(WORKLOAD,),
+    in_totals=False,
+)
+
+# Display order: also the order of the rollup columns, API fields and CSV columns.
+FIGURES: tuple[Figure, ...] = (
+    RECORD_COUNT,
+    IT_ENERGY,
+    FACILITY_ENERGY,
+    LOCATION_EMISSIONS,
+    MARKET_EMISSIONS,
+    INFERENCES,
+    TOKENS,
+)
+BY_KEY = {figure.key: figure for figure in FIGURES}
+BY_COLUMN = {figure.column: figure for figure in FIGURES}
+ROLLUP_COLUMNS = tuple(figure.column for figure in FIGURES)
+# The facility kWh of rollup rows whose market-based kg is not allocated yet (Summing.MARKET).
+UNALLOCATED_KWH = "unallocated_kwh"
+
+
+def record_columns(kind: str) -> tuple[str, ...]:
+    """The figure columns a computation of this record kind must hand to its rollups."""
+    columns = [figure.column for figure in FIGURES if kind in figure.record_kinds]
+    # The market figure of cloud rows is their location-based kg (MARKET_EMISSIONS.record_sql).
+    if LOCATION_EMISSIONS.column not in columns:
+        columns.append(LOCATION_EMISSIONS.column)
+    return tuple(columns)
+
+
+def rollup_select_sums(kind: str) -> str:
+    """The figure sums of a rollup row over records of this kind, in ROLLUP_COLUMNS order."""
+    return ", ".join(figure.record_aggregate(kind) for figure in FIGURES)
+
+
+@dataclass(frozen=True)
+class Intensity:
+    """Grams CO2e per functional unit of inference, from an emissions figure's kg over an
+    activity count (inventory.calculation.emissions does the arithmetic)."""
+
+    key: str  # suffix of the shown figure: "g_per_1k_inferences"
+    label: str
+    count: Figure
+    grams: Callable[[float, int | None], float | None]
+
+    def of(self, kg: float | None, count: int | None) -> float | None:
+        """None when there is no kg (not available) or nothing to divide by."""
+        return None if kg is None else self.grams(kg, count)
+
+
+INTENSITIES: tuple[Intensity, ...] = (
+    Intensity(
+        "g_per_1k_inferences", "g CO2e per 1k inferences", INFERENCES, grams_per_1k_inferences
+    ),
+    Intensity("g_per_1m_tokens", "g CO2e per 1M tokens", TOKENS, grams_per_1m_tokens),
+)
+
+
+def intensities(kg: float | None, sums: "Sums", prefix: str = "") -> dict[str, float | None]:
+    """{prefix + intensity key: g CO2e per unit} of these kg over the counts of `sums`."""
+    return {
+        f"{prefix}{intensity.key}": intensity.of(kg, getattr(sums, intensity.count.column))
+        for intensity in INTENSITIES
+    }
+
+
+# --- The read model: sums of rollup rows ------------------------------------------------
+
+
+def _unallocated_sql() -> str:
+    return f"SUM(CASE WHEN {MARKET_EMISSIONS.column} IS NULL THEN facility_kwh ELSE 0 END)"
+
+
+# Django aggregates of rollup rows, one per figure (plus the unallocated kWh); the first key
+# comes first because later keys shadow the column names with their sums.
+ROLLUP_SUMS = {
+    UNALLOCATED_KWH: Sum(
+        Case(
+            When(**{f"{MARKET_EMISSIONS.column}__isnull": True}, then=F("facility_kwh")),
+            default=Value(0.0),
+        )
+    ),
+    **{figure.column: Sum(figure.column) for figure in FIGURES},
+}
+# The same sums in SQL, for hand-written grouped scans (reports.dashboard_selectors).
+ROLLUP_SUMS_SQL = {
+    UNALLOCATED_KWH: _unallocated_sql(),
+    **{figure.column: figure.rollup_aggregate() for figure in FIGURES},
+}
+
+
+def _add(self, row: dict) -> None:
+    """Add a row of ROLLUP_SUMS (or another Sums' `asdict`) to these sums."""
+    for figure in FIGURES:
+        value = row[figure.column]
+        if value is None:
+            continue  # no figure in that row: never read as zero
+        current = getattr(self, figure.column)
+        setattr(self, figure.column, value if current is None else current + value)
+    self.unallocated_kwh += row[UNALLOCATED_KWH] or 0.0
+
+
+def _totals(self, market_based: bool = True) -> dict:
+    """The figures of a scope in their shown units, in FIGURES order.
+
+    Without `market_based` the market figure and its companions are None (not applicable):
+    rollups of public cloud carry a market_kg, which is not one. A market figure is followed
+    by `market_complete` and `unallocated_mwh` (facility energy not yet allocated).
+    """
+    shown: dict = {}
+    for figure in FIGURES:
+        if not figure.in_totals:
+            continue
+        if figure.summing is Summing.MARKET:
+            if not market_based:
+                shown.update({figure.key: None, "market_complete": None, "unallocated_mwh": None})
+                continue
+            shown[figure.key] = figure.shown(getattr(self, figure.column) or 0.0)
+            shown["market_complete"] = self.unallocated_kwh == 0
+            shown["unallocated_mwh"] = FACILITY_ENERGY.shown(self.unallocated_kwh)
+            continue
+        shown[figure.key] = figure.shown(getattr(self, figure.column))
+    return shown
+
+
+def _shown(self, figure: Figure) -> float | int | None:
+    """This figure's sum in its shown unit (kWh → MWh, kg → t)."""
+    return figure.shown(getattr(self, figure.column))
+
+
+def _market_zero(figure: Figure) -> float | int | None:
+    # Sums start the market figure at 0.0: its "not available" is said by unallocated_kwh.
+    return 0.0 if figure.summing is Summing.MARKET else figure.zero
+
+
+# Running sums of rollup rows in stored units (kWh, kg, counts): one attribute per figure's
+# column, and `unallocated_kwh`. `totals()` gives them in shown units.
+Sums = make_dataclass(
+    "Sums",
+    [
+        *(
+            (figure.column, float | int | None, field(default=_market_zero(figure)))
+            for figure in FIGURES
+        ),
+        (UNALLOCATED_KWH, float, field(default=0.0)),
+    ],
+    namespace={"add": _add, "totals": _totals, "shown": _shown, "__module__": __name__},
+)

@@ -375,6 +375,13 @@ class DailyRollup(models.Model):
     market_kg = models.FloatField(null=True, blank=True)
     inferences = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
+    # Amortised embodied kg (inventory.figures.EMBODIED_EMISSIONS): NULL when no record of
+    # the row has a published embodied figure.
+    embodied_kg = models.FloatField(null=True, blank=True)
+    # Money is summed per currency only: the currency is a dimension of the row
+    # (inventory.figures.ENERGY_COST); NULL cost when no record of the row has one.
+    energy_cost_currency = models.CharField(max_length=3, blank=True, default="")
+    energy_cost = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "day"], name="rollup_org_day")]

@@ -18,9 +18,12 @@ from reports.apis import (
     Scope2ReportApi,
     Scope2XlsxApi,
 )
+from reports.cost_sci_apis import CostListApi, ModelSciApi
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
+    path("costs/", CostListApi.as_view(), name="costs"),
+    path("models/<int:model_id>/sci/", ModelSciApi.as_view(), name="model-sci"),
     path("reports/scope2/", Scope2ReportApi.as_view(), name="scope2-report"),
     path("reports/scope2/factors/", Scope2FactorsApi.as_view(), name="scope2-factors"),
     path("reports/scope2/csv/", Scope2CsvApi.as_view(), name="scope2-csv"),

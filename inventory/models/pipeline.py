@@ -9,6 +9,7 @@ class RecalculationTrigger(models.TextChoices):
     OVERRIDE = "override", "Factor override changed"
     FACILITY_PUE = "facility_pue", "Facility PUE changed"
     INSTRUMENT = "instrument", "Contractual instruments changed"
+    TARIFF = "tariff", "Electricity tariff changed"
     MANUAL = "manual", "Requested by an admin"
 
 

@@ -48,8 +48,8 @@ _FACILITY_KWH = f"({_IT_KWH} * p.location_pue)"
 
 # GPU-hours amortise the GPU's embodied row like a workload's device-hours
 # (inventory.calculation.embodied); vCPU-hours name no instance type, so no figure applies.
-_EMBODIED_KG = f"""(CASE WHEN NOT {_OUT_OF_RANGE}
-    THEN p.embodied_kg_co2e / p.lifetime_hours * w.quantity END)"""
+_EMBODIED_KG = f"""(CASE WHEN {_OUT_OF_RANGE} THEN NULL
+    ELSE p.embodied_kg_co2e / p.lifetime_hours * w.quantity END)"""
 
 _ERROR = f"""CASE
     WHEN {_OUT_OF_RANGE} THEN '{OUT_OF_RANGE}'

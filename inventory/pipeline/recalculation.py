@@ -60,6 +60,9 @@ class RecalculationScope:
     dataset_id: int | None = None  # records not computed with this dataset version
     records: bool = True  # recompute records (else only the market allocation)
     market: bool = False  # rebuild the market allocation of the months in range
+    # With location_id: only records that use the facility's PUE (a PUE change); a tariff
+    # change takes every record of the facility.
+    uses_facility_pue: bool = True
 
     def as_json(self) -> dict:
         return {
@@ -86,7 +89,7 @@ def _record_filter(table: str, scope: RecalculationScope, locked: list) -> tuple
     if scope.location_id is not None:
         clauses.append("location_id = %(location)s")
         params["location"] = scope.location_id
-        if table == "inventory_workloadrecord":
+        if table == "inventory_workloadrecord" and scope.uses_facility_pue:
             # Records with their own PUE, or energy that includes one, do not use the facility's.
             clauses.append("pue IS NULL AND NOT energy_includes_pue")
     if scope.date_from is not None:
@@ -329,6 +332,25 @@ def recalculation_for_facility_pue(*, location: Location, user=None) -> Recalcul
         trigger=RecalculationTrigger.FACILITY_PUE,
         description=f"PUE of {location.code} is now {location.pue}",
         scope=RecalculationScope(location_id=location.id),
+        user=user,
+    )
+
+
+def recalculation_for_tariff(
+    *, location: Location, valid_from: date, valid_to: date, user=None
+) -> RecalculationJob:
+    """A facility's tariff was added or removed: its records of that period (the energy cost
+    moves; locked quarters keep theirs)."""
+    return recalculation_start(
+        organisation=location.organisation,
+        trigger=RecalculationTrigger.TARIFF,
+        description=f"Electricity tariff of {location.code}, {valid_from} to {valid_to}",
+        scope=RecalculationScope(
+            location_id=location.id,
+            date_from=valid_from,
+            date_to=valid_to,
+            uses_facility_pue=False,
+        ),
         user=user,
     )
 

@@ -41,8 +41,8 @@ _FACILITY_KWH = f"""({_IT_KWH} * {_PUE_APPLIED})"""
 
 # inventory.calculation.embodied: kg_co2e / lifetime_hours * device-hours (NULL when the
 # device has no published figure or names no hardware).
-_EMBODIED_KG = f"""(CASE WHEN NOT {_OUT_OF_RANGE}
-    THEN p.embodied_kg_co2e / p.lifetime_hours * (w.device_count * w.duration_s / 3600.0) END)"""
+_EMBODIED_KG = f"""(CASE WHEN {_OUT_OF_RANGE} THEN NULL
+    ELSE p.embodied_kg_co2e / p.lifetime_hours * (w.device_count * w.duration_s / 3600.0) END)"""
 
 # inventory.calculation.cost.record_cost: the record's own cost, else facility kWh × tariff.
 _TARIFF_COST = f"({_FACILITY_KWH} * p.tariff_price)"

@@ -439,6 +439,24 @@ EXPECTATIONS: dict[str, Row] = {
     "override-detail": Row(
         {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
     ),
+    "tariff-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {
+            "POST": Call(
+                data=_form(
+                    facility="lab-paris",
+                    valid_from="2027-01-01",
+                    valid_to="2027-12-31",
+                    price_per_kwh=0.2,
+                    currency="EUR",
+                    source="matrix",
+                )
+            )
+        },
+    ),
+    "tariff-detail": Row(
+        {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+    ),
     "mapping-rule-list": Row(
         {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
         {"POST": Call(data=_form(source="aws", key="account", value="1", team="serving"))},
@@ -552,6 +570,12 @@ EXPECTATIONS: dict[str, Row] = {
     "footprint": Row(
         {"GET": api(READ, 200)}, {"GET": Call(query="start=2026-01-01&end=2026-07-01")}
     ),
+    "costs": Row({"GET": api(READ, 200)}, {"GET": Call(query="start=2026-01-01&end=2026-07-01")}),
+    # The model is research's: team-limited callers ("serving") do not see it.
+    "model-sci": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))},
+        {"GET": Call(query="start=2026-01-01&end=2026-07-01")},
+    ),
     "scope2-report": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-factors": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-csv": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
@@ -621,6 +645,7 @@ PK_OBJECTS = {
     "facility-detail": "facility",
     "instrument-detail": "instrument",
     "override-detail": "override",
+    "tariff-detail": "tariff",
     "recalculation-detail": "recalculation",
     "mapping-rule-detail": "mapping_rule",
     "prometheus-source-detail": "prometheus_source",

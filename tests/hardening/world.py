@@ -22,6 +22,7 @@ from inventory.imports.jobs import import_job_create
 from inventory.models import (
     AiModel,
     ContractualInstrument,
+    ElectricityTariff,
     FactorOverride,
     ImportFormat,
     ImportJob,
@@ -210,6 +211,15 @@ def build_org(slug: str) -> OrgWorld:
         kg_per_kwh=0.3,
         source=f"{slug} supplier letter",
     )
+    tariff = ElectricityTariff.objects.create(
+        organisation=org,
+        location=Location.objects.get(organisation=org, code="lab-paris"),
+        valid_from=date(2026, 7, 1),
+        valid_to=date(2026, 12, 31),
+        price_per_kwh=0.18,
+        currency="EUR",
+        source=f"{slug} supply contract",
+    )
     rule = TeamMappingRule.objects.create(
         organisation=org, key="tag:team", value=f"{slug}-{RESEARCH_ONLY}-rule", team=research
     )
@@ -245,6 +255,7 @@ def build_org(slug: str) -> OrgWorld:
         "facility": Location.objects.get(organisation=org, code="lab-paris").pk,
         "instrument": instrument.pk,
         "override": override.pk,
+        "tariff": tariff.pk,
         "mapping_rule": rule.pk,
         "prometheus_source": prometheus.pk,
         "report_version": version.pk,

@@ -43,15 +43,22 @@ def _period_rows(*, principal: Principal, start: date, end: date):
 
 
 def cost_lines(
-    *, principal: Principal, start: date, end: date, group_by: str | None = None
+    *,
+    principal: Principal,
+    start: date,
+    end: date,
+    group_by: str | None = None,
+    model: AiModel | None = None,
 ) -> list[CostLine]:
-    """Cost per currency (and per team or model when grouped) over [start, end): only rows
-    with a cost; an empty list means no cost is known, never zero."""
+    """Cost per currency (and per team or model when grouped; of one model if given) over
+    [start, end): only rows with a cost; an empty list means no cost is known, never zero."""
     key, label = COST_GROUPINGS[group_by] if group_by else (None, None)
     fields = [CURRENCY_COLUMN, *([key, label] if key else [])]
+    rows = _period_rows(principal=principal, start=start, end=end)
+    if model is not None:
+        rows = rows.filter(ai_model=model)
     grouped = (
-        _period_rows(principal=principal, start=start, end=end)
-        .filter(**{f"{ENERGY_COST.column}__isnull": False})
+        rows.filter(**{f"{ENERGY_COST.column}__isnull": False})
         .values(*fields)
         .annotate(
             cost=Sum(ENERGY_COST.column),

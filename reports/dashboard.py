@@ -30,6 +30,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from reports import periods
+from reports.cost_sci_selectors import cost_lines, model_sci
 from reports.dashboard_charts import (
     Chart,
     intensity_trend,
@@ -698,6 +699,8 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
             "location",
         ),
         hardware=hardware_used(principal=principal, filters=filters),
+        sci=model_sci(principal=principal, model=model, start=filters.start, end=filters.end),
+        costs=cost_lines(principal=principal, start=filters.start, end=filters.end, model=model),
         back_query=drill,
     )
 

@@ -11,10 +11,11 @@ from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion.schemas import CLOUD_USAGE
 from inventory.models import IngestBatch, InstrumentKind, Location
 from inventory.pipeline import records_compute
-from inventory.services import workload_batch_ingest
-from inventory.settings_services import instrument_create
+from inventory.services import record_batch_ingest, workload_batch_ingest
+from inventory.settings_services import instrument_create, tariff_create
 from reports import periods
 from reports.models import QuarterClose
 from reports.services import report_close_approve, report_close_prepare
@@ -118,6 +119,24 @@ def demo_records(today: datetime) -> list[dict]:
                     utilization=round(rng.uniform(0.5, 0.8), 2),
                 )
             )
+        # Serving on owned H100s (cited embodied row: the SCI shows M), measured at the PDU.
+        inferences = rng.randint(400_000, 600_000)
+        records.append(
+            _job(
+                f"serve-paris-dc1-{midnight:%Y%m%d}",
+                "platform",
+                "atlas-7b-chat",
+                "inference",
+                midnight,
+                24,
+                "paris-dc1",
+                "nvidia-h100-sxm",
+                8,
+                energy_kwh=round(8 * 24 * rng.uniform(0.32, 0.42), 3),
+                inferences=inferences,
+                tokens=inferences * rng.randint(350, 650),
+            )
+        )
         # Serving: a day per site, energy measured at the PDU, with inference and token counts.
         for site, gpus in (("frankfurt-colo", 16), ("aws:us-east-1", 8)):
             inferences = rng.randint(180_000, 320_000) * gpus // 8
@@ -138,6 +157,58 @@ def demo_records(today: datetime) -> list[dict]:
                 )
             )
     return records
+
+
+def demo_cloud_usage(today: datetime) -> list[dict]:
+    """Billed GPU-hours of batch inference on AWS (A100 40GB, billed in USD), one line a day:
+    their cost is the bill's, their embodied share the GPU's cited row."""
+    lines = []
+    for offset in range(DAYS, 0, -1):
+        midnight = today - timedelta(days=offset)
+        gpu_hours = 8 * random.Random(midnight.date().toordinal()).randint(6, 18)
+        lines.append(
+            {
+                "external_id": f"aws-batch-{midnight:%Y%m%d}",
+                "team": "platform",
+                "model": "atlas-7b-chat",
+                "location": "aws:us-east-1",
+                "service": "AmazonEC2",
+                "usage_kind": "gpu",
+                "quantity": float(gpu_hours),
+                "hardware": "nvidia-a100-40gb",
+                "usage_start": midnight,
+                "usage_end": midnight + timedelta(days=1),
+                "cost": round(gpu_hours * 4.1, 2),  # the demo bill's price per GPU-hour
+                "currency": "USD",
+                "tags": {"seed": "demo"},
+            }
+        )
+    return lines
+
+
+# Demo supply contracts per facility: EUR per kWh (the organisation's own figures).
+DEMO_TARIFFS = (("paris-dc1", 0.18), ("frankfurt-colo", 0.21))
+
+
+def demo_tariffs(*, organisation: Organisation, first_day: date, last_day: date, actor) -> int:
+    """One electricity tariff per facility and calendar year; those there already are kept."""
+    created = 0
+    for year in range(first_day.year, last_day.year + 1):
+        for code, price in DEMO_TARIFFS:
+            facility = Location.objects.get(organisation=organisation, code=code)
+            if facility.tariffs.filter(valid_from=date(year, 1, 1)).exists():
+                continue
+            tariff_create(
+                location=facility,
+                valid_from=date(year, 1, 1),
+                valid_to=date(year, 12, 31),
+                price_per_kwh=price,
+                currency="EUR",
+                source=f"Demo supply contract {year}",
+                created_by=actor,
+            )
+            created += 1
+    return created
 
 
 def demo_instruments(*, organisation: Organisation, first_day: date, last_day: date, buyer) -> int:
@@ -247,14 +318,27 @@ class Command(BaseCommand):
             last_day=today.date(),
             buyer=organisation.memberships.get(role=Role.ESG_OFFICER).user,
         )
+        tariffs = demo_tariffs(
+            organisation=organisation,
+            first_day=(today - timedelta(days=DAYS)).date(),
+            last_day=today.date(),
+            actor=admin.user,
+        )
         result = workload_batch_ingest(
             principal=principal_for_membership(admin),
             records=demo_records(today),
             source=IngestBatch.Source.DEMO,
         )
+        billed = record_batch_ingest(
+            kind=CLOUD_USAGE.name,
+            principal=principal_for_membership(admin),
+            records=demo_cloud_usage(today),
+            source=IngestBatch.Source.DEMO,
+        )
         closed = close_last_quarter(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
-            f"{result.duplicates} already there; {instruments} contractual instruments added; "
+            f"{result.duplicates} already there; {billed.created} billed cloud GPU lines; "
+            f"{tariffs} electricity tariffs and {instruments} contractual instruments added; "
             f"{closed}"
         )

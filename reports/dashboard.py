@@ -18,7 +18,13 @@ from accounts.models import Role, Team
 from accounts.principal import Principal
 from accounts.selectors import team_list
 from accounts.views import principal_or_404
-from inventory.figures import FACILITY_ENERGY, LOCATION_EMISSIONS, MARKET_EMISSIONS, Sums
+from inventory.figures import (
+    EMBODIED_EMISSIONS,
+    FACILITY_ENERGY,
+    LOCATION_EMISSIONS,
+    MARKET_EMISSIONS,
+    Sums,
+)
 from inventory.models import (
     AiModel,
     CloudUsageRecord,
@@ -249,6 +255,21 @@ def _no_records(key: str, label: str, scope_name: str) -> Kpi:
     return Kpi(key, label, "—", "", f"no {scope_name} records for these filters")
 
 
+def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
+    """Embodied emissions of owned and colocated hardware (Scope 3 category 2), amortised;
+    the cloud GPUs' share is part of the purchased service and named apart."""
+    owned, rented = scope2.shown(EMBODIED_EMISSIONS), cloud.shown(EMBODIED_EMISSIONS)
+    return Kpi(
+        "embodied_t",
+        "Embodied hardware (Scope 3 cat. 2)",
+        "—" if owned is None else _fmt(owned),
+        "t CO2e" if owned is not None else "",
+        ("not available: no device with a published figure" if owned is None else "amortised")
+        + (f" · cloud GPUs {_fmt(rented)} t" if rented is not None else "")
+        + "; beside Scope 2, never in it",
+    )
+
+
 def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     scope2 = cube.total(scope=EmissionScope.SCOPE2)
     cloud = cube.total(scope=EmissionScope.SCOPE3_CAT1)
@@ -305,6 +326,7 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         )
         if cloud.record_count
         else _no_records("cloud_t", "Public cloud (Scope 3 cat. 1)", "public cloud"),
+        _embodied_kpi(scope2, cloud),
         Kpi(
             "renewable",
             "Renewable share",

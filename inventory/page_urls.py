@@ -28,6 +28,13 @@ urlpatterns = [
     path(
         "settings/facilities/<int:pk>/pue/", views.facility_pue_view, name="settings-facility-pue"
     ),
+    path("settings/tariffs/", views.tariffs_page, name="settings-tariffs"),
+    path("settings/tariffs/create/", views.tariff_create_view, name="settings-tariff-create"),
+    path(
+        "settings/tariffs/<int:pk>/delete/",
+        views.tariff_delete_view,
+        name="settings-tariff-delete",
+    ),
     path("settings/instruments/", views.instruments_page, name="settings-instruments"),
     path(
         "settings/instruments/create/",

@@ -201,6 +201,17 @@ def _form(**values) -> Callable[[World, Caller], dict]:
     return lambda world, caller: values
 
 
+def _tariff_form(world: World, caller: Caller) -> dict:
+    return {
+        "location": world.same.objects["facility"],
+        "valid_from": "2027-01-01",
+        "valid_to": "2027-12-31",
+        "price_per_kwh": "0.2",
+        "currency": "EUR",
+        "source": "matrix",
+    }
+
+
 FORM = "multipart"
 MANAGE, READ, INGEST, LOCK, AUDIT, INSTRUMENTS, TOKENS = (
     Access.MANAGE,
@@ -297,6 +308,12 @@ EXPECTATIONS: dict[str, Row] = {
         {"POST": Call(data=_form(**INSTRUMENT), format=FORM)},
     ),
     "settings-instrument-delete": Row({"POST": page(INSTRUMENTS, 302, object_url=True)}),
+    "settings-tariffs": Row({"GET": page()}),
+    "settings-tariff-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_tariff_form, format=FORM)},
+    ),
+    "settings-tariff-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "settings-overrides": Row({"GET": page()}),
     "settings-override-create": Row(
         {"POST": page(MANAGE, 302)},
@@ -637,6 +654,7 @@ PK_OBJECTS = {
     "settings-facility-pue": "facility",
     "settings-instrument-delete": "instrument",
     "settings-override-delete": "override",
+    "settings-tariff-delete": "tariff",
     "settings-mapping-rule-delete": "mapping_rule",
     "settings-prometheus-source-delete": "prometheus_source",
     "report-export-page": "report_export",

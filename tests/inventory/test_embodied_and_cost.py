@@ -239,3 +239,26 @@ def test_workload_cost_arrives_through_the_ingest_api_with_its_currency(tenant):
     assert sent.status_code in (200, 201, 202), sent.content
     record = WorkloadRecord.objects.get(organisation=tenant.organisation)
     assert (record.cost, record.currency) == (3.5, "EUR")
+
+
+def test_a_tariff_added_on_the_settings_page_is_audited_and_prices_open_records(
+    tenant, django_capture_on_commit_callbacks
+):
+    from accounts.models import AuditEvent
+    from inventory.models import Location
+
+    record = eight_h100s(tenant, stored_batch(tenant))
+    records_compute()
+    facility = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+    form = {**TARIFF, "location": facility.pk}
+    with django_capture_on_commit_callbacks(execute=True):
+        answer = tenant.client_for("admin").post("/settings/tariffs/create/", form)
+    assert answer.status_code == 302
+    assert fresh(record).energy_cost == pytest.approx(COST_EUR)
+    event = AuditEvent.objects.get(action="tariff.create")
+    assert event.details["price_per_kwh"] == 0.18
+    page = tenant.client_for("auditor").get("/settings/tariffs/")
+    assert b"Supply contract 2026" in page.content
+    refused = tenant.client_for("auditor").post("/settings/tariffs/create/", form)
+    assert refused.status_code in (302, 403, 404)
+    assert AuditEvent.objects.filter(action="tariff.create").count() == 1

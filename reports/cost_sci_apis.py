@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from greenai_portal.errors import validated_input
 from inventory.calculation.sci import FunctionalUnit
 from inventory.models import AiModel, DailyRollup
-from reports.cost_sci_selectors import COST_GROUPINGS, cost_lines, model_sci
+from reports.cost_sci_selectors import COST_GROUPINGS, cost_lines, model_sci, period_rollups
 
 
 class PeriodSerializer(serializers.Serializer):
@@ -63,7 +63,10 @@ class CostListApi(APIView):
     )
     def get(self, request):
         filters = validated_input(self.FilterSerializer, request.query_params)
-        lines = cost_lines(principal=request.principal, **filters)
+        rows = period_rollups(
+            principal=request.principal, start=filters["start"], end=filters["end"]
+        )
+        lines = cost_lines(rows=rows, group_by=filters.get("group_by"))
         body = {"start": filters["start"], "end": filters["end"], "lines": map(asdict, lines)}
         return Response(self.OutputSerializer(body).data)
 

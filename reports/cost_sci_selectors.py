@@ -35,28 +35,20 @@ class CostLine:
     kg_per_currency_unit: float | None
 
 
-def _period_rows(*, principal: Principal, start: date, end: date):
+def period_rollups(*, principal: Principal, start: date, end: date):
+    """The rollup rows of [start, end) the principal may see."""
     rows = DailyRollup.objects.filter(
         organisation=principal.organisation, day__gte=start, day__lt=end
     )
     return principal.visible(rows)
 
 
-def cost_lines(
-    *,
-    principal: Principal,
-    start: date,
-    end: date,
-    group_by: str | None = None,
-    model: AiModel | None = None,
-) -> list[CostLine]:
-    """Cost per currency (and per team or model when grouped; of one model if given) over
-    [start, end): only rows with a cost; an empty list means no cost is known, never zero."""
+def cost_lines(*, rows, group_by: str | None = None) -> list[CostLine]:
+    """Cost per currency (and per team or model when grouped) of these visible rollup rows
+    (period_rows, or a dashboard's filtered rows): only rows with a cost; an empty list means
+    no cost is known, never zero."""
     key, label = COST_GROUPINGS[group_by] if group_by else (None, None)
     fields = [CURRENCY_COLUMN, *([key, label] if key else [])]
-    rows = _period_rows(principal=principal, start=start, end=end)
-    if model is not None:
-        rows = rows.filter(ai_model=model)
     grouped = (
         rows.filter(**{f"{ENERGY_COST.column}__isnull": False})
         .values(*fields)
@@ -100,7 +92,7 @@ _UNIT_ROWS = {
 def model_sci(*, principal: Principal, model: AiModel, start: date, end: date) -> list[Sci]:
     """The model's SCI per functional unit over [start, end): E (facility kWh), I (the
     location-based intensity, O / E), M (amortised embodied kg), R, and (E × I + M) / R."""
-    rows = _period_rows(principal=principal, start=start, end=end).filter(ai_model=model)
+    rows = period_rollups(principal=principal, start=start, end=end).filter(ai_model=model)
     scores = []
     for unit, (where, counted) in _UNIT_ROWS.items():
         sums = rows.filter(where).aggregate(

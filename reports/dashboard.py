@@ -270,6 +270,24 @@ def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
     )
 
 
+def _cost_kpi(lines: list) -> Kpi:
+    """Energy cost, one amount per currency (never added across currencies)."""
+    if not lines:
+        return Kpi("cost", "Energy cost", "—", "", "not available: no tariff or billed cost")
+    first, *others = lines
+    return Kpi(
+        "cost",
+        "Energy cost",
+        f"{first.cost:,.0f}",
+        first.currency,
+        "and "
+        + " · ".join(f"{line.cost:,.0f} {line.currency}" for line in others)
+        + " (currencies kept apart)"
+        if others
+        else "own or billed cost, else facility kWh × tariff",
+    )
+
+
 def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     scope2 = cube.total(scope=EmissionScope.SCOPE2)
     cloud = cube.total(scope=EmissionScope.SCOPE3_CAT1)
@@ -327,6 +345,7 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         if cloud.record_count
         else _no_records("cloud_t", "Public cloud (Scope 3 cat. 1)", "public cloud"),
         _embodied_kpi(scope2, cloud),
+        _cost_kpi(cost_lines(rows=filters.rollups(principal))),
         Kpi(
             "renewable",
             "Renewable share",
@@ -722,7 +741,7 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         ),
         hardware=hardware_used(principal=principal, filters=filters),
         sci=model_sci(principal=principal, model=model, start=filters.start, end=filters.end),
-        costs=cost_lines(principal=principal, start=filters.start, end=filters.end, model=model),
+        costs=cost_lines(rows=filters.rollups(principal)),
         back_query=drill,
     )
 

@@ -52,14 +52,14 @@ class CostListApi(APIView):
     class FilterSerializer(PeriodSerializer):
         group_by = serializers.ChoiceField(choices=sorted(COST_GROUPINGS), required=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class CostListSerializer(serializers.Serializer):
         start = serializers.DateField()
         end = serializers.DateField()
         lines = CostLineSerializer(many=True)
 
     @extend_schema(
         parameters=[*_PERIOD, OpenApiParameter("group_by", str, enum=sorted(COST_GROUPINGS))],
-        responses=OutputSerializer,
+        responses=CostListSerializer,
     )
     def get(self, request):
         filters = validated_input(self.FilterSerializer, request.query_params)
@@ -68,7 +68,7 @@ class CostListApi(APIView):
         )
         lines = cost_lines(rows=rows, group_by=filters.get("group_by"))
         body = {"start": filters["start"], "end": filters["end"], "lines": map(asdict, lines)}
-        return Response(self.OutputSerializer(body).data)
+        return Response(self.CostListSerializer(body).data)
 
 
 class SciSerializer(serializers.Serializer):
@@ -91,13 +91,13 @@ class ModelSciApi(APIView):
     """Software Carbon Intensity of a model (GSF SCI, ISO/IEC 21031:2024) per 1k inferences,
     per 1M tokens and per training run, with its parts E, I, M and R."""
 
-    class OutputSerializer(serializers.Serializer):
+    class ModelSciSerializer(serializers.Serializer):
         model = serializers.CharField()
         start = serializers.DateField()
         end = serializers.DateField()
         sci = SciSerializer(many=True)
 
-    @extend_schema(parameters=_PERIOD, responses=OutputSerializer)
+    @extend_schema(parameters=_PERIOD, responses=ModelSciSerializer)
     def get(self, request, model_id: int):
         principal = request.principal
         period = validated_input(PeriodSerializer, request.query_params)
@@ -109,4 +109,4 @@ class ModelSciApi(APIView):
             raise Http404("No such model")
         scores = model_sci(principal=principal, model=model, **period)
         body = {"model": model.name, **period, "sci": [asdict(s) for s in scores]}
-        return Response(self.OutputSerializer(body).data)
+        return Response(self.ModelSciSerializer(body).data)

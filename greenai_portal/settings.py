@@ -305,6 +305,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "greenai_portal.openapi.document_common_errors",
+        "reports.scope2_document.add_schema_components",
     ],
 }
 

@@ -70,6 +70,14 @@ class Figure:
     in_totals: bool = True
     # The rollup's aggregate over records when it is not a sum of `column` ("" = a sum).
     record_sql: str = ""
+    # A column of the report's CSV/XLSX lines (with `in_totals`), titled `export_title`.
+    in_exports: bool = True
+    export_title: str = ""  # "" = the key
+
+    @property
+    def column_title(self) -> str:
+        """The figure's column title in CSV/XLSX exports."""
+        return self.export_title or self.key
 
     @property
     def is_count(self) -> bool:
@@ -115,6 +123,7 @@ RECORD_COUNT = Figure(
     decimals=0,
     record_kinds=(),
     record_sql="COUNT(*)",
+    export_title="records",
 )
 IT_ENERGY = Figure(
     key="it_mwh",
@@ -124,6 +133,7 @@ IT_ENERGY = Figure(
     stored_unit="kWh",
     shown_unit="MWh",
     scale=1000.0,
+    in_exports=False,
 )
 FACILITY_ENERGY = Figure(
     key="mwh",
@@ -133,6 +143,7 @@ FACILITY_ENERGY = Figure(
     stored_unit="kWh",
     shown_unit="MWh",
     scale=1000.0,
+    export_title="MWh",
 )
 LOCATION_EMISSIONS = Figure(
     key="location_t",
@@ -142,6 +153,7 @@ LOCATION_EMISSIONS = Figure(
     stored_unit="kg CO2e",
     shown_unit="t CO2e",
     scale=1000.0,
+    export_title="location_t_CO2e",
 )
 MARKET_EMISSIONS = Figure(
     key="market_t",
@@ -157,6 +169,7 @@ MARKET_EMISSIONS = Figure(
     scopes=(Scope.SCOPE2,),
     nullable=True,
     record_kinds=(),
+    export_title="market_t_CO2e",
     record_sql="CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END",
 )
 INFERENCES = Figure(

@@ -6,7 +6,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.response import Response
@@ -19,6 +19,7 @@ from inventory.figures import BOTH_SCOPES, FIGURES, Figure, Summing
 from reports import periods
 from reports.exports import report_csv, report_xlsx
 from reports.models import QuarterClose, ReportExport, ReportVersion
+from reports.scope2_document import document_json, schema_components
 from reports.selectors import (
     GROUPINGS,
     MARKET_COMPLETE,
@@ -38,6 +39,7 @@ from reports.services import (
 )
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SCOPE2_DOCUMENT_SCHEMA, _ = schema_components()
 
 
 def _stored_figure_field(figure: Figure) -> serializers.Field:
@@ -173,9 +175,17 @@ class Scope2ReportApi(APIView):
     instruments, intensity, YTD / year and comparisons. A locked quarter returns its locked
     version (figures frozen) and how many records arrived after the lock."""
 
-    @extend_schema(parameters=_REPORT_PARAMETERS, responses=OpenApiTypes.OBJECT)
+    @extend_schema(
+        parameters=_REPORT_PARAMETERS,
+        responses=OpenApiResponse(
+            response=SCOPE2_DOCUMENT_SCHEMA,
+            description="The report document; in a version locked before a field existed, "
+            "that field is null (not computed when locked)",
+        ),
+    )
     def get(self, request):
-        return Response(report_document_for(request))
+        body = document_json(report_document_for(request))
+        return HttpResponse(body, content_type="application/json")
 
 
 class Scope2FactorsApi(APIView):

@@ -5,6 +5,7 @@ from datetime import date
 import plotly.graph_objects as go
 
 from reports import svg_charts
+from reports.palette import SCOPE2_LOCATION, SCOPE2_MARKET, TREND_COLUMNS, TREND_LINES, colour
 from reports.plotly_text import plotly_text
 
 # --- Scope 2 report figures (page: plotly.js; PDF: the same charts as SVG, svg_charts) ------
@@ -20,20 +21,21 @@ _LAYOUT = {
 def scope2_trend_figure(trend: list[dict]) -> go.Figure:
     """Monthly Scope 2 location- vs market-based t CO2e, public cloud beside it (not added)."""
     months = [row["month"] for row in trend]
-    figure = go.Figure(
-        [
-            go.Bar(
-                name="Scope 2 location-based", x=months, y=[r["scope2_location_t"] for r in trend]
-            ),
-            go.Bar(name="Scope 2 market-based", x=months, y=[r["scope2_market_t"] for r in trend]),
-            go.Scatter(
-                name="Public cloud, Scope 3 cat. 1 (not in Scope 2)",
-                x=months,
-                y=[r["scope3_cat1_location_t"] for r in trend],
-                mode="lines+markers",
-            ),
-        ]
-    )
+    columns = [
+        go.Bar(name=s.label, x=months, y=[r[s.key] for r in trend], marker_color=s.colour)
+        for s in TREND_COLUMNS
+    ]
+    lines = [
+        go.Scatter(
+            name=s.label,
+            x=months,
+            y=[r[s.key] for r in trend],
+            mode="lines+markers",
+            line={"color": s.colour},
+        )
+        for s in TREND_LINES
+    ]
+    figure = go.Figure([*columns, *lines])
     figure.update_layout(
         barmode="group", yaxis_title="t CO2e", title="Emissions by month", height=340, **_LAYOUT
     )
@@ -50,8 +52,9 @@ def coverage_figure(market: dict) -> go.Figure:
                 x=[category["share"] * 100.0],
                 orientation="h",
                 hovertemplate=category["label"] + ": %{x:.1f} %<extra></extra>",
+                marker_color=colour(category["key"], index),
             )
-            for category in market["categories"]
+            for index, category in enumerate(market["categories"])
         ]
     )
     figure.update_layout(
@@ -64,6 +67,10 @@ def coverage_figure(market: dict) -> go.Figure:
     return figure
 
 
+# A Scope 2 breakdown's bars: location- and market-based side by side.
+_BREAKDOWN_SERIES = (("location-based", SCOPE2_LOCATION), ("market-based", SCOPE2_MARKET))
+
+
 def breakdown_figure(lines: list[dict], title: str, top: int = 12) -> go.Figure:
     """The largest lines of a breakdown, location- and market-based side by side."""
     shown = lines[:top][::-1]
@@ -71,17 +78,13 @@ def breakdown_figure(lines: list[dict], title: str, top: int = 12) -> go.Figure:
     figure = go.Figure(
         [
             go.Bar(
-                name="location-based",
+                name=basis,
                 y=labels,
-                x=[line["location_t"] for line in shown],
+                x=[line[series.figure.key] for line in shown],
                 orientation="h",
-            ),
-            go.Bar(
-                name="market-based",
-                y=labels,
-                x=[line["market_t"] for line in shown],
-                orientation="h",
-            ),
+                marker_color=series.colour,
+            )
+            for basis, series in _BREAKDOWN_SERIES
         ]
     )
     figure.update_layout(
@@ -114,27 +117,22 @@ def report_svgs(document: dict, top: int = 12) -> dict[str, str]:
     """The same four charts as report_figures, as SVG for the audit PDF."""
     trend = report_trend(document)
     months = [date.fromisoformat(row["month"] + "-01").strftime("%b %Y") for row in trend]
+    categories = document["market"]["categories"]
     drawn = {
         "trend": svg_charts.column_chart(
             months,
-            [
-                ("Scope 2 location-based", [r["scope2_location_t"] for r in trend]),
-                ("Scope 2 market-based", [r["scope2_market_t"] for r in trend]),
-            ],
-            [
-                (
-                    "Public cloud, Scope 3 cat. 1 (not in Scope 2)",
-                    [r["scope3_cat1_location_t"] for r in trend],
-                )
-            ],
+            [(s.label, [r[s.key] for r in trend]) for s in TREND_COLUMNS],
+            [(s.label, [r[s.key] for r in trend]) for s in TREND_LINES],
             title="Emissions by month",
             y_title="t CO2e",
             label_every=3,
+            colours=[s.colour for s in (*TREND_COLUMNS, *TREND_LINES)],
         ),
         "coverage": svg_charts.share_bar(
-            [(c["label"], c["share"]) for c in document["market"]["categories"]],
+            [(c["label"], c["share"]) for c in categories],
             title="Market-based coverage",
             x_title="% of Scope 2 consumption",
+            colours=[colour(c["key"], index) for index, c in enumerate(categories)],
         ),
     }
     for name, key, title in (
@@ -145,11 +143,9 @@ def report_svgs(document: dict, top: int = 12) -> dict[str, str]:
         shown = lines[:top]
         drawn[name] = svg_charts.bar_chart(
             [line["label"] for line in shown],
-            [
-                ("location-based", [line["location_t"] for line in shown]),
-                ("market-based", [line["market_t"] for line in shown]),
-            ],
+            [(basis, [line[s.figure.key] for line in shown]) for basis, s in _BREAKDOWN_SERIES],
             title=title if len(lines) <= top else f"{title} (largest {top} of {len(lines)})",
             x_title="t CO2e",
+            colours=[s.colour for _, s in _BREAKDOWN_SERIES],
         )
     return drawn

@@ -16,38 +16,9 @@ from inventory.figures import (
     Sums,
     intensities,
 )
+from reports.palette import OTHER, SCOPE2_LOCATION, SCOPE2_MARKET, colour, series_of
 from reports.plotly_text import plotly_text
 from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope
-
-# Okabe-Ito and Tol colours: distinguishable with the common colour-vision deficiencies.
-PALETTE = [
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#332288",
-    "#117733",
-    "#AA4499",
-    "#882255",
-]
-OTHER_COLOUR = "#8a949e"
-# Phases and data-quality tiers keep one colour on every chart.
-FIXED_COLOURS = {
-    "Training": "#0072B2",
-    "Fine-tuning": "#E69F00",
-    "Inference": "#009E73",
-    "Other": "#CC79A7",
-    "Measured energy": "#009E73",
-    "Metered power": "#56B4E9",
-    "Modelled from hardware": "#D55E00",
-}
-
-
-def colour(label: str, index: int) -> str:
-    return FIXED_COLOURS.get(label) or PALETTE[index % len(PALETTE)]
-
 
 MAX_SERIES = 9  # more than this are summed as "Other", so the legend stays readable
 
@@ -201,7 +172,7 @@ def stacked_trend(
                 "name": f"Other ({len(rest)})",
                 "x": x,
                 "y": [_round(LOCATION_EMISSIONS.shown(sum(kgs))) if kgs else None for kgs in other],
-                "marker": {"color": OTHER_COLOUR},
+                "marker": {"color": OTHER},
                 "hovertemplate": "%{x}<br>Other: %{y:.3f} t CO2e<extra></extra>",
             }
         )
@@ -257,7 +228,7 @@ def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Cha
             "name": "Location-based",
             "x": x,
             "y": location,
-            "line": {"color": PALETTE[0], "width": 3},
+            "line": {"color": SCOPE2_LOCATION.colour, "width": 3},
             "hovertemplate": "%{x}<br>location-based: %{y:.3f} t<extra></extra>",
         },
         {
@@ -266,7 +237,7 @@ def location_vs_market(*, months: list[date], by_month: dict[date, Sums]) -> Cha
             "name": "Market-based",
             "x": x,
             "y": market,
-            "line": {"color": PALETTE[2], "width": 3, "dash": "dash"},
+            "line": {"color": SCOPE2_MARKET.colour, "width": 3, "dash": SCOPE2_MARKET.dash},
             "hovertemplate": "%{x}<br>market-based: %{y:.3f} t<extra></extra>",
         },
     ]
@@ -318,6 +289,7 @@ def ranked_bars(
         bases = ("location", "market") if scope.market_based else ("location",)
         for basis in bases:
             name = f"{scope.label}, {basis}-based"
+            figure = MARKET_EMISSIONS if basis == "market" else LOCATION_EMISSIONS
             traces.append(
                 {
                     "type": "bar",
@@ -326,7 +298,7 @@ def ranked_bars(
                     "y": labels,
                     "x": [_round(line[i][f"{basis}_t"]) for line in figures],
                     "customdata": urls,
-                    "marker": {"color": PALETTE[len(traces) * 2 % len(PALETTE)]},
+                    "marker": {"color": series_of(scope.key, figure).colour},
                     "hovertemplate": "%{y}: %{x:.3f} t (" + name + ")<extra></extra>",
                 }
             )
@@ -401,6 +373,8 @@ def intensity_trend(*, months: list[date], by_month: dict[date, dict[str, Sums]]
     figures = {m: scopes_apart(by_scope) for m, by_scope in by_month.items()}
     traces = []
     for i, scope in enumerate(REPORTED_SCOPES):
+        # A scope's colour; its two units told apart by the line's dash.
+        colour_of_scope = series_of(scope.key, LOCATION_EMISSIONS).colour
         counted = [m for m in months if m in figures and figures[m][i]["g_per_1k_inferences"]]
         tokened = [m for m in months if m in figures and figures[m][i]["g_per_1m_tokens"]]
         for unit, wanted, axis, dash in (
@@ -417,7 +391,7 @@ def intensity_trend(*, months: list[date], by_month: dict[date, dict[str, Sums]]
                     "name": f"{scope.label}: g CO2e per {unit}",
                     "x": x,
                     "y": [_round(figures[m][i][key], 4) if m in wanted else None for m in months],
-                    "line": {"color": PALETTE[len(traces)], "width": 3, "dash": dash},
+                    "line": {"color": colour_of_scope, "width": 3, "dash": dash},
                     "yaxis": axis,
                 }
             )

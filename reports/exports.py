@@ -3,26 +3,23 @@
 import io
 
 from greenai_portal.spreadsheets import csv_text, xlsx_append
+from inventory.calculation.emissions import Scope
+from inventory.figures import FACILITY_ENERGY, FIGURES, INTENSITIES
 from reports import periods
 from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
 
-HEADER = ("section", "key", "label", "records", "MWh", "location_t_CO2e", "market_t_CO2e", "share")
+# The figures of a report line in CSV/XLSX, in display order (inventory.figures).
+EXPORTED = tuple(figure for figure in FIGURES if figure.in_totals and figure.in_exports)
+HEADER = ("section", "key", "label", *(figure.column_title for figure in EXPORTED), "share")
 
 
-def _row(section: str, key: str, label: str, figures: dict, market_based: bool = True) -> list:
-    """A line of figures; public cloud lines (not `market_based`) say the market-based
-    figure is not applicable, also in versions locked when they repeated the location one."""
-    market_t = figures.get("market_t") if market_based else NOT_APPLICABLE
-    return [
-        section,
-        key,
-        label,
-        figures.get("record_count"),
-        figures.get("mwh"),
-        figures.get("location_t"),
-        market_t,
-        figures.get("share"),
+def _row(section: str, key: str, label: str, figures: dict, scope: str = Scope.SCOPE2) -> list:
+    """A line of figures; a figure the scope does not report (market-based for public cloud)
+    is not applicable, also in versions locked when they repeated the location one."""
+    cells = [
+        figures.get(figure.key) if scope in figure.scopes else NOT_APPLICABLE for figure in EXPORTED
     ]
+    return [section, key, label, *cells, figures.get("share")]
 
 
 def _period_rows(section: str, period: dict) -> list[list]:
@@ -35,7 +32,7 @@ def _period_rows(section: str, period: dict) -> list[list]:
     )
     return [
         _row(section, period["label"], f"Scope 2{mark}", scope2),
-        _row(section, period["label"], f"Scope 3 cat. 1{mark}", cloud, market_based=False),
+        _row(section, period["label"], f"Scope 3 cat. 1{mark}", cloud, Scope.SCOPE3_CAT1),
     ]
 
 
@@ -48,7 +45,7 @@ def report_rows(document: dict) -> list[list]:
             "total",
             "Public cloud, Scope 3 category 1 (not in Scope 2)",
             document["scope3_cat1"],
-            market_based=False,
+            Scope.SCOPE3_CAT1,
         ),
     ]
     for name, period in (
@@ -58,55 +55,37 @@ def report_rows(document: dict) -> list[list]:
         rows += _period_rows(f"period:{name}", period)
     for category in document["market"]["categories"]:
         rows.append(_row("market_coverage", category["key"], category["label"], category))
+    market = document["market"]
+    renewable = {FACILITY_ENERGY.key: market["renewable_mwh"], "share": market["renewable_share"]}
     rows.append(
-        [
-            "renewable_share",
-            "",
-            "Renewable share",
-            None,
-            document["market"]["renewable_mwh"],
-            None,
-            None,
-            document["market"]["renewable_share"],
-        ]
+        ["renewable_share", "", "Renewable share"]
+        + [renewable.get(figure.key) for figure in EXPORTED]
+        + [renewable["share"]]
     )
     for name in BREAKDOWNS:
         rows += [
             _row(name, line["key"], line["label"], line) for line in document["breakdowns"][name]
         ]
     rows += [
-        _row("scope3_cat1_location", line["key"], line["label"], line, market_based=False)
+        _row("scope3_cat1_location", line["key"], line["label"], line, Scope.SCOPE3_CAT1)
         for line in document["scope3_cat1"]["by_location"]
     ]
     return rows
 
 
+# Per model and scope: the counts, then each intensity location- and market-based.
+_INTENSITY_FIGURES = (
+    *(intensity.count.key for intensity in INTENSITIES),
+    *(f"{basis}_{i.key}" for i in INTENSITIES for basis in ("location", "market")),
+)
+_INTENSITY_HEADER = ("model", "scope", *_INTENSITY_FIGURES)
+
+
 def _intensity_rows(document: dict) -> list[list]:
     return [
-        [
-            m["label"],
-            m.get("scope", ""),
-            m["inferences"],
-            m["tokens"],
-            m["location_g_per_1k_inferences"],
-            m["market_g_per_1k_inferences"],
-            m["location_g_per_1m_tokens"],
-            m["market_g_per_1m_tokens"],
-        ]
+        [m["label"], m.get("scope", ""), *(m.get(name) for name in _INTENSITY_FIGURES)]
         for m in document["intensity"]
     ]
-
-
-_INTENSITY_HEADER = (
-    "model",
-    "scope",
-    "inferences",
-    "tokens",
-    "location_g_per_1k_inferences",
-    "market_g_per_1k_inferences",
-    "location_g_per_1m_tokens",
-    "market_g_per_1m_tokens",
-)
 
 
 def _meta(document: dict) -> list[list]:

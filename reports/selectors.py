@@ -73,13 +73,14 @@ class ReportedScope:
 
 
 REPORTED_SCOPES = (
+    # Plain str keys (`.value`): they key JSON documents.
     ReportedScope(
-        EmissionScope.SCOPE2,
+        EmissionScope.SCOPE2.value,
         "Scope 2",
         market_based=EmissionScope.SCOPE2 in MARKET_EMISSIONS.scopes,
     ),
     ReportedScope(
-        EmissionScope.SCOPE3_CAT1,
+        EmissionScope.SCOPE3_CAT1.value,
         "Public cloud (Scope 3 cat. 1)",
         market_based=EmissionScope.SCOPE3_CAT1 in MARKET_EMISSIONS.scopes,
     ),

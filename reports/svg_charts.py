@@ -4,19 +4,27 @@ The PDF used to have Plotly draw them through kaleido, i.e. a headless Chromium 
 every PDF: seconds of the PDF's time and a browser on every worker. Four plain charts (grouped
 columns with a line, grouped horizontal bars, one stacked share bar) are a few rectangles, lines
 and labels; writing them here keeps them vector, fast and dependency-free. Colours are SVG
-attributes, not CSS, which is what WeasyPrint's SVG renderer reads.
+attributes, not CSS, which is what WeasyPrint's SVG renderer reads; they come from the
+palette the pages use (reports.palette), passed per series by the caller (`colours`).
 """
 
 import math
 from collections.abc import Sequence
 from html import escape
 
+from reports.palette import CATEGORICAL
+
 WIDTH = 720
 FONT = 'font-family="DejaVu Sans, sans-serif"'
-COLOURS = ("#2f6fb0", "#d9822b", "#1b6e3c", "#8e44ad", "#7f8c8d", "#c0392b", "#16a085")
 INK, MUTED, GRID = "#1d2327", "#5a6570", "#dde3e8"
 
 Series = tuple[str, Sequence[float]]
+
+
+def _colours(count: int, colours: Sequence[str] | None) -> list[str]:
+    """The series' colours: as given, else the palette's categorical ones in order."""
+    chosen = list(colours or ())
+    return chosen + [CATEGORICAL[i % len(CATEGORICAL)] for i in range(len(chosen), count)]
 
 
 def _text_width(text: str, size: float) -> float:
@@ -82,14 +90,16 @@ class _Canvas:
             f'fill="{colour}" {FONT}{weight}{turn}>{escape(text)}</text>'
         )
 
-    def legend(self, y: float, names: Sequence[str], left: float = 10) -> float:
+    def legend(
+        self, y: float, names: Sequence[str], colours: Sequence[str], left: float = 10
+    ) -> float:
         """Swatches and names in rows from `y`; returns the y below the last row."""
         x = left
-        for index, name in enumerate(names):
+        for name, colour in zip(names, colours, strict=True):
             width = 16 + _text_width(name, 9) + 14
             if x + width > WIDTH - 10 and x > left:
                 x, y = left, y + 15
-            self.rect(x, y - 8, 10, 10, COLOURS[index % len(COLOURS)])
+            self.rect(x, y - 8, 10, 10, colour)
             self.text(x + 14, y, name, size=9)
             x += width
         return y + 15
@@ -124,9 +134,12 @@ def column_chart(
     y_title: str,
     label_every: int = 1,
     height: float = 320,
+    colours: Sequence[str] | None = None,
 ) -> str:
-    """Grouped vertical bars per category, optional lines across them."""
+    """Grouped vertical bars per category, optional lines across them; `colours` are the
+    bars' then the lines'."""
     canvas = _Canvas(height)
+    colours = _colours(len(bars) + len(lines), colours)
     left, right, top, bottom = 70, WIDTH - 15, 30, height - 70
     values = [v for _, series in (*bars, *lines) for v in series if v is not None]
     ticks = nice_ticks(max(values, default=0.0))
@@ -148,18 +161,26 @@ def column_chart(
             if value is None:  # no data: a gap, not a zero
                 continue
             x = left + slot * index + slot * 0.1 + bar * n
-            canvas.rect(x, bottom - value * scale, bar, value * scale, COLOURS[n % len(COLOURS)])
+            canvas.rect(x, bottom - value * scale, bar, value * scale, colours[n])
     for n, (_, series) in enumerate(lines, start=len(bars)):
         for run in _runs(series):
             points = [(left + slot * (i + 0.5), bottom - series[i] * scale) for i in run]
-            canvas.polyline(points, COLOURS[n % len(COLOURS)])
+            canvas.polyline(points, colours[n])
     canvas.line(left, bottom, right, bottom, MUTED)
-    canvas.legend(bottom + 40, [name for name, _ in (*bars, *lines)])
+    canvas.legend(bottom + 40, [name for name, _ in (*bars, *lines)], colours)
     return canvas.svg()
 
 
-def bar_chart(labels: Sequence[str], bars: Sequence[Series], *, title: str, x_title: str) -> str:
+def bar_chart(
+    labels: Sequence[str],
+    bars: Sequence[Series],
+    *,
+    title: str,
+    x_title: str,
+    colours: Sequence[str] | None = None,
+) -> str:
     """Grouped horizontal bars, one group per label, the first label on top."""
+    colours = _colours(len(bars), colours)
     group = 10 + 9 * len(bars)
     height = 95 + group * max(len(labels), 1)
     canvas = _Canvas(height)
@@ -179,26 +200,34 @@ def bar_chart(labels: Sequence[str], bars: Sequence[Series], *, title: str, x_ti
         canvas.text(left - 6, y + group / 2 + 3, label, size=9, anchor="end")
         for n, (_, series) in enumerate(bars):
             value = series[index]
-            canvas.rect(left, y + 5 + 9 * n, value * scale, 8, COLOURS[n % len(COLOURS)])
+            canvas.rect(left, y + 5 + 9 * n, value * scale, 8, colours[n])
     canvas.line(left, top, left, bottom, MUTED)
-    canvas.legend(bottom + 50, [name for name, _ in bars])
+    canvas.legend(bottom + 50, [name for name, _ in bars], colours)
     return canvas.svg()
 
 
-def share_bar(parts: Sequence[tuple[str, float]], *, title: str, x_title: str) -> str:
+def share_bar(
+    parts: Sequence[tuple[str, float]],
+    *,
+    title: str,
+    x_title: str,
+    colours: Sequence[str] | None = None,
+) -> str:
     """One horizontal bar 0–100 %, split into the parts' shares (0–1), in order."""
+    colours = _colours(len(parts), colours)
     canvas = _Canvas(150)
     left, right, top = 20, WIDTH - 20, 30
     canvas.text(10, 16, title, size=12, bold=True)
     x = left
     for n, (_, share) in enumerate(parts):
         width = share * (right - left)
-        canvas.rect(x, top, width, 34, COLOURS[n % len(COLOURS)])
+        canvas.rect(x, top, width, 34, colours[n])
         x += width
     for percent in range(0, 101, 20):
         tick = left + percent / 100 * (right - left)
         canvas.line(tick, top + 34, tick, top + 38, MUTED)
         canvas.text(tick, top + 50, f"{percent} %", size=9, anchor="middle", colour=MUTED)
     canvas.text((left + right) / 2, top + 66, x_title, size=9, anchor="middle")
-    canvas.legend(top + 90, [f"{name}: {share * 100:.1f} %" for name, share in parts], left)
+    names = [f"{name}: {share * 100:.1f} %" for name, share in parts]
+    canvas.legend(top + 90, names, colours, left)
     return canvas.svg()

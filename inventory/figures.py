@@ -207,6 +207,7 @@ EMBODIED_EMISSIONS = Figure(
     # No published cradle-to-gate figure for the device: not available, never 0. Shown
     # beside the scope's electricity emissions, never added to them.
     nullable=True,
+    export_title="embodied_t_CO2e",
 )
 
 # Display order: also the order of the rollup columns, API fields and CSV columns.

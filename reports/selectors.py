@@ -32,6 +32,8 @@ from inventory.models import (
     ComputeStatus,
     ContractualInstrument,
     DailyRollup,
+    ElectricityTariff,
+    EmbodiedFactor,
     EmissionScope,
     EnergyTier,
     FactorDataset,
@@ -609,6 +611,8 @@ class QuarterInputs:
     override_ids: frozenset[int]
     hardware_ids: frozenset[int]
     coefficient_ids: frozenset[int]
+    embodied_ids: frozenset[int] = frozenset()
+    tariff_ids: frozenset[int] = frozenset()
 
 
 def _hash_value(value) -> str:
@@ -636,11 +640,17 @@ def quarter_inputs(
     override_ids: set[int] = set()
     # Factor rows a record names beside its grid factor: its power model (both kinds) and,
     # for cloud usage, its coefficient (not hashed: they follow from the hashed inputs).
-    lineage: dict[str, set[int]] = {"power_model_id": set(), "coefficient_id": set()}
+    # Embodied rows and tariffs are named the same way.
+    lineage: dict[str, set[int]] = {
+        "power_model_id": set(),
+        "coefficient_id": set(),
+        "embodied_factor_id": set(),
+        "tariff_id": set(),
+    }
     hashed = len(_HASHED_FIELDS)
     for kind, model, extra in (
-        ("W", WorkloadRecord, ("power_model_id",)),
-        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id")),
+        ("W", WorkloadRecord, ("power_model_id", "embodied_factor_id", "tariff_id")),
+        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id", "embodied_factor_id")),
     ):
         rows = (
             _records_of(model, organisation_id, start, end, up_to)
@@ -711,6 +721,8 @@ def quarter_inputs(
         override_ids=frozenset(override_ids),
         hardware_ids=frozenset(lineage["power_model_id"]),
         coefficient_ids=frozenset(lineage["coefficient_id"]),
+        embodied_ids=frozenset(lineage["embodied_factor_id"]),
+        tariff_ids=frozenset(lineage["tariff_id"]),
     )
 
 
@@ -721,6 +733,8 @@ def factor_rows(
     override_ids,
     hardware_ids=(),
     coefficient_ids=(),
+    embodied_ids=(),
+    tariff_ids=(),
 ) -> list[dict]:
     """The factor rows a quarter's figures used, with their provenance; `id` is
     "<grid|override|hardware|coefficient>:<row id>"."""
@@ -796,20 +810,66 @@ def factor_rows(
         }
         for c in coefficients
     ]
+    rows += _embodied_and_tariff_rows(organisation_id, embodied_ids, tariff_ids)
     return sorted(
         rows, key=lambda r: (r["zone"], r["kind"], r["year"] or 0, r["month"] or 0, r["id"])
     )
 
 
+def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) -> list[dict]:
+    """The embodied rows (figure in the source: they are not kg per kWh) and the
+    organisation's electricity tariffs a quarter's records used."""
+    embodied = EmbodiedFactor.objects.filter(id__in=embodied_ids).select_related("dataset")
+    tariffs = ElectricityTariff.objects.filter(
+        organisation_id=organisation_id, id__in=tariff_ids
+    ).select_related("location")
+    blank = {"zone": "", "month": None, "basis": "", "kg_per_kwh": None}
+    return [
+        {
+            **blank,
+            "kind": "embodied (per device)",
+            "year": None,
+            "source": f"{e.hardware_code}: "
+            + (
+                f"{e.kg_co2e} kg CO2e over {e.lifetime_hours:g} h; "
+                if e.kg_co2e is not None
+                else ""
+            )
+            + e.source,
+            "source_url": e.source_url,
+            "licence": e.licence,
+            "dataset": f"{e.dataset.name} {e.dataset.version}",
+            "id": f"embodied:{e.id}",
+        }
+        for e in embodied
+    ] + [
+        {
+            **blank,
+            "kind": "electricity tariff",
+            "year": t.valid_from.year,
+            "source": f"{t.location.code}: {t.price_per_kwh} {t.currency}/kWh, {t.source} "
+            f"(valid {t.valid_from} to {t.valid_to})",
+            "source_url": "",
+            "licence": "organisation's own figure",
+            "dataset": "organisation tariff",
+            "id": f"tariff:{t.id}",
+        }
+        for t in tariffs
+    ]
+
+
 def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[dict]:
     """Every factor row a quarter's records and market allocation name: grid factors,
-    overrides, power models and cloud coefficients. What a lock stores and a draft PDF lists."""
+    overrides, power models, cloud coefficients, embodied rows and tariffs. What a lock stores
+    and a draft PDF lists."""
     return factor_rows(
         organisation_id=organisation_id,
         grid_factor_ids=inputs.grid_factor_ids,
         override_ids=inputs.override_ids,
         hardware_ids=inputs.hardware_ids,
         coefficient_ids=inputs.coefficient_ids,
+        embodied_ids=inputs.embodied_ids,
+        tariff_ids=inputs.tariff_ids,
     )
 
 

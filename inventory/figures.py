@@ -198,7 +198,7 @@ TOKENS = Figure(
 )
 EMBODIED_EMISSIONS = Figure(
     key="embodied_t",
-    label="Embodied emissions (Scope 3 cat. 2, amortised)",
+    label="Embodied emissions",
     column="embodied_kg",
     family=Family.EMISSIONS,
     stored_unit="kg CO2e",

@@ -878,6 +878,7 @@ _LINEAGE_FIELDS = {
     "grid_factor_id": "grid",
     "factor_override_id": "override",
     "power_model_id": "hardware",
+    "embodied_factor_id": "embodied",
 }
 
 
@@ -895,7 +896,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     lines: dict[int, dict] = {}
     used: dict[str, set[int]] = defaultdict(set)
     datasets = {d.id: f"{d.name} {d.version}" for d in FactorDataset.objects.all()}
-    for model, extra in ((WorkloadRecord, ()), (CloudUsageRecord, ("coefficient_id",))):
+    for model, extra in ((WorkloadRecord, ("tariff_id",)), (CloudUsageRecord, ("coefficient_id",))):
         records = principal.visible(
             model.objects.filter(
                 activity_date__gte=period.start,
@@ -913,7 +914,11 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             line["records"] += group["n"]
             line["datasets"].add(datasets.get(group["factor_dataset_id"]))
             line["methodology"].add(group["methodology_version"])
-            for column, prefix in (*_LINEAGE_FIELDS.items(), ("coefficient_id", "coefficient")):
+            for column, prefix in (
+                *_LINEAGE_FIELDS.items(),
+                ("coefficient_id", "coefficient"),
+                ("tariff_id", "tariff"),
+            ):
                 if group.get(column):
                     line["factor_ids"].add(f"{prefix}:{group[column]}")
                     used[prefix].add(group[column])
@@ -980,6 +985,8 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             override_ids=used["override"] - {None},
             hardware_ids=used["hardware"],
             coefficient_ids=used["coefficient"],
+            embodied_ids=used["embodied"],
+            tariff_ids=used["tariff"],
         ),
     }
 

@@ -41,6 +41,7 @@ class Family(StrEnum):
     ENERGY = "energy"
     EMISSIONS = "emissions"
     WATER = "water"
+    COST = "cost"
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,19 @@ TOKENS = Figure(
     record_kinds=(WORKLOAD,),
     in_totals=False,
 )
+EMBODIED_EMISSIONS = Figure(
+    key="embodied_t",
+    label="Embodied emissions",
+    column="embodied_kg",
+    family=Family.EMISSIONS,
+    stored_unit="kg CO2e",
+    shown_unit="t CO2e",
+    scale=1000.0,
+    # No published cradle-to-gate figure for the device: not available, never 0. Shown
+    # beside the scope's electricity emissions, never added to them.
+    nullable=True,
+    export_title="embodied_t_CO2e",
+)
 
 # Display order: also the order of the rollup columns, API fields and CSV columns.
 FIGURES: tuple[Figure, ...] = (
@@ -232,10 +246,28 @@ FIGURES: tuple[Figure, ...] = (
     WATER_RECORDS,
     INFERENCES,
     TOKENS,
+    EMBODIED_EMISSIONS,
 )
+
+# Money is never added across currencies, so it is not in FIGURES (whose sums add every row):
+# rollup rows carry the currency as a dimension and these figures' sums per currency.
+CURRENCY_COLUMN = "energy_cost_currency"
+ENERGY_COST = Figure(
+    key="cost",
+    label="Energy cost",
+    column="energy_cost",
+    family=Family.COST,
+    stored_unit="currency",
+    shown_unit="currency",
+    decimals=2,
+    nullable=True,
+    in_totals=False,
+)
+PER_CURRENCY_FIGURES: tuple[Figure, ...] = (ENERGY_COST,)
 BY_KEY = {figure.key: figure for figure in FIGURES}
 BY_COLUMN = {figure.column: figure for figure in FIGURES}
 ROLLUP_COLUMNS = tuple(figure.column for figure in FIGURES)
+PER_CURRENCY_COLUMNS = tuple(figure.column for figure in PER_CURRENCY_FIGURES)
 # The facility kWh of rollup rows whose market-based kg is not allocated yet (Summing.MARKET).
 UNALLOCATED_KWH = "unallocated_kwh"
 
@@ -246,12 +278,14 @@ def record_columns(kind: str) -> tuple[str, ...]:
     # The market figure of cloud rows is their location-based kg (MARKET_EMISSIONS.record_sql).
     if LOCATION_EMISSIONS.column not in columns:
         columns.append(LOCATION_EMISSIONS.column)
+    columns += [CURRENCY_COLUMN, *(figure.column for figure in PER_CURRENCY_FIGURES)]
     return tuple(columns)
 
 
 def rollup_select_sums(kind: str) -> str:
-    """The figure sums of a rollup row over records of this kind, in ROLLUP_COLUMNS order."""
-    return ", ".join(figure.record_aggregate(kind) for figure in FIGURES)
+    """The figure sums of a rollup row over records of this kind, in ROLLUP_COLUMNS order,
+    then the per-currency sums (PER_CURRENCY_COLUMNS)."""
+    return ", ".join(figure.record_aggregate(kind) for figure in (*FIGURES, *PER_CURRENCY_FIGURES))
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,13 @@ urlpatterns = [
         views.facility_wue_delete_view,
         name="settings-facility-wue-delete",
     ),
+    path("settings/tariffs/", views.tariffs_page, name="settings-tariffs"),
+    path("settings/tariffs/create/", views.tariff_create_view, name="settings-tariff-create"),
+    path(
+        "settings/tariffs/<int:pk>/delete/",
+        views.tariff_delete_view,
+        name="settings-tariff-delete",
+    ),
     path("settings/instruments/", views.instruments_page, name="settings-instruments"),
     path(
         "settings/instruments/create/",

@@ -1,6 +1,6 @@
-"""The settings over the API: facilities (their PUE and WUE, their yearly indicators),
-contractual instruments, factor overrides, team mapping rules. Members read them; admins (and
-tokens with the manage scope) write them, through the same services as the settings pages, so
+"""The settings over the API: facilities (their PUE, WUE and electricity tariffs, their
+yearly indicators), contractual instruments, factor overrides, team mapping rules. Members
+read them; admins (and tokens with the manage scope) write them, through the same services as the settings pages, so
 each write is audited and queues the recalculation of exactly the open periods it affects. A
 write that moves figures answers with that recalculation (null when nothing moved), whose
 progress is at /api/v1/recalculations/<id>/.
@@ -24,6 +24,7 @@ from accounts.selectors import teams_by_slug
 from greenai_portal.errors import validated_input, validated_patch
 from inventory.models import (
     ContractualInstrument,
+    ElectricityTariff,
     FacilityWue,
     FactorKind,
     FactorOverride,
@@ -48,6 +49,8 @@ from inventory.settings_services import (
     mapping_rule_create,
     mapping_rule_delete,
     mapping_rule_update,
+    tariff_create,
+    tariff_delete,
 )
 
 
@@ -374,6 +377,67 @@ class InstrumentDetailApi(_RowApi):
 
     def remove(self, row, actor) -> RecalculationJob:
         return instrument_delete(instrument=row, actor=actor)
+
+
+# --- Electricity tariffs ------------------------------------------------------------------
+
+
+class TariffSerializer(serializers.ModelSerializer):
+    facility = serializers.CharField(source="location.code", read_only=True)
+
+    class Meta:
+        model = ElectricityTariff
+        fields = (
+            "id",
+            "facility",
+            "valid_from",
+            "valid_to",
+            "price_per_kwh",
+            "currency",
+            "source",
+        )
+
+
+@extend_schema_serializer(component_name="TariffInput")
+class TariffInputSerializer(serializers.Serializer):
+    facility = serializers.CharField(max_length=80, help_text="the facility's code")
+    valid_from = serializers.DateField()
+    valid_to = serializers.DateField(help_text="inclusive")
+    price_per_kwh = serializers.FloatField(min_value=0.0, max_value=100.0)
+    currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217, e.g. EUR")
+    source = serializers.CharField(max_length=300, help_text="contract, invoice or supplier")
+
+
+@_schema(TariffSerializer, TariffInputSerializer, "TariffCreated")
+class TariffListApi(_RowsApi):
+    """The electricity price per kWh of each facility by period; admins add one, which
+    recomputes the energy cost of that facility's records in the open quarters it covers."""
+
+    model = ElectricityTariff
+    serializer_class = TariffSerializer
+    input_serializer = TariffInputSerializer
+    ordering = ("location__code", "valid_from", "id")
+
+    def rows(self):
+        return super().rows().select_related("location")
+
+    def create(self, request, data: dict) -> tuple[ElectricityTariff, RecalculationJob]:
+        facility = Location.objects.filter(
+            organisation=request.principal.organisation, code=data.pop("facility")
+        ).first()
+        if facility is None:
+            raise Http404
+        return tariff_create(location=facility, created_by=request.user, **data)
+
+
+class TariffDetailApi(_RowApi):
+    """A tariff; admins delete one that no computed cost has used yet."""
+
+    model = ElectricityTariff
+    serializer_class = TariffSerializer
+
+    def remove(self, row, actor) -> RecalculationJob:
+        return tariff_delete(tariff=row, actor=actor)
 
 
 # --- Factor overrides ---------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Writes behind the settings pages: facilities, their PUE and WUE, contractual instruments,
-factor overrides.
+"""Writes behind the settings pages: facilities, their PUE, WUE and electricity tariffs,
+contractual instruments, factor overrides.
 
 Each validates what the methodology needs (a known grid zone, a PUE of at least 1, a period that
 ends after it starts, a cited source) and refuses to delete a row a computed figure names. Each
@@ -18,6 +18,7 @@ from greenai_portal.errors import ApplicationError
 from inventory.ingestion.mapping import rule_location_check
 from inventory.models import (
     ContractualInstrument,
+    ElectricityTariff,
     FacilityWue,
     FactorKind,
     FactorOverride,
@@ -33,6 +34,7 @@ from inventory.pipeline.recalculation import (
     recalculation_for_facility_wue,
     recalculation_for_instruments,
     recalculation_for_override,
+    recalculation_for_tariff,
 )
 
 FACILITY_KINDS = (Location.Kind.OWNED, Location.Kind.COLOCATION)
@@ -182,6 +184,78 @@ def _wue_changed(row: FacilityWue, action: str, actor) -> RecalculationJob:
     )
     return recalculation_for_facility_wue(
         location=row.location, valid_from=row.valid_from, valid_to=row.valid_to, user=actor
+    )
+
+
+@transaction.atomic
+def tariff_create(
+    *,
+    location: Location,
+    valid_from: date,
+    valid_to: date,
+    price_per_kwh: float,
+    currency: str,
+    source: str,
+    created_by=None,
+) -> tuple[ElectricityTariff, RecalculationJob]:
+    """A facility's electricity price over a period; its records of that period in open
+    quarters get their energy cost recomputed (the job returned)."""
+    if location.organisation_id is None:
+        raise ApplicationError("Cloud usage keeps the cost its bill carries", status_code=404)
+    _period(valid_from, valid_to)
+    if not 0 <= price_per_kwh <= 100:
+        raise ApplicationError("A price per kWh is between 0 and 100 (in its currency)")
+    currency = currency.strip().upper()
+    if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
+        raise ApplicationError("Give the currency as an ISO 4217 code such as EUR")
+    if not source.strip():
+        raise ApplicationError("Say where the price comes from (contract, invoice, supplier)")
+    tariff = ElectricityTariff.objects.create(
+        organisation=location.organisation,
+        location=location,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        price_per_kwh=price_per_kwh,
+        currency=currency,
+        source=source.strip(),
+        created_by=actor_user(created_by),
+    )
+    return tariff, _tariff_changed(tariff, "tariff.create", created_by)
+
+
+@transaction.atomic
+def tariff_delete(*, tariff: ElectricityTariff, actor=None) -> RecalculationJob:
+    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
+    job = _tariff_changed(tariff, "tariff.delete", actor)
+    try:
+        tariff.delete()
+    except ProtectedError as error:
+        raise ApplicationError(
+            "Computed costs use this tariff; it stays for the audit trail"
+        ) from error
+    return job
+
+
+def _tariff_changed(tariff: ElectricityTariff, action: str, actor) -> RecalculationJob:
+    audit_record(
+        organisation=tariff.organisation,
+        action=action,
+        target=tariff,
+        actor=actor,
+        details={
+            "facility": tariff.location.code,
+            "valid_from": tariff.valid_from.isoformat(),
+            "valid_to": tariff.valid_to.isoformat(),
+            "price_per_kwh": tariff.price_per_kwh,
+            "currency": tariff.currency,
+            "source": tariff.source,
+        },
+    )
+    return recalculation_for_tariff(
+        location=tariff.location,
+        valid_from=tariff.valid_from,
+        valid_to=tariff.valid_to,
+        user=actor,
     )
 
 

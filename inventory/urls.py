@@ -28,6 +28,8 @@ from inventory.settings_apis import (
     MappingRuleListApi,
     OverrideDetailApi,
     OverrideListApi,
+    TariffDetailApi,
+    TariffListApi,
 )
 
 urlpatterns = [
@@ -62,6 +64,8 @@ urlpatterns = [
     path("facilities/indicators/", FacilityIndicatorsApi.as_view(), name="facility-indicators"),
     path("instruments/", InstrumentListApi.as_view(), name="instrument-list"),
     path("instruments/<int:pk>/", InstrumentDetailApi.as_view(), name="instrument-detail"),
+    path("tariffs/", TariffListApi.as_view(), name="tariff-list"),
+    path("tariffs/<int:pk>/", TariffDetailApi.as_view(), name="tariff-detail"),
     path("factor-overrides/", OverrideListApi.as_view(), name="override-list"),
     path("factor-overrides/<int:pk>/", OverrideDetailApi.as_view(), name="override-detail"),
     path("mapping-rules/", MappingRuleListApi.as_view(), name="mapping-rule-list"),

@@ -1,6 +1,6 @@
-"""Pages for the inventory: settings (facilities with their PUE, WUE and yearly indicators,
-contractual instruments, factor overrides), the factor library browser and the data page
-(batches, waiting records, quality).
+"""Pages for the inventory: settings (facilities with their PUE, WUE, electricity tariffs and
+yearly indicators, contractual instruments, factor overrides), the factor library browser and
+the data page (batches, waiting records, quality).
 
 Admins manage; ESG officers keep the contractual instruments too; other roles read.
 Writes go through inventory.settings_services.
@@ -23,6 +23,7 @@ from accounts.views import settings_context as _context
 from inventory.models import (
     CloudCoefficient,
     ContractualInstrument,
+    ElectricityTariff,
     FacilityWue,
     FactorDataset,
     FactorKind,
@@ -55,6 +56,8 @@ from inventory.settings_services import (
     instrument_delete,
     mapping_rule_create,
     mapping_rule_delete,
+    tariff_create,
+    tariff_delete,
 )
 
 
@@ -309,6 +312,65 @@ def override_delete_view(request: HttpRequest, principal: Principal, pk: int) ->
         lambda: factor_override_delete(override=override, actor=request.user),
     )
     return redirect("settings-overrides")
+
+
+# --- Electricity tariffs ------------------------------------------------------------------
+
+
+class TariffForm(forms.Form):
+    location = forms.ModelChoiceField(queryset=Location.objects.none(), label="Facility")
+    valid_from = forms.DateField(widget=DATE_INPUT, label="Valid from")
+    valid_to = forms.DateField(widget=DATE_INPUT, label="Valid to (inclusive)")
+    price_per_kwh = forms.FloatField(min_value=0.0, max_value=100.0, label="Price per kWh")
+    currency = forms.RegexField(r"^[A-Z]{3}$", max_length=3, label="Currency (ISO 4217)")
+    source = forms.CharField(max_length=300, label="Source (contract, invoice, supplier)")
+
+    def __init__(self, *args, organisation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["location"].queryset = Location.objects.filter(
+            organisation=organisation
+        ).order_by("code")
+
+
+@settings_page()
+def tariffs_page(request: HttpRequest, principal: Principal) -> HttpResponse:
+    tariffs = (
+        ElectricityTariff.objects.filter(organisation=principal.organisation)
+        .select_related("location", "created_by")
+        .order_by("location__code", "-valid_from")
+    )
+    form = TariffForm(organisation=principal.organisation)
+    return render(
+        request,
+        "dashboard/settings/tariffs.html",
+        _context(principal, "tariffs", tariffs=tariffs, form=form),
+    )
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def tariff_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
+    submit_form(
+        request,
+        TariffForm(request.POST, organisation=principal.organisation),
+        lambda data: (
+            f"Tariff for {data['location'].code} added; its open periods are being recomputed"
+        ),
+        lambda data: tariff_create(created_by=request.user, **data),
+    )
+    return redirect("settings-tariffs")
+
+
+@require_POST
+@settings_page(Access.MANAGE)
+def tariff_delete_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
+    tariff = get_object_or_404(ElectricityTariff, pk=pk, organisation=principal.organisation)
+    run_service(
+        request,
+        f"Tariff for {tariff.location.code} deleted",
+        lambda: tariff_delete(tariff=tariff, actor=request.user),
+    )
+    return redirect("settings-tariffs")
 
 
 # --- Billing tag → team mapping rules ------------------------------------------------------

@@ -20,7 +20,13 @@ from accounts.selectors import team_list
 from accounts.views import principal_or_404
 from greenai_portal import periods
 from inventory.calculation.llm import ECOLOGITS_VERSION
-from inventory.figures import FACILITY_ENERGY, LOCATION_EMISSIONS, MARKET_EMISSIONS, Sums
+from inventory.figures import (
+    EMBODIED_EMISSIONS,
+    FACILITY_ENERGY,
+    LOCATION_EMISSIONS,
+    MARKET_EMISSIONS,
+    Sums,
+)
 from inventory.llm.selectors import llm_api_groups, llm_api_total
 from inventory.models import (
     CloudUsageRecord,
@@ -32,6 +38,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.selectors import visible_model
+from reports.cost_sci_selectors import cost_lines, model_sci
 from reports.dashboard_charts import (
     Chart,
     intensity_trend,
@@ -252,6 +259,39 @@ def _no_records(key: str, label: str, scope_name: str) -> Kpi:
     return Kpi(key, label, "—", "", f"no {scope_name} records for these filters")
 
 
+def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
+    """Embodied emissions of owned and colocated hardware (Scope 3 category 2), amortised;
+    the cloud GPUs' share is part of the purchased service and named apart."""
+    owned, rented = scope2.shown(EMBODIED_EMISSIONS), cloud.shown(EMBODIED_EMISSIONS)
+    return Kpi(
+        "embodied_t",
+        "Embodied hardware (Scope 3 cat. 2)",
+        "—" if owned is None else _fmt(owned),
+        "t CO2e" if owned is not None else "",
+        ("not available: no device with a published figure" if owned is None else "amortised")
+        + (f" · cloud GPUs {_fmt(rented)} t" if rented is not None else "")
+        + "; beside Scope 2, never in it",
+    )
+
+
+def _cost_kpi(lines: list) -> Kpi:
+    """Energy cost, one amount per currency (never added across currencies)."""
+    if not lines:
+        return Kpi("cost", "Energy cost", "—", "", "not available: no tariff or billed cost")
+    first, *others = lines
+    return Kpi(
+        "cost",
+        "Energy cost",
+        f"{first.cost:,.0f}",
+        first.currency,
+        "and "
+        + " · ".join(f"{line.cost:,.0f} {line.currency}" for line in others)
+        + " (currencies kept apart)"
+        if others
+        else "own or billed cost, else facility kWh × tariff",
+    )
+
+
 def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
     scope2 = cube.total(scope=EmissionScope.SCOPE2)
     cloud = cube.total(scope=EmissionScope.SCOPE3_CAT1)
@@ -308,6 +348,8 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         )
         if cloud.record_count
         else _no_records("cloud_t", "Public cloud (Scope 3 cat. 1)", "public cloud"),
+        _embodied_kpi(scope2, cloud),
+        _cost_kpi(cost_lines(rows=filters.rollups(principal))),
         Kpi(
             "renewable",
             "Renewable share",
@@ -737,6 +779,8 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         ),
         hardware=hardware_used(principal=principal, filters=filters),
         lifecycle=model_lifecycle(principal=principal, model=model),
+        sci=model_sci(principal=principal, model=model, start=filters.start, end=filters.end),
+        costs=cost_lines(rows=filters.rollups(principal)),
         back_query=drill,
     )
 

@@ -41,6 +41,8 @@ from inventory.models import (
     ComputeStatus,
     ContractualInstrument,
     DailyRollup,
+    ElectricityTariff,
+    EmbodiedFactor,
     EmissionScope,
     EnergyTier,
     FacilityWue,
@@ -650,6 +652,8 @@ class QuarterInputs:
     coefficient_ids: frozenset[int]
     facility_wue_ids: frozenset[int] = frozenset()
     cloud_wue_ids: frozenset[int] = frozenset()
+    embodied_ids: frozenset[int] = frozenset()
+    tariff_ids: frozenset[int] = frozenset()
 
 
 def _hash_value(value) -> str:
@@ -675,15 +679,15 @@ def quarter_inputs(
     batches: dict[int, int] = defaultdict(int)
     grid_ids: set[int] = set()
     override_ids: set[int] = set()
-    # Factor rows a record names beside its grid factor: its power model and WUE row (both
-    # kinds) and, for cloud usage, its coefficient (not hashed: they follow from the hashed
-    # inputs).
+    # Factor rows a record names beside its grid factor: its power model, WUE row (both kinds),
+    # embodied row and, for workloads, its tariff; for cloud usage its coefficient (not hashed:
+    # they follow from the hashed inputs).
     water = ("facility_wue_id", "cloud_wue_id")
     lineage: dict[str, set[int]] = defaultdict(set)
     hashed = len(_HASHED_FIELDS)
     for kind, model, extra in (
-        ("W", WorkloadRecord, ("power_model_id", *water)),
-        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id", *water)),
+        ("W", WorkloadRecord, ("power_model_id", *water, "embodied_factor_id", "tariff_id")),
+        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id", *water, "embodied_factor_id")),
     ):
         rows = (
             _records_of(model, organisation_id, start, end, up_to)
@@ -756,6 +760,8 @@ def quarter_inputs(
         coefficient_ids=frozenset(lineage["coefficient_id"]),
         facility_wue_ids=frozenset(lineage["facility_wue_id"]),
         cloud_wue_ids=frozenset(lineage["cloud_wue_id"]),
+        embodied_ids=frozenset(lineage["embodied_factor_id"]),
+        tariff_ids=frozenset(lineage["tariff_id"]),
     )
 
 
@@ -768,6 +774,8 @@ def factor_rows(
     coefficient_ids=(),
     facility_wue_ids=(),
     cloud_wue_ids=(),
+    embodied_ids=(),
+    tariff_ids=(),
 ) -> list[dict]:
     """The factor rows a quarter's figures used, with their provenance; `id` is
     "<grid|override|hardware|coefficient|facility_wue|cloud_wue>:<row id>"."""
@@ -844,6 +852,7 @@ def factor_rows(
         for c in coefficients
     ]
     rows += _wue_rows(organisation_id, facility_wue_ids, cloud_wue_ids)
+    rows += _embodied_and_tariff_rows(organisation_id, embodied_ids, tariff_ids)
     return sorted(
         rows, key=lambda r: (r["zone"], r["kind"], r["year"] or 0, r["month"] or 0, r["id"])
     )
@@ -889,9 +898,52 @@ def _wue_rows(organisation_id: int, facility_wue_ids, cloud_wue_ids) -> list[dic
     ]
 
 
+def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) -> list[dict]:
+    """The embodied rows (figure in the source: they are not kg per kWh) and the
+    organisation's electricity tariffs a quarter's records used."""
+    embodied = EmbodiedFactor.objects.filter(id__in=embodied_ids).select_related("dataset")
+    tariffs = ElectricityTariff.objects.filter(
+        organisation_id=organisation_id, id__in=tariff_ids
+    ).select_related("location")
+    blank = {"zone": "", "month": None, "basis": "", "kg_per_kwh": None}
+    return [
+        {
+            **blank,
+            "kind": "embodied (per device)",
+            "year": None,
+            "source": f"{e.hardware_code}: "
+            + (
+                f"{e.kg_co2e} kg CO2e over {e.lifetime_hours:g} h; "
+                if e.kg_co2e is not None
+                else ""
+            )
+            + e.source,
+            "source_url": e.source_url,
+            "licence": e.licence,
+            "dataset": f"{e.dataset.name} {e.dataset.version}",
+            "id": f"embodied:{e.id}",
+        }
+        for e in embodied
+    ] + [
+        {
+            **blank,
+            "kind": "electricity tariff",
+            "year": t.valid_from.year,
+            "source": f"{t.location.code}: {t.price_per_kwh} {t.currency}/kWh, {t.source} "
+            f"(valid {t.valid_from} to {t.valid_to})",
+            "source_url": "",
+            "licence": "organisation's own figure",
+            "dataset": "organisation tariff",
+            "id": f"tariff:{t.id}",
+        }
+        for t in tariffs
+    ]
+
+
 def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[dict]:
     """Every factor row a quarter's records and market allocation name: grid factors,
-    overrides, power models and cloud coefficients. What a lock stores and a draft PDF lists."""
+    overrides, power models, cloud coefficients, embodied rows and tariffs. What a lock stores
+    and a draft PDF lists."""
     return factor_rows(
         organisation_id=organisation_id,
         grid_factor_ids=inputs.grid_factor_ids,
@@ -900,6 +952,8 @@ def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[
         coefficient_ids=inputs.coefficient_ids,
         facility_wue_ids=inputs.facility_wue_ids,
         cloud_wue_ids=inputs.cloud_wue_ids,
+        embodied_ids=inputs.embodied_ids,
+        tariff_ids=inputs.tariff_ids,
     )
 
 
@@ -910,6 +964,7 @@ _LINEAGE_FIELDS = {
     "power_model_id": "hardware",
     "facility_wue_id": "facility_wue",
     "cloud_wue_id": "cloud_wue",
+    "embodied_factor_id": "embodied",
 }
 
 
@@ -927,7 +982,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     lines: dict[int, dict] = {}
     used: dict[str, set[int]] = defaultdict(set)
     datasets = {d.id: f"{d.name} {d.version}" for d in FactorDataset.objects.all()}
-    for model, extra in ((WorkloadRecord, ()), (CloudUsageRecord, ("coefficient_id",))):
+    for model, extra in ((WorkloadRecord, ("tariff_id",)), (CloudUsageRecord, ("coefficient_id",))):
         records = principal.visible(
             model.objects.filter(
                 activity_date__gte=period.start,
@@ -945,7 +1000,11 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             line["records"] += group["n"]
             line["datasets"].add(datasets.get(group["factor_dataset_id"]))
             line["methodology"].add(group["methodology_version"])
-            for column, prefix in (*_LINEAGE_FIELDS.items(), ("coefficient_id", "coefficient")):
+            for column, prefix in (
+                *_LINEAGE_FIELDS.items(),
+                ("coefficient_id", "coefficient"),
+                ("tariff_id", "tariff"),
+            ):
                 if group.get(column):
                     line["factor_ids"].add(f"{prefix}:{group[column]}")
                     used[prefix].add(group[column])
@@ -1014,6 +1073,8 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             coefficient_ids=used["coefficient"],
             facility_wue_ids=used["facility_wue"],
             cloud_wue_ids=used["cloud_wue"],
+            embodied_ids=used["embodied"],
+            tariff_ids=used["tariff"],
         ),
     }
 

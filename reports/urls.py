@@ -19,6 +19,7 @@ from reports.apis import (
     Scope2TraceApi,
     Scope2XlsxApi,
 )
+from reports.cost_sci_apis import CostListApi, ModelSciApi
 from reports.lifecycle_apis import ModelLifecycleApi
 from reports.model_documentation_apis import ModelDocumentationApi
 from reports.target_apis import TargetDetailApi, TargetListApi
@@ -27,6 +28,8 @@ from reports.what_if_apis import WhatIfApi
 
 urlpatterns = [
     path("footprint/", FootprintApi.as_view(), name="footprint"),
+    path("costs/", CostListApi.as_view(), name="costs"),
+    path("models/<int:model_id>/sci/", ModelSciApi.as_view(), name="model-sci"),
     path("targets/", TargetListApi.as_view(), name="target-list"),
     path("what-if/", WhatIfApi.as_view(), name="what-if"),
     path("targets/<int:pk>/", TargetDetailApi.as_view(), name="target-detail"),

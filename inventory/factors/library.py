@@ -12,6 +12,7 @@ from greenai_portal.errors import ApplicationError
 from inventory.models import (
     CloudCoefficient,
     CloudWue,
+    EmbodiedFactor,
     FactorDataset,
     GridFactor,
     Hardware,
@@ -112,6 +113,18 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
             **_provenance(row),
         )
         for row in _rows(directory, files["hardware"])
+    )
+    EmbodiedFactor.objects.bulk_create(
+        EmbodiedFactor(
+            dataset=dataset,
+            hardware_code=row["code"],
+            device_kg=_optional_float(row["device_kg"]),
+            host_share_kg=_optional_float(row["host_share_kg"]),
+            kg_co2e=_optional_float(row["kg_co2e"]),
+            lifetime_hours=_optional_float(row["lifetime_hours"]),
+            **_provenance(row),
+        )
+        for row in _rows(directory, files["embodied"])
     )
     ProviderPue.objects.bulk_create(
         ProviderPue(

@@ -70,6 +70,14 @@ def _gpu_needs_hardware(record: dict[str, Any], context: BatchContext) -> list[t
     return []
 
 
+def _cost_has_currency(record: dict[str, Any], context: BatchContext) -> list[tuple[str, str]]:
+    if ("cost" in record) != ("currency" in record):
+        return [("currency", "Give cost and currency together (currencies are never mixed)")]
+    return []
+
+
+_CURRENCY = text(3, pattern=r"[A-Z]{3}", hint="An ISO 4217 code such as USD")
+
 WORKLOAD = RecordSchema(
     name="workload",
     fields=(
@@ -89,6 +97,8 @@ WORKLOAD = RecordSchema(
         Field("energy_includes_pue", boolean(), default=False),
         Field("inferences", integer(min_value=0)),
         Field("tokens", integer(min_value=0)),
+        Field("cost", number(min_value=0, max_value=MAX_RECORD_KWH), hashed_when_given=True),
+        Field("currency", _CURRENCY, hashed_when_given=True),
         Field("tags", tags()),
         # The job's floating point operations, when the client counts them (EU AI Act
         # Annex XI 1.2(d)); the largest published training runs are near 5e25.
@@ -98,6 +108,11 @@ WORKLOAD = RecordSchema(
     ),
     checks=(
         period_check("started_at", "ended_at"),
+        Check(
+            ("cost", "currency"),
+            _cost_has_currency,
+            "cost (the electricity's cost, if known) comes with its ISO 4217 currency.",
+        ),
         Check(
             ("energy_kwh", "avg_power_w", "hardware"),
             _energy_source,
@@ -122,7 +137,7 @@ CLOUD_USAGE = RecordSchema(
         Field("usage_start", timestamp(), required=True),
         Field("usage_end", timestamp(), required=True),
         Field("cost", number()),
-        Field("currency", text(3, pattern=r"[A-Z]{3}", hint="An ISO 4217 code such as USD")),
+        Field("currency", _CURRENCY),
         Field("tags", tags()),
     ),
     checks=(

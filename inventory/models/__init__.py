@@ -3,6 +3,7 @@
 from inventory.models.factors import (
     CloudCoefficient,
     ContractualInstrument,
+    EmbodiedFactor,
     FactorBasis,
     FactorDataset,
     FactorKind,
@@ -25,6 +26,7 @@ from inventory.models.imports import (
 )
 from inventory.models.llm import CustomLlm, LlmUsageRecord
 from inventory.models.locations import (
+    ElectricityTariff,
     Location,
 )
 from inventory.models.meters import PrometheusSource
@@ -65,6 +67,8 @@ __all__ = [
     "ContractualInstrument",
     "CustomLlm",
     "DailyRollup",
+    "ElectricityTariff",
+    "EmbodiedFactor",
     "EmissionScope",
     "EnergyTier",
     "FacilityWue",

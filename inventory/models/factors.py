@@ -116,6 +116,32 @@ class Hardware(Provenance):
         return self.code
 
 
+class EmbodiedFactor(Provenance):
+    """A device's cradle-to-gate emissions (its share of the host server included) and its
+    expected lifetime, per dataset: amortised per device-hour of use (Scope 3 category 2 for
+    owned and colocated hardware). No published figure: the row says so (kg_co2e empty)."""
+
+    dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT)
+    hardware_code = models.SlugField(max_length=60)
+    device_kg = models.FloatField(null=True, blank=True)
+    host_share_kg = models.FloatField(null=True, blank=True)
+    kg_co2e = models.FloatField(null=True, blank=True)
+    lifetime_hours = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "hardware_code"], name="embodied_key"),
+            models.CheckConstraint(
+                condition=models.Q(kg_co2e__isnull=True)
+                | models.Q(kg_co2e__gt=0, lifetime_hours__gt=0),
+                name="embodied_figure_has_a_lifetime",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.hardware_code}: {self.kg_co2e} kg CO2e over {self.lifetime_hours} h"
+
+
 class ProviderPue(Provenance):
     dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT)
     provider = models.CharField(max_length=20)

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 
 from accounts.models import Organisation
@@ -34,3 +35,31 @@ class Location(models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+class ElectricityTariff(models.Model):
+    """What a facility pays per kWh of electricity over a period, in one currency: energy
+    cost = facility kWh × price. Dated, so a quarter keeps the tariff it was computed with."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="electricity_tariffs"
+    )
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="tariffs")
+    valid_from = models.DateField()
+    valid_to = models.DateField()
+    price_per_kwh = models.FloatField()
+    currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR")
+    source = models.CharField(max_length=300, help_text="contract, invoice or supplier")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["location", "valid_from"], name="tariff_location_from")]
+
+    def __str__(self) -> str:
+        return (
+            f"{self.location_id} {self.valid_from}–{self.valid_to}: "
+            f"{self.price_per_kwh} {self.currency}/kWh"
+        )

@@ -10,6 +10,7 @@ class RecalculationTrigger(models.TextChoices):
     FACILITY_PUE = "facility_pue", "Facility PUE changed"
     FACILITY_WUE = "facility_wue", "Facility WUE changed"
     INSTRUMENT = "instrument", "Contractual instruments changed"
+    TARIFF = "tariff", "Electricity tariff changed"
     MANUAL = "manual", "Requested by an admin"
 
 

@@ -5,12 +5,13 @@ from accounts.models import Organisation, Team
 from inventory.models.factors import (
     CloudCoefficient,
     ContractualInstrument,
+    EmbodiedFactor,
     FactorDataset,
     FactorOverride,
     GridFactor,
     Hardware,
 )
-from inventory.models.locations import Location
+from inventory.models.locations import ElectricityTariff, Location
 from inventory.models.water import CloudWue, FacilityWue, WaterTier
 
 
@@ -160,6 +161,31 @@ class ComputedResult(models.Model):
         db_index=False,
         db_constraint=False,
     )
+    # Embodied emissions amortised over the device-hours used (Scope 3 category 2, beside
+    # Scope 2, never added to it), with the row used; empty when no published figure applies.
+    embodied_kg = models.FloatField(null=True, blank=True)
+    embodied_factor = models.ForeignKey(
+        EmbodiedFactor,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
+    # What the energy cost, in its own currency (never converted): the record's own or billed
+    # cost, else facility kWh × the facility's tariff (the row used); empty without either.
+    energy_cost = models.FloatField(null=True, blank=True)
+    energy_cost_currency = models.CharField(max_length=3, blank=True)
+    tariff = models.ForeignKey(
+        ElectricityTariff,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
     # The factor dataset version the result was computed with: a new version recalculates
     # the open periods whose records name another one.
     factor_dataset = models.ForeignKey(
@@ -274,6 +300,9 @@ class WorkloadRecord(IngestedRecord):
     # Water the record measured itself (litres, e.g. CodeCarbon's water_consumed): it takes
     # precedence over a WUE (water_tier "measured").
     water_l = models.FloatField(null=True, blank=True)
+    # What the job's electricity cost, when the sender knows it (else the facility tariff).
+    cost = models.FloatField(null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
 
     class Meta:
         constraints = [
@@ -409,6 +438,13 @@ class DailyRollup(models.Model):
     water_record_count = models.PositiveIntegerField(default=0, db_default=0)
     inferences = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
+    # Amortised embodied kg (inventory.figures.EMBODIED_EMISSIONS): NULL when no record of
+    # the row has a published embodied figure.
+    embodied_kg = models.FloatField(null=True, blank=True)
+    # Money is summed per currency only: the currency is a dimension of the row
+    # (inventory.figures.ENERGY_COST); NULL cost when no record of the row has one.
+    energy_cost_currency = models.CharField(max_length=3, blank=True, default="")
+    energy_cost = models.FloatField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["organisation", "day"], name="rollup_org_day")]

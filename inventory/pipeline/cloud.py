@@ -53,6 +53,11 @@ _IT_KWH = f"""(CASE
 
 _FACILITY_KWH = f"({_IT_KWH} * p.location_pue)"
 
+# GPU-hours amortise the GPU's embodied row like a workload's device-hours
+# (inventory.calculation.embodied); vCPU-hours name no instance type, so no figure applies.
+_EMBODIED_KG = f"""(CASE WHEN {_OUT_OF_RANGE} THEN NULL
+    ELSE p.embodied_kg_co2e / p.lifetime_hours * w.quantity END)"""
+
 _ERROR = f"""CASE
     WHEN {_OUT_OF_RANGE} THEN '{OUT_OF_RANGE}'
     WHEN w.usage_kind IN ('compute', 'gpu') AND p.idle_w IS NULL
@@ -94,11 +99,14 @@ priced AS MATERIALIZED (
     SELECT m.location_id AS pick_location, m.activity_date AS pick_day, m.usage_kind,
         m.hardware_key, m.power_model_id, m.coefficient_id, h.idle_w, h.max_w,
         c.value AS coefficient, p.zone, p.scope AS pick_scope, p.location_pue, p.override_id,
-        p.grid_factor_id, p.kg_per_kwh, p.facility_wue_id, p.cloud_wue_id, p.wue
+        p.grid_factor_id, p.kg_per_kwh, p.facility_wue_id, p.cloud_wue_id, p.wue,
+        e.id AS embodied_id, e.kg_co2e AS embodied_kg_co2e, e.lifetime_hours
     FROM models m
     JOIN day_picks p ON p.location_id = m.location_id AND p.activity_date = m.activity_date
     LEFT JOIN inventory_hardware h ON h.id = m.power_model_id
     LEFT JOIN inventory_cloudcoefficient c ON c.id = m.coefficient_id
+    LEFT JOIN inventory_embodiedfactor e ON m.usage_kind = 'gpu'
+        AND e.dataset_id = %(dataset)s AND e.hardware_code = h.code
 )"""
 )
 
@@ -119,6 +127,10 @@ UPDATE inventory_cloudusagerecord AS w SET
     coefficient_id = p.coefficient_id,
     replication_used = {_REPLICATION},
     {water_set(_IT_KWH)}
+    embodied_kg = {_EMBODIED_KG},
+    embodied_factor_id = p.embodied_id,
+    energy_cost = w.cost,
+    energy_cost_currency = CASE WHEN w.cost IS NOT NULL THEN w.currency ELSE '' END,
     {LINEAGE_SET}
     compute_error = {_ERROR}
 FROM priced AS p

@@ -60,8 +60,8 @@ class RecalculationScope:
     dataset_id: int | None = None  # records not computed with this dataset version
     records: bool = True  # recompute records (else only the market allocation)
     market: bool = False  # rebuild the market allocation of the months in range
-    # With location_id: the facility setting that changed ("pue" or "wue"); only the records
-    # that rely on it are recomputed.
+    # With location_id: the facility setting that changed ("pue", "wue" or "tariff"); only the
+    # records that rely on it are recomputed (a tariff prices every record of the facility).
     facility_setting: str = "pue"
 
     def as_json(self) -> dict:
@@ -91,7 +91,7 @@ def _record_filter(table: str, scope: RecalculationScope, locked: list) -> tuple
         params["location"] = scope.location_id
         if table == "inventory_workloadrecord" and scope.facility_setting == "wue":
             clauses.append("water_l IS NULL")  # measured water uses no WUE
-        elif table == "inventory_workloadrecord":
+        elif table == "inventory_workloadrecord" and scope.facility_setting == "pue":
             # Records with their own PUE, or energy that includes one, do not use the facility's.
             clauses.append("pue IS NULL AND NOT energy_includes_pue")
     if scope.date_from is not None:
@@ -352,6 +352,25 @@ def recalculation_for_facility_wue(
             date_from=valid_from,
             date_to=valid_to,
             facility_setting="wue",
+        ),
+        user=user,
+    )
+
+
+def recalculation_for_tariff(
+    *, location: Location, valid_from: date, valid_to: date, user=None
+) -> RecalculationJob:
+    """A facility's tariff was added or removed: its records of that period (the energy cost
+    moves; locked quarters keep theirs)."""
+    return recalculation_start(
+        organisation=location.organisation,
+        trigger=RecalculationTrigger.TARIFF,
+        description=f"Electricity tariff of {location.code}, {valid_from} to {valid_to}",
+        scope=RecalculationScope(
+            location_id=location.id,
+            date_from=valid_from,
+            date_to=valid_to,
+            facility_setting="tariff",
         ),
         user=user,
     )

@@ -12,30 +12,39 @@ from datetime import date
 
 from django.db import connection
 
-from inventory.figures import CLOUD_USAGE, ROLLUP_COLUMNS, WORKLOAD, rollup_select_sums
+from inventory.figures import (
+    CLOUD_USAGE,
+    CURRENCY_COLUMN,
+    PER_CURRENCY_COLUMNS,
+    ROLLUP_COLUMNS,
+    WORKLOAD,
+    rollup_select_sums,
+)
 from inventory.pipeline.sql import PENDING_DAYS_SQL, as_date, in_list
 
 _GROUP = "organisation_id, activity_date, team_id, ai_model_id, location_id"
 
 INSERT_INTO = f"""INSERT INTO inventory_dailyrollup (
     organisation_id, day, team_id, ai_model_id, location_id, record_kind, phase, energy_tier,
-    scope, {", ".join(ROLLUP_COLUMNS)}
+    scope, {CURRENCY_COLUMN}, {", ".join(ROLLUP_COLUMNS + PER_CURRENCY_COLUMNS)}
 )"""
 
 # The rollup rows of computed records: of the tables (rebuild), or of the rows a compute
 # UPDATE returned (inventory.pipeline.sql.run_compute_update's fast path). The figures'
 # sums come from their declaration (inventory.figures).
 WORKLOAD_SELECT = f"""
-SELECT {_GROUP}, 'workload', phase, energy_tier, scope, {rollup_select_sums(WORKLOAD)}
+SELECT {_GROUP}, 'workload', phase, energy_tier, scope, {CURRENCY_COLUMN},
+    {rollup_select_sums(WORKLOAD)}
 FROM {{source}}
 WHERE {{where}} AND status = 'computed'
-GROUP BY {_GROUP}, phase, energy_tier, scope"""
+GROUP BY {_GROUP}, phase, energy_tier, scope, {CURRENCY_COLUMN}"""
 
 CLOUD_SELECT = f"""
-SELECT {_GROUP}, 'cloud_usage', 'other', energy_tier, scope, {rollup_select_sums(CLOUD_USAGE)}
+SELECT {_GROUP}, 'cloud_usage', 'other', energy_tier, scope, {CURRENCY_COLUMN},
+    {rollup_select_sums(CLOUD_USAGE)}
 FROM {{source}}
 WHERE {{where}} AND status = 'computed'
-GROUP BY {_GROUP}, energy_tier, scope"""
+GROUP BY {_GROUP}, energy_tier, scope, {CURRENCY_COLUMN}"""
 
 _DAYS = "organisation_id = %(organisation)s AND activity_date IN ({days})"
 _INSERT_SQL = (

@@ -35,6 +35,13 @@ OVERRIDE_PICK = """(SELECT o.id FROM inventory_factoroverride o
        AND o.valid_from <= d.activity_date AND o.valid_to >= d.activity_date
      ORDER BY o.valid_from DESC, o.id DESC LIMIT 1)"""
 
+# The organisation's electricity tariff of the facility on the day (cloud regions have none):
+# the latest that starts on or before the day and has not ended.
+TARIFF_PICK = """(SELECT t.id FROM inventory_electricitytariff t
+     WHERE t.organisation_id = %(organisation)s AND t.location_id = d.location_id
+       AND t.valid_from <= d.activity_date AND t.valid_to >= d.activity_date
+     ORDER BY t.valid_from DESC, t.id DESC LIMIT 1)"""
+
 
 # The WUE of a location and day: the organisation's facility setting valid that day (latest
 # start first), or, for a cloud region, its provider's published WUE in the active dataset.
@@ -86,7 +93,8 @@ def grid_factor_pick(activity_date: str, zone: str) -> str:
 def window_picks(keys_sql: str) -> str:
     """CTEs for a window's UPDATE: ``keys`` (the distinct join keys of its pending records,
     from keys_sql, with location_id and activity_date among them) and ``day_picks``: per
-    (location, day), the zone, scope, location PUE, grid factor (override or library) and WUE.
+    (location, day), the zone, scope, location PUE, grid factor (override or library), WUE
+    and electricity tariff.
 
     MATERIALIZED: the factor picks run once per location and day, not once per record.
     """
@@ -97,6 +105,7 @@ day_factors AS MATERIALIZED (
         {SCOPE} AS scope,
         {LOCATION_PUE} AS location_pue,
         {OVERRIDE_PICK} AS override_id,
+        {TARIFF_PICK} AS tariff_id,
         {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id,
         {FACILITY_WUE_PICK} AS facility_wue_id,
         {CLOUD_WUE_PICK} AS cloud_wue_id
@@ -105,12 +114,14 @@ day_factors AS MATERIALIZED (
 ),
 day_picks AS MATERIALIZED (
     SELECT f.*, COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh,
-        COALESCE(fw.wue_l_per_kwh, cw.wue_l_per_kwh) AS wue
+        COALESCE(fw.wue_l_per_kwh, cw.wue_l_per_kwh) AS wue,
+        et.price_per_kwh AS tariff_price, et.currency AS tariff_currency
     FROM day_factors f
     LEFT JOIN inventory_factoroverride fo ON fo.id = f.override_id
     LEFT JOIN inventory_gridfactor gf ON gf.id = f.grid_factor_id
     LEFT JOIN inventory_facilitywue fw ON fw.id = f.facility_wue_id
     LEFT JOIN inventory_cloudwue cw ON cw.id = f.cloud_wue_id
+    LEFT JOIN inventory_electricitytariff et ON et.id = f.tariff_id
 )"""
 
 

@@ -46,6 +46,14 @@ _PUE = "COALESCE(w.pue, p.location_pue)"
 _PUE_APPLIED = f"CASE WHEN w.energy_includes_pue THEN 1.0 ELSE {_PUE} END"
 _FACILITY_KWH = f"""({_IT_KWH} * {_PUE_APPLIED})"""
 
+# inventory.calculation.embodied: kg_co2e / lifetime_hours * device-hours (NULL when the
+# device has no published figure or names no hardware).
+_EMBODIED_KG = f"""(CASE WHEN {_OUT_OF_RANGE} THEN NULL
+    ELSE p.embodied_kg_co2e / p.lifetime_hours * (w.device_count * w.duration_s / 3600.0) END)"""
+
+# inventory.calculation.cost.record_cost: the record's own cost, else facility kWh × tariff.
+_TARIFF_COST = f"({_FACILITY_KWH} * p.tariff_price)"
+
 _TIER = """CASE WHEN w.energy_kwh IS NOT NULL THEN 'measured'
     WHEN w.avg_power_w IS NOT NULL THEN 'metered' ELSE 'modelled' END"""
 
@@ -68,11 +76,15 @@ priced AS MATERIALIZED (
     SELECT k.location_id AS pick_location, k.activity_date AS pick_day, k.hardware_key,
         h.id AS power_model_id, h.idle_w, h.max_w, p.zone, p.scope AS pick_scope,
         p.location_pue, p.override_id, p.grid_factor_id, p.kg_per_kwh,
-        p.facility_wue_id, p.cloud_wue_id, p.wue
+        p.facility_wue_id, p.cloud_wue_id, p.wue,
+        p.tariff_id, p.tariff_price, p.tariff_currency,
+        e.id AS embodied_id, e.kg_co2e AS embodied_kg_co2e, e.lifetime_hours
     FROM keys k
     JOIN day_picks p ON p.location_id = k.location_id AND p.activity_date = k.activity_date
     LEFT JOIN inventory_hardware named ON named.id = k.hardware_key
     LEFT JOIN inventory_hardware h ON h.dataset_id = %(dataset)s AND h.code = named.code
+    LEFT JOIN inventory_embodiedfactor e
+        ON e.dataset_id = %(dataset)s AND e.hardware_code = named.code
 )"""
 )
 
@@ -92,6 +104,12 @@ UPDATE inventory_workloadrecord AS w SET
     power_model_id = CASE WHEN w.energy_kwh IS NULL AND w.avg_power_w IS NULL
         THEN p.power_model_id END,
     {water_set(_IT_KWH, "w.water_l")}
+    embodied_kg = {_EMBODIED_KG},
+    embodied_factor_id = p.embodied_id,
+    energy_cost = COALESCE(w.cost, {_TARIFF_COST}),
+    energy_cost_currency = CASE WHEN w.cost IS NOT NULL THEN w.currency
+        WHEN {_TARIFF_COST} IS NOT NULL THEN p.tariff_currency ELSE '' END,
+    tariff_id = CASE WHEN w.cost IS NULL AND {_TARIFF_COST} IS NOT NULL THEN p.tariff_id END,
     {LINEAGE_SET}
     compute_error = {_ERROR}
 FROM priced AS p

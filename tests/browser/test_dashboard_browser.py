@@ -108,11 +108,12 @@ def test_filters_narrow_the_page(page):
     page.tab.get_by_role("button", name="Apply").click()
     page.tab.wait_for_load_state("networkidle")
     assert "scope=scope3_cat1" in page.tab.url
-    # Scope 3 is the public cloud: fine-tuning on AWS/GCP and serving on aws:us-east-1;
-    # Research trains only in the owned Paris data centre, so it drops out.
+    # Scope 3 is the public cloud: fine-tuning on AWS/GCP, serving and billed batch GPU-hours
+    # on aws:us-east-1 (largest first); Research trains only in the owned Paris data centre,
+    # so it drops out.
     assert page.tab.locator("#teams-table tbody th").all_inner_texts() == [
-        "Applied ML",
         "Platform & Serving",
+        "Applied ML",
     ]
 
 

@@ -223,6 +223,17 @@ def _form(**values) -> Callable[[World, Caller], dict]:
     return lambda world, caller: values
 
 
+def _tariff_form(world: World, caller: Caller) -> dict:
+    return {
+        "location": world.same.objects["facility"],
+        "valid_from": "2027-01-01",
+        "valid_to": "2027-12-31",
+        "price_per_kwh": "0.2",
+        "currency": "EUR",
+        "source": "matrix",
+    }
+
+
 FORM = "multipart"
 MANAGE, READ, INGEST, LOCK, AUDIT, INSTRUMENTS, TOKENS = (
     Access.MANAGE,
@@ -343,6 +354,12 @@ EXPECTATIONS: dict[str, Row] = {
         {"POST": Call(data=_form(**INSTRUMENT), format=FORM)},
     ),
     "settings-instrument-delete": Row({"POST": page(INSTRUMENTS, 302, object_url=True)}),
+    "settings-tariffs": Row({"GET": page()}),
+    "settings-tariff-create": Row(
+        {"POST": page(MANAGE, 302)},
+        {"POST": Call(data=_tariff_form, format=FORM)},
+    ),
+    "settings-tariff-delete": Row({"POST": page(MANAGE, 302, object_url=True)}),
     "settings-overrides": Row({"GET": page()}),
     "settings-override-create": Row(
         {"POST": page(MANAGE, 302)},
@@ -557,6 +574,24 @@ EXPECTATIONS: dict[str, Row] = {
     "override-detail": Row(
         {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
     ),
+    "tariff-list": Row(
+        {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
+        {
+            "POST": Call(
+                data=_form(
+                    facility="lab-paris",
+                    valid_from="2027-01-01",
+                    valid_to="2027-12-31",
+                    price_per_kwh=0.2,
+                    currency="EUR",
+                    source="matrix",
+                )
+            )
+        },
+    ),
+    "tariff-detail": Row(
+        {"GET": api(READ, 200, object_url=True), "DELETE": api(MANAGE, 200, object_url=True)}
+    ),
     "mapping-rule-list": Row(
         {"GET": api(READ, 200), "POST": api(MANAGE, 201)},
         {"POST": Call(data=_form(source="aws", key="account", value="1", team="serving"))},
@@ -719,6 +754,12 @@ EXPECTATIONS: dict[str, Row] = {
     "footprint": Row(
         {"GET": api(READ, 200)}, {"GET": Call(query="start=2026-01-01&end=2026-07-01")}
     ),
+    "costs": Row({"GET": api(READ, 200)}, {"GET": Call(query="start=2026-01-01&end=2026-07-01")}),
+    # The model is research's: team-limited callers ("serving") do not see it.
+    "model-sci": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))},
+        {"GET": Call(query="start=2026-01-01&end=2026-07-01")},
+    ),
     "scope2-report": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-factors": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
     "scope2-trace": Row({"GET": api(READ, 200)}, {"GET": Call(query="year=2026&quarter=1")}),
@@ -792,6 +833,7 @@ PK_OBJECTS = {
     "settings-override-delete": "override",
     "settings-facility-wue-delete": "facility_wue",
     "facility-wue-detail": "facility_wue",
+    "settings-tariff-delete": "tariff",
     "settings-mapping-rule-delete": "mapping_rule",
     "settings-prometheus-source-delete": "prometheus_source",
     "settings-model-variant": "model_id",
@@ -804,6 +846,7 @@ PK_OBJECTS = {
     "facility-detail": "facility",
     "instrument-detail": "instrument",
     "override-detail": "override",
+    "tariff-detail": "tariff",
     "recalculation-detail": "recalculation",
     "mapping-rule-detail": "mapping_rule",
     "prometheus-source-detail": "prometheus_source",

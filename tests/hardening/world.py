@@ -24,6 +24,7 @@ from inventory.models import (
     AiModel,
     ContractualInstrument,
     CustomLlm,
+    ElectricityTariff,
     FacilityWue,
     FactorOverride,
     ImportFormat,
@@ -221,6 +222,15 @@ def build_org(slug: str) -> OrgWorld:
         wue_l_per_kwh=1.8,
         source=f"{slug} metered site water 2025",
     )
+    tariff = ElectricityTariff.objects.create(
+        organisation=org,
+        location=Location.objects.get(organisation=org, code="lab-paris"),
+        valid_from=date(2026, 7, 1),
+        valid_to=date(2026, 12, 31),
+        price_per_kwh=0.18,
+        currency="EUR",
+        source=f"{slug} supply contract",
+    )
     rule = TeamMappingRule.objects.create(
         organisation=org, key="tag:team", value=f"{slug}-{RESEARCH_ONLY}-rule", team=research
     )
@@ -265,6 +275,7 @@ def build_org(slug: str) -> OrgWorld:
         "instrument": instrument.pk,
         "override": override.pk,
         "facility_wue": facility_wue.pk,
+        "tariff": tariff.pk,
         "mapping_rule": rule.pk,
         "prometheus_source": prometheus.pk,
         "target": target.pk,

@@ -63,6 +63,16 @@ HEADERS = {
     ],
     "cloud_coefficients": ["key", "value", "unit", "source", "source_url", "licence"],
     "replication_factors": ["provider", "service", "factor", "source", "source_url", "licence"],
+    "embodied": [
+        "code",
+        "device_kg",
+        "host_share_kg",
+        "kg_co2e",
+        "lifetime_hours",
+        "source",
+        "source_url",
+        "licence",
+    ],
 }
 
 EU27 = {
@@ -511,3 +521,23 @@ def test_replication_factors_are_unique_with_a_default_per_provider():
     assert factors[("aws", "ebs_volume")] == 2
     assert factors[("azure", "storage_grs")] == 6
     assert all(1 <= value <= 10 for value in factors.values())
+
+
+def test_embodied_rows_cover_the_hardware_catalogue_and_add_up():
+    hardware = {row["code"] for row in _rows("hardware")}
+    rows = {row["code"]: row for row in _rows("embodied")}
+    assert set(rows) == hardware
+    with_figure = {code for code, row in rows.items() if row["kg_co2e"]}
+    assert with_figure == {"nvidia-h100-sxm", "nvidia-a100-40gb"}
+    for code in with_figure:
+        row = rows[code]
+        # cradle-to-gate of the device plus its share of the host server, e.g. the H100:
+        # 1312 kg / 8 GPUs = 164 kg, + 5700 kg / 8 = 712.5 kg of host, = 876.5 kg
+        total = float(row["device_kg"]) + float(row["host_share_kg"])
+        assert float(row["kg_co2e"]) == pytest.approx(total)
+        assert float(row["lifetime_hours"]) == 3 * 365 * 24
+    assert float(rows["nvidia-h100-sxm"]["kg_co2e"]) == 164 + 712.5
+    assert float(rows["nvidia-a100-40gb"]["kg_co2e"]) == 181 + 712.5
+    for code in hardware - with_figure:
+        assert rows[code]["source"].startswith("Not available"), code
+        assert not rows[code]["lifetime_hours"]

@@ -47,20 +47,28 @@ def test_the_rollup_sql_sums_every_declared_figure_per_record_kind():
         "water_record_count",
         "inferences",
         "tokens",
+        "embodied_kg",
     )
     market = "CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END"
     water = "SUM(water_onsite_l), COUNT(water_onsite_l)"
+    # Then the per-currency figures (energy cost), summed within a rollup row's currency.
     assert rollup_select_sums(WORKLOAD) == (
         f"COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg), {market}, {water}, "
-        "COALESCE(SUM(inferences), 0), COALESCE(SUM(tokens), 0)"
+        "COALESCE(SUM(inferences), 0), COALESCE(SUM(tokens), 0), SUM(embodied_kg), "
+        "SUM(energy_cost)"
     )
     # Billing lines carry no inference counts: 0, not NULL.
-    assert rollup_select_sums(CLOUD_USAGE).endswith(f"{market}, {water}, 0, 0")
+    assert rollup_select_sums(CLOUD_USAGE).endswith(
+        f"{market}, {water}, 0, 0, SUM(embodied_kg), SUM(energy_cost)"
+    )
     assert record_columns(CLOUD_USAGE) == (
         "it_kwh",
         "facility_kwh",
         "location_kg",
         "water_onsite_l",
+        "embodied_kg",
+        "energy_cost_currency",
+        "energy_cost",
     )
     assert ROLLUP_SUMS_SQL["tokens"] == "SUM(tokens)::bigint"
 

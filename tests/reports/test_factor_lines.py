@@ -6,7 +6,13 @@ from datetime import date
 
 import pytest
 
-from inventory.models import CloudCoefficient, FactorOverride, GridFactor, Hardware
+from inventory.models import (
+    CloudCoefficient,
+    EmbodiedFactor,
+    FactorOverride,
+    GridFactor,
+    Hardware,
+)
 from inventory.pipeline import records_compute
 from tests.inventory.test_pipeline import stored_cloud_usage, stored_workload
 
@@ -60,9 +66,15 @@ def test_every_report_line_names_its_factor_rows(tenant, quarter):
     )
     override = FactorOverride.objects.get()
     h100 = Hardware.objects.get(code="nvidia-h100-sxm", dataset__is_active=True)
+    embodied = EmbodiedFactor.objects.get(hardware_code="nvidia-h100-sxm", dataset=h100.dataset)
     paris = next(line for line in lines.values() if line["code"] == "lab-paris")
     assert paris["factor_ids"] == sorted(
-        [f"grid:{france.id}", f"override:{override.id}", f"hardware:{h100.id}"]
+        [
+            f"grid:{france.id}",
+            f"override:{override.id}",
+            f"hardware:{h100.id}",
+            f"embodied:{embodied.id}",
+        ]
     )
     assert paris["records"] == 2
     assert rows[f"hardware:{h100.id}"]["max_w"] == 700.0
@@ -114,8 +126,9 @@ def test_a_locked_version_keeps_every_factor_row_its_figures_used(tenant, quarte
     locked = {row["id"]: row for row in version.factors}
     assert set(locked) == {row["id"] for row in before["factors"]}
     kinds = {row_id.split(":")[0] for row_id in locked}
-    # cloud_wue: AWS us-east-1's published WUE behind the cloud records' on-site water.
-    assert kinds == {"grid", "override", "hardware", "coefficient", "cloud_wue"}
+    # cloud_wue: AWS us-east-1's published WUE behind the cloud records' on-site water; the
+    # H100 records name their embodied row too (factor library 2026.4).
+    assert kinds == {"grid", "override", "hardware", "coefficient", "cloud_wue", "embodied"}
 
     # The version holds the figures as they were: a later edit of a row does not reach it.
     h100 = Hardware.objects.get(code="nvidia-h100-sxm", dataset__is_active=True)

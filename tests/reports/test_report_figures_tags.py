@@ -4,16 +4,17 @@ headed and formatted from its declaration; never a 0 where it has no value."""
 import pytest
 from django.template.loader import render_to_string
 
-from inventory.figures import FIGURES, WATER_ONSITE, WATER_RECORDS, Figure
+from inventory.figures import EMBODIED_EMISSIONS, FIGURES, WATER_ONSITE, WATER_RECORDS, Figure
 from reports.templatetags import report_figures
 from reports.templatetags.report_figures import figure_cell, more_figures
 from tests.inventory.test_figures import WATER
 from tests.reports.scope2_data import scope2, seed_quarter
 
 
-def test_the_water_figures_get_their_columns_from_the_declaration():
-    # Laid out by hand: records, energy, emissions; water comes from its declaration.
-    assert more_figures() == [WATER_ONSITE, WATER_RECORDS]
+def test_the_figures_not_laid_out_by_hand_get_their_own_columns():
+    # Laid out by hand: records, energy, emissions; water and embodied emissions (issue 18)
+    # come from their declarations.
+    assert more_figures() == [WATER_ONSITE, WATER_RECORDS, EMBODIED_EMISSIONS]
 
 
 class TestCell:

@@ -136,3 +136,35 @@ def test_the_demo_shows_water_from_its_facility_wue_and_the_cloud_regions(factor
     assert AuditEvent.objects.filter(action="facility_wue.create").count() == 2
     call_command("seed_demo")
     assert "0 facility WUE rows added" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_energy_cost_embodied_emissions_and_sci(factors):
+    from inventory.models import AiModel, CloudUsageRecord
+    from inventory.pipeline import records_compute
+
+    call_command("seed_demo")
+    records_compute()
+    serving = WorkloadRecord.objects.filter(external_id__startswith="serve-paris-dc1-")
+    assert serving.exists()
+    for record in serving[:5]:
+        # measured energy × PUE 1.25 × the demo tariff 0.18 EUR/kWh
+        assert record.energy_cost == pytest.approx(record.energy_kwh * 1.25 * 0.18)
+        assert record.energy_cost_currency == "EUR"
+        # 876.5 kg / 26280 h × 8 GPUs × 24 h
+        assert record.embodied_kg == pytest.approx(876.5 / 26280 * 8 * 24)
+    billed = CloudUsageRecord.objects.filter(external_id__startswith="aws-batch-")
+    assert not billed.exclude(status="computed").exists()
+    assert {r.energy_cost_currency for r in billed} == {"USD"}
+    currencies = set(
+        DailyRollup.objects.exclude(energy_cost=None).values_list("energy_cost_currency", flat=True)
+    )
+    assert currencies == {"EUR", "USD"}
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="admin"))
+    model = AiModel.objects.get(name="atlas-7b-chat")
+    start, end = date.today() - timedelta(days=91), date.today() + timedelta(days=1)
+    page = client.get(f"/models/{model.id}/", {"start": start, "end": end})
+    assert page.status_code == 200
+    assert b'data-sci="1k_inferences"' in page.content
+    assert b'data-cost="EUR"' in page.content and b'data-cost="USD"' in page.content

@@ -21,7 +21,8 @@ from accounts.services import (
 from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
 from greenai_portal.fiscal_years import FiscalYear, fiscal_year_of
-from inventory.ingestion.services import workload_batch_ingest
+from inventory.ingestion.schemas import CLOUD_USAGE
+from inventory.ingestion.services import record_batch_ingest, workload_batch_ingest
 from inventory.llm.demo import demo_custom_llm, demo_llm_usage
 from inventory.llm.services import llm_usage_ingest
 from inventory.model_variants import model_variant_set
@@ -36,7 +37,7 @@ from inventory.otlp.decoding import PROTOBUF
 from inventory.otlp.demo import demo_trace_export
 from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
-from inventory.settings_services import facility_wue_create, instrument_create
+from inventory.settings_services import facility_wue_create, instrument_create, tariff_create
 from reports.models import QuarterClose, Target
 from reports.services import report_close_approve, report_close_prepare
 from reports.target_services import target_create
@@ -186,6 +187,24 @@ def demo_records(today: datetime) -> list[dict]:
                 tokens=inferences * rng.randint(350, 650),
             )
         )
+        # Serving on owned H100s (cited embodied row: the SCI shows M), measured at the PDU.
+        inferences = rng.randint(400_000, 600_000)
+        records.append(
+            _job(
+                f"serve-paris-dc1-{midnight:%Y%m%d}",
+                "platform",
+                "atlas-7b-chat",
+                "inference",
+                midnight,
+                24,
+                "paris-dc1",
+                "nvidia-h100-sxm",
+                8,
+                energy_kwh=round(8 * 24 * rng.uniform(0.32, 0.42), 3),
+                inferences=inferences,
+                tokens=inferences * rng.randint(350, 650),
+            )
+        )
         # Serving: a day per site, energy measured at the PDU, with inference and token counts.
         for site, gpus in (("frankfurt-colo", 16), ("aws:us-east-1", 8)):
             inferences = rng.randint(180_000, 320_000) * gpus // 8
@@ -206,6 +225,58 @@ def demo_records(today: datetime) -> list[dict]:
                 )
             )
     return records
+
+
+def demo_cloud_usage(today: datetime) -> list[dict]:
+    """Billed GPU-hours of batch inference on AWS (A100 40GB, billed in USD), one line a day:
+    their cost is the bill's, their embodied share the GPU's cited row."""
+    lines = []
+    for offset in range(demo_days(today.date()), 0, -1):
+        midnight = today - timedelta(days=offset)
+        gpu_hours = 8 * random.Random(midnight.date().toordinal()).randint(6, 18)
+        lines.append(
+            {
+                "external_id": f"aws-batch-{midnight:%Y%m%d}",
+                "team": "platform",
+                "model": "atlas-7b-chat",
+                "location": "aws:us-east-1",
+                "service": "AmazonEC2",
+                "usage_kind": "gpu",
+                "quantity": float(gpu_hours),
+                "hardware": "nvidia-a100-40gb",
+                "usage_start": midnight,
+                "usage_end": midnight + timedelta(days=1),
+                "cost": round(gpu_hours * 4.1, 2),  # the demo bill's price per GPU-hour
+                "currency": "USD",
+                "tags": {"seed": "demo"},
+            }
+        )
+    return lines
+
+
+# Demo supply contracts per facility: EUR per kWh (the organisation's own figures).
+DEMO_TARIFFS = (("paris-dc1", 0.18), ("frankfurt-colo", 0.21))
+
+
+def demo_tariffs(*, organisation: Organisation, first_day: date, last_day: date, actor) -> int:
+    """One electricity tariff per facility and calendar year; those there already are kept."""
+    created = 0
+    for year in range(first_day.year, last_day.year + 1):
+        for code, price in DEMO_TARIFFS:
+            facility = Location.objects.get(organisation=organisation, code=code)
+            if facility.tariffs.filter(valid_from=date(year, 1, 1)).exists():
+                continue
+            tariff_create(
+                location=facility,
+                valid_from=date(year, 1, 1),
+                valid_to=date(year, 12, 31),
+                price_per_kwh=price,
+                currency="EUR",
+                source=f"Demo supply contract {year}",
+                created_by=actor,
+            )
+            created += 1
+    return created
 
 
 def demo_instruments(*, organisation: Organisation, first_day: date, last_day: date, buyer) -> int:
@@ -406,9 +477,21 @@ class Command(BaseCommand):
             last_day=today.date(),
             actor=admin.user,
         )
+        tariffs = demo_tariffs(
+            organisation=organisation,
+            first_day=(today - timedelta(days=demo_days(today.date()))).date(),
+            last_day=today.date(),
+            actor=admin.user,
+        )
         result = workload_batch_ingest(
             principal=principal_for_membership(admin),
             records=demo_records(today),
+            source=IngestBatch.Source.DEMO,
+        )
+        billed = record_batch_ingest(
+            kind=CLOUD_USAGE.name,
+            principal=principal_for_membership(admin),
+            records=demo_cloud_usage(today),
             source=IngestBatch.Source.DEMO,
         )
         declare_variants(organisation=organisation, admin=admin.user)
@@ -431,7 +514,8 @@ class Command(BaseCommand):
         closed = close_quarters(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
-            f"{result.duplicates} already there; {llm.created} hours of LLM API usage created, "
+            f"{result.duplicates} already there; {billed.created} billed cloud GPU lines; "
+            f"{tariffs} electricity tariffs added; {llm.created} hours of LLM API usage created, "
             f"{llm.duplicates} already there; {traces.created} LLM calls from OpenTelemetry "
             f"traces created, {traces.duplicates} already there; "
             f"{instruments} contractual instruments added; "

@@ -1,0 +1,30 @@
+"""Embodied (cradle-to-gate) hardware emissions amortised over the hours a record used.
+
+A device's embodied kg (its share of the host server included) is spread evenly over its
+expected lifetime: a record's share is ``kg_co2e / lifetime_hours * device_hours``. Reported
+as Scope 3 category 2 (capital goods) for owned and colocated hardware, beside Scope 2 and
+never added to it. The SQL pipeline (inventory/pipeline/workloads.py and cloud.py) computes
+the same expression in the same order of operations.
+"""
+
+from inventory.calculation import validation
+from inventory.calculation.errors import CalculationError
+
+
+def device_hours(*, device_count: int, duration_s: float) -> float:
+    """Device-hours of a record: ``device_count * duration_s / 3600.0``."""
+    devices = validation.count("device_count", device_count, minimum=1)
+    seconds = validation.non_negative("duration_s", duration_s)
+    return devices * seconds / 3600.0
+
+
+@validation.finite_result
+def amortised_embodied_kg(*, kg_co2e: float, lifetime_hours: float, device_hours: float) -> float:
+    """kg CO2e of embodied emissions for the device-hours used:
+    ``kg_co2e / lifetime_hours * device_hours``."""
+    embodied = validation.non_negative("kg_co2e", kg_co2e)
+    lifetime = validation.non_negative("lifetime_hours", lifetime_hours)
+    if lifetime == 0:
+        raise CalculationError("lifetime_hours must be above 0")
+    used = validation.non_negative("device_hours", device_hours)
+    return embodied / lifetime * used

@@ -1,9 +1,9 @@
 """The settings over the API: facilities (their PUE, WUE and electricity tariffs, their
 yearly indicators), contractual instruments, factor overrides, team mapping rules. Members
-read them; admins (and tokens with the manage scope) write them, through the same services as the settings pages, so
-each write is audited and queues the recalculation of exactly the open periods it affects. A
-write that moves figures answers with that recalculation (null when nothing moved), whose
-progress is at /api/v1/recalculations/<id>/.
+read them; admins (and tokens with the manage scope) write them, through the same services
+as the settings pages, so each write is audited and queues the recalculation of exactly the
+open periods it affects. A write that moves figures answers with that recalculation (null
+when nothing moved), whose progress is at /api/v1/recalculations/<id>/.
 """
 
 from django.db.models import Model

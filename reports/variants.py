@@ -37,6 +37,12 @@ class PerUnit:
     kwh: float | None
     g_co2e: float | None
     too_little_data: str = ""
+    # On-site water and energy cost: None, with why, unless every record has them (one
+    # currency: amounts in several are never added).
+    water_l: float | None = None
+    cost: float | None = None
+    currency: str = ""
+    not_available: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,27 @@ def _per_unit(sums: dict, count_key: str, minimum: int, records: int) -> PerUnit
     if count < minimum:
         return PerUnit(None, None, f"too little data: {count:,} {count_key} counted")
     grams, unit = UNIT_INTENSITY[count_key]
-    return PerUnit(kwh=sums["kwh"] / count * unit, g_co2e=grams(sums["kg"], count))
+    missing = []
+    water = None
+    if sums["water_records"] == records:
+        water = sums["water_l"] / count * unit
+    else:
+        missing.append(f"water for {records - sums['water_records']} of {records} records")
+    cost, currency = None, ""
+    costs = sums["cost"]
+    if len(costs) == 1 and "" not in costs:
+        [(currency, amount)] = costs.items()
+        cost = amount / count * unit
+    else:
+        missing.append("cost in one currency for every record")
+    return PerUnit(
+        kwh=sums["kwh"] / count * unit,
+        g_co2e=grams(sums["kg"], count),
+        water_l=water,
+        cost=cost,
+        currency=currency,
+        not_available="not available: " + ", ".join(missing) if missing else "",
+    )
 
 
 def _change(variant: float | None, base: float | None) -> float | None:
@@ -144,23 +170,29 @@ def variant_comparison(
             day__gte=start,
             day__lt=end,
         )
-        .values("ai_model_id", "energy_tier")
+        .values("ai_model_id", "energy_tier", "energy_cost_currency")
         .annotate(
             records=Sum("record_count"),
             kwh=Sum("facility_kwh"),
             kg=Sum("location_kg"),
             inferences=Sum("inferences"),
             tokens=Sum("tokens"),
+            water_l=Sum("water_onsite_l"),
+            water_records=Sum("water_record_count"),
+            cost_amount=Sum("energy_cost"),
         )
         .order_by()
     )
-    sums = defaultdict(lambda: {"records": 0, "kwh": 0.0, "kg": 0.0, "inferences": 0, "tokens": 0})
-    tiers: dict[int, dict[str, float]] = defaultdict(dict)
+    summed = ("records", "kwh", "kg", "inferences", "tokens", "water_l", "water_records")
+    sums = defaultdict(lambda: {**dict.fromkeys(summed, 0), "cost": defaultdict(float)})
+    tiers: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for row in rows:
         total = sums[row["ai_model_id"]]
-        for key in total:
+        for key in summed:
             total[key] += row[key] or 0
-        tiers[row["ai_model_id"]][row["energy_tier"]] = row["kwh"] or 0.0
+        currency = row["energy_cost_currency"] if row["cost_amount"] is not None else ""
+        total["cost"][currency] += row["cost_amount"] or 0.0
+        tiers[row["ai_model_id"]][row["energy_tier"]] += row["kwh"] or 0.0
     base_side = _side(base, sums[base.id], tiers[base.id])
     days = (end - start).days
     return VariantComparison(

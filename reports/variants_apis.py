@@ -23,6 +23,10 @@ class PerUnitSerializer(serializers.Serializer):
     kwh = serializers.FloatField(allow_null=True, help_text="facility kWh")
     g_co2e = serializers.FloatField(allow_null=True, help_text="location-based")
     too_little_data = serializers.CharField(help_text="why there is no figure, if there is none")
+    water_l = serializers.FloatField(allow_null=True, help_text="on-site water, litres")
+    cost = serializers.FloatField(allow_null=True, help_text="energy cost, in `currency`")
+    currency = serializers.CharField()
+    not_available = serializers.CharField(help_text="why water or cost is not given")
 
 
 class ModelSideSerializer(serializers.Serializer):

@@ -1,8 +1,11 @@
 """A base model beside its quantised variant, per 1k inferences and per 1M tokens, by hand."""
 
+from datetime import date
+
 import pytest
 
 from inventory.model_variants import model_variant_set
+from inventory.models import ElectricityTariff, FacilityWue
 from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
 from tests.inventory.test_pipeline import fr_override
@@ -24,6 +27,15 @@ def base(tenant):
     the base at 10 kWh a day, the int8 variant at 6 kWh, each 100k inferences and 50M tokens
     a day; one day of a distilled variant (too little data)."""
     fr_override(tenant.organisation)
+    paris = tenant.organisation.facilities.get(code="lab-paris")
+    year = {"valid_from": date(2026, 1, 1), "valid_to": date(2026, 12, 31)}
+    FacilityWue.objects.create(
+        organisation=tenant.organisation, location=paris, wue_l_per_kwh=1.8, source="meter", **year
+    )
+    ElectricityTariff.objects.create(
+        organisation=tenant.organisation, location=paris, price_per_kwh=0.20, currency="EUR",
+        source="supply contract", **year,
+    )  # fmt: skip
     records = [serving("chat", d, 10.0) for d in range(1, 11)]
     records += [serving("chat-int8", d, 6.0) for d in range(1, 11)]
     records += [serving("chat-small", 1, 2.0)]
@@ -54,10 +66,17 @@ class TestVariantComparison:
         # 0.12 kWh and 6 g per 1k inferences; 12 g per 1M tokens.
         chat = body["base"]
         assert (chat["records"], chat["inferences"]) == (10, 1_000_000)
-        assert chat["per_1k_inferences"] == pytest.approx(
-            {"kwh": 0.12, "g_co2e": 6.0, "too_little_data": ""}
-        )
+        assert chat["per_1k_inferences"]["kwh"] == pytest.approx(0.12)
+        assert chat["per_1k_inferences"]["g_co2e"] == pytest.approx(6.0)
+        assert chat["per_1k_inferences"]["too_little_data"] == ""
         assert chat["per_1m_tokens"]["g_co2e"] == pytest.approx(12.0)
+        # Water: 100 kWh IT × 1.8 L = 180 L; cost: 120 kWh × 0.20 EUR = 24 EUR; per 1k of 1M
+        # inferences: 0.18 L and 0.024 EUR; per 1M of 500M tokens: 0.36 L and 0.048 EUR.
+        assert chat["per_1k_inferences"]["water_l"] == pytest.approx(0.18)
+        assert chat["per_1k_inferences"]["cost"] == pytest.approx(0.024)
+        assert chat["per_1k_inferences"]["currency"] == "EUR"
+        assert chat["per_1m_tokens"]["water_l"] == pytest.approx(0.36)
+        assert chat["per_1m_tokens"]["cost"] == pytest.approx(0.048)
         assert chat["tiers"] == {"measured": 1.0, "metered": 0.0, "modelled": 0.0}
         int8, small = body["variants"]
         assert (int8["name"], int8["technique"], int8["precision"]) == (
@@ -67,17 +86,19 @@ class TestVariantComparison:
         assert int8["per_1k_inferences"]["kwh"] == pytest.approx(0.072)
         assert int8["per_1k_inferences"]["g_co2e"] == pytest.approx(3.6)
         assert int8["change_per_inference_pct"] == pytest.approx(-40.0)
+        # 60 kWh × 1.8 = 108 L; 72 kWh × 0.20 = 14.4 EUR, per 1k of 1M inferences.
+        assert int8["per_1k_inferences"]["water_l"] == pytest.approx(0.108)
+        assert int8["per_1k_inferences"]["cost"] == pytest.approx(0.0144)
         assert int8["change_per_token_pct"] == pytest.approx(-40.0)
         # 1M inferences in 90 days = 4,055.56 thousand a year; × (6 − 3.6) g = 9.733 kg,
         # × (0.12 − 0.072) kWh = 194.67 kWh.
         assert int8["yearly_saving_kg"] == pytest.approx(1_000 * 365 / 90 * 2.4 / 1000)
         assert int8["yearly_saving_kwh"] == pytest.approx(1_000 * 365 / 90 * 0.048)
         # One record of the distilled model: no figure, and why.
-        assert small["per_1k_inferences"] == {
-            "kwh": None,
-            "g_co2e": None,
-            "too_little_data": "too little data: 1 inference record",
-        }
+        assert small["per_1k_inferences"]["kwh"] is None
+        assert small["per_1k_inferences"]["too_little_data"] == (
+            "too little data: 1 inference record"
+        )
         assert (small["change_per_inference_pct"], small["yearly_saving_kg"]) == (None, None)
 
     def test_only_inference_records_are_compared(self, tenant, base):

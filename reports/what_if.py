@@ -3,8 +3,10 @@
 The same IT energy, re-priced at each candidate location of the organisation (its facilities,
 and the cloud regions its records use): the candidate's PUE, the grid factor of its zone for
 each day (location-based), and its zone's residual mix (market-based: what buying no
-instruments there would give; a cloud region's Scope 3 has no market-based figure). Nothing
-stored changes. Candidates are ranked by location-based t CO2e, lowest first.
+instruments there would give; a cloud region's Scope 3 has no market-based figure), its WUE
+(on-site water) and its electricity tariff (cost; a cloud region's bill is not re-priced).
+The WUE and tariff of a day are picked as the pipeline picks them. Nothing stored changes.
+Candidates are ranked by location-based t CO2e, lowest first.
 """
 
 from collections import defaultdict
@@ -16,7 +18,16 @@ from django.db.models import Sum
 from accounts.principal import Principal
 from inventory.calculation.methodology import DEFAULT_FACILITY_PUE
 from inventory.factors.library import active_dataset
-from inventory.models import DailyRollup, EmissionScope, FactorKind, Location, ProviderPue
+from inventory.models import (
+    CloudWue,
+    DailyRollup,
+    ElectricityTariff,
+    EmissionScope,
+    FacilityWue,
+    FactorKind,
+    Location,
+    ProviderPue,
+)
 from inventory.pipeline.market import ZoneFactors
 
 
@@ -32,6 +43,13 @@ class Candidate:
     facility_kwh: float
     location_kg: float | None  # None: a day without a grid factor for the zone
     market_kg: float | None  # None: not applicable (cloud) or no residual mix nor grid average
+    # On-site water: IT kWh × the candidate's WUE of each day (its facility setting, or its
+    # provider's published regional figure); None when a day has none.
+    water_l: float | None
+    # Energy cost at the facility's tariff of each day (one currency); None for a cloud region
+    # (billed per instance, not re-priced) or a day without a tariff.
+    cost: float | None
+    currency: str
     change_location_kg: float | None
     change_market_kg: float | None
     is_current: bool  # all of the selection ran here
@@ -47,6 +65,7 @@ class WhatIf:
     current_facility_kwh: float
     current_location_kg: float
     current_market_kg: float | None  # None: part of it not applicable or not allocated
+    current_water_l: float | None  # None: part of it has no water figure
     candidates: list[Candidate]
 
 
@@ -77,6 +96,41 @@ def _priced(
     return total
 
 
+def _valid_on(rows: list, day: date):
+    """The row valid on `day`, latest start first (as the pipeline picks WUE and tariffs)."""
+    valid = [r for r in rows if r.valid_from <= day <= r.valid_to]
+    return max(valid, key=lambda r: (r.valid_from, r.id)) if valid else None
+
+
+def _water(
+    location: Location, it_by_day: dict[date, float], facility_wue: list, cloud_wue
+) -> float | None:
+    total = 0.0
+    for day, kwh in it_by_day.items():
+        row = cloud_wue if location.kind == Location.Kind.CLOUD else _valid_on(facility_wue, day)
+        if row is None:
+            return None
+        total += kwh * row.wue_l_per_kwh
+    return total
+
+
+def _cost(
+    location: Location, it_by_day: dict[date, float], pue: float, tariffs: list
+) -> tuple[float | None, str]:
+    if location.kind == Location.Kind.CLOUD:
+        return None, ""
+    total, currencies = 0.0, set()
+    for day, kwh in it_by_day.items():
+        tariff = _valid_on(tariffs, day)
+        if tariff is None:
+            return None, ""
+        total += kwh * pue * tariff.price_per_kwh
+        currencies.add(tariff.currency)
+    if len(currencies) != 1:  # never added across currencies
+        return None, ""
+    return total, currencies.pop()
+
+
 def _difference(value: float | None, current: float | None) -> float | None:
     return None if value is None or current is None else value - current
 
@@ -95,13 +149,17 @@ def what_if(
     if model_id is not None:
         rollups = rollups.filter(ai_model_id=model_id)
     it_by_day: dict[date, float] = defaultdict(float)
-    current = {"facility": 0.0, "location": 0.0, "market": 0.0, "market_na": False}
+    current = {"facility": 0.0, "location": 0.0, "market": 0.0, "market_na": False, "water": 0.0}
+    water_complete = True
     used_locations: set[int] = set()
     rows = rollups.values("day", "location_id", "scope").annotate(
         it=Sum("it_kwh"), facility=Sum("facility_kwh"), kg=Sum("location_kg"),
-        market=Sum("market_kg"),
+        market=Sum("market_kg"), records=Sum("record_count"), water=Sum("water_onsite_l"),
+        water_records=Sum("water_record_count"),
     )  # fmt: skip
     for row in rows:
+        water_complete = water_complete and row["water_records"] == row["records"]
+        current["water"] += row["water"] or 0.0
         it_by_day[row["day"]] += row["it"] or 0.0
         used_locations.add(row["location_id"])
         current["facility"] += row["facility"] or 0.0
@@ -118,6 +176,14 @@ def what_if(
     dataset = active_dataset()
     provider_pues = {p.provider: p for p in ProviderPue.objects.filter(dataset=dataset)}
     factors = ZoneFactors(organisation, {c.zone for c in candidates})
+    facility_wue, tariffs = defaultdict(list), defaultdict(list)
+    for row in FacilityWue.objects.filter(organisation=organisation):
+        facility_wue[row.location_id].append(row)
+    for row in ElectricityTariff.objects.filter(organisation=organisation):
+        tariffs[row.location_id].append(row)
+    cloud_wue = {
+        f"{row.provider}:{row.region}": row for row in CloudWue.objects.filter(dataset=dataset)
+    }
     it_kwh = sum(it_by_day.values())
     current_market = None if current["market_na"] else current["market"]
     priced = []
@@ -141,6 +207,7 @@ def what_if(
             if market_kg is not None:
                 residual = factors.pick(location.zone, FactorKind.RESIDUAL_MIX, day) or grid
                 market_kg = None if residual is None else market_kg + facility * residual.kg_per_kwh
+        cost, currency = _cost(location, it_by_day, pue, tariffs[location.id])
         priced.append(
             Candidate(
                 location_id=location.id,
@@ -153,6 +220,11 @@ def what_if(
                 facility_kwh=it_kwh * pue,
                 location_kg=location_kg,
                 market_kg=market_kg,
+                water_l=_water(
+                    location, it_by_day, facility_wue[location.id], cloud_wue.get(location.code)
+                ),
+                cost=cost,
+                currency=currency,
                 change_location_kg=None
                 if location_kg is None
                 else location_kg - current["location"],
@@ -172,5 +244,6 @@ def what_if(
         current_facility_kwh=current["facility"],
         current_location_kg=current["location"],
         current_market_kg=current_market,
+        current_water_l=current["water"] if water_complete else None,
         candidates=priced,
     )

@@ -44,6 +44,11 @@ class CandidateSerializer(serializers.Serializer):
     facility_kwh = serializers.FloatField()
     location_kg = serializers.FloatField(allow_null=True)
     market_kg = serializers.FloatField(allow_null=True, help_text="null: not applicable (cloud)")
+    water_l = serializers.FloatField(allow_null=True, help_text="on-site water; null: no WUE")
+    cost = serializers.FloatField(
+        allow_null=True, help_text="energy cost in `currency`; null: cloud or no tariff"
+    )
+    currency = serializers.CharField()
     change_location_kg = serializers.FloatField(allow_null=True)
     change_market_kg = serializers.FloatField(allow_null=True)
     is_current = serializers.BooleanField()
@@ -58,6 +63,7 @@ class WhatIfSerializer(serializers.Serializer):
     current_facility_kwh = serializers.FloatField()
     current_location_kg = serializers.FloatField()
     current_market_kg = serializers.FloatField(allow_null=True)
+    current_water_l = serializers.FloatField(allow_null=True)
     candidates = CandidateSerializer(many=True, help_text="ranked by location-based kg")
 
 

@@ -4,7 +4,13 @@ from datetime import date
 
 import pytest
 
-from inventory.models import FactorOverride, Location, WorkloadRecord
+from inventory.models import (
+    ElectricityTariff,
+    FacilityWue,
+    FactorOverride,
+    Location,
+    WorkloadRecord,
+)
 from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
 
@@ -21,7 +27,8 @@ def override(organisation, zone, kind, kg_per_kwh):
 @pytest.fixture
 def ran_in_paris(tenant):
     """Research ran 100 kWh (measured) in Paris: PUE 1.2, FR grid 0.05, residual 0.07 kg/kWh.
-    Berlin, the other facility: PUE 1.5, DE grid 0.4, residual 0.6 kg/kWh."""
+    Berlin, the other facility: PUE 1.5, DE grid 0.4, residual 0.6 kg/kWh. WUE 1.8 and 0.9 L
+    per IT kWh, tariffs 0.20 and 0.25 EUR/kWh."""
     organisation = tenant.organisation
     Location.objects.create(
         organisation=organisation, code="lab-berlin", name="Berlin lab", kind="colocation",
@@ -31,6 +38,16 @@ def ran_in_paris(tenant):
     override(organisation, "FR", "residual_mix", 0.07)
     override(organisation, "DE", "grid_average", 0.4)
     override(organisation, "DE", "residual_mix", 0.6)
+    year = {"valid_from": date(2026, 1, 1), "valid_to": date(2026, 12, 31)}
+    for code, wue, price in (("lab-paris", 1.8, 0.20), ("lab-berlin", 0.9, 0.25)):
+        site = organisation.facilities.get(code=code)
+        FacilityWue.objects.create(
+            organisation=organisation, location=site, wue_l_per_kwh=wue, source="meter", **year
+        )
+        ElectricityTariff.objects.create(
+            organisation=organisation, location=site, price_per_kwh=price, currency="EUR",
+            source="contract", **year,
+        )  # fmt: skip
     records = [
         workload(external_id="a", energy_kwh=60.0),
         workload(external_id="b", energy_kwh=40.0, started_at="2026-02-01T00:00:00Z",
@@ -64,6 +81,12 @@ class TestWhatIf:
         assert berlin["location_kg"] == pytest.approx(60.0)
         assert berlin["change_location_kg"] == pytest.approx(54.0)
         assert berlin["change_market_kg"] == pytest.approx(81.6)
+        # Water 100 × 1.8 = 180 L in Paris (as stored), 100 × 0.9 = 90 L in Berlin; cost
+        # 120 kWh × 0.20 = 24 EUR in Paris, 150 kWh × 0.25 = 37.5 EUR in Berlin.
+        assert body["current_water_l"] == pytest.approx(180.0)
+        assert (paris["water_l"], berlin["water_l"]) == (pytest.approx(180.0), pytest.approx(90.0))
+        assert (paris["cost"], paris["currency"]) == (pytest.approx(24.0), "EUR")
+        assert (berlin["cost"], berlin["currency"]) == (pytest.approx(37.5), "EUR")
         after = list(WorkloadRecord.objects.values_list("location_kg", flat=True).order_by("id"))
         assert after == before  # nothing stored changes
 

@@ -74,6 +74,7 @@ TEAM_GROUPINGS = (
     ("month", "ai_model_id", "scope", "location_id"),
     ("ai_model_id", "phase", "scope"),
     ("phase", "energy_tier"),
+    ("month", "phase", "scope"),
 )
 MODEL_GROUPINGS = (
     ("month", "team_id", "scope", "location_id"),
@@ -404,13 +405,20 @@ def _lines(groups: dict, label_of, url_of=None) -> list[tuple[str, dict, str | N
 
 
 def _trends(
-    cube: Cube, key: str, label_of, *, dimension: str, months: list[date], urls=None
+    cube: Cube,
+    key: str,
+    label_of,
+    *,
+    dimension: str,
+    months: list[date],
+    urls=None,
+    chart_prefix: str = "trend",
 ) -> list[Chart]:
-    """One stacked monthly chart per scope (`trend-<scope>`): bars of two scopes are never
-    stacked on each other."""
+    """One stacked monthly chart per scope (`<chart_prefix>-<scope>`): bars of two scopes are
+    never stacked on each other."""
     return [
         stacked_trend(
-            chart_id=f"trend-{scope.key}",
+            chart_id=f"{chart_prefix}-{scope.key}",
             title=f"{scope.label} by month and {dimension}, location-based",
             dimension=dimension,
             scope=scope,
@@ -635,6 +643,14 @@ def overview(request: HttpRequest) -> HttpResponse:
             lines=_lines(models, model_of, lambda m: model_url(m, drill) if m else None),
         ),
         *_phase_and_tiers(cube),
+        *_trends(
+            cube,
+            "phase",
+            lambda p: PHASE_LABELS.get(p, p),
+            dimension="phase",
+            months=months,
+            chart_prefix="phases-trend",
+        ),
     ]
     total_kwh = cube.total().facility_kwh
     return _render(
@@ -703,6 +719,14 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
             lines=_lines(models, model_of, url_of),
         ),
         *_phase_and_tiers(cube),
+        *_trends(
+            cube,
+            "phase",
+            lambda p: PHASE_LABELS.get(p, p),
+            dimension="phase",
+            months=months,
+            chart_prefix="phases-trend",
+        ),
     ]
     inference = cube.by_scope("ai_model_id", where={"phase": Phase.INFERENCE})
     return _render(

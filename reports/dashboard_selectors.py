@@ -52,6 +52,7 @@ OVERVIEW_GROUPINGS = (
     ("month", "team_id", "scope", "location_id"),
     ("ai_model_id", "scope"),
     ("phase", "energy_tier"),
+    ("month", "phase", "scope"),
 )
 RENEWABLE_KINDS = (InstrumentKind.EAC, InstrumentKind.PPA, InstrumentKind.GREEN_TARIFF)
 # Hardware and record lists read at most this many of the latest matching records.

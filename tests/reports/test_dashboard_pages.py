@@ -53,9 +53,22 @@ class TestOverview:
         html = client.get(f"/?{Q1}").content.decode()
         charts = re.findall(r'<script id="([\w-]+)-data" type="application/json">', html)
         # No public cloud here: its chart's card says so and draws nothing.
-        assert charts == ["trend-scope2", "location-market", "top-models", "phases", "tiers"]
-        for chart in [*charts, "trend-scope3_cat1"]:
+        assert charts == [
+            "trend-scope2",
+            "location-market",
+            "top-models",
+            "phases",
+            "tiers",
+            "phases-trend-scope2",
+        ]
+        for chart in [*charts, "trend-scope3_cat1", "phases-trend-scope3_cat1"]:
             assert f"download={chart}" in html
+        # The same Scope 2 tonnes split by phase as by team, month by month.
+        by_phase = rows(client.get(f"/?{Q1}&download=phases-trend-scope2"))
+        by_team = rows(client.get(f"/?{Q1}&download=trend-scope2"))
+        assert sum(float(r[3]) for r in by_phase[1:]) == pytest.approx(
+            sum(float(r[3]) for r in by_team[1:])
+        )
         trend = rows(client.get(f"/?{Q1}&download=trend-scope2"))
         assert trend[0] == ["month", "team", "mwh", "location_t_co2e", "market_t_co2e", "records"]
         research = [r for r in trend[1:] if r[1] == "Research"]

@@ -25,6 +25,7 @@ from inventory.figures import (
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     MARKET_EMISSIONS,
+    WATER_ONSITE,
     Sums,
 )
 from inventory.llm.selectors import llm_api_groups, llm_api_total
@@ -275,6 +276,22 @@ def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
     )
 
 
+def _water_kpi(everything: Sums) -> Kpi:
+    """On-site (cooling) water: partial when some records have no WUE, never 0 for none."""
+    water = everything.shown(WATER_ONSITE)
+    covered, records = everything.water_record_count, everything.record_count
+    if water is None or covered == 0:
+        return Kpi("water_m3", "On-site water", "—", "", "not available: no WUE or measured water")
+    return Kpi(
+        "water_m3",
+        "On-site water",
+        _fmt(water),
+        "m³",
+        "cooling water (WUE × IT energy, or measured)"
+        + ("" if covered == records else f"; partial: {covered:,} of {records:,} records"),
+    )
+
+
 def _cost_kpi(lines: list) -> Kpi:
     """Energy cost, one amount per currency (never added across currencies)."""
     if not lines:
@@ -350,6 +367,7 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         if cloud.record_count
         else _no_records("cloud_t", "Public cloud (Scope 3 cat. 1)", "public cloud"),
         _embodied_kpi(scope2, cloud),
+        _water_kpi(everything),
         _cost_kpi(cost_lines(rows=filters.rollups(principal))),
         Kpi(
             "renewable",

@@ -344,6 +344,22 @@ def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
     }
 
 
+UNATTRIBUTED_HINT = (
+    ". Billing lines are attributed to teams by mapping rules, and some matched none: add "
+    "rules on Settings → Mapping rules (or POST /api/v1/mapping-rules/) that match their "
+    "account, subscription, project, resource group or tags (key tag:<name>), or a catch-all "
+    "rule (key and value *), then import the file again"
+)
+
+
+def _unattributed_hint(job: ImportJob, errors: RowErrors) -> str:
+    """Why billing lines have no team and what to do about it, when that is a problem found."""
+    unattributed = any(
+        e["field"] == "team" and e["message"] == "This field is required" for e in errors.errors
+    )
+    return UNATTRIBUTED_HINT if unattributed and job.format in BILLING_FORMATS else ""
+
+
 def _why_skipped(skipped: Counter) -> str:
     """The commonest reasons lines were skipped, for the job's message."""
     reasons = [f"{reason} ({count})" for reason, count in skipped.most_common(3)]
@@ -424,7 +440,7 @@ def _validate_then_store(job: ImportJob, principal: Principal, context, spool) -
             job,
             ImportStatus.FAILED,
             f"{errors.count} problem{'' if errors.count == 1 else 's'} in the file; "
-            "nothing was stored",
+            f"nothing was stored{_unattributed_hint(job, errors)}",
             errors=errors.errors,
             error_count=errors.count,
             **summary,

@@ -1,6 +1,7 @@
 """Seed a demo organisation with teams, facilities, users, contractual instruments and ~90 days
 of realistic AI workloads."""
 
+import math
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -11,10 +12,20 @@ from accounts.models import Organisation, Role
 from accounts.principal import principal_for_membership
 from accounts.services import member_add, organisation_create, team_create
 from greenai_portal.errors import ApplicationError
-from inventory.models import IngestBatch, InstrumentKind, Location
+from inventory.meters.prometheus import Series
+from inventory.meters.services import HOUR, prometheus_series_store
+from inventory.meters.sources import prometheus_source_create
+from inventory.models import (
+    IngestBatch,
+    InstrumentKind,
+    Location,
+    MappingSource,
+    Phase,
+    PrometheusSource,
+)
 from inventory.pipeline import records_compute
 from inventory.services import workload_batch_ingest
-from inventory.settings_services import instrument_create
+from inventory.settings_services import instrument_create, mapping_rule_create
 from reports import periods
 from reports.models import QuarterClose
 from reports.services import report_close_approve, report_close_prepare
@@ -140,6 +151,85 @@ def demo_records(today: datetime) -> list[dict]:
     return records
 
 
+# The demo's GPU energy meter: the Paris cluster's Prometheus scraping NVIDIA's dcgm-exporter.
+# Its address is in the reserved .example domain and it is paused: seeding never reaches a
+# server; the README (Demo) says how to point it at a real Prometheus.
+DEMO_METER = "Paris GPU cluster (DCGM)"
+DEMO_METER_URL = "http://prometheus.paris-dc1.example:9090"
+DEMO_GPU_MODEL = "NVIDIA H100 80GB HBM3"
+# (namespace, pod, GPUs, average W at the daily peak, at night): what each namespace runs.
+DEMO_GPU_PODS = [
+    ("llm-serving", "atlas-chat-vllm-7f9c", 2, 520.0, 180.0),
+    ("research", "atlas-eval-5d2k", 1, 640.0, 610.0),
+]
+
+
+def demo_meter_series(day_end: datetime) -> list[Series]:
+    """What `increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[1h])` answers for the 24 hours
+    before `day_end`, in mJ per GPU and hour: serving follows the day, evaluation runs flat.
+    Derived from the date alone, so seeding again re-sends identical readings."""
+    series = []
+    for namespace, pod, gpus, peak_w, night_w in DEMO_GPU_PODS:
+        for gpu in range(gpus):
+            rng = random.Random(f"{day_end:%Y%m%d}-{pod}-{gpu}")
+            points = []
+            for hour in range(1, 25):
+                hour_end = day_end - timedelta(days=1) + hour * HOUR
+                daylight = max(0.0, math.sin(math.pi * (hour_end.hour - 6) / 16))
+                watts = night_w + (peak_w - night_w) * daylight + rng.uniform(-15, 15)
+                points.append((hour_end, round(watts * 3600 * 1000)))  # W × s → mJ
+            labels = {
+                "gpu": str(gpu),
+                "UUID": f"GPU-{namespace[:4]}-{gpu}",
+                "modelName": DEMO_GPU_MODEL,
+                "Hostname": "paris-gpu-07",
+                "namespace": namespace,
+                "pod": pod,
+                "container": "main",
+                "job": "dcgm-exporter",
+                "instance": "10.20.3.7:9400",
+            }
+            series.append(Series(labels=labels, points=points))
+    return series
+
+
+def demo_gpu_meter(*, organisation: Organisation, today: datetime, actor) -> int:
+    """The Paris cluster's Prometheus source, its mapping rules, and yesterday's hourly energy
+    per GPU as a pull stores it (the same service); the records created."""
+    source = PrometheusSource.objects.filter(organisation=organisation, name=DEMO_METER).first()
+    if source is None:
+        source = prometheus_source_create(
+            organisation=organisation,
+            actor=actor,
+            location="paris-dc1",
+            name=DEMO_METER,
+            url=DEMO_METER_URL,
+            hardware_by_gpu_model={DEMO_GPU_MODEL: "nvidia-h100-sxm"},
+            enabled=False,
+        )
+        teams = {t.slug: t for t in organisation.teams.all()}
+        for namespace, team, model, phase in (
+            ("llm-serving", "platform", "atlas-7b-chat", Phase.INFERENCE),
+            ("research", "research", "atlas-7b", Phase.OTHER),
+        ):
+            mapping_rule_create(
+                organisation=organisation,
+                actor=actor,
+                source=MappingSource.PROMETHEUS,
+                key="label:namespace",
+                value=namespace,
+                team=teams[team],
+                model_name=model,
+                phase=phase,
+            )
+    result = prometheus_series_store(
+        source=source,
+        window=(today - timedelta(days=1), today),
+        series_by_metric={"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": demo_meter_series(today)},
+    )
+    return result.created
+
+
 def demo_instruments(*, organisation: Organisation, first_day: date, last_day: date, buyer) -> int:
     """One zero-emission instrument per market and calendar year from `first_day` to
     `last_day`; those there already are kept. Returns how many were created."""
@@ -252,9 +342,10 @@ class Command(BaseCommand):
             records=demo_records(today),
             source=IngestBatch.Source.DEMO,
         )
+        metered = demo_gpu_meter(organisation=organisation, today=today, actor=admin.user)
         closed = close_last_quarter(organisation=organisation, today=today.date())
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
-            f"{result.duplicates} already there; {instruments} contractual instruments added; "
-            f"{closed}"
+            f"{result.duplicates} already there; {metered} GPU-hours from its Prometheus meter; "
+            f"{instruments} contractual instruments added; {closed}"
         )

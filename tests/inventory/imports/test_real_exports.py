@@ -136,3 +136,22 @@ def test_an_outsider_sees_none_of_a_real_import(import_file, default_team, outsi
     response = outsider.token_client().get(f"/api/v1/imports/{job['id']}/")
     assert response.status_code == 404
     assert not CloudUsageRecord.objects.filter(organisation=outsider.organisation).exists()
+
+
+def test_it_says_how_to_attribute_billing_lines_that_match_no_mapping_rule(import_file, tenant):
+    """Two teams and no rule: no line of the real export can be given a team."""
+    content = (FIXTURES / "azure_ea_amortized_cost_small.csv").read_bytes()
+    job = import_file("amortized.csv", content, "azure_usage")
+    assert job["status"] == "failed"
+    # the 10 lines with energy, each without a team
+    assert job["message"].startswith("10 problems in the file; nothing was stored. Billing lines")
+    assert "Settings → Mapping rules (or POST /api/v1/mapping-rules/)" in job["message"]
+    assert {e["field"] for e in job["errors"]} == {"team"}
+    assert not CloudUsageRecord.objects.exists()
+
+
+def test_it_gives_no_mapping_hint_when_the_problem_is_elsewhere(import_file, default_team):
+    bad = b"external_id,team,usage_kind,usage_start\nx,research,compute,yesterday\n"
+    job = import_file("usage.csv", bad, "portal_cloud_usage_csv")
+    assert job["status"] == "failed"
+    assert "mapping rules" not in job["message"]

@@ -44,7 +44,9 @@ class ParquetExport:
         Raises ApplicationError for a page that cannot be decoded."""
         number = 1
         try:
-            for batch in self.file.iter_batches(batch_size=BATCH_ROWS):
+            # One thread: an import is one task among a worker's; threads decode columns in
+            # parallel, each with buffers of its own.
+            for batch in self.file.iter_batches(batch_size=BATCH_ROWS, use_threads=False):
                 for record in _plain(batch).to_pylist():
                     number += 1
                     yield number, record
@@ -62,12 +64,15 @@ def _plain_column(column: pyarrow.Array) -> pyarrow.Array:
     kind = column.type
     if pyarrow.types.is_timestamp(kind):
         # Exports store UTC instants, often without a zone in the schema. Whole seconds
-        # (billing hours) are written without a fraction, as datetime.isoformat() does.
+        # (billing hours) are written without a fraction, as datetime.isoformat() does. The
+        # zone is dropped before the cast to text (the instant is UTC either way): casting a
+        # zoned timestamp looks the zone up value by value, 25 times slower.
         try:
-            column = column.cast(pyarrow.timestamp("s", tz="UTC"))
+            column = column.cast(pyarrow.timestamp("s"))
         except pyarrow.ArrowInvalid:
-            column = column.cast(pyarrow.timestamp(kind.unit, tz="UTC"))
-        return pc.strftime(column, format="%Y-%m-%dT%H:%M:%S+00:00")
+            column = column.cast(pyarrow.timestamp(kind.unit))
+        text = pc.replace_substring(column.cast(pyarrow.string()), " ", "T", max_replacements=1)
+        return pc.binary_join_element_wise(text, pyarrow.scalar("+00:00"), "")
     if pyarrow.types.is_date(kind):
         return column.cast(pyarrow.string())
     if pyarrow.types.is_decimal(kind):

@@ -346,7 +346,7 @@ def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
 
 UNATTRIBUTED_HINT = (
     ". Billing lines are attributed to teams by mapping rules, and some matched none: add "
-    "rules on Settings → Mapping rules (or POST /api/v1/mapping-rules/) that match their "
+    "rules (Settings, tab Billing tag → team rules, or POST /api/v1/mapping-rules/) matching their "
     "account, subscription, project, resource group or tags (key tag:<name>), or a catch-all "
     "rule (key and value *), then import the file again"
 )

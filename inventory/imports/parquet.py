@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from greenai_portal.errors import ApplicationError
 
 MAGIC = b"PAR1"
-BATCH_ROWS = 5_000
+BATCH_ROWS = 2_000
 STREAM_BUFFER_BYTES = 4 * 1024 * 1024
 
 

@@ -145,7 +145,10 @@ def test_it_says_how_to_attribute_billing_lines_that_match_no_mapping_rule(impor
     assert job["status"] == "failed"
     # the 10 lines with energy, each without a team
     assert job["message"].startswith("10 problems in the file; nothing was stored. Billing lines")
-    assert "Settings → Mapping rules (or POST /api/v1/mapping-rules/)" in job["message"]
+    assert (
+        "(Settings, tab Billing tag → team rules, or POST /api/v1/mapping-rules/)"
+        in (job["message"])
+    )
     assert {e["field"] for e in job["errors"]} == {"team"}
     assert not CloudUsageRecord.objects.exists()
 

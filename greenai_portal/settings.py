@@ -4,6 +4,7 @@ With nothing set this runs on a bare machine: SQLite file, eager Celery, DEBUG o
 `DATABASE_URL` switches to Postgres and `REDIS_URL` to a real broker and worker.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -16,6 +17,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# Parquet imports: arrow picks its allocator when pyarrow loads. The C library's gives freed
+# record batches back; arrow's default (mimalloc) keeps ~25 MB more resident per import
+# (bench/import_parquet.py). Set ARROW_DEFAULT_MEMORY_POOL to choose another.
+os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -56,7 +56,24 @@ def focus_records(
 
 def _text(row: dict[str, Any], name: str) -> str:
     value = row.get(name)
-    return "" if value is None or value == "null" else str(value).strip()
+    if value is None or value == "null":
+        return ""
+    return value.strip() if type(value) is str else str(value).strip()
+
+
+def _row_digest(row: dict[str, Any]) -> str:
+    """The line's id: a hash of every cell as _text reads it (FOCUS lines carry no id of their
+    own). Written out rather than calling _text per cell: it runs for every cell of a file."""
+    return readers._digest(
+        [
+            ""
+            if value is None or value == "null"
+            else value.strip()
+            if type(value) is str
+            else str(value).strip()
+            for value in row.values()
+        ]
+    )
 
 
 def provider_code(name: str) -> str | None:
@@ -99,7 +116,7 @@ def _base(
     team, model = readers._team(context, keys)
     cost = readers._number(_text(row, "EffectiveCost"))
     base = {
-        "external_id": f"focus:{readers._digest(_text(row, name) for name in row)}",
+        "external_id": f"focus:{_row_digest(row)}",
         "team": team,
         "model": model,
         "location": f"{provider}:{re.sub(r'[^a-z0-9-]', '', region)}" if region else None,
@@ -131,9 +148,7 @@ def _usages(
             "metercategory": _text(row, "x_SkuMeterCategory"),
             "metersubcategory": _text(row, "x_SkuMeterSubcategory"),
             "metername": _text(row, "x_SkuMeterName"),
-            # ConsumedQuantity counts single units: "10 Hours" must not multiply it again.
-            "unitofmeasure": re.sub(r"^\s*[\d.]+\s*", "", _text(row, "x_PricingUnitDescription"))
-            or unit,
+            "unitofmeasure": _text(row, "x_PricingUnitDescription") or unit,
             "quantity": str(quantity),
         }
         return readers._azure_usages(base, native, start, context)

@@ -14,6 +14,8 @@ from calendar import monthrange
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from inventory.imports import ec2
@@ -62,7 +64,7 @@ def header_formats(header: list[str]) -> list[str]:
     names = {
         "plain": {h.strip() for h in header},
         "snake": {snake(h) for h in header},
-        "lower": {h.strip().lower() for h in header},
+        "lower": {azure_column(h) for h in header},
     }
     return [
         file_format
@@ -431,6 +433,35 @@ _DISK_GIB = {
 }  # fmt: skip
 
 
+_LOCALIZED = re.compile(r"\(([A-Za-z0-9]+)\)\s*$")
+
+
+def azure_column(name: str) -> str:
+    """An Azure export's column as the reader names it: lower case, and a localized header's
+    own English name ('Name der Verbrauchseinheit (MeterName)' → 'metername')."""
+    localized = _LOCALIZED.search(name)
+    return (localized.group(1) if localized else name).strip().lower()
+
+
+@cache
+def _azure_region_codes() -> dict[str, str]:
+    """How exports name a region ('US East', 'useast', 'East US') → its code ('eastus'):
+    the FinOps toolkit's open data (inventory/imports/data/README.md)."""
+    with (Path(__file__).parent / "data" / "azure_regions.csv").open(encoding="utf-8") as data:
+        return {row["OriginalValue"]: row["RegionId"] for row in csv.DictReader(data)}
+
+
+def _azure_region(location: str) -> str:
+    named = location.strip().lower()
+    return _azure_region_codes().get(named) or re.sub(r"[^a-z0-9]", "", named)
+
+
+def _azure_vcpus(additional_info: str | None) -> int | None:
+    """The VM's vCPU count as the line's AdditionalInfo gives it ("VCPUs": 2), braces or not."""
+    match = re.search(r'"VCPUs"\s*:\s*(\d+)', additional_info or "")
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+
+
 def _azure_tags(raw: str | None) -> dict[str, str]:
     if not raw:
         return {}
@@ -447,14 +478,9 @@ def _azure_date(value: str) -> str:
     return value
 
 
-def _unit_multiplier(unit: str) -> float:
-    match = re.match(r"\s*(\d+)", unit)
-    return float(match.group(1)) if match else 1.0
-
-
 def azure_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
     reader = csv.reader(lines)
-    header = [h.strip().lower() for h in next(reader, [])]
+    header = [azure_column(h) for h in next(reader, [])]
     for cells in reader:
         row = dict(zip(header, cells, strict=False))
         line = reader.line_num
@@ -470,7 +496,7 @@ def azure_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceR
             end = (datetime.fromisoformat(start) + timedelta(days=1)).isoformat()
         except ValueError:
             end = start
-        region = re.sub(r"[^a-z0-9]", "", (row.get("resourcelocation") or "").lower())
+        region = _azure_region(row.get("resourcelocation") or "")
         base = {
             "external_id": f"azure:{_digest(cells)}",
             "team": team,
@@ -514,16 +540,17 @@ def _azure_usages(base, row, start, context) -> list | Skip:
     meter = row.get("metername", "")
     sub = row.get("metersubcategory", "")
     unit = row.get("unitofmeasure", "")
-    quantity = _number(row.get("quantity") or row.get("usagequantity"))  # older schema
-    if quantity is None:
+    # Quantity counts single units whatever the pricing block ("10 Hours", "100 Hours"):
+    # Microsoft's FinOps toolkit, docs-mslearn/focus/validate.md (docs/methodology.md).
+    amount = _number(row.get("quantity") or row.get("usagequantity"))  # older schema
+    if amount is None:
         return Skip("no quantity")
-    amount = quantity * _unit_multiplier(unit)
     if category == "Virtual Machines" and "Hour" in unit:
         size = meter.split("/")[0].strip().removeprefix("Standard_").replace("_", " ")
         match = re.match(r"^[A-Z]+(\d+)", size)
-        if not match:
+        vcpus = _azure_vcpus(row.get("additionalinfo")) or (int(match.group(1)) if match else None)
+        if not vcpus:
             return Skip(f"VM size without a vCPU count: {meter}")
-        vcpus = int(match.group(1))
         records = [_usage(base, "vcpu", "compute", amount * vcpus)]
         for pattern, code, gpus in _AZURE_GPU_SERIES:
             if re.search(pattern, size):

@@ -4,9 +4,10 @@
    teams, locations and hardware, and its content compared with what is stored under its
    external_id; errors are kept by row and line (the first 1000). One bad row and nothing is
    stored: the job fails naming them.
-2. *importing*: the rows are read again and stored in chunks of GREENAI_IMPORT_CHUNK_ROWS, one
-   transaction each (COPY on Postgres), through the same service as the REST API; progress is
-   written after each chunk.
+2. *importing*: the checked records, spooled to a temporary file by the first pass (so a
+   large export is read, mapped and checked once), are stored in chunks of
+   GREENAI_IMPORT_CHUNK_ROWS, one transaction each (COPY on Postgres), through the same service
+   as the REST API; progress is written after each chunk.
 Memory stays flat whatever the file size: only one chunk, the error list and small caches are
 held. Re-importing a file stores nothing twice (external_ids; billing lines without one get
 an id hashed from the line).
@@ -16,6 +17,8 @@ import csv
 import gzip
 import io
 import logging
+import pickle
+import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -257,9 +260,7 @@ class _Chunk:
         return [r.record for r in self.rows if not r.problems]
 
 
-def _chunks(
-    job: ImportJob, context, errors: RowErrors, skipped: Counter, *, validating: bool
-) -> Iterator[_Chunk]:
+def _chunks(job: ImportJob, context, errors: RowErrors, skipped: Counter) -> Iterator[_Chunk]:
     """The rows checked, in chunks of one kind, with skips counted on the way; what is wrong
     with the file as a whole (not CSV, not UTF-8) is added to `errors` after its rows."""
     size = settings.GREENAI_IMPORT_CHUNK_ROWS
@@ -284,7 +285,7 @@ def _chunks(
                 if len(chunk.rows) >= size:
                     del pending[source.kind]
                     yield chunk
-                    _progress(job, position(), row if validating else None)
+                    _progress(job, position(), row)
         except UnicodeDecodeError as error:
             file_problems.append(("file", f"Not UTF-8 text ({error.reason})"))
         except GZIP_ERRORS as error:
@@ -293,19 +294,26 @@ def _chunks(
             file_problems.append(("file", error.message))
             file_problems.extend((e.get("field", "file"), e["message"]) for e in error.errors)
         yield from (c for c in pending.values() if c.rows)
-        _progress(job, position(), row if validating else None)
+        _progress(job, position(), row)
     finally:
         raw.close()
     for field_name, message in file_problems:
         errors.add(row, field_name, message)
 
 
-def _progress(job: ImportJob, position: int, rows: int | None) -> None:
-    """While validating: bytes and rows read. While importing, rows count stored records."""
-    fields: dict[str, Any] = {"bytes_processed": position}
-    if rows is not None:
-        fields["rows_processed"] = rows
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
+def _spooled(spool) -> Iterator[tuple[str, list[dict[str, Any]], int]]:
+    """The chunks the validating pass checked and spooled: (kind, clean records, rows)."""
+    spool.seek(0)
+    while True:
+        try:
+            yield pickle.load(spool)  # noqa: S301 - the worker's own temporary file
+        except EOFError:
+            return
+
+
+def _progress(job: ImportJob, position: int, rows: int) -> None:
+    """Bytes and rows read while validating (the stored pass counts stored records)."""
+    ImportJob.objects.filter(pk=job.pk).update(bytes_processed=position, rows_processed=rows)
 
 
 def _check_chunk(principal: Principal, chunk: _Chunk, errors: RowErrors) -> None:
@@ -334,6 +342,22 @@ def _stored_conflicts(principal: Principal, chunk: _Chunk) -> dict[int, str]:
         for external_id, digest in stored
         if content_hash(by_id[external_id].record, spec.schema.content_fields) != digest
     }
+
+
+UNATTRIBUTED_HINT = (
+    ". Billing lines are attributed to teams by mapping rules, and some matched none: add "
+    "rules (Settings, tab Billing tag → team rules, or POST /api/v1/mapping-rules/) matching their "
+    "account, subscription, project, resource group or tags (key tag:<name>), or a catch-all "
+    "rule (key and value *), then import the file again"
+)
+
+
+def _unattributed_hint(job: ImportJob, errors: RowErrors) -> str:
+    """Why billing lines have no team and what to do about it, when that is a problem found."""
+    unattributed = any(
+        e["field"] == "team" and e["message"] == "This field is required" for e in errors.errors
+    )
+    return UNATTRIBUTED_HINT if unattributed and job.format in BILLING_FORMATS else ""
 
 
 def _why_skipped(skipped: Counter) -> str:
@@ -398,18 +422,25 @@ def _run(job: ImportJob) -> ImportJob:
         return _run_codecarbon(job, principal)
     context = _reader_context(principal, job)
 
+    with tempfile.TemporaryFile(prefix="greenai-import-") as spool:
+        return _validate_then_store(job, principal, context, spool)
+
+
+def _validate_then_store(job: ImportJob, principal: Principal, context, spool) -> ImportJob:
     errors, skipped = RowErrors(), Counter()
     total = 0
-    for chunk in _chunks(job, context, errors, skipped, validating=True):
+    for chunk in _chunks(job, context, errors, skipped):
         total += len(chunk.rows)
         _check_chunk(principal, chunk, errors)
+        if not errors:  # once a row is bad nothing is stored: no need to keep the rest
+            pickle.dump((chunk.kind, chunk.records, len(chunk.rows)), spool, protocol=5)
     summary = {"skipped_reasons": dict(skipped), "rows_skipped": sum(skipped.values())}
     if errors:
         return _finish(
             job,
             ImportStatus.FAILED,
             f"{errors.count} problem{'' if errors.count == 1 else 's'} in the file; "
-            "nothing was stored",
+            f"nothing was stored{_unattributed_hint(job, errors)}",
             errors=errors.errors,
             error_count=errors.count,
             **summary,
@@ -419,16 +450,16 @@ def _run(job: ImportJob) -> ImportJob:
     job.save(update_fields=["status", "rows_total", "rows_processed"])
     created = duplicates = done = 0
     try:
-        for chunk in _chunks(job, context, RowErrors(), Counter(), validating=False):
+        for kind, records, rows in _spooled(spool):
             result = record_batch_ingest(
-                kind=chunk.kind,
+                kind=kind,
                 principal=principal,
-                records=chunk.records,
+                records=records,
                 source=IngestBatch.Source.IMPORT,
                 user=job.created_by,
             )
             created, duplicates = created + result.created, duplicates + result.duplicates
-            done += len(chunk.rows)
+            done += rows
             ImportJob.objects.filter(pk=job.pk).update(
                 rows_processed=done, rows_created=created, rows_duplicates=duplicates
             )

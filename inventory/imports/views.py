@@ -3,6 +3,7 @@
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
@@ -19,6 +20,7 @@ def imports_page(request: HttpRequest) -> HttpResponse:
         "inventory/imports.html",
         {
             "can_import": bool(principal and principal.can(Access.INGEST)),
+            "mapping_rules_url": reverse("settings-mapping-rules"),
             "formats": ImportFormat.choices,
             "jobs": jobs,
         },

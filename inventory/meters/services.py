@@ -124,17 +124,8 @@ def _record(
 
 
 def _meter_records(
-    source: PrometheusSource, meter: Meter, rules: list[TeamMappingRule], window
+    source: PrometheusSource, meter: Meter, rules: list[TeamMappingRule], found: list[Series]
 ) -> tuple[list[dict[str, Any]], int]:
-    start, end = window
-    found = range_query(
-        url=source.url,
-        token=source.bearer_token,
-        query=f"increase({meter.metric}[1h])",
-        start=start + HOUR,
-        end=end,
-        step_s=int(HOUR.total_seconds()),
-    )
     records, unmapped = [], 0
     for series in found:
         rule = match_rule(rules, {f"label:{k}": v for k, v in series.labels.items()})
@@ -156,6 +147,34 @@ def prometheus_source_pull(*, source_id: int, now: datetime | None = None) -> Pu
     window = pull_window(pulled_until=source.pulled_until, now=now or timezone.now())
     if window is None:
         return PullResult(0, 0, 0, 0)
+    start, end = window
+    try:
+        found = {
+            meter.metric: range_query(
+                url=source.url,
+                token=source.bearer_token,
+                query=f"increase({meter.metric}[1h])",
+                start=start + HOUR,
+                end=end,
+                step_s=int(HOUR.total_seconds()),
+            )
+            for meter in METERS
+        }
+    except ApplicationError as error:
+        PrometheusSource.objects.filter(pk=source.pk).update(last_error=str(error))
+        raise
+    return prometheus_series_store(source=source, window=window, series_by_metric=found)
+
+
+def prometheus_series_store(
+    *,
+    source: PrometheusSource,
+    window: tuple[datetime, datetime],
+    series_by_metric: dict[str, list[Series]],
+) -> PullResult:
+    """Store what the source's Prometheus answered for `window` (per meter's metric, the series
+    of `increase(metric[1h])` at each hour's end), attributed by the `prometheus` mapping rules,
+    and move the source's cursor to the window's end."""
     principal = Principal(
         organisation=source.organisation, access=frozenset({Access.INGEST}), team_ids=None
     )
@@ -163,7 +182,9 @@ def prometheus_source_pull(*, source_id: int, now: datetime | None = None) -> Pu
     try:
         records, unmapped = [], 0
         for meter in METERS:
-            found, skipped = _meter_records(source, meter, rules, window)
+            found, skipped = _meter_records(
+                source, meter, rules, series_by_metric.get(meter.metric, [])
+            )
             records += found
             unmapped += skipped
         created, duplicates = _stored(principal, source, records, window[1])

@@ -210,3 +210,28 @@ def test_the_audit_pdf_is_generated_and_downloaded_with_the_api_figures(page):
     assert "Prepared esg ESG" in sign_off and "admin Admin" in sign_off  # cells wrap
     for figure in ("mwh", "location_t", "market_t"):
         assert f"{figures[figure]:,.3f}" in text, figure
+
+
+def test_a_bill_whose_lines_match_no_rule_says_how_to_attribute_them(page):
+    """A real Azure amortized-cost export, picked with "Detect": the demo's three teams have no
+    billing rule, so its ten lines with energy have no team and the page says what to do."""
+    from tests.inventory.imports.conftest import FIXTURES
+
+    page.log_in("admin")
+    page.open("/data/imports/")
+    hint = page.tab.locator("#mapping-hint")
+    assert "mapping rules" in hint.inner_text()
+    assert hint.get_by_role("link", name="mapping rules").get_attribute("href") == (
+        "/settings/mapping-rules/"
+    )
+    upload = FIXTURES / "azure_ea_amortized_cost_small.csv"
+    page.tab.get_by_label("File", exact=True).set_input_files(str(upload))
+    page.tab.get_by_role("button", name="Upload and import").click()
+    from playwright.sync_api import expect
+
+    status = page.tab.locator('#import-status [data-field="status"]')
+    expect(status).to_have_text("failed", timeout=60_000)
+    summary = page.tab.locator('#import-status [data-field="summary"]').inner_text()
+    assert summary.startswith("10 problems in the file; nothing was stored. Billing lines"), summary
+    assert "tab Billing tag → team rules" in summary
+    page.screenshot("import-unattributed-bill")

@@ -168,3 +168,34 @@ def test_the_demo_shows_energy_cost_embodied_emissions_and_sci(factors):
     assert page.status_code == 200
     assert b'data-sci="1k_inferences"' in page.content
     assert b'data-cost="EUR"' in page.content and b'data-cost="USD"' in page.content
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_a_gpu_meter_with_its_rules_and_a_day_of_readings(factors, capsys):
+    from inventory.meters.prometheus import range_query
+    from inventory.models import IngestBatch, PrometheusSource, TeamMappingRule
+
+    call_command("seed_demo")
+    (source,) = PrometheusSource.objects.all()
+    # paused, at an address that cannot resolve: seeding and the beat never reach a server
+    assert (source.enabled, source.url) == (False, "http://prometheus.paris-dc1.example:9090")
+    rules = TeamMappingRule.objects.filter(source="prometheus").order_by("value")
+    assert [(r.value, r.team.slug, r.model_name) for r in rules] == [
+        ("llm-serving", "platform", "atlas-7b-chat"),
+        ("research", "research", "atlas-7b"),
+    ]
+    metered = WorkloadRecord.objects.filter(batch__source=IngestBatch.Source.PROMETHEUS)
+    # 3 GPUs (2 serving, 1 evaluating) × 24 complete hours, each a measured record of its series
+    assert metered.count() == 72
+    assert source.pulled_until == metered.order_by("-ended_at").first().ended_at
+    assert {r.tags["metric"] for r in metered} == {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"}
+    assert {r.hardware.code for r in metered} == {"nvidia-h100-sxm"}
+    # an evaluation GPU at 610–640 W ± 15 W draws 0.595–0.655 kWh an hour
+    research = metered.filter(team__slug="research")
+    assert all(0.595 <= r.energy_kwh <= 0.655 for r in research)
+    assert "72 GPU-hours from its Prometheus meter" in capsys.readouterr().out
+    call_command("seed_demo")  # the same day re-sent: duplicates, nothing counted twice
+    assert metered.count() == 72
+    with pytest.raises(Exception, match="did not answer"):  # the address is not a server
+        range_query(url=source.url, token="", query="up", start=source.pulled_until,
+                    end=source.pulled_until, step_s=3600)  # fmt: skip

@@ -3,6 +3,7 @@ two and a half years of realistic AI workloads (fiscal years from April, a base 
 last whole fiscal year closed quarter by quarter, so the annual report is final), a year of
 hourly LLM API usage, an optimised model variant and team budgets."""
 
+import math
 import random
 from datetime import UTC, date, datetime, timedelta
 
@@ -25,19 +26,30 @@ from inventory.ingestion.schemas import CLOUD_USAGE
 from inventory.ingestion.services import record_batch_ingest, workload_batch_ingest
 from inventory.llm.demo import demo_custom_llm, demo_llm_usage
 from inventory.llm.services import llm_usage_ingest
+from inventory.meters.prometheus import Series
+from inventory.meters.services import HOUR, prometheus_series_store
+from inventory.meters.sources import prometheus_source_create
 from inventory.model_variants import model_variant_set
 from inventory.models import (
     FacilityWue,
     IngestBatch,
     InstrumentKind,
     Location,
+    MappingSource,
     OptimisationTechnique,
+    Phase,
+    PrometheusSource,
 )
 from inventory.otlp.decoding import PROTOBUF
 from inventory.otlp.demo import demo_trace_export
 from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
-from inventory.settings_services import facility_wue_create, instrument_create, tariff_create
+from inventory.settings_services import (
+    facility_wue_create,
+    instrument_create,
+    mapping_rule_create,
+    tariff_create,
+)
 from reports.models import QuarterClose, Target
 from reports.services import report_close_approve, report_close_prepare
 from reports.target_services import target_create
@@ -279,6 +291,85 @@ def demo_tariffs(*, organisation: Organisation, first_day: date, last_day: date,
     return created
 
 
+# The demo's GPU energy meter: the Paris cluster's Prometheus scraping NVIDIA's dcgm-exporter.
+# Its address is in the reserved .example domain and it is paused: seeding never reaches a
+# server; the README (Demo) says how to point it at a real Prometheus.
+DEMO_METER = "Paris GPU cluster (DCGM)"
+DEMO_METER_URL = "http://prometheus.paris-dc1.example:9090"
+DEMO_GPU_MODEL = "NVIDIA H100 80GB HBM3"
+# (namespace, pod, GPUs, average W at the daily peak, at night): what each namespace runs.
+DEMO_GPU_PODS = [
+    ("llm-serving", "atlas-chat-vllm-7f9c", 2, 520.0, 180.0),
+    ("research", "atlas-eval-5d2k", 1, 640.0, 610.0),
+]
+
+
+def demo_meter_series(day_end: datetime) -> list[Series]:
+    """What `increase(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[1h])` answers for the 24 hours
+    before `day_end`, in mJ per GPU and hour: serving follows the day, evaluation runs flat.
+    Derived from the date alone, so seeding again re-sends identical readings."""
+    series = []
+    for namespace, pod, gpus, peak_w, night_w in DEMO_GPU_PODS:
+        for gpu in range(gpus):
+            rng = random.Random(f"{day_end:%Y%m%d}-{pod}-{gpu}")
+            points = []
+            for hour in range(1, 25):
+                hour_end = day_end - timedelta(days=1) + hour * HOUR
+                daylight = max(0.0, math.sin(math.pi * (hour_end.hour - 6) / 16))
+                watts = night_w + (peak_w - night_w) * daylight + rng.uniform(-15, 15)
+                points.append((hour_end, round(watts * 3600 * 1000)))  # W × s → mJ
+            labels = {
+                "gpu": str(gpu),
+                "UUID": f"GPU-{namespace[:4]}-{gpu}",
+                "modelName": DEMO_GPU_MODEL,
+                "Hostname": "paris-gpu-07",
+                "namespace": namespace,
+                "pod": pod,
+                "container": "main",
+                "job": "dcgm-exporter",
+                "instance": "10.20.3.7:9400",
+            }
+            series.append(Series(labels=labels, points=points))
+    return series
+
+
+def demo_gpu_meter(*, organisation: Organisation, today: datetime, actor) -> int:
+    """The Paris cluster's Prometheus source, its mapping rules, and yesterday's hourly energy
+    per GPU as a pull stores it (the same service); the records created."""
+    source = PrometheusSource.objects.filter(organisation=organisation, name=DEMO_METER).first()
+    if source is None:
+        source = prometheus_source_create(
+            organisation=organisation,
+            actor=actor,
+            location="paris-dc1",
+            name=DEMO_METER,
+            url=DEMO_METER_URL,
+            hardware_by_gpu_model={DEMO_GPU_MODEL: "nvidia-h100-sxm"},
+            enabled=False,
+        )
+        teams = {t.slug: t for t in organisation.teams.all()}
+        for namespace, team, model, phase in (
+            ("llm-serving", "platform", "atlas-7b-chat", Phase.INFERENCE),
+            ("research", "research", "atlas-7b", Phase.OTHER),
+        ):
+            mapping_rule_create(
+                organisation=organisation,
+                actor=actor,
+                source=MappingSource.PROMETHEUS,
+                key="label:namespace",
+                value=namespace,
+                team=teams[team],
+                model_name=model,
+                phase=phase,
+            )
+    result = prometheus_series_store(
+        source=source,
+        window=(today - timedelta(days=1), today),
+        series_by_metric={"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION": demo_meter_series(today)},
+    )
+    return result.created
+
+
 def demo_instruments(*, organisation: Organisation, first_day: date, last_day: date, buyer) -> int:
     """One zero-emission instrument per market and calendar quarter from `first_day` to
     `last_day`; those there already are kept. Returns how many were created."""
@@ -495,6 +586,7 @@ class Command(BaseCommand):
             records=demo_cloud_usage(today),
             source=IngestBatch.Source.DEMO,
         )
+        metered = demo_gpu_meter(organisation=organisation, today=today, actor=admin.user)
         declare_variants(organisation=organisation, admin=admin.user)
         demo_targets(organisation=organisation, admin=admin.user)
         demo_custom_llm(organisation=organisation, actor=admin.user)
@@ -516,6 +608,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Demo organisation '{organisation.slug}': {result.created} records created, "
             f"{result.duplicates} already there; {billed.created} billed cloud GPU lines; "
+            f"{metered} GPU-hours from its Prometheus meter; "
             f"{tariffs} electricity tariffs added; {llm.created} hours of LLM API usage created, "
             f"{llm.duplicates} already there; {traces.created} LLM calls from OpenTelemetry "
             f"traces created, {traces.duplicates} already there; "

@@ -52,3 +52,13 @@ def test_it_reads_the_usage_quantity_schema_and_inter_region_bandwidth(import_fi
     assert (records["network"].currency, records["network"].tags) == (
         "", {"billing_currency": "Euro"},
     )  # fmt: skip
+
+
+def test_it_reads_a_region_named_as_older_exports_name_it(import_file, default_team):
+    # The pay-as-you-go schema's ResourceLocation "US East" is the region eastus (FinOps
+    # toolkit's Regions.csv), not an unknown "useast".
+    content = USAGE_QUANTITY_SCHEMA.replace("westeurope", "US East").encode()
+    job = import_file("usage.csv", content, "azure_usage")
+    assert job["status"] == "completed", job
+    codes = set(CloudUsageRecord.objects.values_list("location__code", flat=True))
+    assert codes == {"azure:eastus"}

@@ -439,6 +439,7 @@ class OrganisationReportingApi(ReadOrManageApi, APIView):
     boundary, the consolidation approach (GHG Protocol Corporate Standard, chapter 3) and the
     exclusions with their reasons. Members read it; admins and manage tokens change it."""
 
+    @extend_schema_serializer(component_name="OrganisationReporting")
     class OutputSerializer(serializers.ModelSerializer):
         class Meta:
             model = Organisation

@@ -5,6 +5,7 @@ count and hash an auditor recomputes from the record browser's CSV export."""
 import csv
 import hashlib
 import io
+import json
 import os
 import re
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ import pytest
 from django.db import connection
 
 from accounts.models import AuditEvent
+from inventory.factors.library import DATA_DIR
 from inventory.models import WorkloadRecord
 from reports import audit_selectors
 from reports.audit_selectors import record_annex
@@ -99,7 +101,8 @@ class TestTheAuditorsPdf:
         assert "Cloud Carbon Footprint" in methodology
         assert "Measured" in methodology and "Modelled" in methodology
         # Read from the data: the loaded dataset and the methodology's default PUE.
-        assert "greenai-factors 2026.3" in methodology
+        manifest = json.loads((DATA_DIR / "manifest.json").read_text())
+        assert f"{manifest['name']} {manifest['version']}" in methodology
         flat = re.sub(r"\s+", " ", methodology)
         assert "1.56 (Uptime Institute Global Data Center Survey 2024" in flat
 

@@ -264,8 +264,6 @@ ENERGY_COST = Figure(
     in_totals=False,
 )
 PER_CURRENCY_FIGURES: tuple[Figure, ...] = (ENERGY_COST,)
-BY_KEY = {figure.key: figure for figure in FIGURES}
-BY_COLUMN = {figure.column: figure for figure in FIGURES}
 ROLLUP_COLUMNS = tuple(figure.column for figure in FIGURES)
 PER_CURRENCY_COLUMNS = tuple(figure.column for figure in PER_CURRENCY_FIGURES)
 # The facility kWh of rollup rows whose market-based kg is not allocated yet (Summing.MARKET).

@@ -42,7 +42,10 @@ def test_an_auditor_walks_from_a_team_line_to_a_record_and_recomputes_it(page):
     page.tab.get_by_role("link", name=f"Batch {record.batch_id}").click()
     page.tab.wait_for_load_state("networkidle")
     assert page.tab.get_by_role("heading", level=1).inner_text() == f"Batch {record.batch_id}"
-    assert page.tab.locator('[data-batch="source"]').inner_text().startswith("Demo seed")
+    # The research team's newest records come from the seed or from its GPU meter's pull.
+    source = page.tab.locator('[data-batch="source"]').inner_text()
+    assert source == record.batch.get_source_display(), source
+    assert source.startswith(("Demo seed", "Prometheus GPU energy meters"))
 
 
 def test_the_csv_holds_every_record_of_the_filter(page):

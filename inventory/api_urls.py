@@ -1,3 +1,5 @@
+"""The inventory API (mounted under /api/v1/): ingestion, imports, recalculations, settings."""
+
 from django.urls import path
 
 from inventory.apis import (
@@ -16,6 +18,7 @@ from inventory.llm.apis import CustomLlmDetailApi, CustomLlmListApi
 from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
 from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
 from inventory.otlp.apis import OtlpTraceExportApi
+from inventory.pipeline.apis import RecalculationDetailApi, RecalculationListApi
 from inventory.settings_apis import (
     FacilityDetailApi,
     FacilityIndicatorsApi,
@@ -78,4 +81,10 @@ urlpatterns = [
     ),
     path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
     path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
+    path("recalculations/", RecalculationListApi.as_view(), name="recalculation-list"),
+    path(
+        "recalculations/<int:job_id>/",
+        RecalculationDetailApi.as_view(),
+        name="recalculation-detail",
+    ),
 ]

@@ -158,14 +158,22 @@ _AWS_GPUS = {
     "g6": ("nvidia-l4", {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
     "g6e": ("nvidia-l40s", {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
 }
+# CCF AWSInstanceTypes.ts INSTANCE_TYPE_COMPUTE_PROCESSOR_MAPPING (@0656d555). Where CCF
+# averages two (c5/r5 sizes: Cascade Lake and Skylake; m4: Broadwell and Haswell) one is kept:
+# Skylake, Broadwell (docs/methodology.md).
 _AWS_CPUS = {
-    **dict.fromkeys(("m4", "c4", "r4", "p2", "p3", "x1"), "intel-broadwell"),
-    **dict.fromkeys(("m5", "c5", "r5", "m5d", "c5d", "r5d", "t3", "z1d", "m5n"), "intel-skylake"),
-    **dict.fromkeys(("c5n", "r5n", "p4d", "p4de", "g4dn", "p3dn"), "intel-cascade-lake"),
-    **dict.fromkeys(("m5a", "r5a", "t3a", "m5ad"), "amd-epyc-1st-gen"),
+    **dict.fromkeys(("c4", "x1", "x1e", "d2"), "intel-haswell"),
+    **dict.fromkeys(("m4", "r4", "p2", "p3", "h1"), "intel-broadwell"),
+    **dict.fromkeys(("m5", "c5", "r5", "m5d", "c5d", "r5d", "p3dn"), "intel-skylake"),
+    **dict.fromkeys(("t2", "t3", "z1d", "m5n", "m5dn", "m5zn", "c5n"), "intel-cascade-lake"),
+    **dict.fromkeys(("r5n", "r5dn", "r5b", "p4d", "p4de", "g4dn"), "intel-cascade-lake"),
+    **dict.fromkeys(("m5a", "r5a", "t3a", "m5ad", "r5ad"), "amd-epyc-1st-gen"),
     **dict.fromkeys(("c5a", "c5ad", "g4ad", "g5"), "amd-epyc-2nd-gen"),
-    **dict.fromkeys(("m6a", "c6a", "r6a", "g5g"), "amd-epyc-3rd-gen"),
-    **dict.fromkeys(("m6g", "c6g", "r6g", "t4g", "m6gd", "c6gd", "r6gd"), "aws-graviton2"),
+    **dict.fromkeys(("m6a", "c6a", "r6a"), "amd-epyc-3rd-gen"),
+    **dict.fromkeys(
+        ("m6g", "c6g", "r6g", "t4g", "m6gd", "c6gd", "r6gd", "c6gn", "g5g", "x2gd"),
+        "aws-graviton2",
+    ),
 }
 _SIZE_VCPUS = {"nano": 1, "micro": 1, "small": 1, "medium": 1, "large": 2, "xlarge": 4}
 _AWS_USAGE_LINES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}

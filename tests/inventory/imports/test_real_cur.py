@@ -8,8 +8,8 @@ import API, with the energy worked by hand from each file's own lines.
   AWS Well-Architected Labs' cost workshop data.
 
 Coefficients (Cloud Carbon Footprint's, as the shipped factor dataset holds them): W per vCPU
-at 50 % load, Skylake 0.65 + 0.5 × (4.26 − 0.65) = 2.455 W, AWS unknown processor
-0.74 + 0.5 × (3.5 − 0.74) = 2.12 W; memory 0.000392 kWh per GB-hour; SSD 1.2 and HDD 0.65 Wh per
+at 50 % load, Skylake 0.65 + 0.5 × (4.26 − 0.65) = 2.455 W, Cascade Lake
+0.64 + 0.5 × (3.97 − 0.64) = 2.305 W; memory 0.000392 kWh per GB-hour; SSD 1.2 and HDD 0.65 Wh per
 TB-hour; network 0.001 kWh per GB; replication S3 6, EBS volume 2, EFS 3, RDS backup 3, others 1;
 AWS PUE 1.135.
 """
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db
 CUR_CSV = "aws_cur_anonymized_excerpt.csv"
 CUR_PARQUET = "aws_cur_workshop_dec2018_excerpt.snappy.parquet"
 SKYLAKE_VCPU_W = 0.65 + 0.5 * (4.26 - 0.65)  # 2.455 W
-UNKNOWN_AWS_VCPU_W = 0.74 + 0.5 * (3.5 - 0.74)  # 2.12 W
+CASCADE_LAKE_VCPU_W = 0.64 + 0.5 * (3.97 - 0.64)  # 2.305 W
 AWS_PUE = 1.135
 
 
@@ -129,11 +129,12 @@ def test_a_real_cur_in_parquet_counts_instances_free_tier_and_spot_hours(
     spot = record("sfjimf5nttfqkiieuwizj5yzzfuy45hmk3mqtu5dyjoee7irmina", hour, "vcpu")
     assert (spot.quantity, float(spot.cost)) == (2.0, 0.0372)
     assert spot.it_kwh == pytest.approx(0.00491)
-    # Line 175: EUW2-BoxUsage:t2.micro under the free tier (no pricing/unit), 1 vCPU, unknown
-    # processor → 2.12 W = 0.00212 kWh in London; its cost is 0.0, not the blended rate
+    # Line 175: EUW2-BoxUsage:t2.micro under the free tier (no pricing/unit), 1 vCPU; CCF
+    # maps t2 to Cascade Lake → 2.305 W = 0.002305 kWh in London; cost 0.0, not the blended rate
     micro = record("kct5vuxyrhnecacrqy3o2cd565km23s75hylg6fcku4d36nqu6pa", hour, "vcpu")
     assert (micro.location.code, micro.quantity, float(micro.cost)) == ("aws:eu-west-2", 1.0, 0.0)
-    assert micro.it_kwh == pytest.approx(UNKNOWN_AWS_VCPU_W / 1000)
+    assert micro.hardware.code == "intel-cascade-lake"
+    assert micro.it_kwh == pytest.approx(CASCADE_LAKE_VCPU_W / 1000)
     # Line 12: EBS:VolumeUsage.gp2 under the free tier: 0.0107526882 GB-Mo × 744 h / 1000
     # = 0.0080000000 TB-h, SSD 1.2 Wh × 2 copies = 1.92e-5 kWh; cost 0.0 (blended 0.000989856)
     ebs = record("7rqs46yhadexuyu5dkmxju5e4sjsesh5fr6q3cekrdpela5i33xq", hour, "storage")

@@ -60,6 +60,8 @@ def test_a_real_legacy_cur_csv_counts_storage_and_transfers_out_as_ccf_does(
     assert s3.quantity == pytest.approx(0.0092305501 * 0.72)
     assert s3.it_kwh == pytest.approx(0.006645996072 * 0.65 * 6 / 1000)
     assert s3.facility_kwh == pytest.approx(0.006645996072 * 0.65 * 6 / 1000 * AWS_PUE)
+    # Oregon's grid, eGRID2023 NWPP 0.288152 kg/kWh: 2.941850e-5 kWh × 0.288152 = 8.4770e-6 kg
+    assert s3.location_kg == pytest.approx(2.591938e-5 * AWS_PUE * 0.288152, rel=1e-5)
     assert float(s3.cost) == pytest.approx(2.123027e-4)
     # Line 148: USW2-TimedStorage-GlacierByteHrs 0.0369222005 GB-Mo → 0.026583984 TB-h, HDD, S3
     glacier = record("4mpqybizfbabcdabcdabcdabcdabcdabcdabcdabcnss6dikyaq", day, "storage")
@@ -119,6 +121,9 @@ def test_a_real_cur_in_parquet_counts_instances_free_tier_and_spot_hours(
     assert (c5.quantity, c5.hardware.code, float(c5.cost)) == (2.0, "intel-skylake", 0.0)
     assert c5.it_kwh == pytest.approx(2 * SKYLAKE_VCPU_W / 1000)
     assert c5.facility_kwh == pytest.approx(0.00491 * AWS_PUE)
+    # December 2018 precedes the dataset's first eGRID year: its earliest, eGRID2021 SRVC
+    # 0.291594 kg/kWh → 0.00557285 kWh × 0.291594 = 0.00162501 kg
+    assert c5.location_kg == pytest.approx(0.00491 * AWS_PUE * 0.291594)
     # its memory as CCF estimates it: c5's largest size 96 vCPUs / 192 GB on one chip, Skylake
     # holds 81.32 GB → (192 − 81.32) × 4 GiB / 192 × 1 h = 2.305833 GB-h × 0.000392
     c5_memory = record("jvr32rj5vseznawmzulklh7bnw3pdwdexd76icp7mkbkrt7va4bq", hour, "memory")

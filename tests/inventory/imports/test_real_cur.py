@@ -21,6 +21,7 @@ import pytest
 from inventory.models import CloudUsageRecord, TeamMappingRule
 
 from .conftest import FIXTURES
+from .test_cur2 import zipped
 
 pytestmark = pytest.mark.django_db
 
@@ -93,10 +94,17 @@ def test_a_real_legacy_cur_csv_counts_storage_and_transfers_out_as_ccf_does(
     ).exists()
 
 
-def test_a_gzipped_real_cur_reads_like_its_csv(import_file, default_team):
-    """CUR delivers CSV as .csv.gz; the format is told from the header inside."""
-    content = gzip.compress((FIXTURES / CUR_CSV).read_bytes())
-    job = import_file("cur-00001.csv.gz", content, None)
+@pytest.mark.parametrize(
+    ("name", "pack"),
+    [
+        ("cur-00001.csv.gz", gzip.compress),
+        ("cur-00001.csv.zip", lambda raw: zipped("cur", ("cur-00001.csv", raw))),
+    ],
+)
+def test_a_packed_real_cur_reads_like_its_csv(import_file, default_team, name, pack):
+    """A legacy CUR is delivered as .csv.gz or .csv.zip; the format is told from the header
+    inside."""
+    job = import_file(name, pack((FIXTURES / CUR_CSV).read_bytes()), None)
     assert (job["format"], job["status"], job["rows_created"]) == ("aws_cur", "completed", 56)
 
 
@@ -145,6 +153,17 @@ def test_a_real_cur_in_parquet_counts_instances_free_tier_and_spot_hours(
     ebs = record("7rqs46yhadexuyu5dkmxju5e4sjsesh5fr6q3cekrdpela5i33xq", hour, "storage")
     assert (ebs.usage_kind, float(ebs.cost)) == ("storage_ssd", 0.0)
     assert ebs.it_kwh == pytest.approx(0.0080000000208 * 1.2 * 2 / 1000)
+    # Line 53: USE1-USW2-AWS-Out-Bytes under the free tier (no pricing/unit): 9.583e-07 GB sent
+    # from N. Virginia → 9.583e-10 kWh
+    sent = record(
+        "4zr3ph2camujzwg7oyuvudssjr5sgih7gkwj6n2xsfdm5f2sfnxa",
+        "2018-12-01T02:00:00Z/2018-12-01T03:00:00Z",
+        "network",
+    )
+    assert (sent.location.code, sent.quantity, float(sent.cost)) == (
+        "aws:us-east-1", 9.583e-07, 0.0,
+    )  # fmt: skip
+    assert sent.it_kwh == pytest.approx(9.583e-10)
     # Line 194: USE2-RDS:ChargedBackupUsage 0.076234879 GB-Mo → 0.05671875 TB-h, HDD, 3 copies
     backup = record(
         "gasjf3j3p6b6lr5ufye75e7fwd73h2ttug7jrrajxqqmja7thd7q",

@@ -4,10 +4,11 @@ stored after a lock, and the quarter's locked versions."""
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Model
 
 from accounts.principal import Principal
 from greenai_portal import periods
@@ -30,11 +31,12 @@ from inventory.models import (
     MarketAllocation,
     WorkloadRecord,
 )
-from reports.footprint_selectors import _text
+from reports.footprint_selectors import as_text
 from reports.models import ReportVersion
 
 
-def _names(model, ids, *fields) -> dict:
+def values_by_id(model: type[Model], ids: Iterable[int], *fields: str) -> dict[int, tuple]:
+    """{id: (the `fields` of that row)} of the rows of `model` with these ids."""
     return {row[0]: row[1:] for row in model.objects.filter(id__in=ids).values_list("id", *fields)}
 
 
@@ -450,7 +452,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
                 "methodology_version": a.methodology_version,
             }
         )
-    locations = _names(Location, set(lines), "code", "zone", "kind")
+    locations = values_by_id(Location, set(lines), "code", "zone", "kind")
     locked = (
         report_versions(principal=principal, year=year, quarter=quarter)[-1:]
         if principal.sees_whole_organisation
@@ -464,7 +466,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
         "locations": sorted(
             (
                 {
-                    "key": _text(location_id),
+                    "key": as_text(location_id),
                     "code": locations[location_id][0],
                     "zone": locations[location_id][1],
                     "kind": locations[location_id][2],

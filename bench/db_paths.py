@@ -244,21 +244,16 @@ def main() -> None:
             f"orm/db {ratio['wall']:.2f}× wall {ratio['cpu']:.2f}× cpu"
         )
     RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "when": datetime.now(UTC).isoformat(timespec="seconds"),
-                "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-                "load_average": os.getloadavg(),
-                "iterations": args.iterations,
-                "repeats": args.repeats,
-                "pays_above": PAYS,
-                "paths": results,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    summary = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "load_average": os.getloadavg(),
+        "iterations": args.iterations,
+        "repeats": args.repeats,
+        "pays_above": PAYS,
+        "paths": results,
+    }
+    RESULTS.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"written {RESULTS.relative_to(ROOT)}")
 
 

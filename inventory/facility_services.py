@@ -7,7 +7,6 @@ is recorded in the audit trail, and a change that moves figures queues the recal
 exactly the open periods it affects (locked quarters never change).
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -19,9 +18,8 @@ from greenai_portal.errors import ApplicationError
 from inventory.managed_rows import delete_unless_used, period_checked, zone_checked
 from inventory.models import ElectricityTariff, FacilityWue, Location, RecalculationJob
 from inventory.pipeline.recalculation import (
+    recalculation_for_facility_period,
     recalculation_for_facility_pue,
-    recalculation_for_facility_wue,
-    recalculation_for_tariff,
 )
 
 FACILITY_KINDS = (Location.Kind.OWNED, Location.Kind.COLOCATION)
@@ -110,7 +108,7 @@ class _PeriodSetting:
     source_missing: str
     used_refusal: str
     figures: tuple[str, ...]  # the row's own fields, audited between its period and source
-    recalculation: Callable[..., RecalculationJob]
+    recalculated: str  # the setting as recalculation_for_facility_period names it
 
 
 _WUE = _PeriodSetting(
@@ -120,7 +118,7 @@ _WUE = _PeriodSetting(
     source_missing="Say where the WUE comes from (metered site water, design, report)",
     used_refusal="Computed records use this WUE",
     figures=("wue_l_per_kwh",),
-    recalculation=recalculation_for_facility_wue,
+    recalculated="wue",
 )
 _TARIFF = _PeriodSetting(
     model=ElectricityTariff,
@@ -129,7 +127,7 @@ _TARIFF = _PeriodSetting(
     source_missing="Say where the price comes from (contract, invoice, supplier)",
     used_refusal="Computed costs use this tariff",
     figures=("price_per_kwh", "currency"),
-    recalculation=recalculation_for_tariff,
+    recalculated="tariff",
 )
 
 
@@ -183,8 +181,9 @@ def _period_row_changed(setting: _PeriodSetting, row, verb: str, actor) -> Recal
             "source": row.source,
         },
     )
-    return setting.recalculation(
-        location=row.location, valid_from=row.valid_from, valid_to=row.valid_to, user=actor
+    period = {"valid_from": row.valid_from, "valid_to": row.valid_to}
+    return recalculation_for_facility_period(
+        location=row.location, setting=setting.recalculated, user=actor, **period
     )
 
 

@@ -16,6 +16,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.principal import Principal
 from inventory.calculation.methodology import DEFAULT_UTILIZATION
+from inventory.figures import Sums
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.llm.schemas import LLM_USAGE
 from inventory.llm.selectors import (
@@ -41,7 +42,6 @@ from inventory.models import (
     WorkloadRecord,
 )
 from reports.models import ReportVersion
-from reports.selectors import Sums
 
 PAGE_SIZE = 100
 LLM_KIND = "llm-usage"

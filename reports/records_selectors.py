@@ -57,6 +57,8 @@ LISTED_RELATED = {
     LLM_KIND: ("team", "ai_model"),
 }
 ROLLUP_KINDS = {"workloads": RecordKind.WORKLOAD, "cloud-usage": RecordKind.CLOUD_USAGE}
+# The kinds the Scope 2 report, its lock and its audit PDF hold; LLM usage sits beside them.
+REPORTED_KINDS = tuple(ROLLUP_KINDS)
 # Cloud usage has no phase: its rollups say "other".
 CLOUD_PHASE = "other"
 ALL_STATUSES = "all"

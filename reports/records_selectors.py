@@ -667,7 +667,8 @@ def _estimate_rule(record: LlmUsageRecord, lineage: LlmEstimateLineage) -> str:
     return (
         f"EcoLogits {lineage.ecologits_version or lineage.installed_version} "
         f"compute_llm_impacts: {model}, {lineage.output_tokens_per_request:g} output tokens "
-        f"and {latency} a request, {where}; × {record.requests} requests"
+        f"and {latency} a request, {where}; × {record.requests} "
+        + ("request" if record.requests == 1 else "requests")
     )
 
 

@@ -220,12 +220,22 @@ def _declared_parameters(declaration: CustomLlm) -> ModelParameters:
     )
 
 
+def _declaration(record: LlmUsageRecord) -> CustomLlm | None:
+    """The declaration a record was estimated with; before its estimate, the one it will be."""
+    if record.custom_llm is not None or record.status == ComputeStatus.COMPUTED:
+        return record.custom_llm
+    return CustomLlm.objects.filter(
+        organisation_id=record.organisation_id, provider=record.provider, name=record.model
+    ).first()
+
+
 def llm_usage_lineage(record: LlmUsageRecord) -> LlmEstimateLineage:
     """A record's estimate, input by input. A declared model's counts are the declaration's
     (a record estimated with a declaration since deleted names none)."""
-    if record.custom_llm is not None:
-        parameters = _declared_parameters(record.custom_llm)
-        source = f"declared by the organisation: {record.custom_llm.source_note}"
+    declaration = _declaration(record)
+    if declaration is not None:
+        parameters = _declared_parameters(declaration)
+        source = f"declared by the organisation: {declaration.source_note}"
     else:
         parameters = repository_parameters(record.provider, record.model)
         source = f"EcoLogits {ECOLOGITS_VERSION} model repository" if parameters else ""

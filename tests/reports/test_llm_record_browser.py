@@ -24,6 +24,8 @@ from tests.inventory.llm.test_llm_usage_ingest import post, usage
 from tests.inventory.otlp.test_decoding import OTLP_JSON
 from tests.inventory.otlp.test_otlp_api import bearer_client, token_key
 from tests.inventory.otlp.test_otlp_api import post as post_otlp
+from tests.reports.closing import close_quarter
+from tests.reports.test_footprint_api import seed
 from tests.reports.test_footprint_llm_api import bounds, seed_llm
 from tests.reports.test_record_browser import listed, record_links
 
@@ -104,6 +106,20 @@ class TestLlmRecordList:
             assert llm_listed(client, f"{Q1}&{absent}") == [], absent
         # The organisation's own computing calls no LLM API.
         assert listed(client, f"{Q1}&llm=openai") == []
+
+    def test_a_locked_version_holds_the_records_stored_before_it(self, tenant):
+        seed(tenant)
+        seed_llm(tenant)
+        officer = tenant.client_for("esg_officer")
+        assert close_quarter(officer, year=2026, quarter=1).status_code == 201
+        late = usage(external_id="late-1", started_at="2026-03-20T09:00:00Z",
+                     ended_at="2026-03-20T10:00:00Z")  # fmt: skip
+        assert post(tenant.token_client(), [late]).status_code == 201
+        locked = llm_listed(officer, f"{Q1}&locked=2026-Q1-v1")
+        # The LLM usage of the quarter stored before the lock: s-1, s-2, r-1; late-1 is not.
+        assert sorted(external_ids(locked)) == ["r-1", "s-1", "s-2"]
+        assert len(llm_listed(officer, f"{Q1}&status=all")) == 4
+        assert llm_listed(tenant.client_for("engineer"), f"{Q1}&locked=2026-Q1-v1") == []
 
     def test_pages_follow_each_other_newest_first(self, tenant):
         seed_llm(tenant)
@@ -212,6 +228,27 @@ class TestLlmRecordDetail:
         request = ecologits_request("mistralai", 24, 24, 300, 1.5)
         expected = ecologits_ranges(request, 3)
         assert step_ranges(body["steps"], "value") == pytest.approx(flat(expected), rel=1e-9)
+
+    def test_a_waiting_record_of_a_declared_model_names_the_declaration(self, tenant):
+        custom_llm_create(
+            organisation=tenant.organisation,
+            provider="mistralai",
+            name="ft:waiting-model",
+            active_parameters_b=8,
+            total_parameters_b=46,
+            source_note="8 of 46 B active, per its paper",
+        )
+        sent = usage(provider="mistralai", model="ft:waiting-model")
+        assert post(tenant.token_client(), [sent]).status_code == 201
+        record = record_of(tenant, "chat-1")  # no worker ran: pending
+        lineage = tenant.client_for("admin").get(f"{API}{record.id}/").json()["lineage"]
+        assert lineage["parameters"] == {
+            "architecture": "moe",
+            "active_b": [8.0, 8.0],
+            "total_b": [46.0, 46.0],
+            "warnings": [],
+        }
+        assert lineage["parameters_source"].endswith("per its paper")
 
     def test_a_record_from_otlp_names_its_trace_and_span(self, tenant):
         body = json.dumps(OTLP_JSON).encode()

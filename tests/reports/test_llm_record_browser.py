@@ -64,6 +64,20 @@ def flat(ranges: dict[str, tuple[float, float]]) -> list[float]:
     return [bound for pair in ranges.values() for bound in pair]
 
 
+def declare_and_send(tenant, name: str, active: float, total: float, note: str, **sent) -> None:
+    """Declare a model served by Mistral AI and send one usage record (chat-1) of it."""
+    custom_llm_create(
+        organisation=tenant.organisation,
+        provider="mistralai",
+        name=name,
+        active_parameters_b=active,
+        total_parameters_b=total,
+        source_note=note,
+    )
+    record = usage(provider="mistralai", model=name, **sent)
+    assert post(tenant.token_client(), [record]).status_code == 201
+
+
 @pytest.mark.django_db
 class TestLlmRecordList:
     def test_the_records_sum_to_the_footprint_figure(self, tenant):
@@ -208,17 +222,8 @@ class TestLlmRecordDetail:
         assert f'href="/records/batches/{record.batch_id}/"' in html
 
     def test_a_declared_model_names_the_declaration(self, tenant):
-        custom_llm_create(
-            organisation=tenant.organisation,
-            provider="mistralai",
-            name="ft:our-support-model",
-            active_parameters_b=24,
-            total_parameters_b=24,
-            source_note="dense 24B base model, per its model card",
-        )
-        sent = usage(provider="mistralai", model="ft:our-support-model", output_tokens=900,
-                     requests=3, latency_s=1.5)  # fmt: skip
-        assert post(tenant.token_client(), [sent]).status_code == 201
+        declare_and_send(tenant, "ft:our-support-model", 24, 24, "dense 24B, per its model card",
+                         output_tokens=900, requests=3, latency_s=1.5)  # fmt: skip
         llm_usage_estimate()
         record = record_of(tenant, "chat-1")
         body = tenant.client_for("admin").get(f"{API}{record.id}/").json()
@@ -230,16 +235,7 @@ class TestLlmRecordDetail:
         assert step_ranges(body["steps"], "value") == pytest.approx(flat(expected), rel=1e-9)
 
     def test_a_waiting_record_of_a_declared_model_names_the_declaration(self, tenant):
-        custom_llm_create(
-            organisation=tenant.organisation,
-            provider="mistralai",
-            name="ft:waiting-model",
-            active_parameters_b=8,
-            total_parameters_b=46,
-            source_note="8 of 46 B active, per its paper",
-        )
-        sent = usage(provider="mistralai", model="ft:waiting-model")
-        assert post(tenant.token_client(), [sent]).status_code == 201
+        declare_and_send(tenant, "ft:waiting-model", 8, 46, "8 of 46 B active, per its paper")
         record = record_of(tenant, "chat-1")  # no worker ran: pending
         lineage = tenant.client_for("admin").get(f"{API}{record.id}/").json()["lineage"]
         assert lineage["parameters"] == {

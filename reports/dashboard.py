@@ -28,7 +28,7 @@ from inventory.figures import (
     WATER_ONSITE,
     Sums,
 )
-from inventory.llm.selectors import llm_api_groups, llm_api_total
+from inventory.llm.selectors import LlmApiGroup, llm_api_groups, llm_api_total
 from inventory.models import (
     CloudUsageRecord,
     EmissionScope,
@@ -63,7 +63,7 @@ from reports.dashboard_selectors import (
 )
 from reports.footprint_selectors import REPORTED_SCOPES, first_day_of
 from reports.lifecycle import model_lifecycle
-from reports.records_selectors import NO_MODEL
+from reports.records_selectors import ALL_STATUSES, LLM_KIND, NO_MODEL
 from reports.records_views import record_browser_url
 from reports.targets import targets_progress
 
@@ -549,9 +549,38 @@ LLM_TABLES = {
 }
 
 
+# A group of llm_api_groups → the record browser filter its key is a value of.
+LLM_GROUP_FILTERS = {"team": "team", "llm": "llm", "model": "model"}
+
+
+def _llm_records_url(filters: Filters, **line) -> str:
+    """The LLM usage records behind a figure of the card: the page's period and filters and
+    the line's team, LLM called (provider/model) or AI model."""
+    page = {"team": filters.team_id, "model": filters.model_id, "scope": filters.scope}
+    # Every status: the card counts records still waiting too (their figures are not in it).
+    return record_browser_url(
+        kind=LLM_KIND,
+        start=filters.start,
+        end=filters.end,
+        status=ALL_STATUSES,
+        **{**page, **line},
+    )
+
+
+def _llm_group_line(group_by: str, group: LlmApiGroup, filters: Filters) -> dict:
+    key = NO_MODEL if group_by == "model" and not group.key else group.key
+    line = {LLM_GROUP_FILTERS[group_by]: key}
+    return {
+        "label": group.label,
+        "figures": group.figures,
+        "records_url": _llm_records_url(filters, **line),
+    }
+
+
 def llm_api_card(principal: Principal, filters: Filters, page: str) -> dict | None:
     """The "LLM API usage (EcoLogits estimate)" card: None when nothing matches, or when the
-    filters name a location or Scope 2 (LLM API usage has neither)."""
+    filters name a location or Scope 2 (LLM API usage has neither). Its total and each line
+    link to the records behind them."""
     if filters.location_id or filters.scope not in (None, "", EmissionScope.SCOPE3_CAT1):
         return None
     scope = {
@@ -569,11 +598,19 @@ def llm_api_card(principal: Principal, filters: Filters, page: str) -> dict | No
             "id": table_id,
             "title": title,
             "dimension": dimension,
-            "groups": llm_api_groups(group_by=group_by, **scope),
+            "groups": [
+                _llm_group_line(group_by, group, filters)
+                for group in llm_api_groups(group_by=group_by, **scope)
+            ],
         }
         for table_id, title, dimension, group_by in LLM_TABLES[page]
     ]
-    return {"total": total, "tables": tables, "ecologits_version": ECOLOGITS_VERSION}
+    return {
+        "total": total,
+        "records_url": _llm_records_url(filters),
+        "tables": tables,
+        "ecologits_version": ECOLOGITS_VERSION,
+    }
 
 
 def _render(

@@ -235,7 +235,7 @@ class TestBatch:
         body = client.get(f"/api/v1/records/batches/{batch.id}/").json()
         assert body["token_name"] == "test"
         assert body["received"] == 6 and body["created"] == 6
-        assert body["visible_records"] == {"workloads": 6, "cloud-usage": 0}
+        assert body["visible_records"] == {"workloads": 6, "cloud-usage": 0, "llm-usage": 0}
         WorkloadRecord.objects.filter(external_id="job-5").update(status="failed")
         html = client.get(f"/records/batches/{batch.id}/").content.decode()
         assert 'data-batch="token">test<' in html

@@ -4,11 +4,14 @@ import csv
 import hashlib
 import json
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 
 from django.db import transaction
+from ecologits.electricity_mix_repository import electricity_mixes
 
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion.countries import ALPHA3_TO_ALPHA2
 from inventory.models import (
     CloudCoefficient,
     CloudWue,
@@ -17,6 +20,7 @@ from inventory.models import (
     GridFactor,
     Hardware,
     Location,
+    OffsiteWaterFactor,
     ProviderPue,
     ReplicationFactor,
     Zone,
@@ -53,6 +57,7 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
     with different content is refused, because results cite versions and must stay reproducible.
     """
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
+    _require_ecologits(manifest)
     checksum = _checksum(directory, manifest)
     existing = FactorDataset.objects.filter(
         name=manifest["name"], version=manifest["version"]
@@ -167,11 +172,55 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         )
         for row in _rows(directory, files["cloud_wue"])
     )
+    OffsiteWaterFactor.objects.bulk_create(_offsite_water_factors(dataset))
     _cloud_regions_upsert(_rows(directory, files["cloud_regions"]))
     FactorDataset.objects.exclude(pk=dataset.pk).update(is_active=False)
     dataset.is_active = True
     dataset.save(update_fields=["is_active"])
     return dataset, True
+
+
+# EcoLogits' warning on a mix whose water factor is the world average standing in for the
+# country's own: such countries get no factor (off-site water not available).
+WORLD_WATER_FALLBACK = "electricity-mix-wue-world"
+OFFSITE_WATER_SOURCE = (
+    "WRI and WSP, Guidance for Calculating Water Use Embedded in Purchased Electricity "
+    "(working paper, 2020), country water consumption factor of generation; read from "
+    "EcoLogits {version} ecologits/data/electricity_mixes.json (wue)"
+)
+OFFSITE_WATER_URL = (
+    "https://www.wri.org/research/guidance-calculating-water-use-embedded-purchased-electricity"
+)
+OFFSITE_WATER_LICENCE = "MPL-2.0 (EcoLogits electricity_mixes.json); primary figures WRI/WSP 2020"
+
+
+def _require_ecologits(manifest: dict) -> None:
+    """A version's off-site water factors are EcoLogits' mixes: the installed package must be
+    the one the manifest names, or the same version would load other figures."""
+    wanted, installed = manifest["offsite_water_ecologits"], version("ecologits")
+    if installed != wanted:
+        raise ApplicationError(
+            f"Factor dataset {manifest['version']} reads off-site water from ecologits {wanted}, "
+            f"but {installed} is installed"
+        )
+
+
+def _offsite_water_factors(dataset: FactorDataset) -> list[OffsiteWaterFactor]:
+    """One factor per country whose EcoLogits mix has a water factor of its own."""
+    source = OFFSITE_WATER_SOURCE.format(version=version("ecologits"))
+    return [
+        OffsiteWaterFactor(
+            dataset=dataset,
+            country_iso=ALPHA3_TO_ALPHA2[mix.zone],
+            l_per_kwh=mix.wue,
+            source=source,
+            source_url=OFFSITE_WATER_URL,
+            licence=OFFSITE_WATER_LICENCE,
+        )
+        for mix in electricity_mixes.list_electricity_mixes()
+        if mix.zone in ALPHA3_TO_ALPHA2
+        and WORLD_WATER_FALLBACK not in {warning.code for warning in mix.warnings}
+    ]
 
 
 def _cloud_regions_upsert(rows: list[dict[str, str]]) -> None:

@@ -238,7 +238,7 @@ def _grid_average_zones() -> set[str]:
 def test_manifest_names_the_dataset_version_and_every_file():
     manifest = _manifest()
     assert manifest["name"] == "greenai-factors"
-    assert manifest["version"] == "2026.4"
+    assert manifest["version"] == "2026.5"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", manifest["published"])
     assert manifest["description"]
     assert set(manifest["files"]) == set(HEADERS)

@@ -2,13 +2,17 @@
 set over the API, figures read back and compared with litres worked out by hand."""
 
 import csv
+import json
 from datetime import date
 
 import pytest
+from ecologits.electricity_mix_repository import electricity_mixes
 from rest_framework.test import APIClient
 
 from accounts.audit import audit_event_list
 from accounts.principal import principal_for_membership
+from greenai_portal.errors import ApplicationError
+from inventory.factors.library import DATA_DIR, factor_dataset_load
 from inventory.ingestion.schemas import WORKLOAD
 from inventory.ingestion.services import content_hash
 from inventory.models import (
@@ -16,7 +20,9 @@ from inventory.models import (
     ContractualInstrument,
     DailyRollup,
     FacilityWue,
+    FactorDataset,
     Location,
+    OffsiteWaterFactor,
     WorkloadRecord,
 )
 from inventory.pipeline import records_compute
@@ -52,6 +58,17 @@ def ingest(tenant, *records):
     response = tenant.token_client().post("/api/v1/workloads/", list(records), format="json")
     assert response.status_code == 201, response.content
     records_compute()
+
+
+def scope2_csv_total(tenant) -> dict[str, str]:
+    """The Scope 2 total line of the 2026 Q1 report's CSV."""
+    response = tenant.client_for("admin").get(
+        "/api/v1/reports/scope2/csv/", {"year": 2026, "quarter": 1}
+    )
+    lines = response.content.decode("utf-8-sig").splitlines()
+    table = lines[next(n for n, line in enumerate(lines) if line.startswith("section,")) :]
+    rows = csv.DictReader(table)
+    return next(r for r in rows if (r["section"], r["key"]) == ("scope2", "total"))
 
 
 def set_wue(tenant, capture, **changes):
@@ -345,13 +362,7 @@ class TestWaterLineage:
     ):
         set_wue(tenant, django_capture_on_commit_callbacks)
         ingest(tenant, h100_day())
-        response = tenant.client_for("admin").get(
-            "/api/v1/reports/scope2/csv/", {"year": 2026, "quarter": 1}
-        )
-        lines = response.content.decode("utf-8-sig").splitlines()
-        table = lines[next(n for n, line in enumerate(lines) if line.startswith("section,")) :]
-        rows = csv.DictReader(table)
-        total = next(r for r in rows if (r["section"], r["key"]) == ("scope2", "total"))
+        total = scope2_csv_total(tenant)
         # 134.62848 L = 0.13462848 m³ of on-site water, from 1 record of 1.
         assert float(total["water_onsite_m3"]) == pytest.approx(0.13462848)
         assert total["water_records"] == "1"
@@ -368,3 +379,91 @@ class TestWaterLineage:
         assert ">134.628480 L<" in text
         text = client.get(f"/records/workloads/{aws.pk}/").content.decode()
         assert "74.7936 kWh IT × WUE 0.12 L/kWh (aws:us-east-1 2024" in text
+
+
+class TestOffsiteWater:
+    """Off-site water: facility kWh × the water consumption of the zone's country's generation
+    (WRI/WSP 2020 through EcoLogits' electricity mixes), beside on-site water, never in it."""
+
+    def test_a_france_facility_at_pue_1_2_evaporates_440_844_litres_off_site(self, tenant):
+        france = electricity_mixes.find_electricity_mix(zone="FRA")
+        assert (france.wue, france.warnings) == (3.6737, [])  # EcoLogits 0.11.3's FRA mix
+        record = stored_workload(tenant, energy_kwh=100.0)
+        records_compute()
+        record = fresh(record)
+        # 100 kWh IT × PUE 1.2 = 120 kWh facility × 3.6737 L/kWh = 440.844 L.
+        assert record.water_offsite_l == pytest.approx(440.844, rel=1e-12)
+        assert record.water_onsite_l is None  # lab-paris has no WUE: nothing added to it
+        rollup = DailyRollup.objects.get(organisation=tenant.organisation)
+        assert rollup.water_offsite_l == pytest.approx(440.844, rel=1e-12)
+        assert (rollup.water_offsite_record_count, rollup.water_record_count) == (1, 0)
+
+    def test_a_cloud_region_uses_the_country_of_its_sub_national_grid(self, tenant):
+        # aws:us-east-1 is on eGRID SRVC, a zone of the US: the USA mix, 3.1321 L/kWh.
+        record = stored_cloud_usage(
+            tenant, usage_kind="gpu", quantity=10.0, hardware=_h100(), utilization=0.5
+        )
+        records_compute()
+        # 10 GPU-hours × 389.55 W = 3.8955 kWh IT × AWS PUE 1.135 = 4.4213925 kWh facility;
+        # × 3.1321 L/kWh = 13.84824344925 L.
+        record = type(record).objects.get(pk=record.pk)
+        assert record.water_offsite_l == pytest.approx(13.84824344925, rel=1e-12)
+
+    def test_a_zone_with_only_the_world_average_is_not_available(self, tenant):
+        singapore = electricity_mixes.find_electricity_mix(zone="SGP")
+        assert [w.code for w in singapore.warnings] == ["electricity-mix-wue-world"]
+        Location.objects.create(
+            organisation=tenant.organisation, code="sg-colo", name="Singapore colo",
+            kind=Location.Kind.COLOCATION, zone="SG", pue=1.4,
+        )  # fmt: skip
+        record = stored_workload(
+            tenant, energy_kwh=100.0, location=Location.objects.get(code="sg-colo")
+        )
+        records_compute()
+        assert fresh(record).status == "computed"
+        assert fresh(record).water_offsite_l is None  # not the world's 3.908 L/kWh
+        rollup = DailyRollup.objects.get(organisation=tenant.organisation)
+        assert (rollup.water_offsite_l, rollup.water_offsite_record_count) == (None, 0)
+
+    def test_another_organisations_records_stay_in_their_own_sums(self, tenant, outsider):
+        stored_workload(tenant, energy_kwh=100.0)
+        stored_workload(outsider, energy_kwh=10.0)
+        records_compute()
+        mine = DailyRollup.objects.get(organisation=tenant.organisation)
+        theirs = DailyRollup.objects.get(organisation=outsider.organisation)
+        # 120 kWh × 3.6737 = 440.844 L; theirs 10 kWh × 1.2 × 3.6737 = 44.0844 L.
+        assert mine.water_offsite_l == pytest.approx(440.844, rel=1e-12)
+        assert theirs.water_offsite_l == pytest.approx(44.0844, rel=1e-12)
+
+    def test_the_library_holds_countries_with_a_factor_of_their_own(self, factors):
+        rows = {r.country_iso: r for r in OffsiteWaterFactor.objects.filter(dataset=factors)}
+        assert rows["FR"].l_per_kwh == 3.6737
+        assert rows["DE"].l_per_kwh == 1.947  # EcoLogits' DEU mix
+        assert "SG" not in rows and "ZA" not in rows  # world average only
+        # 50 mixes without the world warning in EcoLogits 0.11.3, one of them WOR itself.
+        assert len(rows) == 49
+        assert "Guidance for Calculating Water Use" in rows["FR"].source
+        assert rows["FR"].source_url.startswith("https://www.wri.org/")
+        assert "MPL-2.0" in rows["FR"].licence
+
+    def test_a_library_naming_another_ecologits_version_is_refused(self, tmp_path):
+        for path in DATA_DIR.iterdir():
+            (tmp_path / path.name).write_bytes(path.read_bytes())
+        manifest = json.loads((DATA_DIR / "manifest.json").read_text(encoding="utf-8"))
+        manifest.update(version="2099.1", offsite_water_ecologits="0.0.1")
+        (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+        with pytest.raises(ApplicationError, match=r"ecologits 0\.0\.1"):
+            factor_dataset_load(directory=tmp_path)
+        assert not FactorDataset.objects.filter(version="2099.1").exists()
+
+    def test_the_quarters_csv_shows_off_site_beside_on_site(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        set_wue(tenant, django_capture_on_commit_callbacks)
+        ingest(tenant, h100_day())
+        total = scope2_csv_total(tenant)
+        # On-site: 74.7936 kWh IT × 1.8 = 134.62848 L. Off-site: × PUE 1.2 = 89.75232 kWh
+        # facility × 3.6737 L/kWh = 329.723097984 L = 0.329723097984 m³, in its own column.
+        assert float(total["water_onsite_m3"]) == pytest.approx(0.13462848)
+        assert float(total["water_offsite_m3"]) == pytest.approx(0.329723097984)
+        assert total["water_offsite_records"] == "1"

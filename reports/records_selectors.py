@@ -22,10 +22,12 @@ from inventory.models import (
     DailyRollup,
     IngestBatch,
     Location,
+    OffsiteWaterFactor,
     Provenance,
     ProviderPue,
     RecordKind,
     WorkloadRecord,
+    Zone,
 )
 from reports.models import ReportVersion
 from reports.selectors import Sums
@@ -492,7 +494,7 @@ def record_detail(*, principal: Principal, kind: str, record_id: int) -> RecordD
         factor=_factor_source(record),
         power_model=_power_model_source(record),
         coefficient=_coefficient_source(record),
-        steps=[energy, facility, emissions, _water_step(record)],
+        steps=[energy, facility, emissions, _water_step(record), _offsite_water_step(record)],
     )
 
 
@@ -514,6 +516,23 @@ def _water_step(record) -> Step:
     else:
         formula = "not available: no measured water and no WUE for this facility and day"
     return Step("On-site water", formula, litres, "L")
+
+
+def _offsite_water_step(record) -> Step:
+    """Off-site water: facility energy × the factor of the zone's country in the record's
+    factor dataset; not available where the dataset has none (the world average only)."""
+    row = OffsiteWaterFactor.objects.filter(
+        dataset_id=record.factor_dataset_id,
+        country_iso__in=Zone.objects.filter(code=record.location.zone).values("country_iso"),
+    ).first()
+    if record.water_offsite_l is None or row is None:
+        formula = f"not available: no water factor of its own for {record.location.zone}'s country"
+    else:
+        formula = (
+            f"{_n(record.facility_kwh)} kWh facility × {_n(row.l_per_kwh)} L/kWh"
+            f" ({row.country_iso}, {row.source})"
+        )
+    return Step("Off-site water", formula, record.water_offsite_l, "L")
 
 
 # --- A batch ------------------------------------------------------------------------------

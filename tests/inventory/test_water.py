@@ -480,3 +480,17 @@ class TestOffsiteWater:
         # (their sum, 0.464, is nowhere).
         assert ">0.135<" in html and ">0.330<" in html
         assert ">0.464<" not in html
+
+    def test_the_footprint_api_gives_both_waters_apart(self, tenant, outsider):
+        stored_workload(tenant, energy_kwh=100.0)
+        stored_workload(outsider, energy_kwh=10.0)
+        records_compute()
+        body = (
+            tenant.client_for("admin")
+            .get("/api/v1/footprint/?start=2026-01-01&end=2026-02-01&group_by=team")
+            .json()
+        )
+        scope2 = body["totals"]["scope2"]
+        # 440.844 L off-site (120 kWh × 3.6737), theirs not in it; on-site not available.
+        assert scope2["water_offsite_l"] == pytest.approx(440.844, rel=1e-12)
+        assert (scope2["water_offsite_record_count"], scope2["water_onsite_l"]) == (1, None)

@@ -23,12 +23,10 @@ from inventory.models import (
     DailyRollup,
     IngestBatch,
     Location,
-    OffsiteWaterFactor,
     Provenance,
     ProviderPue,
     RecordKind,
     WorkloadRecord,
-    Zone,
 )
 from reports.models import ReportVersion
 
@@ -459,7 +457,7 @@ def record_detail(*, principal: Principal, kind: str, record_id: int) -> RecordD
         return None
     related = ["team", "ai_model", "location", "hardware", "power_model"]
     related += ["grid_factor__dataset", "factor_override", "factor_dataset"]
-    related += ["facility_wue", "cloud_wue"]
+    related += ["facility_wue", "cloud_wue", "offsite_water_factor"]
     if kind == "cloud-usage":
         related.append("coefficient")
     record = (
@@ -519,12 +517,9 @@ def _water_step(record) -> Step:
 
 
 def _offsite_water_step(record) -> Step:
-    """Off-site water: facility energy × the factor of the zone's country in the record's
-    factor dataset; not available where the dataset has none (the world average only)."""
-    row = OffsiteWaterFactor.objects.filter(
-        dataset_id=record.factor_dataset_id,
-        country_iso__in=Zone.objects.filter(code=record.location.zone).values("country_iso"),
-    ).first()
+    """Off-site water: facility energy × the factor row of the zone's country the record
+    names; not available where the dataset has none (the world average only)."""
+    row = record.offsite_water_factor
     if record.water_offsite_l is None or row is None:
         formula = f"not available: no water factor of its own for {record.location.zone}'s country"
     else:

@@ -12,7 +12,7 @@ from inventory.models.factors import (
     Hardware,
 )
 from inventory.models.locations import ElectricityTariff, Location
-from inventory.models.water import CloudWue, FacilityWue, WaterTier
+from inventory.models.water import CloudWue, FacilityWue, OffsiteWaterFactor, WaterTier
 
 
 class OptimisationTechnique(models.TextChoices):
@@ -218,8 +218,9 @@ class ComputedResult(models.Model):
     facility_wue = lineage_key(FacilityWue)
     cloud_wue = lineage_key(CloudWue)
     # Off-site water (litres): facility kWh × the factor dataset's water consumption of
-    # generation for the zone's country (OffsiteWaterFactor); NULL where it has none.
+    # generation for the zone's country, the row named; NULL where the dataset has none.
     water_offsite_l = models.FloatField(null=True, blank=True)
+    offsite_water_factor = lineage_key(OffsiteWaterFactor)
     # Market-based kg is allocated per organisation × zone × month (instruments cover
     # consumption, not records), then shared out pro rata to the rollups.
     methodology_version = models.CharField(max_length=20, blank=True)

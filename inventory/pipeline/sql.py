@@ -56,7 +56,7 @@ CLOUD_WUE_PICK = """(SELECT cw.id FROM inventory_cloudwue cw
 
 # The off-site water factor of a location's zone: its country's (a sub-national zone's
 # country through inventory_zone) in the active dataset; none where the dataset has none.
-OFFSITE_WATER_PICK = """(SELECT ow.l_per_kwh FROM inventory_offsitewaterfactor ow
+OFFSITE_WATER_PICK = """(SELECT ow.id FROM inventory_offsitewaterfactor ow
      JOIN inventory_zone z ON z.country_iso = ow.country_iso
      WHERE ow.dataset_id = %(dataset)s AND z.code = l.zone)"""
 
@@ -68,6 +68,8 @@ def water_set(it_kwh: str, facility_kwh: str, measured: str = "NULL") -> str:
     return f"""water_onsite_l = CASE WHEN {measured} IS NOT NULL THEN {measured}
         ELSE {it_kwh} * p.wue END,
     water_offsite_l = {facility_kwh} * p.offsite_water_l_per_kwh,
+    offsite_water_factor_id = CASE WHEN {facility_kwh} IS NOT NULL
+        THEN p.offsite_water_factor_id END,
     water_tier = CASE WHEN {measured} IS NOT NULL THEN 'measured'
         WHEN {it_kwh} IS NULL THEN ''
         WHEN p.facility_wue_id IS NOT NULL THEN 'facility'
@@ -117,19 +119,21 @@ day_factors AS MATERIALIZED (
         {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id,
         {FACILITY_WUE_PICK} AS facility_wue_id,
         {CLOUD_WUE_PICK} AS cloud_wue_id,
-        {OFFSITE_WATER_PICK} AS offsite_water_l_per_kwh
+        {OFFSITE_WATER_PICK} AS offsite_water_factor_id
     FROM (SELECT DISTINCT location_id, activity_date FROM keys) AS d
     JOIN inventory_location l ON l.id = d.location_id
 ),
 day_picks AS MATERIALIZED (
     SELECT f.*, COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh,
         COALESCE(fw.wue_l_per_kwh, cw.wue_l_per_kwh) AS wue,
+        ow.l_per_kwh AS offsite_water_l_per_kwh,
         et.price_per_kwh AS tariff_price, et.currency AS tariff_currency
     FROM day_factors f
     LEFT JOIN inventory_factoroverride fo ON fo.id = f.override_id
     LEFT JOIN inventory_gridfactor gf ON gf.id = f.grid_factor_id
     LEFT JOIN inventory_facilitywue fw ON fw.id = f.facility_wue_id
     LEFT JOIN inventory_cloudwue cw ON cw.id = f.cloud_wue_id
+    LEFT JOIN inventory_offsitewaterfactor ow ON ow.id = f.offsite_water_factor_id
     LEFT JOIN inventory_electricitytariff et ON et.id = f.tariff_id
 )"""
 

@@ -76,7 +76,8 @@ priced AS MATERIALIZED (
     SELECT k.location_id AS pick_location, k.activity_date AS pick_day, k.hardware_key,
         h.id AS power_model_id, h.idle_w, h.max_w, p.zone, p.scope AS pick_scope,
         p.location_pue, p.override_id, p.grid_factor_id, p.kg_per_kwh,
-        p.facility_wue_id, p.cloud_wue_id, p.wue, p.offsite_water_l_per_kwh,
+        p.facility_wue_id, p.cloud_wue_id, p.wue,
+        p.offsite_water_factor_id, p.offsite_water_l_per_kwh,
         p.tariff_id, p.tariff_price, p.tariff_currency,
         e.id AS embodied_id, e.kg_co2e AS embodied_kg_co2e, e.lifetime_hours
     FROM keys k

@@ -394,6 +394,8 @@ class TestOffsiteWater:
         # 100 kWh IT × PUE 1.2 = 120 kWh facility × 3.6737 L/kWh = 440.844 L.
         assert record.water_offsite_l == pytest.approx(440.844, rel=1e-12)
         assert record.water_onsite_l is None  # lab-paris has no WUE: nothing added to it
+        france_row = OffsiteWaterFactor.objects.get(dataset__is_active=True, country_iso="FR")
+        assert record.offsite_water_factor_id == france_row.id  # the row it used, named
         rollup = DailyRollup.objects.get(organisation=tenant.organisation)
         assert rollup.water_offsite_l == pytest.approx(440.844, rel=1e-12)
         assert (rollup.water_offsite_record_count, rollup.water_record_count) == (1, 0)
@@ -422,6 +424,7 @@ class TestOffsiteWater:
         records_compute()
         assert fresh(record).status == "computed"
         assert fresh(record).water_offsite_l is None  # not the world's 3.908 L/kWh
+        assert fresh(record).offsite_water_factor_id is None
         rollup = DailyRollup.objects.get(organisation=tenant.organisation)
         assert (rollup.water_offsite_l, rollup.water_offsite_record_count) == (None, 0)
 
@@ -494,3 +497,19 @@ class TestOffsiteWater:
         # 440.844 L off-site (120 kWh × 3.6737), theirs not in it; on-site not available.
         assert scope2["water_offsite_l"] == pytest.approx(440.844, rel=1e-12)
         assert (scope2["water_offsite_record_count"], scope2["water_onsite_l"]) == (1, None)
+
+    def test_the_quarters_factor_rows_cite_the_off_site_factor(self, tenant):
+        ingest(tenant, h100_day())
+        lines = (
+            tenant.client_for("auditor")
+            .get("/api/v1/reports/scope2/factors/", {"year": 2026, "quarter": 1})
+            .json()
+        )
+        (offsite,) = [f for f in lines["factors"] if f["id"].startswith("offsite_water:")]
+        assert (offsite["zone"], offsite["value"]) == ("FR", 3.6737)
+        assert offsite["unit"] == "L per facility kWh"
+        assert offsite["source"].startswith("WRI and WSP, Guidance for Calculating Water Use")
+        assert "MPL-2.0" in offsite["licence"]
+        assert offsite["dataset"] == "greenai-factors 2026.5"
+        paris = next(line for line in lines["locations"] if line["code"] == "lab-paris")
+        assert offsite["id"] in paris["factor_ids"]

@@ -2,17 +2,19 @@
 set over the API, figures read back and compared with litres worked out by hand."""
 
 import csv
+import io
 import json
 from datetime import date
 
 import pytest
+from django.core.management import call_command
 from ecologits.electricity_mix_repository import electricity_mixes
 from rest_framework.test import APIClient
 
 from accounts.audit import audit_event_list
 from accounts.principal import principal_for_membership
 from greenai_portal.errors import ApplicationError
-from inventory.factors.library import DATA_DIR, factor_dataset_load
+from inventory.factors.library import factor_dataset_load
 from inventory.ingestion.schemas import WORKLOAD
 from inventory.ingestion.services import content_hash
 from inventory.models import (
@@ -31,7 +33,7 @@ from tests.conftest import workload
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
 from tests.inventory.test_managed_row_apis import api_call
 from tests.inventory.test_pipeline import stored_cloud_usage, stored_workload
-from tests.inventory.test_recalculation import fresh
+from tests.inventory.test_recalculation import dataset_variant, fresh
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -449,15 +451,34 @@ class TestOffsiteWater:
         assert rows["FR"].source_url.startswith("https://www.wri.org/")
         assert "MPL-2.0" in rows["FR"].licence
 
-    def test_a_library_naming_another_ecologits_version_is_refused(self, tmp_path):
-        for path in DATA_DIR.iterdir():
-            (tmp_path / path.name).write_bytes(path.read_bytes())
-        manifest = json.loads((DATA_DIR / "manifest.json").read_text(encoding="utf-8"))
-        manifest.update(version="2099.1", offsite_water_ecologits="0.0.1")
-        (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    def test_a_library_naming_another_ecologits_version_is_refused(self, factors, tmp_path):
+        directory = dataset_variant(tmp_path, "2099.1")
+        manifest = json.loads((directory / "manifest.json").read_text())
+        manifest["offsite_water_ecologits"] = "0.0.1"
+        (directory / "manifest.json").write_text(json.dumps(manifest))
         with pytest.raises(ApplicationError, match=r"ecologits 0\.0\.1"):
-            factor_dataset_load(directory=tmp_path)
+            factor_dataset_load(directory=directory)
         assert not FactorDataset.objects.filter(version="2099.1").exists()
+
+    def test_a_new_library_version_adds_it_to_open_quarters_only(
+        self, tenant, tmp_path, django_capture_on_commit_callbacks
+    ):
+        # Records computed with a library without off-site factors (as before 2026.5).
+        OffsiteWaterFactor.objects.all().delete()
+        january, april = (
+            stored_workload(tenant, day=date(2026, month, 10), avg_power_w=1000.0)
+            for month in (1, 4)
+        )
+        records_compute()
+        assert fresh(january).water_offsite_l is fresh(april).water_offsite_l is None
+        esg = tenant.members["esg_officer"]
+        report_lock(principal=principal_for_membership(esg), year=2026, quarter=1, user=esg.user)
+        with django_capture_on_commit_callbacks(execute=True):
+            directory = dataset_variant(tmp_path, "2099.1")
+            call_command("load_factors", directory=directory, stdout=io.StringIO())
+        # April (open): 1 kW × 10 h = 10 kWh IT × 1.2 = 12 kWh × 3.6737 L/kWh = 44.0844 L.
+        assert fresh(april).water_offsite_l == pytest.approx(44.0844, rel=1e-12)
+        assert fresh(january).water_offsite_l is None  # Q1 is locked: its figures stay
 
     def test_the_quarters_csv_shows_off_site_beside_on_site(
         self, tenant, django_capture_on_commit_callbacks

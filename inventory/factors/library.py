@@ -57,7 +57,6 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
     with different content is refused, because results cite versions and must stay reproducible.
     """
     manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
-    _require_ecologits(manifest)
     checksum = _checksum(directory, manifest)
     existing = FactorDataset.objects.filter(
         name=manifest["name"], version=manifest["version"]
@@ -172,7 +171,7 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         )
         for row in _rows(directory, files["cloud_wue"])
     )
-    OffsiteWaterFactor.objects.bulk_create(_offsite_water_factors(dataset))
+    OffsiteWaterFactor.objects.bulk_create(_offsite_water_factors(dataset, manifest))
     _cloud_regions_upsert(_rows(directory, files["cloud_regions"]))
     FactorDataset.objects.exclude(pk=dataset.pk).update(is_active=False)
     dataset.is_active = True
@@ -194,20 +193,19 @@ OFFSITE_WATER_URL = (
 OFFSITE_WATER_LICENCE = "MPL-2.0 (EcoLogits electricity_mixes.json); primary figures WRI/WSP 2020"
 
 
-def _require_ecologits(manifest: dict) -> None:
-    """A version's off-site water factors are EcoLogits' mixes: the installed package must be
-    the one the manifest names, or the same version would load other figures."""
-    wanted, installed = manifest["offsite_water_ecologits"], version("ecologits")
+def _offsite_water_factors(dataset: FactorDataset, manifest: dict) -> list[OffsiteWaterFactor]:
+    """One factor per country whose EcoLogits mix has a water factor of its own; none for a
+    version that names no EcoLogits (before 2026.5). The installed EcoLogits must be the one
+    the manifest names, or the same version would load other figures."""
+    wanted, installed = manifest.get("offsite_water_ecologits"), version("ecologits")
+    if wanted is None:
+        return []
     if installed != wanted:
         raise ApplicationError(
             f"Factor dataset {manifest['version']} reads off-site water from ecologits {wanted}, "
             f"but {installed} is installed"
         )
-
-
-def _offsite_water_factors(dataset: FactorDataset) -> list[OffsiteWaterFactor]:
-    """One factor per country whose EcoLogits mix has a water factor of its own."""
-    source = OFFSITE_WATER_SOURCE.format(version=version("ecologits"))
+    source = OFFSITE_WATER_SOURCE.format(version=installed)
     return [
         OffsiteWaterFactor(
             dataset=dataset,

@@ -62,9 +62,9 @@ OFFSITE_WATER_PICK = """(SELECT ow.id FROM inventory_offsitewaterfactor ow
 
 
 def water_set(it_kwh: str, facility_kwh: str, measured: str = "NULL") -> str:
-    """The SET lines of a compute UPDATE's water (inventory.calculation.water): on-site, the
-    record's measured litres, else IT kWh × the day's WUE; off-site, facility kWh × the
-    zone's off-site factor (``priced`` p)."""
+    """The SET lines of a compute UPDATE's water: on-site (inventory.calculation.water's
+    onsite_water), the record's measured litres, else IT kWh × the day's WUE; off-site,
+    facility kWh × the factor of the zone's country, with its row (``priced`` p)."""
     return f"""water_onsite_l = CASE WHEN {measured} IS NOT NULL THEN {measured}
         ELSE {it_kwh} * p.wue END,
     water_offsite_l = {facility_kwh} * p.offsite_water_l_per_kwh,

@@ -460,6 +460,15 @@ class TestOffsiteWater:
             factor_dataset_load(directory=directory)
         assert not FactorDataset.objects.filter(version="2099.1").exists()
 
+    def test_a_version_naming_no_ecologits_loads_no_off_site_factors(self, factors, tmp_path):
+        directory = dataset_variant(tmp_path, "2026.4-again")  # as 2026.4 and older versions
+        manifest = json.loads((directory / "manifest.json").read_text())
+        del manifest["offsite_water_ecologits"]
+        (directory / "manifest.json").write_text(json.dumps(manifest))
+        dataset, created = factor_dataset_load(directory=directory)
+        assert created
+        assert not OffsiteWaterFactor.objects.filter(dataset=dataset).exists()
+
     def test_a_new_library_version_adds_it_to_open_quarters_only(
         self, tenant, tmp_path, django_capture_on_commit_callbacks
     ):

@@ -25,7 +25,11 @@ from inventory.figures import (
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     MARKET_EMISSIONS,
+    WATER_OFFSITE,
+    WATER_OFFSITE_RECORDS,
     WATER_ONSITE,
+    WATER_RECORDS,
+    Figure,
     Sums,
 )
 from inventory.llm.selectors import LlmApiGroup, llm_api_groups, llm_api_total
@@ -276,18 +280,21 @@ def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
     )
 
 
-def _water_kpi(everything: Sums) -> Kpi:
-    """On-site (cooling) water: partial when some records have no WUE, never 0 for none."""
-    water = everything.shown(WATER_ONSITE)
-    covered, records = everything.water_record_count, everything.record_count
-    if water is None or covered == 0:
-        return Kpi("water_m3", "On-site water", "—", "", "not available: no WUE or measured water")
+def _water_kpi(
+    everything: Sums, water: Figure, covering: Figure, *, key: str, worked_out: str, missing: str
+) -> Kpi:
+    """A water card (on-site or off-site, never summed together): partial when some records
+    have no figure, never 0 for none."""
+    litres = everything.shown(water)
+    covered, records = getattr(everything, covering.column), everything.record_count
+    if litres is None or covered == 0:
+        return Kpi(key, water.label, "—", "", f"not available: {missing}")
     return Kpi(
-        "water_m3",
-        "On-site water",
-        _fmt(water),
-        "m³",
-        "cooling water (WUE × IT energy, or measured)"
+        key,
+        water.label,
+        _fmt(litres),
+        water.shown_unit,
+        worked_out
         + ("" if covered == records else f"; partial: {covered:,} of {records:,} records"),
     )
 
@@ -367,7 +374,23 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         if cloud.record_count
         else _no_records("cloud_t", "Public cloud (Scope 3 cat. 1)", "public cloud"),
         _embodied_kpi(scope2, cloud),
-        _water_kpi(everything),
+        _water_kpi(
+            everything,
+            WATER_ONSITE,
+            WATER_RECORDS,
+            key="water_m3",
+            worked_out="cooling water (WUE × IT energy, or measured)",
+            missing="no WUE or measured water",
+        ),
+        _water_kpi(
+            everything,
+            WATER_OFFSITE,
+            WATER_OFFSITE_RECORDS,
+            key="water_offsite_m3",
+            worked_out="evaporated generating the electricity (facility energy × the"
+            " country's factor); beside on-site, never in it",
+            missing="no country factor of its own for the grid zone",
+        ),
         _cost_kpi(cost_lines(rows=filters.rollups(principal))),
         Kpi(
             "renewable",

@@ -545,7 +545,7 @@ def record_detail(
         return _llm_record_detail(principal, record_id)
     related = ["team", "ai_model", "location", "hardware", "power_model"]
     related += ["grid_factor__dataset", "factor_override", "factor_dataset"]
-    related += ["facility_wue", "cloud_wue"]
+    related += ["facility_wue", "cloud_wue", "offsite_water_factor"]
     if kind == "cloud-usage":
         related.append("coefficient")
     record = (
@@ -580,7 +580,7 @@ def record_detail(
         factor=_factor_source(record),
         power_model=_power_model_source(record),
         coefficient=_coefficient_source(record),
-        steps=[energy, facility, emissions, _water_step(record)],
+        steps=[energy, facility, emissions, _water_step(record), _offsite_water_step(record)],
     )
 
 
@@ -602,6 +602,20 @@ def _water_step(record) -> Step:
     else:
         formula = "not available: no measured water and no WUE for this facility and day"
     return Step("On-site water", formula, litres, "L")
+
+
+def _offsite_water_step(record) -> Step:
+    """Off-site water: facility energy × the factor row of the zone's country the record
+    names; not available where the dataset has none (the world average only)."""
+    row = record.offsite_water_factor
+    if record.water_offsite_l is None or row is None:
+        formula = f"not available: no water factor of its own for {record.location.zone}'s country"
+    else:
+        formula = (
+            f"{_n(record.facility_kwh)} kWh facility × {_n(row.l_per_kwh)} L/kWh"
+            f" ({row.country_iso}, {row.source})"
+        )
+    return Step("Off-site water", formula, record.water_offsite_l, "L")
 
 
 # --- One LLM usage record ------------------------------------------------------------------

@@ -159,6 +159,11 @@ class TestRecordDetail:
         assert [s["value"] for s in body["steps"][:3]] == pytest.approx([40.0, 48.0, 2.4])
         # No WUE for the Paris lab and no measured water: on-site water is not available.
         assert (body["steps"][3]["label"], body["steps"][3]["value"]) == ("On-site water", None)
+        # Off-site, beside it: 48 kWh facility × 3.6737 L/kWh (France, EcoLogits) = 176.3376 L.
+        offsite = body["steps"][4]
+        assert offsite["label"] == "Off-site water"
+        assert offsite["value"] == pytest.approx(176.3376, rel=1e-12)
+        assert offsite["formula"].startswith("48 kWh facility × 3.6737 L/kWh (FR, WRI and WSP")
         assert body["steps"][0]["formula"] == "500 W × 8 devices × 36000 s ÷ 3 600 000"
 
     def test_the_page_shows_the_same_lineage(self, tenant):

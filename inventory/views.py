@@ -3,7 +3,8 @@ yearly indicators, contractual instruments, factor overrides), the factor librar
 the data page (batches, waiting records, quality).
 
 Admins manage; ESG officers keep the contractual instruments too; other roles read.
-Writes go through inventory.settings_services.
+Writes go through the services of what they manage (inventory.facility_services,
+instrument_services, override_services, mapping_rule_services).
 """
 
 from datetime import date
@@ -20,6 +21,17 @@ from accounts.models import Team
 from accounts.principal import Access, Principal
 from accounts.views import DATE_INPUT, run_service, settings_page, submit_form
 from accounts.views import settings_context as _context
+from inventory.facility_services import (
+    FACILITY_KINDS,
+    facility_create,
+    facility_pue_update,
+    facility_wue_create,
+    facility_wue_delete,
+    tariff_create,
+    tariff_delete,
+)
+from inventory.instrument_services import instrument_create, instrument_delete
+from inventory.mapping_rule_services import mapping_rule_create, mapping_rule_delete
 from inventory.models import (
     CloudCoefficient,
     ContractualInstrument,
@@ -38,26 +50,12 @@ from inventory.models import (
     ReplicationFactor,
     Zone,
 )
+from inventory.override_services import factor_override_create, factor_override_delete
 from inventory.selectors import (
     codecarbon_run_lines,
     computed_records_by_location,
     facility_indicators_for_year,
     mapping_rule_list,
-)
-from inventory.settings_services import (
-    FACILITY_KINDS,
-    facility_create,
-    facility_pue_update,
-    facility_wue_create,
-    facility_wue_delete,
-    factor_override_create,
-    factor_override_delete,
-    instrument_create,
-    instrument_delete,
-    mapping_rule_create,
-    mapping_rule_delete,
-    tariff_create,
-    tariff_delete,
 )
 
 

@@ -61,10 +61,10 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
+from reports.footprint_selectors import REPORTED_SCOPES, first_day_of
 from reports.lifecycle import model_lifecycle
 from reports.records_selectors import NO_MODEL
 from reports.records_views import record_browser_url
-from reports.selectors import REPORTED_SCOPES, first_day_of
 from reports.targets import targets_progress
 
 PHASE_LABELS = dict(Phase.choices)

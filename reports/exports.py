@@ -11,7 +11,8 @@ from greenai_portal import periods
 from greenai_portal.spreadsheets import csv_text, xlsx_append
 from inventory.calculation.emissions import Scope
 from inventory.figures import FACILITY_ENERGY, FIGURES, INTENSITIES
-from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
+from reports.footprint_selectors import NOT_APPLICABLE
+from reports.scope2_selectors import BREAKDOWNS
 from reports.templatetags.report_figures import NOT_COMPUTED
 
 # The figures of a report line in CSV/XLSX, in display order (inventory.figures).

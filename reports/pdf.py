@@ -11,7 +11,7 @@ from django.utils.safestring import mark_safe
 from reports import human
 from reports.charts import report_svgs
 from reports.cost_sci_selectors import merged_cost_fields
-from reports.selectors import TARIFF_FACTOR_KIND
+from reports.lineage_selectors import TARIFF_FACTOR_KIND
 from reports.templatetags.report_format import num
 
 Progress = Callable[[int, str], None]

@@ -15,6 +15,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.principal import Principal
 from inventory.calculation.methodology import DEFAULT_UTILIZATION
+from inventory.figures import Sums
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
 from inventory.models import (
     CloudUsageRecord,
@@ -28,7 +29,6 @@ from inventory.models import (
     WorkloadRecord,
 )
 from reports.models import ReportVersion
-from reports.selectors import Sums
 
 PAGE_SIZE = 100
 RECORD_MODELS: dict[str, type[WorkloadRecord] | type[CloudUsageRecord]] = {

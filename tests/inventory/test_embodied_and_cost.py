@@ -267,7 +267,7 @@ def test_a_tariff_added_on_the_settings_page_is_audited_and_prices_open_records(
 def test_a_quarters_factor_rows_name_the_embodied_row_and_tariff_it_used(
     tenant, django_capture_on_commit_callbacks
 ):
-    from reports.selectors import quarter_factor_rows, quarter_inputs
+    from reports.lineage_selectors import quarter_factor_rows, quarter_inputs
 
     add_tariff(tenant, django_capture_on_commit_callbacks)
     eight_h100s(tenant, stored_batch(tenant))

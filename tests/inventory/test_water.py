@@ -23,9 +23,9 @@ from inventory.pipeline import records_compute
 from reports.services import report_lock
 from tests.conftest import workload
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
+from tests.inventory.test_managed_row_apis import api_call
 from tests.inventory.test_pipeline import stored_cloud_usage, stored_workload
 from tests.inventory.test_recalculation import fresh
-from tests.inventory.test_settings_apis import api_call
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 

@@ -12,8 +12,8 @@ from greenai_portal.spreadsheets import csv_text, xlsx_append
 from inventory.calculation.emissions import Scope
 from inventory.figures import FACILITY_ENERGY, FIGURES, INTENSITIES
 from reports.footprint_selectors import NOT_APPLICABLE
+from reports.scope2_document import NOT_COMPUTED
 from reports.scope2_selectors import BREAKDOWNS
-from reports.templatetags.report_figures import NOT_COMPUTED
 
 # The figures of a report line in CSV/XLSX, in display order (inventory.figures).
 EXPORTED = tuple(figure for figure in FIGURES if figure.in_totals and figure.in_exports)

@@ -16,6 +16,9 @@ import msgspec
 
 from inventory.figures import FIGURES, INTENSITIES, Figure, Summing
 
+# How tables and exports show a field a version locked before it existed lacks.
+NOT_COMPUTED = "not computed when locked"
+
 
 class _Fields(msgspec.Struct, kw_only=True):
     """Base of the document's structures: keyword fields, all optional (None)."""

@@ -1,5 +1,5 @@
 """The report tables' (page and PDF) columns for figures beyond those they lay out by hand,
-and the rows of the energy cost table.
+and the rows of the energy cost tables (Scope 2 report and annual report).
 
 The includes under templates/reports/includes/ lay out records, energy and the location- and
 market-based emissions by hand; every other figure of a scope's totals (inventory.figures)
@@ -20,13 +20,14 @@ from inventory.figures import (
     RECORD_COUNT,
     Figure,
 )
+from reports.annual import annual_cost_rows
+from reports.scope2_document import NOT_COMPUTED
 
 register = template.Library()
 
 LAID_OUT = frozenset(
     f.key for f in (RECORD_COUNT, IT_ENERGY, FACILITY_ENERGY, LOCATION_EMISSIONS, MARKET_EMISSIONS)
 )
-NOT_COMPUTED = "not computed when locked"
 
 
 @register.simple_tag
@@ -101,3 +102,6 @@ def cost_table_rows(doc: dict) -> list[dict]:
             for row in _cost_rows(line, line["label"], Scope.SCOPE3_CAT1, False)
         ),
     ]
+
+
+register.simple_tag(annual_cost_rows)

@@ -73,10 +73,11 @@ def csv_figures(client) -> tuple[list[str], dict]:
 
 
 def cost_row(html: str, key: str) -> list[str]:
-    """The cells of the page's (or PDF's HTML) cost table row marked `key`."""
+    """The cells of a page's cost table row marked `key` (data-cost), as text."""
     row = re.search(rf'<tr[^>]*data-cost="{re.escape(key)}">(.*?)</tr>', html, re.S)
     assert row, key
-    return [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row[1])]
+    cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row[1])
+    return [re.sub(r"<[^>]+>", "", cell) for cell in cells]
 
 
 class TestTheReportPricesItsEnergy:

@@ -25,6 +25,7 @@ from django.db import connection
 from openpyxl import load_workbook
 
 from inventory.pipeline import records_compute
+from reports.cost_sci_selectors import merged_cost_fields
 from reports.models import ReportVersion
 from tests.inventory.test_embodied_and_cost import add_tariff
 from tests.inventory.test_pipeline import (
@@ -44,6 +45,7 @@ COSTED_MWH = 0.16128
 SCOPE2_MWH = 0.20928
 KG_PER_EUR = 0.25  # 8.064 kg / 32.256 EUR
 USD = 12.5
+COST_KEYS = ("currency", "amount", "mwh", "record_count", "location_t")
 
 
 @pytest.fixture
@@ -222,3 +224,48 @@ class TestAQuarterLockedBeforeCost:
         assert figures[("scope2", "total")]["costed_MWh"] == "not computed when locked"
         region = body["scope3_cat1"]["by_location"][0]["key"]
         assert float(figures[("scope3_cat1_location", region)]["energy_cost_USD"]) == USD
+
+
+def test_the_openapi_schema_declares_the_cost_fields(tenant):
+    response = tenant.client_for("esg_officer").get("/api/schema/?format=json")
+    components = json.loads(response.content)["components"]["schemas"]
+    assert set(components["Scope2Cost"]["properties"]) == {
+        "currency",
+        "amount",
+        "mwh",
+        "record_count",
+        "location_t",
+        "location_kg_per_unit",
+    }
+    for name in ("Scope2Totals", "Scope2CloudTotals", "Scope2LocationLine"):
+        fields = components[name]["properties"]
+        assert {"costs", "costed_mwh", "costed_records"} <= set(fields), name
+        assert fields["costs"]["nullable"] is True  # null: not computed when locked
+    assert "costs" not in components["Scope2Line"]["properties"]  # teams, models: no cost
+    assert set(components["AnnualCost"]["properties"]) == {"scope", "currency", "amount"}
+    for name in ("AnnualQuarter", "AnnualYear", "AnnualComparison"):
+        assert "costs" in components[name]["properties"], name
+
+
+def test_lines_printed_together_keep_their_costs_per_currency():
+    # Two lines in EUR: 10 + 5 = 15 EUR over 0.1 + 0.05 = 0.15 MWh, 2 + 1 records,
+    # 5 + 2.5 = 7.5 kg → 0.5 kg/EUR; one in USD: 3 USD, 1 kg → 1/3 kg/USD. Costed energy:
+    # 0.15 + 0.01 = 0.16 MWh, 4 records.
+    def line(*costs):
+        return {"costs": [dict(zip(COST_KEYS, cost, strict=True)) for cost in costs]}
+
+    lines = [
+        line(("EUR", 10.0, 0.1, 2, 0.005)),
+        line(("EUR", 5.0, 0.05, 1, 0.0025), ("USD", 3.0, 0.01, 1, 0.001)),
+    ]
+    merged = merged_cost_fields(lines)
+    eur, usd = merged["costs"]
+    assert (eur["currency"], eur["amount"], eur["record_count"]) == ("EUR", 15.0, 3)
+    assert eur["mwh"] == pytest.approx(0.15)
+    assert eur["location_kg_per_unit"] == pytest.approx(0.5)
+    assert (usd["currency"], usd["amount"]) == ("USD", 3.0)
+    assert usd["location_kg_per_unit"] == pytest.approx(1 / 3)
+    assert merged["costed_mwh"] == pytest.approx(0.16)
+    assert merged["costed_records"] == 4
+    # A line of a version locked before cost: the remainder's cost is not computed either.
+    assert merged_cost_fields([*lines, {"mwh": 0.2}]) == {}

@@ -5,12 +5,15 @@ import hashlib
 import json
 from collections.abc import Callable
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Model
+from ecologits.electricity_mix_repository import electricity_mixes
 
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion.countries import ALPHA3_TO_ALPHA2
 from inventory.models import (
     CloudCoefficient,
     CloudWue,
@@ -19,6 +22,7 @@ from inventory.models import (
     GridFactor,
     Hardware,
     Location,
+    OffsiteWaterFactor,
     ProviderPue,
     ReplicationFactor,
     Zone,
@@ -151,11 +155,54 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
             model(dataset=dataset, **fields(row), **_provenance(row))
             for row in _rows(directory, files[key])
         )
+    OffsiteWaterFactor.objects.bulk_create(_offsite_water_factors(dataset, manifest))
     _cloud_regions_upsert(_rows(directory, files["cloud_regions"]))
     FactorDataset.objects.exclude(pk=dataset.pk).update(is_active=False)
     dataset.is_active = True
     dataset.save(update_fields=["is_active"])
     return dataset, True
+
+
+# EcoLogits' warning on a mix whose water factor is the world average standing in for the
+# country's own: such countries get no factor (off-site water not available).
+WORLD_WATER_FALLBACK = "electricity-mix-wue-world"
+OFFSITE_WATER_SOURCE = (
+    "WRI and WSP, Guidance for Calculating Water Use Embedded in Purchased Electricity "
+    "(working paper, 2020), country water consumption factor of generation; read from "
+    "EcoLogits {version} ecologits/data/electricity_mixes.json (wue)"
+)
+OFFSITE_WATER_URL = (
+    "https://www.wri.org/research/guidance-calculating-water-use-embedded-purchased-electricity"
+)
+OFFSITE_WATER_LICENCE = "MPL-2.0 (EcoLogits electricity_mixes.json); primary figures WRI/WSP 2020"
+
+
+def _offsite_water_factors(dataset: FactorDataset, manifest: dict) -> list[OffsiteWaterFactor]:
+    """One factor per country whose EcoLogits mix has a water factor of its own; none for a
+    version that names no EcoLogits (before 2026.5). The installed EcoLogits must be the one
+    the manifest names, or the same version would load other figures."""
+    wanted, installed = manifest.get("offsite_water_ecologits"), version("ecologits")
+    if wanted is None:
+        return []
+    if installed != wanted:
+        raise ApplicationError(
+            f"Factor dataset {manifest['version']} reads off-site water from ecologits {wanted}, "
+            f"but {installed} is installed"
+        )
+    source = OFFSITE_WATER_SOURCE.format(version=installed)
+    return [
+        OffsiteWaterFactor(
+            dataset=dataset,
+            country_iso=ALPHA3_TO_ALPHA2[mix.zone],
+            l_per_kwh=mix.wue,
+            source=source,
+            source_url=OFFSITE_WATER_URL,
+            licence=OFFSITE_WATER_LICENCE,
+        )
+        for mix in electricity_mixes.list_electricity_mixes()
+        if mix.zone in ALPHA3_TO_ALPHA2
+        and WORLD_WATER_FALLBACK not in {warning.code for warning in mix.warnings}
+    ]
 
 
 def _cloud_regions_upsert(rows: list[dict[str, str]]) -> None:

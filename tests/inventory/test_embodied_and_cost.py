@@ -279,6 +279,6 @@ def test_a_quarters_factor_rows_name_the_embodied_row_and_tariff_it_used(
     kinds = {row["kind"]: row for row in rows}
     embodied = kinds["embodied (per device)"]
     assert embodied["source"].startswith("nvidia-h100-sxm: 876.5 kg CO2e over 26280 h; device:")
-    assert embodied["dataset"] == "greenai-factors 2026.4"
+    assert embodied["dataset"] == "greenai-factors 2026.5"
     tariff = kinds["electricity tariff"]
     assert tariff["source"].startswith("lab-paris: 0.18 EUR/kWh, Supply contract 2026")

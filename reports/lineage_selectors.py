@@ -342,6 +342,10 @@ def _offsite_water_rows(offsite_water_ids) -> list[dict]:
     ]
 
 
+# The factor rows of electricity tariffs (the audit PDF lists them beside the energy cost).
+TARIFF_FACTOR_KIND = "electricity tariff"
+
+
 def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) -> list[dict]:
     """The embodied rows (figure in the source: they are not kg per kWh) and the
     organisation's electricity tariffs a quarter's records used."""
@@ -371,7 +375,7 @@ def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) ->
     ] + [
         {
             **blank,
-            "kind": "electricity tariff",
+            "kind": TARIFF_FACTOR_KIND,
             "year": t.valid_from.year,
             "source": f"{t.location.code}: {t.price_per_kwh} {t.currency}/kWh, {t.source} "
             f"(valid {t.valid_from} to {t.valid_to})",

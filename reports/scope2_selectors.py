@@ -17,6 +17,7 @@ from greenai_portal import periods
 from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
 from inventory.figures import (
+    CURRENCY_COLUMN,
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     MARKET_EMISSIONS,
@@ -36,6 +37,7 @@ from inventory.models import (
     MarketBasis,
     Phase,
 )
+from reports.cost_sci_selectors import REPORT_COST_SUMS, report_costs
 from reports.footprint_selectors import (
     REPORTED_SCOPES,
     _as_date,
@@ -354,8 +356,16 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     period = periods.quarter(year, quarter)
     fine = (
         rollups_visible(principal=principal, start=period.start, end=period.end)
-        .values("scope", "team_id", "ai_model_id", "location_id", "phase", "energy_tier")
-        .annotate(**ROLLUP_SUMS)
+        .values(
+            "scope",
+            "team_id",
+            "ai_model_id",
+            "location_id",
+            "phase",
+            "energy_tier",
+            CURRENCY_COLUMN,
+        )
+        .annotate(**ROLLUP_SUMS, **REPORT_COST_SUMS)
         .order_by()
     )
     fine = list(fine)
@@ -386,11 +396,21 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     location_extras = {
         k: {"code": v[0], "name": v[1], "zone": v[2], "kind": v[3]} for k, v in locations.items()
     }
+    # Energy cost per currency, of each scope and location line (reports.cost_sci_selectors).
+    costs = report_costs(fine)
+    costed_locations = {
+        scope.key: {
+            k: {**extra, **costs.of_location(scope.key, k)} for k, extra in location_extras.items()
+        }
+        for scope in REPORTED_SCOPES
+    }
     kwh = total.facility_kwh
     breakdowns = {
         "team": _lines(groups["team"], teams, kwh),
         "model": _lines(groups["model"], models, kwh),
-        "location": _lines(groups["location"], location_labels, kwh, location_extras),
+        "location": _lines(
+            groups["location"], location_labels, kwh, costed_locations[EmissionScope.SCOPE2]
+        ),
         "phase": _lines(groups["phase"], _PHASE_LABELS, kwh),
         "tier": _lines(groups["tier"], _TIER_LABELS, kwh),
     }
@@ -427,14 +447,15 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         "methodology_version": METHODOLOGY_VERSION,
         "factor_dataset": f"{dataset.name} {dataset.version}" if dataset else None,
         "factor_basis": organisation.factor_basis,
-        "scope2": total.totals(),
+        "scope2": {**total.totals(), **costs.of_scope(EmissionScope.SCOPE2)},
         "scope3_cat1": {
             **cloud_total.totals(market_based=False),
+            **costs.of_scope(EmissionScope.SCOPE3_CAT1),
             "by_location": _lines(
                 cloud_locations,
                 location_labels,
                 cloud_total.facility_kwh,
-                location_extras,
+                costed_locations[EmissionScope.SCOPE3_CAT1],
                 market_based=False,
             ),
         },

@@ -38,6 +38,10 @@ def more_figures() -> list[Figure]:
 
 @register.simple_tag
 def figure_heading(figure: Figure) -> str:
+    """A column's heading: its label and unit, the unit left out where the label already
+    says it ("Records with on-site water", not "... (records)")."""
+    if figure.shown_unit.lower() in figure.label.lower():
+        return figure.label
     return f"{figure.label} ({figure.shown_unit})"
 
 

@@ -76,8 +76,10 @@ class TestAuditPdf:
             t(body["scope2"]["location_t"]),
             t(body["scope2"]["market_t"]),
         )
-        # (the label's first line: how far it runs depends on how many figure columns follow)
-        cloud = re.search(rf"Public\D*?{figure}\s+{figure}\s+(not applicable)", text).groups()
+        # (the label's first line: "Public cloud: Scope 3", then the figures)
+        cloud = re.search(
+            rf"Public cloud: Scope 3\D*?{figure}\s+{figure}\s+(not applicable)", text
+        ).groups()
         # Cloud's market-based figure is not applicable: never its location-based one again.
         assert body["scope3_cat1"]["market_t"] is None
         assert cloud == (
@@ -86,10 +88,8 @@ class TestAuditPdf:
             "not applicable",
         )
         for line in body["breakdowns"]["team"] + body["breakdowns"]["phase"]:
-            # A hyphenated label ("Fine-tuning") may wrap after its hyphen when the table has
-            # more figure columns; its figures stay on the first line.
-            first = line["label"].split("-")[0] + ("-" if "-" in line["label"] else "")
-            row = re.search(re.escape(first) + r"\s+([\d,]+)\s+(\S+)\s+\S+ %\s+(\S+)", text)
+            # On its landscape page a label ("Fine-tuning") is not wrapped after its hyphen.
+            row = re.search(re.escape(line["label"]) + r"\s+([\d,]+)\s+(\S+)\s+\S+ %\s+(\S+)", text)
             assert row, line["label"]
             assert row.groups() == (
                 f"{line['record_count']:,}",
@@ -215,3 +215,39 @@ def test_it_prints_a_dash_not_none_as_the_year_of_a_power_model_factor(tenant):
     assert hardware_row, factors
     assert hardware_row.group(1) == "—"
     assert "None" not in factors
+
+
+def page_sizes(pdf: bytes, tmp_path) -> list[tuple[float, float]]:
+    """Each page's width and height in points, as poppler's pdfinfo reads them."""
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    tool = shutil.which("pdfinfo")
+    assert tool, "pdfinfo is missing: apt-get install poppler-utils"
+    info = subprocess.run(
+        [tool, "-f", "1", "-l", "999", str(path)], capture_output=True, check=True
+    ).stdout.decode()
+    return [
+        (float(w), float(h)) for w, h in re.findall(r"Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info)
+    ]
+
+
+@pytest.mark.django_db
+def test_the_tables_with_a_column_per_figure_are_printed_on_landscape_pages(tenant, tmp_path):
+    # Portrait A4 (180 mm of text) ran the breakdowns' last columns (embodied emissions) off
+    # the page and wrapped the dual table's labels a word a line.
+    client = seed_quarter(tenant)
+    pdf = client.get(export(client)["download_url"]).content
+    sizes = page_sizes(pdf, tmp_path)
+    pages = pdf_text(pdf).split("\f")
+    assert len(pages[: len(sizes)]) == len(sizes)
+    for heading in ("2. Scope 2, location- and market-based", "3. Breakdowns (Scope 2)"):
+        # The section's own page, not its line in the contents (which has dot leaders).
+        number = next(n for n, text in enumerate(pages) if f"{heading}\n" in text)
+        width, height = sizes[number]
+        assert (round(width), round(height)) == (842, 595), heading  # A4 landscape, in points
+    text = pdf_text(pdf)
+    assert "Public cloud: Scope 3" in text  # one line, not "Public\ncloud:\nScope\n3"
+    # A count's heading names no unit after itself: not "Records with on-site water (records)"
+    assert "(records)" not in text
+    # The cover and the narrative stay portrait.
+    assert (round(sizes[0][0]), round(sizes[0][1])) == (595, 842)

@@ -14,7 +14,7 @@ from inventory.figures import (
     Figure,
 )
 from reports.templatetags import report_figures
-from reports.templatetags.report_figures import figure_cell, more_figures
+from reports.templatetags.report_figures import figure_cell, figure_heading, more_figures
 from tests.inventory.test_figures import WATER
 from tests.reports.scope2_data import scope2, seed_quarter
 
@@ -29,6 +29,17 @@ def test_the_figures_not_laid_out_by_hand_get_their_own_columns():
         WATER_OFFSITE_RECORDS,
         EMBODIED_EMISSIONS,
     ]
+
+
+class TestHeading:
+    def test_it_names_the_unit_after_the_label(self):
+        assert figure_heading(WATER_OFFSITE) == "Off-site water (m³)"
+        assert figure_heading(EMBODIED_EMISSIONS) == "Embodied emissions (t CO2e)"
+
+    def test_a_count_whose_label_says_its_unit_does_not_repeat_it(self):
+        # Was "Records with on-site water (records)" in every report table.
+        assert figure_heading(WATER_RECORDS) == "Records with on-site water"
+        assert figure_heading(WATER_OFFSITE_RECORDS) == "Records with off-site water"
 
 
 class TestCell:

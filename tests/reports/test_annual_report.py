@@ -276,6 +276,16 @@ class TestAnnualDownloads:
         assert energy_row.split()[-len(expected) :] == expected
         assert "None" not in flat and "scope2_" not in flat
 
+    def test_the_pdf_prints_the_table_whole_on_its_first_page(self, tenant):
+        # Labels wrapped over two lines ("Scope 2, location-based (t" / "CO2e)") made the
+        # table a row too tall for the page: its last row stood alone on page 2.
+        esg = seed_fiscal_year(tenant)
+        pages = pdf_text(annual(esg, suffix="pdf/").content).split("\f")
+        first = pages[0]
+        assert "Scope 2, location-based (t CO2e)" in first
+        cost_section = "Energy cost (per currency, never added across currencies)"
+        assert cost_section in first
+
 
 @pytest.mark.django_db
 class TestFiscalYearSettings:

@@ -1,6 +1,7 @@
 """The "LLM API usage (EcoLogits estimate)" card on the overview, team and model pages."""
 
 import pytest
+from django.template.loader import render_to_string
 from ecologits.tracers.utils import llm_impacts
 
 from accounts.models import Role
@@ -34,6 +35,18 @@ class TestSpan:
 
     def test_no_range_is_not_available_rather_than_zero(self):
         assert span(None) == "not available"
+
+
+def test_a_card_waiting_for_its_estimates_writes_no_unit_after_not_available():
+    # What the demo showed before its worker ran: "embodied not available kg", "12130 records".
+    total = {"requests": 2540960, "input_tokens": 0, "output_tokens": 0}
+    total |= {"energy_kwh": None, "gwp_kg": None, "gwp_embodied_kg": None, "water_l": None}
+    total |= {"record_count": 12130, "estimated_count": 0}
+    html = render_to_string("dashboard/includes/llm_api.html", {"llm_api": {"total": total}})
+    text = " ".join(html.split())
+    assert "embodied not available</span>" in text
+    assert "not available kg" not in text
+    assert "12,130 records, 0 estimated so far" in text
 
 
 @pytest.mark.django_db

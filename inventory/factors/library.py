@@ -11,6 +11,7 @@ from django.db import transaction
 from greenai_portal.errors import ApplicationError
 from inventory.models import (
     CloudCoefficient,
+    CloudInstanceEmbodied,
     CloudWue,
     EmbodiedFactor,
     FactorDataset,
@@ -125,6 +126,19 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
             **_provenance(row),
         )
         for row in _rows(directory, files["embodied"])
+    )
+    CloudInstanceEmbodied.objects.bulk_create(
+        CloudInstanceEmbodied(
+            dataset=dataset,
+            provider=row["provider"],
+            instance_type=row["instance_type"],
+            vcpus=int(row["vcpus"]),
+            family_vcpus=int(row["family_vcpus"]),
+            kg_co2e=float(row["kg_co2e"]),
+            lifetime_hours=float(row["lifetime_hours"]),
+            **_provenance(row),
+        )
+        for row in _rows(directory, files["cloud_instance_embodied"])
     )
     ProviderPue.objects.bulk_create(
         ProviderPue(

@@ -352,7 +352,11 @@ def _aws_usages(base, row, usage_type, unit, amount, start, context) -> list | S
         if not vcpus:
             return Skip("instance type without a vCPU count")
         hardware = _AWS_CPUS.get(family)
-        records = [_usage(base, "vcpu", "compute", amount * vcpus, hardware=hardware)]
+        records = [
+            _usage(
+                base, "vcpu", "compute", amount * vcpus, hardware=hardware, instance_type=instance
+            )
+        ]
         memory = ec2.memory_gb_hours(
             family=family,
             vcpus=vcpus,

@@ -139,6 +139,9 @@ CLOUD_USAGE = RecordSchema(
         Field("cost", number()),
         Field("currency", _CURRENCY),
         Field("tags", tags()),
+        # The billed instance type (m5.large): its vCPU-hours carry the instance's embodied
+        # share (docs/methodology.md §12).
+        Field("instance_type", text(60), hashed_when_given=True),
     ),
     checks=(
         period_check("usage_start", "usage_end"),

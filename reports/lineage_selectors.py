@@ -15,6 +15,7 @@ from greenai_portal.db import consistent_read
 from inventory.figures import FACILITY_ENERGY
 from inventory.models import (
     CloudCoefficient,
+    CloudInstanceEmbodied,
     CloudUsageRecord,
     CloudWue,
     ComputeStatus,
@@ -68,6 +69,7 @@ class QuarterInputs:
     facility_wue_ids: frozenset[int] = frozenset()
     cloud_wue_ids: frozenset[int] = frozenset()
     embodied_ids: frozenset[int] = frozenset()
+    instance_embodied_ids: frozenset[int] = frozenset()
     tariff_ids: frozenset[int] = frozenset()
 
 
@@ -102,7 +104,17 @@ def quarter_inputs(
     hashed = len(_HASHED_FIELDS)
     for kind, model, extra in (
         ("W", WorkloadRecord, ("power_model_id", *water, "embodied_factor_id", "tariff_id")),
-        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id", *water, "embodied_factor_id")),
+        (
+            "C",
+            CloudUsageRecord,
+            (
+                "power_model_id",
+                "coefficient_id",
+                *water,
+                "embodied_factor_id",
+                "instance_embodied_id",
+            ),
+        ),
     ):
         rows = (
             _records_of(model, organisation_id, start, end, up_to)
@@ -176,6 +188,7 @@ def quarter_inputs(
         facility_wue_ids=frozenset(lineage["facility_wue_id"]),
         cloud_wue_ids=frozenset(lineage["cloud_wue_id"]),
         embodied_ids=frozenset(lineage["embodied_factor_id"]),
+        instance_embodied_ids=frozenset(lineage["instance_embodied_id"]),
         tariff_ids=frozenset(lineage["tariff_id"]),
     )
 
@@ -190,10 +203,12 @@ def factor_rows(
     facility_wue_ids=(),
     cloud_wue_ids=(),
     embodied_ids=(),
+    instance_embodied_ids=(),
     tariff_ids=(),
 ) -> list[dict]:
     """The factor rows a quarter's figures used, with their provenance; `id` is
-    "<grid|override|hardware|coefficient|facility_wue|cloud_wue>:<row id>"."""
+    "<grid|override|hardware|coefficient|facility_wue|cloud_wue|embodied|instance_embodied|tariff>:
+    <row id>"."""
     grid = GridFactor.objects.filter(id__in=grid_factor_ids).select_related("dataset")
     rows = [
         {
@@ -268,6 +283,7 @@ def factor_rows(
     ]
     rows += _wue_rows(organisation_id, facility_wue_ids, cloud_wue_ids)
     rows += _embodied_and_tariff_rows(organisation_id, embodied_ids, tariff_ids)
+    rows += _instance_embodied_rows(instance_embodied_ids)
     return sorted(
         rows, key=lambda r: (r["zone"], r["kind"], r["year"] or 0, r["month"] or 0, r["id"])
     )
@@ -355,6 +371,28 @@ def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) ->
     ]
 
 
+def _instance_embodied_rows(instance_embodied_ids) -> list[dict]:
+    """The cloud instance types whose platform vCPU-hours amortised (figures in the source)."""
+    rows = CloudInstanceEmbodied.objects.filter(id__in=instance_embodied_ids)
+    return [
+        {
+            "kind": "embodied (per cloud instance)",
+            "zone": "",
+            "year": None,
+            "month": None,
+            "basis": "",
+            "kg_per_kwh": None,
+            "source": f"{e.provider} {e.instance_type}: {e.kg_co2e} kg CO2e over "
+            f"{e.lifetime_hours:g} h and {e.family_vcpus} vCPUs; {e.source}",
+            "source_url": e.source_url,
+            "licence": e.licence,
+            "dataset": f"{e.dataset.name} {e.dataset.version}",
+            "id": f"instance_embodied:{e.id}",
+        }
+        for e in rows.select_related("dataset")
+    ]
+
+
 def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[dict]:
     """Every factor row a quarter's records and market allocation name: grid factors,
     overrides, power models, cloud coefficients, embodied rows and tariffs. What a lock stores
@@ -368,6 +406,7 @@ def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[
         facility_wue_ids=inputs.facility_wue_ids,
         cloud_wue_ids=inputs.cloud_wue_ids,
         embodied_ids=inputs.embodied_ids,
+        instance_embodied_ids=inputs.instance_embodied_ids,
         tariff_ids=inputs.tariff_ids,
     )
 
@@ -397,7 +436,10 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     lines: dict[int, dict] = {}
     used: dict[str, set[int]] = defaultdict(set)
     datasets = {d.id: f"{d.name} {d.version}" for d in FactorDataset.objects.all()}
-    for model, extra in ((WorkloadRecord, ("tariff_id",)), (CloudUsageRecord, ("coefficient_id",))):
+    for model, extra in (
+        (WorkloadRecord, ("tariff_id",)),
+        (CloudUsageRecord, ("coefficient_id", "instance_embodied_id")),
+    ):
         records = principal.visible(
             model.objects.filter(
                 activity_date__gte=period.start,
@@ -418,6 +460,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             for column, prefix in (
                 *_LINEAGE_FIELDS.items(),
                 ("coefficient_id", "coefficient"),
+                ("instance_embodied_id", "instance_embodied"),
                 ("tariff_id", "tariff"),
             ):
                 if group.get(column):
@@ -489,6 +532,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             facility_wue_ids=used["facility_wue"],
             cloud_wue_ids=used["cloud_wue"],
             embodied_ids=used["embodied"],
+            instance_embodied_ids=used["instance_embodied"],
             tariff_ids=used["tariff"],
         ),
     }

@@ -255,6 +255,9 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
                 10.0,
                 "2026.1",
                 "No grid factor for zone XX" if status == "failed" else "",
+                "",  # no cost of its own sent
+                "EUR" if status == "computed" else "",
+                48.0 * 0.15 if status == "computed" else None,
             )
 
     raw = _copy(
@@ -285,6 +288,9 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
             "location_kg",
             "methodology_version",
             "compute_error",
+            "currency",
+            "energy_cost_currency",
+            "energy_cost",
         ],
         raw_records(),
     )

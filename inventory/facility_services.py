@@ -7,10 +7,10 @@ is recorded in the audit trail, and a change that moves figures queues the recal
 exactly the open periods it affects (locked quarters never change).
 """
 
+from dataclasses import dataclass
 from datetime import date
 
 from django.db import IntegrityError, transaction
-from django.db.models import ProtectedError
 
 from accounts.audit import actor_user, audit_record, audited_update
 from accounts.models import Organisation
@@ -18,9 +18,8 @@ from greenai_portal.errors import ApplicationError
 from inventory.managed_rows import delete_unless_used, period_checked, zone_checked
 from inventory.models import ElectricityTariff, FacilityWue, Location, RecalculationJob
 from inventory.pipeline.recalculation import (
+    recalculation_for_facility_period,
     recalculation_for_facility_pue,
-    recalculation_for_facility_wue,
-    recalculation_for_tariff,
 )
 
 FACILITY_KINDS = (Location.Kind.OWNED, Location.Kind.COLOCATION)
@@ -97,6 +96,97 @@ def facility_pue_update(
     return recalculation_for_facility_pue(location=location, user=actor)
 
 
+@dataclass(frozen=True)
+class _PeriodSetting:
+    """A setting a facility holds by validity period (its WUE, its electricity tariff): one row
+    per period with its cited source, audited, and recalculating the facility's records of that
+    period in open quarters when added or removed."""
+
+    model: type[FacilityWue | ElectricityTariff]
+    audit_name: str
+    cloud_refusal: str  # cloud regions take the provider's figure, never an organisation's
+    source_missing: str
+    used_refusal: str
+    figures: tuple[str, ...]  # the row's own fields, audited between its period and source
+    recalculated: str  # the setting as recalculation_for_facility_period names it
+
+
+_WUE = _PeriodSetting(
+    model=FacilityWue,
+    audit_name="facility_wue",
+    cloud_refusal="Cloud regions use the provider's published WUE",
+    source_missing="Say where the WUE comes from (metered site water, design, report)",
+    used_refusal="Computed records use this WUE",
+    figures=("wue_l_per_kwh",),
+    recalculated="wue",
+)
+_TARIFF = _PeriodSetting(
+    model=ElectricityTariff,
+    audit_name="tariff",
+    cloud_refusal="Cloud usage keeps the cost its bill carries",
+    source_missing="Say where the price comes from (contract, invoice, supplier)",
+    used_refusal="Computed costs use this tariff",
+    figures=("price_per_kwh", "currency"),
+    recalculated="tariff",
+)
+
+
+def _facility_period_checked(
+    setting: _PeriodSetting, location: Location, valid_from: date, valid_to: date
+) -> None:
+    if location.organisation_id is None:
+        raise ApplicationError(setting.cloud_refusal, status_code=404)
+    period_checked(valid_from, valid_to)
+
+
+def _period_row_create(
+    setting: _PeriodSetting,
+    location: Location,
+    period: tuple[date, date],
+    source: str,
+    actor,
+    **figures,
+) -> tuple[FacilityWue | ElectricityTariff, RecalculationJob]:
+    valid_from, valid_to = period
+    if not source.strip():
+        raise ApplicationError(setting.source_missing)
+    row = setting.model.objects.create(
+        organisation_id=location.organisation_id,
+        location=location,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        source=source.strip(),
+        created_by=actor_user(actor),  # a token has no user: its audit event names it
+        **figures,
+    )
+    return row, _period_row_changed(setting, row, "create", actor)
+
+
+def _period_row_delete(setting: _PeriodSetting, row, actor) -> RecalculationJob:
+    job = _period_row_changed(setting, row, "delete", actor)
+    return delete_unless_used(row, job, setting.used_refusal)
+
+
+def _period_row_changed(setting: _PeriodSetting, row, verb: str, actor) -> RecalculationJob:
+    audit_record(
+        organisation=row.organisation,
+        action=f"{setting.audit_name}.{verb}",
+        target=row,
+        actor=actor,
+        details={
+            "facility": row.location.code,
+            "valid_from": row.valid_from.isoformat(),
+            "valid_to": row.valid_to.isoformat(),
+            **{name: getattr(row, name) for name in setting.figures},
+            "source": row.source,
+        },
+    )
+    period = {"valid_from": row.valid_from, "valid_to": row.valid_to}
+    return recalculation_for_facility_period(
+        location=row.location, setting=setting.recalculated, user=actor, **period
+    )
+
+
 # The Green Grid's WUE is litres per IT kWh: 0 for a facility cooled without water; published
 # regional figures run to about 3 (GSF region metadata, 2022-2024), so above 10 is a typo.
 MAX_WUE = 10.0
@@ -115,48 +205,16 @@ def facility_wue_create(
     """A facility's WUE for a period, with its source; its records of that period in open
     periods are recomputed (the job returned). The latest row starting on or before a day
     applies to that day."""
-    if location.organisation_id is None:
-        raise ApplicationError("Cloud regions use the provider's published WUE", status_code=404)
-    period_checked(valid_from, valid_to)
+    _facility_period_checked(_WUE, location, valid_from, valid_to)
     if not 0.0 <= wue_l_per_kwh <= MAX_WUE:
         raise ApplicationError(f"WUE must be between 0 and {MAX_WUE:g} L per IT kWh")
-    if not source.strip():
-        raise ApplicationError("Say where the WUE comes from (metered site water, design, report)")
-    row = FacilityWue.objects.create(
-        organisation_id=location.organisation_id,
-        location=location,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        wue_l_per_kwh=wue_l_per_kwh,
-        source=source.strip(),
-        created_by=actor_user(actor),  # a token has no user: its audit event names it
-    )
-    return row, _wue_changed(row, "facility_wue.create", actor)
+    figures = {"wue_l_per_kwh": wue_l_per_kwh}
+    return _period_row_create(_WUE, location, (valid_from, valid_to), source, actor, **figures)
 
 
 @transaction.atomic
 def facility_wue_delete(*, row: FacilityWue, actor=None) -> RecalculationJob:
-    job = _wue_changed(row, "facility_wue.delete", actor)
-    return delete_unless_used(row, job, "Computed records use this WUE")
-
-
-def _wue_changed(row: FacilityWue, action: str, actor) -> RecalculationJob:
-    audit_record(
-        organisation=row.organisation,
-        action=action,
-        target=row,
-        actor=actor,
-        details={
-            "facility": row.location.code,
-            "valid_from": row.valid_from.isoformat(),
-            "valid_to": row.valid_to.isoformat(),
-            "wue_l_per_kwh": row.wue_l_per_kwh,
-            "source": row.source,
-        },
-    )
-    return recalculation_for_facility_wue(
-        location=row.location, valid_from=row.valid_from, valid_to=row.valid_to, user=actor
-    )
+    return _period_row_delete(_WUE, row, actor)
 
 
 @transaction.atomic
@@ -172,60 +230,18 @@ def tariff_create(
 ) -> tuple[ElectricityTariff, RecalculationJob]:
     """A facility's electricity price over a period; its records of that period in open
     quarters get their energy cost recomputed (the job returned)."""
-    if location.organisation_id is None:
-        raise ApplicationError("Cloud usage keeps the cost its bill carries", status_code=404)
-    period_checked(valid_from, valid_to)
+    _facility_period_checked(_TARIFF, location, valid_from, valid_to)
     if not 0 <= price_per_kwh <= 100:
         raise ApplicationError("A price per kWh is between 0 and 100 (in its currency)")
     currency = currency.strip().upper()
     if len(currency) != 3 or not currency.isalpha() or not currency.isascii():
         raise ApplicationError("Give the currency as an ISO 4217 code such as EUR")
-    if not source.strip():
-        raise ApplicationError("Say where the price comes from (contract, invoice, supplier)")
-    tariff = ElectricityTariff.objects.create(
-        organisation=location.organisation,
-        location=location,
-        valid_from=valid_from,
-        valid_to=valid_to,
-        price_per_kwh=price_per_kwh,
-        currency=currency,
-        source=source.strip(),
-        created_by=actor_user(created_by),
+    figures = {"price_per_kwh": price_per_kwh, "currency": currency}
+    return _period_row_create(
+        _TARIFF, location, (valid_from, valid_to), source, created_by, **figures
     )
-    return tariff, _tariff_changed(tariff, "tariff.create", created_by)
 
 
 @transaction.atomic
 def tariff_delete(*, tariff: ElectricityTariff, actor=None) -> RecalculationJob:
-    # Recorded first: the pk is gone after delete(); a refused delete rolls it all back.
-    job = _tariff_changed(tariff, "tariff.delete", actor)
-    try:
-        tariff.delete()
-    except ProtectedError as error:
-        raise ApplicationError(
-            "Computed costs use this tariff; it stays for the audit trail"
-        ) from error
-    return job
-
-
-def _tariff_changed(tariff: ElectricityTariff, action: str, actor) -> RecalculationJob:
-    audit_record(
-        organisation=tariff.organisation,
-        action=action,
-        target=tariff,
-        actor=actor,
-        details={
-            "facility": tariff.location.code,
-            "valid_from": tariff.valid_from.isoformat(),
-            "valid_to": tariff.valid_to.isoformat(),
-            "price_per_kwh": tariff.price_per_kwh,
-            "currency": tariff.currency,
-            "source": tariff.source,
-        },
-    )
-    return recalculation_for_tariff(
-        location=tariff.location,
-        valid_from=tariff.valid_from,
-        valid_to=tariff.valid_to,
-        user=actor,
-    )
+    return _period_row_delete(_TARIFF, tariff, actor)

@@ -35,7 +35,7 @@ from inventory.models import (
 from reports import human
 from reports.lineage_selectors import factor_rows
 from reports.records_selectors import (
-    RECORD_MODELS,
+    REPORTED_KINDS,
     RecordFilters,
     pue_source,
     records_filtered,
@@ -161,7 +161,7 @@ def _record_groups(principal: Principal, year: int, quarter: int, version: int |
 
 def _grouped(principal: Principal, year: int, quarter: int, version: int | None) -> list:
     groups = []
-    for kind in RECORD_MODELS:
+    for kind in REPORTED_KINDS:
         columns = [*_TRACE_GROUP, "pue", "energy_includes_pue"] if kind == "workloads" else []
         rows = (
             records_filtered(
@@ -438,7 +438,7 @@ def record_annex(
         kind: records_filtered(
             principal=principal, filters=_quarter_filters(kind, year, quarter, version)
         )
-        for kind in RECORD_MODELS
+        for kind in REPORTED_KINDS
     }
     counts = {kind: rows.count() for kind, rows in querysets.items()}
     count = sum(counts.values())

@@ -29,6 +29,7 @@ from inventory.models import (
     IngestBatch,
     Location,
     MarketAllocation,
+    OffsiteWaterFactor,
     WorkloadRecord,
 )
 from reports.footprint_selectors import _text
@@ -68,6 +69,7 @@ class QuarterInputs:
     coefficient_ids: frozenset[int]
     facility_wue_ids: frozenset[int] = frozenset()
     cloud_wue_ids: frozenset[int] = frozenset()
+    offsite_water_ids: frozenset[int] = frozenset()
     embodied_ids: frozenset[int] = frozenset()
     instance_embodied_ids: frozenset[int] = frozenset()
     tariff_ids: frozenset[int] = frozenset()
@@ -97,9 +99,9 @@ def quarter_inputs(
     grid_ids: set[int] = set()
     override_ids: set[int] = set()
     # Factor rows a record names beside its grid factor: its power model, WUE row (both kinds),
-    # embodied row and, for workloads, its tariff; for cloud usage its coefficient (not hashed:
-    # they follow from the hashed inputs).
-    water = ("facility_wue_id", "cloud_wue_id")
+    # off-site water row, embodied row and, for workloads, its tariff; for cloud usage its
+    # coefficient (not hashed: they follow from the hashed inputs).
+    water = ("facility_wue_id", "cloud_wue_id", "offsite_water_factor_id")
     lineage: dict[str, set[int]] = defaultdict(set)
     hashed = len(_HASHED_FIELDS)
     for kind, model, extra in (
@@ -187,6 +189,7 @@ def quarter_inputs(
         coefficient_ids=frozenset(lineage["coefficient_id"]),
         facility_wue_ids=frozenset(lineage["facility_wue_id"]),
         cloud_wue_ids=frozenset(lineage["cloud_wue_id"]),
+        offsite_water_ids=frozenset(lineage["offsite_water_factor_id"]),
         embodied_ids=frozenset(lineage["embodied_factor_id"]),
         instance_embodied_ids=frozenset(lineage["instance_embodied_id"]),
         tariff_ids=frozenset(lineage["tariff_id"]),
@@ -202,13 +205,14 @@ def factor_rows(
     coefficient_ids=(),
     facility_wue_ids=(),
     cloud_wue_ids=(),
+    offsite_water_ids=(),
     embodied_ids=(),
     instance_embodied_ids=(),
     tariff_ids=(),
 ) -> list[dict]:
     """The factor rows a quarter's figures used, with their provenance; `id` is
-    "<grid|override|hardware|coefficient|facility_wue|cloud_wue|embodied|instance_embodied|tariff>:
-    <row id>"."""
+    "<grid|override|hardware|coefficient|facility_wue|cloud_wue|offsite_water|embodied|
+    instance_embodied|tariff>:<row id>"."""
     grid = GridFactor.objects.filter(id__in=grid_factor_ids).select_related("dataset")
     rows = [
         {
@@ -282,6 +286,7 @@ def factor_rows(
         for c in coefficients
     ]
     rows += _wue_rows(organisation_id, facility_wue_ids, cloud_wue_ids)
+    rows += _offsite_water_rows(offsite_water_ids)
     rows += _embodied_and_tariff_rows(organisation_id, embodied_ids, tariff_ids)
     rows += _instance_embodied_rows(instance_embodied_ids)
     return sorted(
@@ -326,6 +331,30 @@ def _wue_rows(organisation_id: int, facility_wue_ids, cloud_wue_ids) -> list[dic
             "id": f"cloud_wue:{w.id}",
         }
         for w in cloud
+    ]
+
+
+def _offsite_water_rows(offsite_water_ids) -> list[dict]:
+    """The countries' water consumption of generation behind off-site water (L per
+    facility kWh), from the factor library."""
+    factors = OffsiteWaterFactor.objects.filter(id__in=offsite_water_ids).select_related("dataset")
+    return [
+        {
+            "kind": "off-site water (generation)",
+            "zone": f.country_iso,
+            "year": None,
+            "month": None,
+            "basis": "",
+            "kg_per_kwh": None,
+            "value": f.l_per_kwh,
+            "unit": "L per facility kWh",
+            "source": f.source,
+            "source_url": f.source_url,
+            "licence": f.licence,
+            "dataset": f"{f.dataset.name} {f.dataset.version}",
+            "id": f"offsite_water:{f.id}",
+        }
+        for f in factors
     ]
 
 
@@ -405,6 +434,7 @@ def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[
         coefficient_ids=inputs.coefficient_ids,
         facility_wue_ids=inputs.facility_wue_ids,
         cloud_wue_ids=inputs.cloud_wue_ids,
+        offsite_water_ids=inputs.offsite_water_ids,
         embodied_ids=inputs.embodied_ids,
         instance_embodied_ids=inputs.instance_embodied_ids,
         tariff_ids=inputs.tariff_ids,
@@ -418,6 +448,7 @@ _LINEAGE_FIELDS = {
     "power_model_id": "hardware",
     "facility_wue_id": "facility_wue",
     "cloud_wue_id": "cloud_wue",
+    "offsite_water_factor_id": "offsite_water",
     "embodied_factor_id": "embodied",
 }
 
@@ -531,6 +562,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             coefficient_ids=used["coefficient"],
             facility_wue_ids=used["facility_wue"],
             cloud_wue_ids=used["cloud_wue"],
+            offsite_water_ids=used["offsite_water"],
             embodied_ids=used["embodied"],
             instance_embodied_ids=used["instance_embodied"],
             tariff_ids=used["tariff"],

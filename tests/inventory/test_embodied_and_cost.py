@@ -1,5 +1,5 @@
 """Embodied emissions, energy cost and SCI computed per record and read back through the APIs,
-against figures worked out by hand from the published inputs (factor library 2026.5)."""
+against figures worked out by hand from the published inputs (factor library 2026.6)."""
 
 from datetime import date
 
@@ -320,6 +320,6 @@ def test_a_quarters_factor_rows_name_the_embodied_row_and_tariff_it_used(
     kinds = {row["kind"]: row for row in rows}
     embodied = kinds["embodied (per device)"]
     assert embodied["source"].startswith("nvidia-h100-sxm: 876.5 kg CO2e over 26280 h; device:")
-    assert embodied["dataset"] == "greenai-factors 2026.5"
+    assert embodied["dataset"] == "greenai-factors 2026.6"
     tariff = kinds["electricity tariff"]
     assert tariff["source"].startswith("lab-paris: 0.18 EUR/kWh, Supply contract 2026")

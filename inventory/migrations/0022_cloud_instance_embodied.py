@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('inventory', '0020_recalculation_triggers_wue_and_tariff'),
+        ('inventory', '0021_offsite_water'),
     ]
 
     operations = [

@@ -636,7 +636,7 @@ def _azure_usages(base, row, start, context) -> list | Skip:
         vcpus = _azure_vcpus(row.get("additionalinfo")) or (int(match.group(1)) if match else None)
         if not vcpus:
             return Skip(f"VM size without a vCPU count: {meter}")
-        records = [_usage(base, "vcpu", "compute", amount * vcpus)]
+        records = [_usage(base, "vcpu", "compute", amount * vcpus, instance_type=size)]
         for pattern, code, gpus in _AZURE_GPU_SERIES:
             if re.search(pattern, size):
                 gpu = _usage(base, "gpu", "gpu", amount * gpus.get(vcpus, 1), hardware=code)

@@ -115,9 +115,10 @@ priced AS MATERIALIZED (
     LEFT JOIN inventory_cloudcoefficient c ON c.id = m.coefficient_id
     LEFT JOIN inventory_embodiedfactor e ON m.usage_kind = 'gpu'
         AND e.dataset_id = %(dataset)s AND e.hardware_code = h.code
+    -- Case-insensitive, as Azure sizes are (CCF writes B2S for B2s); EC2 types are lower case.
     LEFT JOIN inventory_cloudinstanceembodied ie ON m.usage_kind = 'compute'
         AND ie.dataset_id = %(dataset)s AND ie.provider = m.provider
-        AND ie.instance_type = m.instance_type
+        AND lower(ie.instance_type) = lower(m.instance_type)
 )"""
 )
 

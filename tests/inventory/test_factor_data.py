@@ -561,8 +561,11 @@ def test_embodied_rows_cover_the_hardware_catalogue_and_add_up():
 def test_cloud_instance_embodied_rows_are_ccf_coefficients_per_ec2_type():
     rows = {(r["provider"], r["instance_type"]): r for r in _rows("cloud_instance_embodied")}
     # ccf-coefficients @b0032d9 output/coefficients-aws-embodied.csv: one row per EC2 type
-    # named family.size (414 of its 621; cache., db. and other service types are left out).
-    assert len(rows) == 414
+    # named family.size (414 of its 621; cache., db. and other service types are left out);
+    # coefficients-azure-embodied.csv: 327 of its 393 sizes (the constrained-vCPU sizes, with
+    # fractional vCPUs, and three sizes above their platform's vCPUs are left out).
+    providers = Counter(provider for provider, _ in rows)
+    assert providers == {"aws": 414, "azure": 327}
     # m5.large: total 1610.79 kg (510.79 additional memory + 100 additional CPU + 1000 base),
     # 2 vCPUs of the family's largest size m5.24xlarge (96 vCPUs); 4 years = 35,040 h.
     m5 = rows[("aws", "m5.large")]
@@ -571,6 +574,11 @@ def test_cloud_instance_embodied_rows_are_ccf_coefficients_per_ec2_type():
     # (8 vCPUs), as CCF's CostAndUsageReports.getDataFromInstanceType does.
     t2 = rows[("aws", "t2.micro")]
     assert (t2["kg_co2e"], t2["vcpus"], t2["family_vcpus"]) == ("1477.54", "1", "8")
+    # Azure D2 v3: 1483.12 kg (333.12 memory + 50 storage + 100 CPU + 1000 base), 2 vCPUs on
+    # a platform of at most 64 (data/azure-instances.csv).
+    d2 = rows[("azure", "D2 v3")]
+    assert (d2["kg_co2e"], d2["vcpus"], d2["family_vcpus"]) == ("1483.12", "2", "64")
+    assert ("azure", "E4-2s v3") not in rows  # constrained: 0.5 vCPUs in the published data
     for row in rows.values():
         assert row["lifetime_hours"] == "35040"
         assert 1 <= int(row["vcpus"]) <= int(row["family_vcpus"])

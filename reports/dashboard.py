@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Role, Team
 from accounts.principal import Principal
-from accounts.selectors import team_list
+from accounts.selectors import team_list, visible_team_or_404
 from accounts.views import principal_or_404
 from greenai_portal import periods
 from inventory.calculation.llm import ECOLOGITS_VERSION
@@ -42,7 +42,7 @@ from inventory.models import (
     Phase,
     WorkloadRecord,
 )
-from inventory.selectors import visible_model
+from inventory.selectors import visible_model_or_404
 from reports.cost_sci_selectors import cost_lines, model_sci
 from reports.dashboard_charts import (
     Chart,
@@ -768,9 +768,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     principal = principal_or_404(request)
-    team = team_list(principal=principal).filter(slug=slug).first()
-    if team is None:
-        raise Http404("No such team")
+    team = visible_team_or_404(principal=principal, slug=slug)
     filters, period_key = parse_filters(request, team_id=team.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
     names = names_for(cube)
@@ -834,9 +832,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     principal = principal_or_404(request)
-    model = visible_model(principal=principal, model_id=model_id)
-    if model is None:
-        raise Http404("No such model")
+    model = visible_model_or_404(principal=principal, model_id=model_id)
     filters, period_key = parse_filters(request, model_id=model.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=MODEL_GROUPINGS)
     names = names_for(cube)

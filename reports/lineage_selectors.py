@@ -4,10 +4,11 @@ stored after a lock, and the quarter's locked versions."""
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Model
 
 from accounts.principal import Principal
 from greenai_portal import periods
@@ -32,11 +33,12 @@ from inventory.models import (
     OffsiteWaterFactor,
     WorkloadRecord,
 )
-from reports.footprint_selectors import _text
+from reports.footprint_selectors import as_text
 from reports.models import ReportVersion
 
 
-def _names(model, ids, *fields) -> dict:
+def values_by_id(model: type[Model], ids: Iterable[int], *fields: str) -> dict[int, tuple]:
+    """{id: (the `fields` of that row)} of the rows of `model` with these ids."""
     return {row[0]: row[1:] for row in model.objects.filter(id__in=ids).values_list("id", *fields)}
 
 
@@ -358,6 +360,10 @@ def _offsite_water_rows(offsite_water_ids) -> list[dict]:
     ]
 
 
+# The factor rows of electricity tariffs (the audit PDF lists them beside the energy cost).
+TARIFF_FACTOR_KIND = "electricity tariff"
+
+
 def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) -> list[dict]:
     """The embodied rows (figure in the source: they are not kg per kWh) and the
     organisation's electricity tariffs a quarter's records used."""
@@ -387,7 +393,7 @@ def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) ->
     ] + [
         {
             **blank,
-            "kind": "electricity tariff",
+            "kind": TARIFF_FACTOR_KIND,
             "year": t.valid_from.year,
             "source": f"{t.location.code}: {t.price_per_kwh} {t.currency}/kWh, {t.source} "
             f"(valid {t.valid_from} to {t.valid_to})",
@@ -524,7 +530,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
                 "methodology_version": a.methodology_version,
             }
         )
-    locations = _names(Location, set(lines), "code", "zone", "kind")
+    locations = values_by_id(Location, set(lines), "code", "zone", "kind")
     locked = (
         report_versions(principal=principal, year=year, quarter=quarter)[-1:]
         if principal.sees_whole_organisation
@@ -538,7 +544,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
         "locations": sorted(
             (
                 {
-                    "key": _text(location_id),
+                    "key": as_text(location_id),
                     "code": locations[location_id][0],
                     "zone": locations[location_id][1],
                     "kind": locations[location_id][2],

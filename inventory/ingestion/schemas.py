@@ -140,8 +140,10 @@ CLOUD_USAGE = RecordSchema(
         Field("currency", _CURRENCY),
         Field("tags", tags()),
         # The billed instance type (m5.large): its vCPU-hours carry the instance's embodied
-        # share (docs/methodology.md §12).
-        Field("instance_type", text(60), hashed_when_given=True),
+        # share (docs/methodology.md §12). Importers read it from the usage type, which the
+        # hashed fields already reflect: not hashed, so billing files imported before it was
+        # kept are duplicates when imported again (their lines keep no type).
+        Field("instance_type", text(60), hashed=False),
     ),
     checks=(
         period_check("usage_start", "usage_end"),

@@ -77,9 +77,12 @@ class TestCloudUsageIngest:
         assert m5.embodied_kg == pytest.approx(0.02298502, rel=1e-6)
         # Without a type there is no figure (not available, never 0).
         assert (plain.instance_type, plain.embodied_kg) == ("", None)
-        # The type is part of the content once given: changing it is a conflict.
-        changed = usage(external_id="m5", instance_type="m5.xlarge", quantity=48.0)
-        assert client.post(URL, changed, format="json").status_code == 409
+        # The type describes the line without being part of its content (importers derive it
+        # from the usage type): a line stored without it, re-sent with it, is a duplicate.
+        again = usage(external_id="plain", instance_type="m5.large", quantity=48.0)
+        response = client.post(URL, again, format="json")
+        assert (response.status_code, response.json()["duplicates"]) == (200, 1)
+        assert CloudUsageRecord.objects.get(external_id="plain").instance_type == ""
 
     def test_it_refuses_an_instance_type_longer_than_an_instance_name(self, tenant):
         response = tenant.token_client().post(URL, usage(instance_type="m" * 61), format="json")

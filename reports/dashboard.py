@@ -267,7 +267,8 @@ def _no_records(key: str, label: str, scope_name: str) -> Kpi:
 
 def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
     """Embodied emissions of owned and colocated hardware (Scope 3 category 2), amortised;
-    the cloud GPUs' share is part of the purchased service and named apart."""
+    the cloud GPUs' and instances' share is part of the purchased service (Scope 3 category 1)
+    and named apart."""
     owned, rented = scope2.shown(EMBODIED_EMISSIONS), cloud.shown(EMBODIED_EMISSIONS)
     return Kpi(
         "embodied_t",
@@ -275,7 +276,7 @@ def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
         "—" if owned is None else _fmt(owned),
         "t CO2e" if owned is not None else "",
         ("not available: no device with a published figure" if owned is None else "amortised")
-        + (f" · cloud GPUs {_fmt(rented)} t" if rented is not None else "")
+        + (f" · cloud GPUs and instances {_fmt(rented)} t" if rented is not None else "")
         + "; beside Scope 2, never in it",
     )
 

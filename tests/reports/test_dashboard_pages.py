@@ -11,9 +11,9 @@ import pytest
 
 from accounts.services import team_create
 from inventory.models import AiModel
-from inventory.pipeline import workload_records_compute
 from reports.dashboard import last_full_quarter, parse_filters
 from tests.conftest import workload
+from tests.inventory.test_pipeline import posted_and_computed
 from tests.reports.test_footprint_api import seed
 
 Q1 = "start=2026-01-01&end=2026-04-01"
@@ -152,10 +152,7 @@ class TestTeamAndModelPages:
             started_at="2026-02-10T00:00:00Z",
             ended_at="2026-02-11T00:00:00Z",
         )
-        assert (
-            tenant.token_client().post("/api/v1/workloads/", body, format="json").status_code == 201
-        )
-        workload_records_compute()
+        posted_and_computed(tenant, body)
         model = AiModel.objects.get(organisation=tenant.organisation, name="atlas-chat")
         html = tenant.client_for("admin").get(f"/models/{model.id}/?{Q1}").content.decode()
         # 10 kWh × PUE 1.2 × 0.05 kg/kWh = 0.6 kg: 3 g per 1k inferences, 7.5 g per 1M tokens.

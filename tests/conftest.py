@@ -1,17 +1,25 @@
 """Shared fixtures: the factor library, one organisation with a user per role, and an outsider."""
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organisation, Role, Team
 from accounts.services import api_token_create, member_add, organisation_create, team_create
 from inventory.factors.library import factor_dataset_load
 from inventory.models import Location
+from inventory.pipeline import records_compute
+from tests.snapshots import BEFORE_DEMO, DEMO, snapshot_restore, snapshot_take
 
 PASSWORD = "correct-horse-battery"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def needs_services() -> None:
@@ -27,7 +35,7 @@ def needs_services() -> None:
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """PBKDF2's deliberate slowness is the point in production and pure waste in tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture
@@ -35,6 +43,42 @@ def factors(db):
     """The shipped factor dataset (idempotent: a no-op when already loaded)."""
     dataset, _ = factor_dataset_load()
     return dataset
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What `seed_demo` printed the one time it ran on an empty database this session."""
+
+    output: str
+
+
+@pytest.fixture(scope="session")
+def demo_seed(django_db_setup, django_db_blocker) -> DemoSeed:
+    """The demo as `make run` seeds it (factors, then the demo), computed, seeded once per
+    session and kept aside; `demo` and the browser tests' `demo` put a copy back for each
+    test. The database itself is left as it was."""
+    output = StringIO()
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        snapshot_take(BEFORE_DEMO)
+        try:
+            call_command("load_factors", verbosity=0)
+            call_command("seed_demo", stdout=output)
+            # With REDIS_URL set (CI) the seed's compute task goes to a broker no worker reads.
+            records_compute()
+            snapshot_take(DEMO)
+        finally:
+            snapshot_restore(BEFORE_DEMO)
+    return DemoSeed(output.getvalue())
+
+
+@pytest.fixture
+def demo(db, demo_seed) -> Iterator[DemoSeed]:
+    """The seeded demo, copied into this test's transaction: what the test changes is rolled
+    back with it."""
+    snapshot_restore(DEMO)
+    yield demo_seed
+    # The rollback brings the content types' earlier ids back: drop the ORM's cache of them.
+    ContentType.objects.clear_cache()
 
 
 @dataclass

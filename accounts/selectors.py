@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 
 from accounts.models import ApiToken, Membership, Organisation, Team
 from accounts.principal import Principal, principal_for_membership, principal_for_token
-from greenai_portal.db import ModelColumns, model_columns, prepared_cursor
+from greenai_portal.db import ModelColumns, model_columns, prepared_cursor, table
 from greenai_portal.errors import ApplicationError
 
 
@@ -72,11 +72,10 @@ def _token_statement() -> tuple[str, tuple[ModelColumns, ...]]:
         model_columns(Organisation, "o"),
         model_columns(Team, "m"),
     )
-    table = {c.model: c.model._meta.db_table for c in parts}
     return (
         f"SELECT {token.select}, {organisation.select}, {team.select} "  # noqa: S608 - identifiers are ours
-        f"FROM {table[ApiToken]} t JOIN {table[Organisation]} o ON o.id = t.organisation_id "
-        f"LEFT JOIN {table[Team]} m ON m.id = t.team_id WHERE t.prefix = %s",
+        f"FROM {table(ApiToken)} t JOIN {table(Organisation)} o ON o.id = t.organisation_id "
+        f"LEFT JOIN {table(Team)} m ON m.id = t.team_id WHERE t.prefix = %s",
         parts,
     )
 

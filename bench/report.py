@@ -60,7 +60,7 @@ RESIDUAL_KG = {"FR": 0.06, "DE": 0.55, "PL": 0.8}
 ROLLUP_COLUMNS = (
     "organisation_id, day, team_id, ai_model_id, location_id, record_kind, phase, "
     "energy_tier, scope, record_count, it_kwh, facility_kwh, location_kg, market_kg, "
-    "inferences, tokens"
+    "inferences, tokens, energy_cost_currency"
 )
 
 
@@ -238,7 +238,7 @@ def rollups_build(built: dict, records: int, seed: int = 7) -> dict:
                     (
                         organisation.id, day, team_id, model_id, location.id, "workload",
                         phase, tier, scope, count, it_kwh, facility_kwh, kg,
-                        None if scope == "scope2" else kg, inferences, inferences * 400,
+                        None if scope == "scope2" else kg, inferences, inferences * 400, "",
                     )
                 )  # fmt: skip
         copy_seconds = time.perf_counter() - started

@@ -12,25 +12,22 @@ from inventory.apis import (
     LlmUsageIngestApi,
     WorkloadIngestApi,
 )
-from inventory.llm.apis import CustomLlmDetailApi, CustomLlmListApi
-from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
-from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
-from inventory.otlp.apis import OtlpTraceExportApi
-from inventory.settings_apis import (
+from inventory.facility_apis import (
     FacilityDetailApi,
     FacilityIndicatorsApi,
     FacilityListApi,
     FacilityWueDetailApi,
     FacilityWueListApi,
-    InstrumentDetailApi,
-    InstrumentListApi,
-    MappingRuleDetailApi,
-    MappingRuleListApi,
-    OverrideDetailApi,
-    OverrideListApi,
     TariffDetailApi,
     TariffListApi,
 )
+from inventory.instrument_apis import InstrumentDetailApi, InstrumentListApi
+from inventory.llm.apis import CustomLlmDetailApi, CustomLlmListApi
+from inventory.mapping_rule_apis import MappingRuleDetailApi, MappingRuleListApi
+from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
+from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
+from inventory.otlp.apis import OtlpTraceExportApi
+from inventory.override_apis import OverrideDetailApi, OverrideListApi
 
 urlpatterns = [
     # CodeCarbon's HTTP output (emissions_endpoint): the token in the path or in ?key=.

@@ -18,7 +18,7 @@ from accounts.principal import Principal
 from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
 from greenai_portal.fiscal_years import FiscalYear, UnsupportedStartMonth, fiscal_year
-from reports.selectors import scope2_document
+from reports.scope2_selectors import scope2_document
 
 # The figures of a quarter, a year and a comparison, in this order (tables, XLSX, PDF).
 FIGURES = (

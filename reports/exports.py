@@ -6,7 +6,8 @@ from greenai_portal import periods
 from greenai_portal.spreadsheets import csv_text, xlsx_append
 from inventory.calculation.emissions import Scope
 from inventory.figures import FACILITY_ENERGY, FIGURES, INTENSITIES
-from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
+from reports.footprint_selectors import NOT_APPLICABLE
+from reports.scope2_selectors import BREAKDOWNS
 
 # The figures of a report line in CSV/XLSX, in display order (inventory.figures).
 EXPORTED = tuple(figure for figure in FIGURES if figure.in_totals and figure.in_exports)

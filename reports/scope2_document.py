@@ -1,6 +1,6 @@
 """The Scope 2 report document, typed.
 
-`Scope2Document` declares every field the report API serves (reports.selectors builds the
+`Scope2Document` declares every field the report API serves (reports.scope2_selectors builds the
 document, a locked version stores it as JSON). Its figures' fields come from the figure
 declaration (inventory.figures), so a figure added there appears here and in the OpenAPI
 schema, which is generated from these structures (`schema_components`) so clients can
@@ -239,7 +239,7 @@ class Scope2Restatement(Scope2VersionMeta, kw_only=True):
 
 
 class Scope2Report(_Fields, kw_only=True):
-    """The figures of a quarter (reports.selectors.scope2_report), in MWh and t CO2e."""
+    """The figures of a quarter (reports.scope2_selectors.scope2_report), in MWh and t CO2e."""
 
     organisation: Scope2Organisation | None = None
     year: int | None = None
@@ -260,7 +260,7 @@ class Scope2Report(_Fields, kw_only=True):
 
 
 class Scope2Document(Scope2Report, kw_only=True):
-    """The report as shown (reports.selectors.scope2_document): a locked version, or the
+    """The report as shown (reports.scope2_selectors.scope2_document): a locked version, or the
     live draft, with its status and versions."""
 
     status: str | None = None  # draft / team_view / locked / superseded

@@ -18,8 +18,8 @@ from accounts.selectors import team_list
 from accounts.views import run_service, settings_context, settings_page, submit_form
 from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
+from reports.footprint_selectors import REPORTED_SCOPES
 from reports.models import Target
-from reports.selectors import REPORTED_SCOPES
 from reports.target_services import target_create, target_delete
 from reports.targets import target_progress, targets_progress, targets_visible
 

@@ -8,6 +8,7 @@ from io import StringIO
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
+from django.db import connection
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -47,36 +48,50 @@ def factors(db):
 
 @dataclass(frozen=True)
 class DemoSeed:
-    """What `seed_demo` printed the one time it ran on an empty database this session."""
+    """What `seed_demo` printed when it ran on an empty database."""
 
     output: str
 
 
-@pytest.fixture(scope="session")
-def demo_seed(django_db_setup, django_db_blocker) -> DemoSeed:
-    """The demo as `make run` seeds it (factors, then the demo), computed, seeded once per
-    session and kept aside; `demo` and the browser tests' `demo` put a copy back for each
-    test. The database itself is left as it was."""
+def demo_seeded() -> DemoSeed:
+    """Seed the demo as `make run` does (factors, then the demo) and compute it."""
     output = StringIO()
+    call_command("load_factors", verbosity=0)
+    call_command("seed_demo", stdout=output)
+    # With REDIS_URL set (CI) the seed's compute task goes to a broker no worker reads here.
+    records_compute()
+    return DemoSeed(output.getvalue())
+
+
+@pytest.fixture(scope="session")
+def demo_seed(django_db_setup, django_db_blocker) -> DemoSeed | None:
+    """On Postgres, the demo seeded once per session and kept aside (tests/snapshots.py),
+    the database itself left as it was; None on SQLite (a bare machine), whose tests each
+    seed their own (`demo_install`)."""
+    if connection.vendor != "postgresql":
+        return None
     with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
         snapshot_take(BEFORE_DEMO)
         try:
-            call_command("load_factors", verbosity=0)
-            call_command("seed_demo", stdout=output)
-            # With REDIS_URL set (CI) the seed's compute task goes to a broker no worker reads.
-            records_compute()
+            seeded = demo_seeded()
             snapshot_take(DEMO)
         finally:
             snapshot_restore(BEFORE_DEMO)
-    return DemoSeed(output.getvalue())
+    return seeded
+
+
+def demo_install(demo_seed: DemoSeed | None) -> DemoSeed:
+    """Put the demo in the database: a copy of the session's seed, or a seed of its own."""
+    if demo_seed is None:
+        return demo_seeded()
+    snapshot_restore(DEMO)
+    return demo_seed
 
 
 @pytest.fixture
 def demo(db, demo_seed) -> Iterator[DemoSeed]:
-    """The seeded demo, copied into this test's transaction: what the test changes is rolled
-    back with it."""
-    snapshot_restore(DEMO)
-    yield demo_seed
+    """The seeded demo in this test's transaction: what the test changes is rolled back."""
+    yield demo_install(demo_seed)
     # The rollback brings the content types' earlier ids back: drop the ORM's cache of them.
     ContentType.objects.clear_cache()
 

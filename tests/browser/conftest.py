@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.snapshots import DEMO, snapshot_restore
+from tests.conftest import demo_install
 
 CHROMIUM = os.environ.get("GREENAI_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -110,10 +110,10 @@ class Page:
 @pytest.fixture
 def demo(transactional_db, demo_seed):
     """The demo organisation: four logins, training, fine-tuning and serving from the first
-    day of its base fiscal year; the last whole fiscal year closed. Seeded once a session
-    (tests/conftest.py) and copied back committed, so the live server sees it; the flush
-    after each test empties it again."""
-    snapshot_restore(DEMO)
+    day of its base fiscal year; the last whole fiscal year closed. Committed, so the live
+    server sees it (on Postgres a copy of the session's one seed: tests/conftest.py); the
+    flush after each test empties it again."""
+    demo_install(demo_seed)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 from functools import cache
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from accounts.models import ApiToken, Membership, Organisation, Team
 from accounts.principal import Principal, principal_for_membership, principal_for_token
@@ -35,6 +36,15 @@ def principal_for_request(request) -> Principal | None:
 
 def team_list(*, principal: Principal) -> QuerySet[Team]:
     return principal.visible(Team.objects.all(), team="id")
+
+
+def visible_team_or_404(*, principal: Principal, slug: str) -> Team:
+    """The team with this slug among those the principal may see, else 404 "No such team"
+    (another organisation's team and a team the principal is not in look the same)."""
+    team = team_list(principal=principal).filter(slug=slug).first()
+    if team is None:
+        raise Http404("No such team")
+    return team
 
 
 def api_token_list(*, organisation: Organisation) -> QuerySet[ApiToken]:

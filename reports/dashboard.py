@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Role, Team
 from accounts.principal import Principal
-from accounts.selectors import team_list
+from accounts.selectors import team_list, visible_team_or_404
 from accounts.views import principal_or_404
 from greenai_portal import periods
 from inventory.calculation.llm import ECOLOGITS_VERSION
@@ -42,7 +42,7 @@ from inventory.models import (
     Phase,
     WorkloadRecord,
 )
-from inventory.selectors import visible_model
+from inventory.selectors import visible_model_or_404
 from reports.cost_sci_selectors import cost_lines, model_sci
 from reports.dashboard_charts import (
     Chart,
@@ -267,7 +267,8 @@ def _no_records(key: str, label: str, scope_name: str) -> Kpi:
 
 def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
     """Embodied emissions of owned and colocated hardware (Scope 3 category 2), amortised;
-    the cloud GPUs' share is part of the purchased service and named apart."""
+    the cloud GPUs' and instances' share is part of the purchased service (Scope 3 category 1)
+    and named apart."""
     owned, rented = scope2.shown(EMBODIED_EMISSIONS), cloud.shown(EMBODIED_EMISSIONS)
     return Kpi(
         "embodied_t",
@@ -275,7 +276,7 @@ def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
         "—" if owned is None else _fmt(owned),
         "t CO2e" if owned is not None else "",
         ("not available: no device with a published figure" if owned is None else "amortised")
-        + (f" · cloud GPUs {_fmt(rented)} t" if rented is not None else "")
+        + (f" · cloud GPUs and instances {_fmt(rented)} t" if rented is not None else "")
         + "; beside Scope 2, never in it",
     )
 
@@ -768,9 +769,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     principal = principal_or_404(request)
-    team = team_list(principal=principal).filter(slug=slug).first()
-    if team is None:
-        raise Http404("No such team")
+    team = visible_team_or_404(principal=principal, slug=slug)
     filters, period_key = parse_filters(request, team_id=team.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
     names = names_for(cube)
@@ -834,9 +833,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     principal = principal_or_404(request)
-    model = visible_model(principal=principal, model_id=model_id)
-    if model is None:
-        raise Http404("No such model")
+    model = visible_model_or_404(principal=principal, model_id=model_id)
     filters, period_key = parse_filters(request, model_id=model.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=MODEL_GROUPINGS)
     names = names_for(cube)

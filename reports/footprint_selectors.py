@@ -82,7 +82,8 @@ def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet
     return principal.visible(DailyRollup.objects.filter(day__gte=start, day__lt=end))
 
 
-def _text(value) -> str:
+def as_text(value: object) -> str:
+    """A group's key or label as text: a date as its month "YYYY-MM", None as ""."""
     if isinstance(value, date):
         return value.isoformat()[:7]
     return "" if value is None else str(value)
@@ -142,8 +143,8 @@ def footprint_summary(
     labels: dict[str, str] = {}
     totals: dict[str, Sums] = defaultdict(Sums)
     for row in grouped:
-        key = _month_key(row["month"]) if group_by == "month" else _text(row[key_field])
-        labels[key] = key if group_by == "month" else _text(row[label_field]) or "(unspecified)"
+        key = month_key(row["month"]) if group_by == "month" else as_text(row[key_field])
+        labels[key] = key if group_by == "month" else as_text(row[label_field]) or "(unspecified)"
         groups[key][row["scope"]].add(row)
         totals[row["scope"]].add(row)
     llm_total, llm_groups = _llm_api_groups(
@@ -159,17 +160,19 @@ def footprint_summary(
     ]
 
 
-def _as_date(value) -> date:
+def as_date(value: object) -> date:
+    """A date read from the database."""
     # SQLite returns TruncMonth as text.
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _month_key(value) -> str:
-    return _text(_as_date(value))
+def month_key(value: object) -> str:
+    """A month read from the database (TruncMonth) as "YYYY-MM"."""
+    return as_text(as_date(value))
 
 
 def first_day_of(rows: QuerySet[DailyRollup]) -> date | None:
     """The earliest day of these rollups: periods before it have no data, and one it falls
     inside is partial."""
     first = rows.aggregate(first=Min("day"))["first"]
-    return _as_date(first) if first else None
+    return as_date(first) if first else None

@@ -183,7 +183,7 @@ def _list_page(
             else None,
             "first_query": _query(filters) if before else None,
             "csv_url": reverse("records-csv") + f"?{_query(filters)}",
-            # Each row links to /records/<kind>/<id>/ and /records/batches/<id>/ (records_urls),
+            # Each row links to /records/<kind>/<id>/ and /records/batches/<id>/ (page_urls),
             # written from this prefix: reversing two URLs per row is a tenth of the page's time.
             "records_url": reverse("records"),
             "chips": _chips(principal, filters),

@@ -17,6 +17,7 @@ from greenai_portal import periods
 from greenai_portal.db import consistent_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
 from inventory.figures import (
+    CURRENCY_COLUMN,
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     MARKET_EMISSIONS,
@@ -36,20 +37,22 @@ from inventory.models import (
     MarketBasis,
     Phase,
 )
+from reports.close_selectors import quarter_sign_off
+from reports.cost_sci_selectors import REPORT_COST_SUMS, report_costs
 from reports.footprint_selectors import (
     REPORTED_SCOPES,
-    _as_date,
-    _month_key,
-    _text,
+    as_date,
+    as_text,
     first_day_of,
+    month_key,
     rollups_visible,
 )
 from reports.lineage_selectors import (
-    _names,
     quarter_factor_rows,
     quarter_inputs,
     records_after,
     report_versions,
+    values_by_id,
 )
 from reports.models import ReportVersion
 
@@ -96,7 +99,7 @@ def _monthly(
     months: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
     scope2_kwh: dict[tuple[int, str], float] = defaultdict(float)
     for row in rows:
-        month = _month_key(row["month"])
+        month = month_key(row["month"])
         months[month][row["scope"]].add(row)
         if row["scope"] == EmissionScope.SCOPE2:
             scope2_kwh[(row["location_id"], month)] += row["facility_kwh"] or 0.0
@@ -108,7 +111,7 @@ def _period_totals(
 ) -> dict:
     """A period's figures, scope by scope, and how much of the period they cover."""
     by_scope: dict[str, Sums] = defaultdict(Sums)
-    first, last = _text(period.start), _text(period.end)
+    first, last = as_text(period.start), as_text(period.end)
     for month, scopes in months.items():
         if first <= month < last:
             for scope, sums in scopes.items():
@@ -150,7 +153,7 @@ def _line(
     key, label: str, sums: Sums, total_kwh: float, market_based: bool = True, **extra
 ) -> dict:
     return {
-        "key": _text(key),
+        "key": as_text(key),
         "label": label,
         **extra,
         **sums.totals(market_based),
@@ -190,7 +193,7 @@ def _intensity(lines: dict[tuple[int | None, str], Sums], names: dict) -> list[d
         scope = scopes[scope_key]
         figures = sums.totals(scope.market_based)
         row = {
-            "key": _text(model_id),
+            "key": as_text(model_id),
             "label": names.get(model_id) or "(unspecified)",
             "scope": scope.key,
             "scope_label": scope.label,
@@ -229,7 +232,7 @@ def _instrument_coverage(
     allocations = list(allocations)
     allocated_by_zone_month: dict[tuple, float] = defaultdict(float)
     for row in allocations:
-        allocated_by_zone_month[(row["zone"], _month_key(row["month"]))] += row["kwh"]
+        allocated_by_zone_month[(row["zone"], month_key(row["month"]))] += row["kwh"]
     instrument_ids = {row["instrument_id"] for row in allocations if row["instrument_id"]}
     instruments = {
         i.id: i
@@ -240,7 +243,7 @@ def _instrument_coverage(
     by_category: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
     by_instrument: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for row in allocations:
-        key = (row["zone"], _month_key(row["month"]))
+        key = (row["zone"], month_key(row["month"]))
         allocated = allocated_by_zone_month[key]
         ratio = scope2_kwh_by_zone_month.get(key, 0.0) / allocated if allocated else 0.0
         kwh, kg = row["kwh"] * ratio, row["kg"] * ratio
@@ -354,12 +357,22 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     period = periods.quarter(year, quarter)
     fine = (
         rollups_visible(principal=principal, start=period.start, end=period.end)
-        .values("scope", "team_id", "ai_model_id", "location_id", "phase", "energy_tier")
-        .annotate(**ROLLUP_SUMS)
+        .values(
+            "scope",
+            "team_id",
+            "ai_model_id",
+            "location_id",
+            "phase",
+            "energy_tier",
+            CURRENCY_COLUMN,
+        )
+        .annotate(**ROLLUP_SUMS, **REPORT_COST_SUMS)
         .order_by()
     )
     fine = list(fine)
-    locations = _names(Location, {r["location_id"] for r in fine}, "code", "name", "zone", "kind")
+    locations = values_by_id(
+        Location, {r["location_id"] for r in fine}, "code", "name", "zone", "kind"
+    )
     scope2 = [r for r in fine if r["scope"] == EmissionScope.SCOPE2]
     cloud = [r for r in fine if r["scope"] != EmissionScope.SCOPE2]
     groups: dict[str, dict] = {name: defaultdict(Sums) for name in BREAKDOWNS}
@@ -380,17 +393,29 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         if row["phase"] == Phase.INFERENCE:
             inference[(row["ai_model_id"], row["scope"])].add(row)
 
-    teams = {k: v[0] for k, v in _names(Team, {r["team_id"] for r in fine}, "name").items()}
-    models = {k: v[0] for k, v in _names(AiModel, {r["ai_model_id"] for r in fine}, "name").items()}
+    teams = {k: v[0] for k, v in values_by_id(Team, {r["team_id"] for r in fine}, "name").items()}
+    models = {
+        k: v[0] for k, v in values_by_id(AiModel, {r["ai_model_id"] for r in fine}, "name").items()
+    }
     location_labels = {k: f"{v[0]} ({v[2]})" for k, v in locations.items()}
     location_extras = {
         k: {"code": v[0], "name": v[1], "zone": v[2], "kind": v[3]} for k, v in locations.items()
+    }
+    # Energy cost per currency, of each scope and location line (reports.cost_sci_selectors).
+    costs = report_costs(fine)
+    costed_locations = {
+        scope.key: {
+            k: {**extra, **costs.of_location(scope.key, k)} for k, extra in location_extras.items()
+        }
+        for scope in REPORTED_SCOPES
     }
     kwh = total.facility_kwh
     breakdowns = {
         "team": _lines(groups["team"], teams, kwh),
         "model": _lines(groups["model"], models, kwh),
-        "location": _lines(groups["location"], location_labels, kwh, location_extras),
+        "location": _lines(
+            groups["location"], location_labels, kwh, costed_locations[EmissionScope.SCOPE2]
+        ),
         "phase": _lines(groups["phase"], _PHASE_LABELS, kwh),
         "tier": _lines(groups["tier"], _TIER_LABELS, kwh),
     }
@@ -405,7 +430,7 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
     def totals_of(other: periods.Period) -> dict:
         return _period_totals(months, other, first_day, today)
 
-    first, last = _text(period.start), _text(period.end)
+    first, last = as_text(period.start), as_text(period.end)
     kwh_by_zone_month: dict[tuple, float] = defaultdict(float)
     for (location_id, month), location_kwh in scope2_kwh.items():
         if first <= month < last:
@@ -427,14 +452,15 @@ def _scope2_report(principal: Principal, year: int, quarter: int) -> dict:
         "methodology_version": METHODOLOGY_VERSION,
         "factor_dataset": f"{dataset.name} {dataset.version}" if dataset else None,
         "factor_basis": organisation.factor_basis,
-        "scope2": total.totals(),
+        "scope2": {**total.totals(), **costs.of_scope(EmissionScope.SCOPE2)},
         "scope3_cat1": {
             **cloud_total.totals(market_based=False),
+            **costs.of_scope(EmissionScope.SCOPE3_CAT1),
             "by_location": _lines(
                 cloud_locations,
                 location_labels,
                 cloud_total.facility_kwh,
-                location_extras,
+                costed_locations[EmissionScope.SCOPE3_CAT1],
                 market_based=False,
             ),
         },
@@ -528,8 +554,6 @@ def audit_document(*, export) -> dict:
     principal = Principal(
         organisation=export.organisation, access=frozenset({Access.READ}), team_ids=None
     )
-    from reports.close_selectors import quarter_sign_off  # it reads quarter_inputs from here
-
     chosen = export.report_version
     sign_off = quarter_sign_off(
         organisation_id=export.organisation_id, year=export.year, quarter=export.quarter
@@ -573,7 +597,7 @@ def quarters_with_data(*, principal: Principal) -> list[dict]:
     """Every quarter that has rollups or a locked version, newest first, with its status."""
     days = rollups_visible(principal=principal, start=date(1970, 1, 1), end=date(9999, 1, 1))
     months = days.annotate(month=TruncMonth("day")).values_list("month", flat=True).distinct()
-    found = {periods.quarter_of(_as_date(m)) for m in months.order_by()}
+    found = {periods.quarter_of(as_date(m)) for m in months.order_by()}
     locked: dict[tuple[int, int], int] = {}
     for v in principal.visible(ReportVersion.objects.all(), team=None):
         locked[(v.year, v.quarter)] = max(v.version, locked.get((v.year, v.quarter), 0))

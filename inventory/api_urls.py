@@ -1,3 +1,5 @@
+"""The inventory API (mounted under /api/v1/): ingestion, imports, recalculations, settings."""
+
 from django.urls import path
 
 from inventory.apis import (
@@ -28,6 +30,7 @@ from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceLis
 from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
 from inventory.otlp.apis import OtlpTraceExportApi
 from inventory.override_apis import OverrideDetailApi, OverrideListApi
+from inventory.pipeline.apis import RecalculationDetailApi, RecalculationListApi
 
 urlpatterns = [
     # CodeCarbon's HTTP output (emissions_endpoint): the token in the path or in ?key=.
@@ -75,4 +78,10 @@ urlpatterns = [
     ),
     path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
     path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
+    path("recalculations/", RecalculationListApi.as_view(), name="recalculation-list"),
+    path(
+        "recalculations/<int:job_id>/",
+        RecalculationDetailApi.as_view(),
+        name="recalculation-detail",
+    ),
 ]

@@ -194,13 +194,29 @@ def raw_copy(organisation, count: int) -> dict:
         r = record("copy", i)
         started = datetime.fromisoformat(r["started_at"])
         ended = datetime.fromisoformat(r["ended_at"])
-        row = (
-            organisation_id, batch.id, r["external_id"], "0" * 64, teams[r["team"]],
-            models.get(r["model"]), r["phase"], started.isoformat(), ended.isoformat(),
-            (ended - started).total_seconds(), started.date().isoformat(),
-            locations[r["location"]], hardware, r["device_count"], r["energy_kwh"], None,
-            r["utilization"], None, False, None, None, "{}", None, None,
-        )  # fmt: skip
+        # By column name: the record kind's COPY columns grow as fields are declared.
+        values = {
+            "organisation_id": organisation_id,
+            "batch_id": batch.id,
+            "external_id": r["external_id"],
+            "content_hash": "0" * 64,
+            "team_id": teams[r["team"]],
+            "ai_model_id": models.get(r["model"]),
+            "phase": r["phase"],
+            "started_at": started.isoformat(),
+            "ended_at": ended.isoformat(),
+            "duration_s": (ended - started).total_seconds(),
+            "activity_date": started.date().isoformat(),
+            "location_id": locations[r["location"]],
+            "hardware_id": hardware,
+            "device_count": r["device_count"],
+            "energy_kwh": r["energy_kwh"],
+            "utilization": r["utilization"],
+            "energy_includes_pue": False,
+            "currency": "",
+            "tags": "{}",
+        }
+        row = [values.get(column) for column in WORKLOADS.table.columns]
         lines.append("\t".join(copy_text(v) for v in row) + "\t" + fixed_text + "\n")
     return timed_copy("inventory_workloadrecord", columns, "".join(lines).encode())
 

@@ -130,6 +130,37 @@ def records_with(figure: Figure, *, key: str, column: str) -> Figure:
     )
 
 
+def water_volume(*, key: str, label: str, column: str) -> Figure:
+    """Litres stored, m³ shown; not available (never 0) for a record that has no figure."""
+    return Figure(
+        key=key,
+        label=label,
+        column=column,
+        family=Family.WATER,
+        stored_unit="L",
+        shown_unit="m³",
+        scale=1000.0,
+        nullable=True,
+    )
+
+
+def workload_count(name: str, *, label: str) -> Figure:
+    """A count workload records send (key, column and unit are its name): activity, outside
+    the emission totals."""
+    return Figure(
+        key=name,
+        label=label,
+        column=name,
+        family=Family.ACTIVITY,
+        stored_unit=name,
+        shown_unit=name,
+        summing=Summing.COUNT,
+        decimals=0,
+        record_kinds=(WORKLOAD,),
+        in_totals=False,
+    )
+
+
 RECORD_COUNT = Figure(
     key="record_count",
     label="Records",
@@ -192,57 +223,19 @@ MARKET_EMISSIONS = Figure(
 )
 # On-site (cooling) water: measured, or IT kWh × WUE (inventory.calculation.water). Not
 # available for records with neither, so a sum covers only `water_records` of the records.
-WATER_ONSITE = Figure(
-    key="water_onsite_m3",
-    label="On-site water",
-    column="water_onsite_l",
-    family=Family.WATER,
-    stored_unit="L",
-    shown_unit="m³",
-    scale=1000.0,
-    nullable=True,
-)
+WATER_ONSITE = water_volume(key="water_onsite_m3", label="On-site water", column="water_onsite_l")
 WATER_RECORDS = records_with(WATER_ONSITE, key="water_records", column="water_record_count")
 # Off-site water: evaporated to generate the electricity, facility kWh × the zone's country
 # factor (docs/methodology.md, Water). Not available where the dataset has no factor of the
 # country's own; shown beside on-site water, never summed into it.
-WATER_OFFSITE = Figure(
-    key="water_offsite_m3",
-    label="Off-site water",
-    column="water_offsite_l",
-    family=Family.WATER,
-    stored_unit="L",
-    shown_unit="m³",
-    scale=1000.0,
-    nullable=True,
+WATER_OFFSITE = water_volume(
+    key="water_offsite_m3", label="Off-site water", column="water_offsite_l"
 )
 WATER_OFFSITE_RECORDS = records_with(
     WATER_OFFSITE, key="water_offsite_records", column="water_offsite_record_count"
 )
-INFERENCES = Figure(
-    key="inferences",
-    label="Inferences",
-    column="inferences",
-    family=Family.ACTIVITY,
-    stored_unit="inferences",
-    shown_unit="inferences",
-    summing=Summing.COUNT,
-    decimals=0,
-    record_kinds=(WORKLOAD,),
-    in_totals=False,
-)
-TOKENS = Figure(
-    key="tokens",
-    label="Tokens",
-    column="tokens",
-    family=Family.ACTIVITY,
-    stored_unit="tokens",
-    shown_unit="tokens",
-    summing=Summing.COUNT,
-    decimals=0,
-    record_kinds=(WORKLOAD,),
-    in_totals=False,
-)
+INFERENCES = workload_count("inferences", label="Inferences")
+TOKENS = workload_count("tokens", label="Tokens")
 EMBODIED_EMISSIONS = Figure(
     key="embodied_t",
     label="Embodied emissions",

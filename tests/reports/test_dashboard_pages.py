@@ -11,9 +11,9 @@ import pytest
 
 from accounts.services import team_create
 from inventory.models import AiModel
-from inventory.pipeline import workload_records_compute
 from reports.dashboard import last_full_quarter, parse_filters
 from tests.conftest import workload
+from tests.inventory.test_pipeline import posted_and_computed
 from tests.reports.test_footprint_api import seed
 
 Q1 = "start=2026-01-01&end=2026-04-01"
@@ -152,10 +152,7 @@ class TestTeamAndModelPages:
             started_at="2026-02-10T00:00:00Z",
             ended_at="2026-02-11T00:00:00Z",
         )
-        assert (
-            tenant.token_client().post("/api/v1/workloads/", body, format="json").status_code == 201
-        )
-        workload_records_compute()
+        posted_and_computed(tenant, body)
         model = AiModel.objects.get(organisation=tenant.organisation, name="atlas-chat")
         html = tenant.client_for("admin").get(f"/models/{model.id}/?{Q1}").content.decode()
         # 10 kWh × PUE 1.2 × 0.05 kg/kWh = 0.6 kg: 3 g per 1k inferences, 7.5 g per 1M tokens.
@@ -208,3 +205,19 @@ class TestPeriods:
         assert (filters.end.year * 12 + filters.end.month) - (
             filters.start.year * 12 + filters.start.month
         ) == 12
+
+
+@pytest.mark.django_db
+def test_the_embodied_kpi_names_cloud_instances_apart_from_owned_hardware(tenant, outsider):
+    from inventory.pipeline import records_compute
+    from tests.inventory.test_pipeline import stored_cloud_usage
+
+    # A whole m5.24xlarge (96 of its family's 96 vCPUs) for 24 h = 2304 vCPU-h: CCF's m5
+    # platform 1610.79 kg / 35040 h × 2304 / 96 = 1.10328 kg = 0.001 t (Scope 3 category 1,
+    # named beside owned hardware's, which has none here).
+    stored_cloud_usage(tenant, quantity=2304.0, instance_type="m5.24xlarge")
+    stored_cloud_usage(outsider, quantity=2304.0 * 1000, instance_type="m5.24xlarge")
+    records_compute()
+    html = tenant.client_for("esg_officer").get(f"/?{Q1}").content.decode()
+    assert kpi(html, "embodied_t") == "—"
+    assert "cloud GPUs and instances 0.001 t" in html  # not the other organisation's 1.103 t

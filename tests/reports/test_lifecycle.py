@@ -4,7 +4,7 @@ import pytest
 
 from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
-from tests.inventory.test_pipeline import fr_override
+from tests.inventory.test_pipeline import fr_override, posted_and_computed
 
 
 def job(external_id, phase, day, kwh, team="research", inferences=None):
@@ -28,10 +28,7 @@ RECORDS = [
 @pytest.fixture
 def model_id(tenant):
     fr_override(tenant.organisation)
-    assert (
-        tenant.token_client().post("/api/v1/workloads/", RECORDS, format="json").status_code == 201
-    )
-    workload_records_compute()
+    posted_and_computed(tenant, RECORDS)
     return tenant.organisation.ai_models.get(name="atlas-7b").id
 
 

@@ -2,9 +2,8 @@
 
 import pytest
 
-from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
-from tests.inventory.test_pipeline import fr_override
+from tests.inventory.test_pipeline import fr_override, posted_and_computed
 from tests.reports.test_audit_pdf import pdf_text
 
 # H100 SXM in the shipped catalogue: idle 79.1 W, max 700 W.
@@ -40,9 +39,7 @@ RECORDS = [
 @pytest.fixture
 def model_id(tenant):
     fr_override(tenant.organisation)  # FR at 0.05 kg/kWh
-    response = tenant.token_client().post("/api/v1/workloads/", RECORDS, format="json")
-    assert response.status_code == 201, response.json()
-    workload_records_compute()
+    posted_and_computed(tenant, RECORDS)
     return tenant.organisation.ai_models.get(name="atlas-7b").id
 
 

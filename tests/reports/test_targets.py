@@ -11,12 +11,11 @@ import pytest
 from django.core import mail
 
 from accounts.models import AuditEvent, Role
-from inventory.pipeline import workload_records_compute
 from reports.models import Target, TargetAlert
 from reports.target_services import target_create, targets_check
 from reports.targets import target_progress
 from tests.conftest import workload
-from tests.inventory.test_pipeline import fr_override
+from tests.inventory.test_pipeline import fr_override, posted_and_computed
 
 # 15 Feb 2026: 45 of Q1's 90 days and of 2026's 365 days have passed.
 TODAY = date(2026, 2, 15)
@@ -27,10 +26,7 @@ def push(tenant, external_id, day, kwh, team="research"):
         external_id=external_id, team=team, energy_kwh=kwh,
         started_at=f"{day}T00:00:00Z", ended_at=f"{day}T10:00:00Z",
     )  # fmt: skip
-    assert (
-        tenant.token_client().post("/api/v1/workloads/", [record], format="json").status_code == 201
-    )
-    workload_records_compute()
+    posted_and_computed(tenant, [record])
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ from inventory.model_variants import model_variant_set
 from inventory.models import ElectricityTariff, FacilityWue
 from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
-from tests.inventory.test_pipeline import fr_override
+from tests.inventory.test_pipeline import fr_override, posted_and_computed
 
 PERIOD = "start=2026-01-01&end=2026-04-01"  # 90 days
 
@@ -39,10 +39,7 @@ def base(tenant):
     records = [serving("chat", d, 10.0) for d in range(1, 11)]
     records += [serving("chat-int8", d, 6.0) for d in range(1, 11)]
     records += [serving("chat-small", 1, 2.0)]
-    assert (
-        tenant.token_client().post("/api/v1/workloads/", records, format="json").status_code == 201
-    )
-    workload_records_compute()
+    posted_and_computed(tenant, records)
     models = {m.name: m for m in tenant.organisation.ai_models.all()}
     model_variant_set(
         model=models["chat-int8"], base_model=models["chat"], technique="quantisation",

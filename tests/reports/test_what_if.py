@@ -11,8 +11,8 @@ from inventory.models import (
     Location,
     WorkloadRecord,
 )
-from inventory.pipeline import workload_records_compute
 from tests.conftest import workload
+from tests.inventory.test_pipeline import posted_and_computed
 
 QUERY = "start=2026-01-01&end=2026-04-01"
 
@@ -54,9 +54,7 @@ def ran_in_paris(tenant):
                  ended_at="2026-02-01T05:00:00Z"),
         workload(external_id="s", team="serving", energy_kwh=999.0),
     ]  # fmt: skip
-    response = tenant.token_client().post("/api/v1/workloads/", records, format="json")
-    assert response.status_code == 201
-    workload_records_compute()
+    posted_and_computed(tenant, records)
 
 
 @pytest.mark.django_db

@@ -34,6 +34,18 @@ def post(client, body, **kwargs):
     return client.post(URL, body, format="json", **kwargs)
 
 
+def declare_gpt_99_ultra(organisation) -> None:
+    """A model EcoLogits does not know, declared by `organisation`."""
+    CustomLlm.objects.create(
+        organisation=organisation,
+        provider="openai",
+        name="gpt-99-ultra",
+        active_parameters_b=20,
+        total_parameters_b=120,
+        source_note="vendor model card",
+    )
+
+
 @pytest.mark.django_db
 class TestLlmUsageIngest:
     def test_it_stores_an_aggregated_record_pending_its_estimate(self, tenant):
@@ -105,25 +117,11 @@ class TestLlmUsageIngest:
         assert "active_parameters_b" in error["message"]
 
     def test_it_accepts_a_model_the_organisation_declared(self, tenant):
-        CustomLlm.objects.create(
-            organisation=tenant.organisation,
-            provider="openai",
-            name="gpt-99-ultra",
-            active_parameters_b=20,
-            total_parameters_b=120,
-            source_note="vendor model card",
-        )
+        declare_gpt_99_ultra(tenant.organisation)
         assert post(tenant.token_client(), usage(model="gpt-99-ultra")).status_code == 201
 
     def test_it_does_not_accept_another_organisations_declaration(self, tenant, outsider):
-        CustomLlm.objects.create(
-            organisation=outsider.organisation,
-            provider="openai",
-            name="gpt-99-ultra",
-            active_parameters_b=20,
-            total_parameters_b=120,
-            source_note="vendor model card",
-        )
+        declare_gpt_99_ultra(outsider.organisation)
         assert post(tenant.token_client(), usage(model="gpt-99-ultra")).status_code == 400
 
     def test_a_team_limited_token_sends_only_for_its_team(self, tenant):

@@ -1,5 +1,6 @@
 """Links from a report's lines to the records behind them."""
 
+import json
 from datetime import date
 
 from django import template
@@ -9,6 +10,18 @@ from reports.records_selectors import NO_MODEL
 from reports.records_views import record_browser_url
 
 register = template.Library()
+
+
+@register.filter
+def as_sent(value: object) -> str:
+    """A record's input as the JSON the API received it: `false`, `{"seed": "demo"}`, not
+    Python's `False` and `{'seed': 'demo'}`; "—" for a field not sent."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool | dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
 
 # A Scope 2 report breakdown → the record browser filter its line keys are values of.
 BREAKDOWN_FILTERS = {

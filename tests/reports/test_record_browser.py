@@ -174,6 +174,18 @@ class TestRecordDetail:
         assert 'data-step="3">2.400000 kg CO2e' in html
         assert f'href="/records/batches/{record.batch_id}/"' in html
 
+    def test_the_page_writes_the_inputs_as_the_json_that_was_sent(self, tenant):
+        seed(tenant)
+        record = WorkloadRecord.objects.get(organisation=tenant.organisation, external_id="job-0")
+        WorkloadRecord.objects.filter(pk=record.pk).update(
+            tags={"seed": "démo"}, energy_includes_pue=False
+        )
+        page = tenant.client_for("auditor").get(f"/records/workloads/{record.id}/")
+        text = html.unescape(page.content.decode())
+        # Was Python's repr: {'seed': 'démo'} and False.
+        assert 'data-input="tags">{"seed": "démo"}<' in text
+        assert 'data-input="energy_includes_pue">false<' in text
+
     def test_another_teams_record_is_404_for_an_engineer(self, tenant):
         seed(tenant)
         record = WorkloadRecord.objects.get(organisation=tenant.organisation, external_id="job-0")

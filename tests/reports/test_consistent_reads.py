@@ -13,7 +13,8 @@ from reports import scope2_selectors
 from reports.models import ReportExport
 from reports.scope2_selectors import audit_document
 from tests.conftest import needs_services, workload
-from tests.inventory.test_celery_worker import wait_for, worker  # noqa: F401 (fixture)
+from tests.hardening.stack import wait_until
+from tests.inventory.test_celery_worker import WORKER_TIMEOUT_S, worker  # noqa: F401 (fixture)
 from tests.inventory.test_pipeline import stored_workload
 from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import allocate_market, eac, scope2, seed_quarter
@@ -98,7 +99,9 @@ def test_reading_the_report_while_a_real_worker_computes_never_fails(worker, ten
                 body = response.json()
                 by_location = sum(line["mwh"] for line in body["breakdowns"]["location"])
                 assert by_location == pytest.approx(body["scope2"]["mwh"])
-    assert wait_for(lambda: not WorkloadRecord.objects.filter(status="pending").exists())
+    assert wait_until(
+        lambda: not WorkloadRecord.objects.filter(status="pending").exists(), WORKER_TIMEOUT_S
+    )
     assert set(statuses) == {200}, statuses
     # 12 records × 8 GPUs × 500 W × 10 h = 480 kWh, PUE 1.0.
     assert scope2(reader).json()["scope2"]["mwh"] == pytest.approx(0.48)

@@ -9,8 +9,9 @@ from greenai_portal.celery import app
 from inventory.llm.estimation import llm_usage_estimate
 from inventory.llm.services import custom_llm_create, custom_llm_delete
 from inventory.models import CustomLlm, LlmUsageRecord
+from tests.hardening.stack import wait_until
 from tests.inventory.llm.test_llm_usage_ingest import post, usage
-from tests.inventory.test_celery_worker import tail, wait_for
+from tests.inventory.test_celery_worker import WORKER_TIMEOUT_S, tail
 
 
 def ranges(record: LlmUsageRecord) -> dict[str, tuple[float, float]]:
@@ -169,6 +170,6 @@ def test_a_real_worker_estimates_posted_llm_usage(worker, tenant):
     response = post(tenant.token_client(), usage(output_tokens=1000, requests=2))
     assert response.status_code == 201
     estimated = LlmUsageRecord.objects.filter(status="computed")
-    assert wait_for(estimated.exists), tail(worker)
+    assert wait_until(estimated.exists, WORKER_TIMEOUT_S), tail(worker)
     one = llm_impacts("openai", "gpt-4o-mini", 500, 2.0)
     assert ranges(estimated.get()) == ecologits_ranges(one, 2)

@@ -153,6 +153,6 @@ def test_it_counts_azure_consumed_quantity_once_whatever_the_pricing_unit():
         "Virtual Machines", "x_SkuMeterName": "D4s v3", "x_PricingUnitDescription": "10 Hours",
     }  # fmt: skip
     context = ReaderContext(rules=[], default_team="ml", replication={})
-    (source,) = focus_records([(2, row)], context)
+    (source,) = focus_records([(2, row, None)], context)
     # 24 consumed hours × 4 vCPUs (priced per 10 hours, which changes nothing consumed)
     assert (source.raw["usage_kind"], source.raw["quantity"]) == ("compute", 96.0)

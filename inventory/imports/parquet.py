@@ -39,7 +39,9 @@ def _strings(texts: list[str]) -> pyarrow.StringArray:
     return pyarrow.Array.from_buffers(pyarrow.string(), len(encoded), buffers)
 
 
-_UTC, _NULL, _EMPTY, _SEPARATOR = _strings(["+00:00", "null", "", CELL_SEPARATOR])
+_UTC, _NULL, _EMPTY, _SEPARATOR, _POINT_ZERO = _strings(
+    ["+00:00", "null", "", CELL_SEPARATOR, ".0"]
+)
 
 
 def is_parquet(stream: IO[bytes]) -> bool:
@@ -126,6 +128,8 @@ def _digests(batch: pyarrow.RecordBatch) -> list[str]:
 def _cell_text(column: pyarrow.Array) -> pyarrow.Array:
     """Each cell as readers.cell_text reads it: empty for null or "null", stripped."""
     kind = column.type
+    if pyarrow.types.is_floating(kind) and (text := _float_text(column)) is not None:
+        return text
     if pyarrow.types.is_integer(kind) or pyarrow.types.is_large_string(kind):
         column = column.cast(pyarrow.string())
     elif not pyarrow.types.is_string(kind):
@@ -133,3 +137,17 @@ def _cell_text(column: pyarrow.Array) -> pyarrow.Array:
         return _strings([cell_text(value) for value in column.to_pylist()])
     stripped = pc.utf8_trim(column, characters=_WHITESPACE)
     return pc.fill_null(pc.if_else(pc.equal(column, _NULL), _EMPTY, stripped), _EMPTY)
+
+
+def _float_text(column: pyarrow.Array) -> pyarrow.Array | None:
+    """repr() of each float made in arrow, or None where arrow's text is not repr()'s for
+    some value. Arrow writes the same shortest digits, but whole numbers without ".0", and
+    exponents at other magnitudes than Python (fixed from 1e-4 to 1e16)."""
+    text = column.cast(pyarrow.string())
+    whole = pc.match_substring_regex(text, r"^-?\d+$")
+    text = pc.if_else(whole, pc.binary_join_element_wise(text, _POINT_ZERO, _EMPTY), text)
+    fixed = pc.match_substring_regex(text, r"^-?(0|[1-9]\d{0,15})\.\d+$")
+    below_fixed = pc.match_substring_regex(text, r"^-?0\.0000")
+    if not pc.all(pc.and_(fixed, pc.invert(below_fixed)), min_count=0).as_py():
+        return None
+    return pc.fill_null(text, _EMPTY)

@@ -230,3 +230,16 @@ def test_reading_parquet_does_not_import_pandas(tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.stdout.split() == ["7", "False"], done.stderr
+
+
+def test_floats_are_written_in_arrow_as_repr_writes_them_or_left_to_python():
+    """Arrow writes the same shortest digits as repr() but 1.0 as "1" and exponents at other
+    magnitudes: a column with such a value is left to Python (None)."""
+    values = [0.096, 1.0, 100.0, -0.0, 0.0, 1e-4, 0.1 + 0.2, 123456.789, 1.25 * 0.3, None]
+    written = parquet._float_text(pa.array(values))
+    assert written.to_pylist() == [
+        "0.096", "1.0", "100.0", "-0.0", "0.0", "0.0001", "0.30000000000000004", "123456.789",
+        "0.375", "",
+    ]  # fmt: skip
+    for python_only in (1e-05, 1e16, 5903871311313.933, float("nan"), float("inf")):
+        assert parquet._float_text(pa.array([1.0, python_only])) is None, python_only

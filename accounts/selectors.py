@@ -1,10 +1,11 @@
 from functools import cache
 
 from django.db.models import QuerySet
+from django.http import Http404
 
 from accounts.models import ApiToken, Membership, Organisation, Team
 from accounts.principal import Principal, principal_for_membership, principal_for_token
-from greenai_portal.db import ModelColumns, model_columns, prepared_cursor
+from greenai_portal.db import ModelColumns, model_columns, prepared_cursor, table
 from greenai_portal.errors import ApplicationError
 
 
@@ -35,6 +36,15 @@ def principal_for_request(request) -> Principal | None:
 
 def team_list(*, principal: Principal) -> QuerySet[Team]:
     return principal.visible(Team.objects.all(), team="id")
+
+
+def visible_team_or_404(*, principal: Principal, slug: str) -> Team:
+    """The team with this slug among those the principal may see, else 404 "No such team"
+    (another organisation's team and a team the principal is not in look the same)."""
+    team = team_list(principal=principal).filter(slug=slug).first()
+    if team is None:
+        raise Http404("No such team")
+    return team
 
 
 def api_token_list(*, organisation: Organisation) -> QuerySet[ApiToken]:
@@ -72,11 +82,10 @@ def _token_statement() -> tuple[str, tuple[ModelColumns, ...]]:
         model_columns(Organisation, "o"),
         model_columns(Team, "m"),
     )
-    table = {c.model: c.model._meta.db_table for c in parts}
     return (
         f"SELECT {token.select}, {organisation.select}, {team.select} "  # noqa: S608 - identifiers are ours
-        f"FROM {table[ApiToken]} t JOIN {table[Organisation]} o ON o.id = t.organisation_id "
-        f"LEFT JOIN {table[Team]} m ON m.id = t.team_id WHERE t.prefix = %s",
+        f"FROM {table(ApiToken)} t JOIN {table(Organisation)} o ON o.id = t.organisation_id "
+        f"LEFT JOIN {table(Team)} m ON m.id = t.team_id WHERE t.prefix = %s",
         parts,
     )
 

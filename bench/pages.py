@@ -161,6 +161,12 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
             location_kg = facility * rng.uniform(0.03, 0.4)
             market_kg = location_kg * rng.uniform(0.2, 1.6) if scope == "scope2" else None
             inferences = count * rng.randint(50_000, 200_000) if phase == "inference" else 0
+            # The whole footprint as the pipeline fills it: on-site water where a WUE or a
+            # measurement exists (most rows), embodied where a device row is cited, and energy
+            # cost in the facility's currency (cloud rows: the bill's).
+            water_l = it_kwh * rng.uniform(0.2, 1.8) if rng.random() < 0.9 else None
+            embodied_kg = count * rng.uniform(0.05, 0.4) if rng.random() < 0.8 else None
+            currency = "USD" if scope == "scope3_cat1" else "EUR"
             rollup_count += count
             yield (
                 organisation.id,
@@ -179,6 +185,11 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
                 market_kg,
                 inferences,
                 inferences * 400,
+                water_l,
+                count if water_l is not None else 0,
+                embodied_kg,
+                facility * rng.uniform(0.08, 0.25),
+                currency,
             )
 
     rows = _copy(
@@ -200,6 +211,11 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
             "market_kg",
             "inferences",
             "tokens",
+            "water_onsite_l",
+            "water_record_count",
+            "embodied_kg",
+            "energy_cost",
+            "energy_cost_currency",
         ],
         rollups(),
     )
@@ -239,6 +255,9 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
                 10.0,
                 "2026.1",
                 "No grid factor for zone XX" if status == "failed" else "",
+                "",  # no cost of its own sent
+                "EUR" if status == "computed" else "",
+                48.0 * 0.15 if status == "computed" else None,
             )
 
     raw = _copy(
@@ -269,6 +288,9 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
             "location_kg",
             "methodology_version",
             "compute_error",
+            "currency",
+            "energy_cost_currency",
+            "energy_cost",
         ],
         raw_records(),
     )

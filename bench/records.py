@@ -77,9 +77,10 @@ RECORD_COLUMNS = [
 ROLLUPS_FROM_RECORDS = """
 INSERT INTO inventory_dailyrollup (organisation_id, day, team_id, ai_model_id, location_id,
     record_kind, phase, energy_tier, scope, record_count, it_kwh, facility_kwh, location_kg,
-    market_kg, inferences, tokens)
+    market_kg, inferences, tokens, energy_cost_currency)
 SELECT organisation_id, activity_date, team_id, ai_model_id, location_id, 'workload', phase,
-    energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg), NULL, 0, 0
+    energy_tier, scope, COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg), NULL, 0, 0,
+    ''
 FROM inventory_workloadrecord WHERE organisation_id = %s AND status = 'computed'
 GROUP BY organisation_id, activity_date, team_id, ai_model_id, location_id, phase,
     energy_tier, scope

@@ -60,8 +60,12 @@ RESIDUAL_KG = {"FR": 0.06, "DE": 0.55, "PL": 0.8}
 ROLLUP_COLUMNS = (
     "organisation_id, day, team_id, ai_model_id, location_id, record_kind, phase, "
     "energy_tier, scope, record_count, it_kwh, facility_kwh, location_kg, market_kg, "
-    "inferences, tokens"
+    "inferences, tokens, energy_cost_currency, energy_cost"
 )
+# Energy cost per kWh of the rollups (--rollups-only): the facilities' tariffs, none in PL
+# (its energy has no cost), and the clouds' billed cost; never added across currencies.
+TARIFFS = {"FR": ("EUR", 0.18), "DE": ("EUR", 0.25)}
+CLOUD_PRICE = ("USD", 0.3)
 
 
 def setup() -> None:
@@ -234,11 +238,15 @@ def rollups_build(built: dict, records: int, seed: int = 7) -> dict:
                 inferences = count * 2000 if phase == "inference" else 0
                 if scope == "scope2":
                     zone_month_kwh[(zone, day.replace(day=1))] += facility_kwh
+                currency, price = (
+                    TARIFFS.get(zone, ("", None)) if scope == "scope2" else CLOUD_PRICE
+                )
                 copy.write_row(
                     (
                         organisation.id, day, team_id, model_id, location.id, "workload",
                         phase, tier, scope, count, it_kwh, facility_kwh, kg,
                         None if scope == "scope2" else kg, inferences, inferences * 400,
+                        currency, price and facility_kwh * price,
                     )
                 )  # fmt: skip
         copy_seconds = time.perf_counter() - started

@@ -52,6 +52,11 @@ def prepared_cursor(*, pipeline: bool = False) -> Iterator[Any]:
         yield cursor
 
 
+def table(model: type[Model]) -> str:
+    """A model's table, quoted, for statements written by hand: the one way they name one."""
+    return connection.ops.quote_name(model._meta.db_table)
+
+
 Converter = Callable[[Any, Any, Any], Any]
 
 
@@ -100,9 +105,8 @@ def rows_where(model: type[Model], where: str, params: list) -> list[Model]:
     with a statement prepared once per connection).
     """
     columns = model_columns(model, "x")
-    table = connection.ops.quote_name(model._meta.db_table)
     with prepared_cursor() as cursor:
-        cursor.execute(f"SELECT {columns.select} FROM {table} x WHERE {where}", params)  # noqa: S608
+        cursor.execute(f"SELECT {columns.select} FROM {table(model)} x WHERE {where}", params)  # noqa: S608
         return [columns.instance(row) for row in cursor.fetchall()]
 
 
@@ -161,7 +165,7 @@ def _insert_statement(model: type[Model]) -> str:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in fields)
     return (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 - identifiers are ours
+        f"INSERT INTO {table(model)} ({columns}) "  # noqa: S608 - identifiers are ours
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT DO NOTHING RETURNING {quote(model._meta.pk.column)}"
     )

@@ -113,6 +113,23 @@ class Figure:
         return f"SUM({self.column}){cast}"
 
 
+def records_with(figure: Figure, *, key: str, column: str) -> Figure:
+    """The count of records that have a figure which may be not available: a sum of that
+    figure over fewer records than `record_count` is partial ("n of m records")."""
+    return Figure(
+        key=key,
+        label=f"Records with {figure.label[0].lower()}{figure.label[1:]}",
+        column=column,
+        family=Family.ACTIVITY,
+        stored_unit="records",
+        shown_unit="records",
+        summing=Summing.COUNT,
+        decimals=0,
+        record_kinds=(),
+        record_sql=f"COUNT({figure.column})",
+    )
+
+
 RECORD_COUNT = Figure(
     key="record_count",
     label="Records",
@@ -185,17 +202,22 @@ WATER_ONSITE = Figure(
     scale=1000.0,
     nullable=True,
 )
-WATER_RECORDS = Figure(
-    key="water_records",
-    label="Records with on-site water",
-    column="water_record_count",
-    family=Family.ACTIVITY,
-    stored_unit="records",
-    shown_unit="records",
-    summing=Summing.COUNT,
-    decimals=0,
-    record_kinds=(),
-    record_sql=f"COUNT({WATER_ONSITE.column})",
+WATER_RECORDS = records_with(WATER_ONSITE, key="water_records", column="water_record_count")
+# Off-site water: evaporated to generate the electricity, facility kWh × the zone's country
+# factor (docs/methodology.md, Water). Not available where the dataset has no factor of the
+# country's own; shown beside on-site water, never summed into it.
+WATER_OFFSITE = Figure(
+    key="water_offsite_m3",
+    label="Off-site water",
+    column="water_offsite_l",
+    family=Family.WATER,
+    stored_unit="L",
+    shown_unit="m³",
+    scale=1000.0,
+    nullable=True,
+)
+WATER_OFFSITE_RECORDS = records_with(
+    WATER_OFFSITE, key="water_offsite_records", column="water_offsite_record_count"
 )
 INFERENCES = Figure(
     key="inferences",
@@ -244,6 +266,8 @@ FIGURES: tuple[Figure, ...] = (
     MARKET_EMISSIONS,
     WATER_ONSITE,
     WATER_RECORDS,
+    WATER_OFFSITE,
+    WATER_OFFSITE_RECORDS,
     INFERENCES,
     TOKENS,
     EMBODIED_EMISSIONS,

@@ -1,7 +1,6 @@
 """The organisation's AI models, and which is a variant of which (read: members; write:
 manage)."""
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -12,7 +11,7 @@ from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
 from inventory.model_variants import model_variant_set
 from inventory.models import AiModel, OptimisationTechnique
-from inventory.selectors import visible_model, visible_models
+from inventory.selectors import visible_model_or_404, visible_models
 
 
 class AiModelSerializer(serializers.ModelSerializer):
@@ -62,7 +61,4 @@ class AiModelVariantApi(ReadOrManageApi, APIView):
         return Response(AiModelSerializer(model).data)
 
     def _model(self, model_id: int) -> AiModel:
-        model = visible_model(principal=self.request.principal, model_id=model_id)
-        if model is None:
-            raise Http404("No such model")
-        return model
+        return visible_model_or_404(principal=self.request.principal, model_id=model_id)

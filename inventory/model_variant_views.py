@@ -1,7 +1,7 @@
 """Settings › Models: which model is a variant of which, and how it was made."""
 
 from django import forms
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -9,7 +9,7 @@ from accounts.principal import Access, Principal
 from accounts.views import settings_context, settings_page, submit_form
 from inventory.model_variants import model_variant_set
 from inventory.models import OptimisationTechnique
-from inventory.selectors import visible_model, visible_models
+from inventory.selectors import visible_model_or_404, visible_models
 
 
 class VariantForm(forms.Form):
@@ -55,13 +55,13 @@ def models_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @settings_page(Access.MANAGE)
 def model_variant_view(request: HttpRequest, principal: Principal, pk: int) -> HttpResponse:
-    model = visible_model(principal=principal, model_id=pk)
-    if model is None:
-        raise Http404("No such model")
+    model = visible_model_or_404(principal=principal, model_id=pk)
 
     def save(data: dict) -> None:
         base_id = data.pop("base_model")
-        base = None if base_id is None else visible_model(principal=principal, model_id=base_id)
+        base = (
+            None if base_id is None else visible_model_or_404(principal=principal, model_id=base_id)
+        )
         model_variant_set(model=model, base_model=base, actor=request.user, **data)
 
     submit_form(

@@ -1,8 +1,10 @@
-"""Inventory pages: settings (facilities, instruments, overrides), factor library, data."""
+"""Inventory pages: settings (models, meters, facilities, tariffs, instruments, overrides, mapping
+rules), the factor library, CodeCarbon runs and file imports."""
 
 from django.urls import path
 
 from inventory import model_variant_views, views
+from inventory.imports.views import imports_page
 from inventory.meters import views as meter_views
 
 urlpatterns = [
@@ -82,4 +84,5 @@ urlpatterns = [
     ),
     path("factors/", views.factors_page, name="factor-library"),
     path("data/codecarbon-runs/", views.codecarbon_runs_page, name="codecarbon-runs-page"),
+    path("data/imports/", imports_page, name="data-imports"),
 ]

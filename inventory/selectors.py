@@ -7,6 +7,7 @@ from itertools import islice
 from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncMonth
+from django.http import Http404
 
 from accounts.principal import Access, Principal
 from inventory.calculation.water import FacilityIndicators, facility_indicators
@@ -26,18 +27,21 @@ from inventory.models import (
 )
 
 
-def visible_model(*, principal: Principal, model_id: int) -> AiModel | None:
-    """The organisation's model, if the principal may see it: a model only other teams use is
-    not a team-limited engineer's to see."""
+def visible_model_or_404(*, principal: Principal, model_id: int) -> AiModel:
+    """The organisation's model, if the principal may see it, else 404 "No such model" (one
+    answer for another organisation's model and one the principal may not see, so an id
+    tells nothing): a model only other teams use is not a team-limited engineer's to see."""
     model = AiModel.objects.filter(organisation=principal.organisation, id=model_id).first()
-    if model is None or principal.sees_whole_organisation:
+    if model is not None and (
+        principal.sees_whole_organisation
+        or principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
+    ):
         return model
-    used = principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
-    return model if used else None
+    raise Http404("No such model")
 
 
 def visible_models(*, principal: Principal) -> QuerySet[AiModel]:
-    """The organisation's models the principal may see (see visible_model)."""
+    """The organisation's models the principal may see (see visible_model_or_404)."""
     models = AiModel.objects.filter(organisation=principal.organisation)
     if principal.sees_whole_organisation:
         return models

@@ -3,7 +3,8 @@ yearly indicators, contractual instruments, factor overrides), the factor librar
 the data page (batches, waiting records, quality).
 
 Admins manage; ESG officers keep the contractual instruments too; other roles read.
-Writes go through inventory.settings_services.
+Writes go through the services of what they manage (inventory.facility_services,
+instrument_services, override_services, mapping_rule_services).
 """
 
 from datetime import date
@@ -16,10 +17,21 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.models import Team
+from accounts.models import Organisation, Team
 from accounts.principal import Access, Principal
 from accounts.views import DATE_INPUT, run_service, settings_page, submit_form
 from accounts.views import settings_context as _context
+from inventory.facility_services import (
+    FACILITY_KINDS,
+    facility_create,
+    facility_pue_update,
+    facility_wue_create,
+    facility_wue_delete,
+    tariff_create,
+    tariff_delete,
+)
+from inventory.instrument_services import instrument_create, instrument_delete
+from inventory.mapping_rule_services import mapping_rule_create, mapping_rule_delete
 from inventory.models import (
     CloudCoefficient,
     ContractualInstrument,
@@ -38,26 +50,12 @@ from inventory.models import (
     ReplicationFactor,
     Zone,
 )
+from inventory.override_services import factor_override_create, factor_override_delete
 from inventory.selectors import (
     codecarbon_run_lines,
     computed_records_by_location,
     facility_indicators_for_year,
     mapping_rule_list,
-)
-from inventory.settings_services import (
-    FACILITY_KINDS,
-    facility_create,
-    facility_pue_update,
-    facility_wue_create,
-    facility_wue_delete,
-    factor_override_create,
-    factor_override_delete,
-    instrument_create,
-    instrument_delete,
-    mapping_rule_create,
-    mapping_rule_delete,
-    tariff_create,
-    tariff_delete,
 )
 
 
@@ -89,16 +87,28 @@ class PueForm(forms.Form):
     pue_source = forms.CharField(max_length=300, required=False, label="PUE source")
 
 
-class WueForm(forms.Form):
-    facility = forms.ChoiceField(choices=(), label="Facility")
+class _FacilityPeriodForm(forms.Form):
+    """A row a facility holds by validity period (its WUE, its electricity tariff): the
+    facility is one of the organisation's, named by `facility_field`."""
+
+    facility_field: str
+
+    def __init__(self, *args, organisation: Organisation, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields[self.facility_field].queryset = Location.objects.filter(
+            organisation=organisation
+        ).order_by("code")
+
+
+class WueForm(_FacilityPeriodForm):
+    facility_field = "facility"
+    facility = forms.ModelChoiceField(
+        queryset=Location.objects.none(), to_field_name="code", empty_label=None, label="Facility"
+    )
     valid_from = forms.DateField(widget=DATE_INPUT, label="Valid from")
     valid_to = forms.DateField(widget=DATE_INPUT, label="Valid to (inclusive)")
     wue_l_per_kwh = forms.FloatField(min_value=0.0, max_value=10.0, label="WUE (L per IT kWh)")
     source = forms.CharField(max_length=300, label="Source (metered site water, report, year)")
-
-    def __init__(self, *args, facilities: list[Location], **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["facility"].choices = [(f.code, f.code) for f in facilities]
 
 
 def _facilities(principal: Principal) -> list[Location]:
@@ -132,7 +142,7 @@ def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             providers=providers,
             form=FacilityForm(),
             wue_rows=wue_rows.order_by("location__code", "-valid_from"),
-            wue_form=WueForm(facilities=facilities),
+            wue_form=WueForm(organisation=principal.organisation),
             year=year,
             indicators=facility_indicators_for_year(principal=principal, year=year),
         ),
@@ -142,15 +152,11 @@ def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
 @require_POST
 @settings_page(Access.MANAGE)
 def facility_wue_create_view(request: HttpRequest, principal: Principal) -> HttpResponse:
-    facilities = _facilities(principal)
-    by_code = {f.code: f for f in facilities}
     submit_form(
         request,
-        WueForm(request.POST, facilities=facilities),
+        WueForm(request.POST, organisation=principal.organisation),
         lambda data: f"WUE of {data['facility']} added; its open periods are being recomputed",
-        lambda data: facility_wue_create(
-            location=by_code[data.pop("facility")], actor=request.user, **data
-        ),
+        lambda data: facility_wue_create(location=data.pop("facility"), actor=request.user, **data),
     )
     return redirect("settings-facilities")
 
@@ -317,19 +323,14 @@ def override_delete_view(request: HttpRequest, principal: Principal, pk: int) ->
 # --- Electricity tariffs ------------------------------------------------------------------
 
 
-class TariffForm(forms.Form):
+class TariffForm(_FacilityPeriodForm):
+    facility_field = "location"
     location = forms.ModelChoiceField(queryset=Location.objects.none(), label="Facility")
     valid_from = forms.DateField(widget=DATE_INPUT, label="Valid from")
     valid_to = forms.DateField(widget=DATE_INPUT, label="Valid to (inclusive)")
     price_per_kwh = forms.FloatField(min_value=0.0, max_value=100.0, label="Price per kWh")
     currency = forms.RegexField(r"^[A-Z]{3}$", max_length=3, label="Currency (ISO 4217)")
     source = forms.CharField(max_length=300, label="Source (contract, invoice, supplier)")
-
-    def __init__(self, *args, organisation, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["location"].queryset = Location.objects.filter(
-            organisation=organisation
-        ).order_by("code")
 
 
 @settings_page()

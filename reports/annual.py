@@ -10,15 +10,20 @@ them, and a total with each (Scope 2 location-based + Scope 3 category 1; market
 likewise): scopes are added only in the totals, never into a Scope 2 figure. ESRS E1-5 style:
 the energy the organisation consumed (Scope 2 facility MWh), of which from renewable sources
 (the renewable contractual instruments' allocation) and the rest.
+
+Energy cost is summed per scope and currency (never across currencies): a quarter locked
+before cost was reported has none ("not computed when locked"), nor has its year.
 """
 
+from collections import defaultdict
 from dataclasses import dataclass
 
 from accounts.principal import Principal
 from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
 from greenai_portal.fiscal_years import FiscalYear, UnsupportedStartMonth, fiscal_year
-from reports.selectors import scope2_document
+from reports.scope2_document import NOT_COMPUTED
+from reports.scope2_selectors import scope2_document
 
 # The figures of a quarter, a year and a comparison, in this order (tables, XLSX, PDF).
 FIGURES = (
@@ -39,6 +44,11 @@ TABLE_SECTIONS = (
 )
 TOTALS = frozenset({"total_location_t", "total_market_t", "energy_mwh"})
 FINAL, DRAFT, TEAM_VIEW = "final", "draft", "team_view"
+# The scopes whose energy cost the report gives, apart, in this order.
+COST_SCOPES = (
+    ("scope2", "Scope 2 energy cost"),
+    ("scope3_cat1", "Public cloud energy cost (Scope 3 cat. 1)"),
+)
 
 
 def _quarter_figures(document: dict) -> dict:
@@ -60,6 +70,39 @@ def _quarter_figures(document: dict) -> dict:
         "non_renewable_mwh": None if renewable is None else scope2["mwh"] - renewable,
         "cloud_mwh": cloud["mwh"],
     }
+
+
+def _quarter_costs(document: dict) -> list[dict] | None:
+    """A quarter's energy cost per scope and currency; None when its version was locked
+    before energy cost was reported."""
+    costs = []
+    for scope, _ in COST_SCOPES:
+        if document[scope].get("costs") is None:
+            return None
+        costs += [
+            {"scope": scope, "currency": cost["currency"], "amount": cost["amount"]}
+            for cost in document[scope]["costs"]
+        ]
+    return costs
+
+
+def _summed_costs(rows: list[dict]) -> list[dict] | None:
+    """The costs of the quarters that have data, per scope and currency; None when one of
+    them has none (not computed when locked), never a sum that leaves a quarter out."""
+    with_data = [row for row in rows if row["coverage"] != periods.NO_DATA]
+    if any(row["costs"] is None for row in with_data):
+        return None
+    amounts: dict[tuple[str, str], float] = defaultdict(float)
+    for row in with_data:
+        for cost in row["costs"]:
+            amounts[(cost["scope"], cost["currency"])] += cost["amount"]
+    order = [scope for scope, _ in COST_SCOPES]
+    return [
+        {"scope": scope, "currency": currency, "amount": amount}
+        for (scope, currency), amount in sorted(
+            amounts.items(), key=lambda item: (order.index(item[0][0]), item[0][1])
+        )
+    ]
 
 
 def _no_figures() -> dict:
@@ -100,6 +143,7 @@ class _Year:
     quarters: list[dict]
     figures: dict
     coverage: periods.Coverage
+    costs: list[dict] | None
 
 
 def _read_year(principal: Principal, year: FiscalYear) -> _Year:
@@ -126,9 +170,12 @@ def _read_year(principal: Principal, year: FiscalYear) -> _Year:
                 "figures": (
                     _no_figures() if coverage == periods.NO_DATA else _quarter_figures(document)
                 ),
+                "costs": [] if coverage == periods.NO_DATA else _quarter_costs(document),
             }
         )
-    return _Year(year, quarters, _summed(quarters), _year_coverage(quarters))
+    return _Year(
+        year, quarters, _summed(quarters), _year_coverage(quarters), _summed_costs(quarters)
+    )
 
 
 def _change(now: float | None, before: float | None) -> float | None:
@@ -148,6 +195,7 @@ def _comparison(current: _Year, other: _Year) -> dict:
         "coverage": other.coverage.status,
         "coverage_note": other.coverage.note,
         "figures": other.figures,
+        "costs": other.costs,
         "change_note": unlike,
         "change_pct": {
             key: None if unlike else _change(current.figures[key], other.figures[key])
@@ -218,7 +266,51 @@ def annual_report(*, principal: Principal, start_year: int) -> dict:
             "coverage": current.coverage.status,
             "coverage_note": current.coverage.note,
             "figures": current.figures,
+            "costs": current.costs,
         },
         "previous_year": _comparison(current, previous),
         "base_year": base,
     }
+
+
+def annual_cost_rows(report: dict) -> list[dict]:
+    """The energy cost rows of the annual tables (page, PDF, XLSX): one per scope and currency
+    any period has (one per scope without any), each with a cell per period (quarters, the
+    year, the previous year, the base year): {"amount": ...}, or {"note": ...} where the
+    period has no such cost."""
+    periods_shown = [
+        *report["quarters"],
+        report["year"],
+        report["previous_year"],
+        *([report["base_year"]] if report["base_year"] else []),
+    ]
+    keys = {
+        (cost["scope"], cost["currency"])
+        for period in periods_shown
+        for cost in period["costs"] or ()
+    }
+    rows = []
+    for scope, label in COST_SCOPES:
+        for currency in sorted(c for key, c in keys if key == scope) or [None]:
+            cells = []
+            for period in periods_shown:
+                amounts = {
+                    (cost["scope"], cost["currency"]): cost["amount"]
+                    for cost in period["costs"] or ()
+                }
+                if period["coverage"] == periods.NO_DATA:
+                    cells.append({"note": "no data"})
+                elif period["costs"] is None:
+                    cells.append({"note": NOT_COMPUTED})
+                elif (scope, currency) in amounts:
+                    cells.append({"amount": amounts[(scope, currency)]})
+                else:
+                    cells.append({"note": "not available"})
+            rows.append(
+                {
+                    "key": f"{scope}:{currency or ''}",
+                    "label": f"{label} ({currency})" if currency else label,
+                    "cells": cells,
+                }
+            )
+    return rows

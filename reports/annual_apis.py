@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from greenai_portal import periods
 from greenai_portal.errors import validated_input
-from reports.annual import DRAFT, FIGURE_KEYS, FINAL, TEAM_VIEW, annual_report
+from reports.annual import COST_SCOPES, DRAFT, FIGURE_KEYS, FINAL, TEAM_VIEW, annual_report
 from reports.annual_exports import annual_filename, annual_pdf, annual_xlsx
 from reports.apis import XLSX, DownloadApi, DownloadRenderer, XlsxRenderer
 
@@ -49,6 +49,21 @@ AnnualChangeSerializer = _figures_serializer(
 )
 
 
+class AnnualCostSerializer(serializers.Serializer):
+    scope = serializers.ChoiceField(choices=[scope for scope, _ in COST_SCOPES])
+    currency = serializers.CharField(help_text="ISO 4217; amounts are never converted")
+    amount = serializers.FloatField(help_text="own or billed cost, else facility kWh × tariff")
+
+
+def _costs_field() -> AnnualCostSerializer:
+    return AnnualCostSerializer(
+        many=True,
+        allow_null=True,
+        help_text="energy cost per scope and currency (never added across currencies); "
+        "null: a quarter was locked before energy cost was reported (not computed)",
+    )
+
+
 class AnnualQuarterSerializer(serializers.Serializer):
     number = serializers.IntegerField(help_text="1-4 within the fiscal year")
     label = serializers.CharField()
@@ -62,6 +77,7 @@ class AnnualQuarterSerializer(serializers.Serializer):
     coverage = serializers.ChoiceField(choices=_COVERAGE)
     coverage_note = serializers.CharField(allow_blank=True)
     figures = AnnualFiguresSerializer()
+    costs = _costs_field()
 
 
 class FiscalYearSerializer(serializers.Serializer):
@@ -75,6 +91,7 @@ class AnnualComparisonSerializer(FiscalYearSerializer):
     coverage = serializers.ChoiceField(choices=_COVERAGE)
     coverage_note = serializers.CharField(allow_blank=True)
     figures = AnnualFiguresSerializer()
+    costs = _costs_field()
     change_note = serializers.CharField(
         allow_blank=True, help_text="why the years are not compared; empty when they are"
     )
@@ -89,6 +106,7 @@ class AnnualYearSerializer(serializers.Serializer):
     coverage = serializers.ChoiceField(choices=_COVERAGE)
     coverage_note = serializers.CharField(allow_blank=True)
     figures = AnnualFiguresSerializer()
+    costs = _costs_field()
 
 
 class AnnualOrganisationSerializer(serializers.Serializer):

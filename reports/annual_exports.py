@@ -7,7 +7,15 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from greenai_portal.spreadsheets import xlsx_append
-from reports.annual import FIGURE_KEYS, FIGURES, FINAL, TABLE_SECTIONS, TEAM_VIEW, TOTALS
+from reports.annual import (
+    FIGURE_KEYS,
+    FIGURES,
+    FINAL,
+    TABLE_SECTIONS,
+    TEAM_VIEW,
+    TOTALS,
+    annual_cost_rows,
+)
 
 HEADER = ("row", "period", "status", "coverage", "records", *(label for _, label in FIGURES))
 
@@ -81,6 +89,26 @@ def annual_rows(report: dict) -> list[list]:
     return rows
 
 
+def _cost_sheet(report: dict) -> list[list]:
+    """Energy cost per scope and currency (rows) and period (columns); a text cell says why a
+    period has no figure."""
+    base = report["base_year"]
+    header = [
+        "energy cost",
+        *(f"{report['fiscal_year']['label']} {quarter['label']}" for quarter in report["quarters"]),
+        f"{report['fiscal_year']['label']} total",
+        f"previous year {report['previous_year']['label']}",
+        *([f"base year {base['label']}"] if base else []),
+    ]
+    return [
+        header,
+        *(
+            [row["label"], *(cell.get("amount", cell.get("note")) for cell in row["cells"])]
+            for row in annual_cost_rows(report)
+        ),
+    ]
+
+
 def _about(report: dict) -> list[list]:
     year = report["fiscal_year"]
     base = report["base_year"]
@@ -109,6 +137,12 @@ def annual_xlsx(report: dict) -> bytes:
     for row in annual_rows(report):
         xlsx_append(sheet, row)
     sheet.freeze_panes = "B2"
+    costs = book.create_sheet("Energy cost")
+    for row in _cost_sheet(report):
+        xlsx_append(costs, row)
+    for cell in costs[1]:
+        cell.font = Font(bold=True)
+    costs.freeze_panes = "B2"
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

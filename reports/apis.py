@@ -19,17 +19,17 @@ from greenai_portal.openapi import error_responses
 from inventory.figures import BOTH_SCOPES, FIGURES, Figure, Summing
 from reports.audit_selectors import calculation_trace
 from reports.exports import report_csv, report_xlsx
-from reports.models import QuarterClose, ReportExport, ReportVersion
-from reports.scope2_document import document_json, schema_components
-from reports.selectors import (
+from reports.footprint_selectors import (
     GROUPINGS,
     MARKET_COMPLETE,
     MARKET_PARTIAL,
     NOT_APPLICABLE,
     footprint_summary,
-    quarter_factor_lines,
-    scope2_document,
 )
+from reports.lineage_selectors import quarter_factor_lines
+from reports.models import QuarterClose, ReportExport, ReportVersion
+from reports.scope2_document import document_json, schema_components
+from reports.scope2_selectors import scope2_document
 from reports.services import (
     report_close_approve,
     report_close_prepare,

@@ -33,13 +33,14 @@ from inventory.models import (
     ProviderPue,
 )
 from reports import human
+from reports.lineage_selectors import factor_rows
 from reports.records_selectors import (
-    RECORD_MODELS,
+    REPORTED_KINDS,
     RecordFilters,
     pue_source,
     records_filtered,
 )
-from reports.selectors import audit_document, factor_rows
+from reports.scope2_selectors import audit_document
 
 NOT_STATED = "not stated"
 
@@ -160,7 +161,7 @@ def _record_groups(principal: Principal, year: int, quarter: int, version: int |
 
 def _grouped(principal: Principal, year: int, quarter: int, version: int | None) -> list:
     groups = []
-    for kind in RECORD_MODELS:
+    for kind in REPORTED_KINDS:
         columns = [*_TRACE_GROUP, "pue", "energy_includes_pue"] if kind == "workloads" else []
         rows = (
             records_filtered(
@@ -268,7 +269,7 @@ def _market_trace(organisation: Organisation, zone: str, months: dict[str, float
 
 
 def calculation_trace(*, principal: Principal, document: dict) -> list[dict]:
-    """For each location line of the report `document` (selectors.scope2_document of this
+    """For each location line of the report `document` (scope2_selectors.scope2_document of this
     principal: Scope 2, then public cloud): IT MWh × PUE (value, source) = facility MWh ×
     factor (row, source) = t, one step per PUE value and factor row with its share of the
     line's energy; and for Scope 2 the market-based tonnes from the zone's monthly allocation
@@ -437,7 +438,7 @@ def record_annex(
         kind: records_filtered(
             principal=principal, filters=_quarter_filters(kind, year, quarter, version)
         )
-        for kind in RECORD_MODELS
+        for kind in REPORTED_KINDS
     }
     counts = {kind: rows.count() for kind, rows in querysets.items()}
     count = sum(counts.values())
@@ -594,7 +595,7 @@ def annex_seed(content_hash: str) -> int:
 
 
 def audit_pdf_document(*, export) -> dict:
-    """The report and its audit trail (selectors.audit_document) plus what the auditor's PDF
+    """The report and its audit trail (scope2_selectors.audit_document) plus what the auditor's PDF
     adds: boundary, methodology data, calculation trace and record annex."""
     document = audit_document(export=export)
     organisation = export.organisation

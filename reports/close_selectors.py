@@ -5,8 +5,8 @@ from django.db.models import QuerySet
 
 from accounts.principal import Principal
 from greenai_portal import periods
+from reports.lineage_selectors import quarter_inputs
 from reports.models import QuarterClose, ReportVersion
-from reports.selectors import quarter_inputs
 
 
 def quarter_closes(*, principal: Principal, year: int, quarter: int) -> QuerySet[QuarterClose]:

@@ -3,7 +3,6 @@
 from dataclasses import asdict
 from datetime import date
 
-from django.http import Http404
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -11,7 +10,7 @@ from rest_framework.views import APIView
 
 from greenai_portal.errors import validated_input
 from inventory.calculation.sci import FunctionalUnit
-from inventory.models import AiModel, DailyRollup
+from inventory.selectors import visible_model_or_404
 from reports.cost_sci_selectors import COST_GROUPINGS, cost_lines, model_sci, period_rollups
 
 
@@ -101,12 +100,7 @@ class ModelSciApi(APIView):
     def get(self, request, model_id: int):
         principal = request.principal
         period = validated_input(PeriodSerializer, request.query_params)
-        model = AiModel.objects.filter(organisation=principal.organisation, id=model_id).first()
-        if model is None or (
-            not principal.sees_whole_organisation
-            and not principal.visible(DailyRollup.objects.filter(ai_model=model)).exists()
-        ):
-            raise Http404("No such model")
+        model = visible_model_or_404(principal=principal, model_id=model_id)
         scores = model_sci(principal=principal, model=model, **period)
         body = {"model": model.name, **period, "sci": [asdict(s) for s in scores]}
         return Response(self.ModelSciSerializer(body).data)

@@ -1,7 +1,9 @@
 """Reads of energy cost (per currency, never added across currencies) and of the SCI per
 model, from the rollups of the caller's organisation and teams."""
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Q, Sum
@@ -13,7 +15,13 @@ from inventory.calculation.cost import (
     kg_per_currency_unit,
 )
 from inventory.calculation.sci import FunctionalUnit, Sci, sci
-from inventory.figures import CURRENCY_COLUMN, ENERGY_COST
+from inventory.figures import (
+    CURRENCY_COLUMN,
+    ENERGY_COST,
+    FACILITY_ENERGY,
+    LOCATION_EMISSIONS,
+    RECORD_COUNT,
+)
 from inventory.models import AiModel, DailyRollup, Phase
 
 COST_GROUPINGS = {"team": ("team_id", "team__name"), "model": ("ai_model_id", "ai_model__name")}
@@ -75,6 +83,98 @@ def cost_lines(*, rows, group_by: str | None = None) -> list[CostLine]:
         )
         for row in grouped
     ]
+
+
+# What the Scope 2 report's grouped rollup scan sums beside ROLLUP_SUMS (which already has
+# the facility kWh, records and location kg), grouped by CURRENCY_COLUMN as well: the rows of
+# a location have one currency or none, so the extra dimension adds few groups and no scan.
+REPORT_COST_SUMS = {"cost_amount": Sum(ENERGY_COST.column)}
+
+
+@dataclass
+class _CurrencySums:
+    """Running sums of the rollup rows priced in one currency (stored units)."""
+
+    amount: float = 0.0
+    kwh: float = 0.0
+    records: int = 0
+    kg: float = 0.0
+
+
+def _cost_fields(by_currency: dict[str, _CurrencySums]) -> dict:
+    """A report line's energy cost (reports.scope2_document._COST_FIELDS): one entry per
+    currency, and how much of the line's energy and records has a cost in any currency."""
+    return {
+        "costs": [
+            {
+                "currency": currency,
+                "amount": sums.amount,
+                "mwh": FACILITY_ENERGY.shown(sums.kwh),
+                "record_count": sums.records,
+                "location_t": LOCATION_EMISSIONS.shown(sums.kg),
+                "location_kg_per_unit": kg_per_currency_unit(sums.kg, sums.amount),
+            }
+            for currency, sums in sorted(by_currency.items())
+        ],
+        "costed_mwh": FACILITY_ENERGY.shown(sum(sums.kwh for sums in by_currency.values())),
+        "costed_records": sum(sums.records for sums in by_currency.values()),
+    }
+
+
+def merged_cost_fields(lines: list[dict]) -> dict:
+    """The cost fields of report lines taken together (a printed "other lines" line): {} when
+    one of them was not computed when locked, as none of them then is complete."""
+    if any(line.get("costs") is None for line in lines):
+        return {}
+    by_currency: dict[str, _CurrencySums] = defaultdict(_CurrencySums)
+    for line in lines:
+        for cost in line["costs"]:
+            sums = by_currency[cost["currency"]]
+            sums.amount += cost["amount"]
+            sums.kwh += cost["mwh"] * FACILITY_ENERGY.scale
+            sums.records += cost["record_count"]
+            sums.kg += cost["location_t"] * LOCATION_EMISSIONS.scale
+    return _cost_fields(by_currency)
+
+
+def _by_currency() -> defaultdict:
+    return defaultdict(lambda: defaultdict(_CurrencySums))
+
+
+@dataclass
+class ReportCosts:
+    """Energy cost of a report's scopes and of their location lines, per currency."""
+
+    scopes: dict[str, dict[str, _CurrencySums]] = field(default_factory=_by_currency)
+    locations: dict[tuple[str, int], dict[str, _CurrencySums]] = field(default_factory=_by_currency)
+
+    def of_scope(self, scope: str) -> dict:
+        """The scope's cost fields; no costed rows give an empty list (not available)."""
+        return _cost_fields(self.scopes.get(scope, {}))
+
+    def of_location(self, scope: str, location_id: int) -> dict:
+        return _cost_fields(self.locations.get((scope, location_id), {}))
+
+
+def report_costs(rows: Iterable[dict]) -> ReportCosts:
+    """Energy cost per scope and per location, per currency, of rollup rows grouped by scope,
+    location and CURRENCY_COLUMN (among others) with ROLLUP_SUMS and REPORT_COST_SUMS: the
+    facility kWh, records and location-based kg of the rows that have a cost. Rows without
+    one have no currency: their energy is priced in none."""
+    costs = ReportCosts()
+    for row in rows:
+        if row["cost_amount"] is None:
+            continue
+        currency = row[CURRENCY_COLUMN]
+        for sums in (
+            costs.scopes[row["scope"]][currency],
+            costs.locations[(row["scope"], row["location_id"])][currency],
+        ):
+            sums.amount += row["cost_amount"]
+            sums.kwh += row[FACILITY_ENERGY.column] or 0.0
+            sums.records += row[RECORD_COUNT.column] or 0
+            sums.kg += row[LOCATION_EMISSIONS.column] or 0.0
+    return costs
 
 
 # Which rollup rows each functional unit counts, and what it counts: the inferences and

@@ -16,7 +16,7 @@ from django.urls import reverse
 
 from accounts.models import Role, Team
 from accounts.principal import Principal
-from accounts.selectors import team_list
+from accounts.selectors import team_list, visible_team_or_404
 from accounts.views import principal_or_404
 from greenai_portal import periods
 from inventory.calculation.llm import ECOLOGITS_VERSION
@@ -25,10 +25,14 @@ from inventory.figures import (
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     MARKET_EMISSIONS,
+    WATER_OFFSITE,
+    WATER_OFFSITE_RECORDS,
     WATER_ONSITE,
+    WATER_RECORDS,
+    Figure,
     Sums,
 )
-from inventory.llm.selectors import llm_api_groups, llm_api_total
+from inventory.llm.selectors import LlmApiGroup, llm_api_groups, llm_api_total
 from inventory.models import (
     CloudUsageRecord,
     EmissionScope,
@@ -38,7 +42,7 @@ from inventory.models import (
     Phase,
     WorkloadRecord,
 )
-from inventory.selectors import visible_model
+from inventory.selectors import visible_model_or_404
 from reports.cost_sci_selectors import cost_lines, model_sci
 from reports.dashboard_charts import (
     Chart,
@@ -61,10 +65,10 @@ from reports.dashboard_selectors import (
     renewable_share,
     rollup_cube,
 )
+from reports.footprint_selectors import REPORTED_SCOPES, first_day_of
 from reports.lifecycle import model_lifecycle
-from reports.records_selectors import NO_MODEL
+from reports.records_selectors import ALL_STATUSES, LLM_KIND, NO_MODEL
 from reports.records_views import record_browser_url
-from reports.selectors import REPORTED_SCOPES, first_day_of
 from reports.targets import targets_progress
 
 PHASE_LABELS = dict(Phase.choices)
@@ -276,18 +280,21 @@ def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
     )
 
 
-def _water_kpi(everything: Sums) -> Kpi:
-    """On-site (cooling) water: partial when some records have no WUE, never 0 for none."""
-    water = everything.shown(WATER_ONSITE)
-    covered, records = everything.water_record_count, everything.record_count
-    if water is None or covered == 0:
-        return Kpi("water_m3", "On-site water", "—", "", "not available: no WUE or measured water")
+def _water_kpi(
+    everything: Sums, water: Figure, covering: Figure, *, key: str, worked_out: str, missing: str
+) -> Kpi:
+    """A water card (on-site or off-site, never summed together): partial when some records
+    have no figure, never 0 for none."""
+    litres = everything.shown(water)
+    covered, records = getattr(everything, covering.column), everything.record_count
+    if litres is None or covered == 0:
+        return Kpi(key, water.label, "—", "", f"not available: {missing}")
     return Kpi(
-        "water_m3",
-        "On-site water",
-        _fmt(water),
-        "m³",
-        "cooling water (WUE × IT energy, or measured)"
+        key,
+        water.label,
+        _fmt(litres),
+        water.shown_unit,
+        worked_out
         + ("" if covered == records else f"; partial: {covered:,} of {records:,} records"),
     )
 
@@ -367,7 +374,23 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
         if cloud.record_count
         else _no_records("cloud_t", "Public cloud (Scope 3 cat. 1)", "public cloud"),
         _embodied_kpi(scope2, cloud),
-        _water_kpi(everything),
+        _water_kpi(
+            everything,
+            WATER_ONSITE,
+            WATER_RECORDS,
+            key="water_m3",
+            worked_out="cooling water (WUE × IT energy, or measured)",
+            missing="no WUE or measured water",
+        ),
+        _water_kpi(
+            everything,
+            WATER_OFFSITE,
+            WATER_OFFSITE_RECORDS,
+            key="water_offsite_m3",
+            worked_out="evaporated generating the electricity (facility energy × the"
+            " country's factor); beside on-site, never in it",
+            missing="no country factor of its own for the grid zone",
+        ),
         _cost_kpi(cost_lines(rows=filters.rollups(principal))),
         Kpi(
             "renewable",
@@ -549,9 +572,38 @@ LLM_TABLES = {
 }
 
 
+# A group of llm_api_groups → the record browser filter its key is a value of.
+LLM_GROUP_FILTERS = {"team": "team", "llm": "llm", "model": "model"}
+
+
+def _llm_records_url(filters: Filters, **line) -> str:
+    """The LLM usage records behind a figure of the card: the page's period and filters and
+    the line's team, LLM called (provider/model) or AI model."""
+    page = {"team": filters.team_id, "model": filters.model_id, "scope": filters.scope}
+    # Every status: the card counts records still waiting too (their figures are not in it).
+    return record_browser_url(
+        kind=LLM_KIND,
+        start=filters.start,
+        end=filters.end,
+        status=ALL_STATUSES,
+        **{**page, **line},
+    )
+
+
+def _llm_group_line(group_by: str, group: LlmApiGroup, filters: Filters) -> dict:
+    key = NO_MODEL if group_by == "model" and not group.key else group.key
+    line = {LLM_GROUP_FILTERS[group_by]: key}
+    return {
+        "label": group.label,
+        "figures": group.figures,
+        "records_url": _llm_records_url(filters, **line),
+    }
+
+
 def llm_api_card(principal: Principal, filters: Filters, page: str) -> dict | None:
     """The "LLM API usage (EcoLogits estimate)" card: None when nothing matches, or when the
-    filters name a location or Scope 2 (LLM API usage has neither)."""
+    filters name a location or Scope 2 (LLM API usage has neither). Its total and each line
+    link to the records behind them."""
     if filters.location_id or filters.scope not in (None, "", EmissionScope.SCOPE3_CAT1):
         return None
     scope = {
@@ -569,11 +621,19 @@ def llm_api_card(principal: Principal, filters: Filters, page: str) -> dict | No
             "id": table_id,
             "title": title,
             "dimension": dimension,
-            "groups": llm_api_groups(group_by=group_by, **scope),
+            "groups": [
+                _llm_group_line(group_by, group, filters)
+                for group in llm_api_groups(group_by=group_by, **scope)
+            ],
         }
         for table_id, title, dimension, group_by in LLM_TABLES[page]
     ]
-    return {"total": total, "tables": tables, "ecologits_version": ECOLOGITS_VERSION}
+    return {
+        "total": total,
+        "records_url": _llm_records_url(filters),
+        "tables": tables,
+        "ecologits_version": ECOLOGITS_VERSION,
+    }
 
 
 def _render(
@@ -708,9 +768,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 @login_required
 def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     principal = principal_or_404(request)
-    team = team_list(principal=principal).filter(slug=slug).first()
-    if team is None:
-        raise Http404("No such team")
+    team = visible_team_or_404(principal=principal, slug=slug)
     filters, period_key = parse_filters(request, team_id=team.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
     names = names_for(cube)
@@ -774,9 +832,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     principal = principal_or_404(request)
-    model = visible_model(principal=principal, model_id=model_id)
-    if model is None:
-        raise Http404("No such model")
+    model = visible_model_or_404(principal=principal, model_id=model_id)
     filters, period_key = parse_filters(request, model_id=model.id)
     cube = rollup_cube(principal=principal, filters=filters, groupings=MODEL_GROUPINGS)
     names = names_for(cube)

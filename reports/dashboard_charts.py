@@ -16,9 +16,9 @@ from inventory.figures import (
     Sums,
     intensities,
 )
+from reports.footprint_selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope
 from reports.palette import OTHER, SCOPE2_LOCATION, SCOPE2_MARKET, colour, series_of
 from reports.plotly_text import plotly_text
-from reports.selectors import NOT_APPLICABLE, REPORTED_SCOPES, ReportedScope
 
 MAX_SERIES = 9  # more than this are summed as "Other", so the legend stays readable
 

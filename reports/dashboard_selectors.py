@@ -43,7 +43,7 @@ from inventory.models import (
 )
 from inventory.pipeline.sql import as_date, in_list
 from inventory.pipeline.status import records_waiting as pipeline_records_waiting
-from reports.selectors import rollups_visible
+from reports.footprint_selectors import rollups_visible
 
 # What the overview needs: one grouping per family of charts (each is one indexed scan of
 # the period's rollups returning few rows; one grouping by every field would return tens of

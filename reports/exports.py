@@ -1,4 +1,9 @@
-"""The Scope 2 report as CSV and XLSX: the same figures as the API, one row per line."""
+"""The Scope 2 report as CSV and XLSX: the same figures as the API, one row per line.
+
+Energy cost has a column per currency the report names (amounts in two currencies are never
+added): its cost and its location-based kg CO2e per unit, on the scopes' totals and location
+lines, after the energy that has a cost in any currency.
+"""
 
 import io
 
@@ -6,11 +11,43 @@ from greenai_portal import periods
 from greenai_portal.spreadsheets import csv_text, xlsx_append
 from inventory.calculation.emissions import Scope
 from inventory.figures import FACILITY_ENERGY, FIGURES, INTENSITIES
-from reports.selectors import BREAKDOWNS, NOT_APPLICABLE
+from reports.footprint_selectors import NOT_APPLICABLE
+from reports.scope2_document import NOT_COMPUTED
+from reports.scope2_selectors import BREAKDOWNS
 
 # The figures of a report line in CSV/XLSX, in display order (inventory.figures).
 EXPORTED = tuple(figure for figure in FIGURES if figure.in_totals and figure.in_exports)
 HEADER = ("section", "key", "label", *(figure.column_title for figure in EXPORTED), "share")
+COSTED_HEADER = ("costed_MWh", "costed_records")
+
+
+def _currencies(document: dict) -> list[str]:
+    """Every currency the report's energy was priced in, in code order."""
+    cloud = document["scope3_cat1"]
+    lines = (document["scope2"], cloud, *document["breakdowns"]["location"], *cloud["by_location"])
+    return sorted({cost["currency"] for line in lines for cost in line.get("costs") or ()})
+
+
+def _cost_header(currencies: list[str]) -> tuple[str, ...]:
+    return (
+        *COSTED_HEADER,
+        *(f"energy_cost_{currency}" for currency in currencies),
+        *(f"location_kg_CO2e_per_{currency}" for currency in currencies),
+    )
+
+
+def _cost_cells(line: dict, currencies: list[str]) -> list:
+    """A priced line's cost columns: blank for a currency it has no cost in; a version locked
+    before cost was reported says so instead of leaving it blank (never 0)."""
+    if line.get("costs") is None:
+        return [NOT_COMPUTED, *[None] * (len(_cost_header(currencies)) - 1)]
+    by_currency = {cost["currency"]: cost for cost in line["costs"]}
+    return [
+        line["costed_mwh"],
+        line["costed_records"],
+        *(by_currency.get(currency, {}).get("amount") for currency in currencies),
+        *(by_currency.get(currency, {}).get("location_kg_per_unit") for currency in currencies),
+    ]
 
 
 def _row(section: str, key: str, label: str, figures: dict, scope: str = Scope.SCOPE2) -> list:
@@ -20,6 +57,13 @@ def _row(section: str, key: str, label: str, figures: dict, scope: str = Scope.S
         figures.get(figure.key) if scope in figure.scopes else NOT_APPLICABLE for figure in EXPORTED
     ]
     return [section, key, label, *cells, figures.get("share")]
+
+
+def _priced_row(
+    currencies: list[str], section: str, key: str, label: str, line: dict, scope: str
+) -> list:
+    """A scope's total or location line, with its energy cost."""
+    return _row(section, key, label, line, scope) + _cost_cells(line, currencies)
 
 
 def _period_rows(section: str, period: dict) -> list[list]:
@@ -36,11 +80,16 @@ def _period_rows(section: str, period: dict) -> list[list]:
     ]
 
 
-def report_rows(document: dict) -> list[list]:
-    """Every figure of a report document as flat rows (section, key, label, figures...)."""
+def report_table(document: dict) -> tuple[tuple[str, ...], list[list]]:
+    """Every figure of a report document as a header and flat rows (section, key, label,
+    figures..., share, energy cost...)."""
+    currencies = _currencies(document)
     rows = [
-        _row("scope2", "total", "Scope 2 total", document["scope2"]),
-        _row(
+        _priced_row(
+            currencies, "scope2", "total", "Scope 2 total", document["scope2"], Scope.SCOPE2
+        ),
+        _priced_row(
+            currencies,
             "scope3_cat1",
             "total",
             "Public cloud, Scope 3 category 1 (not in Scope 2)",
@@ -64,13 +113,25 @@ def report_rows(document: dict) -> list[list]:
     )
     for name in BREAKDOWNS:
         rows += [
-            _row(name, line["key"], line["label"], line) for line in document["breakdowns"][name]
+            _priced_row(currencies, name, line["key"], line["label"], line, Scope.SCOPE2)
+            if name == "location"
+            else _row(name, line["key"], line["label"], line)
+            for line in document["breakdowns"][name]
         ]
     rows += [
-        _row("scope3_cat1_location", line["key"], line["label"], line, Scope.SCOPE3_CAT1)
+        _priced_row(
+            currencies,
+            "scope3_cat1_location",
+            line["key"],
+            line["label"],
+            line,
+            Scope.SCOPE3_CAT1,
+        )
         for line in document["scope3_cat1"]["by_location"]
     ]
-    return rows
+    header = (*HEADER, *_cost_header(currencies))
+    # Rows without energy cost (periods, market coverage, other breakdowns) leave it blank.
+    return header, [row + [None] * (len(header) - len(row)) for row in rows]
 
 
 # Per model and scope: the counts, then each intensity location- and market-based.
@@ -103,7 +164,8 @@ def _meta(document: dict) -> list[list]:
 
 def report_csv(document: dict) -> str:
     meta = [[f"# {key}", value] for key, value in _meta(document)]
-    return csv_text([*meta, HEADER, *report_rows(document)])
+    header, rows = report_table(document)
+    return csv_text([*meta, header, *rows])
 
 
 def report_xlsx(document: dict) -> bytes:
@@ -116,7 +178,7 @@ def report_xlsx(document: dict) -> bytes:
     for row in _meta(document):
         xlsx_append(about, row)
     for title, header, rows in (
-        ("Figures", HEADER, report_rows(document)),
+        ("Figures", *report_table(document)),
         ("Intensity", _INTENSITY_HEADER, _intensity_rows(document)),
     ):
         sheet = book.create_sheet(title)

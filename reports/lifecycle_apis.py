@@ -2,14 +2,13 @@
 
 from dataclasses import asdict
 
-from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from greenai_portal.openapi import error_responses
-from inventory.selectors import visible_model
+from inventory.selectors import visible_model_or_404
 from reports.lifecycle import model_lifecycle
 
 
@@ -58,8 +57,6 @@ class ModelLifecycleApi(APIView):
 
     @extend_schema(responses={200: ModelLifecycleSerializer, **error_responses(404)})
     def get(self, request, model_id: int):
-        model = visible_model(principal=request.principal, model_id=model_id)
-        if model is None:
-            raise Http404("No such model")
+        model = visible_model_or_404(principal=request.principal, model_id=model_id)
         lifecycle = model_lifecycle(principal=request.principal, model=model)
         return Response(self.ModelLifecycleSerializer(asdict(lifecycle)).data)

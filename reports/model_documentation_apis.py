@@ -2,7 +2,7 @@
 
 from dataclasses import asdict
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from accounts.principal import Principal
 from accounts.views import settings_page
 from greenai_portal.openapi import error_responses
-from inventory.selectors import visible_model
+from inventory.selectors import visible_model_or_404
 from reports.model_documentation import ModelDocumentation, model_documentation
 
 
@@ -76,9 +76,7 @@ class ModelDocumentationApi(APIView):
 
     @extend_schema(responses={200: ModelDocumentationSerializer, **error_responses(404)})
     def get(self, request, model_id: int):
-        model = visible_model(principal=request.principal, model_id=model_id)
-        if model is None:
-            raise Http404("No such model")
+        model = visible_model_or_404(principal=request.principal, model_id=model_id)
         document = model_documentation(principal=request.principal, model=model)
         return Response(self.ModelDocumentationSerializer(asdict(document)).data)
 
@@ -95,9 +93,7 @@ def model_documentation_pdf(
     request: HttpRequest, principal: Principal, model_id: int
 ) -> HttpResponse:
     """The same documentation as a PDF page, for the model's technical documentation."""
-    model = visible_model(principal=principal, model_id=model_id)
-    if model is None:
-        raise Http404("No such model")
+    model = visible_model_or_404(principal=principal, model_id=model_id)
     pdf = render_model_documentation_pdf(model_documentation(principal=principal, model=model))
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="model-{model.id}-ai-act.pdf"'

@@ -10,6 +10,8 @@ from django.utils.safestring import mark_safe
 
 from reports import human
 from reports.charts import report_svgs
+from reports.cost_sci_selectors import merged_cost_fields
+from reports.lineage_selectors import TARIFF_FACTOR_KIND
 from reports.templatetags.report_format import num
 
 Progress = Callable[[int, str], None]
@@ -23,6 +25,7 @@ PRINTED_LINES = 40
 def _rest(lines: list[dict], kind: str) -> dict:
     total_share = sum(line["share"] for line in lines)
     return {
+        **(merged_cost_fields(lines) if kind == "locations" else {}),
         "key": "other",
         "label": f"{len(lines)} other {kind} (see the XLSX export)",
         "record_count": sum(line["record_count"] for line in lines),
@@ -132,6 +135,9 @@ def for_print(document: dict) -> dict:
         "intensity_cut": len(document["intensity"]) - len(intensity),
         "restatements": [_restatement_for_print(r) for r in document["restatements"]],
         "reconciliation": _reconciliation(document),
+        "tariffs": [
+            row for row in document.get("factors", []) if row["kind"] == TARIFF_FACTOR_KIND
+        ],
         "annex_listing": annex_listing(document["annex"], document["time_zone"])
         if "annex" in document
         else [],

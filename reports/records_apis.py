@@ -6,16 +6,25 @@ from dataclasses import replace
 
 from django.http import Http404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    PolymorphicProxySerializer,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_serializer,
+)
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
+from inventory.llm.selectors import record_range
 from inventory.models import ComputeStatus, EmissionScope, EnergyTier, Phase
+from reports.apis import LlmApiSerializer, RangeSerializer
 from reports.records_selectors import (
     ALL_STATUSES,
+    LLM_KIND,
     NO_MODEL,
     RECORD_MODELS,
     Cursor,
@@ -51,6 +60,11 @@ class RecordFilterSerializer(serializers.Serializer):
         LOCKED_VERSION,
         required=False,
         help_text="e.g. 2026-Q1-v1: only the records that locked report version holds",
+    )
+    llm = serializers.RegexField(
+        r"^[a-z_]{1,60}(/.{1,160})?$",
+        required=False,
+        help_text="LLM usage: the LLM called, as provider or provider/model",
     )
     before = serializers.CharField(
         required=False, help_text="the cursor of the previous page (next_cursor)"
@@ -89,6 +103,7 @@ def record_filters(query, *, kind: str, **fixed) -> tuple[RecordFilters, Cursor 
         status=values["status"],
         batch_id=values.get("batch"),
         locked=values.get("locked"),
+        llm=values.get("llm"),
     )
     return replace(filters, **fixed), values.get("before")
 
@@ -141,25 +156,90 @@ _FILTER_PARAMETERS = [
     OpenApiParameter("status", str, enum=STATUSES, default=ComputeStatus.COMPUTED),
     OpenApiParameter("batch", int),
     OpenApiParameter("locked", str, description="a locked report version, e.g. 2026-Q1-v1"),
+    OpenApiParameter("llm", str, description="LLM usage: provider, or provider/model called"),
     OpenApiParameter("before", str, description="next_cursor of the previous page"),
 ]
 
 
+@extend_schema_field(RangeSerializer(allow_null=True))
+class EstimateField(serializers.Field):
+    """An LLM usage record's EcoLogits range of one figure; null until it is estimated."""
+
+    def __init__(self, figure: str, **kwargs) -> None:
+        self.figure = figure
+        super().__init__(source="*", read_only=True, **kwargs)
+
+    def to_representation(self, record) -> dict | None:
+        found = record_range(record, self.figure)
+        return None if found is None else {"min": found.min, "max": found.max}
+
+
+class LlmRecordRowSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    batch_id = serializers.IntegerField()
+    status = serializers.CharField()
+    activity_date = serializers.DateField()
+    team = serializers.CharField(source="team.name")
+    model = serializers.CharField(
+        source="ai_model.name",
+        allow_null=True,
+        default=None,
+        help_text="the organisation's AI model these requests serve",
+    )
+    application = serializers.CharField()
+    provider = serializers.CharField()
+    llm = serializers.CharField(source="model", help_text="the model called")
+    requests = serializers.IntegerField()
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    latency_s = serializers.FloatField(allow_null=True)
+    energy_kwh = EstimateField("energy_kwh", help_text="kWh, PUE included")
+    gwp_usage_kg = EstimateField("gwp_usage_kg", help_text="kg CO2e of the electricity")
+    gwp_embodied_kg = EstimateField("gwp_embodied_kg", help_text="kg CO2e of the hardware")
+    water_l = EstimateField("water_l", help_text="litres, on- and off-site")
+    ecologits_version = serializers.CharField()
+
+
+class RecordPageSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    totals = TotalsSerializer(allow_null=True)
+    results = RecordRowSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+class LlmRecordPageSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    totals = LlmApiSerializer(help_text="EcoLogits ranges of the estimated records listed")
+    results = LlmRecordRowSerializer(many=True)
+    next_cursor = serializers.CharField(allow_null=True)
+
+
+def _by_kind(name: str, of_computing, of_llm) -> tuple[dict, PolymorphicProxySerializer]:
+    """{kind: serializer} and its OpenAPI description (told apart by `kind`)."""
+    serializers_of = {kind: of_computing for kind in RECORD_MODELS} | {LLM_KIND: of_llm}
+    schema = PolymorphicProxySerializer(
+        component_name=name,
+        serializers={kind: serializer() for kind, serializer in serializers_of.items()},
+        resource_type_field_name="kind",
+    )
+    return serializers_of, schema
+
+
+PAGE_SERIALIZERS, _PAGE_SCHEMA = _by_kind(
+    "RecordPageOfKind", RecordPageSerializer, LlmRecordPageSerializer
+)
+
+
 class RecordListApi(APIView):
     """A page of 100 records, newest first, and the figure of the filter (computed records
-    only: what the dashboards and reports show for the same filter)."""
-
-    @extend_schema_serializer(component_name="RecordPage")
-    class OutputSerializer(serializers.Serializer):
-        kind = serializers.CharField()
-        totals = TotalsSerializer(allow_null=True)
-        results = RecordRowSerializer(many=True)
-        next_cursor = serializers.CharField(allow_null=True)
+    only: what the dashboards and reports show for the same filter; LLM usage: its EcoLogits
+    ranges)."""
 
     @extend_schema(
         operation_id="records_list",
         parameters=_FILTER_PARAMETERS,
-        responses={200: OutputSerializer, **error_responses(400, 404)},
+        responses={200: _PAGE_SCHEMA, **error_responses(400, 404)},
     )
     def get(self, request, kind: str):
         filters, before = record_filters(request.query_params, kind=_kind_or_404(kind))
@@ -170,7 +250,7 @@ class RecordListApi(APIView):
             "results": page.records,
             "next_cursor": str(page.next_cursor) if page.next_cursor else None,
         }
-        return Response(self.OutputSerializer(body).data)
+        return Response(PAGE_SERIALIZERS[kind](body).data)
 
 
 class SourceSerializer(serializers.Serializer):
@@ -189,27 +269,90 @@ class StepSerializer(serializers.Serializer):
     unit = serializers.CharField()
 
 
+@extend_schema_serializer(component_name="RecordDetail")
+class RecordDetailSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    record = RecordRowSerializer()
+    inputs = serializers.DictField()
+    energy_rule = serializers.CharField()
+    pue = SourceSerializer()
+    factor = SourceSerializer(allow_null=True)
+    power_model = SourceSerializer(allow_null=True)
+    coefficient = SourceSerializer(allow_null=True)
+    steps = StepSerializer(many=True)
+    compute_error = serializers.CharField(source="record.compute_error")
+    batch_url = serializers.CharField()
+
+
+def _bounds(help_text: str) -> serializers.ListField:
+    return serializers.ListField(
+        child=serializers.FloatField(), min_length=2, max_length=2, help_text=help_text
+    )
+
+
+class ModelParametersSerializer(serializers.Serializer):
+    architecture = serializers.CharField(help_text="dense or moe")
+    active_b = _bounds("[min, max] active parameters, billions")
+    total_b = _bounds("[min, max] total parameters, billions")
+    warnings = serializers.ListField(child=serializers.CharField())
+
+
+class ProviderDatacentreSerializer(serializers.Serializer):
+    zone = serializers.CharField(help_text="the electricity mix's zone (ISO 3166-1 alpha-3)")
+    pue = _bounds("[min, max]")
+    wue_l_per_kwh = _bounds("[min, max] on-site water, L/kWh")
+    mix_gwp_kg_per_kwh = serializers.FloatField(allow_null=True)
+    mix_wue_l_per_kwh = serializers.FloatField(
+        allow_null=True, help_text="off-site water of the electricity's generation, L/kWh"
+    )
+
+
+class LlmEstimateLineageSerializer(serializers.Serializer):
+    ecologits_version = serializers.CharField(help_text="the version that estimated the record")
+    installed_version = serializers.CharField()
+    methodology_url = serializers.CharField()
+    licence = serializers.CharField()
+    parameters = ModelParametersSerializer(allow_null=True)
+    parameters_source = serializers.CharField()
+    datacentre = ProviderDatacentreSerializer(allow_null=True)
+    output_tokens_per_request = serializers.FloatField()
+
+
+class RangeStepSerializer(serializers.Serializer):
+    label = serializers.CharField()
+    per_request = RangeSerializer(allow_null=True)
+    value = RangeSerializer(allow_null=True, help_text="the record's: per request × requests")
+    unit = serializers.CharField()
+
+
+@extend_schema_serializer(component_name="LlmUsageRecordDetail")
+class LlmRecordDetailSerializer(serializers.Serializer):
+    kind = serializers.CharField()
+    record = LlmRecordRowSerializer()
+    inputs = serializers.DictField()
+    trace_id = serializers.CharField(allow_null=True, help_text="OTLP: the span's trace")
+    span_id = serializers.CharField(allow_null=True)
+    estimate_rule = serializers.CharField()
+    lineage = LlmEstimateLineageSerializer()
+    steps = RangeStepSerializer(many=True)
+    scope = serializers.CharField()
+    estimate_error = serializers.CharField(source="record.estimate_error")
+    batch_url = serializers.CharField()
+
+
+DETAIL_SERIALIZERS, _DETAIL_SCHEMA = _by_kind(
+    "RecordDetailOfKind", RecordDetailSerializer, LlmRecordDetailSerializer
+)
+
+
 class RecordDetailApi(APIView):
     """One record: what was sent, the energy rule, the PUE and factor rows used (with their
-    sources), each intermediate figure and the result. Another team's or organisation's
-    record is 404."""
-
-    @extend_schema_serializer(component_name="RecordDetail")
-    class OutputSerializer(serializers.Serializer):
-        kind = serializers.CharField()
-        record = RecordRowSerializer()
-        inputs = serializers.DictField()
-        energy_rule = serializers.CharField()
-        pue = SourceSerializer()
-        factor = SourceSerializer(allow_null=True)
-        power_model = SourceSerializer(allow_null=True)
-        coefficient = SourceSerializer(allow_null=True)
-        steps = StepSerializer(many=True)
-        compute_error = serializers.CharField(source="record.compute_error")
-        batch_url = serializers.CharField()
+    sources), each intermediate figure and the result; for LLM usage, the EcoLogits version,
+    parameter counts, data-centre defaults and electricity mix it was estimated with, and
+    each figure's range. Another team's or organisation's record is 404."""
 
     @extend_schema(
-        operation_id="record_retrieve", responses={200: OutputSerializer, **error_responses(404)}
+        operation_id="record_retrieve", responses={200: _DETAIL_SCHEMA, **error_responses(404)}
     )
     def get(self, request, kind: str, pk: int):
         detail = record_detail(principal=request.principal, kind=kind, record_id=pk)
@@ -219,7 +362,7 @@ class RecordDetailApi(APIView):
             **detail.__dict__,
             "batch_url": reverse("record-batch-api", args=[detail.record.batch_id]),
         }
-        return Response(self.OutputSerializer(body).data)
+        return Response(DETAIL_SERIALIZERS[kind](body).data)
 
 
 class RecordBatchApi(APIView):

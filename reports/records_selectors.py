@@ -1,9 +1,10 @@
 """Reads for the record browser: the records behind a figure, one record's lineage, a batch.
 
 A list is keyset-paginated newest first on (activity_date, id) within the organisation, so a
-page is an index range scan of `workload_org_day_id` / `cloud_usage_org_day_id` (or the model
-indexes when a model is named) however deep it is. The figures of a filter come from the
-daily rollups the pages read (a batch's and a locked version's from their records), so the
+page is an index range scan of `workload_org_day_id` / `cloud_usage_org_day_id` /
+`llm_usage_org_day` (or the model indexes when a model is named) however deep it is. The
+figures of a filter come from the daily rollups the pages read (a batch's and a locked
+version's from their records; LLM usage's from its records, as its dashboard card), so the
 records listed sum to the figure they were reached from.
 """
 
@@ -15,12 +16,25 @@ from django.db.models import Count, Q, QuerySet, Sum
 
 from accounts.principal import Principal
 from inventory.calculation.methodology import DEFAULT_UTILIZATION
+from inventory.figures import Sums
 from inventory.ingestion.schemas import CLOUD_USAGE, WORKLOAD
+from inventory.llm.schemas import LLM_USAGE
+from inventory.llm.selectors import (
+    LLM_FIGURES,
+    LlmApiFootprint,
+    LlmEstimateLineage,
+    Range,
+    llm_records_footprint,
+    llm_usage_lineage,
+    record_range,
+)
 from inventory.models import (
     CloudUsageRecord,
     ComputeStatus,
     DailyRollup,
+    EmissionScope,
     IngestBatch,
+    LlmUsageRecord,
     Location,
     Provenance,
     ProviderPue,
@@ -28,14 +42,23 @@ from inventory.models import (
     WorkloadRecord,
 )
 from reports.models import ReportVersion
-from reports.selectors import Sums
 
 PAGE_SIZE = 100
-RECORD_MODELS: dict[str, type[WorkloadRecord] | type[CloudUsageRecord]] = {
+LLM_KIND = "llm-usage"
+RECORD_MODELS: dict[str, type[WorkloadRecord | CloudUsageRecord | LlmUsageRecord]] = {
     "workloads": WorkloadRecord,
     "cloud-usage": CloudUsageRecord,
+    LLM_KIND: LlmUsageRecord,
+}
+# The references a listed record shows (LLM usage runs at no location of the organisation's).
+LISTED_RELATED = {
+    "workloads": ("team", "ai_model", "location"),
+    "cloud-usage": ("team", "ai_model", "location"),
+    LLM_KIND: ("team", "ai_model"),
 }
 ROLLUP_KINDS = {"workloads": RecordKind.WORKLOAD, "cloud-usage": RecordKind.CLOUD_USAGE}
+# The kinds the Scope 2 report, its lock and its audit PDF hold; LLM usage sits beside them.
+REPORTED_KINDS = tuple(ROLLUP_KINDS)
 # Cloud usage has no phase: its rollups say "other".
 CLOUD_PHASE = "other"
 ALL_STATUSES = "all"
@@ -58,6 +81,8 @@ class RecordFilters:
     batch_id: int | None = None
     # (year, quarter, version): only the records that locked report version holds.
     locked: tuple[int, int, int] | None = None
+    # LLM usage: the LLM called, "provider" or "provider/model".
+    llm: str | None = None
 
 
 @dataclass(frozen=True)
@@ -95,8 +120,25 @@ def _model_condition(model: int | str | None, field_name: str) -> Q:
     return Q(**{field_name: model})
 
 
-def _phase_condition(filters: RecordFilters) -> Q | None:
-    """The phase filter on records; None when it excludes every record of the kind."""
+def _llm_condition(filters: RecordFilters) -> Q | None:
+    """LLM usage has no location, energy tier or phase, and is all Scope 3 category 1: a
+    filter on another of those excludes every record of it."""
+    if filters.location_id or filters.energy_tier or filters.phase:
+        return None
+    if filters.scope not in (None, EmissionScope.SCOPE3_CAT1):
+        return None
+    if not filters.llm:
+        return Q()
+    provider, _, model = filters.llm.partition("/")
+    return Q(provider=provider, **({"model": model} if model else {}))
+
+
+def _kind_condition(filters: RecordFilters) -> Q | None:
+    """The filters only some kinds carry; None when they exclude every record of the kind."""
+    if filters.kind == LLM_KIND:
+        return _llm_condition(filters)
+    if filters.llm:
+        return None  # the organisation's own computing calls no LLM API
     if not filters.phase:
         return Q()
     if filters.kind == "cloud-usage":
@@ -105,15 +147,19 @@ def _phase_condition(filters: RecordFilters) -> Q | None:
 
 
 def _shared_conditions(filters: RecordFilters, day: str) -> Q:
-    """The filters records and their rollups both carry (`day`: the date column)."""
+    """The filters records and their rollups both carry (`day`: the date column); for LLM
+    usage, those it has (_llm_condition answers the others)."""
     values = {
         f"{day}__gte": filters.start,
         f"{day}__lt": filters.end,
         "team_id": filters.team_id,
-        "location_id": filters.location_id,
-        "scope": filters.scope,
-        "energy_tier": filters.energy_tier,
     }
+    if filters.kind != LLM_KIND:
+        values |= {
+            "location_id": filters.location_id,
+            "scope": filters.scope,
+            "energy_tier": filters.energy_tier,
+        }
     given = Q(**{name: value for name, value in values.items() if value})
     return given & _model_condition(filters.model, "ai_model_id")
 
@@ -135,18 +181,19 @@ def _held_by_lock(principal: Principal, filters: RecordFilters) -> Q | None:
     if version is None or not principal.sees_whole_organisation:
         return None
     last_ids = (version.lineage or {}).get("last_record_ids")
-    if last_ids:
+    if last_ids and filters.kind in LOCK_KINDS:
         return Q(id__lte=last_ids[LOCK_KINDS[filters.kind]])
+    # LLM usage is not in the Scope 2 report: the records stored before the lock.
     return Q(created_at__lte=version.locked_at)
 
 
 def records_filtered(*, principal: Principal, filters: RecordFilters) -> QuerySet:
     rows = records_visible(principal=principal, kind=filters.kind)
-    phase = _phase_condition(filters)
+    kind_only = _kind_condition(filters)
     held = _held_by_lock(principal, filters)
-    if phase is None or held is None:
+    if kind_only is None or held is None:
         return rows.none()
-    rows = rows.filter(phase, held, _shared_conditions(filters, "activity_date"))
+    rows = rows.filter(kind_only, held, _shared_conditions(filters, "activity_date"))
     if filters.batch_id:
         rows = rows.filter(batch_id=filters.batch_id)
     if filters.status != ALL_STATUSES:
@@ -161,11 +208,16 @@ def _newest_first(rows: QuerySet) -> QuerySet:
 # The columns a page of records shows (the record browser's table and RecordListApi): at 100
 # records a page, reading and building whole rows (inputs, tags, times) cost more than the
 # query itself.
-_LISTED = (
+_EVERY_KIND_LISTS = (
     "external_id",
     "batch_id",
     "status",
     "activity_date",
+    "team__name",
+    "ai_model__name",
+)
+_LISTED = (
+    *_EVERY_KIND_LISTS,
     "scope",
     "energy_tier",
     "it_kwh",
@@ -176,14 +228,24 @@ _LISTED = (
     "grid_factor_id",
     "factor_override_id",
     "methodology_version",
-    "team__name",
-    "ai_model__name",
     "location__code",
     "location__zone",
 )
 LISTED_FIELDS = {
     "workloads": (*_LISTED, "phase"),
     "cloud-usage": (*_LISTED, "quantity", "usage_kind"),
+    LLM_KIND: (
+        *_EVERY_KIND_LISTS,
+        "application",
+        "provider",
+        "model",
+        "input_tokens",
+        "output_tokens",
+        "requests",
+        "latency_s",
+        *(f"{figure}_{end}" for figure in LLM_FIGURES for end in ("min", "max")),
+        "ecologits_version",
+    ),
 }
 
 
@@ -204,7 +266,7 @@ def record_page(
             | Q(activity_date=before.activity_date, id__lt=before.id),
             activity_date__lte=before.activity_date,
         )
-    listed = _newest_first(rows).select_related("team", "ai_model", "location")
+    listed = _newest_first(rows).select_related(*LISTED_RELATED[filters.kind])
     records = list(listed.only(*LISTED_FIELDS[filters.kind])[: size + 1])
     more = len(records) > size
     records = records[:size]
@@ -217,7 +279,7 @@ def records_for_export(*, principal: Principal, filters: RecordFilters) -> Itera
     rows = records_filtered(principal=principal, filters=filters)
     return (
         _newest_first(rows)
-        .select_related("team", "ai_model", "location", "batch")
+        .select_related(*LISTED_RELATED[filters.kind], "batch")
         .iterator(chunk_size=2000)
     )
 
@@ -251,11 +313,15 @@ def _record_totals(principal: Principal, filters: RecordFilters) -> Sums:
     return _sums(rows.aggregate(record_count=Count("id"), **FIGURES))
 
 
-def record_totals(*, principal: Principal, filters: RecordFilters) -> Sums | None:
+def record_totals(*, principal: Principal, filters: RecordFilters) -> Sums | LlmApiFootprint | None:
     """The computed records' energy and location-based kg under this filter: the figure the
     dashboards and reports show for it (from the same rollups). A batch's, and a locked
     version's (rollups also hold records that arrived after the lock), come from the records
-    themselves; with pending or failed records asked for, None: those have no figures."""
+    themselves; with pending or failed records asked for, None: those have no figures.
+    LLM usage has no rollups: its EcoLogits ranges are summed from the records listed (the
+    estimated ones), as its card on the dashboards sums them."""
+    if filters.kind == LLM_KIND:
+        return llm_records_footprint(records_filtered(principal=principal, filters=filters))
     if filters.batch_id or filters.locked:
         return _record_totals(principal, filters)
     if filters.status != ComputeStatus.COMPUTED:
@@ -434,30 +500,52 @@ def _cloud_energy(record: CloudUsageRecord) -> tuple[str, Step]:
 SENT_FIELDS = {
     "workloads": WORKLOAD.content_fields.names,
     "cloud-usage": CLOUD_USAGE.content_fields.names,
+    LLM_KIND: LLM_USAGE.content_fields.names,
 }
-# Fields sent as a reference, shown by the name or code the client sent.
-SENT_AS = {
-    "team": lambda r: r.team.slug,
-    "model": lambda r: r.ai_model.name if r.ai_model else None,
+
+
+def _team_slug(record) -> str:
+    return record.team.slug
+
+
+def _ai_model_name(record) -> str | None:
+    return record.ai_model.name if record.ai_model else None
+
+
+# Fields sent as a reference, shown by the name or code the client sent. An LLM usage
+# record's "model" is the LLM called, stored as sent; "ai_model" the organisation's model.
+_COMPUTING_SENT_AS = {
+    "team": _team_slug,
+    "model": _ai_model_name,
     "location": lambda r: r.location.code,
     "hardware": lambda r: r.hardware.code if r.hardware else None,
+}
+SENT_AS = {
+    "workloads": _COMPUTING_SENT_AS,
+    "cloud-usage": _COMPUTING_SENT_AS,
+    LLM_KIND: {"team": _team_slug, "ai_model": _ai_model_name},
 }
 
 
 def _inputs(record, kind: str) -> dict:
     sent = {"external_id": record.external_id}
+    shown_as = SENT_AS[kind]
     for name in SENT_FIELDS[kind]:
-        sent[name] = SENT_AS[name](record) if name in SENT_AS else getattr(record, name)
+        sent[name] = shown_as[name](record) if name in shown_as else getattr(record, name)
     return sent
 
 
-def record_detail(*, principal: Principal, kind: str, record_id: int) -> RecordDetail | None:
+def record_detail(
+    *, principal: Principal, kind: str, record_id: int
+) -> "RecordDetail | LlmRecordDetail | None":
     """A record the principal may read, with its inputs' lineage; None otherwise."""
     if kind not in RECORD_MODELS:
         return None
+    if kind == LLM_KIND:
+        return _llm_record_detail(principal, record_id)
     related = ["team", "ai_model", "location", "hardware", "power_model"]
     related += ["grid_factor__dataset", "factor_override", "factor_dataset"]
-    related += ["facility_wue", "cloud_wue"]
+    related += ["facility_wue", "cloud_wue", "offsite_water_factor"]
     if kind == "cloud-usage":
         related.append("coefficient")
     record = (
@@ -492,7 +580,7 @@ def record_detail(*, principal: Principal, kind: str, record_id: int) -> RecordD
         factor=_factor_source(record),
         power_model=_power_model_source(record),
         coefficient=_coefficient_source(record),
-        steps=[energy, facility, emissions, _water_step(record)],
+        steps=[energy, facility, emissions, _water_step(record), _offsite_water_step(record)],
     )
 
 
@@ -514,6 +602,115 @@ def _water_step(record) -> Step:
     else:
         formula = "not available: no measured water and no WUE for this facility and day"
     return Step("On-site water", formula, litres, "L")
+
+
+def _offsite_water_step(record) -> Step:
+    """Off-site water: facility energy × the factor row of the zone's country the record
+    names; not available where the dataset has none (the world average only)."""
+    row = record.offsite_water_factor
+    if record.water_offsite_l is None or row is None:
+        formula = f"not available: no water factor of its own for {record.location.zone}'s country"
+    else:
+        formula = (
+            f"{_n(record.facility_kwh)} kWh facility × {_n(row.l_per_kwh)} L/kWh"
+            f" ({row.country_iso}, {row.source})"
+        )
+    return Step("Off-site water", formula, record.water_offsite_l, "L")
+
+
+# --- One LLM usage record ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RangeStep:
+    """One estimated figure: a request's, and the record's (a request's × its requests)."""
+
+    label: str
+    per_request: Range | None
+    value: Range | None
+    unit: str
+
+
+@dataclass
+class LlmRecordDetail:
+    kind: str
+    record: LlmUsageRecord
+    inputs: dict
+    # The OpenTelemetry span the record came from (its external_id), for an OTLP batch.
+    trace_id: str | None
+    span_id: str | None
+    estimate_rule: str
+    lineage: LlmEstimateLineage
+    steps: list[RangeStep]
+    scope: str = EmissionScope.SCOPE3_CAT1
+
+
+_LLM_STEPS = (
+    ("Energy", "energy_kwh", "kWh"),
+    ("GWP, usage", "gwp_usage_kg", "kg CO2e"),
+    ("GWP, embodied", "gwp_embodied_kg", "kg CO2e"),
+    ("Water (on- and off-site)", "water_l", "L"),
+)
+
+
+def _bounds_text(bounds: tuple[float, float]) -> str:
+    low, high = bounds
+    return f"{low:g}" if low == high else f"{low:g}–{high:g}"
+
+
+def _estimate_rule(record: LlmUsageRecord, lineage: LlmEstimateLineage) -> str:
+    """The EcoLogits call, its inputs spelled out."""
+    parameters = lineage.parameters
+    model = (
+        f"{_bounds_text(parameters.active_b)} B active / {_bounds_text(parameters.total_b)} B "
+        "total parameters"
+        if parameters
+        else "no parameter counts"
+    )
+    latency = (
+        f"{record.latency_s:g} s latency" if record.latency_s is not None else "latency modelled"
+    )
+    centre = lineage.datacentre
+    where = (
+        f"{record.provider}'s data centres (PUE {_bounds_text(centre.pue)}, WUE "
+        f"{_bounds_text(centre.wue_l_per_kwh)} L/kWh) on the {centre.zone} electricity mix "
+        f"({_n(centre.mix_gwp_kg_per_kwh)} kg CO2e/kWh)"
+        if centre
+        else f"no data-centre defaults for provider {record.provider}"
+    )
+    return (
+        f"EcoLogits {lineage.ecologits_version or lineage.installed_version} "
+        f"compute_llm_impacts: {model}, {lineage.output_tokens_per_request:g} output tokens "
+        f"and {latency} a request, {where}; × {record.requests} "
+        + ("request" if record.requests == 1 else "requests")
+    )
+
+
+def _llm_record_detail(principal: Principal, record_id: int) -> LlmRecordDetail | None:
+    record = (
+        records_visible(principal=principal, kind=LLM_KIND)
+        .select_related("team", "ai_model", "batch", "custom_llm")
+        .filter(pk=record_id)
+        .first()
+    )
+    if record is None:
+        return None
+    from_otlp = record.batch.source == IngestBatch.Source.OTLP
+    trace_id, _, span_id = record.external_id.partition(":") if from_otlp else (None, "", None)
+    lineage = llm_usage_lineage(record)
+    return LlmRecordDetail(
+        kind=LLM_KIND,
+        record=record,
+        inputs=_inputs(record, LLM_KIND),
+        trace_id=trace_id,
+        span_id=span_id,
+        estimate_rule=_estimate_rule(record, lineage),
+        lineage=lineage,
+        steps=[
+            RangeStep(label, lineage.per_request[figure], record_range(record, figure), unit)
+            for label, figure, unit in _LLM_STEPS
+        ],
+    )
 
 
 # --- A batch ------------------------------------------------------------------------------

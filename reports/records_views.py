@@ -19,10 +19,12 @@ from accounts.principal import Principal
 from accounts.views import principal_or_404
 from greenai_portal.errors import ApplicationError
 from greenai_portal.spreadsheets import csv_cell
+from inventory.llm.selectors import LLM_FIGURES
 from inventory.models import AiModel, ComputeStatus, EmissionScope, EnergyTier, Location, Phase
 from reports.records_apis import STATUSES, record_filters
 from reports.records_selectors import (
     ALL_STATUSES,
+    LLM_KIND,
     NO_MODEL,
     RECORD_MODELS,
     RecordFilters,
@@ -33,9 +35,24 @@ from reports.records_selectors import (
     records_for_export,
 )
 
-KIND_LABELS = {"workloads": "Workload records", "cloud-usage": "Cloud usage records"}
+KIND_LABELS = {
+    "workloads": "Workload records",
+    "cloud-usage": "Cloud usage records",
+    LLM_KIND: "LLM API usage records",
+}
 # Query names of the filters a link may carry, as RecordFilterSerializer reads them.
-LINK_FILTERS = ("team", "model", "location", "scope", "tier", "phase", "status", "batch", "locked")
+LINK_FILTERS = (
+    "team",
+    "model",
+    "location",
+    "scope",
+    "tier",
+    "phase",
+    "status",
+    "batch",
+    "locked",
+    "llm",
+)
 
 
 def record_browser_url(
@@ -69,21 +86,22 @@ def _query(filters: RecordFilters, **changes) -> str:
         "status": None if filters.status == ComputeStatus.COMPUTED else filters.status,
         "batch": filters.batch_id,
         "locked": _locked_text(filters),
+        "llm": filters.llm,
     }
     params.update(changes)
     return urlencode({k: v for k, v in params.items() if v not in (None, "")})
 
 
 def _kind_for(principal: Principal, request: HttpRequest) -> str:
-    """The kind asked for; without one, workloads unless only cloud usage matches."""
+    """The kind asked for; without one, the first kind (workloads, cloud usage, LLM usage)
+    with a record matching the filters."""
     kind = request.GET.get("kind")
     if kind in RECORD_MODELS:
         return kind
-    workloads, _ = record_filters(request.GET, kind="workloads")
-    if not record_page(principal=principal, filters=workloads, size=1).records:
-        cloud = replace(workloads, kind="cloud-usage")
-        if record_page(principal=principal, filters=cloud, size=1).records:
-            return "cloud-usage"
+    filters, _ = record_filters(request.GET, kind="workloads")
+    for other in RECORD_MODELS:
+        if record_page(principal=principal, filters=replace(filters, kind=other), size=1).records:
+            return other
     return "workloads"
 
 
@@ -116,6 +134,8 @@ def _chips(principal: Principal, filters: RecordFilters) -> list[tuple[str, str]
         year, quarter, version = filters.locked
         label = f"as locked: {year} Q{quarter} version {version}"
         chips.append((label, _query(filters, locked=None)))
+    if filters.llm:
+        chips.append((f"LLM {filters.llm}", _query(filters, llm=None)))
     return chips
 
 
@@ -163,7 +183,7 @@ def _list_page(
             else None,
             "first_query": _query(filters) if before else None,
             "csv_url": reverse("records-csv") + f"?{_query(filters)}",
-            # Each row links to /records/<kind>/<id>/ and /records/batches/<id>/ (records_urls),
+            # Each row links to /records/<kind>/<id>/ and /records/batches/<id>/ (page_urls),
             # written from this prefix: reversing two URLs per row is a tenth of the page's time.
             "records_url": reverse("records"),
             "chips": _chips(principal, filters),
@@ -178,6 +198,7 @@ def _list_page(
                     ("phase", filters.phase),
                     ("batch", None if batch_id else filters.batch_id),
                     ("locked", _locked_text(filters)),
+                    ("llm", filters.llm),
                 )
                 if value
             ],
@@ -204,6 +225,9 @@ def record_detail_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse
     detail = record_detail(principal=principal, kind=kind, record_id=pk)
     if detail is None:
         raise Http404("No such record")
+    if kind == LLM_KIND:
+        context = {"principal": principal, "detail": detail, "record": detail.record}
+        return render(request, "records/llm_detail.html", context)
     return render(
         request,
         "records/detail.html",
@@ -224,7 +248,7 @@ def record_detail_page(request: HttpRequest, kind: str, pk: int) -> HttpResponse
 
 # --- CSV ----------------------------------------------------------------------------------
 
-CSV_COLUMNS = (
+_EVERY_KIND_COLUMNS = (
     ("kind", lambda kind, r: kind),
     ("id", lambda kind, r: r.id),
     ("external_id", lambda kind, r: r.external_id),
@@ -234,6 +258,9 @@ CSV_COLUMNS = (
     ("activity_date", lambda kind, r: r.activity_date.isoformat()),
     ("team", lambda kind, r: r.team.name),
     ("model", lambda kind, r: r.ai_model.name if r.ai_model else ""),
+)
+CSV_COLUMNS = (
+    *_EVERY_KIND_COLUMNS,
     ("location", lambda kind, r: r.location.code),
     ("zone", lambda kind, r: r.location.zone),
     ("scope", lambda kind, r: r.scope),
@@ -250,6 +277,22 @@ CSV_COLUMNS = (
 )
 
 
+def _stored(name: str) -> tuple:
+    return (name, lambda kind, r: getattr(r, name))
+
+
+# Each EcoLogits figure as its stored minimum and maximum (empty until estimated).
+LLM_CSV_COLUMNS = (
+    *_EVERY_KIND_COLUMNS,
+    *map(_stored, ("application", "provider")),
+    ("llm", lambda kind, r: r.model),
+    *map(_stored, ("requests", "input_tokens", "output_tokens", "latency_s")),
+    *(_stored(f"{figure}_{end}") for figure in LLM_FIGURES for end in ("min", "max")),
+    *map(_stored, ("electricity_mix_zone", "ecologits_version")),
+)
+COLUMNS_OF = {"workloads": CSV_COLUMNS, "cloud-usage": CSV_COLUMNS, LLM_KIND: LLM_CSV_COLUMNS}
+
+
 class _Echo:
     def write(self, value: str) -> str:
         return value
@@ -257,9 +300,10 @@ class _Echo:
 
 def csv_lines(kind: str, records: Iterable) -> Iterator[str]:
     writer = csv.writer(_Echo())
-    yield writer.writerow([name for name, _ in CSV_COLUMNS])
+    columns = COLUMNS_OF[kind]
+    yield writer.writerow([name for name, _ in columns])
     for record in records:
-        yield writer.writerow([csv_cell(get(kind, record)) for _, get in CSV_COLUMNS])
+        yield writer.writerow([csv_cell(get(kind, record)) for _, get in columns])
 
 
 @login_required

@@ -1,6 +1,6 @@
 """The Scope 2 report document, typed.
 
-`Scope2Document` declares every field the report API serves (reports.selectors builds the
+`Scope2Document` declares every field the report API serves (reports.scope2_selectors builds the
 document, a locked version stores it as JSON). Its figures' fields come from the figure
 declaration (inventory.figures), so a figure added there appears here and in the OpenAPI
 schema, which is generated from these structures (`schema_components`) so clients can
@@ -15,6 +15,9 @@ from typing import Any
 import msgspec
 
 from inventory.figures import FIGURES, INTENSITIES, Figure, Summing
+
+# How tables and exports show a field a version locked before it existed lacks.
+NOT_COMPUTED = "not computed when locked"
 
 
 class _Fields(msgspec.Struct, kw_only=True):
@@ -46,6 +49,33 @@ Scope2ScopeTotals = msgspec.defstruct(
 )
 
 
+class Scope2Cost(_Fields, kw_only=True):
+    """What the energy of a scope or location line cost in one currency (amounts in two
+    currencies are never added): own or billed cost, else facility kWh × the facility's
+    tariff (inventory.calculation.cost)."""
+
+    currency: str | None = None  # ISO 4217
+    amount: float | None = None
+    mwh: float | None = None  # facility energy priced in this currency
+    record_count: int | None = None
+    location_t: float | None = None  # location-based t CO2e of that energy
+    location_kg_per_unit: float | None = None  # location-based kg CO2e per unit of currency
+
+
+# A scope's or location line's energy cost (reports.cost_sci_selectors.report_costs): an entry
+# per currency (an empty list: no record has a cost, not available), and the facility energy
+# and records that have one; None in versions locked before cost was reported.
+_COST_FIELDS = [
+    ("costs", list[Scope2Cost] | None, None),
+    ("costed_mwh", float | None, None),
+    ("costed_records", int | None, None),
+]
+
+Scope2Totals = msgspec.defstruct(
+    "Scope2Totals", _COST_FIELDS, bases=(Scope2ScopeTotals,), kw_only=True, module=__name__
+)
+
+
 class Scope2Line(Scope2ScopeTotals, kw_only=True):
     """A breakdown line: one team, model, location, phase or data-quality tier."""
 
@@ -54,8 +84,13 @@ class Scope2Line(Scope2ScopeTotals, kw_only=True):
     share: float | None = None  # of the scope's facility energy
 
 
-class Scope2LocationLine(Scope2Line, kw_only=True):
-    """A breakdown line of one facility or cloud region."""
+Scope2CostedLine = msgspec.defstruct(
+    "Scope2CostedLine", _COST_FIELDS, bases=(Scope2Line,), kw_only=True, module=__name__
+)
+
+
+class Scope2LocationLine(Scope2CostedLine, kw_only=True):
+    """A breakdown line of one facility or cloud region, with its energy cost."""
 
     code: str | None = None
     name: str | None = None
@@ -63,7 +98,7 @@ class Scope2LocationLine(Scope2Line, kw_only=True):
     kind: str | None = None
 
 
-class Scope2CloudTotals(Scope2ScopeTotals, kw_only=True):
+class Scope2CloudTotals(Scope2Totals, kw_only=True):
     """Public cloud (Scope 3 category 1): beside Scope 2, never added to it."""
 
     by_location: list[Scope2LocationLine] | None = None
@@ -239,7 +274,7 @@ class Scope2Restatement(Scope2VersionMeta, kw_only=True):
 
 
 class Scope2Report(_Fields, kw_only=True):
-    """The figures of a quarter (reports.selectors.scope2_report), in MWh and t CO2e."""
+    """The figures of a quarter (reports.scope2_selectors.scope2_report), in MWh and t CO2e."""
 
     organisation: Scope2Organisation | None = None
     year: int | None = None
@@ -249,7 +284,7 @@ class Scope2Report(_Fields, kw_only=True):
     methodology_version: str | None = None
     factor_dataset: str | None = None
     factor_basis: str | None = None
-    scope2: Scope2ScopeTotals | None = None
+    scope2: Scope2Totals | None = None
     scope3_cat1: Scope2CloudTotals | None = None
     market: Scope2Market | None = None
     breakdowns: Scope2Breakdowns | None = None
@@ -260,7 +295,7 @@ class Scope2Report(_Fields, kw_only=True):
 
 
 class Scope2Document(Scope2Report, kw_only=True):
-    """The report as shown (reports.selectors.scope2_document): a locked version, or the
+    """The report as shown (reports.scope2_selectors.scope2_document): a locked version, or the
     live draft, with its status and versions."""
 
     status: str | None = None  # draft / team_view / locked / superseded

@@ -18,17 +18,16 @@ from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.compute import window_compute
 from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
 from reports.audit_selectors import audit_pdf_document
-from reports.models import QuarterClose, ReportExport, ReportVersion
-from reports.pdf import render_report_pdf
-from reports.selectors import (
-    BREAKDOWNS,
+from reports.lineage_selectors import (
     last_record_ids,
     pending_records,
     quarter_factor_rows,
     quarter_inputs,
     report_versions,
-    scope2_report,
 )
+from reports.models import QuarterClose, ReportExport, ReportVersion
+from reports.pdf import render_report_pdf
+from reports.scope2_selectors import BREAKDOWNS, scope2_report
 
 logger = logging.getLogger(__name__)
 

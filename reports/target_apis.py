@@ -14,12 +14,12 @@ from rest_framework.views import APIView
 
 from accounts.permissions import ReadOrManageApi
 from accounts.principal import Access, Principal
-from accounts.selectors import team_list
+from accounts.selectors import team_list, visible_team_or_404
 from accounts.views import run_service, settings_context, settings_page, submit_form
 from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
+from reports.footprint_selectors import REPORTED_SCOPES
 from reports.models import Target
-from reports.selectors import REPORTED_SCOPES
 from reports.target_services import target_create, target_delete
 from reports.targets import target_progress, targets_progress, targets_visible
 
@@ -73,9 +73,7 @@ def _create(principal: Principal, data: dict, actor) -> Target:
     slug = data.pop("team", None)
     team = None
     if slug:
-        team = team_list(principal=principal).filter(slug=slug).first()
-        if team is None:
-            raise Http404("No such team")
+        team = visible_team_or_404(principal=principal, slug=slug)
     return target_create(organisation=principal.organisation, team=team, actor=actor, **data)
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.models import Organisation, Role, Team
 from greenai_portal.errors import ApplicationError
+from reports.footprint_selectors import REPORTED_SCOPES
 from reports.models import Target, TargetAlert
-from reports.selectors import REPORTED_SCOPES
 from reports.targets import FORECAST_OVER, OVER, TargetProgress, target_progress
 
 logger = logging.getLogger(__name__)

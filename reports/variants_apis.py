@@ -3,7 +3,7 @@
 from dataclasses import asdict
 from datetime import date, timedelta
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -14,8 +14,7 @@ from accounts.principal import Principal
 from accounts.views import settings_context, settings_page
 from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
-from inventory.models import AiModel
-from inventory.selectors import visible_model
+from inventory.selectors import visible_model_or_404
 from reports.variants import variant_comparison
 
 
@@ -61,13 +60,6 @@ class PeriodSerializer(serializers.Serializer):
         return attrs
 
 
-def _base_model(principal: Principal, model_id: int) -> AiModel:
-    model = visible_model(principal=principal, model_id=model_id)
-    if model is None:
-        raise Http404("No such model")
-    return model
-
-
 class VariantComparisonApi(APIView):
     """A base model and its variants over a period, inference records only, per 1k inferences
     and per 1M tokens: facility energy and location-based CO2e, the change against the base,
@@ -89,7 +81,7 @@ class VariantComparisonApi(APIView):
     )
     def get(self, request, model_id: int):
         period = validated_input(PeriodSerializer, request.query_params)
-        base = _base_model(request.principal, model_id)
+        base = visible_model_or_404(principal=request.principal, model_id=model_id)
         comparison = variant_comparison(principal=request.principal, base=base, **period)
         return Response(self.VariantComparisonSerializer(asdict(comparison)).data)
 
@@ -98,7 +90,7 @@ class VariantComparisonApi(APIView):
 def variant_comparison_page(
     request: HttpRequest, principal: Principal, model_id: int
 ) -> HttpResponse:
-    base = _base_model(principal, model_id)
+    base = visible_model_or_404(principal=principal, model_id=model_id)
     form = PeriodSerializer(data=request.GET)
     if form.is_valid():
         period = form.validated_data

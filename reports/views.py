@@ -20,7 +20,7 @@ from reports.apis import pdf_response
 from reports.charts import report_figures
 from reports.close_selectors import close_review, pending_close, quarter_closes
 from reports.models import ReportExport, ReportVersion
-from reports.selectors import quarters_with_data, scope2_document
+from reports.scope2_selectors import quarters_with_data, scope2_document
 from reports.services import (
     report_close_approve,
     report_close_prepare,

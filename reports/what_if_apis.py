@@ -3,7 +3,7 @@
 from dataclasses import asdict
 from datetime import date, timedelta
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -11,11 +11,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.principal import Principal
-from accounts.selectors import team_list
+from accounts.selectors import team_list, visible_team_or_404
 from accounts.views import settings_context, settings_page
 from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
-from inventory.selectors import visible_model
+from inventory.selectors import visible_model_or_404
 from reports.what_if import what_if
 
 
@@ -70,15 +70,9 @@ class WhatIfSerializer(serializers.Serializer):
 def _what_if(principal: Principal, data: dict):
     team_id = model_id = None
     if "team" in data:
-        team = team_list(principal=principal).filter(slug=data["team"]).first()
-        if team is None:
-            raise Http404("No such team")
-        team_id = team.id
+        team_id = visible_team_or_404(principal=principal, slug=data["team"]).id
     else:
-        model = visible_model(principal=principal, model_id=data["model"])
-        if model is None:
-            raise Http404("No such model")
-        model_id = model.id
+        model_id = visible_model_or_404(principal=principal, model_id=data["model"]).id
     return what_if(
         principal=principal, start=data["start"], end=data["end"], team_id=team_id,
         model_id=model_id,

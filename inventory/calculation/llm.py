@@ -126,3 +126,63 @@ def electricity_mix_zone(provider: str) -> str:
     """The zone whose mix EcoLogits applies to a provider (its data-centre location)."""
     config = PROVIDER_CONFIG_MAP.get(provider)
     return (config.datacenter_location if config else None) or "WOR"
+
+
+# --- What an estimate was made with (the record browser's lineage) -------------------------
+
+# EcoLogits' documentation of the LLM inference method its functions implement.
+ECOLOGITS_METHODOLOGY_URL = "https://ecologits.ai/latest/methodology/llm_inference/"
+ECOLOGITS_LICENCE = "MPL-2.0"
+
+
+@dataclass(frozen=True)
+class ModelParameters:
+    """A model's parameter counts in billions, min–max (equal when known exactly)."""
+
+    architecture: str  # "dense" or "moe"
+    active_b: tuple[float, float]
+    total_b: tuple[float, float]
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProviderDatacentre:
+    """The provider's data-centre defaults EcoLogits applies, and the zone's electricity mix."""
+
+    zone: str
+    pue: tuple[float, float]
+    wue_l_per_kwh: tuple[float, float]  # on-site
+    mix_gwp_kg_per_kwh: float | None
+    mix_wue_l_per_kwh: float | None  # off-site: the electricity's generation
+
+
+def repository_parameters(provider: str, model: str) -> ModelParameters | None:
+    """The counts EcoLogits' model repository gives a model; None when it has no such model."""
+    found = models.find_model(provider=provider, model_name=model)
+    if found is None:
+        return None
+    parameters = found.architecture.parameters
+    active = getattr(parameters, "active", parameters)
+    total = getattr(parameters, "total", parameters)
+    return ModelParameters(
+        architecture=str(found.architecture.type.value),
+        active_b=_bounds(active),
+        total_b=_bounds(total),
+        warnings=tuple(warning.message for warning in found.warnings or ()),
+    )
+
+
+def provider_datacentre(provider: str) -> ProviderDatacentre | None:
+    """EcoLogits' defaults for a provider's data centres; None for a provider it lacks."""
+    config = PROVIDER_CONFIG_MAP.get(provider)
+    if config is None:
+        return None
+    zone = electricity_mix_zone(provider)
+    mix = electricity_mixes.find_electricity_mix(zone=zone)
+    return ProviderDatacentre(
+        zone=zone,
+        pue=_bounds(config.datacenter_pue),
+        wue_l_per_kwh=_bounds(config.datacenter_wue),
+        mix_gwp_kg_per_kwh=float(mix.gwp) if mix else None,
+        mix_wue_l_per_kwh=float(mix.wue) if mix else None,
+    )

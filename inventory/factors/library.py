@@ -3,12 +3,17 @@
 import csv
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import date
+from importlib.metadata import version
 from pathlib import Path
 
 from django.db import transaction
+from django.db.models import Model
+from ecologits.electricity_mix_repository import electricity_mixes
 
 from greenai_portal.errors import ApplicationError
+from inventory.ingestion.countries import ALPHA3_TO_ALPHA2
 from inventory.models import (
     CloudCoefficient,
     CloudWue,
@@ -17,6 +22,7 @@ from inventory.models import (
     GridFactor,
     Hardware,
     Location,
+    OffsiteWaterFactor,
     ProviderPue,
     ReplicationFactor,
     Zone,
@@ -43,6 +49,64 @@ def _provenance(row: dict[str, str]) -> dict[str, str]:
 
 def _optional_float(raw: str) -> float | None:
     return float(raw) if raw.strip() else None
+
+
+def _grid_factor(row: dict[str, str]) -> dict:
+    year = int(row["year"])
+    month = int(row["month"]) if row["month"] else None
+    return {
+        "zone": row["zone"],
+        "year": year,
+        "month": month,
+        "period_start": date(year, month or 1, 1),
+        "kind": row["kind"],
+        "basis": row["basis"],
+        "kg_per_kwh": _optional_float(row["kg_co2e_per_kwh"]),
+    }
+
+
+def _hardware(row: dict[str, str]) -> dict:
+    texts = {name: row[name] for name in ("code", "name", "kind", "vendor", "unit")}
+    return {**texts, "idle_w": float(row["idle_w"]), "max_w": float(row["max_w"])}
+
+
+def _embodied(row: dict[str, str]) -> dict:
+    optional = ("device_kg", "host_share_kg", "kg_co2e", "lifetime_hours")
+    return {"hardware_code": row["code"], **{k: _optional_float(row[k]) for k in optional}}
+
+
+def _provider_pue(row: dict[str, str]) -> dict:
+    return {"provider": row["provider"], "pue": float(row["pue"]), "year": int(row["year"])}
+
+
+def _cloud_coefficient(row: dict[str, str]) -> dict:
+    return {"key": row["key"], "value": float(row["value"]), "unit": row["unit"]}
+
+
+def _replication(row: dict[str, str]) -> dict:
+    return {"provider": row["provider"], "service": row["service"], "factor": float(row["factor"])}
+
+
+def _cloud_wue(row: dict[str, str]) -> dict:
+    return {
+        "provider": row["provider"],
+        "region": row["region"],
+        "wue_l_per_kwh": float(row["wue_l_per_kwh"]),
+        "year": int(row["year"]),
+    }
+
+
+# The figure tables of a version, in load order: the manifest's file key, the model, the
+# fields of a CSV row (each row also cites its source, URL and licence: _provenance).
+_FIGURE_TABLES: tuple[tuple[str, type[Model], Callable[[dict[str, str]], dict]], ...] = (
+    ("grid_factors", GridFactor, _grid_factor),
+    ("hardware", Hardware, _hardware),
+    ("embodied", EmbodiedFactor, _embodied),
+    ("provider_pue", ProviderPue, _provider_pue),
+    ("cloud_coefficients", CloudCoefficient, _cloud_coefficient),
+    ("replication_factors", ReplicationFactor, _replication),
+    ("cloud_wue", CloudWue, _cloud_wue),
+)
 
 
 @transaction.atomic
@@ -86,92 +150,59 @@ def factor_dataset_load(*, directory: Path = DATA_DIR) -> tuple[FactorDataset, b
         unique_fields=["code"],
         update_fields=["name", "country_iso", "kind"],
     )
-    GridFactor.objects.bulk_create(
-        GridFactor(
-            dataset=dataset,
-            zone=row["zone"],
-            year=int(row["year"]),
-            month=int(row["month"]) if row["month"] else None,
-            period_start=date(int(row["year"]), int(row["month"] or 1), 1),
-            kind=row["kind"],
-            basis=row["basis"],
-            kg_per_kwh=_optional_float(row["kg_co2e_per_kwh"]),
-            **_provenance(row),
+    for key, model, fields in _FIGURE_TABLES:
+        model.objects.bulk_create(
+            model(dataset=dataset, **fields(row), **_provenance(row))
+            for row in _rows(directory, files[key])
         )
-        for row in _rows(directory, files["grid_factors"])
-    )
-    Hardware.objects.bulk_create(
-        Hardware(
-            dataset=dataset,
-            code=row["code"],
-            name=row["name"],
-            kind=row["kind"],
-            vendor=row["vendor"],
-            unit=row["unit"],
-            idle_w=float(row["idle_w"]),
-            max_w=float(row["max_w"]),
-            **_provenance(row),
-        )
-        for row in _rows(directory, files["hardware"])
-    )
-    EmbodiedFactor.objects.bulk_create(
-        EmbodiedFactor(
-            dataset=dataset,
-            hardware_code=row["code"],
-            device_kg=_optional_float(row["device_kg"]),
-            host_share_kg=_optional_float(row["host_share_kg"]),
-            kg_co2e=_optional_float(row["kg_co2e"]),
-            lifetime_hours=_optional_float(row["lifetime_hours"]),
-            **_provenance(row),
-        )
-        for row in _rows(directory, files["embodied"])
-    )
-    ProviderPue.objects.bulk_create(
-        ProviderPue(
-            dataset=dataset,
-            provider=row["provider"],
-            pue=float(row["pue"]),
-            year=int(row["year"]),
-            **_provenance(row),
-        )
-        for row in _rows(directory, files["provider_pue"])
-    )
-    CloudCoefficient.objects.bulk_create(
-        CloudCoefficient(
-            dataset=dataset,
-            key=row["key"],
-            value=float(row["value"]),
-            unit=row["unit"],
-            **_provenance(row),
-        )
-        for row in _rows(directory, files["cloud_coefficients"])
-    )
-    ReplicationFactor.objects.bulk_create(
-        ReplicationFactor(
-            dataset=dataset,
-            provider=row["provider"],
-            service=row["service"],
-            factor=float(row["factor"]),
-            **_provenance(row),
-        )
-        for row in _rows(directory, files["replication_factors"])
-    )
-    CloudWue.objects.bulk_create(
-        CloudWue(
-            dataset=dataset,
-            provider=row["provider"],
-            region=row["region"],
-            wue_l_per_kwh=float(row["wue_l_per_kwh"]),
-            year=int(row["year"]),
-            **_provenance(row),
-        )
-        for row in _rows(directory, files["cloud_wue"])
-    )
+    OffsiteWaterFactor.objects.bulk_create(_offsite_water_factors(dataset, manifest))
     _cloud_regions_upsert(_rows(directory, files["cloud_regions"]))
     FactorDataset.objects.exclude(pk=dataset.pk).update(is_active=False)
     dataset.is_active = True
     dataset.save(update_fields=["is_active"])
     return dataset, True
+
+
+# EcoLogits' warning on a mix whose water factor is the world average standing in for the
+# country's own: such countries get no factor (off-site water not available).
+WORLD_WATER_FALLBACK = "electricity-mix-wue-world"
+OFFSITE_WATER_SOURCE = (
+    "WRI and WSP, Guidance for Calculating Water Use Embedded in Purchased Electricity "
+    "(working paper, 2020), country water consumption factor of generation; read from "
+    "EcoLogits {version} ecologits/data/electricity_mixes.json (wue)"
+)
+OFFSITE_WATER_URL = (
+    "https://www.wri.org/research/guidance-calculating-water-use-embedded-purchased-electricity"
+)
+OFFSITE_WATER_LICENCE = "MPL-2.0 (EcoLogits electricity_mixes.json); primary figures WRI/WSP 2020"
+
+
+def _offsite_water_factors(dataset: FactorDataset, manifest: dict) -> list[OffsiteWaterFactor]:
+    """One factor per country whose EcoLogits mix has a water factor of its own; none for a
+    version that names no EcoLogits (before 2026.5). The installed EcoLogits must be the one
+    the manifest names, or the same version would load other figures."""
+    wanted, installed = manifest.get("offsite_water_ecologits"), version("ecologits")
+    if wanted is None:
+        return []
+    if installed != wanted:
+        raise ApplicationError(
+            f"Factor dataset {manifest['version']} reads off-site water from ecologits {wanted}, "
+            f"but {installed} is installed"
+        )
+    source = OFFSITE_WATER_SOURCE.format(version=installed)
+    return [
+        OffsiteWaterFactor(
+            dataset=dataset,
+            country_iso=ALPHA3_TO_ALPHA2[mix.zone],
+            l_per_kwh=mix.wue,
+            source=source,
+            source_url=OFFSITE_WATER_URL,
+            licence=OFFSITE_WATER_LICENCE,
+        )
+        for mix in electricity_mixes.list_electricity_mixes()
+        if mix.zone in ALPHA3_TO_ALPHA2
+        and WORLD_WATER_FALLBACK not in {warning.code for warning in mix.warnings}
+    ]
 
 
 def _cloud_regions_upsert(rows: list[dict[str, str]]) -> None:

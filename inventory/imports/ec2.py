@@ -48,13 +48,16 @@ _FAMILIES = {
     "x1": (128, 1952),
 }
 _TWO_CHIPS = {"m5zn", "z1d"}
-# t3, t3a and t4g sizes up to large all have 2 vCPUs (t3.micro is not 1 vCPU).
+# t3, t3a and t4g sizes up to large all have 2 vCPUs (t3.micro is not 1 vCPU); t2.medium has 2
+# (CCF EC2_INSTANCE_TYPES). Spot lines carry no product_vcpu, so the size must tell.
 _BURSTABLE_TWO_VCPUS = {"t3", "t3a", "t4g"}
 _SMALL_SIZES = {"nano", "micro", "small", "medium", "large"}
 
 
 def burstable_vcpus(family: str, size: str) -> int | None:
-    return 2 if family in _BURSTABLE_TWO_VCPUS and size in _SMALL_SIZES else None
+    if family in _BURSTABLE_TWO_VCPUS and size in _SMALL_SIZES:
+        return 2
+    return 2 if (family, size) == ("t2", "medium") else None
 
 
 def memory_gb(text: str) -> float | None:

@@ -178,17 +178,107 @@ _AWS_GPUS = {
     "g6": ("nvidia-l4", {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
     "g6e": ("nvidia-l40s", {"12xlarge": 4, "24xlarge": 4, "48xlarge": 8}),
 }
+# CCF AWSInstanceTypes.ts INSTANCE_TYPE_COMPUTE_PROCESSOR_MAPPING (@0656d555). Where CCF
+# averages two (c5/r5 sizes: Cascade Lake and Skylake; m4: Broadwell and Haswell) one is kept:
+# Skylake, Broadwell (docs/methodology.md).
 _AWS_CPUS = {
-    **dict.fromkeys(("m4", "c4", "r4", "p2", "p3", "x1"), "intel-broadwell"),
-    **dict.fromkeys(("m5", "c5", "r5", "m5d", "c5d", "r5d", "t3", "z1d", "m5n"), "intel-skylake"),
-    **dict.fromkeys(("c5n", "r5n", "p4d", "p4de", "g4dn", "p3dn"), "intel-cascade-lake"),
-    **dict.fromkeys(("m5a", "r5a", "t3a", "m5ad"), "amd-epyc-1st-gen"),
+    **dict.fromkeys(("c4", "x1", "x1e", "d2"), "intel-haswell"),
+    **dict.fromkeys(("m4", "r4", "p2", "p3", "h1"), "intel-broadwell"),
+    **dict.fromkeys(("m5", "c5", "r5", "m5d", "c5d", "r5d", "p3dn"), "intel-skylake"),
+    **dict.fromkeys(("t2", "t3", "z1d", "m5n", "m5dn", "m5zn", "c5n"), "intel-cascade-lake"),
+    **dict.fromkeys(("r5n", "r5dn", "r5b", "p4d", "p4de", "g4dn"), "intel-cascade-lake"),
+    **dict.fromkeys(("m5a", "r5a", "t3a", "m5ad", "r5ad"), "amd-epyc-1st-gen"),
     **dict.fromkeys(("c5a", "c5ad", "g4ad", "g5"), "amd-epyc-2nd-gen"),
-    **dict.fromkeys(("m6a", "c6a", "r6a", "g5g"), "amd-epyc-3rd-gen"),
-    **dict.fromkeys(("m6g", "c6g", "r6g", "t4g", "m6gd", "c6gd", "r6gd"), "aws-graviton2"),
+    **dict.fromkeys(("m6a", "c6a", "r6a"), "amd-epyc-3rd-gen"),
+    **dict.fromkeys(
+        ("m6g", "c6g", "r6g", "t4g", "m6gd", "c6gd", "r6gd", "c6gn", "g5g", "x2gd"),
+        "aws-graviton2",
+    ),
 }
 _SIZE_VCPUS = {"nano": 1, "micro": 1, "small": 1, "medium": 1, "large": 2, "xlarge": 4}
 _AWS_USAGE_LINES = {"Usage", "DiscountedUsage", "SavingsPlanCoveredUsage"}
+
+
+_AWS_INSTANCE_HOURS = ("BoxUsage", "SpotUsage", "DedicatedUsage", "HostUsage")
+# Byte-month storage by CCF's lists (packages/aws CostAndUsageTypes.ts SSD_SERVICES,
+# SSD_USAGE_TYPES, HDD_USAGE_TYPES): usage types are matched on their ending, after the
+# region prefix ("USW2-TimedStorage-ByteHrs"); services whose disks are unknown count as SSD.
+_AWS_SSD_SERVICES = {
+    "AmazonDocDB", "AmazonDynamoDB", "AmazonEFS", "AmazonES", "AmazonSimpleDB", "AmazonSageMaker",
+    "AWSIoTAnalytics", "AmazonKinesisAnalytics", "AmazonMQ", "AmazonECS", "AmazonLightsail",
+    "AmazonNeptune",
+}  # fmt: skip
+_AWS_SSD_USAGE_TYPES = (
+    "VolumeUsage.gp2", "VolumeUsage.gp3", "VolumeUsage.io1", "VolumeUsage.io2",
+    "VolumeUsage.piops", "GP2-Storage", "PIOPS-Storage", "Aurora:StorageUsage",
+    "TimedPITRStorage-ByteHrs", "RDS:Multi-AZ-StorageUsage",
+)  # fmt: skip
+_AWS_HDD_USAGE_TYPES = (
+    "VolumeUsage.st1", "VolumeUsage.sc1", "VolumeUsage", "SnapshotUsage", "TimedStorage-ByteHrs",
+    "RDS:StorageUsage", "GlacierByteHrs", "Aurora:BackupUsage", "RDS:ChargedBackupUsage",
+    "TimedStorage-RRS-ByteHrs", "ElastiCache:BackupUsage", "BackupUsage",
+    "TimedStorage-SIA-ByteHrs", "EarlyDelete-SIA", "TimedStorage-GlacierStaging",
+    "TimedStorage-SIA-SmObjects", "TimedStorage-GDA-ByteHrs", "TimedStorage-GDA-Staging",
+    "TimedStorage-ZIA-ByteHrs", "TimedStorage-INT-FA-ByteHrs", "TimedStorage-INT-IA-ByteHrs",
+    "EarlyDelete-GDA", "EarlyDelete-ZIA", "EarlyDelete-ByteHrs", "TimedStorage-ZIA-SmObjects",
+    "EarlyDelete-SIA-SmObjects", "EarlyDelete-ZIA-SmObjects", "ProcessedStorage-ByteHrs",
+    "TimedBackupStorage-ByteHrs",
+)  # fmt: skip
+# CCF ReplicationFactors.ts: (product code, marks in the usage type, the factor dataset's
+# service); the first row whose product matches and whose usage type holds a mark wins.
+_AWS_REPLICATED = (
+    ("AmazonS3", ("TimedStorage-ZIA", "EarlyDelete-ZIA", "TimedStorage-RRS"),
+     "s3_one_zone_or_reduced_redundancy"),
+    ("AmazonS3", ("TimedStorage", "EarlyDelete"), "s3"),
+    ("AmazonEC2", ("VolumeUsage",), "ebs_volume"),
+    ("AmazonEC2", ("SnapshotUsage",), "ebs_snapshot"),
+    ("AmazonEFS", ("ZIA",), "efs_one_zone"),
+    ("AmazonEFS", ("",), "efs"),
+    ("AmazonRDS", ("BackupUsage",), "rds_backup"),
+    ("AmazonRDS", ("Aurora",), "rds_aurora"),
+    ("AmazonRDS", ("Multi-AZ",), "rds_multi_az"),
+    ("AmazonDocDB", ("BackupUsage",), "documentdb_backup"),
+    ("AmazonDocDB", ("",), "documentdb_storage"),
+    ("AmazonDynamoDB", ("",), "dynamodb"),
+    ("AmazonECR", ("TimedStorage",), "ecr_storage"),
+    ("AmazonElastiCache", ("BackupUsage",), "elasticache_backup"),
+)  # fmt: skip
+
+
+def _aws_cost(row: dict[str, Any]) -> float | None:
+    """The unblended cost, or the blended one where the export has no unblended column; a
+    zero unblended cost (free tier, reserved hours) stays zero."""
+    unblended = _number(row.get("line_item_unblended_cost"))
+    return unblended if unblended is not None else _number(row.get("line_item_blended_cost"))
+
+
+def _aws_unit(unit: str, usage_type: str) -> str:
+    """`pricing/unit`, or the unit the usage type names where the CUR leaves it empty: lines
+    it prices at nothing (free tier) and Spot hours have no pricing columns."""
+    if unit:
+        return unit
+    if any(k in usage_type for k in _AWS_INSTANCE_HOURS):
+        return "Hrs"
+    if usage_type.endswith(_AWS_SSD_USAGE_TYPES + _AWS_HDD_USAGE_TYPES):
+        return "GB-Mo"
+    return "GB" if usage_type.endswith("-Bytes") else ""
+
+
+def _aws_storage_kind(product: str, usage_type: str) -> str | None:
+    if usage_type.endswith(_AWS_SSD_USAGE_TYPES) or product in _AWS_SSD_SERVICES:
+        return "storage_ssd"
+    return "storage_hdd" if usage_type.endswith(_AWS_HDD_USAGE_TYPES) else None
+
+
+def _aws_replicated_service(product: str, usage_type: str) -> str | None:
+    return next(
+        (
+            service
+            for code, marks, service in _AWS_REPLICATED
+            if code == product and any(mark in usage_type for mark in marks)
+        ),
+        None,
+    )
 
 
 def _aws_vcpus(size: str) -> float | None:
@@ -245,15 +335,13 @@ def aws_records(
             "service": row.get("line_item_product_code") or "AWS",
             "usage_start": start,
             "usage_end": _iso(row.get("line_item_usage_end_date", "")),
-            "cost": _number(
-                row.get("line_item_unblended_cost") or row.get("line_item_blended_cost")
-            ),
+            "cost": _aws_cost(row),
             "currency": row.get("line_item_currency_code") or "USD",
             "tags": tags or None,
         }
         usage_type = row.get("line_item_usage_type", "")
         amount = _number(row.get("line_item_usage_amount"))
-        unit = row.get("pricing_unit", "")
+        unit = _aws_unit(row.get("pricing_unit") or "", usage_type)
         records = _aws_usages(base, row, usage_type, unit, amount, start, context)
         if isinstance(records, Skip):
             yield SourceRow(line, "cloud_usage", records)
@@ -273,9 +361,7 @@ def _aws_usages(base, row, usage_type, unit, amount, start, context) -> list | S
         return [_usage(base, "vcpu", "compute", amount)]
     if "Fargate-GB-Hours" in usage_type:
         return [_usage(base, "memory", "memory", amount)]
-    if unit in ("Hrs", "Hours") and any(
-        k in usage_type for k in ("BoxUsage", "SpotUsage", "DedicatedUsage", "HostUsage")
-    ):
+    if unit in ("Hrs", "Hours") and any(k in usage_type for k in _AWS_INSTANCE_HOURS):
         instance = row.get("product_instance_type") or usage_type.partition(":")[2]
         family, _, size = instance.partition(".")
         vcpus = (
@@ -304,28 +390,23 @@ def _aws_usages(base, row, usage_type, unit, amount, start, context) -> list | S
             records.append(gpu)
         return records
     if unit in ("GB-Mo", "GB-month", "GB-Month"):
-        tb_hours = amount * _hours_in_month(start) / 1000
-        if "VolumeUsage" in usage_type:
-            ssd = any(k in usage_type for k in (".gp2", ".gp3", ".io1", ".io2", ".piops"))
-            kind, service = ("storage_ssd" if ssd else "storage_hdd"), "ebs_volume"
-        elif "SnapshotUsage" in usage_type:
-            kind, service = "storage_hdd", "ebs_snapshot"
-        elif product == "AmazonS3" and "TimedStorage" in usage_type:
-            one_zone = "ZIA" in usage_type or "RRS" in usage_type
-            kind = "storage_hdd"
-            service = "s3_one_zone_or_reduced_redundancy" if one_zone else "s3"
-        elif product == "AmazonEFS":
-            kind, service = "storage_ssd", "efs"
-        else:
+        kind = _aws_storage_kind(product, usage_type)
+        if kind is None:
             return Skip(f"storage usage type {usage_type}")
-        return [_usage(base, "storage", kind, tb_hours, replication=_rep(context, "aws", service))]
-    if re.search(r"-AWS-(Out|In)-Bytes", usage_type) and unit == "GB":
+        tb_hours = amount * _hours_in_month(start) / 1000
+        replication = _rep(context, "aws", _aws_replicated_service(product, usage_type))
+        return [_usage(base, "storage", kind, tb_hours, replication=replication)]
+    if unit == "GB" and usage_type.endswith("-AWS-Out-Bytes"):
         return [_usage(base, "network", "network", amount)]
+    if unit == "GB" and usage_type.endswith("-AWS-In-Bytes"):
+        # CCF counts a transfer between regions once, on the sender's -AWS-Out-Bytes line
+        # (whoever pays it); this is the receiving region's free line for those bytes.
+        return Skip("inter-region transfer in (CCF counts the sending side)")
     return Skip("not energy the CCF methodology counts")
 
 
-def _rep(context: ReaderContext, provider: str, service: str) -> float | None:
-    return context.replication.get((provider, service))
+def _rep(context: ReaderContext, provider: str, service: str | None) -> float | None:
+    return context.replication.get((provider, service)) if service else None
 
 
 # GCP ------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from django.utils.dateparse import parse_datetime
 
 from accounts.models import Team
 from accounts.principal import Principal
-from greenai_portal.db import first_where, prepared_cursor, row_inserted
+from greenai_portal.db import first_where, prepared_cursor, row_inserted, table
 from greenai_portal.errors import ApplicationError
 from inventory.ingestion.fields import Field, RecordSchema, number, text, timestamp
 from inventory.ingestion.mapping import (
@@ -188,9 +188,7 @@ def _locked_run(*, organisation_id: int, run_id: str) -> LockedRun | None:
 
     One hand-written statement: this is every CodeCarbon post's path, and compiling the ORM's
     select_related query cost more than running it."""
-    run, team, location, model = (
-        m._meta.db_table for m in (CodeCarbonRun, Team, Location, AiModel)
-    )
+    run, team, location, model = (table(m) for m in (CodeCarbonRun, Team, Location, AiModel))
     lock = " FOR UPDATE OF r" if connection.features.has_select_for_update_of else ""
     with prepared_cursor() as cursor:
         cursor.execute(
@@ -467,9 +465,7 @@ def _post_counted(
     task for the batch is queued and not started yet: that one will compute this record too,
     since it takes the flag off (waiting for this transaction, which holds the batch's row)
     before it reads the batch's pending records. One round trip on Postgres."""
-    batch, computation, runs = (
-        m._meta.db_table for m in (IngestBatch, BatchComputation, CodeCarbonRun)
-    )
+    batch, computation, runs = (table(m) for m in (IngestBatch, BatchComputation, CodeCarbonRun))
     first_to_queue = False  # this post set the batch's flag: no task is queued yet
     with prepared_cursor(pipeline=True) as cursor:
         cursor.execute(

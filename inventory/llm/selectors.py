@@ -13,6 +13,15 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from accounts.principal import Principal
+from inventory.calculation.llm import (
+    ECOLOGITS_LICENCE,
+    ECOLOGITS_METHODOLOGY_URL,
+    ECOLOGITS_VERSION,
+    ModelParameters,
+    ProviderDatacentre,
+    provider_datacentre,
+    repository_parameters,
+)
 from inventory.models import ComputeStatus, CustomLlm, LlmUsageRecord
 
 
@@ -47,6 +56,8 @@ LLM_GROUPINGS = {
     "month": ("month", "month"),
     "llm": ("provider", "model"),
 }
+# The figures EcoLogits estimates, each stored as <figure>_min and <figure>_max.
+LLM_FIGURES = ("energy_kwh", "gwp_usage_kg", "gwp_embodied_kg", "water_l")
 _ESTIMATED = Q(status=ComputeStatus.COMPUTED)
 _SUMS = {
     "record_count": Count("id"),
@@ -56,7 +67,7 @@ _SUMS = {
     "output_tokens_sum": Coalesce(Sum("output_tokens"), 0),
     **{
         f"{figure}_{end}_sum": Sum(f"{figure}_{end}", filter=_ESTIMATED)
-        for figure in ("energy_kwh", "gwp_usage_kg", "gwp_embodied_kg", "water_l")
+        for figure in LLM_FIGURES
         for end in ("min", "max")
     },
 }
@@ -77,6 +88,13 @@ def llm_usage_visible(*, principal: Principal, start: date, end: date) -> QueryS
 def _range(row: dict, figure: str) -> Range | None:
     low, high = row[f"{figure}_min_sum"], row[f"{figure}_max_sum"]
     return None if low is None else Range(low, high)
+
+
+def record_range(record: LlmUsageRecord, figure: str) -> Range | None:
+    """A record's estimate of one figure (energy_kwh, gwp_usage_kg, gwp_embodied_kg,
+    water_l); None until it is estimated."""
+    low = getattr(record, f"{figure}_min")
+    return None if low is None else Range(low, getattr(record, f"{figure}_max"))
 
 
 def llm_api_footprint(row: dict) -> LlmApiFootprint:
@@ -123,8 +141,13 @@ def llm_api_total(
     ai_model_id: int | None = None,
 ) -> LlmApiFootprint | None:
     """The period's LLM API usage (of one team or AI model if given); None without records."""
-    total = _records(principal, start, end, team_id, ai_model_id).aggregate(**_SUMS)
-    return llm_api_footprint(total) if total["record_count"] else None
+    total = llm_records_footprint(_records(principal, start, end, team_id, ai_model_id))
+    return total if total.record_count else None
+
+
+def llm_records_footprint(records: QuerySet[LlmUsageRecord]) -> LlmApiFootprint:
+    """The figures of these records, summed in one aggregate query."""
+    return llm_api_footprint(records.aggregate(**_SUMS))
 
 
 def llm_api_groups(
@@ -166,3 +189,69 @@ def _key(value) -> str:
 
 def _label(value) -> str:
     return _key(value) or "(unspecified)"
+
+
+# --- How one record was estimated -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LlmEstimateLineage:
+    """What EcoLogits estimated a record with: the model's parameter counts and where they come
+    from, the provider's data centres and electricity mix, and each request's share."""
+
+    ecologits_version: str  # the record's; the installed one may be newer
+    installed_version: str
+    methodology_url: str
+    licence: str
+    parameters: ModelParameters | None
+    parameters_source: str
+    datacentre: ProviderDatacentre | None
+    output_tokens_per_request: float
+    per_request: dict[str, Range | None]
+
+
+def _declared_parameters(declaration: CustomLlm) -> ModelParameters:
+    active, total = declaration.active_parameters_b, declaration.total_parameters_b
+    return ModelParameters(
+        architecture="dense" if active == total else "moe",
+        active_b=(active, active),
+        total_b=(total, total),
+        warnings=(),
+    )
+
+
+def _declaration(record: LlmUsageRecord) -> CustomLlm | None:
+    """The declaration a record was estimated with; before its estimate, the one it will be."""
+    if record.custom_llm is not None or record.status == ComputeStatus.COMPUTED:
+        return record.custom_llm
+    return CustomLlm.objects.filter(
+        organisation_id=record.organisation_id, provider=record.provider, name=record.model
+    ).first()
+
+
+def llm_usage_lineage(record: LlmUsageRecord) -> LlmEstimateLineage:
+    """A record's estimate, input by input. A declared model's counts are the declaration's
+    (a record estimated with a declaration since deleted names none)."""
+    declaration = _declaration(record)
+    if declaration is not None:
+        parameters = _declared_parameters(declaration)
+        source = f"declared by the organisation: {declaration.source_note}"
+    else:
+        parameters = repository_parameters(record.provider, record.model)
+        source = f"EcoLogits {ECOLOGITS_VERSION} model repository" if parameters else ""
+    requests = record.requests
+    per_request = {}
+    for figure in LLM_FIGURES:
+        whole = record_range(record, figure)
+        per_request[figure] = whole and Range(whole.min / requests, whole.max / requests)
+    return LlmEstimateLineage(
+        ecologits_version=record.ecologits_version,
+        installed_version=ECOLOGITS_VERSION,
+        methodology_url=ECOLOGITS_METHODOLOGY_URL,
+        licence=ECOLOGITS_LICENCE,
+        parameters=parameters,
+        parameters_source=source or "not available: neither EcoLogits nor a declaration names it",
+        datacentre=provider_datacentre(record.provider),
+        output_tokens_per_request=record.output_tokens / requests,
+        per_request=per_request,
+    )

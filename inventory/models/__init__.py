@@ -53,7 +53,7 @@ from inventory.models.records import (
     UsageKind,
     WorkloadRecord,
 )
-from inventory.models.water import CloudWue, FacilityWue, WaterTier
+from inventory.models.water import CloudWue, FacilityWue, OffsiteWaterFactor, WaterTier
 
 __all__ = [
     "AiModel",
@@ -88,6 +88,7 @@ __all__ = [
     "MappingSource",
     "MarketAllocation",
     "MarketBasis",
+    "OffsiteWaterFactor",
     "OptimisationTechnique",
     "Phase",
     "PrometheusSource",

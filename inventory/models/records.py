@@ -12,7 +12,7 @@ from inventory.models.factors import (
     Hardware,
 )
 from inventory.models.locations import ElectricityTariff, Location
-from inventory.models.water import CloudWue, FacilityWue, WaterTier
+from inventory.models.water import CloudWue, FacilityWue, OffsiteWaterFactor, WaterTier
 
 
 class OptimisationTechnique(models.TextChoices):
@@ -217,6 +217,10 @@ class ComputedResult(models.Model):
     wue_used = models.FloatField(null=True, blank=True)
     facility_wue = lineage_key(FacilityWue)
     cloud_wue = lineage_key(CloudWue)
+    # Off-site water (litres): facility kWh × the factor dataset's water consumption of
+    # generation for the zone's country, the row named; NULL where the dataset has none.
+    water_offsite_l = models.FloatField(null=True, blank=True)
+    offsite_water_factor = lineage_key(OffsiteWaterFactor)
     # Market-based kg is allocated per organisation × zone × month (instruments cover
     # consumption, not records), then shared out pro rata to the rollups.
     methodology_version = models.CharField(max_length=20, blank=True)
@@ -436,6 +440,8 @@ class DailyRollup(models.Model):
     market_kg = models.FloatField(null=True, blank=True)
     water_onsite_l = models.FloatField(null=True, blank=True)
     water_record_count = models.PositiveIntegerField(default=0, db_default=0)
+    water_offsite_l = models.FloatField(null=True, blank=True)
+    water_offsite_record_count = models.PositiveIntegerField(default=0, db_default=0)
     inferences = models.BigIntegerField(default=0)
     tokens = models.BigIntegerField(default=0)
     # Amortised embodied kg (inventory.figures.EMBODIED_EMISSIONS): NULL when no record of

@@ -59,3 +59,20 @@ class CloudWue(Provenance):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.region} WUE {self.wue_l_per_kwh} ({self.year})"
+
+
+class OffsiteWaterFactor(Provenance):
+    """Water consumed by a country's electricity generation, litres per kWh (factor library,
+    versioned; loaded from EcoLogits' electricity mixes, docs/factor-library.md)."""
+
+    dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT)
+    country_iso = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    l_per_kwh = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "country_iso"], name="offsite_water_key"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.country_iso} off-site water {self.l_per_kwh} L/kWh"

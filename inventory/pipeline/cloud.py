@@ -100,6 +100,7 @@ priced AS MATERIALIZED (
         m.hardware_key, m.power_model_id, m.coefficient_id, h.idle_w, h.max_w,
         c.value AS coefficient, p.zone, p.scope AS pick_scope, p.location_pue, p.override_id,
         p.grid_factor_id, p.kg_per_kwh, p.facility_wue_id, p.cloud_wue_id, p.wue,
+        p.offsite_water_factor_id, p.offsite_water_l_per_kwh,
         e.id AS embodied_id, e.kg_co2e AS embodied_kg_co2e, e.lifetime_hours
     FROM models m
     JOIN day_picks p ON p.location_id = m.location_id AND p.activity_date = m.activity_date
@@ -126,7 +127,7 @@ UPDATE inventory_cloudusagerecord AS w SET
     power_model_id = p.power_model_id,
     coefficient_id = p.coefficient_id,
     replication_used = {_REPLICATION},
-    {water_set(_IT_KWH)}
+    {water_set(_IT_KWH, _FACILITY_KWH)}
     embodied_kg = {_EMBODIED_KG},
     embodied_factor_id = p.embodied_id,
     energy_cost = w.cost,

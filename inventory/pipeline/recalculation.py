@@ -338,39 +338,29 @@ def recalculation_for_facility_pue(*, location: Location, user=None) -> Recalcul
     )
 
 
-def recalculation_for_facility_wue(
-    *, location: Location, valid_from: date, valid_to: date, user=None
+# A facility's settings by validity period: what recalculates for each, how its job reads.
+_FACILITY_PERIOD_SETTINGS = {
+    "wue": (RecalculationTrigger.FACILITY_WUE, "WUE"),
+    "tariff": (RecalculationTrigger.TARIFF, "Electricity tariff"),
+}
+
+
+def recalculation_for_facility_period(
+    *, location: Location, setting: str, valid_from: date, valid_to: date, user=None
 ) -> RecalculationJob:
-    """A facility's WUE row was added or removed: its records of that period that use a WUE
-    (not those with measured water)."""
+    """A facility's WUE or tariff row (`setting`) was added or removed: its records of that
+    period; for a WUE those that use one (not those with measured water), for a tariff their
+    energy cost (locked quarters keep theirs)."""
+    trigger, what = _FACILITY_PERIOD_SETTINGS[setting]
     return recalculation_start(
         organisation=location.organisation,
-        trigger=RecalculationTrigger.FACILITY_WUE,
-        description=f"WUE of {location.code}, {valid_from} to {valid_to}",
+        trigger=trigger,
+        description=f"{what} of {location.code}, {valid_from} to {valid_to}",
         scope=RecalculationScope(
             location_id=location.id,
             date_from=valid_from,
             date_to=valid_to,
-            facility_setting="wue",
-        ),
-        user=user,
-    )
-
-
-def recalculation_for_tariff(
-    *, location: Location, valid_from: date, valid_to: date, user=None
-) -> RecalculationJob:
-    """A facility's tariff was added or removed: its records of that period (the energy cost
-    moves; locked quarters keep theirs)."""
-    return recalculation_start(
-        organisation=location.organisation,
-        trigger=RecalculationTrigger.TARIFF,
-        description=f"Electricity tariff of {location.code}, {valid_from} to {valid_to}",
-        scope=RecalculationScope(
-            location_id=location.id,
-            date_from=valid_from,
-            date_to=valid_to,
-            facility_setting="tariff",
+            facility_setting=setting,
         ),
         user=user,
     )

@@ -54,12 +54,22 @@ CLOUD_WUE_PICK = """(SELECT cw.id FROM inventory_cloudwue cw
      WHERE l.kind = 'cloud' AND cw.dataset_id = %(dataset)s AND cw.provider = l.provider
        AND l.code = cw.provider || ':' || cw.region)"""
 
+# The off-site water factor of a location's zone: its country's (a sub-national zone's
+# country through inventory_zone) in the active dataset; none where the dataset has none.
+OFFSITE_WATER_PICK = """(SELECT ow.id FROM inventory_offsitewaterfactor ow
+     JOIN inventory_zone z ON z.country_iso = ow.country_iso
+     WHERE ow.dataset_id = %(dataset)s AND z.code = l.zone)"""
 
-def water_set(it_kwh: str, measured: str = "NULL") -> str:
-    """The SET lines of a compute UPDATE's on-site water (inventory.calculation.water's
-    onsite_water): the record's measured litres, else IT kWh × the day's WUE (``priced`` p)."""
+
+def water_set(it_kwh: str, facility_kwh: str, measured: str = "NULL") -> str:
+    """The SET lines of a compute UPDATE's water: on-site (inventory.calculation.water's
+    onsite_water), the record's measured litres, else IT kWh × the day's WUE; off-site,
+    facility kWh × the factor of the zone's country, with its row (``priced`` p)."""
     return f"""water_onsite_l = CASE WHEN {measured} IS NOT NULL THEN {measured}
         ELSE {it_kwh} * p.wue END,
+    water_offsite_l = {facility_kwh} * p.offsite_water_l_per_kwh,
+    offsite_water_factor_id = CASE WHEN {facility_kwh} IS NOT NULL
+        THEN p.offsite_water_factor_id END,
     water_tier = CASE WHEN {measured} IS NOT NULL THEN 'measured'
         WHEN {it_kwh} IS NULL THEN ''
         WHEN p.facility_wue_id IS NOT NULL THEN 'facility'
@@ -93,8 +103,8 @@ def grid_factor_pick(activity_date: str, zone: str) -> str:
 def window_picks(keys_sql: str) -> str:
     """CTEs for a window's UPDATE: ``keys`` (the distinct join keys of its pending records,
     from keys_sql, with location_id and activity_date among them) and ``day_picks``: per
-    (location, day), the zone, scope, location PUE, grid factor (override or library), WUE
-    and electricity tariff.
+    (location, day), the zone, scope, location PUE, grid factor (override or library), WUE,
+    off-site water factor and electricity tariff.
 
     MATERIALIZED: the factor picks run once per location and day, not once per record.
     """
@@ -108,19 +118,22 @@ day_factors AS MATERIALIZED (
         {TARIFF_PICK} AS tariff_id,
         {grid_factor_pick("d.activity_date", "l.zone")} AS grid_factor_id,
         {FACILITY_WUE_PICK} AS facility_wue_id,
-        {CLOUD_WUE_PICK} AS cloud_wue_id
+        {CLOUD_WUE_PICK} AS cloud_wue_id,
+        {OFFSITE_WATER_PICK} AS offsite_water_factor_id
     FROM (SELECT DISTINCT location_id, activity_date FROM keys) AS d
     JOIN inventory_location l ON l.id = d.location_id
 ),
 day_picks AS MATERIALIZED (
     SELECT f.*, COALESCE(fo.kg_per_kwh, gf.kg_per_kwh) AS kg_per_kwh,
         COALESCE(fw.wue_l_per_kwh, cw.wue_l_per_kwh) AS wue,
+        ow.l_per_kwh AS offsite_water_l_per_kwh,
         et.price_per_kwh AS tariff_price, et.currency AS tariff_currency
     FROM day_factors f
     LEFT JOIN inventory_factoroverride fo ON fo.id = f.override_id
     LEFT JOIN inventory_gridfactor gf ON gf.id = f.grid_factor_id
     LEFT JOIN inventory_facilitywue fw ON fw.id = f.facility_wue_id
     LEFT JOIN inventory_cloudwue cw ON cw.id = f.cloud_wue_id
+    LEFT JOIN inventory_offsitewaterfactor ow ON ow.id = f.offsite_water_factor_id
     LEFT JOIN inventory_electricitytariff et ON et.id = f.tariff_id
 )"""
 

@@ -77,6 +77,7 @@ priced AS MATERIALIZED (
         h.id AS power_model_id, h.idle_w, h.max_w, p.zone, p.scope AS pick_scope,
         p.location_pue, p.override_id, p.grid_factor_id, p.kg_per_kwh,
         p.facility_wue_id, p.cloud_wue_id, p.wue,
+        p.offsite_water_factor_id, p.offsite_water_l_per_kwh,
         p.tariff_id, p.tariff_price, p.tariff_currency,
         e.id AS embodied_id, e.kg_co2e AS embodied_kg_co2e, e.lifetime_hours
     FROM keys k
@@ -103,7 +104,7 @@ UPDATE inventory_workloadrecord AS w SET
     location_kg = {_FACILITY_KWH} * p.kg_per_kwh,
     power_model_id = CASE WHEN w.energy_kwh IS NULL AND w.avg_power_w IS NULL
         THEN p.power_model_id END,
-    {water_set(_IT_KWH, "w.water_l")}
+    {water_set(_IT_KWH, _FACILITY_KWH, "w.water_l")}
     embodied_kg = {_EMBODIED_KG},
     embodied_factor_id = p.embodied_id,
     energy_cost = COALESCE(w.cost, {_TARIFF_COST}),

@@ -7,6 +7,7 @@ from django import template
 from accounts.principal import Access
 from accounts.selectors import principal_for_request
 from accounts.templatetags.audit_format import role_label
+from inventory.llm.selectors import record_range
 
 register = template.Library()
 
@@ -56,6 +57,12 @@ def span(bounds) -> str:
         return "not available"
     low, high = _significant(bounds.min), _significant(bounds.max)
     return low if low == high else f"{low}–{high}"
+
+
+@register.filter
+def estimate(record, figure: str):
+    """An LLM usage record's EcoLogits range of a figure (e.g. "energy_kwh"), for `span`."""
+    return record_range(record, figure)
 
 
 def _significant(value: float) -> str:

@@ -1,11 +1,14 @@
-"""The hand-written token lookup loads what the ORM's select_related would."""
+"""The hand-written token lookup loads what the ORM's select_related would; the one "visible
+team or 404" of every team page and API."""
 
 import pytest
+from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import ApiToken
-from accounts.selectors import api_token_by_prefix
-from accounts.services import api_token_create, api_token_touch
+from accounts.principal import principal_for_membership
+from accounts.selectors import api_token_by_prefix, visible_team_or_404
+from accounts.services import api_token_create, api_token_touch, team_create
 
 
 def orm_token(prefix: str) -> ApiToken:
@@ -56,3 +59,23 @@ class TestTokenByPrefix:
 
     def test_an_unknown_prefix_finds_nothing(self, tenant, outsider):
         assert api_token_by_prefix(prefix="0123456789ab") is None
+
+
+@pytest.mark.django_db
+class TestVisibleTeamOr404:
+    def test_the_whole_organisation_sees_each_of_its_teams(self, tenant):
+        admin = principal_for_membership(tenant.members["admin"])
+        for slug in ("research", "serving"):
+            assert visible_team_or_404(principal=admin, slug=slug) == tenant.teams[slug]
+
+    def test_a_team_limited_engineer_sees_only_its_own_team(self, tenant):
+        engineer = principal_for_membership(tenant.members["engineer"])  # serving team only
+        assert visible_team_or_404(principal=engineer, slug="serving") == tenant.teams["serving"]
+        with pytest.raises(Http404, match="No such team"):
+            visible_team_or_404(principal=engineer, slug="research")
+
+    def test_another_organisations_team_is_no_such_team(self, tenant, outsider):
+        team_create(organisation=outsider.organisation, name="Vision", slug="vision")
+        admin = principal_for_membership(tenant.members["admin"])
+        with pytest.raises(Http404, match="No such team"):
+            visible_team_or_404(principal=admin, slug="vision")

@@ -3,7 +3,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Team
-from greenai_portal.db import first_where, prepared_cursor, row_inserted, rows_where
+from greenai_portal.db import first_where, prepared_cursor, row_inserted, rows_where, table
 from inventory.models import CodeCarbonRun, IngestBatch, Location
 
 needs_postgres = pytest.mark.skipif(
@@ -118,3 +118,9 @@ def test_a_pipeline_sends_writes_together_and_fetches_at_the_end(tenant):
         )
         assert cursor.fetchall() == [(research,)]
     assert Team.objects.get(pk=research).name == "S"
+
+
+@needs_postgres
+def test_a_table_is_named_quoted_as_postgres_reads_it():
+    # Team's db_table is accounts_team; Postgres quotes identifiers with double quotes.
+    assert (table(Team), table(CodeCarbonRun)) == ('"accounts_team"', '"inventory_codecarbonrun"')

@@ -942,6 +942,53 @@ def test_isolation_matrix(route: Route, world: World, django_db_blocker):
     row = EXPECTATIONS.get(route.name)
     if row is None:
         pytest.fail(f"{route.name} ({route.route}) has no row in EXPECTATIONS")
+    _check_row(route, row, world, django_db_blocker)
+
+
+LLM_USAGE = {"kind": "llm-usage"}
+
+
+def _llm_usage_record(world: World, caller: Caller) -> dict:
+    return {**LLM_USAGE, "pk": world.same.objects["llm_usage_record"]}
+
+
+def _llm_usage_batch(world: World, caller: Caller) -> dict:
+    return {"pk": world.same.objects["llm_usage_batch"]}
+
+
+# The record browser's routes again for LLM usage records (EXPECTATIONS calls them for
+# workloads): research's record and its batch are not for those limited to "serving".
+LLM_USAGE_ROWS: dict[str, Row] = {
+    "records": Row({"GET": page()}, {"GET": Call(query="kind=llm-usage")}),
+    "records-csv": Row({"GET": page()}, {"GET": Call(query="kind=llm-usage")}),
+    "record-detail": Row(
+        {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})},
+        {"GET": Call(url=_llm_usage_record)},
+    ),
+    "record-batch": Row(
+        {"GET": page(object_url=True, overrides={"same:engineer": NOT_FOUND})},
+        {"GET": Call(url=_llm_usage_batch)},
+    ),
+    "record-list-api": Row({"GET": api(READ, 200)}, {"GET": Call(url=lambda w, c: LLM_USAGE)}),
+    "record-detail-api": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))},
+        {"GET": Call(url=_llm_usage_record)},
+    ),
+    "record-batch-api": Row(
+        {"GET": api(READ, 200, object_url=True, overrides=team_limited(NOT_FOUND, orgs=(SAME,)))},
+        {"GET": Call(url=_llm_usage_batch)},
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "route", [r for r in ALL_ROUTES if r.name in LLM_USAGE_ROWS], ids=lambda r: r.name
+)
+def test_isolation_matrix_of_llm_usage_records(route: Route, world: World, django_db_blocker):
+    _check_row(route, LLM_USAGE_ROWS[route.name], world, django_db_blocker)
+
+
+def _check_row(route: Route, row: Row, world: World, django_db_blocker) -> None:
     # /health/ reports "eager" instead of pinging workers.
     failures = []
     with django_db_blocker.unblock(), override_settings(CELERY_TASK_ALWAYS_EAGER=True):

@@ -20,6 +20,8 @@ from accounts.principal import Principal, principal_for_membership
 from accounts.services import api_token_create
 from inventory.imports.services import import_job_create
 from inventory.ingestion.services import workload_batch_ingest
+from inventory.llm.estimation import llm_usage_estimate
+from inventory.llm.services import llm_usage_ingest
 from inventory.models import (
     AiModel,
     ContractualInstrument,
@@ -29,6 +31,7 @@ from inventory.models import (
     FactorOverride,
     ImportFormat,
     ImportJob,
+    LlmUsageRecord,
     Location,
     PrometheusSource,
     RecalculationJob,
@@ -133,6 +136,26 @@ def _job(external_id: str, day: date, team: str = "research", **extra) -> dict:
         utilization=None,
         **extra,
     )
+
+
+def _llm_usage(tenant: Tenant, slug: str) -> LlmUsageRecord:
+    """Two requests of the team research to an LLM API, estimated."""
+    admin = principal_for_membership(tenant.members[Role.ADMIN])
+    row = {
+        "external_id": f"{slug}-{RESEARCH_ONLY}-llm",
+        "team": "research",
+        "application": f"{slug}-{RESEARCH_ONLY}-assistant",
+        "provider": "openai",
+        "model": "gpt-4o-mini",
+        "output_tokens": 500,
+        "requests": 2,
+        "latency_s": 1.5,
+        "started_at": "2026-01-06T09:00:00Z",
+        "ended_at": "2026-01-06T10:00:00Z",
+    }
+    llm_usage_ingest(principal=admin, rows=[row])
+    llm_usage_estimate(organisation_id=tenant.organisation.pk)
+    return LlmUsageRecord.objects.get(organisation=tenant.organisation)
 
 
 def _ingest(tenant: Tenant, records: list[dict]) -> None:
@@ -252,6 +275,7 @@ def build_org(slug: str) -> OrgWorld:
         organisation=org, trigger="manual", description=f"{slug} recalculation"
     )
     january = WorkloadRecord.objects.get(organisation=org, external_id=f"{slug}-jan")
+    llm_usage = _llm_usage(tenant, slug)
     custom_llm = CustomLlm.objects.create(
         organisation=org, provider="mistralai", name=f"{slug}-support-model",
         active_parameters_b=24, total_parameters_b=24, source_note=f"{slug} model card",
@@ -287,6 +311,9 @@ def build_org(slug: str) -> OrgWorld:
         # A research record and its batch: the team-limited engineer may not open them.
         "workload_record": january.pk,
         "batch": january.batch_id,
+        # Research's LLM API usage, in a batch of its own.
+        "llm_usage_record": llm_usage.pk,
+        "llm_usage_batch": llm_usage.batch_id,
     }
     return world
 

@@ -267,7 +267,7 @@ def test_a_tariff_added_on_the_settings_page_is_audited_and_prices_open_records(
 def test_a_quarters_factor_rows_name_the_embodied_row_and_tariff_it_used(
     tenant, django_capture_on_commit_callbacks
 ):
-    from reports.selectors import quarter_factor_rows, quarter_inputs
+    from reports.lineage_selectors import quarter_factor_rows, quarter_inputs
 
     add_tariff(tenant, django_capture_on_commit_callbacks)
     eight_h100s(tenant, stored_batch(tenant))
@@ -279,6 +279,6 @@ def test_a_quarters_factor_rows_name_the_embodied_row_and_tariff_it_used(
     kinds = {row["kind"]: row for row in rows}
     embodied = kinds["embodied (per device)"]
     assert embodied["source"].startswith("nvidia-h100-sxm: 876.5 kg CO2e over 26280 h; device:")
-    assert embodied["dataset"] == "greenai-factors 2026.4"
+    assert embodied["dataset"] == "greenai-factors 2026.5"
     tariff = kinds["electricity tariff"]
     assert tariff["source"].startswith("lab-paris: 0.18 EUR/kWh, Supply contract 2026")

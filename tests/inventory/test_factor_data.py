@@ -9,6 +9,7 @@ import csv
 import json
 import re
 from collections import Counter
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -238,7 +239,10 @@ def _grid_average_zones() -> set[str]:
 def test_manifest_names_the_dataset_version_and_every_file():
     manifest = _manifest()
     assert manifest["name"] == "greenai-factors"
-    assert manifest["version"] == "2026.4"
+    assert manifest["version"] == "2026.5"
+    # Off-site water is read from this EcoLogits at load time: a package upgrade needs a new
+    # library version, or loading refuses it.
+    assert manifest["offsite_water_ecologits"] == version("ecologits") == "0.11.3"
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", manifest["published"])
     assert manifest["description"]
     assert set(manifest["files"]) == set(HEADERS)

@@ -45,12 +45,16 @@ def test_the_rollup_sql_sums_every_declared_figure_per_record_kind():
         "market_kg",
         "water_onsite_l",
         "water_record_count",
+        "water_offsite_l",
+        "water_offsite_record_count",
         "inferences",
         "tokens",
         "embodied_kg",
     )
     market = "CASE WHEN scope = 'scope3_cat1' THEN SUM(location_kg) END"
-    water = "SUM(water_onsite_l), COUNT(water_onsite_l)"
+    water = (
+        "SUM(water_onsite_l), COUNT(water_onsite_l), SUM(water_offsite_l), COUNT(water_offsite_l)"
+    )
     # Then the per-currency figures (energy cost), summed within a rollup row's currency.
     assert rollup_select_sums(WORKLOAD) == (
         f"COUNT(*), SUM(it_kwh), SUM(facility_kwh), SUM(location_kg), {market}, {water}, "
@@ -66,6 +70,7 @@ def test_the_rollup_sql_sums_every_declared_figure_per_record_kind():
         "facility_kwh",
         "location_kg",
         "water_onsite_l",
+        "water_offsite_l",
         "embodied_kg",
         "energy_cost_currency",
         "energy_cost",

@@ -2,13 +2,19 @@
 set over the API, figures read back and compared with litres worked out by hand."""
 
 import csv
+import io
+import json
 from datetime import date
 
 import pytest
+from django.core.management import call_command
+from ecologits.electricity_mix_repository import electricity_mixes
 from rest_framework.test import APIClient
 
 from accounts.audit import audit_event_list
 from accounts.principal import principal_for_membership
+from greenai_portal.errors import ApplicationError
+from inventory.factors.library import factor_dataset_load
 from inventory.ingestion.schemas import WORKLOAD
 from inventory.ingestion.services import content_hash
 from inventory.models import (
@@ -16,16 +22,18 @@ from inventory.models import (
     ContractualInstrument,
     DailyRollup,
     FacilityWue,
+    FactorDataset,
     Location,
+    OffsiteWaterFactor,
     WorkloadRecord,
 )
 from inventory.pipeline import records_compute
 from reports.services import report_lock
 from tests.conftest import workload
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
+from tests.inventory.test_managed_row_apis import api_call
 from tests.inventory.test_pipeline import stored_cloud_usage, stored_workload
-from tests.inventory.test_recalculation import fresh
-from tests.inventory.test_settings_apis import api_call
+from tests.inventory.test_recalculation import dataset_variant, fresh
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("eager_celery")]
 
@@ -52,6 +60,17 @@ def ingest(tenant, *records):
     response = tenant.token_client().post("/api/v1/workloads/", list(records), format="json")
     assert response.status_code == 201, response.content
     records_compute()
+
+
+def scope2_csv_total(tenant) -> dict[str, str]:
+    """The Scope 2 total line of the 2026 Q1 report's CSV."""
+    response = tenant.client_for("admin").get(
+        "/api/v1/reports/scope2/csv/", {"year": 2026, "quarter": 1}
+    )
+    lines = response.content.decode("utf-8-sig").splitlines()
+    table = lines[next(n for n, line in enumerate(lines) if line.startswith("section,")) :]
+    rows = csv.DictReader(table)
+    return next(r for r in rows if (r["section"], r["key"]) == ("scope2", "total"))
 
 
 def set_wue(tenant, capture, **changes):
@@ -345,13 +364,7 @@ class TestWaterLineage:
     ):
         set_wue(tenant, django_capture_on_commit_callbacks)
         ingest(tenant, h100_day())
-        response = tenant.client_for("admin").get(
-            "/api/v1/reports/scope2/csv/", {"year": 2026, "quarter": 1}
-        )
-        lines = response.content.decode("utf-8-sig").splitlines()
-        table = lines[next(n for n, line in enumerate(lines) if line.startswith("section,")) :]
-        rows = csv.DictReader(table)
-        total = next(r for r in rows if (r["section"], r["key"]) == ("scope2", "total"))
+        total = scope2_csv_total(tenant)
         # 134.62848 L = 0.13462848 m³ of on-site water, from 1 record of 1.
         assert float(total["water_onsite_m3"]) == pytest.approx(0.13462848)
         assert total["water_records"] == "1"
@@ -368,3 +381,165 @@ class TestWaterLineage:
         assert ">134.628480 L<" in text
         text = client.get(f"/records/workloads/{aws.pk}/").content.decode()
         assert "74.7936 kWh IT × WUE 0.12 L/kWh (aws:us-east-1 2024" in text
+
+
+class TestOffsiteWater:
+    """Off-site water: facility kWh × the water consumption of the zone's country's generation
+    (WRI/WSP 2020 through EcoLogits' electricity mixes), beside on-site water, never in it."""
+
+    def test_a_france_facility_at_pue_1_2_evaporates_440_844_litres_off_site(self, tenant):
+        france = electricity_mixes.find_electricity_mix(zone="FRA")
+        assert (france.wue, france.warnings) == (3.6737, [])  # EcoLogits 0.11.3's FRA mix
+        record = stored_workload(tenant, energy_kwh=100.0)
+        records_compute()
+        record = fresh(record)
+        # 100 kWh IT × PUE 1.2 = 120 kWh facility × 3.6737 L/kWh = 440.844 L.
+        assert record.water_offsite_l == pytest.approx(440.844, rel=1e-12)
+        assert record.water_onsite_l is None  # lab-paris has no WUE: nothing added to it
+        france_row = OffsiteWaterFactor.objects.get(dataset__is_active=True, country_iso="FR")
+        assert record.offsite_water_factor_id == france_row.id  # the row it used, named
+        rollup = DailyRollup.objects.get(organisation=tenant.organisation)
+        assert rollup.water_offsite_l == pytest.approx(440.844, rel=1e-12)
+        assert (rollup.water_offsite_record_count, rollup.water_record_count) == (1, 0)
+
+    def test_a_cloud_region_uses_the_country_of_its_sub_national_grid(self, tenant):
+        # aws:us-east-1 is on eGRID SRVC, a zone of the US: the USA mix, 3.1321 L/kWh.
+        record = stored_cloud_usage(
+            tenant, usage_kind="gpu", quantity=10.0, hardware=_h100(), utilization=0.5
+        )
+        records_compute()
+        # 10 GPU-hours × 389.55 W = 3.8955 kWh IT × AWS PUE 1.135 = 4.4213925 kWh facility;
+        # × 3.1321 L/kWh = 13.84824344925 L.
+        record = type(record).objects.get(pk=record.pk)
+        assert record.water_offsite_l == pytest.approx(13.84824344925, rel=1e-12)
+
+    def test_a_zone_with_only_the_world_average_is_not_available(self, tenant):
+        singapore = electricity_mixes.find_electricity_mix(zone="SGP")
+        assert [w.code for w in singapore.warnings] == ["electricity-mix-wue-world"]
+        Location.objects.create(
+            organisation=tenant.organisation, code="sg-colo", name="Singapore colo",
+            kind=Location.Kind.COLOCATION, zone="SG", pue=1.4,
+        )  # fmt: skip
+        record = stored_workload(
+            tenant, energy_kwh=100.0, location=Location.objects.get(code="sg-colo")
+        )
+        records_compute()
+        assert fresh(record).status == "computed"
+        assert fresh(record).water_offsite_l is None  # not the world's 3.908 L/kWh
+        assert fresh(record).offsite_water_factor_id is None
+        rollup = DailyRollup.objects.get(organisation=tenant.organisation)
+        assert (rollup.water_offsite_l, rollup.water_offsite_record_count) == (None, 0)
+
+    def test_another_organisations_records_stay_in_their_own_sums(self, tenant, outsider):
+        stored_workload(tenant, energy_kwh=100.0)
+        stored_workload(outsider, energy_kwh=10.0)
+        records_compute()
+        mine = DailyRollup.objects.get(organisation=tenant.organisation)
+        theirs = DailyRollup.objects.get(organisation=outsider.organisation)
+        # 120 kWh × 3.6737 = 440.844 L; theirs 10 kWh × 1.2 × 3.6737 = 44.0844 L.
+        assert mine.water_offsite_l == pytest.approx(440.844, rel=1e-12)
+        assert theirs.water_offsite_l == pytest.approx(44.0844, rel=1e-12)
+
+    def test_the_library_holds_countries_with_a_factor_of_their_own(self, factors):
+        rows = {r.country_iso: r for r in OffsiteWaterFactor.objects.filter(dataset=factors)}
+        assert rows["FR"].l_per_kwh == 3.6737
+        assert rows["DE"].l_per_kwh == 1.947  # EcoLogits' DEU mix
+        assert "SG" not in rows and "ZA" not in rows  # world average only
+        # 50 mixes without the world warning in EcoLogits 0.11.3, one of them WOR itself.
+        assert len(rows) == 49
+        assert "Guidance for Calculating Water Use" in rows["FR"].source
+        assert rows["FR"].source_url.startswith("https://www.wri.org/")
+        assert "MPL-2.0" in rows["FR"].licence
+
+    def test_a_library_naming_another_ecologits_version_is_refused(self, factors, tmp_path):
+        directory = dataset_variant(tmp_path, "2099.1")
+        manifest = json.loads((directory / "manifest.json").read_text())
+        manifest["offsite_water_ecologits"] = "0.0.1"
+        (directory / "manifest.json").write_text(json.dumps(manifest))
+        with pytest.raises(ApplicationError, match=r"ecologits 0\.0\.1"):
+            factor_dataset_load(directory=directory)
+        assert not FactorDataset.objects.filter(version="2099.1").exists()
+
+    def test_a_version_naming_no_ecologits_loads_no_off_site_factors(self, factors, tmp_path):
+        directory = dataset_variant(tmp_path, "2026.4-again")  # as 2026.4 and older versions
+        manifest = json.loads((directory / "manifest.json").read_text())
+        del manifest["offsite_water_ecologits"]
+        (directory / "manifest.json").write_text(json.dumps(manifest))
+        dataset, created = factor_dataset_load(directory=directory)
+        assert created
+        assert not OffsiteWaterFactor.objects.filter(dataset=dataset).exists()
+
+    def test_a_new_library_version_adds_it_to_open_quarters_only(
+        self, tenant, tmp_path, django_capture_on_commit_callbacks
+    ):
+        # Records computed with a library without off-site factors (as before 2026.5).
+        OffsiteWaterFactor.objects.all().delete()
+        january, april = (
+            stored_workload(tenant, day=date(2026, month, 10), avg_power_w=1000.0)
+            for month in (1, 4)
+        )
+        records_compute()
+        assert fresh(january).water_offsite_l is fresh(april).water_offsite_l is None
+        esg = tenant.members["esg_officer"]
+        report_lock(principal=principal_for_membership(esg), year=2026, quarter=1, user=esg.user)
+        with django_capture_on_commit_callbacks(execute=True):
+            directory = dataset_variant(tmp_path, "2099.1")
+            call_command("load_factors", directory=directory, stdout=io.StringIO())
+        # April (open): 1 kW × 10 h = 10 kWh IT × 1.2 = 12 kWh × 3.6737 L/kWh = 44.0844 L.
+        assert fresh(april).water_offsite_l == pytest.approx(44.0844, rel=1e-12)
+        assert fresh(january).water_offsite_l is None  # Q1 is locked: its figures stay
+
+    def test_the_quarters_csv_shows_off_site_beside_on_site(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        set_wue(tenant, django_capture_on_commit_callbacks)
+        ingest(tenant, h100_day())
+        total = scope2_csv_total(tenant)
+        # On-site: 74.7936 kWh IT × 1.8 = 134.62848 L. Off-site: × PUE 1.2 = 89.75232 kWh
+        # facility × 3.6737 L/kWh = 329.723097984 L = 0.329723097984 m³, in its own column.
+        assert float(total["water_onsite_m3"]) == pytest.approx(0.13462848)
+        assert float(total["water_offsite_m3"]) == pytest.approx(0.329723097984)
+        assert total["water_offsite_records"] == "1"
+
+    def test_the_quarters_report_page_has_an_off_site_column_beside_on_site(
+        self, tenant, django_capture_on_commit_callbacks
+    ):
+        set_wue(tenant, django_capture_on_commit_callbacks)
+        ingest(tenant, h100_day())
+        html = tenant.client_for("admin").get("/reports/2026/Q1/").content.decode()
+        onsite, offsite = html.index("On-site water (m³)"), html.index("Off-site water (m³)")
+        assert onsite < offsite  # two columns, the on-site one first
+        # 0.13462848 m³ on-site and 0.329723097984 m³ off-site, 3 decimals each, never added
+        # (their sum, 0.464, is nowhere).
+        assert ">0.135<" in html and ">0.330<" in html
+        assert ">0.464<" not in html
+
+    def test_the_footprint_api_gives_both_waters_apart(self, tenant, outsider):
+        stored_workload(tenant, energy_kwh=100.0)
+        stored_workload(outsider, energy_kwh=10.0)
+        records_compute()
+        body = (
+            tenant.client_for("admin")
+            .get("/api/v1/footprint/?start=2026-01-01&end=2026-02-01&group_by=team")
+            .json()
+        )
+        scope2 = body["totals"]["scope2"]
+        # 440.844 L off-site (120 kWh × 3.6737), theirs not in it; on-site not available.
+        assert scope2["water_offsite_l"] == pytest.approx(440.844, rel=1e-12)
+        assert (scope2["water_offsite_record_count"], scope2["water_onsite_l"]) == (1, None)
+
+    def test_the_quarters_factor_rows_cite_the_off_site_factor(self, tenant):
+        ingest(tenant, h100_day())
+        lines = (
+            tenant.client_for("auditor")
+            .get("/api/v1/reports/scope2/factors/", {"year": 2026, "quarter": 1})
+            .json()
+        )
+        (offsite,) = [f for f in lines["factors"] if f["id"].startswith("offsite_water:")]
+        assert (offsite["zone"], offsite["value"]) == ("FR", 3.6737)
+        assert offsite["unit"] == "L per facility kWh"
+        assert offsite["source"].startswith("WRI and WSP, Guidance for Calculating Water Use")
+        assert "MPL-2.0" in offsite["licence"]
+        assert offsite["dataset"] == "greenai-factors 2026.5"
+        paris = next(line for line in lines["locations"] if line["code"] == "lab-paris")
+        assert offsite["id"] in paris["factor_ids"]

@@ -18,7 +18,7 @@ from inventory.factors.library import DATA_DIR
 from inventory.models import WorkloadRecord
 from reports import audit_selectors
 from reports.audit_selectors import record_annex
-from reports.records_selectors import RECORD_MODELS, records_filtered
+from reports.records_selectors import REPORTED_KINDS, records_filtered
 from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import scope2, seed_quarter
 from tests.reports.test_audit_pdf import export, pdf_text
@@ -250,7 +250,7 @@ class TestTheAuditorsPdf:
                 principal=audit_selectors._reader(tenant.organisation),
                 filters=audit_selectors._quarter_filters(kind, 2026, 1, None),
             )
-            for kind in RECORD_MODELS
+            for kind in REPORTED_KINDS
         }
         counts = {kind: rows.count() for kind, rows in querysets.items()}
         for positions in (None, {0, 2, 3}, {1}):

@@ -9,9 +9,9 @@ from django.db import connection
 
 from inventory.models import Location, WorkloadRecord
 from inventory.pipeline import records_compute
-from reports import selectors
+from reports import scope2_selectors
 from reports.models import ReportExport
-from reports.selectors import audit_document
+from reports.scope2_selectors import audit_document
 from tests.conftest import needs_services, workload
 from tests.inventory.test_celery_worker import wait_for, worker  # noqa: F401 (fixture)
 from tests.inventory.test_pipeline import stored_workload
@@ -55,7 +55,9 @@ def test_a_location_a_worker_commits_between_the_report_queries_is_no_500(
     stored_workload(tenant, avg_power_w=1000.0)  # 1 kW × 10 h = 10 kWh IT × 1.2 = 12 kWh
     records_compute()
     stored_workload(tenant, avg_power_w=1000.0, location=lyon(tenant))  # 10 × 1.5 = 15 kWh
-    monkeypatch.setattr(selectors, "_monthly", committed_by_a_worker_meanwhile(selectors._monthly))
+    monkeypatch.setattr(
+        scope2_selectors, "_monthly", committed_by_a_worker_meanwhile(scope2_selectors._monthly)
+    )
     client = tenant.client_for("esg_officer")
 
     response = scope2(client)

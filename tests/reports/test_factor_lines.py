@@ -12,6 +12,7 @@ from inventory.models import (
     FactorOverride,
     GridFactor,
     Hardware,
+    OffsiteWaterFactor,
 )
 from inventory.pipeline import records_compute
 from tests.inventory.test_pipeline import stored_cloud_usage, stored_workload
@@ -67,6 +68,8 @@ def test_every_report_line_names_its_factor_rows(tenant, quarter):
     override = FactorOverride.objects.get()
     h100 = Hardware.objects.get(code="nvidia-h100-sxm", dataset__is_active=True)
     embodied = EmbodiedFactor.objects.get(hardware_code="nvidia-h100-sxm", dataset=h100.dataset)
+    # France's water consumption of generation, behind the lab's off-site water.
+    water = OffsiteWaterFactor.objects.get(country_iso="FR", dataset=h100.dataset)
     paris = next(line for line in lines.values() if line["code"] == "lab-paris")
     assert paris["factor_ids"] == sorted(
         [
@@ -74,6 +77,7 @@ def test_every_report_line_names_its_factor_rows(tenant, quarter):
             f"override:{override.id}",
             f"hardware:{h100.id}",
             f"embodied:{embodied.id}",
+            f"offsite_water:{water.id}",
         ]
     )
     assert paris["records"] == 2
@@ -127,8 +131,17 @@ def test_a_locked_version_keeps_every_factor_row_its_figures_used(tenant, quarte
     assert set(locked) == {row["id"] for row in before["factors"]}
     kinds = {row_id.split(":")[0] for row_id in locked}
     # cloud_wue: AWS us-east-1's published WUE behind the cloud records' on-site water; the
-    # H100 records name their embodied row too (factor library 2026.4).
-    assert kinds == {"grid", "override", "hardware", "coefficient", "cloud_wue", "embodied"}
+    # H100 records name their embodied row too (factor library 2026.4), and every record its
+    # country's off-site water row (2026.5).
+    assert kinds == {
+        "grid",
+        "override",
+        "hardware",
+        "coefficient",
+        "cloud_wue",
+        "embodied",
+        "offsite_water",
+    }
 
     # The version holds the figures as they were: a later edit of a row does not reach it.
     h100 = Hardware.objects.get(code="nvidia-h100-sxm", dataset__is_active=True)

@@ -50,6 +50,8 @@ class TestLlmApiCard:
         assert f'data-llm="energy">{span(total)}<' in shown
         assert "LLM API usage (EcoLogits estimate)" in shown
         assert 'data-llm="requests">4<' in shown
+        # EcoLogits' water is one figure, on- and off-site together: labelled as declared.
+        assert "Water, on- and off-site</span>" in shown
         tables = html[html.index('id="llm-llms"') :]
         assert "openai/gpt-4o-mini" in tables and "anthropic/claude-haiku-4-5" in tables
         assert span(Range(3 * bounds(gpt)[0], 3 * bounds(gpt)[1])) in tables

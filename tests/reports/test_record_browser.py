@@ -159,6 +159,11 @@ class TestRecordDetail:
         assert [s["value"] for s in body["steps"][:3]] == pytest.approx([40.0, 48.0, 2.4])
         # No WUE for the Paris lab and no measured water: on-site water is not available.
         assert (body["steps"][3]["label"], body["steps"][3]["value"]) == ("On-site water", None)
+        # Off-site, beside it: 48 kWh facility × 3.6737 L/kWh (France, EcoLogits) = 176.3376 L.
+        offsite = body["steps"][4]
+        assert offsite["label"] == "Off-site water"
+        assert offsite["value"] == pytest.approx(176.3376, rel=1e-12)
+        assert offsite["formula"].startswith("48 kWh facility × 3.6737 L/kWh (FR, WRI and WSP")
         assert body["steps"][0]["formula"] == "500 W × 8 devices × 36000 s ÷ 3 600 000"
 
     def test_the_page_shows_the_same_lineage(self, tenant):
@@ -235,7 +240,7 @@ class TestBatch:
         body = client.get(f"/api/v1/records/batches/{batch.id}/").json()
         assert body["token_name"] == "test"
         assert body["received"] == 6 and body["created"] == 6
-        assert body["visible_records"] == {"workloads": 6, "cloud-usage": 0}
+        assert body["visible_records"] == {"workloads": 6, "cloud-usage": 0, "llm-usage": 0}
         WorkloadRecord.objects.filter(external_id="job-5").update(status="failed")
         html = client.get(f"/records/batches/{batch.id}/").content.decode()
         assert 'data-batch="token">test<' in html

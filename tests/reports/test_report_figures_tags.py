@@ -4,7 +4,15 @@ headed and formatted from its declaration; never a 0 where it has no value."""
 import pytest
 from django.template.loader import render_to_string
 
-from inventory.figures import EMBODIED_EMISSIONS, FIGURES, WATER_ONSITE, WATER_RECORDS, Figure
+from inventory.figures import (
+    EMBODIED_EMISSIONS,
+    FIGURES,
+    WATER_OFFSITE,
+    WATER_OFFSITE_RECORDS,
+    WATER_ONSITE,
+    WATER_RECORDS,
+    Figure,
+)
 from reports.templatetags import report_figures
 from reports.templatetags.report_figures import figure_cell, more_figures
 from tests.inventory.test_figures import WATER
@@ -14,7 +22,13 @@ from tests.reports.scope2_data import scope2, seed_quarter
 def test_the_figures_not_laid_out_by_hand_get_their_own_columns():
     # Laid out by hand: records, energy, emissions; water and embodied emissions (issue 18)
     # come from their declarations.
-    assert more_figures() == [WATER_ONSITE, WATER_RECORDS, EMBODIED_EMISSIONS]
+    assert more_figures() == [
+        WATER_ONSITE,
+        WATER_RECORDS,
+        WATER_OFFSITE,
+        WATER_OFFSITE_RECORDS,
+        EMBODIED_EMISSIONS,
+    ]
 
 
 class TestCell:

@@ -6,8 +6,8 @@ from django.contrib.auth import get_user_model
 
 from accounts.models import AuditEvent
 from inventory.models import ContractualInstrument, DailyRollup, WorkloadRecord
+from reports.lineage_selectors import records_after
 from reports.models import ReportImmutableError, ReportVersion
-from reports.selectors import records_after
 from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import (
     allocate_market,
@@ -86,7 +86,7 @@ class TestLock:
         assert report["lock"]["content_hash"] == body["content_hash"]
 
     def test_the_hash_is_deterministic_and_follows_the_inputs(self, tenant):
-        from reports.selectors import quarter_inputs
+        from reports.lineage_selectors import quarter_inputs
 
         seed_quarter(tenant)
         args = {

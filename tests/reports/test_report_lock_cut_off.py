@@ -20,7 +20,7 @@ from inventory.ingestion.schemas import WORKLOAD, batch_context
 from inventory.ingestion.services import workload_batch_ingest
 from inventory.models import WorkloadRecord
 from inventory.pipeline import records_compute
-from reports.selectors import records_after
+from reports.lineage_selectors import records_after
 from reports.services import report_lock
 from tests.conftest import needs_services, workload
 

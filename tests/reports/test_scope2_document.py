@@ -11,7 +11,7 @@ from accounts.principal import principal_for_membership
 from inventory.figures import FIGURES
 from reports.models import ReportVersion
 from reports.scope2_document import document_json, typed_document
-from reports.selectors import scope2_document
+from reports.scope2_selectors import scope2_document
 from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import scope2, seed_quarter
 

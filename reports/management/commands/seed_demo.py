@@ -22,10 +22,13 @@ from accounts.services import (
 from greenai_portal import periods
 from greenai_portal.errors import ApplicationError
 from greenai_portal.fiscal_years import FiscalYear, fiscal_year_of
+from inventory.facility_services import facility_wue_create, tariff_create
 from inventory.ingestion.schemas import CLOUD_USAGE
 from inventory.ingestion.services import record_batch_ingest, workload_batch_ingest
+from inventory.instrument_services import instrument_create
 from inventory.llm.demo import demo_custom_llm, demo_llm_usage
 from inventory.llm.services import llm_usage_ingest
+from inventory.mapping_rule_services import mapping_rule_create
 from inventory.meters.prometheus import Series
 from inventory.meters.services import HOUR, prometheus_series_store
 from inventory.meters.sources import prometheus_source_create
@@ -44,12 +47,6 @@ from inventory.otlp.decoding import PROTOBUF
 from inventory.otlp.demo import demo_trace_export
 from inventory.otlp.services import otlp_traces_ingest
 from inventory.pipeline import records_compute
-from inventory.settings_services import (
-    facility_wue_create,
-    instrument_create,
-    mapping_rule_create,
-    tariff_create,
-)
 from reports.models import QuarterClose, Target
 from reports.services import report_close_approve, report_close_prepare
 from reports.target_services import target_create

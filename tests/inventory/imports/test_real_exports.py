@@ -33,6 +33,12 @@ REAL_FILES = [
     ("azure_opencost_enterprise_camel.csv", "azure_usage",
      {"not energy the CCF methodology counts": 1}, 0),
     ("azure_opencost_german.csv", "azure_usage", {"not energy the CCF methodology counts": 1}, 0),
+    ("aws_cur_anonymized_excerpt.csv", "aws_cur",
+     {"line item type Tax": 12, "inter-region transfer in (CCF counts the sending side)": 26,
+      "not energy the CCF methodology counts": 118}, 56),
+    ("aws_cur_workshop_dec2018_excerpt.snappy.parquet", "aws_cur",
+     {"line item type RIFee": 6, "inter-region transfer in (CCF counts the sending side)": 40,
+      "not energy the CCF methodology counts": 123}, 77),
 ]  # fmt: skip
 
 

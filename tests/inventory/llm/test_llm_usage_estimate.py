@@ -37,6 +37,28 @@ def ecologits_ranges(result, requests: int) -> dict[str, tuple[float, float]]:
     }
 
 
+def ecologits_request(provider, active, total, output_tokens, latency_s, deployment=None):
+    """EcoLogits' own impacts of one request, through `compute_llm_impacts` with the provider's
+    data-centre defaults and electricity mix (and, for a model of its repository, the
+    deployment's tokens per second and time to first token)."""
+    config = PROVIDER_CONFIG_MAP[provider]
+    mix = electricity_mixes.find_electricity_mix(zone=config.datacenter_location)
+    return compute_llm_impacts(
+        model_active_parameter_count=active,
+        model_total_parameter_count=total,
+        output_token_count=output_tokens,
+        request_latency=latency_s,
+        if_electricity_mix_adpe=mix.adpe,
+        if_electricity_mix_pe=mix.pe,
+        if_electricity_mix_gwp=mix.gwp,
+        if_electricity_mix_wue=mix.wue,
+        datacenter_pue=config.datacenter_pue,
+        datacenter_wue=config.datacenter_wue,
+        tps=deployment.tps if deployment else None,
+        ttft=deployment.ttft if deployment else None,
+    )
+
+
 @pytest.mark.django_db
 class TestLlmUsageEstimate:
     def test_the_queued_task_estimates_two_requests_as_twice_ecologits_one(
@@ -97,20 +119,8 @@ class TestLlmUsageEstimate:
         )
         llm_usage_estimate()
         record = LlmUsageRecord.objects.get()
-        config = PROVIDER_CONFIG_MAP["mistralai"]
-        mix = electricity_mixes.find_electricity_mix(zone="SWE")
-        one = compute_llm_impacts(
-            model_active_parameter_count=12,
-            model_total_parameter_count=40,
-            output_token_count=500,
-            request_latency=2.0,
-            if_electricity_mix_adpe=mix.adpe,
-            if_electricity_mix_pe=mix.pe,
-            if_electricity_mix_gwp=mix.gwp,
-            if_electricity_mix_wue=mix.wue,
-            datacenter_pue=config.datacenter_pue,
-            datacenter_wue=config.datacenter_wue,
-        )
+        # Mistral AI's data centres: EcoLogits' SWE mix.
+        one = ecologits_request("mistralai", 12, 40, 500, 2.0)
         assert ranges(record) == ecologits_ranges(one, 2)
         assert record.custom_llm == CustomLlm.objects.get()
         assert record.electricity_mix_zone == "SWE"

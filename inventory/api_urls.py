@@ -1,3 +1,5 @@
+"""The inventory API (mounted under /api/v1/): ingestion, imports, recalculations, settings."""
+
 from django.urls import path
 
 from inventory.apis import (
@@ -12,25 +14,23 @@ from inventory.apis import (
     LlmUsageIngestApi,
     WorkloadIngestApi,
 )
-from inventory.llm.apis import CustomLlmDetailApi, CustomLlmListApi
-from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
-from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
-from inventory.otlp.apis import OtlpTraceExportApi
-from inventory.settings_apis import (
+from inventory.facility_apis import (
     FacilityDetailApi,
     FacilityIndicatorsApi,
     FacilityListApi,
     FacilityWueDetailApi,
     FacilityWueListApi,
-    InstrumentDetailApi,
-    InstrumentListApi,
-    MappingRuleDetailApi,
-    MappingRuleListApi,
-    OverrideDetailApi,
-    OverrideListApi,
     TariffDetailApi,
     TariffListApi,
 )
+from inventory.instrument_apis import InstrumentDetailApi, InstrumentListApi
+from inventory.llm.apis import CustomLlmDetailApi, CustomLlmListApi
+from inventory.mapping_rule_apis import MappingRuleDetailApi, MappingRuleListApi
+from inventory.meters.apis import PrometheusSourceDetailApi, PrometheusSourceListApi
+from inventory.model_variant_apis import AiModelListApi, AiModelVariantApi
+from inventory.otlp.apis import OtlpTraceExportApi
+from inventory.override_apis import OverrideDetailApi, OverrideListApi
+from inventory.pipeline.apis import RecalculationDetailApi, RecalculationListApi
 
 urlpatterns = [
     # CodeCarbon's HTTP output (emissions_endpoint): the token in the path or in ?key=.
@@ -78,4 +78,10 @@ urlpatterns = [
     ),
     path("imports/", ImportJobCreateApi.as_view(), name="import-create"),
     path("imports/<int:job_id>/", ImportJobDetailApi.as_view(), name="import-detail"),
+    path("recalculations/", RecalculationListApi.as_view(), name="recalculation-list"),
+    path(
+        "recalculations/<int:job_id>/",
+        RecalculationDetailApi.as_view(),
+        name="recalculation-detail",
+    ),
 ]

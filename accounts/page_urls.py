@@ -1,10 +1,12 @@
-"""Settings pages for teams, members and API tokens (mounted under /settings/)."""
+"""Pages of people and access: signing in and out, and the settings of the organisation, teams,
+members and API tokens."""
 
-from django.urls import path
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
 
 from accounts import views
 
-urlpatterns = [
+settings_pages = [
     path("teams/", views.teams_page, name="settings-teams"),
     path("teams/create/", views.team_create_view, name="settings-team-create"),
     path("time-zone/", views.time_zone_set_view, name="settings-time-zone"),
@@ -17,4 +19,10 @@ urlpatterns = [
     path("audit/", views.audit_page, name="settings-audit"),
     path("tokens/create/", views.token_create_view, name="settings-token-create"),
     path("tokens/<int:pk>/revoke/", views.token_revoke_view, name="settings-token-revoke"),
+]
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("settings/", include(settings_pages)),
 ]

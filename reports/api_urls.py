@@ -1,3 +1,6 @@
+"""The reports API (mounted under /api/v1/): footprint, costs, models, targets, what-if,
+annual and Scope 2 reports, and the record browser."""
+
 from django.urls import path
 
 from reports.annual_apis import AnnualPdfApi, AnnualReportApi, AnnualXlsxApi
@@ -22,6 +25,7 @@ from reports.apis import (
 from reports.cost_sci_apis import CostListApi, ModelSciApi
 from reports.lifecycle_apis import ModelLifecycleApi
 from reports.model_documentation_apis import ModelDocumentationApi
+from reports.records_apis import RecordBatchApi, RecordDetailApi, RecordListApi
 from reports.target_apis import TargetDetailApi, TargetListApi
 from reports.variants_apis import VariantComparisonApi
 from reports.what_if_apis import WhatIfApi
@@ -82,4 +86,7 @@ urlpatterns = [
         ReportExportPdfApi.as_view(),
         name="report-export-pdf",
     ),
+    path("records/batches/<int:pk>/", RecordBatchApi.as_view(), name="record-batch-api"),
+    path("records/<slug:kind>/", RecordListApi.as_view(), name="record-list-api"),
+    path("records/<slug:kind>/<int:pk>/", RecordDetailApi.as_view(), name="record-detail-api"),
 ]

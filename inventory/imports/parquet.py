@@ -60,6 +60,7 @@ class ParquetExport:
         # often written in row groups of hundreds of MB.
         self.file = pq.ParquetFile(stream, buffer_size=STREAM_BUFFER_BYTES, pre_buffer=False)
         self.columns = list(self.file.schema_arrow.names)
+        self.rows_read = 0
 
     def records(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """(row number, column → value) of every column; rows are numbered as a CSV's lines,
@@ -80,6 +81,10 @@ class ParquetExport:
             for offset, (record, digest) in enumerate(zip(rows, _digests(batch), strict=True)):
                 yield number + offset, record, digest
 
+    def share_read(self) -> float:
+        """0..1: the rows handed out so far over the file's rows."""
+        return self.rows_read / self.file.metadata.num_rows if self.file.metadata.num_rows else 1.0
+
     def _batches(self) -> Iterator[tuple[int, pyarrow.RecordBatch]]:
         """(number of the batch's first row, the batch as _plain makes it)."""
         number = 2
@@ -87,6 +92,7 @@ class ParquetExport:
             # One thread: an import is one task among a worker's; threads decode columns in
             # parallel, each with buffers of its own.
             for batch in self.file.iter_batches(batch_size=BATCH_ROWS, use_threads=False):
+                self.rows_read += batch.num_rows
                 yield number, _plain(batch)
                 number += batch.num_rows
         except pyarrow.ArrowException as error:

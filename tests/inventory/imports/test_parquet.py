@@ -185,8 +185,14 @@ def test_the_focus_reader_gets_python_values_of_the_columns_it_reads_only(monkey
         # The line's id still hashes every cell (ResourceId tells two instances apart).
         assert digest == readers.cells_digest(full.values())
     assert lines == [2, 3, 4, 5, 6, 7, 8]
-    batches = parquet.ParquetExport(io.BytesIO(content))._batches()
-    assert max(batch.num_rows for _, batch in batches) <= 3
+    export = parquet.ParquetExport(io.BytesIO(content))
+    sizes, shares = [], []
+    for _, batch in export._batches():
+        sizes.append(batch.num_rows)
+        shares.append(export.share_read())  # the progress bar's measure of a Parquet file
+    assert max(sizes) <= 3 and sum(sizes) == 7
+    assert shares == [sum(sizes[: n + 1]) / 7 for n in range(len(sizes))]
+    assert shares[-1] == 1.0
 
 
 def test_the_digest_made_in_arrow_reads_each_cell_as_python_does():

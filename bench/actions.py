@@ -10,15 +10,13 @@ through the whole Django stack as an admin and as an engineer limited to two tea
 warm-up runs prints p50 and p95 and writes bench/results/actions.json.
 """
 
-import argparse
 import json
 import os
 import platform
-import statistics
-import time
 from datetime import date
 
 import pages  # bench/pages.py: the dataset and Django set-up
+import timing
 
 TARGET_MS = 1000.0
 
@@ -33,9 +31,6 @@ def _last_quarter() -> tuple[date, date]:
 
 
 def measure(runs: int, warmup: int) -> list[dict]:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
     from inventory.model_variants import model_variant_set
     from inventory.models import AiModel
 
@@ -52,41 +47,12 @@ def measure(runs: int, warmup: int) -> list[dict]:
         ("what-if of a team, a quarter", f"/api/v1/what-if/?team=team-01&{period}"),
         ("what-if of a model, a quarter", f"/api/v1/what-if/?model={base.id}&{period}"),
     ]
-    results = []
     calls[0] = (calls[0][0], f"{calls[0][1]}?{period}")
-    for role in ("admin", "engineer"):
-        client = Client()
-        client.force_login(get_user_model().objects.get(username=f"bench-0-{role}"))
-        for name, path in calls:
-            for _ in range(warmup):
-                assert client.get(path).status_code == 200, (role, path)
-            timings = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                response = client.get(path)
-                timings.append((time.perf_counter() - started) * 1000.0)
-                assert response.status_code == 200, (role, path, response.status_code)
-            timings.sort()
-            results.append(
-                {
-                    "call": name,
-                    "path": path,
-                    "role": role,
-                    "runs": runs,
-                    "p50_ms": round(statistics.median(timings), 1),
-                    "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1),
-                }
-            )
-    return results
+    return timing.timed_as_admin_and_engineer(calls, "call", runs, warmup)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=5_000_000)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--reseed", action="store_true")
-    args = parser.parse_args()
+    args = timing.bench_arguments(__doc__.split("\n\n")[0], runs=20, warmup=3)
     pages.setup_django()
     dataset = pages.seed(args.records, args.reseed)
     results = measure(args.runs, args.warmup)

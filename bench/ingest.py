@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,17 +79,25 @@ def record(prefix: str, i: int) -> dict:
     }
 
 
-def bodies(fmt: str, prefix: str, count: int, batch: int) -> list[bytes]:
+def bodies(
+    fmt: str,
+    prefix: str,
+    count: int,
+    batch: int,
+    make: Callable[[str, int], dict] = record,
+    fields: tuple[str, ...] = FIELDS,
+) -> list[bytes]:
+    """Request bodies of `batch` records each (`make(prefix, i)`) as json, ndjson or csv."""
     out = []
     for start in range(0, count, batch):
-        rows = [record(prefix, i) for i in range(start, min(count, start + batch))]
+        rows = [make(prefix, i) for i in range(start, min(count, start + batch))]
         if fmt == "json":
             out.append(json.dumps(rows).encode())
         elif fmt == "ndjson":
             out.append(("\n".join(json.dumps(r) for r in rows) + "\n").encode())
         else:
-            lines = [",".join(FIELDS)]
-            lines += [",".join(str(r[f]) for f in FIELDS) for r in rows]
+            lines = [",".join(fields)]
+            lines += [",".join(str(r[f]) for f in fields) for r in rows]
             out.append(("\n".join(lines) + "\n").encode())
     return out
 
@@ -469,13 +478,50 @@ def warm_up(port: int, token: str, concurrency: int) -> None:
         t.join()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def bulk_arguments(description: str) -> argparse.ArgumentParser:
+    """The command line of a bulk ingest bench: records, batch size, clients, server size."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=10_000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
+    return parser
+
+
+def services_required(queued: str) -> None:
+    """Stop unless Postgres and Redis are named: `queued` tasks wait there while timing."""
+    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+        raise SystemExit("set DATABASE_URL to a Postgres database (and REDIS_URL)")
+    if not os.environ.get("REDIS_URL"):
+        raise SystemExit(f"set REDIS_URL: {queued} tasks are queued, not run, while timing")
+
+
+def run_conditions(args: argparse.Namespace) -> dict:
+    """What a bulk run measured under: machine, sizes, server, time and load at the start."""
+    return {
+        "machine": {"cores": os.cpu_count()},
+        "records": args.records,
+        "batch": args.batch,
+        "clients": args.clients,
+        "server": f"gunicorn, {args.workers} workers × {args.threads} threads",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        # Other people's test suites share this 2-core machine: the load says how much.
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def results_written(results: dict, path: Path) -> None:
+    """Drop the tasks the run queued, note the load at the end and write the results."""
+    purge_queued_tasks()
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = bulk_arguments(__doc__.split("\n")[0])
     parser.add_argument("--cc-posters", type=int, default=32)
     parser.add_argument("--cc-posts", type=int, default=40)
     # Sync workers: each request goes to whichever process is free (threads of a busy
@@ -493,25 +539,13 @@ def main() -> None:
     if args.import_child:
         import_child(args.import_child)
         return
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("set DATABASE_URL to a Postgres database (and REDIS_URL)")
-    if not os.environ.get("REDIS_URL"):
-        raise SystemExit("set REDIS_URL: compute tasks are queued, not run, while timing")
+    services_required("compute")
 
     migrated_django()
     organisation, key, cc_key = setup_tenant()
     parts = set(args.parts.split(","))
     results: dict = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results |= {
-        "machine": {"cores": os.cpu_count()},
-        "records": args.records,
-        "batch": args.batch,
-        "clients": args.clients,
-        "server": f"gunicorn, {args.workers} workers × {args.threads} threads",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        # Other people's test suites share this 2-core machine: the load says how much.
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
+    results |= run_conditions(args)
 
     if "bulk" in parts:
         bulk_and_copy(args, organisation, key, results)
@@ -519,33 +553,44 @@ def main() -> None:
         codecarbon(args, key, cc_key, results)
     if "import" in parts:
         import_memory(args, organisation, results)
-    purge_queued_tasks()
-    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written {RESULTS.relative_to(ROOT)}")
+    results_written(results, RESULTS)
 
 
-def bulk_and_copy(args, organisation, key: str, results: dict) -> None:
+def bulk_and_copy(
+    args,
+    organisation,
+    key: str,
+    results: dict,
+    *,
+    formats: tuple[str, ...] = ("json", "ndjson", "csv"),
+    make: Callable[[str, int], dict] = record,
+    fields: tuple[str, ...] = FIELDS,
+    path: str = "/api/v1/workloads/",
+    copy: Callable[[object, int], dict] | None = None,
+) -> None:
+    """Records per second over HTTP in each format against a raw COPY of the same rows
+    (`copy`, this module's raw_copy unless given)."""
     port = free_port()
     server = start_server(port, args.workers, args.threads)
     warm_up(port, key, 4 * args.workers * args.threads)
     try:
-        for fmt in ("json", "ndjson", "csv"):
-            payloads = bodies(fmt, f"{fmt}-{organisation.slug}", args.records, args.batch)
-            results[f"http_{fmt}"] = run_bulk(port, key, fmt, payloads, args.clients)
+        for fmt in formats:
+            payloads = bodies(
+                fmt, f"{fmt}-{organisation.slug}", args.records, args.batch, make, fields
+            )
+            results[f"http_{fmt}"] = run_bulk(port, key, fmt, payloads, args.clients, path)
             del payloads
             print(f"HTTP {fmt:6}: {results[f'http_{fmt}']['records_per_s']:>8} records/s")
     finally:
         server.terminate()
         server.wait(30)
 
-    results["raw_copy"] = raw_copy(organisation, args.records)
+    results["raw_copy"] = (copy or raw_copy)(organisation, args.records)
     print(f"raw COPY   : {results['raw_copy']['records_per_s']:>8} records/s")
-    best = max(results[f"http_{f}"]["records_per_s"] for f in ("json", "ndjson", "csv"))
+    best = max(results[f"http_{f}"]["records_per_s"] for f in formats)
     results["http_vs_copy"] = {
         f: round(results[f"http_{f}"]["records_per_s"] / results["raw_copy"]["records_per_s"], 3)
-        for f in ("json", "ndjson", "csv")
+        for f in formats
     }
     print(f"HTTP / COPY: {results['http_vs_copy']} (best {best} records/s)")
 

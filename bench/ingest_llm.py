@@ -16,9 +16,6 @@ same rows in the same run, and the worker's EcoLogits estimate of one batch.
 Writes bench/results/ingest_llm.json; traffic stays on 127.0.0.1.
 """
 
-import argparse
-import json
-import os
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,15 +24,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import (
     ROOT,
+    bulk_and_copy,
+    bulk_arguments,
     copy_text,
-    free_port,
     migrated_django,
-    purge_queued_tasks,
-    run_bulk,
+    results_written,
+    run_conditions,
+    services_required,
     setup_tenant,
-    start_server,
     timed_copy,
-    warm_up,
 )
 
 RESULTS = ROOT / "bench" / "results" / "ingest_llm.json"
@@ -74,19 +71,6 @@ def record(prefix: str, i: int) -> dict:
         "started_at": started.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ended_at": (started + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-
-
-def bodies(fmt: str, prefix: str, count: int, batch: int) -> list[bytes]:
-    out = []
-    for start in range(0, count, batch):
-        rows = [record(prefix, i) for i in range(start, min(count, start + batch))]
-        if fmt == "json":
-            out.append(json.dumps(rows).encode())
-        else:
-            lines = [",".join(FIELDS)]
-            lines += [",".join(str(r[f]) for f in FIELDS) for r in rows]
-            out.append(("\n".join(lines) + "\n").encode())
-    return out
 
 
 def raw_copy(organisation, count: int) -> dict:
@@ -135,57 +119,26 @@ def estimate_one_batch(organisation) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--records", type=int, default=1_000_000)
-    parser.add_argument("--batch", type=int, default=10_000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-    if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-        raise SystemExit("set DATABASE_URL to a Postgres database (and REDIS_URL)")
-    if not os.environ.get("REDIS_URL"):
-        raise SystemExit("set REDIS_URL: estimate tasks are queued, not run, while timing")
+    args = bulk_arguments(__doc__.split("\n")[0]).parse_args()
+    services_required("estimate")
 
     migrated_django()
     organisation, key, _ = setup_tenant()
-    results: dict = {
-        "machine": {"cores": os.cpu_count()},
-        "records": args.records,
-        "batch": args.batch,
-        "clients": args.clients,
-        "server": f"gunicorn, {args.workers} workers × {args.threads} threads",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
-    port = free_port()
-    server = start_server(port, args.workers, args.threads)
-    warm_up(port, key, 4 * args.workers * args.threads)
-    try:
-        for fmt in ("json", "csv"):
-            payloads = bodies(fmt, f"{fmt}-{organisation.slug}", args.records, args.batch)
-            results[f"http_{fmt}"] = run_bulk(
-                port, key, fmt, payloads, args.clients, path="/api/v1/llm-usage/"
-            )
-            del payloads
-            print(f"HTTP {fmt:6}: {results[f'http_{fmt}']['records_per_s']:>8} records/s")
-    finally:
-        server.terminate()
-        server.wait(30)
-    results["raw_copy"] = raw_copy(organisation, args.records)
-    print(f"raw COPY   : {results['raw_copy']['records_per_s']:>8} records/s")
-    results["http_vs_copy"] = {
-        f: round(results[f"http_{f}"]["records_per_s"] / results["raw_copy"]["records_per_s"], 3)
-        for f in ("json", "csv")
-    }
-    print(f"HTTP / COPY: {results['http_vs_copy']}")
+    results = run_conditions(args)
+    bulk_and_copy(
+        args,
+        organisation,
+        key,
+        results,
+        formats=("json", "csv"),
+        make=record,
+        fields=FIELDS,
+        path="/api/v1/llm-usage/",
+        copy=raw_copy,
+    )
     results["estimate_one_batch"] = estimate_one_batch(organisation)
     print(f"estimate   : {results['estimate_one_batch']}")
-    purge_queued_tasks()
-    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"written {RESULTS.relative_to(ROOT)}")
+    results_written(results, RESULTS)
 
 
 if __name__ == "__main__":

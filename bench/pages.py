@@ -14,12 +14,10 @@ template) as an admin and as an engineer limited to two teams; after warm-up run
 p95 of the wall time are printed and written to bench/results/pages.json.
 """
 
-import argparse
 import json
 import os
 import platform
 import random
-import statistics
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -28,6 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenai_portal.settings")
+
+import timing  # noqa: E402  (bench/, the script's folder, is first on the path)
 
 TEAMS = 12
 MODELS_PER_TEAM = 5
@@ -360,9 +360,6 @@ def seed(records: int, reseed: bool) -> dict:
 
 
 def measure(runs: int, warmup: int) -> list[dict]:
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
     from accounts.models import Team
     from inventory.models import AiModel
 
@@ -381,32 +378,7 @@ def measure(runs: int, warmup: int) -> list[dict]:
         ("settings: facilities", "/settings/facilities/"),
         ("factor library", "/factors/"),
     ]
-    results = []
-    for role in ("admin", "engineer"):
-        client = Client()
-        client.force_login(get_user_model().objects.get(username=f"bench-0-{role}"))
-        for name, path in pages:
-            for _ in range(warmup):
-                assert client.get(path).status_code == 200, (role, path)
-            timings = []
-            for _ in range(runs):
-                started = time.perf_counter()
-                response = client.get(path)
-                timings.append((time.perf_counter() - started) * 1000.0)
-                assert response.status_code == 200, (role, path, response.status_code)
-            timings.sort()
-            results.append(
-                {
-                    "page": name,
-                    "path": path,
-                    "role": role,
-                    "runs": runs,
-                    "p50_ms": round(statistics.median(timings), 1),
-                    "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1),
-                    "max_ms": round(timings[-1], 1),
-                }
-            )
-    return results
+    return timing.timed_as_admin_and_engineer(pages, "page", runs, warmup)
 
 
 def _last_quarter_key() -> str:
@@ -417,12 +389,7 @@ def _last_quarter_key() -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--records", type=int, default=5_000_000)
-    parser.add_argument("--runs", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=3)
-    parser.add_argument("--reseed", action="store_true")
-    args = parser.parse_args()
+    args = timing.bench_arguments(__doc__.split("\n\n")[0], runs=30, warmup=3)
     setup_django()
     dataset = seed(args.records, args.reseed)
     results = measure(args.runs, args.warmup)

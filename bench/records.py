@@ -17,12 +17,10 @@ to bench/results/records.json.
 Target (issue 20): a page of 100 in p95 < 300 ms at 5M records.
 """
 
-import argparse
 import json
 import os
 import platform
 import random
-import statistics
 import sys
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +32,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "greenai_portal.settings")
 os.environ.setdefault("CELERY_TASK_ALWAYS_EAGER", "true")
 os.environ.setdefault("DJANGO_LOG_LEVEL", "WARNING")
+
+import timing  # noqa: E402  (bench/ is on the path above)
 
 TEAMS = 12
 MODELS_PER_TEAM = 5
@@ -226,12 +226,7 @@ def seed(records: int) -> dict:
 
 
 def signed_in(role: str):
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=f"{SLUG}-{role}"))
-    return client
+    return timing.signed_in(f"{SLUG}-{role}")
 
 
 def scenarios(organisation_id: int) -> list[tuple[str, str, str]]:
@@ -271,39 +266,21 @@ def scenarios(organisation_id: int) -> list[tuple[str, str, str]]:
 
 
 def measure(organisation_id: int, runs: int, warmup: int) -> list[dict]:
-
     clients = {who: signed_in(who) for who in ("admin", "engineer")}
     results = []
     for name, who, url in scenarios(organisation_id):
-        times = []
-        for run in range(warmup + runs):
-            started = time.perf_counter()
-            response = clients[who].get(url)
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, (name, response.status_code)
-            if run >= warmup:
-                times.append(elapsed)
-        times.sort()
-        p95 = times[max(0, int(len(times) * 0.95) - 1)]
         results.append(
-            {
-                "name": name,
-                "as": who,
-                "p50_ms": round(statistics.median(times), 1),
-                "p95_ms": round(p95, 1),
-            }
+            {"name": name, "as": who}
+            | timing.percentiles(timing.timed_gets(clients[who], url, runs, warmup))
         )
-        print(f"{name:32s} p50 {results[-1]['p50_ms']:7.1f} ms   p95 {p95:7.1f} ms")
+        print(
+            f"{name:32s} p50 {results[-1]['p50_ms']:7.1f} ms   p95 {results[-1]['p95_ms']:7.1f} ms"
+        )
     return results
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--records", type=int, default=5_000_000)
-    parser.add_argument("--runs", type=int, default=40)
-    parser.add_argument("--warmup", type=int, default=5)
-    parser.add_argument("--reseed", action="store_true")
-    args = parser.parse_args()
+    args = timing.bench_arguments(__doc__.split("\n")[0], runs=40, warmup=5)
     from pages import setup_django  # migrates and loads the factor library
 
     if args.reseed:

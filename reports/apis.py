@@ -1,5 +1,4 @@
 from dataclasses import asdict
-from datetime import date
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
@@ -28,6 +27,7 @@ from reports.footprint_selectors import (
 )
 from reports.lineage_selectors import quarter_factor_lines
 from reports.models import QuarterClose, ReportExport, ReportVersion
+from reports.period_input import PERIOD_PARAMETERS, PeriodSerializer
 from reports.scope2_document import document_json, schema_components
 from reports.scope2_selectors import scope2_document
 from reports.services import (
@@ -111,15 +111,8 @@ class FootprintApi(APIView):
     Scope 2 location- and market-based, public cloud (Scope 3 category 1) beside it, and
     third-party LLM API usage (EcoLogits ranges) beside both."""
 
-    class FilterSerializer(serializers.Serializer):
-        start = serializers.DateField()
-        end = serializers.DateField(help_text="exclusive")
+    class FilterSerializer(PeriodSerializer):
         group_by = serializers.ChoiceField(choices=sorted(GROUPINGS), default="team")
-
-        def validate(self, attrs):
-            if attrs["end"] <= attrs["start"]:
-                raise serializers.ValidationError({"end": "Must be after start"})
-            return attrs
 
     class OutputSerializer(serializers.Serializer):
         start = serializers.DateField()
@@ -130,8 +123,7 @@ class FootprintApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", date, required=True, description="first day, inclusive"),
-            OpenApiParameter("end", date, required=True, description="last day, exclusive"),
+            *PERIOD_PARAMETERS,
             OpenApiParameter("group_by", str, enum=sorted(GROUPINGS), default="team"),
         ],
         responses=OutputSerializer,

@@ -1,7 +1,6 @@
 """Energy cost per currency and SCI per model over the API (declared in the OpenAPI schema)."""
 
 from dataclasses import asdict
-from datetime import date
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
@@ -12,22 +11,7 @@ from greenai_portal.errors import validated_input
 from inventory.calculation.sci import FunctionalUnit
 from inventory.selectors import visible_model_or_404
 from reports.cost_sci_selectors import COST_GROUPINGS, cost_lines, model_sci, period_rollups
-
-
-class PeriodSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField(help_text="exclusive")
-
-    def validate(self, attrs):
-        if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": "Must be after start"})
-        return attrs
-
-
-_PERIOD = [
-    OpenApiParameter("start", date, required=True, description="first day, inclusive"),
-    OpenApiParameter("end", date, required=True, description="last day, exclusive"),
-]
+from reports.period_input import PERIOD_PARAMETERS, PeriodSerializer
 
 
 class CostLineSerializer(serializers.Serializer):
@@ -57,7 +41,10 @@ class CostListApi(APIView):
         lines = CostLineSerializer(many=True)
 
     @extend_schema(
-        parameters=[*_PERIOD, OpenApiParameter("group_by", str, enum=sorted(COST_GROUPINGS))],
+        parameters=[
+            *PERIOD_PARAMETERS,
+            OpenApiParameter("group_by", str, enum=sorted(COST_GROUPINGS)),
+        ],
         responses=CostListSerializer,
     )
     def get(self, request):
@@ -96,7 +83,7 @@ class ModelSciApi(APIView):
         end = serializers.DateField()
         sci = SciSerializer(many=True)
 
-    @extend_schema(parameters=_PERIOD, responses=ModelSciSerializer)
+    @extend_schema(parameters=PERIOD_PARAMETERS, responses=ModelSciSerializer)
     def get(self, request, model_id: int):
         principal = request.principal
         period = validated_input(PeriodSerializer, request.query_params)

@@ -267,7 +267,8 @@ def _no_records(key: str, label: str, scope_name: str) -> Kpi:
 
 def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
     """Embodied emissions of owned and colocated hardware (Scope 3 category 2), amortised;
-    the cloud GPUs' share is part of the purchased service and named apart."""
+    the cloud GPUs' and instances' share is part of the purchased service (Scope 3 category 1)
+    and named apart."""
     owned, rented = scope2.shown(EMBODIED_EMISSIONS), cloud.shown(EMBODIED_EMISSIONS)
     return Kpi(
         "embodied_t",
@@ -275,7 +276,7 @@ def _embodied_kpi(scope2: Sums, cloud: Sums) -> Kpi:
         "—" if owned is None else _fmt(owned),
         "t CO2e" if owned is not None else "",
         ("not available: no device with a published figure" if owned is None else "amortised")
-        + (f" · cloud GPUs {_fmt(rented)} t" if rented is not None else "")
+        + (f" · cloud GPUs and instances {_fmt(rented)} t" if rented is not None else "")
         + "; beside Scope 2, never in it",
     )
 
@@ -431,6 +432,32 @@ def _location_label(names: Names):
         return f"{location.code} ({location.zone})" if location else "(unknown)"
 
     return label
+
+
+def _team_link(names: Names, query: str):
+    """A team's page with the same query, for the teams the names know."""
+    return lambda team_id: team_url(names.teams[team_id], query) if team_id in names.teams else None
+
+
+def _model_link(query: str):
+    """A model's page with the same query; none for records without a model."""
+    return lambda model_id: model_url(model_id, query) if model_id else None
+
+
+def _phase_label(phase: str) -> str:
+    return PHASE_LABELS.get(phase, phase)
+
+
+def _scope2_location_vs_market(cube: Cube, months: list[date]) -> Chart:
+    return location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"}))
+
+
+def _locations_table(cube: Cube, names: Names, filters: Filters, total_kwh: float) -> list[dict]:
+    return with_record_links(
+        table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
+        filters,
+        "location",
+    )
 
 
 def team_url(team: Team, query: str) -> str:
@@ -713,18 +740,18 @@ def overview(request: HttpRequest) -> HttpResponse:
             months=months,
             urls={team_of(t): team_url(names.teams[t], drill) for t in teams if t in names.teams},
         ),
-        location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
+        _scope2_location_vs_market(cube, months),
         ranked_bars(
             chart_id="top-models",
             title="Top models",
             dimension="model",
-            lines=_lines(models, model_of, lambda m: model_url(m, drill) if m else None),
+            lines=_lines(models, model_of, _model_link(drill)),
         ),
         *_phase_and_tiers(cube),
         *_trends(
             cube,
             "phase",
-            lambda p: PHASE_LABELS.get(p, p),
+            _phase_label,
             dimension="phase",
             months=months,
             chart_prefix="phases-trend",
@@ -746,7 +773,7 @@ def overview(request: HttpRequest) -> HttpResponse:
             table(
                 teams,
                 team_of,
-                lambda t: team_url(names.teams[t], drill) if t in names.teams else None,
+                _team_link(names, drill),
                 total_kwh,
             ),
             filters,
@@ -755,7 +782,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         models=with_record_links(
             _top_lines(
                 models,
-                table(models, model_of, lambda m: model_url(m, drill) if m else None, total_kwh),
+                table(models, model_of, _model_link(drill), total_kwh),
                 noun="models",
                 total_kwh=total_kwh,
             ),
@@ -776,7 +803,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
     models = cube.by_scope("ai_model_id")
     model_of = _model_label(names)
-    url_of = lambda m: model_url(m, drill) if m else None  # noqa: E731
+    url_of = _model_link(drill)
     total_kwh = cube.total().facility_kwh
     charts = [
         *_trends(
@@ -787,7 +814,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
             months=months,
             urls={model_of(m): model_url(m, drill) for m in models if m},
         ),
-        location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
+        _scope2_location_vs_market(cube, months),
         ranked_bars(
             chart_id="models",
             title="Models",
@@ -798,7 +825,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         *_trends(
             cube,
             "phase",
-            lambda p: PHASE_LABELS.get(p, p),
+            _phase_label,
             dimension="phase",
             months=months,
             chart_prefix="phases-trend",
@@ -819,11 +846,7 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
         llm_api=llm_api_card(principal, filters, "team"),
         models=with_record_links(table(models, model_of, url_of, total_kwh), filters, "model"),
         intensity=_with_intensity(table(inference, model_of, url_of)),
-        locations=with_record_links(
-            table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
-            filters,
-            "location",
-        ),
+        locations=_locations_table(cube, names, filters, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         back_query=drill,
     )
@@ -840,12 +863,12 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
     teams = cube.by_scope("team_id")
     team_of = _team_label(names)
-    team_link = lambda t: team_url(names.teams[t], drill) if t in names.teams else None  # noqa: E731
+    team_link = _team_link(names, drill)
     total_kwh = cube.total().facility_kwh
     inference = cube.by_scope("phase", where={"phase": Phase.INFERENCE})
     charts = [
-        *_trends(cube, "phase", lambda p: PHASE_LABELS.get(p, p), dimension="phase", months=months),
-        location_vs_market(months=months, by_month=cube.by("month", where={"scope": "scope2"})),
+        *_trends(cube, "phase", _phase_label, dimension="phase", months=months),
+        _scope2_location_vs_market(cube, months),
         intensity_trend(
             months=months, by_month=cube.by_scope("month", where={"phase": Phase.INFERENCE})
         ),
@@ -870,11 +893,7 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         llm_api=llm_api_card(principal, filters, "model"),
         inference=_with_intensity(table(inference, lambda _: "Inference")),
         teams=with_record_links(table(teams, team_of, team_link, total_kwh), filters, "team"),
-        locations=with_record_links(
-            table(cube.by_scope("location_id"), _location_label(names), None, total_kwh),
-            filters,
-            "location",
-        ),
+        locations=_locations_table(cube, names, filters, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         lifecycle=model_lifecycle(principal=principal, model=model),
         sci=model_sci(principal=principal, model=model, start=filters.start, end=filters.end),

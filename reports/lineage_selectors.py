@@ -16,6 +16,7 @@ from greenai_portal.db import consistent_read
 from inventory.figures import FACILITY_ENERGY
 from inventory.models import (
     CloudCoefficient,
+    CloudInstanceEmbodied,
     CloudUsageRecord,
     CloudWue,
     ComputeStatus,
@@ -72,6 +73,7 @@ class QuarterInputs:
     cloud_wue_ids: frozenset[int] = frozenset()
     offsite_water_ids: frozenset[int] = frozenset()
     embodied_ids: frozenset[int] = frozenset()
+    instance_embodied_ids: frozenset[int] = frozenset()
     tariff_ids: frozenset[int] = frozenset()
 
 
@@ -106,7 +108,17 @@ def quarter_inputs(
     hashed = len(_HASHED_FIELDS)
     for kind, model, extra in (
         ("W", WorkloadRecord, ("power_model_id", *water, "embodied_factor_id", "tariff_id")),
-        ("C", CloudUsageRecord, ("power_model_id", "coefficient_id", *water, "embodied_factor_id")),
+        (
+            "C",
+            CloudUsageRecord,
+            (
+                "power_model_id",
+                "coefficient_id",
+                *water,
+                "embodied_factor_id",
+                "instance_embodied_id",
+            ),
+        ),
     ):
         rows = (
             _records_of(model, organisation_id, start, end, up_to)
@@ -181,6 +193,7 @@ def quarter_inputs(
         cloud_wue_ids=frozenset(lineage["cloud_wue_id"]),
         offsite_water_ids=frozenset(lineage["offsite_water_factor_id"]),
         embodied_ids=frozenset(lineage["embodied_factor_id"]),
+        instance_embodied_ids=frozenset(lineage["instance_embodied_id"]),
         tariff_ids=frozenset(lineage["tariff_id"]),
     )
 
@@ -196,10 +209,12 @@ def factor_rows(
     cloud_wue_ids=(),
     offsite_water_ids=(),
     embodied_ids=(),
+    instance_embodied_ids=(),
     tariff_ids=(),
 ) -> list[dict]:
     """The factor rows a quarter's figures used, with their provenance; `id` is
-    "<grid|override|hardware|coefficient|facility_wue|cloud_wue|offsite_water>:<row id>"."""
+    "<grid|override|hardware|coefficient|facility_wue|cloud_wue|offsite_water|embodied|
+    instance_embodied|tariff>:<row id>"."""
     grid = GridFactor.objects.filter(id__in=grid_factor_ids).select_related("dataset")
     rows = [
         {
@@ -275,6 +290,7 @@ def factor_rows(
     rows += _wue_rows(organisation_id, facility_wue_ids, cloud_wue_ids)
     rows += _offsite_water_rows(offsite_water_ids)
     rows += _embodied_and_tariff_rows(organisation_id, embodied_ids, tariff_ids)
+    rows += _instance_embodied_rows(instance_embodied_ids)
     return sorted(
         rows, key=lambda r: (r["zone"], r["kind"], r["year"] or 0, r["month"] or 0, r["id"])
     )
@@ -390,6 +406,28 @@ def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) ->
     ]
 
 
+def _instance_embodied_rows(instance_embodied_ids) -> list[dict]:
+    """The cloud instance types whose platform vCPU-hours amortised (figures in the source)."""
+    rows = CloudInstanceEmbodied.objects.filter(id__in=instance_embodied_ids)
+    return [
+        {
+            "kind": "embodied (per cloud instance)",
+            "zone": "",
+            "year": None,
+            "month": None,
+            "basis": "",
+            "kg_per_kwh": None,
+            "source": f"{e.provider} {e.instance_type}: {e.kg_co2e} kg CO2e over "
+            f"{e.lifetime_hours:g} h and {e.family_vcpus} vCPUs; {e.source}",
+            "source_url": e.source_url,
+            "licence": e.licence,
+            "dataset": f"{e.dataset.name} {e.dataset.version}",
+            "id": f"instance_embodied:{e.id}",
+        }
+        for e in rows.select_related("dataset")
+    ]
+
+
 def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[dict]:
     """Every factor row a quarter's records and market allocation name: grid factors,
     overrides, power models, cloud coefficients, embodied rows and tariffs. What a lock stores
@@ -404,6 +442,7 @@ def quarter_factor_rows(*, organisation_id: int, inputs: QuarterInputs) -> list[
         cloud_wue_ids=inputs.cloud_wue_ids,
         offsite_water_ids=inputs.offsite_water_ids,
         embodied_ids=inputs.embodied_ids,
+        instance_embodied_ids=inputs.instance_embodied_ids,
         tariff_ids=inputs.tariff_ids,
     )
 
@@ -434,7 +473,10 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     lines: dict[int, dict] = {}
     used: dict[str, set[int]] = defaultdict(set)
     datasets = {d.id: f"{d.name} {d.version}" for d in FactorDataset.objects.all()}
-    for model, extra in ((WorkloadRecord, ("tariff_id",)), (CloudUsageRecord, ("coefficient_id",))):
+    for model, extra in (
+        (WorkloadRecord, ("tariff_id",)),
+        (CloudUsageRecord, ("coefficient_id", "instance_embodied_id")),
+    ):
         records = principal.visible(
             model.objects.filter(
                 activity_date__gte=period.start,
@@ -455,6 +497,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             for column, prefix in (
                 *_LINEAGE_FIELDS.items(),
                 ("coefficient_id", "coefficient"),
+                ("instance_embodied_id", "instance_embodied"),
                 ("tariff_id", "tariff"),
             ):
                 if group.get(column):
@@ -527,6 +570,7 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             cloud_wue_ids=used["cloud_wue"],
             offsite_water_ids=used["offsite_water"],
             embodied_ids=used["embodied"],
+            instance_embodied_ids=used["instance_embodied"],
             tariff_ids=used["tariff"],
         ),
     }

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +15,7 @@ from accounts.views import settings_context, settings_page
 from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
 from inventory.selectors import visible_model_or_404
+from reports.period_input import PERIOD_PARAMETERS, PeriodSerializer
 from reports.variants import variant_comparison
 
 
@@ -50,16 +51,6 @@ class ModelSideSerializer(serializers.Serializer):
     yearly_saving_kg = serializers.FloatField(allow_null=True)
 
 
-class PeriodSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField(help_text="exclusive")
-
-    def validate(self, attrs):
-        if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": "Must be after start"})
-        return attrs
-
-
 class VariantComparisonApi(APIView):
     """A base model and its variants over a period, inference records only, per 1k inferences
     and per 1M tokens: facility energy and location-based CO2e, the change against the base,
@@ -73,10 +64,7 @@ class VariantComparisonApi(APIView):
         variants = ModelSideSerializer(many=True)
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("start", date, required=True, description="first day, inclusive"),
-            OpenApiParameter("end", date, required=True, description="last day, exclusive"),
-        ],
+        parameters=PERIOD_PARAMETERS,
         responses={200: VariantComparisonSerializer, **error_responses(400, 404)},
     )
     def get(self, request, model_id: int):

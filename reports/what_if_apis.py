@@ -16,18 +16,16 @@ from accounts.views import settings_context, settings_page
 from greenai_portal.errors import validated_input
 from greenai_portal.openapi import error_responses
 from inventory.selectors import visible_model_or_404
+from reports.period_input import PERIOD_PARAMETERS, PeriodSerializer
 from reports.what_if import what_if
 
 
-class WhatIfInputSerializer(serializers.Serializer):
-    start = serializers.DateField()
-    end = serializers.DateField(help_text="exclusive")
+class WhatIfInputSerializer(PeriodSerializer):
     team = serializers.SlugField(required=False)
     model = serializers.IntegerField(required=False)
 
     def validate(self, attrs):
-        if attrs["end"] <= attrs["start"]:
-            raise serializers.ValidationError({"end": "Must be after start"})
+        attrs = super().validate(attrs)
         if ("team" in attrs) == ("model" in attrs):
             raise serializers.ValidationError("Give a team or a model (one of them)")
         return attrs
@@ -87,8 +85,7 @@ class WhatIfApi(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("start", date, required=True, description="first day, inclusive"),
-            OpenApiParameter("end", date, required=True, description="last day, exclusive"),
+            *PERIOD_PARAMETERS,
             OpenApiParameter("team", str, description="a team's slug (or give model)"),
             OpenApiParameter("model", int, description="a model's id (or give team)"),
         ],

@@ -1,17 +1,26 @@
 """Shared fixtures: the factor library, one organisation with a user per role, and an outsider."""
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
+from io import StringIO
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.core.management import call_command
+from django.db import connection
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organisation, Role, Team
 from accounts.services import api_token_create, member_add, organisation_create, team_create
 from inventory.factors.library import factor_dataset_load
 from inventory.models import Location
+from inventory.pipeline import records_compute
+from tests.snapshots import BEFORE_DEMO, DEMO, snapshot_restore, snapshot_take
 
 PASSWORD = "correct-horse-battery"
+FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def needs_services() -> None:
@@ -27,7 +36,7 @@ def needs_services() -> None:
 @pytest.fixture(autouse=True)
 def fast_password_hasher(settings):
     """PBKDF2's deliberate slowness is the point in production and pure waste in tests."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.PASSWORD_HASHERS = FAST_HASHERS
 
 
 @pytest.fixture
@@ -35,6 +44,56 @@ def factors(db):
     """The shipped factor dataset (idempotent: a no-op when already loaded)."""
     dataset, _ = factor_dataset_load()
     return dataset
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What `seed_demo` printed when it ran on an empty database."""
+
+    output: str
+
+
+def demo_seeded() -> DemoSeed:
+    """Seed the demo as `make run` does (factors, then the demo) and compute it."""
+    output = StringIO()
+    call_command("load_factors", verbosity=0)
+    call_command("seed_demo", stdout=output)
+    # With REDIS_URL set (CI) the seed's compute task goes to a broker no worker reads here.
+    records_compute()
+    return DemoSeed(output.getvalue())
+
+
+@pytest.fixture(scope="session")
+def demo_seed(django_db_setup, django_db_blocker) -> DemoSeed | None:
+    """On Postgres, the demo seeded once per session and kept aside (tests/snapshots.py),
+    the database itself left as it was; None on SQLite (a bare machine), whose tests each
+    seed their own (`demo_install`)."""
+    if connection.vendor != "postgresql":
+        return None
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        snapshot_take(BEFORE_DEMO)
+        try:
+            seeded = demo_seeded()
+            snapshot_take(DEMO)
+        finally:
+            snapshot_restore(BEFORE_DEMO)
+    return seeded
+
+
+def demo_install(demo_seed: DemoSeed | None) -> DemoSeed:
+    """Put the demo in the database: a copy of the session's seed, or a seed of its own."""
+    if demo_seed is None:
+        return demo_seeded()
+    snapshot_restore(DEMO)
+    return demo_seed
+
+
+@pytest.fixture
+def demo(db, demo_seed) -> Iterator[DemoSeed]:
+    """The seeded demo in this test's transaction: what the test changes is rolled back."""
+    yield demo_install(demo_seed)
+    # The rollback brings the content types' earlier ids back: drop the ORM's cache of them.
+    ContentType.objects.clear_cache()
 
 
 @dataclass

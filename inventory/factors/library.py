@@ -16,6 +16,7 @@ from greenai_portal.errors import ApplicationError
 from inventory.ingestion.countries import ALPHA3_TO_ALPHA2
 from inventory.models import (
     CloudCoefficient,
+    CloudInstanceEmbodied,
     CloudWue,
     EmbodiedFactor,
     FactorDataset,
@@ -75,6 +76,12 @@ def _embodied(row: dict[str, str]) -> dict:
     return {"hardware_code": row["code"], **{k: _optional_float(row[k]) for k in optional}}
 
 
+def _cloud_instance_embodied(row: dict[str, str]) -> dict:
+    counts = {k: int(row[k]) for k in ("vcpus", "family_vcpus")}
+    figures = {k: float(row[k]) for k in ("kg_co2e", "lifetime_hours")}
+    return {"provider": row["provider"], "instance_type": row["instance_type"], **counts, **figures}
+
+
 def _provider_pue(row: dict[str, str]) -> dict:
     return {"provider": row["provider"], "pue": float(row["pue"]), "year": int(row["year"])}
 
@@ -102,6 +109,7 @@ _FIGURE_TABLES: tuple[tuple[str, type[Model], Callable[[dict[str, str]], dict]],
     ("grid_factors", GridFactor, _grid_factor),
     ("hardware", Hardware, _hardware),
     ("embodied", EmbodiedFactor, _embodied),
+    ("cloud_instance_embodied", CloudInstanceEmbodied, _cloud_instance_embodied),
     ("provider_pue", ProviderPue, _provider_pue),
     ("cloud_coefficients", CloudCoefficient, _cloud_coefficient),
     ("replication_factors", ReplicationFactor, _replication),

@@ -372,7 +372,11 @@ def _aws_usages(base, row, usage_type, unit, amount, start, context) -> list | S
         if not vcpus:
             return Skip("instance type without a vCPU count")
         hardware = _AWS_CPUS.get(family)
-        records = [_usage(base, "vcpu", "compute", amount * vcpus, hardware=hardware)]
+        records = [
+            _usage(
+                base, "vcpu", "compute", amount * vcpus, hardware=hardware, instance_type=instance
+            )
+        ]
         memory = ec2.memory_gb_hours(
             family=family,
             vcpus=vcpus,
@@ -652,7 +656,7 @@ def _azure_usages(base, row, start, context) -> list | Skip:
         vcpus = _azure_vcpus(row.get("additionalinfo")) or (int(match.group(1)) if match else None)
         if not vcpus:
             return Skip(f"VM size without a vCPU count: {meter}")
-        records = [_usage(base, "vcpu", "compute", amount * vcpus)]
+        records = [_usage(base, "vcpu", "compute", amount * vcpus, instance_type=size)]
         for pattern, code, gpus in _AZURE_GPU_SERIES:
             if re.search(pattern, size):
                 gpu = _usage(base, "gpu", "gpu", amount * gpus.get(vcpus, 1), hardware=code)

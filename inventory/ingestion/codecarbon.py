@@ -61,30 +61,41 @@ DEFAULT_PROJECT = "codecarbon"
 _EPSILON_KWH = 1e-12
 
 _meta = text(500)
+# The fields both of CodeCarbon's emission payloads (the API's and the saved file's) share,
+# and the tracker's description that its runs and its saved emissions share.
+_MEASUREMENT = (
+    Field("run_id", text(64), required=True),
+    Field("timestamp", timestamp(), required=True),
+    Field("duration", number(min_value=0, max_value=MAX_DURATION_S), required=True),
+    Field("energy_consumed", number(min_value=0, max_value=MAX_RECORD_KWH), required=True),
+)
+_ENERGY_BY_COMPONENT = (
+    Field("cpu_energy", number()),
+    Field("gpu_energy", number()),
+    Field("ram_energy", number()),
+)
+_TRACKER = (
+    Field("codecarbon_version", _meta),
+    Field("cpu_model", _meta),
+    Field("gpu_model", _meta),
+    Field("tracking_mode", _meta),
+)
 
 EMISSIONS_DATA = RecordSchema(
     name="codecarbon_emissions_data",
     fields=(
-        Field("run_id", text(64), required=True),
-        Field("timestamp", timestamp(), required=True),
-        Field("duration", number(min_value=0, max_value=MAX_DURATION_S), required=True),
-        Field("energy_consumed", number(min_value=0, max_value=MAX_RECORD_KWH), required=True),
+        *_MEASUREMENT,
         Field("water_consumed", number(min_value=0)),
         Field("wue", number(min_value=0, max_value=20)),
         Field("emissions", number(min_value=0)),
-        Field("cpu_energy", number()),
-        Field("gpu_energy", number()),
-        Field("ram_energy", number()),
+        *_ENERGY_BY_COMPONENT,
         Field("pue", number(min_value=1, max_value=5)),
         Field("project_name", text(200)),
         Field("experiment_id", text(64)),
         Field("country_iso_code", text(3)),
         Field("cloud_provider", text(20)),
         Field("cloud_region", text(60)),
-        Field("codecarbon_version", _meta),
-        Field("cpu_model", _meta),
-        Field("gpu_model", _meta),
-        Field("tracking_mode", _meta),
+        *_TRACKER,
         Field("user", _meta),
     ),
     allow_unknown=True,
@@ -97,10 +108,7 @@ RUN_CREATE = RecordSchema(
         Field("timestamp", timestamp()),
         Field("provider", text(20)),
         Field("region", text(60)),
-        Field("codecarbon_version", _meta),
-        Field("cpu_model", _meta),
-        Field("gpu_model", _meta),
-        Field("tracking_mode", _meta),
+        *_TRACKER,
         Field("os", _meta),
     ),
     allow_unknown=True,
@@ -109,15 +117,10 @@ RUN_CREATE = RecordSchema(
 EMISSION_CREATE = RecordSchema(
     name="codecarbon_emission",
     fields=(
-        Field("run_id", text(64), required=True),
-        Field("timestamp", timestamp(), required=True),
-        Field("duration", number(min_value=0, max_value=MAX_DURATION_S), required=True),
-        Field("energy_consumed", number(min_value=0, max_value=MAX_RECORD_KWH), required=True),
+        *_MEASUREMENT,
         Field("wue", number(min_value=0, max_value=20)),
         Field("emissions_sum", number(min_value=0)),
-        Field("cpu_energy", number()),
-        Field("gpu_energy", number()),
-        Field("ram_energy", number()),
+        *_ENERGY_BY_COMPONENT,
     ),
     allow_unknown=True,
 )

@@ -293,6 +293,10 @@ class Field:
     # only when a record gives it (a value other than None and its default): the hashes
     # already stored, and with them duplicates and locked reports' input hashes, never change.
     hashed_when_given: bool = False
+    # A field an importer derives from the line's other, hashed content (the instance type of
+    # a billing line's usage type) describes the record without being part of it: never
+    # hashed, so a file imported before importers filled it re-imports as duplicates.
+    hashed: bool = True
 
 
 # What names a record rather than being part of it: re-sent with other content, a conflict.
@@ -380,7 +384,7 @@ class RecordSchema:
 
     @cached_property
     def content_fields(self) -> ContentFields:
-        content = [f for f in self.fields if f.name != IDENTITY_FIELD]
+        content = [f for f in self.fields if f.name != IDENTITY_FIELD and f.hashed]
         return ContentFields(
             always=tuple(f.name for f in content if not f.hashed_when_given),
             when_given=tuple((f.name, f.default) for f in content if f.hashed_when_given),

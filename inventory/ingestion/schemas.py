@@ -139,6 +139,11 @@ CLOUD_USAGE = RecordSchema(
         Field("cost", number()),
         Field("currency", _CURRENCY),
         Field("tags", tags()),
+        # The billed instance type (m5.large): its vCPU-hours carry the instance's embodied
+        # share (docs/methodology.md §12). Importers read it from the usage type, which the
+        # hashed fields already reflect: not hashed, so billing files imported before it was
+        # kept are duplicates when imported again (their lines keep no type).
+        Field("instance_type", text(60), hashed=False),
     ),
     checks=(
         period_check("usage_start", "usage_end"),

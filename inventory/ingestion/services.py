@@ -231,6 +231,7 @@ def _cloud_usage_row(record, digest, batch: "BatchIds", refs: References, models
         record.get("cost"),
         record.get("currency") or "",
         record.get("tags") or {},
+        record.get("instance_type") or "",
     )
 
 
@@ -293,6 +294,7 @@ CLOUD_USAGES = RecordKindSpec(
             "cost",
             "currency",
             "tags",
+            "instance_type",
         ),
     ),
     build_row=_cloud_usage_row,

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts.audit import audit_record
 from accounts.models import Organisation
@@ -25,6 +25,7 @@ from inventory.ingestion.services import (
 )
 from inventory.ingestion.writers import RecordTable
 from inventory.llm.schemas import LLM_USAGE
+from inventory.managed_rows import saved_under_unique_name
 from inventory.models import ComputeStatus, CustomLlm, IngestBatch, LlmUsageRecord
 
 # Stored as sent, in this order after the common columns and the application.
@@ -186,23 +187,15 @@ def _reestimate(declaration: CustomLlm) -> None:
 
 
 def _saved(declaration: CustomLlm, action: str, actor) -> CustomLlm:
-    try:
-        with transaction.atomic():
-            declaration.save()
-            _reestimate(declaration)
-    except IntegrityError:
-        raise ApplicationError(
-            f"Model {declaration.provider}/{declaration.name} is declared already",
-            errors=[{"field": "name", "message": "Already declared for this provider"}],
-        ) from None
-    audit_record(
-        organisation=declaration.organisation,
+    return saved_under_unique_name(
+        declaration,
         action=action,
-        target=declaration,
         actor=actor,
-        details={name: getattr(declaration, name) for name in _DECLARED},
+        audited=_DECLARED,
+        name_taken=f"Model {declaration.provider}/{declaration.name} is declared already",
+        name_taken_hint="Already declared for this provider",
+        after_save=lambda: _reestimate(declaration),
     )
-    return declaration
 
 
 def custom_llm_create(

@@ -2,11 +2,10 @@
 
 from typing import Any
 
-from django.db import IntegrityError, transaction
-
 from accounts.audit import audit_record
 from accounts.models import Organisation
 from greenai_portal.errors import ApplicationError
+from inventory.managed_rows import saved_under_unique_name
 from inventory.models import Hardware, Location, PrometheusSource
 
 # What the audit trail shows of a source (never its bearer token).
@@ -42,22 +41,14 @@ def _hardware_check(hardware_by_gpu_model: dict[str, str]) -> None:
 
 
 def _saved(source: PrometheusSource, action: str, actor) -> PrometheusSource:
-    try:
-        with transaction.atomic():
-            source.save()
-    except IntegrityError:
-        raise ApplicationError(
-            f"A source named {source.name!r} exists already",
-            errors=[{"field": "name", "message": "Already used"}],
-        ) from None
-    audit_record(
-        organisation=source.organisation,
+    return saved_under_unique_name(
+        source,
         action=action,
-        target=source,
         actor=actor,
-        details={name: getattr(source, name) for name in _AUDITED},
+        audited=_AUDITED,
+        name_taken=f"A source named {source.name!r} exists already",
+        name_taken_hint="Already used",
     )
-    return source
 
 
 def prometheus_source_create(

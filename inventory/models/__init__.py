@@ -2,6 +2,7 @@
 
 from inventory.models.factors import (
     CloudCoefficient,
+    CloudInstanceEmbodied,
     ContractualInstrument,
     EmbodiedFactor,
     FactorBasis,
@@ -59,6 +60,7 @@ __all__ = [
     "AiModel",
     "BatchComputation",
     "CloudCoefficient",
+    "CloudInstanceEmbodied",
     "CloudUsageRecord",
     "CloudWue",
     "CodeCarbonRun",

@@ -142,6 +142,37 @@ class EmbodiedFactor(Provenance):
         return f"{self.hardware_code}: {self.kg_co2e} kg CO2e over {self.lifetime_hours} h"
 
 
+class CloudInstanceEmbodied(Provenance):
+    """A cloud instance type's platform embodied kg CO2e (Cloud Carbon Footprint's
+    per-instance coefficients), the vCPUs of its family's largest size and the platform's
+    lifespan: a vCPU-hour carries ``kg_co2e / lifetime_hours / family_vcpus`` (CCF's
+    embodied emissions, Scope 3 category 1 as part of the purchased service)."""
+
+    dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT)
+    provider = models.CharField(max_length=8)
+    instance_type = models.CharField(max_length=60)
+    vcpus = models.PositiveIntegerField()
+    family_vcpus = models.PositiveIntegerField()
+    kg_co2e = models.FloatField()
+    lifetime_hours = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "provider", "instance_type"], name="instance_embodied_key"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    kg_co2e__gt=0, lifetime_hours__gt=0, family_vcpus__gte=models.F("vcpus")
+                ),
+                name="instance_embodied_figure_is_whole",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.instance_type}: {self.kg_co2e} kg CO2e"
+
+
 class ProviderPue(Provenance):
     dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT)
     provider = models.CharField(max_length=20)

@@ -4,6 +4,7 @@ from django.db import models
 from accounts.models import Organisation, Team
 from inventory.models.factors import (
     CloudCoefficient,
+    CloudInstanceEmbodied,
     ContractualInstrument,
     EmbodiedFactor,
     FactorDataset,
@@ -388,6 +389,18 @@ class CloudUsageRecord(IngestedRecord):
     replication_used = models.FloatField(null=True, blank=True)
     cost = models.FloatField(null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
+    # The billed instance type (e.g. m5.large) where the billing line names one: vCPU-hours
+    # then carry the instance's embodied share (the coefficient row used beside it).
+    instance_type = models.CharField(max_length=60, blank=True)
+    instance_embodied = models.ForeignKey(
+        CloudInstanceEmbodied,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
+        db_constraint=False,
+    )
 
     class Meta:
         constraints = [

@@ -53,9 +53,13 @@ _IT_KWH = f"""(CASE
 
 _FACILITY_KWH = f"({_IT_KWH} * p.location_pue)"
 
-# GPU-hours amortise the GPU's embodied row like a workload's device-hours
-# (inventory.calculation.embodied); vCPU-hours name no instance type, so no figure applies.
+# inventory.calculation.embodied: GPU-hours amortise the GPU's embodied row like a
+# workload's device-hours; vCPU-hours of a known instance type amortise the platform's
+# (CCF): their share of the family's largest size is vcpu_hours / family_vcpus host-hours.
+# NULL when no row applies (unknown instance type, or none billed).
 _EMBODIED_KG = f"""(CASE WHEN {_OUT_OF_RANGE} THEN NULL
+    WHEN w.usage_kind = 'compute' THEN p.instance_kg_co2e / p.instance_lifetime_hours
+        * (w.quantity / p.family_vcpus)
     ELSE p.embodied_kg_co2e / p.lifetime_hours * w.quantity END)"""
 
 _ERROR = f"""CASE
@@ -72,14 +76,15 @@ _ERROR = f"""CASE
 CTES = (
     window_picks(
         """SELECT DISTINCT location_id, activity_date, usage_kind,
-        COALESCE(hardware_id, 0) AS hardware_key
+        COALESCE(hardware_id, 0) AS hardware_key, instance_type
     FROM inventory_cloudusagerecord
     WHERE organisation_id = %(organisation)s
       AND activity_date >= %(start)s AND activity_date < %(end)s /*only*/"""
     )
     + f""",
 models AS MATERIALIZED (
-    SELECT k.location_id, k.activity_date, k.usage_kind, k.hardware_key,
+    SELECT k.location_id, k.activity_date, k.usage_kind, k.hardware_key, k.instance_type,
+        p.provider,
         CASE
             WHEN k.usage_kind NOT IN ('compute', 'gpu') THEN NULL
             WHEN k.hardware_key <> 0
@@ -97,17 +102,23 @@ models AS MATERIALIZED (
 ),
 priced AS MATERIALIZED (
     SELECT m.location_id AS pick_location, m.activity_date AS pick_day, m.usage_kind,
-        m.hardware_key, m.power_model_id, m.coefficient_id, h.idle_w, h.max_w,
+        m.hardware_key, m.instance_type, m.power_model_id, m.coefficient_id, h.idle_w, h.max_w,
         c.value AS coefficient, p.zone, p.scope AS pick_scope, p.location_pue, p.override_id,
         p.grid_factor_id, p.kg_per_kwh, p.facility_wue_id, p.cloud_wue_id, p.wue,
         p.offsite_water_factor_id, p.offsite_water_l_per_kwh,
-        e.id AS embodied_id, e.kg_co2e AS embodied_kg_co2e, e.lifetime_hours
+        e.id AS embodied_id, e.kg_co2e AS embodied_kg_co2e, e.lifetime_hours,
+        ie.id AS instance_embodied_id, ie.kg_co2e AS instance_kg_co2e,
+        ie.lifetime_hours AS instance_lifetime_hours, ie.family_vcpus
     FROM models m
     JOIN day_picks p ON p.location_id = m.location_id AND p.activity_date = m.activity_date
     LEFT JOIN inventory_hardware h ON h.id = m.power_model_id
     LEFT JOIN inventory_cloudcoefficient c ON c.id = m.coefficient_id
     LEFT JOIN inventory_embodiedfactor e ON m.usage_kind = 'gpu'
         AND e.dataset_id = %(dataset)s AND e.hardware_code = h.code
+    -- Case-insensitive, as Azure sizes are (CCF writes B2S for B2s); EC2 types are lower case.
+    LEFT JOIN inventory_cloudinstanceembodied ie ON m.usage_kind = 'compute'
+        AND ie.dataset_id = %(dataset)s AND ie.provider = m.provider
+        AND lower(ie.instance_type) = lower(m.instance_type)
 )"""
 )
 
@@ -130,6 +141,7 @@ UPDATE inventory_cloudusagerecord AS w SET
     {water_set(_IT_KWH, _FACILITY_KWH)}
     embodied_kg = {_EMBODIED_KG},
     embodied_factor_id = p.embodied_id,
+    instance_embodied_id = p.instance_embodied_id,
     energy_cost = w.cost,
     energy_cost_currency = CASE WHEN w.cost IS NOT NULL THEN w.currency ELSE '' END,
     {LINEAGE_SET}
@@ -138,6 +150,7 @@ FROM priced AS p
 WHERE {WINDOW_WHERE}
   AND p.pick_location = w.location_id AND p.pick_day = w.activity_date
   AND p.usage_kind = w.usage_kind AND p.hardware_key = COALESCE(w.hardware_id, 0)
+  AND p.instance_type = w.instance_type
 RETURNING activity_date, status, organisation_id, team_id, ai_model_id, location_id,
     energy_tier, scope, {", ".join(record_columns(CLOUD_USAGE))}
 """

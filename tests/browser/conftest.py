@@ -10,9 +10,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
-from inventory.pipeline import records_compute
+from tests.conftest import demo_install
 
 CHROMIUM = os.environ.get("GREENAI_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -109,13 +108,12 @@ class Page:
 
 
 @pytest.fixture
-def demo(transactional_db):
+def demo(transactional_db, demo_seed):
     """The demo organisation: four logins, training, fine-tuning and serving from the first
-    day of its base fiscal year; the last whole fiscal year closed."""
-    call_command("load_factors", verbosity=0)
-    call_command("seed_demo", verbosity=0)
-    # With REDIS_URL set (CI) the seed's compute task goes to a broker no worker reads here.
-    records_compute()
+    day of its base fiscal year; the last whole fiscal year closed. Committed, so the live
+    server sees it (on Postgres a copy of the session's one seed: tests/conftest.py); the
+    flush after each test empties it again."""
+    demo_install(demo_seed)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from greenai_portal.celery import app
 from inventory.models import DailyRollup, ImportJob, Location, WorkloadRecord
 from reports.models import ReportExport
 from tests.conftest import needs_services, workload
+from tests.hardening.stack import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -98,7 +98,7 @@ def worker(transactional_db, settings, tmp_path):
         [str(BIN / argv[0]), *argv[1:]], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     process.log_path = tmp_path / "worker.log"
-    assert wait_for(lambda: app.control.ping(timeout=0.5), timeout=60), tail(process)
+    assert wait_until(lambda: app.control.ping(timeout=0.5), timeout=60), tail(process)
     yield process
     process.terminate()
     try:
@@ -109,17 +109,12 @@ def worker(transactional_db, settings, tmp_path):
     log.close()
 
 
+# How long a task may take to be consumed and done by the worker under test.
+WORKER_TIMEOUT_S = 90.0
+
+
 def tail(process) -> str:
     return "worker log:\n" + process.log_path.read_text()[-4000:]
-
-
-def wait_for(predicate, timeout=90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 def computed_record(external_id: str) -> WorkloadRecord | None:
@@ -145,7 +140,9 @@ def test_a_real_worker_computes_an_ingested_record(worker, tenant):
     client = tenant.token_client()
     response = client.post("/api/v1/workloads/", workload(avg_power_w=500.0), format="json")
     assert response.status_code == 201
-    assert wait_for(lambda: WorkloadRecord.objects.filter(status="computed").exists()), tail(worker)
+    assert wait_until(
+        lambda: WorkloadRecord.objects.filter(status="computed").exists(), WORKER_TIMEOUT_S
+    ), tail(worker)
     record = WorkloadRecord.objects.get()
     assert record.facility_kwh == pytest.approx(48.0)
     assert record.location_kg == pytest.approx(48.0 * record.grid_factor.kg_per_kwh)
@@ -162,7 +159,7 @@ def test_it_imports_an_uploaded_file_then_deletes_it(worker, tenant):
     assert response.status_code == 202, response.json()
     job = ImportJob.objects.get(pk=response.json()["id"])
     stored = Path(job.file.path)
-    assert wait_for(lambda: computed_record("imp-1")), tail(worker)
+    assert wait_until(lambda: computed_record("imp-1"), WORKER_TIMEOUT_S), tail(worker)
     job.refresh_from_db()
     assert (job.status, job.rows_created) == ("completed", 1)
     assert computed_record("imp-1").facility_kwh == pytest.approx(48.0)
@@ -175,7 +172,9 @@ def test_it_imports_an_uploaded_file_then_deletes_it(worker, tenant):
 def test_it_recalculates_and_exports_the_audit_pdf(worker, tenant):
     client = tenant.token_client()
     client.post("/api/v1/workloads/", workload(avg_power_w=500.0), format="json")
-    assert wait_for(lambda: WorkloadRecord.objects.filter(status="computed").exists()), tail(worker)
+    assert wait_until(
+        lambda: WorkloadRecord.objects.filter(status="computed").exists(), WORKER_TIMEOUT_S
+    ), tail(worker)
     # The facility's PUE changes behind the pipeline's back; a recalculation applies it:
     # 40 kWh IT × 1.5 = 60 kWh facility.
     Location.objects.filter(organisation=tenant.organisation, code="lab-paris").update(pue=1.5)
@@ -183,7 +182,9 @@ def test_it_recalculates_and_exports_the_audit_pdf(worker, tenant):
     response = admin.post("/api/v1/recalculations/", {}, format="json")
     assert response.status_code == 202, response.json()
     url = f"/api/v1/recalculations/{response.json()['id']}/"
-    assert wait_for(lambda: admin.get(url).json()["status"] == "done"), tail(worker)
+    assert wait_until(lambda: admin.get(url).json()["status"] == "done", WORKER_TIMEOUT_S), tail(
+        worker
+    )
     assert WorkloadRecord.objects.get().facility_kwh == pytest.approx(60.0)
 
     response = admin.post(
@@ -191,9 +192,10 @@ def test_it_recalculates_and_exports_the_audit_pdf(worker, tenant):
     )
     assert response.status_code == 202, response.json()
     export = ReportExport.objects.get(pk=response.json()["id"])
-    assert wait_for(lambda: ReportExport.objects.get(pk=export.pk).status in ("done", "failed")), (
-        tail(worker)
-    )
+    assert wait_until(
+        lambda: ReportExport.objects.get(pk=export.pk).status in ("done", "failed"),
+        WORKER_TIMEOUT_S,
+    ), tail(worker)
     export.refresh_from_db()
     assert export.status == "done", export.error
     assert bytes(export.pdf).startswith(b"%PDF")

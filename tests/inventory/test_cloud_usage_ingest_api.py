@@ -3,6 +3,7 @@
 import pytest
 
 from inventory.models import CloudUsageRecord
+from inventory.pipeline import records_compute
 
 URL = "/api/v1/cloud-usage/"
 
@@ -59,6 +60,34 @@ class TestCloudUsageIngest:
         assert again.json()["duplicates"] == 2
         first = CloudUsageRecord.objects.get(external_id="gcs-1")
         assert (first.replication, first.tags, first.hardware) == (2.0, {"bucket": "logs"}, None)
+
+    @pytest.mark.usefixtures("eager_celery")
+    def test_it_keeps_the_instance_type_and_amortises_its_platform(self, tenant):
+        body = [
+            usage(external_id="m5", instance_type="m5.large", quantity=48.0),
+            usage(external_id="plain", quantity=48.0),
+        ]
+        client = tenant.token_client()
+        assert client.post(URL, body, format="json").status_code == 201
+        records_compute()
+        m5, plain = (CloudUsageRecord.objects.get(external_id=i) for i in ("m5", "plain"))
+        # m5.large for 24 h = 48 vCPU-h; CCF's m5 platform 1610.79 kg over m5.24xlarge's 96
+        # vCPUs and 35,040 h: 1610.79 / 35040 × 48 / 96 = 0.02298502 kg
+        assert (m5.instance_type, m5.instance_embodied.instance_type) == ("m5.large", "m5.large")
+        assert m5.embodied_kg == pytest.approx(0.02298502, rel=1e-6)
+        # Without a type there is no figure (not available, never 0).
+        assert (plain.instance_type, plain.embodied_kg) == ("", None)
+        # The type describes the line without being part of its content (importers derive it
+        # from the usage type): a line stored without it, re-sent with it, is a duplicate.
+        again = usage(external_id="plain", instance_type="m5.large", quantity=48.0)
+        response = client.post(URL, again, format="json")
+        assert (response.status_code, response.json()["duplicates"]) == (200, 1)
+        assert CloudUsageRecord.objects.get(external_id="plain").instance_type == ""
+
+    def test_it_refuses_an_instance_type_longer_than_an_instance_name(self, tenant):
+        response = tenant.token_client().post(URL, usage(instance_type="m" * 61), format="json")
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["field"] == "instance_type"
 
     def test_it_reports_a_resent_id_with_other_content(self, tenant):
         client = tenant.token_client()

@@ -1,11 +1,12 @@
 """Embodied emissions, energy cost and SCI computed per record and read back through the APIs,
-against figures worked out by hand from the published inputs (factor library 2026.4)."""
+against figures worked out by hand from the published inputs (factor library 2026.6)."""
 
 from datetime import date
 
 import pytest
 
 from accounts.principal import principal_for_membership
+from inventory.calculation.embodied import amortised_embodied_kg, instance_host_hours
 from inventory.models import DailyRollup, RecalculationJob, WorkloadRecord
 from inventory.pipeline import records_compute
 from reports.services import report_lock
@@ -118,6 +119,46 @@ def test_cloud_gpu_hours_amortise_the_gpu_and_keep_the_billed_cost(tenant):
     assert usage.embodied_kg == pytest.approx(893.5 / 26280 * 10)
     assert (usage.energy_cost, usage.energy_cost_currency) == (32.77, "USD")
     assert vcpu.embodied_kg is None  # no instance type, no per-vCPU figure
+
+
+# cloud_instance_embodied.csv (CCF ccf-coefficients @b0032d9): m5.large's platform 1610.79 kg
+# CO2e, family's largest size m5.24xlarge 96 vCPUs, 4 years = 35,040 h. 2 vCPUs × 10 h = 20
+# vCPU-h: CCF's TE × (TR / EL) × (RR / TR) = 1610.79 × (10 / 35040) × (2 / 96)
+# = 1610.79 / 35040 × 20 / 96 = 0.00957709 kg.
+M5_LARGE_KG = 1610.79 / 35040 * (20 / 96)
+
+
+def test_cloud_vcpu_hours_of_a_known_instance_type_amortise_its_platform(tenant, outsider):
+    m5 = stored_cloud_usage(tenant, stored_batch(tenant), quantity=20.0, instance_type="m5.large")
+    unknown = stored_cloud_usage(
+        tenant, stored_batch(tenant), quantity=20.0, instance_type="m99.large"
+    )
+    # Another organisation's t2.micro, 1 vCPU × 10 h: 1477.54 kg over t2.2xlarge's 8 vCPUs
+    # → 1477.54 / 35040 × 10 / 8 = 0.05270905 kg, its own figure beside ours.
+    theirs = stored_cloud_usage(
+        outsider, stored_batch(outsider), quantity=10.0, instance_type="t2.micro"
+    )
+    records_compute()
+    m5, unknown, theirs = (type(r).objects.get(pk=r.pk) for r in (m5, unknown, theirs))
+    assert m5.embodied_kg == pytest.approx(M5_LARGE_KG)
+    assert m5.embodied_kg == pytest.approx(0.00957709, rel=1e-6)
+    assert (m5.instance_embodied.instance_type, m5.instance_embodied.family_vcpus) == (
+        "m5.large", 96,
+    )  # fmt: skip
+    assert m5.embodied_factor is None  # the device table is for GPUs; the instance row is named
+    # The pipeline's SQL and the Python twin agree to the last digit.
+    host_hours = instance_host_hours(vcpu_hours=20.0, family_vcpus=96)
+    twin = amortised_embodied_kg(kg_co2e=1610.79, lifetime_hours=35040, device_hours=host_hours)
+    assert m5.embodied_kg == twin
+    # Embodied is beside the electricity's kg, never in it; an unknown type has no figure.
+    assert m5.location_kg == pytest.approx(m5.facility_kwh * m5.location_kg_per_kwh)
+    assert (unknown.status, unknown.embodied_kg, unknown.instance_embodied) == (
+        "computed", None, None,
+    )  # fmt: skip
+    assert theirs.embodied_kg == pytest.approx(1477.54 / 35040 * 10 / 8)
+    assert theirs.embodied_kg == pytest.approx(0.05270905, rel=1e-6)
+    rollup = DailyRollup.objects.get(organisation=tenant.organisation, record_kind="cloud_usage")
+    assert rollup.embodied_kg == pytest.approx(M5_LARGE_KG)  # the unknown type adds nothing
 
 
 def test_costs_are_totalled_per_currency_never_mixed(tenant, django_capture_on_commit_callbacks):
@@ -279,6 +320,6 @@ def test_a_quarters_factor_rows_name_the_embodied_row_and_tariff_it_used(
     kinds = {row["kind"]: row for row in rows}
     embodied = kinds["embodied (per device)"]
     assert embodied["source"].startswith("nvidia-h100-sxm: 876.5 kg CO2e over 26280 h; device:")
-    assert embodied["dataset"] == "greenai-factors 2026.5"
+    assert embodied["dataset"] == "greenai-factors 2026.6"
     tariff = kinds["electricity tariff"]
     assert tariff["source"].startswith("lab-paris: 0.18 EUR/kWh, Supply contract 2026")

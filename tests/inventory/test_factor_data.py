@@ -64,6 +64,17 @@ HEADERS = {
     ],
     "cloud_coefficients": ["key", "value", "unit", "source", "source_url", "licence"],
     "replication_factors": ["provider", "service", "factor", "source", "source_url", "licence"],
+    "cloud_instance_embodied": [
+        "provider",
+        "instance_type",
+        "vcpus",
+        "family_vcpus",
+        "kg_co2e",
+        "lifetime_hours",
+        "source",
+        "source_url",
+        "licence",
+    ],
     "embodied": [
         "code",
         "device_kg",
@@ -239,7 +250,7 @@ def _grid_average_zones() -> set[str]:
 def test_manifest_names_the_dataset_version_and_every_file():
     manifest = _manifest()
     assert manifest["name"] == "greenai-factors"
-    assert manifest["version"] == "2026.5"
+    assert manifest["version"] == "2026.6"
     # Off-site water is read from this EcoLogits at load time: a package upgrade needs a new
     # library version, or loading refuses it.
     assert manifest["offsite_water_ecologits"] == version("ecologits") == "0.11.3"
@@ -545,3 +556,32 @@ def test_embodied_rows_cover_the_hardware_catalogue_and_add_up():
     for code in hardware - with_figure:
         assert rows[code]["source"].startswith("Not available"), code
         assert not rows[code]["lifetime_hours"]
+
+
+def test_cloud_instance_embodied_rows_are_ccf_coefficients_per_ec2_type():
+    rows = {(r["provider"], r["instance_type"]): r for r in _rows("cloud_instance_embodied")}
+    # ccf-coefficients @b0032d9 output/coefficients-aws-embodied.csv: one row per EC2 type
+    # named family.size (414 of its 621; cache., db. and other service types are left out);
+    # coefficients-azure-embodied.csv: 327 of its 393 sizes (the constrained-vCPU sizes, with
+    # fractional vCPUs, and three sizes above their platform's vCPUs are left out).
+    providers = Counter(provider for provider, _ in rows)
+    assert providers == {"aws": 414, "azure": 327}
+    # m5.large: total 1610.79 kg (510.79 additional memory + 100 additional CPU + 1000 base),
+    # 2 vCPUs of the family's largest size m5.24xlarge (96 vCPUs); 4 years = 35,040 h.
+    m5 = rows[("aws", "m5.large")]
+    assert (m5["kg_co2e"], m5["vcpus"], m5["family_vcpus"]) == ("1610.79", "2", "96")
+    # t2.micro: 1477.54 kg; burstable families divide by their own largest size, t2.2xlarge
+    # (8 vCPUs), as CCF's CostAndUsageReports.getDataFromInstanceType does.
+    t2 = rows[("aws", "t2.micro")]
+    assert (t2["kg_co2e"], t2["vcpus"], t2["family_vcpus"]) == ("1477.54", "1", "8")
+    # Azure D2 v3: 1483.12 kg (333.12 memory + 50 storage + 100 CPU + 1000 base), 2 vCPUs on
+    # a platform of at most 64 (data/azure-instances.csv).
+    d2 = rows[("azure", "D2 v3")]
+    assert (d2["kg_co2e"], d2["vcpus"], d2["family_vcpus"]) == ("1483.12", "2", "64")
+    assert ("azure", "E4-2s v3") not in rows  # constrained: 0.5 vCPUs in the published data
+    for row in rows.values():
+        assert row["lifetime_hours"] == "35040"
+        assert 1 <= int(row["vcpus"]) <= int(row["family_vcpus"])
+        assert float(row["kg_co2e"]) >= 1000  # CCF's base server, 1000 kg, is in every total
+        assert "b0032d928c787cf76cecd7d1d611c5b46f366e29" in row["source_url"]
+        assert row["licence"] == "Apache-2.0"

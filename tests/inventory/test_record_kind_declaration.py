@@ -116,3 +116,11 @@ def test_without_the_flag_the_added_field_would_turn_re_sends_into_conflicts(ten
     response = client.post(URL, workload(), content_type="application/json")
 
     assert response.status_code == 409
+
+
+def test_a_field_importers_derive_from_hashed_content_is_never_hashed():
+    # The instance type comes from the billing line's usage type (hashed through service,
+    # hardware and quantity): files imported before importers kept it import again as
+    # duplicates, whether the line now gives it or not.
+    assert "instance_type" not in CLOUD_USAGE.content_fields.names
+    assert "instance_type" in {field.name for field in CLOUD_USAGE.fields}

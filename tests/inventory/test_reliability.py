@@ -25,6 +25,7 @@ from accounts.services import api_token_create
 from inventory.models import DailyRollup, WorkloadRecord
 from inventory.pipeline import rollup_mismatches
 from tests.conftest import needs_services, workload
+from tests.hardening.stack import free_port, wait_until
 from tests.inventory.test_pipeline import stored_batch, stored_workload
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -154,16 +155,7 @@ def processes(tmp_path):
     yield running
     running.stop_all()
     # Backends of killed workers must be gone before the test database is flushed.
-    wait_for(lambda: not worker_backends(), timeout=15)
-
-
-def wait_for(predicate, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
+    wait_until(lambda: not worker_backends(), timeout=15)
 
 
 def worker_backends(application: str | None = None) -> list[tuple[int, str, str]]:
@@ -215,7 +207,7 @@ def test_a_worker_killed_mid_window_leaves_nothing_half_done(tenant, processes):
         holder.execute("SELECT pg_advisory_lock(%s, 1)", [organisation])
         compute_batch.delay(batch_id)
         worker = processes.worker("w1")
-        blocked = wait_for(
+        blocked = wait_until(
             lambda: any(event == "advisory" for _, _, event in worker_backends("w1")), 30
         )
         assert blocked, processes.output()
@@ -223,22 +215,16 @@ def test_a_worker_killed_mid_window_leaves_nothing_half_done(tenant, processes):
         worker.send_signal(signal.SIGKILL)
         worker.wait()
         holder.execute("SELECT pg_advisory_unlock(%s, 1)", [organisation])
-    assert wait_for(lambda: not worker_backends("w1"), 15)
+    assert wait_until(lambda: not worker_backends("w1"), 15)
     assert pending() == 120
     assert not DailyRollup.objects.exists()
 
     # Restart: a new worker and the beat sweep pick up what the dead one left.
     processes.worker("w2")
     processes.beat(seconds=1.0)
-    assert wait_for(lambda: pending() == 0, 40), processes.output()
+    assert wait_until(lambda: pending() == 0, 40), processes.output()
     assert_exact(120)
     assert processes.computed_by_workers() == 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def post(url: str, key: str, body) -> tuple[int, float]:
@@ -261,7 +247,7 @@ def test_records_accepted_while_the_broker_is_down_are_computed_by_the_sweep(ten
         REDIS_URL=DEAD_BROKER,
     )
     url = f"http://127.0.0.1:{port}/api/v1/workloads/"
-    up = wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 30)
+    up = wait_until(lambda: socket.socket().connect_ex(("127.0.0.1", port)) == 0, 30)
     assert up, processes.output()
     _, key = api_token_create(organisation=tenant.organisation, name="ci", scopes=["ingest"])
     timings = []
@@ -284,7 +270,7 @@ def test_records_accepted_while_the_broker_is_down_are_computed_by_the_sweep(ten
     # The broker is back (workers and beat use the real one): the sweep computes them.
     processes.worker("w1")
     processes.beat(seconds=1.0)
-    assert wait_for(lambda: pending() == 0, 40), processes.output()
+    assert wait_until(lambda: pending() == 0, 40), processes.output()
     assert_exact(100)
     assert processes.computed_by_workers() == 100
 
@@ -299,7 +285,7 @@ def test_racing_workers_compute_nothing_twice(tenant, processes):
     for batch_id in batch_ids:
         compute_batch.delay(batch_id)
         sweep_pending_records.delay()  # sweeps race the batch tasks for the same windows
-    assert wait_for(lambda: pending() == 0, 45), processes.output()
+    assert wait_until(lambda: pending() == 0, 45), processes.output()
     time.sleep(1.0)  # let the last windows' log lines reach the files
     assert_exact(600)
     assert processes.computed_by_workers() == 600
@@ -310,7 +296,7 @@ def test_health_is_200_with_a_worker_answering(tenant, processes, client, settin
     from greenai_portal.celery import app
 
     settings.GREENAI_HEALTH_TOKEN = "operator"
-    assert wait_for(lambda: bool(app.control.ping(timeout=0.5)), 30), processes.output()
+    assert wait_until(lambda: bool(app.control.ping(timeout=0.5)), 30), processes.output()
     response = client.get("/health/", headers={"Authorization": "Bearer operator"})
     body = response.json()
     assert response.status_code == 200, body

@@ -540,6 +540,6 @@ class TestOffsiteWater:
         assert offsite["unit"] == "L per facility kWh"
         assert offsite["source"].startswith("WRI and WSP, Guidance for Calculating Water Use")
         assert "MPL-2.0" in offsite["licence"]
-        assert offsite["dataset"] == "greenai-factors 2026.5"
+        assert offsite["dataset"] == "greenai-factors 2026.6"  # the active library
         paris = next(line for line in lines["locations"] if line["code"] == "lab-paris")
         assert offsite["id"] in paris["factor_ids"]

@@ -208,3 +208,19 @@ class TestPeriods:
         assert (filters.end.year * 12 + filters.end.month) - (
             filters.start.year * 12 + filters.start.month
         ) == 12
+
+
+@pytest.mark.django_db
+def test_the_embodied_kpi_names_cloud_instances_apart_from_owned_hardware(tenant, outsider):
+    from inventory.pipeline import records_compute
+    from tests.inventory.test_pipeline import stored_cloud_usage
+
+    # A whole m5.24xlarge (96 of its family's 96 vCPUs) for 24 h = 2304 vCPU-h: CCF's m5
+    # platform 1610.79 kg / 35040 h × 2304 / 96 = 1.10328 kg = 0.001 t (Scope 3 category 1,
+    # named beside owned hardware's, which has none here).
+    stored_cloud_usage(tenant, quantity=2304.0, instance_type="m5.24xlarge")
+    stored_cloud_usage(outsider, quantity=2304.0 * 1000, instance_type="m5.24xlarge")
+    records_compute()
+    html = tenant.client_for("esg_officer").get(f"/?{Q1}").content.decode()
+    assert kpi(html, "embodied_t") == "—"
+    assert "cloud GPUs and instances 0.001 t" in html  # not the other organisation's 1.103 t

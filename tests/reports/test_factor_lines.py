@@ -8,6 +8,7 @@ import pytest
 
 from inventory.models import (
     CloudCoefficient,
+    CloudInstanceEmbodied,
     EmbodiedFactor,
     FactorOverride,
     GridFactor,
@@ -25,7 +26,7 @@ URL = "/api/v1/reports/scope2/factors/?year=2026&quarter=1"
 @pytest.fixture
 def quarter(tenant):
     """Q1 2026: a modelled H100 job and a metered one (February, under a French override) in
-    Paris, SSD storage and unnamed vCPU-hours on AWS us-east-1; computed."""
+    Paris, SSD storage, unnamed vCPU-hours and an m5.large's on AWS us-east-1; computed."""
     h100 = Hardware.objects.get(code="nvidia-h100-sxm", dataset__is_active=True)
     FactorOverride.objects.create(
         organisation=tenant.organisation,
@@ -40,6 +41,7 @@ def quarter(tenant):
     stored_workload(tenant, day=date(2026, 2, 10), avg_power_w=700.0)
     stored_cloud_usage(tenant, usage_kind="storage_ssd", quantity=10.0)
     stored_cloud_usage(tenant, usage_kind="compute", quantity=100.0)
+    stored_cloud_usage(tenant, usage_kind="compute", quantity=20.0, instance_type="m5.large")
     records_compute()
 
 
@@ -90,6 +92,13 @@ def test_every_report_line_names_its_factor_rows(tenant, quarter):
     assert f"coefficient:{ssd.id}" in aws["factor_ids"]
     assert f"hardware:{unknown_cpu.id}" in aws["factor_ids"]
     assert rows[f"coefficient:{ssd.id}"]["value"] == 1.2
+    # The m5.large's vCPU-hours name the instance's embodied row (CCF ccf-coefficients).
+    m5 = CloudInstanceEmbodied.objects.get(dataset=h100.dataset, instance_type="m5.large")
+    assert f"instance_embodied:{m5.id}" in aws["factor_ids"]
+    assert rows[f"instance_embodied:{m5.id}"]["source"].startswith(
+        "aws m5.large: 1610.79 kg CO2e over 35040 h and 96 vCPUs; Cloud Carbon Footprint"
+    )
+    assert rows[f"instance_embodied:{m5.id}"]["licence"] == "Apache-2.0"
 
 
 def test_market_lines_name_the_residual_mix_row(tenant, quarter):
@@ -131,8 +140,8 @@ def test_a_locked_version_keeps_every_factor_row_its_figures_used(tenant, quarte
     assert set(locked) == {row["id"] for row in before["factors"]}
     kinds = {row_id.split(":")[0] for row_id in locked}
     # cloud_wue: AWS us-east-1's published WUE behind the cloud records' on-site water; the
-    # H100 records name their embodied row too (factor library 2026.4), and every record its
-    # country's off-site water row (2026.5).
+    # H100 records name their embodied row too (factor library 2026.4), every record its
+    # country's off-site water row (2026.5) and the m5.large its instance's (2026.6).
     assert kinds == {
         "grid",
         "override",
@@ -141,6 +150,7 @@ def test_a_locked_version_keeps_every_factor_row_its_figures_used(tenant, quarte
         "cloud_wue",
         "embodied",
         "offsite_water",
+        "instance_embodied",
     }
 
     # The version holds the figures as they were: a later edit of a row does not reach it.

@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Sum
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import AuditEvent, Membership
 from greenai_portal.periods import quarter_of
@@ -12,8 +13,15 @@ from inventory.models import ContractualInstrument, DailyRollup, MarketAllocatio
 
 
 @pytest.mark.django_db
-def test_the_demo_seed_computes_a_quarter_and_is_idempotent(factors, capsys):
+def test_the_demo_seed_computes_a_quarter_and_seeding_again_adds_nothing(factors, capsys):
+    # The one seed from an empty database in this suite, as `make run` does it; the other
+    # tests read the session's copy of the demo (the `demo` fixture).
+    from inventory.models import CustomLlm, IngestBatch, LlmUsageRecord
+    from reports.management.commands.seed_demo import quarters_to_close
+    from reports.models import QuarterClose
+
     call_command("seed_demo")
+    capsys.readouterr()
     first = WorkloadRecord.objects.count()
     assert first >= 270  # 2 serving sites a day, 2 fine-tunes every other day, weekly pre-training
     assert set(Membership.objects.values_list("role", flat=True)) == {
@@ -34,17 +42,31 @@ def test_the_demo_seed_computes_a_quarter_and_is_idempotent(factors, capsys):
     }
     total = DailyRollup.objects.aggregate(kg=Sum("location_kg"))["kg"]
     assert total > 1000  # a quarter of a 64-GPU pre-training programme is tonnes, not grams
+
+    instruments = ContractualInstrument.objects.count()
+    llm_usage = LlmUsageRecord.objects.count()
+    traced = LlmUsageRecord.objects.filter(batch__source=IngestBatch.Source.OTLP)
+    traced_count = traced.count()
+    metered = WorkloadRecord.objects.filter(batch__source=IngestBatch.Source.PROMETHEUS)
     call_command("seed_demo")
+    again = capsys.readouterr().out
     assert WorkloadRecord.objects.count() == first
-    assert "already there" in capsys.readouterr().out
+    assert f"{first - metered.count()} already there" in again
+    assert ContractualInstrument.objects.count() == instruments
+    assert "0 contractual instruments added" in again
+    assert LlmUsageRecord.objects.count() == llm_usage
+    assert CustomLlm.objects.count() == 1
+    assert "0 facility WUE rows added" in again
+    assert metered.count() == 72  # the same day of meter readings re-sent: duplicates
+    assert traced.count() == traced_count
+    assert f"{traced_count} already there" in again
+    today = timezone.now().date()
+    assert QuarterClose.objects.count() == len(quarters_to_close(today))
+    year, quarter = quarters_to_close(today)[-1]
+    assert f"{year} Q{quarter} already closed" in again
 
 
-@pytest.mark.django_db
-def test_the_demo_buys_instruments_so_market_based_figures_and_renewables_show(factors, capsys):
-    call_command("seed_demo")
-    from inventory.pipeline import workload_records_compute
-
-    workload_records_compute()
+def test_the_demo_buys_instruments_so_market_based_figures_and_renewables_show(demo):
     instruments = ContractualInstrument.objects.order_by("zone", "valid_from")
     quarters = {quarter_of(i.valid_from) for i in instruments}
     # A guarantee of origin (FR, 30 MWh) and a wind PPA (DE, 1.5 MWh) per calendar quarter
@@ -68,17 +90,8 @@ def test_the_demo_buys_instruments_so_market_based_figures_and_renewables_show(f
         assert 0 < covered <= contracted + 1e-6
         assert used.filter(instrument__isnull=True).exists()  # more consumed than bought
 
-    call_command("seed_demo")
-    assert ContractualInstrument.objects.count() == len(instruments)
-    assert "0 contractual instruments added" in capsys.readouterr().out
 
-
-@pytest.mark.django_db
-def test_the_demo_report_shows_its_instruments_and_renewable_share(factors):
-    call_command("seed_demo")
-    from inventory.pipeline import workload_records_compute
-
-    workload_records_compute()
+def test_the_demo_report_shows_its_instruments_and_renewable_share(demo):
     year, quarter = quarter_of(date.today() - timedelta(days=1))
     client = Client()
     client.force_login(get_user_model().objects.get(username="esg"))
@@ -90,12 +103,10 @@ def test_the_demo_report_shows_its_instruments_and_renewable_share(factors):
     assert f"GO-FR-{year}Q{quarter}-DEMO" in html and "renewable" in html
 
 
-@pytest.mark.django_db
-def test_the_demo_has_a_year_of_hourly_llm_usage_estimated_by_ecologits(factors, capsys):
+def test_the_demo_has_a_year_of_hourly_llm_usage_estimated_by_ecologits(demo):
     from inventory.llm.estimation import llm_usage_estimate
     from inventory.models import CustomLlm, LlmUsageRecord
 
-    call_command("seed_demo")
     records = LlmUsageRecord.objects.all()
     # the chatbot every hour of 365 days, triage on weekday daytimes, evaluations 2 h a night
     assert records.filter(application="support-chatbot").count() == 365 * 24
@@ -111,18 +122,9 @@ def test_the_demo_has_a_year_of_hourly_llm_usage_estimated_by_ecologits(factors,
     llm_usage_estimate()
     assert not records.exclude(status="computed").exists()
     assert records.filter(custom_llm=declared).count() == 365 * 2
-    count = records.count()
-    call_command("seed_demo")
-    assert LlmUsageRecord.objects.count() == count
-    assert CustomLlm.objects.count() == 1
 
 
-@pytest.mark.django_db
-def test_the_demo_shows_water_from_its_facility_wue_and_the_cloud_regions(factors, capsys):
-    call_command("seed_demo")
-    from inventory.pipeline import workload_records_compute
-
-    workload_records_compute()
+def test_the_demo_shows_water_from_its_facility_wue_and_the_cloud_regions(demo):
     paris = WorkloadRecord.objects.filter(location__code="paris-dc1").first()
     # The demo's Paris WUE of 0.3 L per IT kWh.
     assert paris.water_onsite_l == pytest.approx(paris.it_kwh * 0.3)
@@ -134,17 +136,11 @@ def test_the_demo_shows_water_from_its_facility_wue_and_the_cloud_regions(factor
     gcp = WorkloadRecord.objects.filter(location__code="gcp:europe-west4").first()
     assert (gcp.water_onsite_l, gcp.water_tier) == (None, "")
     assert AuditEvent.objects.filter(action="facility_wue.create").count() == 2
-    call_command("seed_demo")
-    assert "0 facility WUE rows added" in capsys.readouterr().out
 
 
-@pytest.mark.django_db
-def test_the_demo_shows_energy_cost_embodied_emissions_and_sci(factors):
+def test_the_demo_shows_energy_cost_embodied_emissions_and_sci(demo):
     from inventory.models import AiModel, CloudUsageRecord
-    from inventory.pipeline import records_compute
 
-    call_command("seed_demo")
-    records_compute()
     serving = WorkloadRecord.objects.filter(external_id__startswith="serve-paris-dc1-")
     assert serving.exists()
     for record in serving[:5]:
@@ -170,12 +166,10 @@ def test_the_demo_shows_energy_cost_embodied_emissions_and_sci(factors):
     assert b'data-cost="EUR"' in page.content and b'data-cost="USD"' in page.content
 
 
-@pytest.mark.django_db
-def test_the_demo_shows_a_gpu_meter_with_its_rules_and_a_day_of_readings(factors, capsys):
+def test_the_demo_shows_a_gpu_meter_with_its_rules_and_a_day_of_readings(demo):
     from inventory.meters.prometheus import range_query
     from inventory.models import IngestBatch, PrometheusSource, TeamMappingRule
 
-    call_command("seed_demo")
     (source,) = PrometheusSource.objects.all()
     # paused, at an address that cannot resolve: seeding and the beat never reach a server
     assert (source.enabled, source.url) == (False, "http://prometheus.paris-dc1.example:9090")
@@ -193,9 +187,7 @@ def test_the_demo_shows_a_gpu_meter_with_its_rules_and_a_day_of_readings(factors
     # an evaluation GPU at 610–640 W ± 15 W draws 0.595–0.655 kWh an hour
     research = metered.filter(team__slug="research")
     assert all(0.595 <= r.energy_kwh <= 0.655 for r in research)
-    assert "72 GPU-hours from its Prometheus meter" in capsys.readouterr().out
-    call_command("seed_demo")  # the same day re-sent: duplicates, nothing counted twice
-    assert metered.count() == 72
+    assert "72 GPU-hours from its Prometheus meter" in demo.output
     with pytest.raises(Exception, match="did not answer"):  # the address is not a server
         range_query(url=source.url, token="", query="up", start=source.pulled_until,
                     end=source.pulled_until, step_s=3600)  # fmt: skip

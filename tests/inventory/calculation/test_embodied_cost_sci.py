@@ -10,7 +10,11 @@ from inventory.calculation.cost import (
     tariff_cost,
     totals_by_currency,
 )
-from inventory.calculation.embodied import amortised_embodied_kg, device_hours
+from inventory.calculation.embodied import (
+    amortised_embodied_kg,
+    device_hours,
+    instance_host_hours,
+)
 from inventory.calculation.errors import CalculationError
 from inventory.calculation.sci import FunctionalUnit, sci
 
@@ -28,6 +32,17 @@ def test_it_amortises_eight_h100s_for_a_day_over_three_years():
     assert kg == pytest.approx(6.4036529680, rel=1e-9)
 
 
+def test_it_amortises_a_cloud_instances_platform_by_its_share_of_the_family():
+    # CCF: TE × (TR / EL) × (RR / TR); m5.large (2 vCPUs) for 10 h in the m5 family, whose
+    # largest size m5.24xlarge has 96 vCPUs: 20 vCPU-h / 96 = 0.208333 host-hours, and
+    # 1610.79 kg / 35040 h × 0.208333 = 0.00957709 kg (the instance's 2 vCPUs cancel out).
+    host_hours = instance_host_hours(vcpu_hours=20.0, family_vcpus=96)
+    assert host_hours == pytest.approx(0.2083333333)
+    kg = amortised_embodied_kg(kg_co2e=1610.79, lifetime_hours=35040, device_hours=host_hours)
+    assert kg == pytest.approx(1610.79 * (10 / 35040) * (2 / 96))
+    assert kg == pytest.approx(0.00957709, rel=1e-6)
+
+
 def test_it_refuses_a_lifetime_of_zero_and_negative_hours():
     with pytest.raises(CalculationError):
         amortised_embodied_kg(kg_co2e=1.0, lifetime_hours=0, device_hours=1)
@@ -35,6 +50,10 @@ def test_it_refuses_a_lifetime_of_zero_and_negative_hours():
         device_hours(device_count=0, duration_s=10)
     with pytest.raises(CalculationError):
         device_hours(device_count=1, duration_s=-1)
+    with pytest.raises(CalculationError):
+        instance_host_hours(vcpu_hours=-1.0, family_vcpus=96)
+    with pytest.raises(CalculationError):
+        instance_host_hours(vcpu_hours=1.0, family_vcpus=0)
 
 
 def test_it_prices_facility_energy_at_the_tariff_and_prefers_the_records_own_cost():

@@ -142,12 +142,23 @@ def test_a_real_cur_in_parquet_counts_instances_free_tier_and_spot_hours(
     spot = record("sfjimf5nttfqkiieuwizj5yzzfuy45hmk3mqtu5dyjoee7irmina", hour, "vcpu")
     assert (spot.quantity, float(spot.cost)) == (2.0, 0.0372)
     assert spot.it_kwh == pytest.approx(0.00491)
+    # Both c5.large hours carry the platform's embodied share (CCF ccf-coefficients): c5 1344.29
+    # kg over c5.24xlarge's 96 vCPUs and 35,040 h; 2 vCPU-h → 1344.29 / 35040 × 2 / 96
+    # = 7.99259e-4 kg, beside the electricity's kg
+    for c5_hour in (c5, spot):
+        assert c5_hour.instance_type == "c5.large"
+        assert c5_hour.embodied_kg == pytest.approx(7.99259e-4, rel=1e-6)
     # Line 175: EUW2-BoxUsage:t2.micro under the free tier (no pricing/unit), 1 vCPU; CCF
     # maps t2 to Cascade Lake → 2.305 W = 0.002305 kWh in London; cost 0.0, not the blended rate
     micro = record("kct5vuxyrhnecacrqy3o2cd565km23s75hylg6fcku4d36nqu6pa", hour, "vcpu")
     assert (micro.location.code, micro.quantity, float(micro.cost)) == ("aws:eu-west-2", 1.0, 0.0)
     assert micro.hardware.code == "intel-cascade-lake"
     assert micro.it_kwh == pytest.approx(CASCADE_LAKE_VCPU_W / 1000)
+    # t2: 1477.54 kg over t2.2xlarge's 8 vCPUs (CCF divides a burstable family by its own
+    # largest size); 1 vCPU-h → 1477.54 / 35040 / 8 = 5.270905e-3 kg
+    assert micro.embodied_kg == pytest.approx(5.270905e-3, rel=1e-6)
+    # the memory hours name no instance: no embodied figure of their own (CCF: compute only)
+    assert (c5_memory.instance_type, c5_memory.embodied_kg) == ("", None)
     # Line 12: EBS:VolumeUsage.gp2 under the free tier: 0.0107526882 GB-Mo × 744 h / 1000
     # = 0.0080000000 TB-h, SSD 1.2 Wh × 2 copies = 1.92e-5 kWh; cost 0.0 (blended 0.000989856)
     ebs = record("7rqs46yhadexuyu5dkmxju5e4sjsesh5fr6q3cekrdpela5i33xq", hour, "storage")

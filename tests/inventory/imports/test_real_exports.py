@@ -65,10 +65,22 @@ def test_it_reads_the_vcpus_of_a_real_amortized_export_and_works_out_their_energ
     # 16 vCPU-h × 2.14 W = 34.24 Wh; × PUE 1.185 × 0.270489 kg/kWh = 0.0109750 kg
     assert reserved.it_kwh == pytest.approx(0.03424)
     assert reserved.location_kg == pytest.approx(0.03424 * 1.185 * 0.270489)
+    # Its embodied share (CCF ccf-coefficients): D2 v2's platform 1205.52 kg, 16 vCPUs at most
+    # on it, 35,040 h; 16 vCPU-h → 1205.52 / 35040 × 16 / 16 = 0.03440411 kg
+    assert reserved.instance_type == "D2 v2"
+    assert reserved.embodied_kg == pytest.approx(0.03440411, rel=1e-6)
     # Line 3: B2s under a savings plan, 0.32085564 h × 2 vCPUs
-    assert rows[("azure:eastus", "compute", "2023-09-03")].quantity == pytest.approx(0.64171128)
+    b2s = rows[("azure:eastus", "compute", "2023-09-03")]
+    assert b2s.quantity == pytest.approx(0.64171128)
+    # CCF names it B2S (sizes are case-insensitive): 1238.83 kg over the B series' 20 vCPUs
+    # → 1238.83 / 35040 × 0.64171128 / 20 = 0.001134377 kg
+    assert b2s.instance_type == "B2s"
+    assert b2s.embodied_kg == pytest.approx(0.001134377, rel=1e-6)
     # Line 22: "D2 v3/D2s v3", 24 h × 2 vCPUs in South Central US
-    assert rows[("azure:southcentralus", "compute", "2023-09-04")].quantity == 48.0
+    d2_v3 = rows[("azure:southcentralus", "compute", "2023-09-04")]
+    assert d2_v3.quantity == 48.0
+    # D2 v3: 1483.12 kg over 64 platform vCPUs → 1483.12 / 35040 × 48 / 64 = 0.03174486 kg
+    assert d2_v3.embodied_kg == pytest.approx(0.03174486, rel=1e-6)
     # Line 7: a P30 disk (1024 GiB) for 0.033336 of September:
     # 0.033336 × 1024 × 1.073741824 GB × 720 h / 1000 = 26.3904 TB-h, × 1.2 Wh × 3 copies
     disk = rows[("azure:westus2", "storage_ssd", "2023-09-04")]

@@ -47,7 +47,7 @@ def _parquet_rows(
     file_format: str, export: ParquetExport, context: readers.ReaderContext
 ) -> Iterator[readers.SourceRow]:
     if file_format in BILLING_FORMATS and focus.is_focus(export.columns):
-        return focus.focus_records(export.records(), context)
+        return focus.focus_records(export.digested_records(focus.READ_COLUMNS), context)
     if file_format in (ImportFormat.AWS_CUR, ImportFormat.FOCUS) and (
         "line_item_usage_type" in export.columns
     ):

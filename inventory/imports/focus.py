@@ -9,7 +9,8 @@ teams through the mapping rules (keys `tag:<name>`, plus `account`, `subscriptio
 `resource_group` and `project` from the sub-account); the line's EffectiveCost is kept (its
 BilledCost when the export has no EffectiveCost).
 
-Rows come as (line, column → value) so that CSV and Parquet exports share this mapping.
+Rows come as (line, column → value, the line's digest if already made) so that CSV and
+Parquet exports share this mapping; a Parquet export is read for READ_COLUMNS only.
 """
 
 import csv
@@ -30,6 +31,18 @@ _PROVIDERS = (
     ("gcp", ("google", "gcp")),
 )
 _VCPU_KEYS = ("vCPU", "VCPUs", "vCPUs", "CoreCount", "vcpu")
+_DESCRIBING = ("ChargeDescription", "SkuMeter", "x_SkuDescription")
+# Every column the mapping reads (tests/inventory/imports/test_focus.py checks it).
+READ_COLUMNS = frozenset(
+    {
+        *("ChargeCategory", "ChargeClass", "ProviderName", "InvoiceIssuerName", "RegionId"),
+        *("ChargePeriodStart", "ChargePeriodEnd", "ServiceName", "ServiceCategory"),
+        *("ConsumedQuantity", "ConsumedUnit", "EffectiveCost", "BilledCost", "BillingCurrency"),
+        *("SubAccountId", "SubAccountName", "x_ResourceGroupName", "Tags", "SkuPriceDetails"),
+        *("x_ServiceCode", "x_UsageType", "x_SkuMeterCategory", "x_SkuMeterSubcategory"),
+        *("x_SkuMeterName", "x_PricingUnitDescription", *_DESCRIBING),
+    }
+)
 
 
 def is_focus(columns: Iterable[str]) -> bool:
@@ -39,14 +52,15 @@ def is_focus(columns: Iterable[str]) -> bool:
 def focus_rows(lines: Iterable[str], context: ReaderContext) -> Iterator[SourceRow]:
     """A FOCUS export in CSV."""
     reader = csv.DictReader(lines)
-    return focus_records(((reader.line_num, row) for row in reader), context)
+    return focus_records(((reader.line_num, row, None) for row in reader), context)
 
 
 def focus_records(
-    rows: Iterable[tuple[int, dict[str, Any]]], context: ReaderContext
+    rows: Iterable[tuple[int, dict[str, Any], str | None]], context: ReaderContext
 ) -> Iterator[SourceRow]:
-    for line, row in rows:
-        result = _records(row, context)
+    """Rows as (line, column → value, digest of the line's cells or None to make it here)."""
+    for line, row, digest in rows:
+        result = _records(row, digest, context)
         if isinstance(result, Skip):
             yield SourceRow(line, "cloud_usage", result)
             continue
@@ -55,25 +69,7 @@ def focus_records(
 
 
 def _text(row: dict[str, Any], name: str) -> str:
-    value = row.get(name)
-    if value is None or value == "null":
-        return ""
-    return value.strip() if type(value) is str else str(value).strip()
-
-
-def _row_digest(row: dict[str, Any]) -> str:
-    """The line's id: a hash of every cell as _text reads it (FOCUS lines carry no id of their
-    own). Written out rather than calling _text per cell: it runs for every cell of a file."""
-    return readers._digest(
-        [
-            ""
-            if value is None or value == "null"
-            else value.strip()
-            if type(value) is str
-            else str(value).strip()
-            for value in row.values()
-        ]
-    )
+    return readers.cell_text(row.get(name))
 
 
 def provider_code(name: str) -> str | None:
@@ -81,7 +77,7 @@ def provider_code(name: str) -> str | None:
     return next((code for code, words in _PROVIDERS if any(w in lowered for w in words)), None)
 
 
-def _records(row: dict[str, Any], context: ReaderContext) -> list | Skip:
+def _records(row: dict[str, Any], digest: str | None, context: ReaderContext) -> list | Skip:
     category = _text(row, "ChargeCategory")
     if category != "Usage":
         return Skip(f"charge category {category or 'missing'}")
@@ -94,7 +90,8 @@ def _records(row: dict[str, Any], context: ReaderContext) -> list | Skip:
     if quantity is None:
         return Skip("no consumed quantity")
     region = _text(row, "RegionId").lower()
-    base = _base(row, provider, region, context)
+    # FOCUS lines carry no id of their own: the line's is a digest of all its cells.
+    base = _base(row, digest or readers.cells_digest(row.values()), provider, region, context)
     result = _usages(provider, row, base, quantity, context)
     if not isinstance(result, Skip) and (not region or region == "global"):
         return Skip("no region (global service)")
@@ -102,7 +99,7 @@ def _records(row: dict[str, Any], context: ReaderContext) -> list | Skip:
 
 
 def _base(
-    row: dict[str, Any], provider: str, region: str, context: ReaderContext
+    row: dict[str, Any], digest: str, provider: str, region: str, context: ReaderContext
 ) -> dict[str, Any]:
     tags = {str(k): str(v) for k, v in map_value(row.get("Tags")).items() if v is not None}
     sub_account = _text(row, "SubAccountId") or None
@@ -116,7 +113,7 @@ def _base(
     team, model = readers._team(context, keys)
     cost = readers._number(_text(row, "EffectiveCost"))
     base = {
-        "external_id": f"focus:{_row_digest(row)}",
+        "external_id": f"focus:{digest}",
         "team": team,
         "model": model,
         "location": f"{provider}:{re.sub(r'[^a-z0-9-]', '', region)}" if region else None,
@@ -164,9 +161,7 @@ def _by_unit(
 ) -> list | Skip:
     """Lines of any provider by what their ConsumedUnit counts (vCPU-, GPU- or GB-hours, ...)."""
     service = _text(row, "ServiceCategory")
-    described = " ".join(
-        _text(row, n) for n in ("ChargeDescription", "SkuMeter", "x_SkuDescription")
-    )
+    described = " ".join(_text(row, n) for n in _DESCRIBING)
     lowered = unit.lower().replace("-", " ")
     if re.search(r"\bgpu", lowered) and "hour" in lowered:
         return Skip(f"GPU hours without a GPU model: {described.strip() or unit}")

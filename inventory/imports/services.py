@@ -164,12 +164,17 @@ def _principal(job: ImportJob) -> Principal:
 
 
 class _Position:
-    """Bytes read so far from the (possibly gzipped) upload, for the progress bar."""
+    """Bytes read so far from the (possibly gzipped) upload, for the progress bar; of a
+    Parquet export, whose position jumps a row group at a time (all of a file written as one),
+    its share of rows read."""
 
-    def __init__(self, raw) -> None:
-        self.raw = raw
+    def __init__(self, raw, size: int) -> None:
+        self.raw, self.size = raw, size
+        self.parquet: ParquetExport | None = None
 
     def __call__(self) -> int:
+        if self.parquet is not None:
+            return round(self.size * self.parquet.share_read())
         try:
             return self.raw.tell()
         except (OSError, ValueError):
@@ -266,13 +271,15 @@ def _chunks(job: ImportJob, context, errors: RowErrors, skipped: Counter) -> Ite
     size = settings.GREENAI_IMPORT_CHUNK_ROWS
     batch = batch_context()
     raw = job.file.open("rb")
-    position = _Position(raw)
+    position = _Position(raw, job.size_bytes)
     pending: dict[str, _Chunk] = {}
     file_problems: list[tuple[str, str]] = []
     row = 0
     try:
         try:
             content = _content(raw)
+            if isinstance(content, ParquetExport):
+                position.parquet = content
             for source in _rows(job, _lines(content), context):
                 if isinstance(source.raw, readers.Skip):
                     skipped[source.raw.reason] += 1

@@ -1,8 +1,11 @@
 """FOCUS 1.0–1.2 exports: usage lines only, mapped CCF-style, tags to teams, cost kept."""
 
+import csv
+import io
+
 import pytest
 
-from inventory.imports.focus import focus_records
+from inventory.imports.focus import READ_COLUMNS, focus_records
 from inventory.imports.readers import ReaderContext
 from inventory.models import CloudUsageRecord, TeamMappingRule
 from tests.inventory.test_imports_api import upload
@@ -153,6 +156,32 @@ def test_it_counts_azure_consumed_quantity_once_whatever_the_pricing_unit():
         "Virtual Machines", "x_SkuMeterName": "D4s v3", "x_PricingUnitDescription": "10 Hours",
     }  # fmt: skip
     context = ReaderContext(rules=[], default_team="ml", replication={})
-    (source,) = focus_records([(2, row)], context)
+    (source,) = focus_records([(2, row, None)], context)
     # 24 consumed hours × 4 vCPUs (priced per 10 hours, which changes nothing consumed)
     assert (source.raw["usage_kind"], source.raw["quantity"]) == ("compute", 96.0)
+
+
+class ReadCells(dict):
+    """A row that remembers which of its columns were read."""
+
+    read: set[str] = set()
+
+    def get(self, name, default=None):
+        self.read.add(name)
+        return super().get(name, default)
+
+    def __getitem__(self, name):
+        self.read.add(name)
+        return super().__getitem__(name)
+
+
+def test_the_mapping_reads_no_column_outside_read_columns():
+    """A Parquet export is turned into Python values of READ_COLUMNS only: a column read
+    but not listed would be empty in every Parquet line."""
+    rows = list(csv.DictReader(io.StringIO(MIXED)))
+    # Every branch: AWS by x_UsageType, Azure by meter, GCP by unit, skipped lines.
+    context = ReaderContext(rules=[], default_team="ml", replication={})
+    sources = list(focus_records([(n, ReadCells(r), "d") for n, r in enumerate(rows)], context))
+    assert len(sources) == 8  # 5 records (the m5.large hour makes two) and 3 skips
+    assert ReadCells.read <= READ_COLUMNS
+    assert {"ChargeCategory", "x_UsageType", "x_SkuMeterName", "ConsumedUnit"} <= ReadCells.read

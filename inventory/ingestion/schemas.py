@@ -140,7 +140,7 @@ CLOUD_USAGE = RecordSchema(
         Field("currency", _CURRENCY),
         Field("tags", tags()),
         # The billed instance type (m5.large): its vCPU-hours carry the instance's embodied
-        # share (docs/methodology.md §12). Importers read it from the usage type, which the
+        # share (docs/methodology.md §21). Importers read it from the usage type, which the
         # hashed fields already reflect: not hashed, so billing files imported before it was
         # kept are duplicates when imported again (their lines keep no type).
         Field("instance_type", text(60), hashed=False),

@@ -24,6 +24,7 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -115,22 +116,25 @@ def reset(org_id: int) -> None:
 
 
 # What the pipeline finds on a pending record, after the kind's declared ingest columns.
-PENDING_COLUMNS = (
-    "created_at",
-    "status",
-    "energy_tier",
-    "scope",
-    "methodology_version",
-    "compute_error",
-)
+# What a sender leaves out of a pending record, as the ingestion writers store it.
+SENT_DEFAULTS = {"currency": "", "instance_type": "", "tags": "{}", "energy_includes_pue": False}
 
 
-def copy_columns(kind: str) -> str:
+def pending_copy(kind: str) -> tuple[str, Callable[..., tuple]]:
     """The COPY column list of pending records of one kind, from its declaration
-    (inventory.ingestion.services.KIND_SPECS): rows below are written in that order."""
+    (inventory.ingestion.services.KIND_SPECS), and a function making a row of it from
+    column values by name: a column not named is NULL or its SENT_DEFAULTS value, and the
+    columns the writers fix (status, tiers, created_at...) take their fixed values."""
     from inventory.ingestion.services import KIND_SPECS
 
-    return ", ".join((*KIND_SPECS[kind].table.columns, *PENDING_COLUMNS))
+    table = KIND_SPECS[kind].table
+    fixed = table.fixed_values()
+    tail = tuple(value for _, value in fixed)
+
+    def row(**values) -> tuple:
+        return tuple(values.get(c, SENT_DEFAULTS.get(c)) for c in table.columns) + tail
+
+    return ", ".join((*table.columns, *(name for name, _ in fixed))), row
 
 
 def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
@@ -151,7 +155,6 @@ def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
     locations = facilities * 3 + regions
     cloud = int(records * cloud_share)
     workload = records - cloud
-    now = datetime.now(UTC)
     start = datetime(YEAR, 1, 1, tzinfo=UTC)
 
     def when(n: int, count: int, span: float) -> float:
@@ -162,32 +165,39 @@ def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
         return min(span - 1, n * span / count + rng.uniform(0, span / 8760))
 
     started = time.monotonic()
+    workload_columns, workload_row = pending_copy("workload")
+    cloud_columns, cloud_row = pending_copy("cloud_usage")
     with connection.cursor() as cursor:
         raw = cursor.cursor
-        with raw.copy(
-            f"COPY inventory_workloadrecord ({copy_columns('workload')}) FROM STDIN"
-        ) as copy:
+        with raw.copy(f"COPY inventory_workloadrecord ({workload_columns}) FROM STDIN") as copy:
             for n in range(workload):
                 begin = start + timedelta(seconds=when(n, workload, 365 * 86400))
                 seconds = rng.uniform(60, 36000)
                 tier = n % 3
                 copy.write_row(
-                    (
-                        org.id, batch.id, f"w{n}", "bench", teams[n % TEAMS],
-                        models[n % MODELS], ("training", "fine_tuning", "inference")[n % 3],
-                        begin, begin + timedelta(seconds=seconds), seconds, begin.date(),
-                        locations[n % len(locations)], gpus[n % len(gpus)], 1 + n % 8,
-                        rng.uniform(0.1, 50) if tier == 0 else None,
-                        rng.uniform(50, 700) if tier == 1 else None,
-                        rng.random() if tier == 2 and n % 2 else None,
-                        None, False, n if n % 5 == 0 else None, None, "{}", None, None,
-                        now, "pending", "", "", "", "",
+                    workload_row(
+                        organisation_id=org.id,
+                        batch_id=batch.id,
+                        external_id=f"w{n}",
+                        content_hash="bench",
+                        team_id=teams[n % TEAMS],
+                        ai_model_id=models[n % MODELS],
+                        phase=("training", "fine_tuning", "inference")[n % 3],
+                        started_at=begin,
+                        ended_at=begin + timedelta(seconds=seconds),
+                        duration_s=seconds,
+                        activity_date=begin.date(),
+                        location_id=locations[n % len(locations)],
+                        hardware_id=gpus[n % len(gpus)],
+                        device_count=1 + n % 8,
+                        energy_kwh=rng.uniform(0.1, 50) if tier == 0 else None,
+                        avg_power_w=rng.uniform(50, 700) if tier == 1 else None,
+                        utilization=rng.random() if tier == 2 and n % 2 else None,
+                        inferences=n if n % 5 == 0 else None,
                     )
-                )  # fmt: skip
+                )
         kinds = ("compute", "gpu", "memory", "storage_ssd", "storage_hdd", "network")
-        with raw.copy(
-            f"COPY inventory_cloudusagerecord ({copy_columns('cloud_usage')}) FROM STDIN"
-        ) as copy:
+        with raw.copy(f"COPY inventory_cloudusagerecord ({cloud_columns}) FROM STDIN") as copy:
             for n in range(cloud):
                 begin = start + timedelta(hours=int(when(n, cloud, 365 * 24)))
                 kind = kinds[n % len(kinds)]
@@ -197,16 +207,25 @@ def load(records: int, cloud_share: float, order: str, seed: int = 1) -> dict:
                     else (cpus[n % len(cpus)] if kind == "compute" and n % 2 else None)
                 )
                 copy.write_row(
-                    (
-                        org.id, batch.id, f"c{n}", "bench", teams[n % TEAMS],
-                        models[n % MODELS] if n % 2 else None, regions[n % len(regions)],
-                        "bench-service", kind, rng.uniform(0.1, 1000), hardware,
-                        rng.random() if kind in ("compute", "gpu") and n % 3 else None,
-                        2.0 if kind in ("storage_ssd", "storage_hdd") else None,
-                        begin, begin + timedelta(hours=1), begin.date(), None, "", "{}",
-                        now, "pending", "", "", "", "",
+                    cloud_row(
+                        organisation_id=org.id,
+                        batch_id=batch.id,
+                        external_id=f"c{n}",
+                        content_hash="bench",
+                        team_id=teams[n % TEAMS],
+                        ai_model_id=models[n % MODELS] if n % 2 else None,
+                        location_id=regions[n % len(regions)],
+                        service="bench-service",
+                        usage_kind=kind,
+                        quantity=rng.uniform(0.1, 1000),
+                        hardware_id=hardware,
+                        utilization=rng.random() if kind in ("compute", "gpu") and n % 3 else None,
+                        replication=2.0 if kind in ("storage_ssd", "storage_hdd") else None,
+                        usage_start=begin,
+                        usage_end=begin + timedelta(hours=1),
+                        activity_date=begin.date(),
                     )
-                )  # fmt: skip
+                )
     load_seconds = time.monotonic() - started
     started = time.monotonic()
     with connection.cursor() as cursor:

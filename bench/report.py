@@ -148,11 +148,10 @@ def records_build(built: dict, records: int, seed: int = 7) -> dict:
     )
     days = (QUARTER_END - QUARTER_START).days
     start = datetime.combine(QUARTER_START, datetime.min.time(), tzinfo=UTC)
-    now = datetime.now(UTC)
     phases = ("training", "fine_tuning", "inference")
     started = time.perf_counter()
     with connection.cursor() as cursor:
-        columns = compute_bench.copy_columns("workload")
+        columns, pending_row = compute_bench.pending_copy("workload")
         with cursor.cursor.copy(f"COPY inventory_workloadrecord ({columns}) FROM STDIN") as copy:
             for n in range(records):
                 model = n % 1000
@@ -167,17 +166,28 @@ def records_build(built: dict, records: int, seed: int = 7) -> dict:
                 tier = model % 3  # a model's jobs are measured one way: measured, metered, modelled
                 inferences = rng.randint(1000, 5000) if phase == "inference" else None
                 copy.write_row(
-                    (
-                        organisation.id, batch.id, f"r{n}", "bench", teams[model // 10],
-                        models[model], phase, begin, begin + timedelta(seconds=seconds), seconds,
-                        begin.date(), location, gpus[n % len(gpus)] if tier == 2 else None,
-                        devices, rng.uniform(0.1, 10.0) if tier == 0 else None,
-                        rng.uniform(200, 700) if tier == 1 else None,
-                        rng.random() if tier == 2 and n % 2 else None, None, False,
-                        inferences, inferences and inferences * 400, "{}", now, "pending",
-                        "", "", "", "",
+                    pending_row(
+                        organisation_id=organisation.id,
+                        batch_id=batch.id,
+                        external_id=f"r{n}",
+                        content_hash="bench",
+                        team_id=teams[model // 10],
+                        ai_model_id=models[model],
+                        phase=phase,
+                        started_at=begin,
+                        ended_at=begin + timedelta(seconds=seconds),
+                        duration_s=seconds,
+                        activity_date=begin.date(),
+                        location_id=location,
+                        hardware_id=gpus[n % len(gpus)] if tier == 2 else None,
+                        device_count=devices,
+                        energy_kwh=rng.uniform(0.1, 10.0) if tier == 0 else None,
+                        avg_power_w=rng.uniform(200, 700) if tier == 1 else None,
+                        utilization=rng.random() if tier == 2 and n % 2 else None,
+                        inferences=inferences,
+                        tokens=inferences and inferences * 400,
                     )
-                )  # fmt: skip
+                )
     IngestBatch.objects.filter(pk=batch.pk).update(received=records, created=records)
     copy_seconds = time.perf_counter() - started
     with connection.cursor() as cursor:

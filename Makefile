@@ -39,8 +39,13 @@ system-packages:
 		fi; \
 	fi
 
+# Two pytest-xdist workers (CI has two cores), each with its own test database (pytest-django
+# adds _gw0, _gw1), Redis database (tests/conftest.py) and temporary directory; TEST_WORKERS=0
+# runs in one process. The fault suite below stops shared services: it stays in one process.
+TEST_WORKERS ?= 2
+
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # Stops and restarts its own Redis, Postgres cluster and worker (tests/hardening/stack.py):
 # needs DATABASE_URL and REDIS_URL (for the server it may fall back to) and, for the Postgres

@@ -4,8 +4,10 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import StringIO
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import connection
@@ -14,6 +16,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import Membership, Organisation, Role, Team
 from accounts.services import api_token_create, member_add, organisation_create, team_create
+from greenai_portal.celery import app as celery_app
 from inventory.factors.library import factor_dataset_load
 from inventory.models import Location
 from inventory.pipeline import records_compute
@@ -21,6 +24,29 @@ from tests.snapshots import BEFORE_DEMO, DEMO, snapshot_restore, snapshot_take
 
 PASSWORD = "correct-horse-battery"
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def worker_redis_url(url: str, worker: str) -> str:
+    """The Redis database of pytest-xdist's worker `worker` ("gw0", "gw1", ...): REDIS_URL's
+    database plus the worker's index, so workers never share queues, broadcasts or counters."""
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def _redis_of_this_worker() -> None:
+    # Django read REDIS_URL before this module was imported: point the settings, the Celery
+    # app and the environment the tests' worker and server subprocesses inherit at this
+    # worker's database (the broadcasts of `celery control` are per database too).
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker or not settings.REDIS_URL:
+        return
+    url = worker_redis_url(settings.REDIS_URL, worker)
+    os.environ["REDIS_URL"] = settings.REDIS_URL = settings.CELERY_BROKER_URL = url
+    celery_app.conf.broker_url = url
+
+
+_redis_of_this_worker()
 
 
 def needs_services() -> None:

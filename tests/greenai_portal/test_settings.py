@@ -61,3 +61,14 @@ def test_the_in_memory_broker_names_its_host(caplog):
     if settings.CELERY_BROKER_URL.startswith("memory://"):
         Connection(settings.CELERY_BROKER_URL)._info()
         assert "No hostname was supplied" not in caplog.text
+
+
+def test_each_xdist_worker_has_a_redis_database_of_its_own():
+    from tests.conftest import worker_redis_url
+
+    # REDIS_URL's database plus the worker's index: CI's /0 gives gw0 /0 and gw1 /1.
+    assert worker_redis_url("redis://127.0.0.1:6379/0", "gw0") == "redis://127.0.0.1:6379/0"
+    assert worker_redis_url("redis://127.0.0.1:6379/0", "gw1") == "redis://127.0.0.1:6379/1"
+    # No database in the URL is Redis's 0; a query string is kept.
+    assert worker_redis_url("redis://127.0.0.1:6379", "gw1") == "redis://127.0.0.1:6379/1"
+    assert worker_redis_url("redis://h:6379/3?timeout=1", "gw2") == "redis://h:6379/5?timeout=1"

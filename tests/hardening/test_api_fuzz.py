@@ -12,6 +12,7 @@ statuses it can answer, and a row-less error (a bad CSV header) matches the docu
 
 import os
 import re
+from collections.abc import Iterator
 
 import jsonschema
 import pytest
@@ -29,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
 
 from accounts.services import api_token_create
 from tests.hardening.discovery import HTTP_METHODS, openapi_path, routes
-from tests.hardening.world import build_org
+from tests.hardening.world import build_org, module_transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -88,13 +89,22 @@ def _keep_the_test_connection():
     request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(scope="module")
+def _fuzz_org_token(django_db_setup, django_db_blocker) -> Iterator[str]:
+    # Built once for the module's hundred-odd tests (it was once per generated operation);
+    # each test runs in a savepoint of this transaction, so what a request changes is
+    # rolled back before the next operation, which starts from the same organisation.
+    with module_transaction(django_db_blocker):
+        org = build_org("fuzz")
+        _, key = api_token_create(
+            organisation=org.tenant.organisation, name="fuzz", scopes=["ingest", "read"]
+        )
+        yield key
+
+
 @pytest.fixture
-def api_token(factors) -> str:
-    org = build_org("fuzz")
-    _, key = api_token_create(
-        organisation=org.tenant.organisation, name="fuzz", scopes=["ingest", "read"]
-    )
-    return key
+def api_token(_fuzz_org_token, db) -> str:
+    return _fuzz_org_token
 
 
 @schema.parametrize()

@@ -28,7 +28,6 @@ from django.db import transaction
 from django.test import override_settings
 
 from accounts.principal import ROLE_ACCESS, SCOPE_ACCESS, Access
-from inventory.factors.library import factor_dataset_load
 from tests.conftest import workload
 from tests.hardening.discovery import Route, routes
 from tests.hardening.world import (
@@ -42,13 +41,12 @@ from tests.hardening.world import (
     World,
     build_world,
     fingerprint,
+    module_transaction,
 )
 
 # Marks the tests as database tests (so pytest-django sets the test database up); the world
 # itself lives in a module-wide transaction, and each cell in a savepoint of that.
 pytestmark = pytest.mark.django_db
-
-FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @dataclass(frozen=True)
@@ -926,15 +924,8 @@ def test_every_row_covers_every_caller():
 def world(django_db_setup, django_db_blocker):
     """One world for the whole module, in a transaction rolled back at the end; every cell
     runs in a savepoint of its own."""
-    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            factor_dataset_load()
-            yield build_world()
-        finally:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
+    with module_transaction(django_db_blocker):
+        yield build_world()
 
 
 @pytest.mark.parametrize("route", ALL_ROUTES, ids=lambda r: r.name or r.route)

@@ -8,16 +8,20 @@ token) must not contain it.
 """
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
+from django.db import connection, transaction
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, Membership, Role, Team
 from accounts.principal import Principal, principal_for_membership
 from accounts.services import api_token_create
+from inventory.factors.library import factor_dataset_load
 from inventory.imports.services import import_job_create
 from inventory.ingestion.services import workload_batch_ingest
 from inventory.llm.estimation import llm_usage_estimate
@@ -41,7 +45,23 @@ from inventory.models import (
 from inventory.pipeline import records_compute
 from reports.models import ReportExport, Target
 from reports.services import report_close_prepare, report_lock
-from tests.conftest import Tenant, make_tenant, workload
+from tests.conftest import FAST_HASHERS, Tenant, make_tenant, workload
+
+
+@contextmanager
+def module_transaction(django_db_blocker) -> Iterator[None]:
+    """For a module fixture: the factor library loaded in a transaction rolled back when the
+    module is done, so its tests (each in a savepoint of its own) share what it builds."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            factor_dataset_load()
+            yield
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
 
 ROLES = tuple(Role.values)  # admin, esg_officer, engineer, auditor
 # Token kinds and their scopes; "team" is limited to the team "serving".

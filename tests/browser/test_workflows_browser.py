@@ -190,7 +190,10 @@ def test_the_audit_pdf_is_generated_and_downloaded_with_the_api_figures(page):
     api = page.context.request.get(page.base_url + "/api/v1/reports/scope2/?year=2026&quarter=3")
     figures = json.loads(api.body())["scope2"]
 
-    page.tab.get_by_role("button", name=re.compile("^Generate the audit PDF")).click()
+    # With eager Celery the PDF is built in the click's own request: as long as the wait below.
+    page.tab.get_by_role("button", name=re.compile("^Generate the audit PDF")).click(
+        timeout=120_000
+    )
     page.tab.wait_for_load_state("networkidle")
     page.tab.wait_for_selector("[data-status=done]", timeout=120_000)
     with page.tab.expect_download() as download_info:

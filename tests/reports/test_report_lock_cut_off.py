@@ -23,6 +23,7 @@ from inventory.pipeline import records_compute
 from reports.lineage_selectors import records_after
 from reports.services import report_lock
 from tests.conftest import needs_services, workload
+from tests.hardening.stack import wait_until
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -103,6 +104,8 @@ def test_a_quarter_locks_while_records_keep_arriving_and_later_ones_are_late(ten
     records_compute(organisation_id=tenant.organisation.id)
     with Trickle(admin, tenant.organisation.id) as trickle:
         time.sleep(0.5)
+        # A loaded machine (two xdist workers on CI's two cores) may have stored fewer by then.
+        wait_until(lambda: trickle.batches > 5, 30, step=0.01)
         stored_before = trickle.batches
         version = report_lock(principal=officer, year=2026, quarter=1)
         locked_at_batch = trickle.batches

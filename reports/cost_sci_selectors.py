@@ -69,19 +69,69 @@ def cost_lines(*, rows, group_by: str | None = None) -> list[CostLine]:
         .order_by(*([label] if label else []), CURRENCY_COLUMN)
     )
     return [
-        CostLine(
+        _cost_line(
             key=row[key] if key else None,
             label=(row[label] or "(no model)") if label else "All",
             currency=row[CURRENCY_COLUMN],
-            cost=row["cost"],
-            location_kg=row["kg"],
-            inferences=row["inferences"],
-            tokens=row["tokens"],
-            cost_per_1k_inferences=cost_per_1k_inferences(row["cost"], row["inferences"]),
-            cost_per_1m_tokens=cost_per_1m_tokens(row["cost"], row["tokens"]),
-            kg_per_currency_unit=kg_per_currency_unit(row["kg"], row["cost"]),
+            sums=(row["cost"], row["kg"], row["inferences"], row["tokens"]),
         )
         for row in grouped
+    ]
+
+
+def _cost_line(
+    *, key: int | None, label: str, currency: str, sums: tuple[float, float, int, int]
+) -> CostLine:
+    """A line of its (cost, location kg, inferences, tokens), with its intensities."""
+    cost, kg, inferences, tokens = sums
+    return CostLine(
+        key=key,
+        label=label,
+        currency=currency,
+        cost=cost,
+        location_kg=kg,
+        inferences=inferences,
+        tokens=tokens,
+        cost_per_1k_inferences=cost_per_1k_inferences(cost, inferences),
+        cost_per_1m_tokens=cost_per_1m_tokens(cost, tokens),
+        kg_per_currency_unit=kg_per_currency_unit(kg, cost),
+    )
+
+
+# What a dashboard cube sums beside ROLLUP_SUMS in its grouping by CURRENCY_COLUMN
+# (reports.dashboard_selectors): cost_lines' sums, of the rows that have a cost, so the cost
+# card reads the page's one scan of the rollups rather than a scan of its own.
+_COSTED = Q(**{f"{ENERGY_COST.column}__isnull": False})
+CUBE_COST_SUMS = {
+    "cost_amount": Sum(ENERGY_COST.column),
+    "costed_kg": Sum("location_kg", filter=_COSTED),
+    "costed_inferences": Sum("inferences", filter=_COSTED),
+    "costed_tokens": Sum("tokens", filter=_COSTED),
+}
+_COSTED_SQL = f"FILTER (WHERE {ENERGY_COST.column} IS NOT NULL)"
+CUBE_COST_SUMS_SQL = {
+    "cost_amount": f"SUM({ENERGY_COST.column})",
+    "costed_kg": f"SUM(location_kg) {_COSTED_SQL}",
+    "costed_inferences": f"(SUM(inferences) {_COSTED_SQL})::bigint",
+    "costed_tokens": f"(SUM(tokens) {_COSTED_SQL})::bigint",
+}
+
+
+def cost_lines_summed(rows: Iterable[dict]) -> list[CostLine]:
+    """cost_lines (ungrouped) of rollup rows already grouped by CURRENCY_COLUMN (among
+    others) with CUBE_COST_SUMS: per currency, of the rows that have a cost."""
+    sums: dict[str, list] = {}
+    for row in rows:
+        if row["cost_amount"] is None:
+            continue
+        line = sums.setdefault(row[CURRENCY_COLUMN], [0.0, 0.0, 0, 0])
+        line[0] += row["cost_amount"]
+        line[1] += row["costed_kg"] or 0.0
+        line[2] += row["costed_inferences"] or 0
+        line[3] += row["costed_tokens"] or 0
+    return [
+        _cost_line(key=None, label="All", currency=currency, sums=tuple(line))
+        for currency, line in sorted(sums.items())  # as cost_lines orders them
     ]
 
 

@@ -226,3 +226,61 @@ def test_the_quarter_comparison_reads_the_periods_cube_as_its_own_scan_does(tena
     short = Filters(start=date(2026, 1, 1), end=date(2026, 5, 1))
     cube = rollup_cube(principal=who, filters=short)
     assert quarter_comparison(who, short, cube, today)["location"] == pytest.approx(50.0)
+
+
+@pytest.mark.django_db
+def test_the_cost_card_reads_the_cube_as_its_own_scan_does(tenant, outsider):
+    from inventory.models import DailyRollup, EmissionScope, EnergyTier, Location, Phase
+    from reports.cost_sci_selectors import cost_lines
+    from reports.dashboard import MODEL_GROUPINGS, TEAM_GROUPINGS
+    from reports.dashboard_selectors import (
+        OVERVIEW_GROUPINGS,
+        Cube,
+        Filters,
+        _grouped_each,
+        rollup_cube,
+    )
+
+    def row(who, day, kg, inferences, cost=None, currency=""):
+        location = Location.objects.get(organisation=who.organisation, code="lab-paris")
+        DailyRollup.objects.create(
+            organisation=who.organisation,
+            day=day,
+            team=who.teams["serving"],
+            location=location,
+            phase=Phase.INFERENCE,
+            energy_tier=EnergyTier.MEASURED,
+            scope=EmissionScope.SCOPE2,
+            record_count=1,
+            it_kwh=1.0,
+            facility_kwh=1.2,
+            location_kg=kg,
+            market_kg=kg,
+            inferences=inferences,
+            tokens=4 * inferences,
+            energy_cost=cost,
+            energy_cost_currency=currency,
+        )
+
+    row(tenant, date(2026, 1, 5), 2.0, 1000, 10.0, "EUR")
+    row(tenant, date(2026, 2, 5), 1.0, 500, 5.5, "EUR")
+    row(tenant, date(2026, 2, 6), 3.0, 0, 7.0, "USD")
+    row(tenant, date(2026, 2, 7), 100.0, 9000)  # no tariff: no cost, in no currency's line
+    row(tenant, date(2026, 4, 1), 1.0, 1, 50.0, "EUR")  # after the period
+    row(outsider, date(2026, 1, 5), 1.0, 1, 99.0, "EUR")
+    filters = Filters(start=date(2026, 1, 1), end=date(2026, 4, 1))
+    who = principal(tenant)
+    own_scan = cost_lines(rows=filters.rollups(who))
+    for groupings in (OVERVIEW_GROUPINGS, TEAM_GROUPINGS, MODEL_GROUPINGS):
+        cube = rollup_cube(principal=who, filters=filters, groupings=groupings)
+        each = Cube(_grouped_each(filters.rollups(who), [tuple(g) for g in groupings]))
+        assert cube.cost_lines() == own_scan
+        assert each.cost_lines() == own_scan
+    eur, usd = own_scan
+    # EUR: 10 + 5.5 over 1,000 + 500 inferences and 2 + 1 kg; USD: 7 over 3 kg.
+    assert (eur.currency, eur.cost, eur.location_kg, eur.inferences) == ("EUR", 15.5, 3.0, 1500)
+    assert eur.tokens == 6000
+    assert eur.cost_per_1k_inferences == pytest.approx(15.5 / 1.5)
+    assert eur.kg_per_currency_unit == pytest.approx(3.0 / 15.5)
+    assert (usd.currency, usd.cost, usd.location_kg, usd.inferences) == ("USD", 7.0, 3.0, 0)
+    assert usd.cost_per_1k_inferences is None

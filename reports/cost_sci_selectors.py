@@ -3,7 +3,7 @@ model, from the rollups of the caller's organisation and teams."""
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from django.db.models import Q, Sum
@@ -21,6 +21,8 @@ from inventory.figures import (
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     RECORD_COUNT,
+    ROLLUP_SUMS,
+    Sums,
 )
 from inventory.models import AiModel, DailyRollup, Phase
 
@@ -227,34 +229,42 @@ def report_costs(rows: Iterable[dict]) -> ReportCosts:
     return costs
 
 
-# Which rollup rows each functional unit counts, and what it counts: the inferences and
-# tokens of inference records; training and fine-tuning records as one run each.
+# Which phases' rollup rows each functional unit counts, and what it counts: the inferences
+# and tokens of inference records; training and fine-tuning records as one run each.
 _UNIT_ROWS = {
-    FunctionalUnit.INFERENCES_1K: (Q(phase=Phase.INFERENCE), "inferences"),
-    FunctionalUnit.TOKENS_1M: (Q(phase=Phase.INFERENCE), "tokens"),
-    FunctionalUnit.TRAINING_RUN: (
-        Q(phase__in=[Phase.TRAINING, Phase.FINE_TUNING]),
-        "record_count",
-    ),
+    FunctionalUnit.INFERENCES_1K: ((Phase.INFERENCE,), "inferences"),
+    FunctionalUnit.TOKENS_1M: ((Phase.INFERENCE,), "tokens"),
+    FunctionalUnit.TRAINING_RUN: ((Phase.TRAINING, Phase.FINE_TUNING), "record_count"),
 }
 
 
 def model_sci(*, principal: Principal, model: AiModel, start: date, end: date) -> list[Sci]:
-    """The model's SCI per functional unit over [start, end): E (facility kWh), I (the
-    location-based intensity, O / E), M (amortised embodied kg), R, and (E × I + M) / R."""
+    """The model's SCI per functional unit over [start, end) (sci_of_phases), from one scan of
+    its rollups grouped by phase."""
     rows = period_rollups(principal=principal, start=start, end=end).filter(ai_model=model)
+    by_phase: dict[str, Sums] = defaultdict(Sums)
+    for row in rows.values("phase").annotate(**ROLLUP_SUMS).order_by():
+        by_phase[row["phase"]].add(row)
+    return sci_of_phases(by_phase)
+
+
+def sci_of_phases(by_phase: dict[str, Sums]) -> list[Sci]:
+    """SCI per functional unit of a model's rollup sums by phase: E (facility kWh), I (the
+    location-based intensity, O / E), M (amortised embodied kg, None where no row has one),
+    R, and (E × I + M) / R."""
     scores = []
-    for unit, (where, counted) in _UNIT_ROWS.items():
-        sums = rows.filter(where).aggregate(
-            kwh=Sum("facility_kwh"), kg=Sum("location_kg"), m=Sum("embodied_kg"), n=Sum(counted)
-        )
+    for unit, (phases, counted) in _UNIT_ROWS.items():
+        sums = Sums()
+        for phase in phases:
+            if phase in by_phase:
+                sums.add(asdict(by_phase[phase]))
         scores.append(
             sci(
                 unit=unit,
-                energy_kwh=sums["kwh"] or 0.0,
-                operational_kg=sums["kg"] or 0.0,
-                embodied_kg=sums["m"],
-                counted=sums["n"] or 0,
+                energy_kwh=sums.facility_kwh or 0.0,
+                operational_kg=sums.location_kg or 0.0,
+                embodied_kg=sums.embodied_kg,
+                counted=getattr(sums, counted) or 0,
             )
         )
     return scores

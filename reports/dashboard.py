@@ -44,7 +44,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.selectors import visible_model_or_404
-from reports.cost_sci_selectors import model_sci
+from reports.cost_sci_selectors import model_sci, sci_of_phases
 from reports.dashboard_charts import (
     Chart,
     intensity_trend,
@@ -896,10 +896,19 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         locations=_locations_table(cube, names, filters, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         lifecycle=model_lifecycle(principal=principal, model=model),
-        sci=model_sci(principal=principal, model=model, start=filters.start, end=filters.end),
+        sci=_model_sci(principal, model, filters, cube),
         costs=cube.cost_lines(),
         back_query=drill,
     )
+
+
+def _model_sci(principal: Principal, model, filters: Filters, cube: Cube) -> list:
+    """The model's SCI over the period: from the page's cube when its filters name nothing but
+    the model (its rows are then the model's rollups of the period), else its own scan (the
+    SCI is of the whole model, whatever team, location or scope the page shows)."""
+    if filters.team_id or filters.location_id or filters.scope:
+        return model_sci(principal=principal, model=model, start=filters.start, end=filters.end)
+    return sci_of_phases(cube.by("phase"))
 
 
 def _onboarding(request: HttpRequest, principal: Principal) -> dict:

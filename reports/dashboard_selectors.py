@@ -119,11 +119,17 @@ class Cube:
         """{key or (keys...): Sums} over the rows matching `where` (field → value)."""
         where = where or {}
         groups: dict = defaultdict(Sums)
-        for row in self._rows_with([*keys, *where]):
-            if any(row[k] != v for k, v in where.items()):
-                continue
-            key = row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)
-            groups[key].add(row)
+        rows = self._rows_with([*keys, *where])
+        if where:
+            matching = tuple(where.items())
+            rows = [row for row in rows if all(row[k] == v for k, v in matching)]
+        if len(keys) == 1:
+            (key,) = keys
+            for row in rows:
+                groups[row[key]].add(row)
+        else:
+            for row in rows:
+                groups[tuple(row[k] for k in keys)].add(row)
         return groups
 
     def by_scope(self, key: str, where: dict | None = None) -> dict:
@@ -222,13 +228,21 @@ def _grouped_in_one_scan(rows, groupings: list[tuple[str, ...]]) -> list[tuple[t
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
+        # Per grouping set, the columns its rows keep: its fields and sums (by position).
+        kept = {
+            mask: [
+                (i, name)
+                for i, name in enumerate(names)
+                if name in grouping
+                or name in ROLLUP_SUMS_SQL
+                or (name in costs and CURRENCY_COLUMN in grouping)
+            ]
+            for mask, grouping in sets.items()
+        }
+        absent_at = names.index("absent")
         for values in cursor.fetchall():
-            row = dict(zip(names, values, strict=True))
-            mask = row.pop("absent")
-            kept = set(sets[mask]) | set(ROLLUP_SUMS_SQL)
-            if CURRENCY_COLUMN in sets[mask]:
-                kept |= set(costs)
-            found[mask].append({k: v for k, v in row.items() if k in kept})
+            mask = values[absent_at]
+            found[mask].append({name: values[i] for i, name in kept[mask]})
     return [(grouping, found[absent(grouping)]) for grouping in groupings]
 
 

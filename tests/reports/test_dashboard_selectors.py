@@ -284,3 +284,41 @@ def test_the_cost_card_reads_the_cube_as_its_own_scan_does(tenant, outsider):
     assert eur.kg_per_currency_unit == pytest.approx(3.0 / 15.5)
     assert (usd.currency, usd.cost, usd.location_kg, usd.inferences) == ("USD", 7.0, 3.0, 0)
     assert usd.cost_per_1k_inferences is None
+
+
+@pytest.mark.django_db
+def test_the_model_pages_sci_reads_the_cube_as_its_own_scan_does(tenant, outsider):
+    from dataclasses import asdict
+
+    from inventory.models import AiModel
+    from reports.cost_sci_selectors import model_sci, sci_of_phases
+    from reports.dashboard import MODEL_GROUPINGS
+    from reports.dashboard_selectors import Filters, rollup_cube
+
+    rollups_of(tenant, 120)
+    rollups_of(outsider, 50)
+    model = AiModel.objects.get(organisation=tenant.organisation, name="atlas-7b")
+    filters = Filters(start=date(2026, 1, 1), end=date(2026, 4, 1), model_id=model.id)
+    for who in ("admin", "engineer"):
+        cube = rollup_cube(
+            principal=principal(tenant, who), filters=filters, groupings=MODEL_GROUPINGS
+        )
+        own_scan = model_sci(
+            principal=principal(tenant, who), model=model, start=filters.start, end=filters.end
+        )
+        from_cube = sci_of_phases(cube.by("phase"))
+        assert [score.unit for score in from_cube] == [score.unit for score in own_scan]
+        for a, b in zip(from_cube, own_scan, strict=True):
+            assert asdict(a) == pytest.approx(asdict(b))
+    inferences, tokens, runs = model_sci(
+        principal=principal(tenant), model=model, start=filters.start, end=filters.end
+    )
+    # The model's rows are n % 3 != 0; phases cycle training, fine-tuning, inference, other.
+    inference = [n for n in range(120) if n % 3 and n % 4 == 2]
+    trained = [n for n in range(120) if n % 3 and n % 4 in (0, 1)]
+    assert inferences.energy_kwh == pytest.approx(sum(1.8 * n for n in inference))
+    assert inferences.functional_units == pytest.approx(sum(1000 * n for n in inference) / 1000)
+    assert tokens.functional_units == pytest.approx(sum(4000 * n for n in inference) / 1e6)
+    assert runs.functional_units == sum(n + 1 for n in trained)
+    assert runs.operational_kg == pytest.approx(sum(0.1 * n for n in trained))
+    assert runs.embodied_kg is None and runs.kg_per_unit is None  # no embodied figure

@@ -88,24 +88,13 @@ def test_the_pages_say_when_a_member_sees_only_its_teams(tenant):
 def test_the_settings_page_reads_record_counts_and_indicators_in_one_scan(tenant):
     from datetime import date
 
-    from inventory.models import EmissionScope, EnergyTier, Phase
+    from tests.reports.scope2_data import rollup
 
     seed(tenant)  # 2026: 6 records at lab-paris, 40 kWh IT each, PUE 1.2
     paris = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
-    DailyRollup.objects.create(  # 2025: counted on the page, not in 2026's indicators
-        organisation=tenant.organisation,
-        day=date(2025, 6, 1),
-        team=tenant.teams["research"],
-        location=paris,
-        phase=Phase.TRAINING,
-        energy_tier=EnergyTier.MEASURED,
-        scope=EmissionScope.SCOPE2,
-        record_count=3,
-        it_kwh=10.0,
-        facility_kwh=15.0,
-        location_kg=1.0,
-    )
-    for role, counted, in_2026 in ((Role.ADMIN, 9, 6), (Role.ENGINEER, 2, 2)):
+    # 2025: a research record counted on the page, not in 2026's indicators (PUE 1.0).
+    rollup(tenant, date(2025, 6, 1), 10.0)
+    for role, counted, in_2026 in ((Role.ADMIN, 7, 6), (Role.ENGINEER, 2, 2)):
         principal = principal_for_membership(tenant.members[role])
         computed, lines = facility_records_and_indicators(principal=principal, year=2026)
         assert computed == computed_records_by_location(principal=principal) == {paris.id: counted}
@@ -113,4 +102,4 @@ def test_the_settings_page_reads_record_counts_and_indicators_in_one_scan(tenant
         (line,) = lines
         assert line.records == in_2026
         assert line.indicators.it_mwh == pytest.approx(in_2026 * 40.0 / 1000)
-        assert line.indicators.pue == pytest.approx(1.2)  # 2025's 1.5 left out
+        assert line.indicators.pue == pytest.approx(1.2)  # 2025's 1.0 left out

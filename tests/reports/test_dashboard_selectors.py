@@ -230,7 +230,6 @@ def test_the_quarter_comparison_reads_the_periods_cube_as_its_own_scan_does(tena
 
 @pytest.mark.django_db
 def test_the_cost_card_reads_the_cube_as_its_own_scan_does(tenant, outsider):
-    from inventory.models import DailyRollup, EmissionScope, EnergyTier, Location, Phase
     from reports.cost_sci_selectors import cost_lines
     from reports.dashboard import MODEL_GROUPINGS, TEAM_GROUPINGS
     from reports.dashboard_selectors import (
@@ -240,22 +239,13 @@ def test_the_cost_card_reads_the_cube_as_its_own_scan_does(tenant, outsider):
         _grouped_each,
         rollup_cube,
     )
+    from tests.reports.scope2_data import rollup
 
     def row(who, day, kg, inferences, cost=None, currency=""):
-        location = Location.objects.get(organisation=who.organisation, code="lab-paris")
-        DailyRollup.objects.create(
-            organisation=who.organisation,
-            day=day,
-            team=who.teams["serving"],
-            location=location,
-            phase=Phase.INFERENCE,
-            energy_tier=EnergyTier.MEASURED,
-            scope=EmissionScope.SCOPE2,
-            record_count=1,
-            it_kwh=1.0,
-            facility_kwh=1.2,
-            location_kg=kg,
-            market_kg=kg,
+        rollup(
+            who,
+            day,
+            kg * 10,  # location kg = kWh / 10
             inferences=inferences,
             tokens=4 * inferences,
             energy_cost=cost,

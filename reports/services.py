@@ -226,8 +226,18 @@ def report_lock(
         principal, user, year=year, quarter=quarter, version=1, reason=reason, **snapshot
     )
     _version_audited(version, "report.lock", user)
+    _annex_kept_after_commit(version)
     logger.info("locked report", extra={"report_version_id": version.id})
     return version
+
+
+def _annex_kept_after_commit(version: ReportVersion) -> None:
+    """Once the version is committed, a worker works its record annex out and keeps it
+    (report_annex_keep), so its first export finds it ready; an export that comes first
+    works it out itself."""
+    from reports.tasks import keep_report_annex
+
+    transaction.on_commit(lambda: keep_report_annex.delay(version.id), robust=True)
 
 
 def _version_audited(version: ReportVersion, action: str, user) -> None:
@@ -492,6 +502,7 @@ def report_restate(
     ReportAnnex.objects.filter(
         version__organisation=principal.organisation, version__year=year, version__quarter=quarter
     ).delete()
+    _annex_kept_after_commit(version)
     _version_audited(version, "report.restate", user)
     logger.info("restated report", extra={"report_version_id": version.id})
     return version

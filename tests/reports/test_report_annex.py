@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from inventory.models import ContractualInstrument, WorkloadRecord
-from reports import audit_selectors
+from reports import audit_selectors, tasks
 from reports.audit_selectors import _CopyLines
 from reports.models import ReportAnnex
 from tests.reports.closing import close_quarter
@@ -88,6 +88,23 @@ class TestTheKeptAnnex:
         for external_id in ("jan-train", "feb-serve", "mar-tune", "mar-cloud"):
             assert external_id in section(again, "Annex B. Records")
         assert ReportAnnex.objects.count() == 1
+
+    def test_the_lock_has_a_worker_keep_it_before_the_first_export(
+        self, tenant, monkeypatch, django_capture_on_commit_callbacks
+    ):
+        client = seed_quarter(tenant)
+        # The task the lock queues once committed, run here as a worker would.
+        monkeypatch.setattr(tasks.keep_report_annex, "delay", tasks.keep_report_annex)
+        with django_capture_on_commit_callbacks(execute=True):
+            close_quarter(client)
+        lines = annex_lines(tenant.organisation)
+        kept = ReportAnnex.objects.get()
+        assert (kept.version.version, kept.record_count) == (1, 4)
+        assert kept.content_hash == sha256(lines)
+
+        never_read_records(monkeypatch)
+        text = pdf_text(client.get(export(client)["download_url"]).content)
+        assert printed_hash(text) == sha256(lines)
 
     def test_a_draft_keeps_none(self, tenant):
         client = seed_quarter(tenant)

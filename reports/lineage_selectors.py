@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
-from django.db import connection
 from django.db.models import Count, Max, Model
 
 from accounts.principal import Principal
@@ -471,12 +470,6 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
     (`locked_version` says which); a principal limited to teams gets the live rows.
     """
     period = periods.quarter(year, quarter)
-    if connection.vendor == "postgresql":
-        # A GROUP BY over millions of records in one scan: at 5M its plan's cost asks for
-        # JIT inlining and optimisation, which take longer than they save. SET LOCAL ends
-        # with the transaction (this read's, or the caller's).
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL jit = off")
     lines: dict[int, dict] = {}
     used: dict[str, set[int]] = defaultdict(set)
     datasets = {d.id: f"{d.name} {d.version}" for d in FactorDataset.objects.all()}

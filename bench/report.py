@@ -18,7 +18,8 @@ Builds 2026 Q1 for a new organisation with 100 teams and 1,000 models, three fac
   independent check is skipped). For iterating on the report itself.
 
 Times the report JSON through the API (cold and warm), locking the quarter, the locked JSON
-and the audit PDF of the locked version (Celery task body: document, SVG charts, WeasyPrint).
+and the audit PDF of the locked version twice (Celery task body: document, SVG charts,
+WeasyPrint): the first export works the record annex out and keeps it, the second reads it.
 Then recomputes the report's totals independently from the raw records with SQL written here
 from docs/methodology.md (energy rules, PUE, grid factor pick, the instruments claimed month
 by month, residual mix for the rest) and compares them with the report's figures.
@@ -489,13 +490,22 @@ def main() -> None:
         lambda: report_lock(principal=principal, year=2026, quarter=1, user=built["member"].user)
     )[0]
     locked_json = timed(report_json, repeat=3)
-    export = ReportExport.objects.create(
-        organisation=built["organisation"],
-        year=2026,
-        quarter=1,
-        report_version=built["organisation"].report_versions.get(),
+    exports = [
+        ReportExport.objects.create(
+            organisation=built["organisation"],
+            year=2026,
+            quarter=1,
+            report_version=built["organisation"].report_versions.get(),
+        )
+        for _ in range(2)
+    ]
+    # The first export of the version works its record annex out and keeps it; the next
+    # prints the kept count, hash and sample (reports.services.report_annex_keep).
+    pdf_seconds, pdf_again_seconds = (
+        timed(lambda export=export: report_export_build(export_id=export.id))[0]
+        for export in exports
     )
-    pdf_seconds = timed(lambda: report_export_build(export_id=export.id))[0]
+    export = exports[0]
     export.refresh_from_db()
     check = None if args.rollups_only else independent_check(built, body)
     version = built["organisation"].report_versions.get()
@@ -525,6 +535,7 @@ def main() -> None:
         "locked_input_records": version.record_count,
         "locked_report_json_median_seconds": round(sorted(locked_json)[1], 3),
         "pdf_seconds": round(pdf_seconds, 2),
+        "pdf_again_seconds": round(pdf_again_seconds, 2),
         "pdf_target_seconds": 15.0,
         "pdf_bytes": export.pdf_bytes,
         "scope2": {k: body["scope2"][k] for k in ("record_count", "mwh", "location_t", "market_t")},

@@ -17,8 +17,9 @@ Builds 2026 Q1 for a new organisation with 100 teams and 1,000 models, three fac
   records would give (no raw records: the lock's hash and lineage are then empty and the
   independent check is skipped). For iterating on the report itself.
 
-Times the report JSON through the API (cold and warm), locking the quarter, the locked JSON
-and the audit PDF of the locked version (Celery task body: document, SVG charts, WeasyPrint).
+Times the report JSON through the API (cold and warm), locking the quarter, apart from it the
+lock's record annex task (count, hash and sample kept for the version), the locked JSON and the
+audit PDF of the locked version twice (Celery task body: document, SVG charts, WeasyPrint).
 Then recomputes the report's totals independently from the raw records with SQL written here
 from docs/methodology.md (energy rules, PUE, grid factor pick, the instruments claimed month
 by month, residual mix for the rest) and compares them with the report's figures.
@@ -452,6 +453,7 @@ def main() -> None:
     args = parser.parse_args()
     setup()
 
+    from django.db import transaction
     from django.test import Client
 
     from accounts.principal import principal_for_membership
@@ -485,17 +487,29 @@ def main() -> None:
 
     factor_times = timed(factor_lines, repeat=3)
     principal = principal_for_membership(built["member"])
-    lock_seconds = timed(
-        lambda: report_lock(principal=principal, year=2026, quarter=1, user=built["member"].user)
-    )[0]
+    # The lock commits, then queues its record annex (keep_report_annex, eager here): timed
+    # apart, as a worker runs it after the lock in production.
+    started = time.perf_counter()
+    with transaction.atomic():
+        report_lock(principal=principal, year=2026, quarter=1, user=built["member"].user)
+        lock_seconds = time.perf_counter() - started
+    annex_seconds = time.perf_counter() - started - lock_seconds
     locked_json = timed(report_json, repeat=3)
-    export = ReportExport.objects.create(
-        organisation=built["organisation"],
-        year=2026,
-        quarter=1,
-        report_version=built["organisation"].report_versions.get(),
+    exports = [
+        ReportExport.objects.create(
+            organisation=built["organisation"],
+            year=2026,
+            quarter=1,
+            report_version=built["organisation"].report_versions.get(),
+        )
+        for _ in range(2)
+    ]
+    # Both exports print the kept annex (count, hash and sample) the lock's task worked out.
+    pdf_seconds, pdf_again_seconds = (
+        timed(lambda export=export: report_export_build(export_id=export.id))[0]
+        for export in exports
     )
-    pdf_seconds = timed(lambda: report_export_build(export_id=export.id))[0]
+    export = exports[0]
     export.refresh_from_db()
     check = None if args.rollups_only else independent_check(built, body)
     version = built["organisation"].report_versions.get()
@@ -522,9 +536,11 @@ def main() -> None:
             "factor_rows": len(factor_lines.body["factors"]),
         },
         "lock_seconds": round(lock_seconds, 3),
+        "annex_task_seconds": round(annex_seconds, 3),
         "locked_input_records": version.record_count,
         "locked_report_json_median_seconds": round(sorted(locked_json)[1], 3),
         "pdf_seconds": round(pdf_seconds, 2),
+        "pdf_again_seconds": round(pdf_again_seconds, 2),
         "pdf_target_seconds": 15.0,
         "pdf_bytes": export.pdf_bytes,
         "scope2": {k: body["scope2"][k] for k in ("record_count", "mwh", "location_t", "market_t")},

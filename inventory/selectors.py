@@ -1,10 +1,11 @@
 """inventory reads shared with other apps."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
 
-from django.db.models import Case, Count, F, Max, Min, Q, QuerySet, Sum, When
+from django.db.models import Case, Count, DateField, F, Max, Min, Q, QuerySet, Sum, When
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import TruncMonth
 from django.http import Http404
@@ -104,17 +105,48 @@ def facility_indicators_for_year(*, principal: Principal, year: int) -> list[Fac
     WUE (site water over the IT energy of the records whose water is known), renewable
     energy factor and energy by source, as Delegated Regulation (EU) 2024/1364 and ESRS E1-5
     read them (docs/methodology.md, Facility indicators), from the principal's rollups."""
-    facilities = {
+    facilities = _facilities_by_id(principal)
+    rows = principal.visible(DailyRollup.objects.filter(day__year=year, location_id__in=facilities))
+    return _facility_years(
+        principal, year, facilities, _monthly_sums(rows.annotate(month=TruncMonth("day")))
+    )
+
+
+def facility_records_and_indicators(
+    *, principal: Principal, year: int
+) -> tuple[dict[int, int], list[FacilityYear]]:
+    """computed_records_by_location and facility_indicators_for_year from one scan of the
+    principal's rollups (the settings page shows both): every row counts its location's
+    records, and only the year's rows are grouped by month."""
+    facilities = _facilities_by_id(principal)
+    in_year = When(day__year=year, then=TruncMonth("day"))
+    rows = principal.visible(DailyRollup.objects.all()).annotate(
+        month=Case(in_year, default=None, output_field=DateField())
+    )
+    monthly = list(_monthly_sums(rows))
+    computed: dict[int, int] = {}
+    for row in monthly:
+        computed[row["location_id"]] = computed.get(row["location_id"], 0) + row["records"]
+        if isinstance(row["month"], datetime):  # Postgres: the month's midnight, UTC
+            row["month"] = row["month"].date()
+    of_year = [row for row in monthly if row["month"] and row["location_id"] in facilities]
+    return computed, _facility_years(principal, year, facilities, of_year)
+
+
+def _facilities_by_id(principal: Principal) -> dict[int, Location]:
+    return {
         f.id: f
         for f in Location.objects.filter(organisation=principal.organisation)
         .exclude(kind=Location.Kind.CLOUD)
         .order_by("code")
     }
+
+
+def _monthly_sums(rows: QuerySet[DailyRollup]) -> QuerySet:
+    """Rollup rows annotated with `month`, summed per location and month."""
     with_water = Q(water_record_count=F("record_count"))
-    monthly = (
-        principal.visible(DailyRollup.objects.filter(day__year=year, location_id__in=facilities))
-        .annotate(month=TruncMonth("day"))
-        .values("location_id", "month")
+    return (
+        rows.values("location_id", "month")
         # Named apart from the columns: a sum named like its column would shadow it.
         .annotate(
             records=Sum("record_count"),
@@ -126,6 +158,12 @@ def facility_indicators_for_year(*, principal: Principal, year: int) -> list[Fac
         )
         .order_by()
     )
+
+
+def _facility_years(
+    principal: Principal, year: int, facilities: dict[int, Location], monthly: Iterable[dict]
+) -> list[FacilityYear]:
+    """The year's lines of the facilities from their sums by location and month."""
     shares = _renewable_shares(principal, year)
     sums: dict[int, dict] = {}
     for row in monthly:

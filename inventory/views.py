@@ -53,8 +53,7 @@ from inventory.models import (
 from inventory.override_services import factor_override_create, factor_override_delete
 from inventory.selectors import (
     codecarbon_run_lines,
-    computed_records_by_location,
-    facility_indicators_for_year,
+    facility_records_and_indicators,
     mapping_rule_list,
 )
 
@@ -124,14 +123,14 @@ def _indicator_year(request: HttpRequest) -> int:
 @settings_page()
 def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
     facilities = _facilities(principal)
-    computed = computed_records_by_location(principal=principal)
+    year = _indicator_year(request)
+    computed, indicators = facility_records_and_indicators(principal=principal, year=year)
     for facility in facilities:
         facility.records = computed.get(facility.id, 0)
     providers = ProviderPue.objects.filter(dataset__is_active=True).order_by("provider")
     wue_rows = FacilityWue.objects.filter(organisation=principal.organisation).select_related(
         "location"
     )
-    year = _indicator_year(request)
     return render(
         request,
         "dashboard/settings/facilities.html",
@@ -144,7 +143,7 @@ def facilities_page(request: HttpRequest, principal: Principal) -> HttpResponse:
             wue_rows=wue_rows.order_by("location__code", "-valid_from"),
             wue_form=WueForm(organisation=principal.organisation),
             year=year,
-            indicators=facility_indicators_for_year(principal=principal, year=year),
+            indicators=indicators,
         ),
     )
 

@@ -8,6 +8,7 @@ records it holds), so what the PDF traces and lists is what the browser shows an
 
 import hashlib
 import random
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -419,48 +420,81 @@ def _csv_text(value) -> str:
     return "" if value is None else str(csv_cell(value))
 
 
-def record_annex(
-    *, organisation: Organisation, year: int, quarter: int, version: int | None, seed: int
-) -> dict:
-    """The quarter's records for the annex: all of them up to `annex_limit()`, else a sample
-    of that many drawn with `seed`; with their count and content hash either way.
-
-    content_hash = SHA-256 over one line per record, workload records then cloud usage
-    records, each in ascending id: the ANNEX_HASH_COLUMNS of the record browser's CSV export,
-    as written there, joined by "|", each line ending in "\\n". The sample: positions
-    random.Random(seed).sample(range(count), limit) in that same order. Neither loads the
-    records: on Postgres the lines are written and concatenated in SQL, in chunks the hash
-    reads in turn, and the sample's ids are picked by their row number (`annex_sql`);
-    elsewhere ids and figures are streamed (`annex_stream`, the portable twin).
-    """
+def _annex_querysets(
+    organisation: Organisation, year: int, quarter: int, version: int | None
+) -> dict[str, QuerySet]:
     principal = _reader(organisation)
-    querysets = {
+    return {
         kind: records_filtered(
             principal=principal, filters=_quarter_filters(kind, year, quarter, version)
         )
         for kind in REPORTED_KINDS
     }
+
+
+def annex_digest(
+    *, organisation: Organisation, year: int, quarter: int, version: int | None, seed: int
+) -> dict:
+    """The annex's count, content hash and listed ids (all the records up to `annex_limit()`,
+    else a sample of that many drawn with `seed`): what `record_annex` prints beside the
+    listed rows, and what a locked version keeps (reports.models.ReportAnnex).
+
+    content_hash = SHA-256 over one line per record, workload records then cloud usage
+    records, each in ascending id: the ANNEX_HASH_COLUMNS of the record browser's CSV export,
+    as written there, joined by "|", each line ending in "\\n". The sample: positions
+    random.Random(seed).sample(range(count), limit) in that same order. Neither loads the
+    records: on Postgres the lines are written in SQL and streamed by COPY into the hash, the
+    sample's ids read from the lines at its positions as they pass (`annex_sql`); elsewhere
+    ids and figures are streamed (`annex_stream`, the portable twin).
+    """
+    querysets = _annex_querysets(organisation, year, quarter, version)
     counts = {kind: rows.count() for kind, rows in querysets.items()}
     count = sum(counts.values())
     limit = annex_limit()
-    sampled = count > limit
-    positions = set(random.Random(seed).sample(range(count), limit)) if sampled else None
+    positions = set(random.Random(seed).sample(range(count), limit)) if count > limit else None
     read = annex_sql if connection.vendor == "postgresql" else annex_stream
     content_hash, picked = read(querysets, counts, positions)
-    period = periods.quarter(year, quarter)
     return {
         "count": count,
         "content_hash": content_hash,
-        "sampled": sampled,
-        "sample_size": sum(len(ids) for ids in picked.values()),
         "limit": limit,
-        "seed": seed if sampled else None,
+        "seed": seed,
+        "picked": {kind: list(ids) for kind, ids in picked.items()},
+    }
+
+
+def record_annex(
+    *,
+    organisation: Organisation,
+    year: int,
+    quarter: int,
+    version: int | None,
+    seed: int,
+    digest: dict | None = None,
+) -> dict:
+    """The quarter's records for the annex: all of them up to `annex_limit()`, else a sample
+    of that many drawn with `seed`; with their count and content hash either way
+    (`annex_digest`, worked out here unless a locked version's kept `digest` is given)."""
+    if digest is None:
+        digest = annex_digest(
+            organisation=organisation, year=year, quarter=quarter, version=version, seed=seed
+        )
+    querysets = _annex_querysets(organisation, year, quarter, version)
+    sampled = digest["count"] > digest["limit"]
+    period = periods.quarter(year, quarter)
+    return {
+        "count": digest["count"],
+        "content_hash": digest["content_hash"],
+        "sampled": sampled,
+        "sample_size": sum(len(ids) for ids in digest["picked"].values()),
+        "limit": digest["limit"],
+        "seed": digest["seed"] if sampled else None,
         "filter": {
             "start": period.start,
             "end": period.end,
             "locked": f"{year}-Q{quarter}-v{version}" if version else None,
         },
-        "rows": _annex_rows(querysets, picked),
+        "rows": _annex_rows(querysets, digest["picked"]),
     }
 
 
@@ -484,10 +518,6 @@ def annex_stream(
     return digest.hexdigest(), picked
 
 
-# The hash reads the lines of ~10k ids at a time, each chunk concatenated in SQL.
-_CHUNK_IDS = 10000
-
-
 def _float_sql(column: str) -> str:
     """A float column as Python's repr() writes it, and so the CSV export: Postgres prints
     the same shortest round-trip digits (extra_float_digits > 0), but an integral value
@@ -500,59 +530,101 @@ def _float_sql(column: str) -> str:
 
 
 def _line_sql() -> str:
-    """One record's annex line as `annex_stream` writes it, the external id with the
-    apostrophe the CSV puts before a formula-like value."""
+    """One record's annex line as `annex_stream` writes it, without its "\\n" (COPY ends
+    each row with one), the external id with the apostrophe the CSV puts before a
+    formula-like value."""
     leads = ", ".join(["%s"] * len(FORMULA_LEADS))
     external = (
         f"CASE WHEN left(external_id, 1) IN ({leads}) THEN chr(39) || external_id"
         " ELSE external_id END"
     )
     figures = " || '|' || ".join(_float_sql(c) for c in ANNEX_HASH_COLUMNS[3:])
-    return f"%s || '|' || id::text || '|' || {external} || '|' || {figures} || chr(10)"
+    return f"%s || '|' || id::text || '|' || {external} || '|' || {figures}"
+
+
+# COPY's text format writes these bytes of a value escaped; `_CopyLines` writes them back.
+_COPY_ESCAPES = {
+    b"b": b"\b",
+    b"f": b"\f",
+    b"n": b"\n",
+    b"r": b"\r",
+    b"t": b"\t",
+    b"v": b"\v",
+    b"\\": b"\\",
+}
+_COPY_ESCAPED = re.compile(rb"\\(.)", re.S)
+
+
+class _CopyLines:
+    """The lines of a `COPY … TO STDOUT` of one text column, fed to a hash block by block
+    as the record browser's CSV would write them (COPY's escapes undone), and the ids at
+    the wanted line positions (the second field of a line) picked on the way."""
+
+    def __init__(self, digest, wanted: list[int]) -> None:
+        self.digest, self.wanted, self.picked = digest, wanted, []
+        self.line = 0  # the position of the line the next byte belongs to
+        self.carry = b""  # a trailing backslash whose escaped byte is in the next block
+        self.partial = b""  # the last, unfinished line, while a wanted position is near
+
+    def feed(self, block: bytes) -> None:
+        data = self.carry + block
+        run = len(data) - len(data.rstrip(b"\\"))
+        self.carry = b"\\" if run % 2 else b""
+        data = data[: len(data) - len(self.carry)]
+        if b"\\" in data:
+            data = _COPY_ESCAPED.sub(lambda m: _COPY_ESCAPES[m.group(1)], data)
+        self.digest.update(data)
+        # Lines are counted in COPY's bytes, where a newline only ends a row.
+        ends = block.count(b"\n")
+        if self.picked_all() or self.wanted[len(self.picked)] >= self.line + ends:
+            self.partial = block[block.rfind(b"\n") + 1 :] if ends else self.partial + block
+            self.line += ends
+            return
+        lines = (self.partial + block).split(b"\n")
+        self.partial = lines.pop()
+        first = self.line
+        self.line += len(lines)
+        while not self.picked_all() and self.wanted[len(self.picked)] < self.line:
+            self.picked.append(int(lines[self.wanted[len(self.picked)] - first].split(b"|")[1]))
+
+    def picked_all(self) -> bool:
+        return len(self.picked) == len(self.wanted)
 
 
 def annex_sql(
     querysets: dict[str, QuerySet], counts: dict[str, int], positions: set[int] | None
 ) -> tuple[str, Picked]:
-    """`annex_stream` on Postgres, set-based: the same hash and picks (a test compares)."""
+    """`annex_stream` on Postgres, set-based: the same hash and picks (a test compares).
+
+    Each kind's lines are written in SQL and streamed in ascending id by COPY, block by
+    block into the hash (one block in memory at a time); the sample's ids are read from the
+    lines at its positions as they pass."""
     digest = hashlib.sha256()
     picked: Picked = {}
     offset = 0
-    with _large_read(shortest_floats=True):
+    with _large_read(shortest_floats=True), connection.cursor() as cursor:
         for kind, rows in querysets.items():
             inner, params = rows.order_by().values(*ANNEX_HASH_COLUMNS[1:]).query.sql_with_params()
-            # A server-side cursor: one chunk's text in memory at a time, never all of them.
-            with connection.chunked_cursor() as chunks:
-                chunks.execute(
-                    f"SELECT string_agg(line, '' ORDER BY id) FROM (SELECT id,"  # noqa: S608 - the ORM's SQL and our columns; values are parameters
-                    f" id / %s AS chunk, {_line_sql()} AS line FROM ({inner}) AS r) AS l"
-                    " GROUP BY chunk ORDER BY chunk",
-                    [_CHUNK_IDS, kind, *FORMULA_LEADS, *params],
-                )
-                while batch := chunks.fetchmany(8):
-                    for (text,) in batch:
-                        digest.update(text.encode())
+            mine = (
+                sorted(p - offset for p in positions if offset <= p < offset + counts[kind])
+                if positions is not None
+                else []
+            )
+            lines = _CopyLines(digest, mine)
+            # COPY binds no parameters: psycopg writes them into the statement, quoted.
+            statement = connection.ops.compose_sql(
+                f"COPY (SELECT {_line_sql()} FROM ({inner}) AS r ORDER BY id) TO STDOUT",  # noqa: S608 - the ORM's SQL and our columns; values are quoted by psycopg
+                [kind, *FORMULA_LEADS, *params],
+            )
+            with cursor.cursor.copy(statement) as copy:
+                for block in copy:
+                    lines.feed(bytes(block))
             if positions is None:
                 picked[kind] = list(rows.order_by("id").values_list("id", flat=True))
             else:
-                mine = [p - offset for p in positions if offset <= p < offset + counts[kind]]
-                picked[kind] = _ids_at(rows, mine)
+                picked[kind] = lines.picked
             offset += counts[kind]
     return digest.hexdigest(), picked
-
-
-def _ids_at(rows: QuerySet, positions: list[int]) -> list[int]:
-    """The ids at these positions of `rows` in ascending id (0 the first)."""
-    inner, params = rows.order_by().values("id").query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT id FROM (SELECT id, row_number() OVER (ORDER BY id) - 1 AS n"  # noqa: S608 - the ORM's SQL; values are parameters
-            f" FROM ({inner}) AS r) AS numbered"
-            # A semi-join on the positions: `n = ANY(array)` would compare every row with each.
-            " WHERE n IN (SELECT unnest(%s::bigint[])) ORDER BY id",
-            [*params, positions],
-        )
-        return [row[0] for row in cursor.fetchall()]
 
 
 def _annex_rows(querysets: dict, picked: dict[str, list[int]]) -> list[dict]:
@@ -594,9 +666,10 @@ def annex_seed(content_hash: str) -> int:
 # --- The whole PDF's document -------------------------------------------------------------
 
 
-def audit_pdf_document(*, export) -> dict:
+def audit_pdf_document(*, export, kept_annex: dict | None = None) -> dict:
     """The report and its audit trail (scope2_selectors.audit_document) plus what the auditor's PDF
-    adds: boundary, methodology data, calculation trace and record annex."""
+    adds: boundary, methodology data, calculation trace and record annex (from the locked
+    version's `kept_annex` digest when given)."""
     document = audit_document(export=export)
     organisation = export.organisation
     version = document.get("version")
@@ -616,5 +689,6 @@ def audit_pdf_document(*, export) -> dict:
             quarter=export.quarter,
             version=version,
             seed=annex_seed(content_hash),
+            digest=kept_annex,
         ),
     }

@@ -3,7 +3,7 @@ model, from the rollups of the caller's organisation and teams."""
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from django.db.models import Q, Sum
@@ -21,6 +21,8 @@ from inventory.figures import (
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
     RECORD_COUNT,
+    ROLLUP_SUMS,
+    Sums,
 )
 from inventory.models import AiModel, DailyRollup, Phase
 
@@ -69,19 +71,69 @@ def cost_lines(*, rows, group_by: str | None = None) -> list[CostLine]:
         .order_by(*([label] if label else []), CURRENCY_COLUMN)
     )
     return [
-        CostLine(
+        _cost_line(
             key=row[key] if key else None,
             label=(row[label] or "(no model)") if label else "All",
             currency=row[CURRENCY_COLUMN],
-            cost=row["cost"],
-            location_kg=row["kg"],
-            inferences=row["inferences"],
-            tokens=row["tokens"],
-            cost_per_1k_inferences=cost_per_1k_inferences(row["cost"], row["inferences"]),
-            cost_per_1m_tokens=cost_per_1m_tokens(row["cost"], row["tokens"]),
-            kg_per_currency_unit=kg_per_currency_unit(row["kg"], row["cost"]),
+            sums=(row["cost"], row["kg"], row["inferences"], row["tokens"]),
         )
         for row in grouped
+    ]
+
+
+def _cost_line(
+    *, key: int | None, label: str, currency: str, sums: tuple[float, float, int, int]
+) -> CostLine:
+    """A line of its (cost, location kg, inferences, tokens), with its intensities."""
+    cost, kg, inferences, tokens = sums
+    return CostLine(
+        key=key,
+        label=label,
+        currency=currency,
+        cost=cost,
+        location_kg=kg,
+        inferences=inferences,
+        tokens=tokens,
+        cost_per_1k_inferences=cost_per_1k_inferences(cost, inferences),
+        cost_per_1m_tokens=cost_per_1m_tokens(cost, tokens),
+        kg_per_currency_unit=kg_per_currency_unit(kg, cost),
+    )
+
+
+# What a dashboard cube sums beside ROLLUP_SUMS in its grouping by CURRENCY_COLUMN
+# (reports.dashboard_selectors): cost_lines' sums, of the rows that have a cost, so the cost
+# card reads the page's one scan of the rollups rather than a scan of its own.
+_COSTED = Q(**{f"{ENERGY_COST.column}__isnull": False})
+CUBE_COST_SUMS = {
+    "cost_amount": Sum(ENERGY_COST.column),
+    "costed_kg": Sum("location_kg", filter=_COSTED),
+    "costed_inferences": Sum("inferences", filter=_COSTED),
+    "costed_tokens": Sum("tokens", filter=_COSTED),
+}
+_COSTED_SQL = f"FILTER (WHERE {ENERGY_COST.column} IS NOT NULL)"
+CUBE_COST_SUMS_SQL = {
+    "cost_amount": f"SUM({ENERGY_COST.column})",
+    "costed_kg": f"SUM(location_kg) {_COSTED_SQL}",
+    "costed_inferences": f"(SUM(inferences) {_COSTED_SQL})::bigint",
+    "costed_tokens": f"(SUM(tokens) {_COSTED_SQL})::bigint",
+}
+
+
+def cost_lines_summed(rows: Iterable[dict]) -> list[CostLine]:
+    """cost_lines (ungrouped) of rollup rows already grouped by CURRENCY_COLUMN (among
+    others) with CUBE_COST_SUMS: per currency, of the rows that have a cost."""
+    sums: dict[str, list] = {}
+    for row in rows:
+        if row["cost_amount"] is None:
+            continue
+        line = sums.setdefault(row[CURRENCY_COLUMN], [0.0, 0.0, 0, 0])
+        line[0] += row["cost_amount"]
+        line[1] += row["costed_kg"] or 0.0
+        line[2] += row["costed_inferences"] or 0
+        line[3] += row["costed_tokens"] or 0
+    return [
+        _cost_line(key=None, label="All", currency=currency, sums=tuple(line))
+        for currency, line in sorted(sums.items())  # as cost_lines orders them
     ]
 
 
@@ -177,34 +229,42 @@ def report_costs(rows: Iterable[dict]) -> ReportCosts:
     return costs
 
 
-# Which rollup rows each functional unit counts, and what it counts: the inferences and
-# tokens of inference records; training and fine-tuning records as one run each.
+# Which phases' rollup rows each functional unit counts, and what it counts: the inferences
+# and tokens of inference records; training and fine-tuning records as one run each.
 _UNIT_ROWS = {
-    FunctionalUnit.INFERENCES_1K: (Q(phase=Phase.INFERENCE), "inferences"),
-    FunctionalUnit.TOKENS_1M: (Q(phase=Phase.INFERENCE), "tokens"),
-    FunctionalUnit.TRAINING_RUN: (
-        Q(phase__in=[Phase.TRAINING, Phase.FINE_TUNING]),
-        "record_count",
-    ),
+    FunctionalUnit.INFERENCES_1K: ((Phase.INFERENCE,), "inferences"),
+    FunctionalUnit.TOKENS_1M: ((Phase.INFERENCE,), "tokens"),
+    FunctionalUnit.TRAINING_RUN: ((Phase.TRAINING, Phase.FINE_TUNING), "record_count"),
 }
 
 
 def model_sci(*, principal: Principal, model: AiModel, start: date, end: date) -> list[Sci]:
-    """The model's SCI per functional unit over [start, end): E (facility kWh), I (the
-    location-based intensity, O / E), M (amortised embodied kg), R, and (E × I + M) / R."""
+    """The model's SCI per functional unit over [start, end) (sci_of_phases), from one scan of
+    its rollups grouped by phase."""
     rows = period_rollups(principal=principal, start=start, end=end).filter(ai_model=model)
+    by_phase: dict[str, Sums] = defaultdict(Sums)
+    for row in rows.values("phase").annotate(**ROLLUP_SUMS).order_by():
+        by_phase[row["phase"]].add(row)
+    return sci_of_phases(by_phase)
+
+
+def sci_of_phases(by_phase: dict[str, Sums]) -> list[Sci]:
+    """SCI per functional unit of a model's rollup sums by phase: E (facility kWh), I (the
+    location-based intensity, O / E), M (amortised embodied kg, None where no row has one),
+    R, and (E × I + M) / R."""
     scores = []
-    for unit, (where, counted) in _UNIT_ROWS.items():
-        sums = rows.filter(where).aggregate(
-            kwh=Sum("facility_kwh"), kg=Sum("location_kg"), m=Sum("embodied_kg"), n=Sum(counted)
-        )
+    for unit, (phases, counted) in _UNIT_ROWS.items():
+        sums = Sums()
+        for phase in phases:
+            if phase in by_phase:
+                sums.add(asdict(by_phase[phase]))
         scores.append(
             sci(
                 unit=unit,
-                energy_kwh=sums["kwh"] or 0.0,
-                operational_kg=sums["kg"] or 0.0,
-                embodied_kg=sums["m"],
-                counted=sums["n"] or 0,
+                energy_kwh=sums.facility_kwh or 0.0,
+                operational_kg=sums.location_kg or 0.0,
+                embodied_kg=sums.embodied_kg,
+                counted=getattr(sums, counted) or 0,
             )
         )
     return scores

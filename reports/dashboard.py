@@ -21,6 +21,7 @@ from accounts.views import principal_or_404
 from greenai_portal import periods
 from inventory.calculation.llm import ECOLOGITS_VERSION
 from inventory.figures import (
+    CURRENCY_COLUMN,
     EMBODIED_EMISSIONS,
     FACILITY_ENERGY,
     LOCATION_EMISSIONS,
@@ -43,7 +44,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.selectors import visible_model_or_404
-from reports.cost_sci_selectors import cost_lines, model_sci
+from reports.cost_sci_selectors import model_sci, sci_of_phases
 from reports.dashboard_charts import (
     Chart,
     intensity_trend,
@@ -75,16 +76,15 @@ PHASE_LABELS = dict(Phase.choices)
 TIER_LABELS = dict(EnergyTier.choices)
 SCOPE_LABELS = {"": "All scopes", **dict(EmissionScope.choices)}
 OTHER_LINES = "other"  # the key of the line summing the lines past the top ones
+# As OVERVIEW_GROUPINGS: currency beside the location (the cost card), phases with tiers.
 TEAM_GROUPINGS = (
-    ("month", "ai_model_id", "scope", "location_id"),
+    ("month", "ai_model_id", "scope", "location_id", CURRENCY_COLUMN),
     ("ai_model_id", "phase", "scope"),
-    ("phase", "energy_tier"),
-    ("month", "phase", "scope"),
+    ("month", "phase", "scope", "energy_tier"),
 )
 MODEL_GROUPINGS = (
-    ("month", "team_id", "scope", "location_id"),
-    ("month", "phase", "scope"),
-    ("phase", "energy_tier"),
+    ("month", "team_id", "scope", "location_id", CURRENCY_COLUMN),
+    ("month", "phase", "scope", "energy_tier"),
 )
 
 
@@ -392,7 +392,7 @@ def kpis(principal: Principal, filters: Filters, cube: Cube) -> list[Kpi]:
             " country's factor); beside on-site, never in it",
             missing="no country factor of its own for the grid zone",
         ),
-        _cost_kpi(cost_lines(rows=filters.rollups(principal))),
+        _cost_kpi(cube.cost_lines()),
         Kpi(
             "renewable",
             "Renewable share",
@@ -896,10 +896,19 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
         locations=_locations_table(cube, names, filters, total_kwh),
         hardware=hardware_used(principal=principal, filters=filters),
         lifecycle=model_lifecycle(principal=principal, model=model),
-        sci=model_sci(principal=principal, model=model, start=filters.start, end=filters.end),
-        costs=cost_lines(rows=filters.rollups(principal)),
+        sci=_model_sci(principal, model, filters, cube),
+        costs=cube.cost_lines(),
         back_query=drill,
     )
+
+
+def _model_sci(principal: Principal, model, filters: Filters, cube: Cube) -> list:
+    """The model's SCI over the period: from the page's cube when its filters name nothing but
+    the model (its rows are then the model's rollups of the period), else its own scan (the
+    SCI is of the whole model, whatever team, location or scope the page shows)."""
+    if filters.team_id or filters.location_id or filters.scope:
+        return model_sci(principal=principal, model=model, start=filters.start, end=filters.end)
+    return sci_of_phases(cube.by("phase"))
 
 
 def _onboarding(request: HttpRequest, principal: Principal) -> dict:

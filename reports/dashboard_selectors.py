@@ -28,7 +28,14 @@ from django.db.models.functions import TruncMonth
 from accounts.models import Team
 from accounts.principal import Principal
 from accounts.selectors import team_list
-from inventory.figures import ROLLUP_COLUMNS, ROLLUP_SUMS, ROLLUP_SUMS_SQL, Sums
+from inventory.figures import (
+    CURRENCY_COLUMN,
+    ENERGY_COST,
+    ROLLUP_COLUMNS,
+    ROLLUP_SUMS,
+    ROLLUP_SUMS_SQL,
+    Sums,
+)
 from inventory.models import (
     AiModel,
     CloudUsageRecord,
@@ -43,16 +50,24 @@ from inventory.models import (
 )
 from inventory.pipeline.sql import as_date, in_list
 from inventory.pipeline.status import records_waiting as pipeline_records_waiting
+from reports.cost_sci_selectors import (
+    CUBE_COST_SUMS,
+    CUBE_COST_SUMS_SQL,
+    CostLine,
+    cost_lines_summed,
+)
 from reports.footprint_selectors import rollups_visible
 
 # What the overview needs: one grouping per family of charts (each is one indexed scan of
 # the period's rollups returning few rows; one grouping by every field would return tens of
 # thousands of rows for a large organisation and make Python do the database's work).
+# The grouping by location also splits by currency (a location's rows have one currency or
+# none: few more rows) and sums the cost (CUBE_COST_SUMS) for the cost card; phases and
+# tiers share one grouping (each grouping set costs every row its sums once more).
 OVERVIEW_GROUPINGS = (
-    ("month", "team_id", "scope", "location_id"),
+    ("month", "team_id", "scope", "location_id", CURRENCY_COLUMN),
     ("ai_model_id", "scope"),
-    ("phase", "energy_tier"),
-    ("month", "phase", "scope"),
+    ("month", "phase", "scope", "energy_tier"),
 )
 RENEWABLE_KINDS = (InstrumentKind.EAC, InstrumentKind.PPA, InstrumentKind.GREEN_TARIFF)
 # Hardware and record lists read at most this many of the latest matching records.
@@ -104,11 +119,17 @@ class Cube:
         """{key or (keys...): Sums} over the rows matching `where` (field → value)."""
         where = where or {}
         groups: dict = defaultdict(Sums)
-        for row in self._rows_with([*keys, *where]):
-            if any(row[k] != v for k, v in where.items()):
-                continue
-            key = row[keys[0]] if len(keys) == 1 else tuple(row[k] for k in keys)
-            groups[key].add(row)
+        rows = self._rows_with([*keys, *where])
+        if where:
+            matching = tuple(where.items())
+            rows = [row for row in rows if all(row[k] == v for k, v in matching)]
+        if len(keys) == 1:
+            (key,) = keys
+            for row in rows:
+                groups[row[key]].add(row)
+        else:
+            for row in rows:
+                groups[tuple(row[k] for k in keys)].add(row)
         return groups
 
     def by_scope(self, key: str, where: dict | None = None) -> dict:
@@ -131,6 +152,11 @@ class Cube:
 
     def ids(self, field: str) -> set:
         return {row[field] for row in self.rows if row.get(field) is not None}
+
+    def cost_lines(self) -> list[CostLine]:
+        """Energy cost per currency (cost_sci_selectors.cost_lines of the cube's rows), from
+        its grouping by currency."""
+        return cost_lines_summed(self._rows_with([CURRENCY_COLUMN]))
 
 
 def _as_month(value) -> date:
@@ -160,7 +186,9 @@ def _grouped_each(rows, groupings: list[tuple[str, ...]]) -> list[tuple[tuple, l
     rowsets = []
     for fields in groupings:
         grouped_rows = rows.annotate(month=TruncMonth("day")) if "month" in fields else rows
-        grouped = list(grouped_rows.values(*fields).annotate(**ROLLUP_SUMS).order_by())
+        # The cost sums first: ROLLUP_SUMS' sums shadow the columns they are named after.
+        costs = CUBE_COST_SUMS if CURRENCY_COLUMN in fields else {}
+        grouped = list(grouped_rows.values(*fields).annotate(**costs, **ROLLUP_SUMS).order_by())
         if "month" in fields:
             for row in grouped:
                 row["month"] = _as_month(row["month"])
@@ -180,27 +208,44 @@ def _grouped_in_one_scan(rows, groupings: list[tuple[str, ...]]) -> list[tuple[t
     # Groupings with the same fields in another order are one grouping set.
     sets = {absent(grouping): grouping for grouping in groupings}
     columns = [field for field in fields if field != "month"]
+    # The cost sums of the groupings by currency (each grouping's rows keep their own sums).
+    costs = CUBE_COST_SUMS_SQL if CURRENCY_COLUMN in fields else {}
+    cost_columns = [ENERGY_COST.column] if costs else []
     source, params = (
-        rows.values(*columns, "day", *ROLLUP_COLUMNS).order_by().query.sql_with_params()
+        rows.values(*columns, "day", *ROLLUP_COLUMNS, *cost_columns)
+        .order_by()
+        .query.sql_with_params()
     )
     listed = ", ".join(fields)
-    sums = ", ".join(f"{sql} AS {name}" for name, sql in ROLLUP_SUMS_SQL.items())
+    sums = ", ".join(f"{sql} AS {name}" for name, sql in {**ROLLUP_SUMS_SQL, **costs}.items())
     grouping_sets = ", ".join(f"({', '.join(grouping)})" for grouping in sets.values())
     sql = (
         f"SELECT {listed}, GROUPING({listed}) AS absent, {sums} "  # noqa: S608 - names are ours
-        f"FROM (SELECT s.*, date_trunc('month', s.day)::date AS month FROM ({source}) s) r "
+        # day::timestamp: truncating a timestamp with time zone costs every row a time zone
+        # conversion (the same month either way: a date is a local day).
+        f"FROM (SELECT s.*, date_trunc('month', s.day::timestamp)::date AS month "
+        f"FROM ({source}) s) r "
         f"GROUP BY GROUPING SETS ({grouping_sets})"
     )
     found: dict[int, list] = {mask: [] for mask in sets}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         names = [column.name for column in cursor.description]
+        # Per grouping set, the columns its rows keep: its fields and sums (by position).
+        kept = {
+            mask: [
+                (i, name)
+                for i, name in enumerate(names)
+                if name in grouping
+                or name in ROLLUP_SUMS_SQL
+                or (name in costs and CURRENCY_COLUMN in grouping)
+            ]
+            for mask, grouping in sets.items()
+        }
+        absent_at = names.index("absent")
         for values in cursor.fetchall():
-            row = dict(zip(names, values, strict=True))
-            mask = row.pop("absent")
-            found[mask].append(
-                {k: v for k, v in row.items() if k in sets[mask] or k in ROLLUP_SUMS_SQL}
-            )
+            mask = values[absent_at]
+            found[mask].append({name: values[i] for i, name in kept[mask]})
     return [(grouping, found[absent(grouping)]) for grouping in groupings]
 
 

@@ -77,6 +77,37 @@ class QuarterInputs:
     tariff_ids: frozenset[int] = frozenset()
 
 
+# Factor rows a record names beside its grid factor: its power model, WUE row (both kinds),
+# off-site water row, embodied row and, for workloads, its tariff; for cloud usage its
+# coefficient and instance embodied row (not hashed: they follow from the hashed inputs).
+_WATER_LINEAGE = ("facility_wue_id", "cloud_wue_id", "offsite_water_factor_id")
+_LINEAGE_OF_KIND = (
+    (
+        "W",
+        WorkloadRecord,
+        ("power_model_id", *_WATER_LINEAGE, "embodied_factor_id", "tariff_id"),
+    ),
+    (
+        "C",
+        CloudUsageRecord,
+        (
+            "power_model_id",
+            "coefficient_id",
+            *_WATER_LINEAGE,
+            "embodied_factor_id",
+            "instance_embodied_id",
+        ),
+    ),
+)
+_GROUPED_FIELDS = (
+    "status",
+    "batch_id",
+    "methodology_version",
+    "grid_factor_id",
+    "factor_override_id",
+)
+
+
 def _hash_value(value) -> str:
     # repr() of a float is its shortest exact form: the same number always hashes the same.
     return "" if value is None else repr(value) if isinstance(value, float) else str(value)
@@ -100,47 +131,31 @@ def quarter_inputs(
     batches: dict[int, int] = defaultdict(int)
     grid_ids: set[int] = set()
     override_ids: set[int] = set()
-    # Factor rows a record names beside its grid factor: its power model, WUE row (both kinds),
-    # off-site water row, embodied row and, for workloads, its tariff; for cloud usage its
-    # coefficient (not hashed: they follow from the hashed inputs).
-    water = ("facility_wue_id", "cloud_wue_id", "offsite_water_factor_id")
     lineage: dict[str, set[int]] = defaultdict(set)
-    hashed = len(_HASHED_FIELDS)
-    for kind, model, extra in (
-        ("W", WorkloadRecord, ("power_model_id", *water, "embodied_factor_id", "tariff_id")),
-        (
-            "C",
-            CloudUsageRecord,
-            (
-                "power_model_id",
-                "coefficient_id",
-                *water,
-                "embodied_factor_id",
-                "instance_embodied_id",
-            ),
-        ),
-    ):
-        rows = (
-            _records_of(model, organisation_id, start, end, up_to)
-            .order_by("external_id")
-            .values_list(*_HASHED_FIELDS, *extra, "batch_id")
-        )
-        for row in rows.iterator(chunk_size=20000):
-            digest.update(("|".join([kind, *map(_hash_value, row[:hashed])]) + "\n").encode())
-            for column, value in zip(extra, row[hashed:-1], strict=True):
-                if value:
-                    lineage[column].add(value)
-            count += 1
-            status = row[2]
-            pending += status == ComputeStatus.PENDING
-            failed += status == ComputeStatus.FAILED
-            if row[8]:
-                versions.add(row[8])
-            if row[6]:
-                grid_ids.add(row[6])
-            if row[7]:
-                override_ids.add(row[7])
-            batches[row[-1]] += 1
+    for kind, model, extra in _LINEAGE_OF_KIND:
+        records = _records_of(model, organisation_id, start, end, up_to)
+        # The hash needs every record in order; the rest is a few thousand distinct
+        # combinations, grouped in SQL rather than gathered row by row in Python.
+        lines = records.order_by("external_id").values_list(*_HASHED_FIELDS)
+        for row in lines.iterator(chunk_size=20000):
+            digest.update(("|".join([kind, *map(_hash_value, row)]) + "\n").encode())
+        grouped = _GROUPED_FIELDS + extra
+        for group in records.order_by().values(*grouped).annotate(records=Count("id")):
+            n = group["records"]
+            count += n
+            pending += n * (group["status"] == ComputeStatus.PENDING)
+            failed += n * (group["status"] == ComputeStatus.FAILED)
+            batches[group["batch_id"]] += n
+            for column, into in (
+                ("methodology_version", versions),
+                ("grid_factor_id", grid_ids),
+                ("factor_override_id", override_ids),
+            ):
+                if group[column]:
+                    into.add(group[column])
+            for column in extra:
+                if group[column]:
+                    lineage[column].add(group[column])
     allocations = (
         MarketAllocation.objects.filter(
             organisation_id=organisation_id, month__gte=start, month__lt=end

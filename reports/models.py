@@ -91,6 +91,25 @@ class ReportVersion(models.Model):
         raise ReportImmutableError()
 
 
+class ReportAnnex(models.Model):
+    """The record annex of a locked version, worked out once, at its first export: the count
+    and content hash of the records the version holds (audit_selectors.record_annex) and the
+    sample's ids for the limit and seed it was drawn with. Its records never change (the
+    pipeline leaves locked quarters alone); a restatement still drops the quarter's rows, the
+    one moment a locked quarter is redone, and the next export works them out again."""
+
+    version = models.OneToOneField(ReportVersion, on_delete=models.CASCADE, related_name="annex")
+    record_count = models.PositiveIntegerField()
+    content_hash = models.CharField(max_length=64, help_text="SHA-256 of the annex lines")
+    limit = models.PositiveIntegerField(help_text="GREENAI_AUDIT_ANNEX_RECORD_LIMIT then")
+    seed = models.BigIntegerField()
+    picked = models.JSONField(default=dict, help_text="the listed record ids, per record kind")
+    computed_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"annex of {self.version}"
+
+
 def locked_quarters(organisation_id: int) -> list[tuple[date, date]]:
     """[start, end) of every quarter the organisation has locked (the pipeline's
     inventory.pipeline.locks source)."""

@@ -17,7 +17,7 @@ from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.compute import window_compute
 from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
-from reports.audit_selectors import audit_pdf_document
+from reports.audit_selectors import annex_digest, annex_limit, annex_seed, audit_pdf_document
 from reports.lineage_selectors import (
     last_record_ids,
     pending_records,
@@ -25,7 +25,7 @@ from reports.lineage_selectors import (
     quarter_inputs,
     report_versions,
 )
-from reports.models import QuarterClose, ReportExport, ReportVersion
+from reports.models import QuarterClose, ReportAnnex, ReportExport, ReportVersion
 from reports.pdf import render_report_pdf
 from reports.scope2_selectors import BREAKDOWNS, scope2_report
 
@@ -226,8 +226,18 @@ def report_lock(
         principal, user, year=year, quarter=quarter, version=1, reason=reason, **snapshot
     )
     _version_audited(version, "report.lock", user)
+    _annex_kept_after_commit(version)
     logger.info("locked report", extra={"report_version_id": version.id})
     return version
+
+
+def _annex_kept_after_commit(version: ReportVersion) -> None:
+    """Once the version is committed, a worker works its record annex out and keeps it
+    (report_annex_keep), so its first export finds it ready; an export that comes first
+    works it out itself."""
+    from reports.tasks import keep_report_annex
+
+    transaction.on_commit(lambda: keep_report_annex.delay(version.id), robust=True)
 
 
 def _version_audited(version: ReportVersion, action: str, user) -> None:
@@ -488,6 +498,11 @@ def report_restate(
         differences=differences,
         **snapshot,
     )
+    # The one moment a locked quarter is redone: its versions' annexes are worked out again.
+    ReportAnnex.objects.filter(
+        version__organisation=principal.organisation, version__year=year, version__quarter=quarter
+    ).delete()
+    _annex_kept_after_commit(version)
     _version_audited(version, "report.restate", user)
     logger.info("restated report", extra={"report_version_id": version.id})
     return version
@@ -581,7 +596,9 @@ def _export_build(export: ReportExport) -> ReportExport:
         status=ReportExport.Status.RUNNING, progress=1, step="Reading the report", error=""
     )
     try:
-        document = audit_pdf_document(export=export)
+        version = export.report_version
+        kept = report_annex_keep(version=version) if version is not None else None
+        document = audit_pdf_document(export=export, kept_annex=kept)
         pdf = render_report_pdf(
             document, progress=lambda percent, step: _progress(export_id, percent, step)
         )
@@ -604,6 +621,45 @@ def _export_build(export: ReportExport) -> ReportExport:
     )
     export.refresh_from_db()
     return export
+
+
+def report_annex_keep(*, version: ReportVersion) -> dict:
+    """A locked version's annex digest (audit_selectors.annex_digest: count, content hash,
+    listed ids): the one kept since an earlier export when drawn with today's limit and the
+    version's seed, else worked out now and kept. A draft's is worked out at each export."""
+    seed = annex_seed(version.content_hash)
+    kept = ReportAnnex.objects.filter(version=version, limit=annex_limit(), seed=seed).first()
+    if kept is not None:
+        return {
+            "count": kept.record_count,
+            "content_hash": kept.content_hash,
+            "limit": kept.limit,
+            "seed": kept.seed,
+            "picked": kept.picked,
+        }
+    digest = annex_digest(
+        organisation=version.organisation,
+        year=version.year,
+        quarter=version.quarter,
+        version=version.version,
+        seed=seed,
+    )
+    try:
+        with transaction.atomic():
+            ReportAnnex.objects.update_or_create(
+                version=version,
+                defaults={
+                    "record_count": digest["count"],
+                    "content_hash": digest["content_hash"],
+                    "limit": digest["limit"],
+                    "seed": digest["seed"],
+                    "picked": digest["picked"],
+                    "computed_at": timezone.now(),
+                },
+            )
+    except IntegrityError:
+        pass  # another export of the version kept the same digest at the same moment
+    return digest
 
 
 def report_exports_resume(*, quiet_for: timedelta) -> int:

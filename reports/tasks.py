@@ -7,7 +7,8 @@ from celery import shared_task
 from django.conf import settings
 
 from greenai_portal.logs import log_context
-from reports.services import report_export_build, report_exports_resume
+from reports.models import ReportVersion
+from reports.services import report_annex_keep, report_export_build, report_exports_resume
 from reports.target_services import alert_webhook_deliver, targets_check
 
 
@@ -16,6 +17,14 @@ def build_report_export(export_id: int) -> int:
     """Render one export's audit PDF (progress and failures are stored on the export)."""
     with log_context(export_id=export_id):
         return report_export_build(export_id=export_id).pdf_bytes
+
+
+@shared_task(acks_late=True)
+def keep_report_annex(version_id: int) -> int:
+    """Work a newly locked version's record annex out and keep it before its first export."""
+    with log_context(report_version_id=version_id):
+        version = ReportVersion.objects.select_related("organisation").get(pk=version_id)
+        return report_annex_keep(version=version)["count"]
 
 
 @shared_task(acks_late=True)

@@ -6,7 +6,11 @@ from accounts.models import Role, Team
 from accounts.principal import principal_for_membership
 from accounts.services import member_update, team_create
 from inventory.models import DailyRollup, Location
-from inventory.selectors import computed_records_by_location
+from inventory.selectors import (
+    computed_records_by_location,
+    facility_indicators_for_year,
+    facility_records_and_indicators,
+)
 from tests.reports.test_footprint_api import footprint, seed
 
 pytestmark = pytest.mark.django_db
@@ -79,3 +83,23 @@ def test_the_pages_say_when_a_member_sees_only_its_teams(tenant):
     assert "Your teams only." not in admin.get("/data/").content.decode()
     assert "Teams and members" not in engineer.get("/settings/teams/").content.decode()
     assert "Teams and members" in admin.get("/settings/teams/").content.decode()
+
+
+def test_the_settings_page_reads_record_counts_and_indicators_in_one_scan(tenant):
+    from datetime import date
+
+    from tests.reports.scope2_data import rollup
+
+    seed(tenant)  # 2026: 6 records at lab-paris, 40 kWh IT each, PUE 1.2
+    paris = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+    # 2025: a research record counted on the page, not in 2026's indicators (PUE 1.0).
+    rollup(tenant, date(2025, 6, 1), 10.0)
+    for role, counted, in_2026 in ((Role.ADMIN, 7, 6), (Role.ENGINEER, 2, 2)):
+        principal = principal_for_membership(tenant.members[role])
+        computed, lines = facility_records_and_indicators(principal=principal, year=2026)
+        assert computed == computed_records_by_location(principal=principal) == {paris.id: counted}
+        assert lines == facility_indicators_for_year(principal=principal, year=2026)
+        (line,) = lines
+        assert line.records == in_2026
+        assert line.indicators.it_mwh == pytest.approx(in_2026 * 40.0 / 1000)
+        assert line.indicators.pue == pytest.approx(1.2)  # 2025's 1.0 left out

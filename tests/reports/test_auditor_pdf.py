@@ -244,6 +244,10 @@ class TestTheAuditorsPdf:
         WorkloadRecord.objects.filter(external_id="jan-train").update(
             external_id="=jan-train", location_kg=1e-05, it_kwh=0.1 + 0.2
         )
+        # Bytes COPY's text format escapes: a backslash, a tab, a newline, a carriage return.
+        WorkloadRecord.objects.filter(external_id="feb-serve").update(
+            external_id="feb\\serve\tone\nline\r\\"
+        )
         settings.AUDIT_ANNEX_RECORD_LIMIT = 3
         querysets = {
             kind: records_filtered(

@@ -226,3 +226,89 @@ def test_the_quarter_comparison_reads_the_periods_cube_as_its_own_scan_does(tena
     short = Filters(start=date(2026, 1, 1), end=date(2026, 5, 1))
     cube = rollup_cube(principal=who, filters=short)
     assert quarter_comparison(who, short, cube, today)["location"] == pytest.approx(50.0)
+
+
+@pytest.mark.django_db
+def test_the_cost_card_reads_the_cube_as_its_own_scan_does(tenant, outsider):
+    from reports.cost_sci_selectors import cost_lines
+    from reports.dashboard import MODEL_GROUPINGS, TEAM_GROUPINGS
+    from reports.dashboard_selectors import (
+        OVERVIEW_GROUPINGS,
+        Cube,
+        Filters,
+        _grouped_each,
+        rollup_cube,
+    )
+    from tests.reports.scope2_data import rollup
+
+    def row(who, day, kg, inferences, cost=None, currency=""):
+        rollup(
+            who,
+            day,
+            kg * 10,  # location kg = kWh / 10
+            inferences=inferences,
+            tokens=4 * inferences,
+            energy_cost=cost,
+            energy_cost_currency=currency,
+        )
+
+    row(tenant, date(2026, 1, 5), 2.0, 1000, 10.0, "EUR")
+    row(tenant, date(2026, 2, 5), 1.0, 500, 5.5, "EUR")
+    row(tenant, date(2026, 2, 6), 3.0, 0, 7.0, "USD")
+    row(tenant, date(2026, 2, 7), 100.0, 9000)  # no tariff: no cost, in no currency's line
+    row(tenant, date(2026, 4, 1), 1.0, 1, 50.0, "EUR")  # after the period
+    row(outsider, date(2026, 1, 5), 1.0, 1, 99.0, "EUR")
+    filters = Filters(start=date(2026, 1, 1), end=date(2026, 4, 1))
+    who = principal(tenant)
+    own_scan = cost_lines(rows=filters.rollups(who))
+    for groupings in (OVERVIEW_GROUPINGS, TEAM_GROUPINGS, MODEL_GROUPINGS):
+        cube = rollup_cube(principal=who, filters=filters, groupings=groupings)
+        each = Cube(_grouped_each(filters.rollups(who), [tuple(g) for g in groupings]))
+        assert cube.cost_lines() == own_scan
+        assert each.cost_lines() == own_scan
+    eur, usd = own_scan
+    # EUR: 10 + 5.5 over 1,000 + 500 inferences and 2 + 1 kg; USD: 7 over 3 kg.
+    assert (eur.currency, eur.cost, eur.location_kg, eur.inferences) == ("EUR", 15.5, 3.0, 1500)
+    assert eur.tokens == 6000
+    assert eur.cost_per_1k_inferences == pytest.approx(15.5 / 1.5)
+    assert eur.kg_per_currency_unit == pytest.approx(3.0 / 15.5)
+    assert (usd.currency, usd.cost, usd.location_kg, usd.inferences) == ("USD", 7.0, 3.0, 0)
+    assert usd.cost_per_1k_inferences is None
+
+
+@pytest.mark.django_db
+def test_the_model_pages_sci_reads_the_cube_as_its_own_scan_does(tenant, outsider):
+    from dataclasses import asdict
+
+    from inventory.models import AiModel
+    from reports.cost_sci_selectors import model_sci, sci_of_phases
+    from reports.dashboard import MODEL_GROUPINGS
+    from reports.dashboard_selectors import Filters, rollup_cube
+
+    rollups_of(tenant, 120)
+    rollups_of(outsider, 50)
+    model = AiModel.objects.get(organisation=tenant.organisation, name="atlas-7b")
+    filters = Filters(start=date(2026, 1, 1), end=date(2026, 4, 1), model_id=model.id)
+    for who in ("admin", "engineer"):
+        cube = rollup_cube(
+            principal=principal(tenant, who), filters=filters, groupings=MODEL_GROUPINGS
+        )
+        own_scan = model_sci(
+            principal=principal(tenant, who), model=model, start=filters.start, end=filters.end
+        )
+        from_cube = sci_of_phases(cube.by("phase"))
+        assert [score.unit for score in from_cube] == [score.unit for score in own_scan]
+        for a, b in zip(from_cube, own_scan, strict=True):
+            assert asdict(a) == pytest.approx(asdict(b))
+    inferences, tokens, runs = model_sci(
+        principal=principal(tenant), model=model, start=filters.start, end=filters.end
+    )
+    # The model's rows are n % 3 != 0; phases cycle training, fine-tuning, inference, other.
+    inference = [n for n in range(120) if n % 3 and n % 4 == 2]
+    trained = [n for n in range(120) if n % 3 and n % 4 in (0, 1)]
+    assert inferences.energy_kwh == pytest.approx(sum(1.8 * n for n in inference))
+    assert inferences.functional_units == pytest.approx(sum(1000 * n for n in inference) / 1000)
+    assert tokens.functional_units == pytest.approx(sum(4000 * n for n in inference) / 1e6)
+    assert runs.functional_units == sum(n + 1 for n in trained)
+    assert runs.operational_kg == pytest.approx(sum(0.1 * n for n in trained))
+    assert runs.embodied_kg is None and runs.kg_per_unit is None  # no embodied figure

@@ -10,18 +10,17 @@ import hashlib
 import random
 import re
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import SimpleNamespace
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, QuerySet, Sum
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Organisation
 from accounts.principal import Access, Principal
 from greenai_portal import periods
+from greenai_portal.db import large_read
 from greenai_portal.spreadsheets import FORMULA_LEADS, csv_cell
 from inventory.calculation import methodology
 from inventory.models import (
@@ -137,26 +136,10 @@ _BASIS_WORDS = {
 }
 
 
-@contextmanager
-def _large_read(*, shortest_floats: bool = False) -> Iterator[None]:
-    """A transaction whose Postgres reads of millions of records group in memory (64 MB of
-    work_mem rather than sorting on disk) without JIT compilation, which costs more than it
-    saves on reads of seconds; with `shortest_floats`, floats as text in their shortest
-    round-trip form (Python's repr digits). SET LOCAL ends with the transaction."""
-    with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-                cursor.execute("SET LOCAL jit = off")
-                if shortest_floats:
-                    cursor.execute("SET LOCAL extra_float_digits = 1")
-        yield
-
-
 def _record_groups(principal: Principal, year: int, quarter: int, version: int | None) -> list:
     """The quarter's records summed per location, scope, month, PUE and factor row: one
     GROUP BY per record table, never a record loaded."""
-    with _large_read():
+    with large_read():
         return _grouped(principal, year, quarter, version)
 
 
@@ -602,7 +585,7 @@ def annex_sql(
     digest = hashlib.sha256()
     picked: Picked = {}
     offset = 0
-    with _large_read(shortest_floats=True), connection.cursor() as cursor:
+    with large_read(shortest_floats=True), connection.cursor() as cursor:
         for kind, rows in querysets.items():
             inner, params = rows.order_by().values(*ANNEX_HASH_COLUMNS[1:]).query.sql_with_params()
             mine = (

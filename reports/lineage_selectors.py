@@ -12,7 +12,7 @@ from django.db.models import Count, Max, Model
 
 from accounts.principal import Principal
 from greenai_portal import periods
-from greenai_portal.db import consistent_read
+from greenai_portal.db import consistent_read, large_read
 from inventory.figures import FACILITY_ENERGY
 from inventory.models import (
     CloudCoefficient,
@@ -140,7 +140,9 @@ def quarter_inputs(
         for row in lines.iterator(chunk_size=20000):
             digest.update(("|".join([kind, *map(_hash_value, row)]) + "\n").encode())
         grouped = _GROUPED_FIELDS + extra
-        for group in records.order_by().values(*grouped).annotate(records=Count("id")):
+        with large_read():
+            groups = list(records.order_by().values(*grouped).annotate(records=Count("id")))
+        for group in groups:
             n = group["records"]
             count += n
             pending += n * (group["status"] == ComputeStatus.PENDING)
@@ -500,8 +502,11 @@ def quarter_factor_lines(*, principal: Principal, year: int, quarter: int) -> di
             )
         )
         columns = ("location_id", *_LINEAGE_FIELDS, *extra, "factor_dataset_id")
-        groups = records.values(*columns, "methodology_version").annotate(n=Count("id"))
-        for group in groups.order_by():
+        with large_read():
+            groups = list(
+                records.values(*columns, "methodology_version").annotate(n=Count("id")).order_by()
+            )
+        for group in groups:
             line = lines.setdefault(
                 group["location_id"],
                 {"records": 0, "factor_ids": set(), "datasets": set(), "methodology": set()},

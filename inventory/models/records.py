@@ -435,7 +435,11 @@ class DailyRollup(models.Model):
 
     # Derived data, rebuilt by the pipeline: no database FK constraints (each would be checked
     # for every row a computation writes, at commit); the ORM still cascades deletes.
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, db_constraint=False)
+    # No index on the organisation alone: rollup_org_day leads with it, and a second one drew
+    # the planner to read every day of the organisation to keep one year's (bench/pages.py).
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, db_constraint=False, db_index=False
+    )
     day = models.DateField()
     team = models.ForeignKey(Team, on_delete=models.CASCADE, db_constraint=False)
     ai_model = models.ForeignKey(AiModel, null=True, on_delete=models.CASCADE, db_constraint=False)

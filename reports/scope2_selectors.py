@@ -2,19 +2,16 @@
 live draft or a locked version) and the audit document of an export."""
 
 from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 
-from django.db import connection
 from django.db.models import Q, Sum
 from django.db.models.functions import TruncMonth
 
 from accounts.models import Team
 from accounts.principal import Access, Principal
 from greenai_portal import periods
-from greenai_portal.db import consistent_read
+from greenai_portal.db import consistent_read, large_read
 from inventory.calculation.methodology import METHODOLOGY_VERSION
 from inventory.figures import (
     CURRENCY_COLUMN,
@@ -307,29 +304,13 @@ def _instrument_coverage(
     }
 
 
-@contextmanager
-def _report_snapshot() -> Iterator[None]:
-    """One consistent view for the report's queries (greenai_portal.db.consistent_read) and,
-    on Postgres, GROUP BYs that hash in memory without JIT compilation.
-
-    A large quarter is ~1M rollup rows in ~10k groups; with the default 4 MB work_mem the
-    planner sorts them on disk (about twice as slow), and JIT costs more than it saves on a
-    query of a second. SET LOCAL ends with the transaction.
-    """
-    with consistent_read():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL work_mem = '64MB'")
-                cursor.execute("SET LOCAL jit = off")
-        yield
-
-
 def scope2_report(*, principal: Principal, year: int, quarter: int) -> dict:
     """The live Scope 2 report of a quarter, with YTD, year and comparisons, from rollups.
 
     Figures are in MWh and t CO2e, unrounded; a locked version stores exactly this dict.
     """
-    with _report_snapshot():
+    # One view for its queries; ~1M rollup rows in ~10k groups hash in memory (large_read).
+    with consistent_read(), large_read():
         return _scope2_report(principal, year, quarter)
 
 

@@ -40,7 +40,7 @@ from reports.records_selectors import (
     pue_source,
     records_filtered,
 )
-from reports.scope2_selectors import audit_document
+from reports.scope2_selectors import audit_document, scope2_document
 
 NOT_STATED = "not stated"
 
@@ -453,31 +453,33 @@ def record_annex(
     quarter: int,
     version: int | None,
     seed: int,
-    digest: dict | None = None,
+    kept: dict | None = None,
 ) -> dict:
     """The quarter's records for the annex: all of them up to `annex_limit()`, else a sample
     of that many drawn with `seed`; with their count and content hash either way
-    (`annex_digest`, worked out here unless a locked version's kept `digest` is given)."""
-    if digest is None:
+    (`annex_digest`). A locked version's `kept` annex (`version_record_reads`) is printed
+    as it is; otherwise the digest and the listed rows are read now."""
+    if kept is None:
         digest = annex_digest(
             organisation=organisation, year=year, quarter=quarter, version=version, seed=seed
         )
-    querysets = _annex_querysets(organisation, year, quarter, version)
-    sampled = digest["count"] > digest["limit"]
+        rows = annex_rows(organisation, year, quarter, version, digest["picked"])
+        kept = {**digest, "rows": rows}
+    sampled = kept["count"] > kept["limit"]
     period = periods.quarter(year, quarter)
     return {
-        "count": digest["count"],
-        "content_hash": digest["content_hash"],
+        "count": kept["count"],
+        "content_hash": kept["content_hash"],
         "sampled": sampled,
-        "sample_size": sum(len(ids) for ids in digest["picked"].values()),
-        "limit": digest["limit"],
-        "seed": digest["seed"] if sampled else None,
+        "sample_size": sum(len(ids) for ids in kept["picked"].values()),
+        "limit": kept["limit"],
+        "seed": kept["seed"] if sampled else None,
         "filter": {
             "start": period.start,
             "end": period.end,
             "locked": f"{year}-Q{quarter}-v{version}" if version else None,
         },
-        "rows": _annex_rows(querysets, digest["picked"]),
+        "rows": kept["rows"],
     }
 
 
@@ -610,7 +612,16 @@ def annex_sql(
     return digest.hexdigest(), picked
 
 
-def _annex_rows(querysets: dict, picked: dict[str, list[int]]) -> list[dict]:
+def annex_rows(
+    organisation: Organisation,
+    year: int,
+    quarter: int,
+    version: int | None,
+    picked: dict[str, list[int]],
+) -> list[dict]:
+    """The listed records' annex lines (`picked`: their ids per record kind), JSON-ready:
+    the start as ISO text, so a locked version keeps them as they are."""
+    querysets = _annex_querysets(organisation, year, quarter, version)
     rows = []
     for kind, ids in picked.items():
         records = (
@@ -628,7 +639,7 @@ def _annex_rows(querysets: dict, picked: dict[str, list[int]]) -> list[dict]:
                     "team": r.team.name,
                     "model": r.ai_model.name if r.ai_model_id else None,
                     "location": r.location.code,
-                    "start": getattr(r, "started_at", None) or r.usage_start,
+                    "start": (getattr(r, "started_at", None) or r.usage_start).isoformat(),
                     "it_kwh": r.it_kwh,
                     "pue": r.pue_used,
                     "facility_kwh": r.facility_kwh,
@@ -649,10 +660,35 @@ def annex_seed(content_hash: str) -> int:
 # --- The whole PDF's document -------------------------------------------------------------
 
 
-def audit_pdf_document(*, export, kept_annex: dict | None = None) -> dict:
+def version_record_reads(*, version) -> dict:
+    """What a locked version's audit PDF derives from its records, fixed at the lock: the
+    annex digest (`annex_digest`, drawn with the version's seed), the listed records' rows and
+    the calculation trace of each line. Worked out once and kept (reports.models.ReportAnnex),
+    so an export of the version reads no record."""
+    organisation = version.organisation
+    year, quarter = version.year, version.quarter
+    reader = _reader(organisation)
+    digest = annex_digest(
+        organisation=organisation,
+        year=year,
+        quarter=quarter,
+        version=version.version,
+        seed=annex_seed(version.content_hash),
+    )
+    document = scope2_document(
+        principal=reader, year=year, quarter=quarter, version=version.version
+    )
+    return {
+        **digest,
+        "rows": annex_rows(organisation, year, quarter, version.version, digest["picked"]),
+        "trace": calculation_trace(principal=reader, document=document),
+    }
+
+
+def audit_pdf_document(*, export, kept: dict | None = None) -> dict:
     """The report and its audit trail (scope2_selectors.audit_document) plus what the auditor's PDF
-    adds: boundary, methodology data, calculation trace and record annex (from the locked
-    version's `kept_annex` digest when given)."""
+    adds: boundary, methodology data, calculation trace and record annex (a locked version's
+    `kept` ones, `version_record_reads`, when given; a draft's read now)."""
     document = audit_document(export=export)
     organisation = export.organisation
     version = document.get("version")
@@ -660,18 +696,23 @@ def audit_pdf_document(*, export, kept_annex: dict | None = None) -> dict:
         "content_hash", ""
     )
     datasets = (document.get("lock") or {}).get("factor_datasets") or [document["factor_dataset"]]
+    trace = (
+        kept["trace"]
+        if kept is not None
+        else calculation_trace(principal=_reader(organisation), document=document)
+    )
     return {
         **document,
         "time_zone": organisation.time_zone,
         "reporting": reporting_boundary(organisation),
         "auditor_methodology": auditor_methodology(dataset_labels=[d for d in datasets if d]),
-        "trace": calculation_trace(principal=_reader(organisation), document=document),
+        "trace": trace,
         "annex": record_annex(
             organisation=organisation,
             year=export.year,
             quarter=export.quarter,
             version=version,
             seed=annex_seed(content_hash),
-            digest=kept_annex,
+            kept=kept,
         ),
     }

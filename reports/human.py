@@ -27,10 +27,13 @@ def local_time(value: datetime | str | None, time_zone: str) -> str:
     return f"{local.day} {local:%b %Y, %H:%M} {local.tzname()}"
 
 
-def local_minute(value: datetime | None, time_zone: str) -> str:
-    """A moment in the organisation's time zone, short for tables: "5 Jan 2026 14:03"."""
+def local_minute(value: datetime | str | None, time_zone: str) -> str:
+    """A moment (or its ISO text) in the organisation's time zone, short for tables:
+    "5 Jan 2026 14:03"."""
     if value is None:
         return MISSING
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     local = value.astimezone(ZoneInfo(time_zone or "UTC"))
     return f"{local.day} {local:%b %Y %H:%M}"
 

@@ -92,11 +92,13 @@ class ReportVersion(models.Model):
 
 
 class ReportAnnex(models.Model):
-    """The record annex of a locked version, worked out once, at its first export: the count
-    and content hash of the records the version holds (audit_selectors.record_annex) and the
-    sample's ids for the limit and seed it was drawn with. Its records never change (the
-    pipeline leaves locked quarters alone); a restatement still drops the quarter's rows, the
-    one moment a locked quarter is redone, and the next export works them out again."""
+    """What a locked version's audit PDF derives from its records, worked out once, by the
+    task its lock queues (or its first export): the record annex (Annex B: the count and
+    content hash of the records the version holds, the sample's ids for the limit and seed it
+    was drawn with, and the listed records' lines) and the calculation trace of each line
+    (Annex A); audit_selectors.version_record_reads. Its records never change (the pipeline
+    leaves locked quarters alone); a restatement still drops the quarter's rows, the one
+    moment a locked quarter is redone, and the next export works them out again."""
 
     version = models.OneToOneField(ReportVersion, on_delete=models.CASCADE, related_name="annex")
     record_count = models.PositiveIntegerField()
@@ -104,6 +106,8 @@ class ReportAnnex(models.Model):
     limit = models.PositiveIntegerField(help_text="GREENAI_AUDIT_ANNEX_RECORD_LIMIT then")
     seed = models.BigIntegerField()
     picked = models.JSONField(default=dict, help_text="the listed record ids, per record kind")
+    rows = models.JSONField(default=list, help_text="the listed records' annex lines")
+    trace = models.JSONField(default=list, help_text="the calculation trace of each line")
     computed_at = models.DateTimeField()
 
     def __str__(self) -> str:

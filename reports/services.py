@@ -17,7 +17,12 @@ from greenai_portal.job_locks import JobKind, job_claim, orphaned_jobs_requeue
 from inventory.pipeline import market_allocations_rebuild
 from inventory.pipeline.compute import window_compute
 from inventory.pipeline.sql import durable_commit, organisation_lock, window_lock
-from reports.audit_selectors import annex_digest, annex_limit, annex_seed, audit_pdf_document
+from reports.audit_selectors import (
+    annex_limit,
+    annex_seed,
+    audit_pdf_document,
+    version_record_reads,
+)
 from reports.lineage_selectors import (
     last_record_ids,
     pending_records,
@@ -232,9 +237,9 @@ def report_lock(
 
 
 def _annex_kept_after_commit(version: ReportVersion) -> None:
-    """Once the version is committed, a worker works its record annex out and keeps it
-    (report_annex_keep), so its first export finds it ready; an export that comes first
-    works it out itself."""
+    """Once the version is committed, a worker works out what its PDF derives from its
+    records (annex, calculation trace) and keeps it (report_annex_keep), so its exports read
+    no record; an export that comes first works it out itself."""
     from reports.tasks import keep_report_annex
 
     transaction.on_commit(lambda: keep_report_annex.delay(version.id), robust=True)
@@ -598,7 +603,7 @@ def _export_build(export: ReportExport) -> ReportExport:
     try:
         version = export.report_version
         kept = report_annex_keep(version=version) if version is not None else None
-        document = audit_pdf_document(export=export, kept_annex=kept)
+        document = audit_pdf_document(export=export, kept=kept)
         pdf = render_report_pdf(
             document, progress=lambda percent, step: _progress(export_id, percent, step)
         )
@@ -624,9 +629,10 @@ def _export_build(export: ReportExport) -> ReportExport:
 
 
 def report_annex_keep(*, version: ReportVersion) -> dict:
-    """A locked version's annex digest (audit_selectors.annex_digest: count, content hash,
-    listed ids): the one kept since an earlier export when drawn with today's limit and the
-    version's seed, else worked out now and kept. A draft's is worked out at each export."""
+    """What a locked version's audit PDF derives from its records
+    (audit_selectors.version_record_reads: annex digest and lines, calculation trace): the
+    one kept since an earlier export when drawn with today's limit and the version's seed,
+    else worked out now and kept. A draft's is worked out at each export."""
     seed = annex_seed(version.content_hash)
     kept = ReportAnnex.objects.filter(version=version, limit=annex_limit(), seed=seed).first()
     if kept is not None:
@@ -636,30 +642,28 @@ def report_annex_keep(*, version: ReportVersion) -> dict:
             "limit": kept.limit,
             "seed": kept.seed,
             "picked": kept.picked,
+            "rows": kept.rows,
+            "trace": kept.trace,
         }
-    digest = annex_digest(
-        organisation=version.organisation,
-        year=version.year,
-        quarter=version.quarter,
-        version=version.version,
-        seed=seed,
-    )
+    reads = version_record_reads(version=version)
     try:
         with transaction.atomic():
             ReportAnnex.objects.update_or_create(
                 version=version,
                 defaults={
-                    "record_count": digest["count"],
-                    "content_hash": digest["content_hash"],
-                    "limit": digest["limit"],
-                    "seed": digest["seed"],
-                    "picked": digest["picked"],
+                    "record_count": reads["count"],
+                    "content_hash": reads["content_hash"],
+                    "limit": reads["limit"],
+                    "seed": reads["seed"],
+                    "picked": reads["picked"],
+                    "rows": reads["rows"],
+                    "trace": reads["trace"],
                     "computed_at": timezone.now(),
                 },
             )
     except IntegrityError:
-        pass  # another export of the version kept the same digest at the same moment
-    return digest
+        pass  # another export of the version kept the same reads at the same moment
+    return reads
 
 
 def report_exports_resume(*, quiet_for: timedelta) -> int:

@@ -21,7 +21,8 @@ def build_report_export(export_id: int) -> int:
 
 @shared_task(acks_late=True)
 def keep_report_annex(version_id: int) -> int:
-    """Work a newly locked version's record annex out and keep it before its first export."""
+    """Work out what a newly locked version's PDF derives from its records (record annex,
+    calculation trace) and keep it before its first export."""
     with log_context(report_version_id=version_id):
         version = ReportVersion.objects.select_related("organisation").get(pk=version_id)
         return report_annex_keep(version=version)["count"]

@@ -1,7 +1,8 @@
-"""The record annex of a locked version is worked out once, at its first export, and kept
-(reports.models.ReportAnnex): later exports print the kept count, hash and sample without
-reading the records; a restatement drops the quarter's kept annexes. On Postgres the lines
-stream through COPY, whose escapes the hash undoes (`_CopyLines`)."""
+"""What a locked version's PDF derives from its records (the record annex and the calculation
+trace) is worked out once, by the lock's task or the first export, and kept
+(reports.models.ReportAnnex): later exports print the kept count, hash, sample, listed lines
+and trace without reading the records; a restatement drops the quarter's kept annexes. On
+Postgres the lines stream through COPY, whose escapes the hash undoes (`_CopyLines`)."""
 
 import hashlib
 import random
@@ -14,6 +15,7 @@ from inventory.models import ContractualInstrument, WorkloadRecord
 from reports import audit_selectors, tasks
 from reports.audit_selectors import _CopyLines
 from reports.models import ReportAnnex
+from reports.scope2_selectors import scope2_document
 from tests.reports.closing import close_quarter
 from tests.reports.scope2_data import allocate_market, job, seed_quarter, send
 from tests.reports.test_audit_pdf import export, pdf_text
@@ -49,10 +51,10 @@ def printed_hash(text: str) -> str:
 
 def never_read_records(monkeypatch) -> None:
     def refuse(*args, **kwargs):
-        raise AssertionError("the annex was worked out again")
+        raise AssertionError("the annex or the trace was worked out again")
 
-    monkeypatch.setattr(audit_selectors, "annex_sql", refuse)
-    monkeypatch.setattr(audit_selectors, "annex_stream", refuse)
+    for reader in ("annex_sql", "annex_stream", "annex_rows", "calculation_trace"):
+        monkeypatch.setattr(audit_selectors, reader, refuse)
 
 
 @pytest.mark.django_db
@@ -89,7 +91,7 @@ class TestTheKeptAnnex:
             assert external_id in section(again, "Annex B. Records")
         assert ReportAnnex.objects.count() == 1
 
-    def test_the_lock_has_a_worker_keep_it_before_the_first_export(
+    def test_the_lock_has_a_worker_keep_annex_and_trace_before_the_first_export(
         self, tenant, monkeypatch, django_capture_on_commit_callbacks
     ):
         client = seed_quarter(tenant)
@@ -101,10 +103,33 @@ class TestTheKeptAnnex:
         kept = ReportAnnex.objects.get()
         assert (kept.version.version, kept.record_count) == (1, 4)
         assert kept.content_hash == sha256(lines)
+        reader = audit_selectors._reader(tenant.organisation)
+        document = scope2_document(principal=reader, year=2026, quarter=1, version=1)
+        assert kept.trace == audit_selectors.calculation_trace(principal=reader, document=document)
+        # lab-paris: 40 + 40 + 100 kWh IT = 0.18 MWh × PUE 1.2 = 0.216 MWh × 0.05 kg/kWh
+        # = 10.8 kg; market: Jan and Feb under the EAC, Mar 116 kWh × 0.1 = 11.6 kg.
+        paris = next(t for t in kept.trace if t["scope"] == "scope2")
+        assert (paris["records"], paris["agrees"]) == (3, True)
+        assert paris["it_mwh"] == pytest.approx(0.18)
+        assert paris["mwh"] == pytest.approx(0.216)
+        assert paris["location_t"] == pytest.approx(0.0108)
+        assert paris["market_t"] == pytest.approx(0.0116)
+        # mar-tune's listed line as the PDF prints it: 100 kWh × 1.2 = 120 kWh → 6 kg.
+        mar_tune = next(r for r in kept.rows if r["external_id"] == "mar-tune")
+        assert (mar_tune["it_kwh"], mar_tune["facility_kwh"], mar_tune["location_kg"]) == (
+            100.0,
+            120.0,
+            6.0,
+        )
+        assert mar_tune["start"] == "2026-03-05T00:00:00+00:00"
 
         never_read_records(monkeypatch)
         text = pdf_text(client.get(export(client)["download_url"]).content)
         assert printed_hash(text) == sha256(lines)
+        annex_a = section(text, "Annex A. Calculation trace", "Annex B. Records")
+        assert re.search(r"Location-based\s+0\.011\b", annex_a)  # 0.0108 t to 3 places
+        assert "These sums differ" not in annex_a
+        assert re.search(r"mar-tune\s.*5 Mar 2026 \d\d:00\s+100\.000", section(text, "Annex B"))
 
     def test_a_draft_keeps_none(self, tenant):
         client = seed_quarter(tenant)
@@ -161,6 +186,9 @@ class TestTheKeptAnnex:
             1: (4, version_1),
             2: (5, sha256(lines_2)),
         }
+        # The late job (lab-paris) is in version 2's trace, not in version 1's.
+        traced = {v: [t["records"] for t in a.trace] for v, a in kept.items()}
+        assert traced == {1: [3, 1], 2: [4, 1]}
         never_read_records(monkeypatch)
         assert printed_hash(pdf_text(client.get(export(client)["download_url"]).content)) == (
             sha256(lines_2)

@@ -16,7 +16,7 @@ from greenai_portal import periods
 from greenai_portal.errors import ApplicationError, validated_input
 from greenai_portal.openapi import error_responses
 from inventory.figures import BOTH_SCOPES, FIGURES, Figure, Summing
-from reports.audit_selectors import calculation_trace
+from reports.audit_selectors import line_traces
 from reports.exports import report_csv, report_xlsx
 from reports.footprint_selectors import (
     GROUPINGS,
@@ -241,7 +241,7 @@ class Scope2TraceApi(APIView):
                 "quarter": document["quarter"],
                 "version": document["version"],
                 "status": document["status"],
-                "lines": calculation_trace(principal=request.principal, document=document),
+                "lines": line_traces(principal=request.principal, document=document),
             }
         )
 

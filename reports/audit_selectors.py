@@ -34,6 +34,7 @@ from inventory.models import (
 )
 from reports import human
 from reports.lineage_selectors import factor_rows
+from reports.models import ReportAnnex
 from reports.records_selectors import (
     REPORTED_KINDS,
     RecordFilters,
@@ -294,6 +295,26 @@ def calculation_trace(*, principal: Principal, document: dict) -> list[dict]:
                 )
             )
     return traces
+
+
+def line_traces(*, principal: Principal, document: dict) -> list[dict]:
+    """`calculation_trace` of the `document`'s lines; for a locked version (only a principal
+    seeing the whole organisation gets one) the trace kept at its lock
+    (reports.models.ReportAnnex) when its worker has kept it, without reading the records."""
+    if document["version"] is not None:
+        kept = (
+            ReportAnnex.objects.filter(
+                version__organisation=principal.organisation,
+                version__year=document["year"],
+                version__quarter=document["quarter"],
+                version__version=document["version"],
+            )
+            .values_list("trace", flat=True)
+            .first()
+        )
+        if kept is not None:
+            return kept
+    return calculation_trace(principal=principal, document=document)
 
 
 def _line_trace(organisation, period, scope, line, groups, locations, factors) -> dict:

@@ -124,6 +124,9 @@ class TestTheKeptAnnex:
         assert mar_tune["start"] == "2026-03-05T00:00:00+00:00"
 
         never_read_records(monkeypatch)
+        # The trace API serves the version's kept trace too.
+        traced = client.get("/api/v1/reports/scope2/trace/?year=2026&quarter=1").json()
+        assert (traced["version"], traced["lines"]) == (1, kept.trace)
         text = pdf_text(client.get(export(client)["download_url"]).content)
         assert printed_hash(text) == sha256(lines)
         annex_a = section(text, "Annex A. Calculation trace", "Annex B. Records")

@@ -12,6 +12,7 @@ from reports import human
 from reports.charts import report_svgs
 from reports.cost_sci_selectors import merged_cost_fields
 from reports.lineage_selectors import TARIFF_FACTOR_KIND
+from reports.templatetags.report_figures import more_figures
 from reports.templatetags.report_format import num
 
 Progress = Callable[[int, str], None]
@@ -22,10 +23,24 @@ Progress = Callable[[int, str], None]
 PRINTED_LINES = 40
 
 
+def _more_figures_summed(lines: list[dict]) -> dict:
+    """The lines' figures beyond those laid out by hand (water, embodied), summed as rollup
+    rows are (SQL SUM): over the lines that have one, "not available" (None) when none has;
+    left out ("not computed when locked") when a line of an older version lacks it."""
+    summed = {}
+    for figure in more_figures():
+        if any(figure.key not in line for line in lines):
+            continue
+        values = [line[figure.key] for line in lines if line[figure.key] is not None]
+        summed[figure.key] = sum(values) if values else None
+    return summed
+
+
 def _rest(lines: list[dict], kind: str) -> dict:
     total_share = sum(line["share"] for line in lines)
     return {
         **(merged_cost_fields(lines) if kind == "locations" else {}),
+        **_more_figures_summed(lines),
         "key": "other",
         "label": f"{len(lines)} other {kind} (see the XLSX export)",
         "record_count": sum(line["record_count"] for line in lines),

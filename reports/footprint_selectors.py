@@ -19,6 +19,7 @@ from inventory.llm.selectors import (
     llm_api_total,
 )
 from inventory.models import DailyRollup, EmissionScope
+from inventory.selectors import rollups_visible
 
 GROUPINGS = {
     "team": ("team_id", "team__name"),
@@ -75,11 +76,6 @@ class FootprintGroup:
     # Third-party LLM API usage (EcoLogits ranges): Scope 3 category 1 beside the public
     # cloud, never added to either figure above; None where the group has none.
     llm_api: LlmApiFootprint | None = None
-
-
-def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet[DailyRollup]:
-    """Rollup rows of [start, end) that this principal may read."""
-    return principal.visible(DailyRollup.objects.filter(day__gte=start, day__lt=end))
 
 
 def as_text(value: object) -> str:

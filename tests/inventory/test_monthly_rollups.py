@@ -72,11 +72,21 @@ def test_a_months_rows_keep_apart_days_readers_sum_apart(tenant):
     rollup(tenant, date(2026, 1, 21), 4.0)
     DailyRollup.objects.filter(day=date(2026, 1, 20)).update(market_kg=None)  # not allocated
     DailyRollup.objects.filter(day=date(2026, 1, 21)).update(energy_cost=0.8)  # has a cost
+    rollup(tenant, date(2026, 1, 22), 3.0, water_onsite_l=6.0, water_record_count=1)
+    rollup(tenant, date(2026, 1, 23), 5.0, water_onsite_l=9.0, water_record_count=0)
     monthly_rollups_refresh(organisation_id=tenant.organisation.id, months=[date(2026, 1, 9)])
-    # Market kg = kWh / 20: 1.5 → 0.075 and 4.0 → 0.2; the unallocated 2.5 kWh alone.
+    # Market kg = kWh / 20. Apart: the unallocated 2.5 kWh, the costed 4.0 (0.2 kg), the
+    # 3.0 kWh whose water covers its record (0.15 kg; the WUE reads only such rows). The 1.5
+    # and 5.0 kWh agree on every condition: one row of 6.5 kWh, 0.075 + 0.25 = 0.325 kg.
     assert sorted(
-        (row.facility_kwh, row.market_kg, row.energy_cost) for row in MonthlyRollup.objects.all()
-    ) == [(1.5, 0.075, None), (2.5, None, None), (4.0, 0.2, 0.8)]
+        (row.facility_kwh, row.market_kg, row.energy_cost, row.water_onsite_l)
+        for row in MonthlyRollup.objects.all()
+    ) == [
+        (2.5, None, None, None),
+        (3.0, 0.15, None, 6.0),
+        (4.0, 0.2, 0.8, None),
+        (6.5, pytest.approx(0.325), None, 9.0),
+    ]
 
 
 def test_the_migration_fills_the_months_of_the_existing_daily_rows(tenant, outsider):

@@ -99,6 +99,9 @@ def test_an_override_recalculates_exactly_its_zone_and_period(
     )
     assert fresh(february).factor_override == override
     assert fresh(february).location_kg == pytest.approx(february.facility_kwh * 0.1)
+    # February's month follows its day: the same kWh at 0.1 kg/kWh.
+    month = MonthlyRollup.objects.get(day=date(2026, 2, 1))
+    assert month.location_kg == pytest.approx(february.facility_kwh * 0.1)
     assert fresh(february).recalculation_job == job
     for untouched in (january, april):
         assert fresh(untouched).computed_at == untouched.computed_at

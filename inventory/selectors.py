@@ -35,22 +35,26 @@ def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet
     return principal.visible(DailyRollup.objects.filter(day__gte=start, day__lt=end))
 
 
-def rollup_sources_visible(*, principal: Principal, start: date, end: date) -> list[QuerySet]:
-    """The rollup rows of [start, end) this principal may read, for reads grouped by month or
-    coarser: the whole months from MonthlyRollup (~30x fewer rows), the days before the first
-    whole month and from the last month's first day from DailyRollup. Both have the same
-    columns, and a month's rows sum as its days' (inventory.figures.ROLLUP_ROW_SPLITS)."""
+def rollup_sources(*, start: date, end: date) -> list[QuerySet]:
+    """The rollup rows of [start, end) for reads grouped by month or coarser: the whole months
+    from MonthlyRollup (fewer rows), the days before the first whole month and from the last
+    month's first day from DailyRollup. Both have the same columns, and a month's rows sum as
+    its days' (inventory.figures.ROLLUP_ROW_SPLITS). Readers that need days read DailyRollup."""
     first_whole = start if start.day == 1 else next_month(start)
     end_of_whole = month_start(end)
     if first_whole >= end_of_whole:
-        return [rollups_visible(principal=principal, start=start, end=end)]
-    months = MonthlyRollup.objects.filter(day__gte=first_whole, day__lt=end_of_whole)
-    sources = [principal.visible(months)]
+        return [DailyRollup.objects.filter(day__gte=start, day__lt=end)]
+    sources = [MonthlyRollup.objects.filter(day__gte=first_whole, day__lt=end_of_whole)]
     if start < first_whole:
-        sources.append(rollups_visible(principal=principal, start=start, end=first_whole))
+        sources.append(DailyRollup.objects.filter(day__gte=start, day__lt=first_whole))
     if end_of_whole < end:
-        sources.append(rollups_visible(principal=principal, start=end_of_whole, end=end))
+        sources.append(DailyRollup.objects.filter(day__gte=end_of_whole, day__lt=end))
     return sources
+
+
+def rollup_sources_visible(*, principal: Principal, start: date, end: date) -> list[QuerySet]:
+    """rollup_sources of [start, end) that this principal may read."""
+    return [principal.visible(rows) for rows in rollup_sources(start=start, end=end)]
 
 
 def visible_model_or_404(*, principal: Principal, model_id: int) -> AiModel:

@@ -355,7 +355,7 @@ def test_a_cube_of_partial_months_reads_whole_months_monthly_and_sums_as_the_day
                 assert _keyed(_grouped_in_one_scan(sources, groupings)) == _approx(from_days)
     with CaptureQueriesContext(connection) as queries:
         cube = rollup_cube(principal=principal(tenant), filters=filters)
-    assert "inventory_monthlyrollup" in queries[-1]["sql"]
+    assert any("inventory_monthlyrollup" in query["sql"] for query in queries)
     # Rows n of day 1 + n % 28 of month 1 + n % 3: January from the 10th (n % 28 >= 9), all
     # of February, March to the 20th (n % 28 <= 19); n + 1 records each, the tenant's only.
     in_period = [

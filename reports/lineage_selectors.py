@@ -394,6 +394,9 @@ def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) ->
             **blank,
             "kind": "embodied (per device)",
             "year": None,
+            # The figure, in the value column: None prints "not published" (no source has one).
+            "value": e.kg_co2e,
+            "unit": f"kg CO2e per device over {e.lifetime_hours:g} h" if e.lifetime_hours else "",
             "source": f"{e.hardware_code}: "
             + (
                 f"{e.kg_co2e} kg CO2e over {e.lifetime_hours:g} h; "
@@ -412,6 +415,8 @@ def _embodied_and_tariff_rows(organisation_id: int, embodied_ids, tariff_ids) ->
             **blank,
             "kind": TARIFF_FACTOR_KIND,
             "year": t.valid_from.year,
+            "value": t.price_per_kwh,
+            "unit": f"{t.currency}/kWh",
             "source": f"{t.location.code}: {t.price_per_kwh} {t.currency}/kWh, {t.source} "
             f"(valid {t.valid_from} to {t.valid_to})",
             "source_url": "",
@@ -434,6 +439,8 @@ def _instance_embodied_rows(instance_embodied_ids) -> list[dict]:
             "month": None,
             "basis": "",
             "kg_per_kwh": None,
+            "value": e.kg_co2e,
+            "unit": f"kg CO2e per instance over {e.lifetime_hours:g} h",
             "source": f"{e.provider} {e.instance_type}: {e.kg_co2e} kg CO2e over "
             f"{e.lifetime_hours:g} h and {e.family_vcpus} vCPUs; {e.source}",
             "source_url": e.source_url,

@@ -321,5 +321,8 @@ def test_a_quarters_factor_rows_name_the_embodied_row_and_tariff_it_used(
     embodied = kinds["embodied (per device)"]
     assert embodied["source"].startswith("nvidia-h100-sxm: 876.5 kg CO2e over 26280 h; device:")
     assert embodied["dataset"] == "greenai-factors 2026.6"
+    # The figure itself, for the PDF's value column (it printed "not published" before).
+    assert (embodied["value"], embodied["unit"]) == (876.5, "kg CO2e per device over 26280 h")
     tariff = kinds["electricity tariff"]
     assert tariff["source"].startswith("lab-paris: 0.18 EUR/kWh, Supply contract 2026")
+    assert (tariff["value"], tariff["unit"]) == (0.18, "EUR/kWh")

@@ -5,7 +5,7 @@ whose data downloads as CSV (`?download=<chart id>`, same filters), and drill-do
 """
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -239,7 +239,7 @@ def quarter_comparison(
     now, then = Sums(), Sums()
     for month, sums in cube.by("month", where={"scope": EmissionScope.SCOPE2}).items():
         if before.start <= month < current.end:
-            (now if month >= current.start else then).add(asdict(sums))
+            (now if month >= current.start else then).add(vars(sums))
     first_day = first_day_of(filters.rollups(principal, date.min, current.end))
     unlike = periods.like_for_like(
         periods.coverage(current, first_day=first_day, today=today),
@@ -549,7 +549,7 @@ def _top_lines(
     rest: dict[str, Sums] = {}
     for row in rows[top:]:
         for scope, sums in groups[row["key"]].items():
-            rest.setdefault(scope, Sums()).add(asdict(sums))
+            rest.setdefault(scope, Sums()).add(vars(sums))
     label = f"{len(rows) - top} other {noun}"
     return [*rows[:top], *table({OTHER_LINES: rest}, lambda _: label, None, total_kwh)]
 

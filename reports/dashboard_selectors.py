@@ -106,10 +106,6 @@ class Cube:
     def __init__(self, rowsets: list[tuple[tuple[str, ...], list[dict]]]) -> None:
         self.rowsets = rowsets
 
-    @property
-    def rows(self) -> list[dict]:
-        return [row for _, rows in self.rowsets for row in rows]
-
     def _rows_with(self, fields: Iterable[str]) -> list[dict]:
         wanted = set(fields)
         fitting = [(len(f), rows) for f, rows in self.rowsets if wanted <= set(f)]
@@ -153,7 +149,11 @@ class Cube:
         return not any(rows for _, rows in self.rowsets)
 
     def ids(self, field: str) -> set:
-        return {row[field] for row in self.rows if row.get(field) is not None}
+        """The values of `field` other than None, from the smallest grouping by it (every
+        grouping sums the same rows)."""
+        if not any(field in fields for fields, _ in self.rowsets):
+            return set()
+        return {row[field] for row in self._rows_with([field])} - {None}
 
     def cost_lines(self) -> list[CostLine]:
         """Energy cost per currency (cost_sci_selectors.cost_lines of the cube's rows), from

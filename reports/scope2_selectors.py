@@ -4,7 +4,6 @@ live draft or a locked version) and the audit document of an export."""
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
 from datetime import date
 
 from django.db import connection
@@ -115,7 +114,7 @@ def _period_totals(
     for month, scopes in months.items():
         if first <= month < last:
             for scope, sums in scopes.items():
-                by_scope[scope].add(asdict(sums))
+                by_scope[scope].add(vars(sums))
     covered = periods.coverage(period, first_day=first_day, today=today)
     if not any(sums.record_count for sums in by_scope.values()):
         covered = periods.Coverage(periods.NO_DATA, "no data")

@@ -94,9 +94,12 @@ class _FacilityPeriodForm(forms.Form):
 
     def __init__(self, *args, organisation: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields[self.facility_field].queryset = Location.objects.filter(
-            organisation=organisation
-        ).order_by("code")
+        field = self.fields[self.facility_field]
+        field.queryset = Location.objects.filter(organisation=organisation).order_by("code")
+        # The choices read once: a ModelChoiceField reads its queryset through a server-side
+        # cursor each time its widget iterates them (twice a rendering). Validation still
+        # looks the code up in the queryset.
+        field.choices = [(f.code, field.label_from_instance(f)) for f in field.queryset]
 
 
 class WueForm(_FacilityPeriodForm):

@@ -620,7 +620,7 @@ def _phase_trend_family(months: list[date], *, chart_prefix: str) -> ChartFamily
 def _ranked_family(
     key: str,
     label_of: Callable[[Names], Callable],
-    url_of,
+    url_of: Callable[[Names], Callable],
     *,
     chart_id: str,
     title: str,

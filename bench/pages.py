@@ -81,6 +81,7 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
         Location,
         Zone,
     )
+    from inventory.pipeline.rollups import monthly_rollups_refresh
 
     today = date.today()
     start = today - timedelta(days=DAYS)
@@ -219,6 +220,7 @@ def seed_organisation(slug: str, records: int, raw_records_wanted: int, rng: ran
         ],
         rollups(),
     )
+    monthly_rollups_refresh(organisation_id=organisation.id)
 
     # Raw records behind the rollups, spread over every day of the plan (pages that read
     # records, such as hardware used and the data page, must find theirs among all of them).

@@ -95,6 +95,7 @@ def seed_organisation(slug: str, records: int, rng: random.Random) -> int:
     from accounts.models import Role
     from accounts.services import member_add, organisation_create, team_create
     from inventory.models import AiModel, BatchComputation, IngestBatch, Location
+    from inventory.pipeline.rollups import monthly_rollups_refresh
 
     start = date.today() - timedelta(days=DAYS)
     with transaction.atomic():
@@ -189,6 +190,7 @@ def seed_organisation(slug: str, records: int, rng: random.Random) -> int:
     _copy("inventory_workloadrecord", RECORD_COLUMNS, rows())
     with connection.cursor() as cursor:
         cursor.execute(ROLLUPS_FROM_RECORDS, [organisation.id])
+    monthly_rollups_refresh(organisation_id=organisation.id)
     return organisation.id
 
 

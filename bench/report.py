@@ -213,6 +213,7 @@ def rollups_build(built: dict, records: int, seed: int = 7) -> dict:
     from django.utils import timezone
 
     from inventory.models import MarketAllocation
+    from inventory.pipeline.rollups import monthly_rollups_refresh
 
     rng = random.Random(seed)
     organisation = built["organisation"]
@@ -314,8 +315,10 @@ def rollups_build(built: dict, records: int, seed: int = 7) -> dict:
                      AND r.scope = 'scope2' AND r.day >= %s AND r.day < %s""",
                 [kg_per_kwh, zone, organisation.id, month, _next_month(month)],
             )
+        monthly_rollups_refresh(organisation_id=organisation.id)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE inventory_dailyrollup")
+        cursor.execute("VACUUM ANALYZE inventory_monthlyrollup")
     return {"records": records, "rollup_rows": len(rows), "copy_seconds": round(copy_seconds, 2)}
 
 

@@ -1,14 +1,15 @@
 """The impact figures, declared once.
 
 Each `Figure` says what a figure is (label, units), where it is stored (one column of the
-same name on the records and on `DailyRollup`), how rollup rows sum, how it is shown and
+same name on the records and on the rollups), how rollup rows sum, how it is shown and
 which scopes it is reported under. The rollup SQL (inventory.pipeline.rollups), the compute
 UPDATEs' RETURNING lists, the read model `Sums` and its ORM/SQL sums (below), the API
 serializers, CSV/XLSX columns, charts and the PDF are derived from `FIGURES`.
 
 Adding a figure: one `Figure` in `FIGURES`, its computation (the pipeline's UPDATE that sets
-the record column), and a migration adding the column to the records and to DailyRollup
-(docs/architecture.md, "Adding a figure").
+the record column), and a migration adding the column to the records and to the rollups
+(one field on inventory.models.records.Rollup: DailyRollup and MonthlyRollup; docs/architecture.md,
+"Adding a figure").
 """
 
 from collections.abc import Callable
@@ -49,7 +50,7 @@ class Figure:
     """One impact figure.
 
     `key` names the shown figure in documents, APIs and CSV columns; `column` is the stored
-    column on the records and on DailyRollup, in `stored_unit`; shown values are stored values
+    column on the records and on the rollups, in `stored_unit`; shown values are stored values
     divided by `scale`, in `shown_unit`. A `nullable` figure may be "not available" (None),
     which is never read as zero.
     """
@@ -285,6 +286,14 @@ ROLLUP_COLUMNS = tuple(figure.column for figure in FIGURES)
 PER_CURRENCY_COLUMNS = tuple(figure.column for figure in PER_CURRENCY_FIGURES)
 # The facility kWh of rollup rows whose market-based kg is not allocated yet (Summing.MARKET).
 UNALLOCATED_KWH = "unallocated_kwh"
+# Conditions readers test row by row (the unallocated kWh below, reports.cost_sci_selectors'
+# costed sums, the WUE's IT kWh in inventory.selectors): a monthly rollup row sums only days
+# whose rows agree on each, so every such sum reads the same from days or months.
+ROLLUP_ROW_SPLITS = (
+    f"{MARKET_EMISSIONS.column} IS NULL",
+    f"{ENERGY_COST.column} IS NULL",
+    f"{WATER_RECORDS.column} = {RECORD_COUNT.column}",
+)
 
 
 def record_columns(kind: str) -> tuple[str, ...]:

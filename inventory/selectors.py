@@ -23,9 +23,38 @@ from inventory.models import (
     Location,
     MarketAllocation,
     MarketBasis,
+    MonthlyRollup,
     TeamMappingRule,
     WorkloadRecord,
 )
+from inventory.pipeline.sql import month_start, next_month
+
+
+def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet[DailyRollup]:
+    """Rollup rows of [start, end) that this principal may read."""
+    return principal.visible(DailyRollup.objects.filter(day__gte=start, day__lt=end))
+
+
+def rollup_sources(*, start: date, end: date) -> list[QuerySet]:
+    """The rollup rows of [start, end) for reads grouped by month or coarser: the whole months
+    from MonthlyRollup (fewer rows), the days before the first whole month and from the last
+    month's first day from DailyRollup. Both have the same columns, and a month's rows sum as
+    its days' (inventory.figures.ROLLUP_ROW_SPLITS). Readers that need days read DailyRollup."""
+    first_whole = start if start.day == 1 else next_month(start)
+    end_of_whole = month_start(end)
+    if first_whole >= end_of_whole:
+        return [DailyRollup.objects.filter(day__gte=start, day__lt=end)]
+    sources = [MonthlyRollup.objects.filter(day__gte=first_whole, day__lt=end_of_whole)]
+    if start < first_whole:
+        sources.append(DailyRollup.objects.filter(day__gte=start, day__lt=first_whole))
+    if end_of_whole < end:
+        sources.append(DailyRollup.objects.filter(day__gte=end_of_whole, day__lt=end))
+    return sources
+
+
+def rollup_sources_visible(*, principal: Principal, start: date, end: date) -> list[QuerySet]:
+    """rollup_sources of [start, end) that this principal may read."""
+    return [principal.visible(rows) for rows in rollup_sources(start=start, end=end)]
 
 
 def visible_model_or_404(*, principal: Principal, model_id: int) -> AiModel:
@@ -106,10 +135,13 @@ def facility_indicators_for_year(*, principal: Principal, year: int) -> list[Fac
     energy factor and energy by source, as Delegated Regulation (EU) 2024/1364 and ESRS E1-5
     read them (docs/methodology.md, Facility indicators), from the principal's rollups."""
     facilities = _facilities_by_id(principal)
-    rows = principal.visible(DailyRollup.objects.filter(day__year=year, location_id__in=facilities))
-    return _facility_years(
-        principal, year, facilities, _monthly_sums(rows.annotate(month=TruncMonth("day")))
-    )
+    monthly = []
+    for rows in rollup_sources_visible(
+        principal=principal, start=date(year, 1, 1), end=date(year + 1, 1, 1)
+    ):
+        rows = rows.filter(location_id__in=facilities).annotate(month=TruncMonth("day"))
+        monthly += _monthly_sums(rows)
+    return _facility_years(principal, year, facilities, monthly)
 
 
 def facility_records_and_indicators(
@@ -120,10 +152,10 @@ def facility_records_and_indicators(
     records, and only the year's rows are grouped by month."""
     facilities = _facilities_by_id(principal)
     in_year = When(day__year=year, then=TruncMonth("day"))
-    rows = principal.visible(DailyRollup.objects.all()).annotate(
-        month=Case(in_year, default=None, output_field=DateField())
-    )
-    monthly = list(_monthly_sums(rows))
+    monthly = []
+    for rows in rollup_sources_visible(principal=principal, start=date.min, end=date.max):
+        rows = rows.annotate(month=Case(in_year, default=None, output_field=DateField()))
+        monthly += _monthly_sums(rows)
     computed: dict[int, int] = {}
     for row in monthly:
         computed[row["location_id"]] = computed.get(row["location_id"], 0) + row["records"]

@@ -19,6 +19,7 @@ from inventory.llm.selectors import (
     llm_api_total,
 )
 from inventory.models import DailyRollup, EmissionScope
+from inventory.selectors import rollup_sources_visible
 
 GROUPINGS = {
     "team": ("team_id", "team__name"),
@@ -77,11 +78,6 @@ class FootprintGroup:
     llm_api: LlmApiFootprint | None = None
 
 
-def rollups_visible(*, principal: Principal, start: date, end: date) -> QuerySet[DailyRollup]:
-    """Rollup rows of [start, end) that this principal may read."""
-    return principal.visible(DailyRollup.objects.filter(day__gte=start, day__lt=end))
-
-
 def as_text(value: object) -> str:
     """A group's key or label as text: a date as its month "YYYY-MM", None as ""."""
     if isinstance(value, date):
@@ -134,11 +130,12 @@ def footprint_summary(
     *, principal: Principal, start: date, end: date, group_by: str
 ) -> tuple[FootprintGroup, list[FootprintGroup]]:
     """Totals and one line per group for the period [start, end), each scope apart."""
-    rows = rollups_visible(principal=principal, start=start, end=end)
     key_field, label_field = GROUPINGS[group_by]
-    if group_by == "month":
-        rows = rows.annotate(month=TruncMonth("day"))
-    grouped = rows.values(key_field, label_field, "scope").annotate(**ROLLUP_SUMS).order_by()
+    grouped = []
+    for rows in rollup_sources_visible(principal=principal, start=start, end=end):
+        if group_by == "month":
+            rows = rows.annotate(month=TruncMonth("day"))
+        grouped += rows.values(key_field, label_field, "scope").annotate(**ROLLUP_SUMS).order_by()
     groups: dict[str, dict[str, Sums]] = defaultdict(lambda: defaultdict(Sums))
     labels: dict[str, str] = {}
     totals: dict[str, Sums] = defaultdict(Sums)

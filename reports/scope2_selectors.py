@@ -36,6 +36,7 @@ from inventory.models import (
     MarketBasis,
     Phase,
 )
+from inventory.selectors import rollups_visible
 from reports.close_selectors import quarter_sign_off
 from reports.cost_sci_selectors import REPORT_COST_SUMS, report_costs
 from reports.footprint_selectors import (
@@ -44,7 +45,6 @@ from reports.footprint_selectors import (
     as_text,
     first_day_of,
     month_key,
-    rollups_visible,
 )
 from reports.lineage_selectors import (
     quarter_factor_rows,

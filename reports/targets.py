@@ -22,7 +22,7 @@ from inventory.figures import (
     ROLLUP_SUMS,
     Sums,
 )
-from inventory.models import DailyRollup
+from inventory.selectors import rollup_sources
 from reports.models import Target
 
 ON_TRACK, FORECAST_OVER, OVER, NOT_AVAILABLE = "on_track", "forecast_over", "over", "not_available"
@@ -73,13 +73,11 @@ class TargetProgress:
 
 
 def _value(target: Target, start: date, end: date) -> float | None:
-    rows = DailyRollup.objects.filter(
-        organisation_id=target.organisation_id, scope=target.scope, day__gte=start, day__lt=end
-    )
-    if target.team_id is not None:
-        rows = rows.filter(team_id=target.team_id)
     sums = Sums()
-    if rows.exists():
+    for rows in rollup_sources(start=start, end=end):
+        rows = rows.filter(organisation_id=target.organisation_id, scope=target.scope)
+        if target.team_id is not None:
+            rows = rows.filter(team_id=target.team_id)
         sums.add(rows.aggregate(**ROLLUP_SUMS))
     if target.basis == Target.Basis.ENERGY:
         return sums.shown(FACILITY_ENERGY)

@@ -430,13 +430,14 @@ class RecordKind(models.TextChoices):
     CLOUD_USAGE = "cloud_usage", "Cloud usage record"
 
 
-class DailyRollup(models.Model):
-    """Sums of computed records per organisation × team × model × location × day."""
+class Rollup(models.Model):
+    """The columns of a rollup row: its dimensions and the sums of its records' figures
+    (inventory.figures), at the grain of `day`."""
 
     # Derived data, rebuilt by the pipeline: no database FK constraints (each would be checked
     # for every row a computation writes, at commit); the ORM still cascades deletes.
-    # No index on the organisation alone: rollup_org_day leads with it, and a second one drew
-    # the planner to read every day of the organisation to keep one year's (bench/pages.py).
+    # No index on the organisation alone: (organisation, day) leads with it, and a second one
+    # drew the planner to read every day of the organisation to keep one year's (bench/pages.py).
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, db_constraint=False, db_index=False
     )
@@ -470,10 +471,30 @@ class DailyRollup(models.Model):
     energy_cost = models.FloatField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["organisation", "day"], name="rollup_org_day")]
+        abstract = True
 
     def __str__(self) -> str:
         return f"{self.day} {self.team_id}/{self.ai_model_id}"
+
+
+class DailyRollup(Rollup):
+    """Sums of computed records per organisation × team × model × location × day."""
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "day"], name="rollup_org_day")]
+
+
+class MonthlyRollup(Rollup):
+    """The daily rollups summed per month (`day` is the month's first day), so readers of
+    whole months read ~30x fewer rows; kept by inventory.pipeline.rollups.monthly_rollups_refresh
+    wherever daily rollups change.
+
+    Besides the dimensions, a month keeps its days apart on the row conditions readers sum by
+    (inventory.figures.ROLLUP_ROW_SPLITS), so every sum reads the same from either table.
+    """
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "day"], name="monthly_rollup_org_day")]
 
 
 class MarketBasis(models.TextChoices):

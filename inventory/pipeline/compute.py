@@ -35,7 +35,11 @@ from inventory.llm.estimation import llm_usage_estimate
 from inventory.models import BatchComputation, IngestBatch
 from inventory.pipeline import cloud, workloads
 from inventory.pipeline.market import market_allocations_rebuild
-from inventory.pipeline.rollups import daily_rollups_rebuild, days_with_rollups
+from inventory.pipeline.rollups import (
+    daily_rollups_rebuild,
+    days_with_rollups,
+    monthly_rollups_refresh,
+)
 from inventory.pipeline.sql import (
     MAX_FIGURE,
     PENDING_DAYS_SQL,
@@ -193,6 +197,8 @@ def window_compute(
         # Fresh days got their rollup rows in the UPDATE statement (Postgres); rebuild the rest.
         rebuild = days if not is_postgres() else days & rolled_up
         daily_rollups_rebuild(organisation_id=organisation_id, days=rebuild)
+        if days - rebuild:  # the month's daily rows changed without a rebuild
+            monthly_rollups_refresh(organisation_id=organisation_id, months=[month])
         rolled = time.monotonic()
         market_allocations_rebuild(organisation_id=organisation_id, months=[month])
         result = ComputeResult(

@@ -49,6 +49,7 @@ from inventory.models import (
     MarketBasis,
 )
 from inventory.pipeline.locks import Period, locked_periods
+from inventory.pipeline.rollups import monthly_rollups_refresh
 from inventory.pipeline.sql import as_date, in_list, month_start, next_month
 
 logger = logging.getLogger(__name__)
@@ -220,6 +221,9 @@ def _rollups_market_kg(
                   AND r.day >= v.start AND r.day < v.stop""",
                 params,
             )
+    monthly_rollups_refresh(
+        organisation_id=organisation_id, months={month for _, month, _, _ in shares}
+    )
 
 
 def _same_rows(old: list[MarketAllocation], new: list[MarketAllocation], *, exact: bool) -> bool:

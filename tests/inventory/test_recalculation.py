@@ -16,6 +16,7 @@ from inventory.models import (
     FactorOverride,
     Location,
     MarketAllocation,
+    MonthlyRollup,
     RecalculationJob,
     WorkloadRecord,
 )
@@ -98,6 +99,9 @@ def test_an_override_recalculates_exactly_its_zone_and_period(
     )
     assert fresh(february).factor_override == override
     assert fresh(february).location_kg == pytest.approx(february.facility_kwh * 0.1)
+    # February's month follows its day: the same kWh at 0.1 kg/kWh.
+    month = MonthlyRollup.objects.get(day=date(2026, 2, 1))
+    assert month.location_kg == pytest.approx(february.facility_kwh * 0.1)
     assert fresh(february).recalculation_job == job
     for untouched in (january, april):
         assert fresh(untouched).computed_at == untouched.computed_at
@@ -266,9 +270,25 @@ class TestCommands:
 
     def test_check_rollups_finds_and_repairs_a_day_that_differs(self, tenant, computed):
         DailyRollup.objects.filter(day=date(2026, 2, 10)).update(record_count=7)
-        with pytest.raises(CommandError, match="1 day"):
-            call_command("check_rollups", stdout=io.StringIO())
+        # The day differs from its record (7 against 1), and February's monthly rows (1
+        # record) from the day's rows (7).
+        out = io.StringIO()
+        with pytest.raises(CommandError, match="2 day"):
+            call_command("check_rollups", stdout=out)
+        assert "day 2026-02-10: records" in out.getvalue()
+        assert "month 2026-02-01: records (7, 1)" in out.getvalue()
         out = io.StringIO()
         call_command("check_rollups", "--repair", stdout=out)
-        assert "0 day(s) still differ" in out.getvalue()
+        assert "0 day(s) or month(s) still differ" in out.getvalue()
         assert DailyRollup.objects.get(day=date(2026, 2, 10)).record_count == 1
+        assert MonthlyRollup.objects.get(day=date(2026, 2, 1)).record_count == 1
+
+    def test_check_rollups_finds_and_repairs_a_month_that_differs(self, tenant, computed):
+        MonthlyRollup.objects.filter(day=date(2026, 4, 1)).update(facility_kwh=99.0)
+        out = io.StringIO()
+        with pytest.raises(CommandError, match="1 day"):
+            call_command("check_rollups", stdout=out)
+        assert "month 2026-04-01" in out.getvalue()
+        call_command("check_rollups", "--repair", stdout=io.StringIO())
+        day = DailyRollup.objects.get(day__month=4)
+        assert MonthlyRollup.objects.get(day=date(2026, 4, 1)).facility_kwh == day.facility_kwh

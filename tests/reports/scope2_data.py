@@ -29,6 +29,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.pipeline import workload_records_compute
+from inventory.pipeline.rollups import monthly_rollups_refresh
 from tests.conftest import workload
 from tests.inventory.test_pipeline import fr_override
 
@@ -163,6 +164,7 @@ def allocate_market(organisation, instrument=None):
         else:
             rollup.market_kg = None
         rollup.save(update_fields=["market_kg"])
+    monthly_rollups_refresh(organisation_id=organisation.id)
 
 
 def eac(organisation, mwh=0.1):
@@ -209,3 +211,4 @@ def rollup(owner, day: date, kwh: float, scope: str = "scope2", **extra) -> None
         market_kg=kwh / 20,
         **extra,
     )
+    monthly_rollups_refresh(organisation_id=owner.organisation.id)

@@ -17,6 +17,7 @@ from inventory.models import (
     WorkloadRecord,
 )
 from inventory.pipeline.compute import batch_compute, batches_waiting, records_compute
+from inventory.pipeline.rollups import monthly_rollups_refresh
 from reports.dashboard_selectors import Filters, hardware_used, records_failed, records_waiting
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
 from tests.inventory.test_pipeline import stored_batch, stored_cloud_usage, stored_workload
@@ -154,6 +155,7 @@ def rollups_of(tenant, count: int) -> None:
         )
         for n in range(count)
     )
+    monthly_rollups_refresh(organisation_id=tenant.organisation.id)
 
 
 def _sorted(rowsets):
@@ -181,7 +183,7 @@ def test_one_scan_of_grouping_sets_sums_as_one_scan_per_grouping(tenant, outside
     rollups_of(outsider, 50)
     filters = Filters(start=date(2026, 1, 1), end=date(2026, 3, 1))  # two of the three months
     for who in ("admin", "engineer"):
-        rows = filters.rollups(principal(tenant, who))
+        rows = filters.rollup_sources(principal(tenant, who))
         # The same fields in another order are one grouping set: each gets its rows.
         reordered = (("month", "phase"), ("phase", "month"), ("ai_model_id",))
         for groupings in (OVERVIEW_GROUPINGS, TEAM_GROUPINGS, MODEL_GROUPINGS, reordered):
@@ -195,7 +197,7 @@ def test_one_scan_of_grouping_sets_sums_as_one_scan_per_grouping(tenant, outside
                     assert dict(row_a) == pytest.approx(dict(row_b))
     # Real figures: January and February rows of the tenant only (n % 3 in 0, 1).
     by_month = dict(
-        _grouped_in_one_scan(filters.rollups(principal(tenant)), [("month",), ("phase",)])
+        _grouped_in_one_scan(filters.rollup_sources(principal(tenant)), [("month",), ("phase",)])
     )[("month",)]
     counted = sum(row["record_count"] for row in by_month)
     assert counted == sum(n + 1 for n in range(120) if n % 3 in (0, 1))
@@ -267,7 +269,7 @@ def test_the_cost_card_reads_the_cube_as_its_own_scan_does(tenant, outsider):
     own_scan = cost_lines(rows=filters.rollups(who))
     for groupings in (OVERVIEW_GROUPINGS, TEAM_GROUPINGS, MODEL_GROUPINGS):
         cube = rollup_cube(principal=who, filters=filters, groupings=groupings)
-        each = Cube(_grouped_each(filters.rollups(who), [tuple(g) for g in groupings]))
+        each = Cube(_grouped_each(filters.rollup_sources(who), [tuple(g) for g in groupings]))
         assert cube.cost_lines() == own_scan
         assert each.cost_lines() == own_scan
     eur, usd = own_scan
@@ -316,6 +318,77 @@ def test_the_model_pages_sci_reads_the_cube_as_its_own_scan_does(tenant, outside
     assert runs.functional_units == sum(n + 1 for n in trained)
     assert runs.operational_kg == pytest.approx(sum(0.1 * n for n in trained))
     assert runs.embodied_kg is None and runs.kg_per_unit is None  # no embodied figure
+
+
+@pytest.mark.django_db
+def test_a_cube_of_partial_months_reads_whole_months_monthly_and_sums_as_the_days(tenant, outsider):
+    from django.db import connection
+    from django.db.models import F
+    from django.test.utils import CaptureQueriesContext
+
+    from inventory.models import DailyRollup
+    from reports.dashboard import MODEL_GROUPINGS, TEAM_GROUPINGS
+    from reports.dashboard_selectors import (
+        OVERVIEW_GROUPINGS,
+        Filters,
+        _grouped_each,
+        _grouped_in_one_scan,
+        rollup_cube,
+    )
+
+    rollups_of(tenant, 120)
+    rollups_of(outsider, 50)
+    # Rows each reader sums apart (besides market kg not allocated): costed, water complete.
+    mine = DailyRollup.objects.filter(organisation=tenant.organisation)
+    mine.filter(record_count__lt=40).update(energy_cost=2.0, energy_cost_currency="EUR")
+    mine.filter(record_count__gt=80).update(
+        water_onsite_l=F("record_count") * 3.0, water_record_count=F("record_count")
+    )
+    monthly_rollups_refresh(organisation_id=tenant.organisation.id)
+    # 10 January – 20 March: the days of January and March from the daily rows, February whole.
+    filters = Filters(start=date(2026, 1, 10), end=date(2026, 3, 21))
+    for who in ("admin", "engineer"):
+        days_only = [filters.rollups(principal(tenant, who))]
+        sources = filters.rollup_sources(principal(tenant, who))
+        assert len(sources) == 3
+        for groupings in (OVERVIEW_GROUPINGS, TEAM_GROUPINGS, MODEL_GROUPINGS, [("phase",)]):
+            groupings = [tuple(g) for g in groupings]
+            from_days = _keyed(_grouped_each(days_only, groupings))
+            assert _keyed(_grouped_each(sources, groupings)) == _approx(from_days)
+            if connection.vendor == "postgresql":
+                assert _keyed(_grouped_in_one_scan(sources, groupings)) == _approx(from_days)
+    with CaptureQueriesContext(connection) as queries:
+        cube = rollup_cube(principal=principal(tenant), filters=filters)
+    assert any("inventory_monthlyrollup" in query["sql"] for query in queries)
+    # Rows n of day 1 + n % 28 of month 1 + n % 3: January from the 10th (n % 28 >= 9), all
+    # of February, March to the 20th (n % 28 <= 19); n + 1 records each, the tenant's only.
+    in_period = [
+        n
+        for n in range(120)
+        if (n % 3, n % 28 >= 9) == (0, True) or n % 3 == 1 or (n % 3 == 2 and n % 28 <= 19)
+    ]
+    assert cube.total().record_count == sum(n + 1 for n in in_period)
+    # The engineer of the serving team: its rows are those of even n.
+    engineer = rollup_cube(principal=principal(tenant, "engineer"), filters=filters)
+    assert engineer.total().record_count == sum(n + 1 for n in in_period if n % 2 == 0)
+
+
+def _keyed(rowsets) -> dict:
+    """{fields: {their values: row}} of a cube's rowsets."""
+    return {
+        fields: {tuple(row[f] for f in fields): row for row in rows} for fields, rows in rowsets
+    }
+
+
+def _approx(keyed: dict) -> dict:
+    """The same, its float sums compared to the floating point summation order."""
+    return {
+        fields: {
+            key: {k: pytest.approx(v) if isinstance(v, float) else v for k, v in row.items()}
+            for key, row in rows.items()
+        }
+        for fields, rows in keyed.items()
+    }
 
 
 @pytest.mark.django_db

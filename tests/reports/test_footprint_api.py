@@ -60,6 +60,22 @@ class TestFootprintApi:
         body = footprint(seed(tenant), start="2026-01-01", end="2026-02-01").json()
         assert body["totals"]["scope2"]["record_count"] == 2
 
+    def test_a_period_of_partial_months_counts_its_days_only(self, tenant):
+        client = seed(tenant)
+        # Two records on the 5th of January, February and March, 96 kWh a month. From the
+        # 5th of January to the 4th of March: January's and February's; from the 6th of
+        # January to the 5th of March: February's and March's.
+        for start, end, months in (
+            ("2026-01-05", "2026-03-05", ["2026-01", "2026-02"]),
+            ("2026-01-06", "2026-03-06", ["2026-02", "2026-03"]),
+        ):
+            groups = footprint(client, "month", start, end).json()["groups"]
+            assert [g["key"] for g in groups] == months
+            assert [g["scope2"]["facility_kwh"] for g in groups] == pytest.approx([96.0, 96.0])
+        # The serving team's two records are of February and March (jobs 4 and 5).
+        engineer = footprint(tenant.client_for("engineer"), "month", "2026-01-06", "2026-03-06")
+        assert engineer.json()["totals"]["scope2"]["record_count"] == 2
+
     def test_an_engineer_sees_only_their_teams(self, tenant):
         seed(tenant)
         body = footprint(tenant.client_for("engineer")).json()

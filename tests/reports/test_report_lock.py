@@ -3,9 +3,11 @@ from datetime import date
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import Sum
 
 from accounts.models import AuditEvent
-from inventory.models import ContractualInstrument, DailyRollup, WorkloadRecord
+from inventory.models import ContractualInstrument, DailyRollup, MonthlyRollup, WorkloadRecord
+from inventory.pipeline import rollup_mismatches
 from reports.lineage_selectors import records_after
 from reports.models import ReportImmutableError, ReportVersion
 from tests.reports.closing import close_quarter
@@ -342,6 +344,14 @@ class TestLateDataAndRestatements:
         assert totals["record_count"]["change"] == 1
         research = second["differences"]["lines"]["team"]
         assert [line["label"] for line in research] == ["Research"]
+        # The monthly rollups follow: Q1's Scope 2 is 48 + 48 + 120 + the late 48 = 264 kWh,
+        # and its market kg is the days' (the restatement re-allocated March).
+        monthly = MonthlyRollup.objects.filter(scope="scope2", day__year=2026, day__month__lte=3)
+        daily = DailyRollup.objects.filter(scope="scope2", day__year=2026, day__month__lte=3)
+        sums = {"kwh": Sum("facility_kwh"), "kg": Sum("market_kg")}
+        assert monthly.aggregate(**sums) == pytest.approx(daily.aggregate(**sums))
+        assert monthly.aggregate(**sums)["kwh"] == pytest.approx(264.0)
+        assert rollup_mismatches(organisation_id=tenant.organisation.id) == []
         assert second["differences"]["content_hash"]["old"] == first_hash
 
         latest = scope2(client).json()

@@ -8,9 +8,10 @@ from inventory.pipeline.sql import month_start, organisation_lock, window_lock
 
 class Command(BaseCommand):
     help = (
-        "Compare the daily rollups with the raw sums of the computed records (counts exact, "
-        "kWh and kg to the half gram); --repair rebuilds the days that differ. Exit 1 if any "
-        "differ (after repair: if any still do)."
+        "Compare the daily rollups with the raw sums of the computed records, and the monthly "
+        "rollups with the sums of the daily ones (counts exact, kWh and kg to the half gram); "
+        "--repair rebuilds the days (months) that differ. Exit 1 if any differ (after repair: "
+        "if any still do)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -20,8 +21,9 @@ class Command(BaseCommand):
         mismatches = rollup_mismatches()
         for m in mismatches:
             self.stdout.write(
-                f"organisation {m['organisation_id']} {m['day']}: records {m['records']}, "
-                f"facility kWh {m['facility_kwh']}, location kg {m['location_kg']}"
+                f"organisation {m['organisation_id']} {m['grain']} {m['day']}: "
+                f"records {m['records']}, facility kWh {m['facility_kwh']}, "
+                f"location kg {m['location_kg']}"
             )
         if mismatches and repair:
             for m in mismatches:
@@ -34,7 +36,7 @@ class Command(BaseCommand):
                         organisation_id=organisation, months=[month_start(day)]
                     )
             mismatches = rollup_mismatches()
-            self.stdout.write(f"repaired; {len(mismatches)} day(s) still differ")
+            self.stdout.write(f"repaired; {len(mismatches)} day(s) or month(s) still differ")
         if mismatches:
-            raise CommandError(f"{len(mismatches)} day(s) differ from the raw sums")
+            raise CommandError(f"{len(mismatches)} day(s) or month(s) differ from their sums")
         self.stdout.write("rollups equal the raw sums")

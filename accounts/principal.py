@@ -97,6 +97,14 @@ class Principal:
             return rows if self.sees_whole_organisation else rows.none()
         return rows.filter(self.team_filter(team))
 
+    def visible_of_team(self, rows: QuerySet[Row], team_id: int, *, team: str = "team"):
+        """`visible(rows)` of one team: none when the team is not visible, else one equality
+        rather than the visible teams' IN list beside it. The planner multiplies the two
+        conditions' selectivities, expects a few rows and may pick a parallel scan with JIT
+        for a bounded read (an engineer's latest records of a team: 176 ms against 45)."""
+        rows = rows.filter(organisation=self.organisation)
+        return rows.filter(**{team: team_id}) if self.sees_team(team_id) else rows.none()
+
 
 def principal_for_token(token: ApiToken) -> Principal:
     return Principal(

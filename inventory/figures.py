@@ -386,7 +386,7 @@ def _adder() -> Callable[[object, dict], None]:
     namespace: dict = {}
     exec("\n".join(lines), namespace)  # noqa: S102 - our own column names, declared above
     add = namespace["add"]
-    add.__doc__ = "Add a row of ROLLUP_SUMS (or another Sums' `asdict`) to these sums."
+    add.__doc__ = "Add a row of ROLLUP_SUMS (or another Sums' `vars`: asdict copies) to these sums."
     return add
 
 

@@ -3,7 +3,7 @@ model, from the rollups of the caller's organisation and teams."""
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.db.models import Q, Sum
@@ -257,7 +257,7 @@ def sci_of_phases(by_phase: dict[str, Sums]) -> list[Sci]:
         sums = Sums()
         for phase in phases:
             if phase in by_phase:
-                sums.add(asdict(by_phase[phase]))
+                sums.add(vars(by_phase[phase]))
         scores.append(
             sci(
                 unit=unit,

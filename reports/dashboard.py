@@ -4,7 +4,8 @@ All three are one layout over a rollup cube (reports.dashboard_selectors): KPI c
 whose data downloads as CSV (`?download=<chart id>`, same filters), and drill-down tables.
 """
 
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from urllib.parse import urlencode
 
@@ -238,7 +239,7 @@ def quarter_comparison(
     now, then = Sums(), Sums()
     for month, sums in cube.by("month", where={"scope": EmissionScope.SCOPE2}).items():
         if before.start <= month < current.end:
-            (now if month >= current.start else then).add(asdict(sums))
+            (now if month >= current.start else then).add(vars(sums))
     first_day = first_day_of(filters.rollups(principal, date.min, current.end))
     unlike = periods.like_for_like(
         periods.coverage(current, first_day=first_day, today=today),
@@ -548,7 +549,7 @@ def _top_lines(
     rest: dict[str, Sums] = {}
     for row in rows[top:]:
         for scope, sums in groups[row["key"]].items():
-            rest.setdefault(scope, Sums()).add(asdict(sums))
+            rest.setdefault(scope, Sums()).add(vars(sums))
     label = f"{len(rows) - top} other {noun}"
     return [*rows[:top], *table({OTHER_LINES: rest}, lambda _: label, None, total_kwh)]
 
@@ -556,6 +557,103 @@ def _top_lines(
 def _with_intensity(rows: list[dict]) -> list[dict]:
     """The rows with inferences or tokens in some scope."""
     return [r for r in rows if any(f["inferences"] or f["tokens"] for f in r["scopes"])]
+
+
+@dataclass(frozen=True)
+class ChartFamily:
+    """Charts drawn from one grouping of the rollups (`build` gets a cube that has it and the
+    names it mentions): a chart's CSV download reads that grouping alone, not the page's
+    cube, cards and tables."""
+
+    grouping: tuple[str, ...]
+    ids: tuple[str, ...]
+    build: Callable[[Cube, Names], list[Chart]]
+
+
+def _charts(families: list[ChartFamily], cube: Cube, names: Names) -> list[Chart]:
+    return [chart for family in families for chart in family.build(cube, names)]
+
+
+def _download(
+    principal: Principal, filters: Filters, page: str, families: list[ChartFamily], wanted: str
+) -> HttpResponse:
+    """The CSV of the chart `wanted`, from the grouping its family is drawn from."""
+    family = next((family for family in families if wanted in family.ids), None)
+    if family is None:
+        raise Http404("No such chart")
+    cube = rollup_cube(principal=principal, filters=filters, groupings=[family.grouping])
+    chart = next(chart for chart in family.build(cube, names_for(cube)) if chart.id == wanted)
+    return _csv_response(chart, page, filters)
+
+
+def _trend_family(
+    key: str,
+    label_of: Callable[[Names], Callable],
+    *,
+    dimension: str,
+    months: list[date],
+    urls: Callable[[Names], dict] | None = None,
+    chart_prefix: str = "trend",
+) -> ChartFamily:
+    """_trends by `key`, its labels and links made from the cube's names."""
+    return ChartFamily(
+        grouping=("month", key, "scope"),
+        ids=tuple(f"{chart_prefix}-{scope.key}" for scope in REPORTED_SCOPES),
+        build=lambda cube, names: _trends(
+            cube,
+            key,
+            label_of(names),
+            dimension=dimension,
+            months=months,
+            urls=urls(names) if urls else None,
+            chart_prefix=chart_prefix,
+        ),
+    )
+
+
+def _phase_trend_family(months: list[date], *, chart_prefix: str) -> ChartFamily:
+    return _trend_family(
+        "phase", lambda _: _phase_label, dimension="phase", months=months, chart_prefix=chart_prefix
+    )
+
+
+def _ranked_family(
+    key: str,
+    label_of: Callable[[Names], Callable],
+    url_of: Callable[[Names], Callable],
+    *,
+    chart_id: str,
+    title: str,
+    dimension: str,
+) -> ChartFamily:
+    """ranked_bars of the lines by `key`, scope by scope."""
+    return ChartFamily(
+        grouping=(key, "scope"),
+        ids=(chart_id,),
+        build=lambda cube, names: [
+            ranked_bars(
+                chart_id=chart_id,
+                title=title,
+                dimension=dimension,
+                lines=_lines(cube.by_scope(key), label_of(names), url_of(names)),
+            )
+        ],
+    )
+
+
+def _location_vs_market_family(months: list[date]) -> ChartFamily:
+    return ChartFamily(
+        grouping=("month", "scope"),
+        ids=("location-market",),
+        build=lambda cube, _: [_scope2_location_vs_market(cube, months)],
+    )
+
+
+PHASES_AND_TIERS = ChartFamily(
+    grouping=("phase", "energy_tier"),
+    ids=("phases", "tiers"),
+    build=lambda cube, _: _phase_and_tiers(cube),
+)
 
 
 def _phase_and_tiers(cube: Cube) -> list[Chart]:
@@ -675,12 +773,6 @@ def _render(
     charts: list[Chart],
     **context,
 ) -> HttpResponse:
-    wanted = request.GET.get("download")
-    if wanted:
-        for chart in charts:
-            if chart.id == wanted:
-                return _csv_response(chart, page, filters)
-        raise Http404("No such chart")
     query = _query(filters, period_key)
     for chart in charts:
         chart.download_url = f"?{_query(filters, period_key, download=chart.id)}"
@@ -723,40 +815,36 @@ def _render(
 def overview(request: HttpRequest) -> HttpResponse:
     principal = principal_or_404(request)
     filters, period_key = parse_filters(request)
-    cube = rollup_cube(principal=principal, filters=filters)
-    names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
+    families = [
+        _trend_family(
+            "team_id",
+            _team_label,
+            dimension="team",
+            months=months,
+            urls=lambda names: {t.name: team_url(t, drill) for t in names.teams.values()},
+        ),
+        _location_vs_market_family(months),
+        _ranked_family(
+            "ai_model_id",
+            _model_label,
+            lambda _: _model_link(drill),
+            chart_id="top-models",
+            title="Top models",
+            dimension="model",
+        ),
+        PHASES_AND_TIERS,
+        _phase_trend_family(months, chart_prefix="phases-trend"),
+    ]
+    if wanted := request.GET.get("download"):
+        return _download(principal, filters, "overview", families, wanted)
+    cube = rollup_cube(principal=principal, filters=filters)
+    names = names_for(cube)
     teams = cube.by_scope("team_id")
     models = cube.by_scope("ai_model_id")
     team_of = _team_label(names)
     model_of = _model_label(names)
-    charts = [
-        *_trends(
-            cube,
-            "team_id",
-            team_of,
-            dimension="team",
-            months=months,
-            urls={team_of(t): team_url(names.teams[t], drill) for t in teams if t in names.teams},
-        ),
-        _scope2_location_vs_market(cube, months),
-        ranked_bars(
-            chart_id="top-models",
-            title="Top models",
-            dimension="model",
-            lines=_lines(models, model_of, _model_link(drill)),
-        ),
-        *_phase_and_tiers(cube),
-        *_trends(
-            cube,
-            "phase",
-            _phase_label,
-            dimension="phase",
-            months=months,
-            chart_prefix="phases-trend",
-        ),
-    ]
     total_kwh = cube.total().facility_kwh
     return _render(
         request,
@@ -767,7 +855,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         filters=filters,
         period_key=period_key,
         cube=cube,
-        charts=charts,
+        charts=_charts(families, cube, names),
         llm_api=llm_api_card(principal, filters, "overview"),
         teams=with_record_links(
             table(
@@ -797,51 +885,48 @@ def team_page(request: HttpRequest, slug: str) -> HttpResponse:
     principal = principal_or_404(request)
     team = visible_team_or_404(principal=principal, slug=slug)
     filters, period_key = parse_filters(request, team_id=team.id)
-    cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
-    names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
-    models = cube.by_scope("ai_model_id")
-    model_of = _model_label(names)
     url_of = _model_link(drill)
-    total_kwh = cube.total().facility_kwh
-    charts = [
-        *_trends(
-            cube,
+    families = [
+        _trend_family(
             "ai_model_id",
-            model_of,
+            _model_label,
             dimension="model",
             months=months,
-            urls={model_of(m): model_url(m, drill) for m in models if m},
+            urls=lambda names: {name: model_url(m, drill) for m, name in names.models.items()},
         ),
-        _scope2_location_vs_market(cube, months),
-        ranked_bars(
+        _location_vs_market_family(months),
+        _ranked_family(
+            "ai_model_id",
+            _model_label,
+            lambda _: url_of,
             chart_id="models",
             title="Models",
             dimension="model",
-            lines=_lines(models, model_of, url_of),
         ),
-        *_phase_and_tiers(cube),
-        *_trends(
-            cube,
-            "phase",
-            _phase_label,
-            dimension="phase",
-            months=months,
-            chart_prefix="phases-trend",
-        ),
+        PHASES_AND_TIERS,
+        _phase_trend_family(months, chart_prefix="phases-trend"),
     ]
+    page = f"team-{team.slug}"
+    if wanted := request.GET.get("download"):
+        return _download(principal, filters, page, families, wanted)
+    cube = rollup_cube(principal=principal, filters=filters, groupings=TEAM_GROUPINGS)
+    models = cube.by_scope("ai_model_id")
+    names = names_for(cube)
+    model_of = _model_label(names)
+    total_kwh = cube.total().facility_kwh
     inference = cube.by_scope("ai_model_id", where={"phase": Phase.INFERENCE})
     return _render(
         request,
         "dashboard/team.html",
         principal=principal,
-        page=f"team-{team.slug}",
+        page=page,
         target_progress=targets_progress(principal=principal, team_id=team.id),
         filters=filters,
         period_key=period_key,
         cube=cube,
-        charts=charts,
+        charts=_charts(families, cube, names),
         team=team,
         llm_api=llm_api_card(principal, filters, "team"),
         models=with_record_links(table(models, model_of, url_of, total_kwh), filters, "model"),
@@ -857,38 +942,50 @@ def model_page(request: HttpRequest, model_id: int) -> HttpResponse:
     principal = principal_or_404(request)
     model = visible_model_or_404(principal=principal, model_id=model_id)
     filters, period_key = parse_filters(request, model_id=model.id)
-    cube = rollup_cube(principal=principal, filters=filters, groupings=MODEL_GROUPINGS)
-    names = names_for(cube)
     months = months_between(filters.start, filters.end)
     drill = _query(replace(filters, team_id=None, model_id=None), period_key)
+    families = [
+        _phase_trend_family(months, chart_prefix="trend"),
+        _location_vs_market_family(months),
+        ChartFamily(
+            grouping=("month", "phase", "scope"),
+            ids=("intensity",),
+            build=lambda cube, _: [
+                intensity_trend(
+                    months=months,
+                    by_month=cube.by_scope("month", where={"phase": Phase.INFERENCE}),
+                )
+            ],
+        ),
+        _ranked_family(
+            "team_id",
+            _team_label,
+            lambda names: _team_link(names, drill),
+            chart_id="teams",
+            title="Teams",
+            dimension="team",
+        ),
+        PHASES_AND_TIERS,
+    ]
+    page = f"model-{model.id}"
+    if wanted := request.GET.get("download"):
+        return _download(principal, filters, page, families, wanted)
+    cube = rollup_cube(principal=principal, filters=filters, groupings=MODEL_GROUPINGS)
+    names = names_for(cube)
     teams = cube.by_scope("team_id")
     team_of = _team_label(names)
     team_link = _team_link(names, drill)
     total_kwh = cube.total().facility_kwh
     inference = cube.by_scope("phase", where={"phase": Phase.INFERENCE})
-    charts = [
-        *_trends(cube, "phase", _phase_label, dimension="phase", months=months),
-        _scope2_location_vs_market(cube, months),
-        intensity_trend(
-            months=months, by_month=cube.by_scope("month", where={"phase": Phase.INFERENCE})
-        ),
-        ranked_bars(
-            chart_id="teams",
-            title="Teams",
-            dimension="team",
-            lines=_lines(teams, team_of, team_link),
-        ),
-        *_phase_and_tiers(cube),
-    ]
     return _render(
         request,
         "dashboard/model.html",
         principal=principal,
-        page=f"model-{model.id}",
+        page=page,
         filters=filters,
         period_key=period_key,
         cube=cube,
-        charts=charts,
+        charts=_charts(families, cube, names),
         model=model,
         llm_api=llm_api_card(principal, filters, "model"),
         inference=_with_intensity(table(inference, lambda _: "Inference")),

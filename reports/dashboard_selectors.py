@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
-    Count,
     Exists,
     F,
     OuterRef,
@@ -29,6 +29,7 @@ from django.db.models.functions import TruncMonth
 from accounts.models import Team
 from accounts.principal import Principal
 from accounts.selectors import team_list
+from greenai_portal.db import table
 from inventory.figures import (
     CURRENCY_COLUMN,
     ENERGY_COST,
@@ -42,6 +43,7 @@ from inventory.models import (
     CloudUsageRecord,
     ComputeStatus,
     EmissionScope,
+    Hardware,
     IngestBatch,
     InstrumentKind,
     Location,
@@ -118,10 +120,6 @@ class Cube:
     def __init__(self, rowsets: list[tuple[tuple[str, ...], list[dict]]]) -> None:
         self.rowsets = rowsets
 
-    @property
-    def rows(self) -> list[dict]:
-        return [row for _, rows in self.rowsets for row in rows]
-
     def _rows_with(self, fields: Iterable[str]) -> list[dict]:
         wanted = set(fields)
         fitting = [(len(f), rows) for f, rows in self.rowsets if wanted <= set(f)]
@@ -165,7 +163,11 @@ class Cube:
         return not any(rows for _, rows in self.rowsets)
 
     def ids(self, field: str) -> set:
-        return {row[field] for row in self.rows if row.get(field) is not None}
+        """The values of `field` other than None, from the smallest grouping by it (every
+        grouping sums the same rows)."""
+        if not any(field in fields for fields, _ in self.rowsets):
+            return set()
+        return {row[field] for row in self._rows_with([field])} - {None}
 
     def cost_lines(self) -> list[CostLine]:
         """Energy cost per currency (cost_sci_selectors.cost_lines of the cube's rows), from
@@ -350,46 +352,58 @@ def renewable_share(*, principal: Principal, cube: Cube, start: date, end: date)
     return covered / total if total else None
 
 
-def _latest_records(model, principal: Principal, filters: Filters):
-    rows = principal.visible(
-        model.objects.filter(
-            activity_date__gte=filters.start,
-            activity_date__lt=filters.end,
-            status=ComputeStatus.COMPUTED,
-        )
+def _latest_records(model, principal: Principal, filters: Filters, *fields: str):
+    rows = model.objects.filter(
+        activity_date__gte=filters.start,
+        activity_date__lt=filters.end,
+        status=ComputeStatus.COMPUTED,
     )
     if filters.team_id:
-        rows = rows.filter(team_id=filters.team_id)
+        rows = principal.visible_of_team(rows, filters.team_id)
+    else:
+        rows = principal.visible(rows)
     if filters.model_id:
         rows = rows.filter(ai_model_id=filters.model_id)
     if filters.location_id:
         rows = rows.filter(location_id=filters.location_id)
-    return rows.order_by("-activity_date").values("id")[:RECORD_SAMPLE]
+    return rows.order_by("-activity_date").values(*fields)[:RECORD_SAMPLE]
+
+
+# The hardware of a sample of records, grouped as it is read: joining the sample's ids back
+# to the records cost one index lookup per record (40 of the 78 ms on bench/pages.py's model
+# page).
+_HARDWARE_SQL = """
+SELECT hardware.code, hardware.name, COUNT(*), SUM(latest.it_kwh)
+FROM ({latest}) AS latest LEFT JOIN {hardware} AS hardware ON hardware.id = latest.{field}
+GROUP BY hardware.code, hardware.name
+"""
 
 
 def hardware_used(*, principal: Principal, filters: Filters) -> list[dict]:
     """Hardware in the latest RECORD_SAMPLE computed records of each kind, by IT energy."""
     lines: dict[tuple, dict] = {}
-    for model, field in ((WorkloadRecord, "hardware"), (CloudUsageRecord, "power_model")):
-        rows = (
-            model.objects.filter(id__in=_latest_records(model, principal, filters))
-            .values(f"{field}__code", f"{field}__name")
-            .annotate(records=Count("id"), it_kwh=Sum("it_kwh"))
-            .order_by()
-        )
-        for row in rows:
-            key = (row[f"{field}__code"], row[f"{field}__name"])
+    for model, field in ((WorkloadRecord, "hardware_id"), (CloudUsageRecord, "power_model_id")):
+        latest = _latest_records(model, principal, filters, field, "it_kwh")
+        try:
+            latest_sql, params = latest.query.sql_with_params()
+        except EmptyResultSet:  # no visible team (a team not the principal's, or none left)
+            continue
+        sql = _HARDWARE_SQL.format(latest=latest_sql, hardware=table(Hardware), field=field)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        for code, name, records, it_kwh in rows:
             line = lines.setdefault(
-                key,
+                (code, name),
                 {
-                    "code": key[0] or "",
-                    "name": key[1] or "(measured or metered: no hardware given)",
+                    "code": code or "",
+                    "name": name or "(measured or metered: no hardware given)",
                     "records": 0,
                     "it_kwh": 0.0,
                 },
             )
-            line["records"] += row["records"]
-            line["it_kwh"] += row["it_kwh"] or 0.0
+            line["records"] += records
+            line["it_kwh"] += it_kwh or 0.0
     total = sum(line["it_kwh"] for line in lines.values())
     for line in lines.values():
         line["share"] = line["it_kwh"] / total if total else 0.0

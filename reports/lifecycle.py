@@ -10,7 +10,6 @@ The figures are location-based and take the model's own facilities (Scope 2) and
 figure; the per-scope split comes with it.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 
@@ -62,39 +61,46 @@ class ModelLifecycle:
 
 
 def model_lifecycle(*, principal: Principal, model: AiModel) -> ModelLifecycle:
+    # Tuples, days in order, and plain lists of sums: every day of the model's history is a
+    # few rows (dicts and nested defaultdicts per row cost the model page 15 ms at 2 years).
     rows = (
         principal.visible(DailyRollup.objects.filter(organisation_id=model.organisation_id))
         .filter(ai_model_id=model.id)
-        .values("day", "phase", "scope")
+        .values_list("day", "phase", "scope")
         .annotate(kwh=Sum("facility_kwh"), kg=Sum("location_kg"), inferences=Sum("inferences"))
         .order_by("day")
     )
-    by_phase: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    by_day: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    by_phase: dict[str, dict[str, float]] = {}
+    by_day: dict[date, dict[str, float]] = {}
     inferences = 0
-    for row in rows:
-        day, phase, kg = row["day"], row["phase"], row["kg"] or 0.0
-        totals = by_phase[phase]
-        totals["kwh"] += row["kwh"] or 0.0
+    for day, phase, scope, kwh, kg, counted in rows:
+        kg = kg or 0.0
+        totals = by_phase.get(phase)
+        if totals is None:
+            totals = by_phase[phase] = {"kwh": 0.0, "kg": 0.0, "scope2": 0.0, "scope3_cat1": 0.0}
+        totals["kwh"] += kwh or 0.0
         totals["kg"] += kg
-        totals[row["scope"]] += kg
-        by_day[day][phase] += kg
+        totals[scope] = totals.get(scope, 0.0) + kg
+        of_day = by_day.get(day)
+        if of_day is None:
+            of_day = by_day[day] = {}
+        of_day[phase] = of_day.get(phase, 0.0) + kg
         if phase == Phase.INFERENCE:
-            inferences += row["inferences"] or 0
+            inferences += counted or 0
 
     building_kg = sum(by_phase[p]["kg"] for p in BUILDING_PHASES if p in by_phase)
     inference_kg = by_phase[Phase.INFERENCE]["kg"] if Phase.INFERENCE in by_phase else 0.0
     overtook, cumulative_building, cumulative_inference = None, 0.0, 0.0
-    months: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for day in sorted(by_day):
-        kg = by_day[day]
-        cumulative_building += sum(kg[p] for p in BUILDING_PHASES)
-        cumulative_inference += kg[Phase.INFERENCE]
+    months: dict[str, dict[str, float]] = {}
+    for day, kg in by_day.items():  # in day order, as read
+        cumulative_building += kg.get(Phase.TRAINING, 0.0) + kg.get(Phase.FINE_TUNING, 0.0)
+        cumulative_inference += kg.get(Phase.INFERENCE, 0.0)
         if overtook is None and cumulative_building and cumulative_inference >= cumulative_building:
             overtook = day
+        month = months.setdefault(f"{day.year:04d}-{day.month:02d}", {})
         for phase, value in kg.items():
-            months[f"{day:%Y-%m}"][phase] += value
-    days = sorted(by_day)
+            month[phase] = month.get(phase, 0.0) + value
+    days = list(by_day)
     return ModelLifecycle(
         model_id=model.id,
         model_name=model.name,
@@ -123,9 +129,9 @@ def model_lifecycle(*, principal: Principal, model: AiModel) -> ModelLifecycle:
         months=[
             MonthSplit(
                 month=month,
-                training_kg=split[Phase.TRAINING],
-                fine_tuning_kg=split[Phase.FINE_TUNING],
-                inference_kg=split[Phase.INFERENCE],
+                training_kg=split.get(Phase.TRAINING, 0.0),
+                fine_tuning_kg=split.get(Phase.FINE_TUNING, 0.0),
+                inference_kg=split.get(Phase.INFERENCE, 0.0),
             )
             for month, split in sorted(months.items())
         ],

@@ -2,7 +2,6 @@
 live draft or a locked version) and the audit document of an export."""
 
 from collections import defaultdict
-from dataclasses import asdict
 from datetime import date
 
 from django.db.models import Q, Sum
@@ -112,7 +111,7 @@ def _period_totals(
     for month, scopes in months.items():
         if first <= month < last:
             for scope, sums in scopes.items():
-                by_scope[scope].add(asdict(sums))
+                by_scope[scope].add(vars(sums))
     covered = periods.coverage(period, first_day=first_day, today=today)
     if not any(sums.record_count for sums in by_scope.values()):
         covered = periods.Coverage(periods.NO_DATA, "no data")

@@ -57,6 +57,23 @@ def test_it_never_shows_another_organisations_rows(tenant, outsider):
         )
 
 
+def test_the_rows_of_one_team_are_those_visible_of_it(tenant, outsider):
+    seed(tenant)
+    rollups = DailyRollup.objects.all()
+    research, serving = tenant.teams["research"].id, tenant.teams["serving"].id
+    engineer = principal_for_membership(tenant.members[Role.ENGINEER])  # limited to serving
+    admin = principal_for_membership(tenant.members[Role.ADMIN])
+
+    def records(principal, team_id) -> int:
+        return sum(r.record_count for r in principal.visible_of_team(rollups, team_id))
+
+    # seed(): research has 4 records, serving 2.
+    assert records(engineer, serving) == 2
+    assert records(engineer, research) == 0  # not its team: nothing, never the team's rows
+    assert records(admin, research) == 4
+    assert records(principal_for_membership(outsider.members[Role.ADMIN]), research) == 0
+
+
 def test_it_hides_organisation_wide_rows_from_a_limited_principal(tenant):
     admin = principal_for_membership(tenant.members[Role.ADMIN])
     engineer = principal_for_membership(tenant.members[Role.ENGINEER])

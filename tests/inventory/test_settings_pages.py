@@ -2,8 +2,12 @@
 data page: admins manage, other roles read, other organisations' rows are 404."""
 
 import pytest
+from django import forms
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from inventory.models import ContractualInstrument, FactorOverride, Location
+from inventory.views import FacilityForm, TariffForm, WueForm
 from tests.reports.test_footprint_api import seed
 
 
@@ -91,6 +95,45 @@ class TestFacilities:
             f"/settings/facilities/{theirs.pk}/"
             not in client.get("/settings/facilities/").content.decode()
         )
+
+    def test_the_zone_select_is_djangos_select_kept_per_value(self, tenant):
+        kept = FacilityForm()
+        plain = FacilityForm()
+        plain.fields["zone"].widget = forms.Select(choices=plain.fields["zone"].choices)
+        assert str(kept["zone"]) == str(plain["zone"])
+        assert '<option value="FR">FR — ' in str(kept["zone"])
+        # A form sent back shows its own zone chosen, not a select kept from another.
+        chosen = '<option value="DE" selected>'
+        assert chosen in str(FacilityForm({"zone": "DE"})["zone"])
+        assert chosen not in str(FacilityForm()["zone"])
+
+    def test_the_wue_form_offers_the_organisations_facilities_read_once(self, tenant, outsider):
+        Location.objects.create(
+            organisation=outsider.organisation, code="globex-dc", name="DC", kind="owned", zone="DE"
+        )
+        form = WueForm(organisation=tenant.organisation)
+        with CaptureQueriesContext(connection) as queries:
+            html = str(form["facility"]) + str(form["facility"])
+        assert len(queries) == 0  # read once, when the form was made
+        assert 'value="lab-paris"' in html and "globex-dc" not in html
+        wue = {
+            "valid_from": "2026-01-01",
+            "valid_to": "2026-12-31",
+            "wue_l_per_kwh": "1.2",
+            "source": "metered site water 2026",
+        }
+        theirs = WueForm({**wue, "facility": "globex-dc"}, organisation=tenant.organisation)
+        assert not theirs.is_valid() and "facility" in theirs.errors
+        ours = WueForm({**wue, "facility": "lab-paris"}, organisation=tenant.organisation)
+        assert ours.is_valid()
+        assert ours.cleaned_data["facility"].organisation == tenant.organisation
+        # The tariff form names a facility by id, after a blank choice: the same options.
+        lab = Location.objects.get(organisation=tenant.organisation, code="lab-paris")
+        tariff = str(TariffForm(organisation=tenant.organisation)["location"])
+        assert (
+            'required id="id_location">\n  <option value="" selected>---------</option>' in tariff
+        )
+        assert f'<option value="{lab.pk}">lab-paris</option>' in tariff
 
 
 @pytest.mark.django_db

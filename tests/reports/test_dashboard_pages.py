@@ -8,6 +8,8 @@ import re
 from datetime import date
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from accounts.services import team_create
 from inventory.models import AiModel
@@ -82,6 +84,45 @@ class TestOverview:
         assert plotted["y"] == pytest.approx([0.0048, 0.0024, 0.0024])
         assert client.get(f"/?{Q1}&download=nothing").status_code == 404
 
+    def test_a_chart_download_reads_its_own_grouping_of_the_rollups_alone(self, tenant, outsider):
+        seed(tenant)
+        client = tenant.client_for("admin")
+        with CaptureQueriesContext(connection) as queries:
+            trend = rows(client.get(f"/?{Q1}&download=trend-scope2"))
+        # A record: 8 GPUs × 500 W × 10 h = 40 kWh × PUE 1.2 = 0.048 MWh; × 0.05 kg/kWh =
+        # 0.0024 t location-based; × FR's 2025 residual mix 0.01711 kg/kWh = 0.000821 t
+        # market-based. Research has 2 records in January (0.096 MWh, 0.0048 t, 1.64 kg) and
+        # one in February and March, serving one in February and March.
+        assert trend == [
+            ["month", "team", "mwh", "location_t_co2e", "market_t_co2e", "records"],
+            ["2026-01", "Research", "0.096", "0.0048", "0.001643", "2"],
+            ["2026-02", "Research", "0.048", "0.0024", "0.000821", "1"],
+            ["2026-02", "Serving", "0.048", "0.0024", "0.000821", "1"],
+            ["2026-03", "Research", "0.048", "0.0024", "0.000821", "1"],
+            ["2026-03", "Serving", "0.048", "0.0024", "0.000821", "1"],
+        ]
+        read = [query["sql"] for query in queries.captured_queries]
+        # One grouped read of the rollups (Q1 is whole months: the monthly ones alone).
+        assert sum("rollup" in sql for sql in read) == 1
+        # None of the page's cards: targets, LLM API usage, allocations, records waiting.
+        cards = ("reports_target", "llmusagerecord", "marketallocation", "workloadrecord")
+        assert [sql for sql in read if any(table in sql for table in cards)] == []
+        # atlas-7b: records 1, 3 and 5; atlas-chat: 0, 2 and 4 (3 × 0.048 MWh, 0.0024 t,
+        # 0.82128 kg); equal energy, so by name. No public cloud: 0, and no market figure.
+        assert rows(client.get(f"/?{Q1}&download=top-models"))[1:] == [
+            ["atlas-7b", "3", "0.144", "0.0072", "0.002464", "0.0", "0.0", "not applicable"],
+            ["atlas-chat", "3", "0.144", "0.0072", "0.002464", "0.0", "0.0", "not applicable"],
+        ]
+        assert rows(client.get(f"/?{Q1}&download=phases"))[1:] == [
+            ["Training", "6", "0.288", "1.0"]
+        ]
+        # The engineer's team only; another organisation's download has none of these rows.
+        assert rows(tenant.client_for("engineer").get(f"/?{Q1}&download=trend-scope2"))[1:] == [
+            ["2026-02", "Serving", "0.048", "0.0024", "0.000821", "1"],
+            ["2026-03", "Serving", "0.048", "0.0024", "0.000821", "1"],
+        ]
+        assert rows(outsider.client_for("admin").get(f"/?{Q1}&download=trend-scope2"))[1:] == []
+
     def test_the_team_bars_drill_down_to_the_team_page(self, tenant):
         seed(tenant)
         html = tenant.client_for("admin").get(f"/?{Q1}").content.decode()
@@ -138,6 +179,24 @@ class TestTeamAndModelPages:
         assert tiers["labels"] == ["Metered power"]
         assert "lab-paris (FR)" in html
         assert "NVIDIA H100" in html  # hardware of the records
+
+    def test_the_team_page_downloads_a_chart_of_its_own_team(self, tenant, outsider):
+        seed(tenant)
+        path = f"/teams/research/?{Q1}&download=trend-scope2"
+        # Research: atlas-chat's records 0 and 2 (January, March), atlas-7b's 1 and 3
+        # (February, January), each 0.048 MWh, 0.0024 t, 0.000821 t market-based.
+        assert rows(tenant.client_for("admin").get(path))[1:] == [
+            ["2026-01", "atlas-7b", "0.048", "0.0024", "0.000821", "1"],
+            ["2026-01", "atlas-chat", "0.048", "0.0024", "0.000821", "1"],
+            ["2026-02", "atlas-7b", "0.048", "0.0024", "0.000821", "1"],
+            ["2026-03", "atlas-chat", "0.048", "0.0024", "0.000821", "1"],
+        ]
+        assert tenant.client_for("engineer").get(path).status_code == 404  # not its team
+        assert rows(outsider.client_for("admin").get(path))[1:] == []  # its own research team
+        assert (
+            tenant.client_for("admin").get("/teams/research/?download=top-models").status_code
+            == 404
+        )
 
     def test_the_model_page_shows_intensity_per_inference_and_token(self, tenant):
         seed(tenant)

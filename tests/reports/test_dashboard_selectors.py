@@ -1,11 +1,14 @@
-"""Records waiting and records failed, as the overview and the data page count them."""
+"""Records waiting and records failed, as the overview and the data page count them; the
+hardware of the team and model pages."""
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
 from rest_framework.test import APIClient
 
 from accounts.principal import principal_for_membership
+from accounts.services import member_update, team_create
 from inventory.models import (
     BatchComputation,
     IngestBatch,
@@ -15,9 +18,10 @@ from inventory.models import (
 )
 from inventory.pipeline.compute import batch_compute, batches_waiting, records_compute
 from inventory.pipeline.rollups import monthly_rollups_refresh
-from reports.dashboard_selectors import records_failed, records_waiting
+from reports.dashboard_selectors import Filters, hardware_used, records_failed, records_waiting
 from tests.inventory.test_codecarbon_ingest import emissions_data, post_output, token_key
 from tests.inventory.test_pipeline import stored_batch, stored_cloud_usage, stored_workload
+from tests.reports.test_footprint_api import seed
 
 
 def principal(tenant, role="admin"):
@@ -385,3 +389,30 @@ def _approx(keyed: dict) -> dict:
         }
         for fields, rows in keyed.items()
     }
+
+
+@pytest.mark.django_db
+class TestHardwareUsed:
+    def test_it_sums_the_visible_records_of_a_team_by_hardware(self, tenant, outsider):
+        seed(tenant)
+        q1 = Filters(start=date(2026, 1, 1), end=date(2026, 4, 1))
+        research = replace(q1, team_id=tenant.teams["research"].id)
+
+        def lines(filters, role="admin", of=tenant):
+            return [
+                (line["code"], line["records"], round(line["it_kwh"], 6), line["share"])
+                for line in hardware_used(principal=principal(of, role), filters=filters)
+            ]
+
+        # seed(): 6 records of 8 H100s × 500 W × 10 h = 40 kWh IT; 4 research, 2 serving.
+        assert lines(research) == [("nvidia-h100-sxm", 4, 160.0, 1.0)]  # 4 × 40 kWh
+        assert lines(q1) == [("nvidia-h100-sxm", 6, 240.0, 1.0)]
+        # The engineer sees serving's 2 records, and nothing of research even when asked.
+        assert lines(q1, "engineer") == [("nvidia-h100-sxm", 2, 80.0, 1.0)]
+        assert lines(research, "engineer") == []
+        assert lines(research, of=outsider) == []
+        # An engineer whose only team was deleted sees nothing, not every team.
+        platform = team_create(organisation=tenant.organisation, name="Platform")
+        member_update(membership=tenant.members["engineer"], role="engineer", teams=[platform])
+        platform.delete()
+        assert lines(q1, "engineer") == []

@@ -194,7 +194,7 @@ def rollup_cube(
     and source (whole months and ragged edges: Filters.rollup_sources)."""
     groupings = [tuple(grouping) for grouping in groupings]
     sources = filters.rollup_sources(principal, start, end)
-    if connection.vendor == "postgresql" and len(groupings) > 1:
+    if connection.vendor == "postgresql":
         return Cube(_grouped_in_one_scan(sources, groupings))
     return Cube(_grouped_each(sources, groupings))
 

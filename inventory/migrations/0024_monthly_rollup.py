@@ -69,6 +69,10 @@ def monthly_rollups_fill(apps, schema_editor) -> None:
             ),
             batch_size=2000,
         )
+    if schema_editor.connection.vendor == "postgresql":
+        # Statistics now, not at autovacuum's next pass: unanalysed, the planner took the
+        # filled table for a few rows and sorted the facility page's 81k on disk (58 -> 38 ms).
+        schema_editor.execute("ANALYZE inventory_monthlyrollup")
 
 
 class Migration(migrations.Migration):

@@ -95,7 +95,7 @@ class Filters:
         self, principal: Principal, start: date | None = None, end: date | None = None
     ) -> list[QuerySet]:
         """`rollups` for reads grouped by month or coarser, whole months read from the
-        monthly rollups (footprint_selectors.rollup_sources_visible)."""
+        monthly rollups (inventory.selectors.rollup_sources_visible)."""
         sources = rollup_sources_visible(
             principal=principal, start=start or self.start, end=end or self.end
         )

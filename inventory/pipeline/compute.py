@@ -196,8 +196,10 @@ def window_compute(
         organisation_lock(organisation_id)
         # Fresh days got their rollup rows in the UPDATE statement (Postgres); rebuild the rest.
         rebuild = days if not is_postgres() else days & rolled_up
+        # A rebuild sums the window's month again after its own days, the fresh ones' rows
+        # included; with none to rebuild, the month is summed here.
         daily_rollups_rebuild(organisation_id=organisation_id, days=rebuild)
-        if days - rebuild:  # the month's daily rows changed without a rebuild
+        if not rebuild:
             monthly_rollups_refresh(organisation_id=organisation_id, months=[month])
         rolled = time.monotonic()
         market_allocations_rebuild(organisation_id=organisation_id, months=[month])
